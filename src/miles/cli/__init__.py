@@ -1,0 +1,1 @@
+"""The `miles` command line: thin Typer commands over the service functions."""

@@ -1,0 +1,78 @@
+"""Typer root. Expected errors print one red line and exit 1; tracebacks only with --debug."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from miles import __version__
+from miles.cli import db as db_cmds
+from miles.cli import importer
+from miles.cli import serve as serve_cmds
+from miles.cli.state import STATE
+from miles.errors import MilesError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+app = typer.Typer(
+    name="miles",
+    help="Miles: how a short will perform, why, and what to make next.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"miles {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    STATE.debug = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+app.add_typer(db_cmds.app, name="db")
+importer.register(app)
+serve_cmds.register(app)
+
+
+def run() -> None:
+    """Console-script entry point: maps MilesError to one red line and exit code 1."""
+    try:
+        app(standalone_mode=False)
+    except MilesError as exc:
+        if STATE.debug or not exc.expected:
+            err_console.print_exception()
+        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+        sys.exit(1 if exc.expected else 2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("[red]aborted[/red]")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and bugs
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if STATE.debug:
+            raise
+        err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for details)")
+        sys.exit(2)

@@ -1,0 +1,402 @@
+"""Readers for snapshot files (CSV, Parquet, JSON Lines), the development datasets and yt-dlp info files.
+
+Every reader returns a ``ReadResult``: a frame in the snapshot interchange format (DESIGN.md §2.1)
+with a ``_row`` column naming each row's place in its file, the rows rejected with reasons, and the
+rows dropped because of a documented dataset quirk (DATA.md). Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from miles.collect.ytdlp import info_to_record
+from miles.domain import REQUIRED_COLUMNS, SNAPSHOT_COLUMNS
+from miles.errors import InvalidInput
+
+Format = Literal["auto", "snapshots", "fedelux3-trending", "jp-keyword", "ytdlp-info"]
+FORMATS: tuple[str, ...] = ("auto", "snapshots", "fedelux3-trending", "jp-keyword", "ytdlp-info")
+
+# Longest accepted value per text column; longer means a broken or hostile file.
+MAX_LEN = {
+    "video_id": 64,
+    "platform": 16,
+    "channel_id": 64,
+    "channel_title": 300,
+    "title": 1000,
+    "description": 20_000,
+    "tags": 10_000,
+    "thumbnail_url": 2000,
+    "country": 8,
+    "source": 64,
+}
+INT_COLUMNS = ("views", "likes", "comments", "channel_subscribers", "category_id")
+TEXT_COLUMNS = (
+    "video_id",
+    "platform",
+    "channel_id",
+    "channel_title",
+    "title",
+    "description",
+    "thumbnail_url",
+    "country",
+    "source",
+)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    file: str
+    row: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}, {self.row}: {self.reason}"
+
+
+@dataclass
+class ReadResult:
+    path: Path
+    format: str
+    frame: pd.DataFrame
+    rows_read: int
+    rejected: list[Rejection] = field(default_factory=list)
+    quirks: Counter[str] = field(default_factory=Counter)
+
+
+def detect_format(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".info.json"):
+        return "ytdlp-info"
+    columns = set(_peek_columns(path))
+    if {"trending_date", "publishedAt", "view_count"} <= columns:
+        return "fedelux3-trending"
+    if {"keyword", "time_duration", "video_duration"} <= columns:
+        return "jp-keyword"
+    return "snapshots"
+
+
+def read_file(path: Path, fmt: str = "auto") -> ReadResult:
+    if not path.exists():
+        raise InvalidInput(f"{path}: no such file")
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    reader = {
+        "snapshots": read_snapshots,
+        "fedelux3-trending": read_fedelux3,
+        "jp-keyword": read_jp_keyword,
+        "ytdlp-info": read_ytdlp_info,
+    }[fmt]
+    result = reader(path)
+    result.format = fmt
+    return result
+
+
+# --- raw table loading -------------------------------------------------------------------------
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in (".parquet", ".csv", ".jsonl", ".ndjson", ".json"):
+        if name.endswith(suffix):
+            return suffix
+    raise InvalidInput(f"{path}: unknown file type; use .csv, .parquet or .jsonl")
+
+
+def _peek_columns(path: Path) -> list[str]:
+    suffix = _suffix(path)
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    if suffix == ".csv":
+        return list(pd.read_csv(path, nrows=0, encoding_errors="replace").columns)
+    with path.open("rb") as fh:
+        first = fh.readline()
+    try:
+        return list(json.loads(first).keys()) if first.strip() else []
+    except (ValueError, AttributeError):
+        return []
+
+
+def load_table(path: Path) -> tuple[pd.DataFrame, str]:
+    """Load a file as strings-or-native columns plus the label prefix for its rows ("line" or "row")."""
+    suffix = _suffix(path)
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path), "row"
+        if suffix == ".csv":
+            # surrogateescape keeps undecodable bytes visible so the bad row can be named, not the whole file.
+            frame = pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                encoding="utf-8",
+                encoding_errors="surrogateescape",
+            )
+            return frame, "line"
+        return _load_jsonl(path), "line"
+    except InvalidInput:
+        raise
+    except Exception as exc:  # pandas/pyarrow raise many types for corrupt files
+        raise InvalidInput(f"{path}: cannot read file: {exc}") from exc
+
+
+def _load_jsonl(path: Path) -> pd.DataFrame:
+    records: list[dict[str, object]] = []
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("utf-8", errors="surrogateescape")
+            try:
+                obj = json.loads(text)
+            except ValueError as exc:
+                raise InvalidInput(f"{path}, line {lineno}: not valid JSON ({exc.msg})") from exc
+            if not isinstance(obj, dict):
+                raise InvalidInput(f"{path}, line {lineno}: expected a JSON object")
+            obj["_lineno"] = lineno
+            records.append(obj)
+    return pd.DataFrame.from_records(records)
+
+
+def _row_labels(frame: pd.DataFrame, prefix: str) -> pd.Series:
+    if "_lineno" in frame.columns:
+        return "line " + frame["_lineno"].astype(int).astype(str)
+    offset = 2 if prefix == "line" else 1  # CSV: header is line 1
+    return pd.Series([f"{prefix} {i + offset}" for i in range(len(frame))], index=frame.index)
+
+
+# --- the interchange format ----------------------------------------------------------------------
+
+
+def read_snapshots(path: Path) -> ReadResult:
+    raw, prefix = load_table(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    if missing:
+        raise InvalidInput(f"{path}: missing required column(s): {', '.join(missing)}")
+    raw["_row"] = _row_labels(raw, prefix)
+    return validate(raw, path)
+
+
+def _parse_time(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_localize("UTC")
+    if pd.api.types.is_numeric_dtype(values):
+        return pd.to_datetime(values, unit="s", utc=True, errors="coerce")
+    return pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+
+
+def _as_bool(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values.fillna(False).astype(bool)
+    text = values.astype("string").str.strip().str.lower()
+    return text.isin(["true", "1", "yes", "t"]).fillna(False).astype(bool)
+
+
+def _tags_text(values: pd.Series) -> pd.Series:
+    def one(v: object) -> str | None:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            return None
+        if isinstance(v, list | tuple | np.ndarray):
+            return "|".join(str(t) for t in v)
+        return str(v)
+
+    return values.map(one)
+
+
+def validate(raw: pd.DataFrame, path: Path) -> ReadResult:
+    """Coerce a frame to the interchange schema; every bad row is rejected with its reason."""
+    raw = raw.reset_index(drop=True)
+    frame = pd.DataFrame({"_row": raw["_row"].to_numpy()})
+    n = len(raw)
+    reasons = pd.Series([""] * n, dtype=object)
+
+    def reject(mask: pd.Series | np.ndarray, reason: str) -> None:
+        m = np.asarray(mask, dtype=bool) & (reasons == "").to_numpy()
+        reasons[m] = reason
+
+    for col in TEXT_COLUMNS:
+        values = raw[col] if col in raw.columns else pd.Series([None] * n)
+        text = values.astype("string").reset_index(drop=True)
+        text = text.where(text.str.len() > 0)
+        frame[col] = text
+    frame["tags"] = _tags_text(raw["tags"]) if "tags" in raw.columns else None
+    frame["platform"] = frame["platform"].fillna("youtube")
+    for col in ("video_id", "title"):
+        reject(frame[col].isna(), f"missing required value in column {col}")
+    for col in (*TEXT_COLUMNS, "tags"):
+        text = frame[col].astype("string")
+        reject(text.str.contains(r"[\ud800-\udfff]", regex=True).fillna(False), f"{col} is not valid UTF-8")
+        limit = MAX_LEN[col]
+        reject((text.str.len() > limit).fillna(False), f"{col} longer than {limit} characters")
+
+    for col in ("published_at", "captured_at"):
+        present = raw[col].notna().reset_index(drop=True)
+        parsed = _parse_time(raw[col].reset_index(drop=True))
+        reject(~present, f"missing required value in column {col}")
+        reject(present & parsed.isna(), f"unparseable timestamp in column {col}")
+        frame[col] = parsed
+    for col in INT_COLUMNS:
+        if col not in raw.columns:
+            frame[col] = pd.array([pd.NA] * n, dtype="Int64")
+            continue
+        numbers = pd.to_numeric(raw[col].reset_index(drop=True), errors="coerce")
+        given = raw[col].notna().reset_index(drop=True)
+        reject(given & numbers.isna(), f"{col} is not a number")
+        reject((numbers < 0).fillna(False), f"negative {col}")
+        reject((numbers.abs() > 1e15).fillna(False), f"{col} out of range")
+        frame[col] = numbers.round().astype("Int64")
+    reject(raw["views"].isna().reset_index(drop=True), "missing required value in column views")
+    duration = pd.to_numeric(raw.get("duration_s", pd.Series([None] * n)), errors="coerce").reset_index(drop=True)
+    reject((duration < 0).fillna(False), "negative duration_s")
+    frame["duration_s"] = duration.astype(float)
+    for col in ("published_at_is_date_only", "captured_at_is_date_only"):
+        frame[col] = _as_bool(raw[col].reset_index(drop=True)) if col in raw.columns else False
+    reject((frame["captured_at"] < frame["published_at"]).fillna(False), "captured_at before published_at")
+
+    bad = (reasons != "").to_numpy()
+    rejected = [
+        Rejection(str(path), str(r), str(why)) for r, why in zip(frame.loc[bad, "_row"], reasons[bad], strict=True)
+    ]
+    good = frame.loc[~bad].reset_index(drop=True)
+    return ReadResult(
+        path=path, format="snapshots", frame=good[[*SNAPSHOT_COLUMNS, "_row"]], rows_read=n, rejected=rejected
+    )
+
+
+# --- development datasets (DATA.md) ----------------------------------------------------------------
+
+
+def read_fedelux3(path: Path) -> ReadResult:
+    """Trending snapshots: naive stamps taken as UTC; date-only rows dated to the end of their day."""
+    raw, prefix = load_table(path)
+    need = ["video_id", "title", "publishedAt", "view_count", "snapshot_time"]
+    if missing := [c for c in need if c not in raw.columns]:
+        raise InvalidInput(f"{path}: missing required column(s) for fedelux3-trending: {', '.join(missing)}")
+    date_only = _as_bool(raw.get("snapshot_time_is_date_only", pd.Series(False, index=raw.index)))
+    captured = pd.to_datetime(raw["snapshot_time"], errors="coerce")
+    # A date-only row was on the list at some time that day; its end is the only time surely after publishing.
+    captured = captured.where(~date_only.to_numpy(), captured.dt.normalize() + pd.Timedelta(hours=23, minutes=59))
+    tags = raw.get("tags", pd.Series(None, index=raw.index))
+    tags = tags.mask(tags == "[none]")
+    mapped = pd.DataFrame(
+        {
+            "video_id": raw["video_id"],
+            "title": raw["title"],
+            "description": raw.get("description"),
+            "channel_id": raw.get("channelId"),
+            "channel_title": raw.get("channelTitle"),
+            "category_id": raw.get("categoryId"),
+            "tags": tags,
+            "published_at": raw["publishedAt"],
+            "captured_at": captured,
+            "views": raw["view_count"],
+            "likes": raw.get("likes"),
+            "comments": raw.get("comment_count"),
+            "thumbnail_url": raw.get("thumbnail_link"),
+            "country": raw.get("country_code"),
+            "source": "fedelux3_trending",
+            "captured_at_is_date_only": date_only,
+        }
+    )
+    mapped["_row"] = _row_labels(raw, prefix).to_numpy()
+    quirks: Counter[str] = Counter()
+    # DATA.md §1: a few stamps are hours behind publishedAt (undocumented time zone); not a data error.
+    pub = _parse_time(mapped["published_at"])
+    cap = _parse_time(mapped["captured_at"])
+    skew = ((cap < pub) & (pub - cap <= pd.Timedelta(hours=12))).fillna(False)
+    quirks["time-zone skew: snapshot before publishedAt (DATA.md §1)"] += int(skew.sum())
+    mapped = mapped.loc[~skew.to_numpy()]
+    dup = mapped.duplicated(["video_id", "captured_at"]).to_numpy()
+    quirks["same video and time on several country lists"] += int(dup.sum())
+    result = validate(mapped.loc[~dup].reset_index(drop=True), path)
+    result.rows_read = len(raw)
+    result.quirks = +quirks
+    return result
+
+
+# jp crawl windows (DATA.md §2): `time_duration` is whole days, so the capture time is estimated
+# as publish + days + 12 h, kept inside the file's known collection window.
+JP_WINDOWS = {"videos_complete": ("2025-07-15", "2025-07-17"), "videos_jp_bimonthly": ("2025-07-10", "2025-07-12")}
+
+
+def read_jp_keyword(path: Path) -> ReadResult:
+    raw, prefix = load_table(path)
+    need = ["video_id", "title", "published_at", "views", "time_duration"]
+    if missing := [c for c in need if c not in raw.columns]:
+        raise InvalidInput(f"{path}: missing required column(s) for jp-keyword: {', '.join(missing)}")
+    published = _parse_time(raw["published_at"])
+    days = pd.to_numeric(raw["time_duration"], errors="coerce")
+    captured = published + pd.to_timedelta(days, unit="D") + pd.Timedelta(hours=12)
+    window = next((w for key, w in JP_WINDOWS.items() if path.name.startswith(key)), None)
+    if window is not None:
+        lo, hi = (pd.Timestamp(t, tz="UTC") for t in window)
+        captured = captured.clip(lower=lo, upper=hi - pd.Timedelta(seconds=1))
+        captured = captured.where(captured >= published, published)
+    mapped = pd.DataFrame(
+        {
+            "video_id": raw["video_id"],
+            "title": raw["title"],
+            "category_id": raw.get("category_id"),
+            "duration_s": raw.get("video_duration"),
+            "published_at": published,
+            "captured_at": captured,
+            "views": raw["views"],
+            "likes": raw.get("likes"),
+            "comments": raw.get("comment_count"),
+            "channel_subscribers": raw.get("subscribers"),
+            "thumbnail_url": raw.get("thumbnail_link"),
+            "country": "JP",
+            "source": "jp_keyword_search_2025",
+            "captured_at_is_date_only": True,
+        }
+    )
+    mapped["_row"] = _row_labels(raw, prefix).to_numpy()
+    result = validate(mapped, path)
+    return result
+
+
+def read_ytdlp_info(path: Path) -> ReadResult:
+    """One yt-dlp ``.info.json`` (or a JSON Lines file of info dicts) -> snapshots."""
+    text = path.read_bytes()
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not valid UTF-8 at byte {exc.start}") from exc
+    try:
+        infos = [json.loads(decoded)]
+    except ValueError:
+        try:
+            infos = [json.loads(line) for line in decoded.splitlines() if line.strip()]
+        except ValueError as exc:
+            raise InvalidInput(f"{path}: not a yt-dlp info JSON file ({exc})") from exc
+    fallback = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    records, rejected = [], []
+    for i, info in enumerate(infos, start=1):
+        record, reason = info_to_record(info, captured_at=fallback)
+        label = "entry " + str(i)
+        if record is None:
+            rejected.append(Rejection(str(path), label, reason or "unusable info dict"))
+        else:
+            record["_row"] = label
+            records.append(record)
+    raw = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=[*SNAPSHOT_COLUMNS, "_row"])
+    result = validate(raw, path)
+    result.rejected = rejected + result.rejected
+    result.rows_read = len(infos)
+    return result

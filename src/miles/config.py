@@ -1,0 +1,140 @@
+"""One typed Settings object (STYLE.md habit 4).
+
+Every setting is read from the environment with the ``MILES_`` prefix (or a ``.env`` file)
+and documented by its ``description``; ``tests/test_config.py`` checks the README lists them all.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_cache_dir, user_data_dir
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from miles.errors import ConfigError
+
+DEFAULT_SECRET = "change-me-in-production"
+DEFAULT_THUMBNAIL_HOSTS = [
+    "i.ytimg.com",
+    "i1.ytimg.com",
+    "i2.ytimg.com",
+    "i3.ytimg.com",
+    "i4.ytimg.com",
+    "i9.ytimg.com",
+    "img.youtube.com",
+    "yt3.ggpht.com",
+]
+
+
+def _default_data_dir() -> Path:
+    return Path(user_data_dir("miles", appauthor=False))
+
+
+def _default_cache_dir() -> Path:
+    return Path(user_cache_dir("miles", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MILES_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", description="Run mode; `production` refuses default secrets and anonymous access by default."
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir, description="Where the SQLite database and raw payload archive live."
+    )
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where ONNX encoders are built and cached.")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL; empty means SQLite at `<data_dir>/miles.db`. "
+        "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEFAULT_SECRET), description="Signs session cookies; must be changed in production."
+    )
+    host: str = Field("127.0.0.1", description="Address `miles serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `miles serve` listens on.")
+    allow_anonymous: bool = Field(
+        True, description="Allow predictions and ideas without an API key (on for local use)."
+    )
+    rate_limit_per_minute: int = Field(
+        120, ge=1, description="Requests per minute per API key (or per IP when anonymous)."
+    )
+    max_body_bytes: int = Field(8_000_000, ge=1024, description="Largest accepted request body.")
+    max_image_bytes: int = Field(5_000_000, ge=1024, description="Largest accepted thumbnail, upload or download.")
+    max_image_pixels: int = Field(
+        20_000_000, ge=1, description="Largest thumbnail size in pixels (decompression-bomb guard)."
+    )
+    batch_max_items: int = Field(1000, ge=1, description="Most drafts accepted by `POST /predict/batch`.")
+    thumbnail_hosts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_THUMBNAIL_HOSTS),
+        description="Hosts thumbnails may be fetched from (HTTPS only), as a JSON list.",
+    )
+    fetch_timeout_s: float = Field(10.0, gt=0, description="Timeout for each outbound HTTP request.")
+    model_dir: Path | None = Field(
+        None,
+        description="Model artifact directory to serve; empty means the promoted model, else the packaged default.",
+    )
+    broker_url: str = Field(
+        "", description="Celery broker (e.g. `redis://127.0.0.1:6379/0`); empty runs jobs in-process."
+    )
+    llm_base_url: str = Field(
+        "", description="OpenAI-compatible API base URL for idea generation; empty uses the offline generator."
+    )
+    llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the LLM endpoint.")
+    llm_model: str = Field("", description="Model name to ask the LLM endpoint for.")
+    llm_timeout_s: float = Field(30.0, gt=0, description="Timeout for one LLM request.")
+    collect_delay_s: float = Field(1.0, ge=0, description="Pause between requests to YouTube while collecting.")
+    collect_retries: int = Field(3, ge=0, description="Retries with backoff for transient collection errors.")
+    niches: list[str] = Field(
+        default_factory=lambda: ["cooking shorts", "tech shorts", "fitness shorts"],
+        description="Search queries `miles collect niches` and the worker collect, as a JSON list.",
+    )
+    track_schedule_h: list[float] = Field(
+        default_factory=lambda: [1.0, 3.0, 6.0, 24.0, 72.0, 168.0],
+        description="Re-poll ages in hours after a video is found, as a JSON list.",
+    )
+    ideas_cache_ttl_s: int = Field(6 * 3600, ge=0, description="How long an ideas result is reused.")
+    fresh_window_h: float = Field(6.0, gt=0, description="Candidates collected within this many hours count as fresh.")
+    min_fresh_candidates: int = Field(
+        20, ge=0, description="Collect more when fewer fresh niche videos than this exist."
+    )
+    log_level: str = Field("INFO", description="Logging level.")
+
+    @field_validator("thumbnail_hosts")
+    @classmethod
+    def _lower_hosts(cls, hosts: list[str]) -> list[str]:
+        return [h.strip().lower() for h in hosts if h.strip()]
+
+    @model_validator(mode="after")
+    def _enforce_non_default_secrets(self) -> Settings:
+        if self.env == "production" and self.secret_key.get_secret_value() == DEFAULT_SECRET:
+            raise ValueError("MILES_SECRET_KEY still has its default value; set a real secret for production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'miles.db'}"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build and validate settings; a bad value becomes one clear ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"MILES_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

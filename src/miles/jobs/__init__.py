@@ -1,0 +1,1 @@
+"""Periodic and batch work (import, collect, track, score, retrain), run in-process or on Celery."""

@@ -1,0 +1,28 @@
+"""GET /api/v1/health: database and model status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from miles import __version__
+from miles.store import migrate
+from miles.store.db import session_scope
+from miles.store.repos.stats import ping
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+def health(request: Request) -> dict[str, Any]:
+    settings = request.app.state.settings
+    with session_scope(settings) as session:
+        db_ok = ping(session=session)
+    revision = migrate.current_revision(settings) if db_ok else None
+    migrated = revision is not None and revision == migrate.head_revision(settings)
+    return {
+        "ok": db_ok and migrated,
+        "version": __version__,
+        "database": {"ok": db_ok, "revision": revision, "migrated": migrated},
+    }

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, sessions, migrations and keyword-only repository functions."""

@@ -1,0 +1,1 @@
+"""Keyword-only, typed query functions over the store (STYLE.md habit 5)."""
