@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MILES_", env_file=".env", extra="ignore")
 
     env: Literal["development", "test", "production"] = Field(
-        "development", description="Run mode; `production` refuses default secrets and anonymous access by default."
+        "development",
+        description="Run mode (`development`, `test`, `production`); production refuses default secrets.",
     )
     data_dir: Path = Field(
         default_factory=_default_data_dir, description="Where the SQLite database and raw payload archive live."
@@ -138,3 +139,16 @@ def load_settings(**overrides: object) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting: the README table is built from it."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+        if isinstance(default, SecretStr):
+            default = "(secret)" if default.get_secret_value() else ""
+        if name in ("data_dir", "cache_dir"):
+            default = f"user {name.split('_')[0]} dir (platformdirs)"
+        rows.append((f"MILES_{name.upper()}", "" if default is None else str(default), field.description or ""))
+    return rows

@@ -13,8 +13,8 @@ from rich.table import Table
 
 from miles.cli.state import STATE
 from miles.collect.files import FORMATS
-from miles.jobs.ingest import ImportSummary, expand_paths, import_paths
 from miles.jobs.export import export_snapshots
+from miles.jobs.ingest import ImportSummary, expand_paths, import_demo_data, import_paths
 
 console = Console()
 
@@ -24,6 +24,20 @@ def register(app: typer.Typer) -> None:
     export_app = typer.Typer(help="Write stored data out in the interchange format.", no_args_is_help=True)
     export_app.command("snapshots")(export_cmd)
     app.add_typer(export_app, name="export")
+    app.command("demo-data")(demo_data_cmd)
+
+
+def demo_data_cmd(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when no videos are stored yet.")] = False,
+) -> None:
+    """Import the bundled demo sample (BSD-2 trending data; see assets/demo/ATTRIBUTION.md)."""
+    summary = import_demo_data(settings=STATE.settings, only_if_empty=if_empty)
+    if summary is None:
+        console.print("demo data skipped: the database already holds videos")
+    else:
+        console.print(
+            f"demo data: {summary.counts.snapshots_added:,} snapshots of {summary.counts.videos_new:,} videos"
+        )
 
 
 def import_cmd(

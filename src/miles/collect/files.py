@@ -7,6 +7,8 @@ rows dropped because of a documented dataset quirk (DATA.md). Nothing here touch
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +22,11 @@ import pandas as pd
 from miles.collect.ytdlp import info_to_record
 from miles.domain import REQUIRED_COLUMNS, SNAPSHOT_COLUMNS
 from miles.errors import InvalidInput
+
+# A private-use code point marks bytes that were not UTF-8; real titles never contain it.
+BAD_UTF8_MARK = "\U0010fffd"
+BAD_UTF8_HANDLER = "miles-mark-bad-utf8"
+codecs.register_error(BAD_UTF8_HANDLER, lambda err: (BAD_UTF8_MARK, err.end))  # type: ignore[arg-type]
 
 Format = Literal["auto", "snapshots", "fedelux3-trending", "jp-keyword", "ytdlp-info"]
 FORMATS: tuple[str, ...] = ("auto", "snapshots", "fedelux3-trending", "jp-keyword", "ytdlp-info")
@@ -134,15 +141,9 @@ def load_table(path: Path) -> tuple[pd.DataFrame, str]:
         if suffix == ".parquet":
             return pd.read_parquet(path), "row"
         if suffix == ".csv":
-            # surrogateescape keeps undecodable bytes visible so the bad row can be named, not the whole file.
-            frame = pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                encoding="utf-8",
-                encoding_errors="surrogateescape",
-            )
+            # Undecodable bytes become a marker so the bad row can be named instead of failing the file.
+            text = path.read_bytes().decode("utf-8", errors=BAD_UTF8_HANDLER)
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
             return frame, "line"
         return _load_jsonl(path), "line"
     except InvalidInput:
@@ -157,13 +158,10 @@ def _load_jsonl(path: Path) -> pd.DataFrame:
         for lineno, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                text = raw.decode("utf-8", errors="surrogateescape")
+            text = raw.decode("utf-8", errors=BAD_UTF8_HANDLER)
             try:
                 obj = json.loads(text)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise InvalidInput(f"{path}, line {lineno}: not valid JSON ({exc.msg})") from exc
             if not isinstance(obj, dict):
                 raise InvalidInput(f"{path}, line {lineno}: expected a JSON object")
@@ -241,7 +239,7 @@ def validate(raw: pd.DataFrame, path: Path) -> ReadResult:
         reject(frame[col].isna(), f"missing required value in column {col}")
     for col in (*TEXT_COLUMNS, "tags"):
         text = frame[col].astype("string")
-        reject(text.str.contains(r"[\ud800-\udfff]", regex=True).fillna(False), f"{col} is not valid UTF-8")
+        reject(text.str.contains(BAD_UTF8_MARK, regex=False).fillna(False), f"{col} is not valid UTF-8")
         limit = MAX_LEN[col]
         reject((text.str.len() > limit).fillna(False), f"{col} longer than {limit} characters")
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import func, select
 
 from miles.collect.files import ReadResult, Rejection, read_file
 from miles.config import Settings
 from miles.errors import InvalidInput
 from miles.store.db import session_scope
 from miles.store.repos.snapshots import IngestCounts, ingest_frame
+from miles.store.tables import Video
 
 MAX_LISTED_REJECTIONS = 20
+DEMO_FILE = "trending_demo_sample.parquet"
 
 
 @dataclass
@@ -69,6 +73,15 @@ def import_paths(
         if on_file is not None:
             on_file(path, result.rows_read)
     return summary
+
+
+def import_demo_data(*, settings: Settings, only_if_empty: bool = True) -> ImportSummary | None:
+    """Import the packaged demo sample so a new install has niches to show without network."""
+    with session_scope(settings) as session:
+        if only_if_empty and session.scalar(select(func.count()).select_from(Video)):
+            return None
+    with resources.as_file(resources.files("miles.assets") / "demo" / DEMO_FILE) as path:
+        return import_paths([path], settings=settings)
 
 
 def import_frame(frame: pd.DataFrame, *, settings: Settings) -> IngestCounts:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +50,12 @@ class IngestCounts:
         self.channels_new += other.channels_new
 
 
+def _trace(phase: str) -> None:
+    """Announce a write phase on stderr when MILES_IMPORT_TRACE is set (the kill-mid-import test uses it)."""
+    if os.environ.get("MILES_IMPORT_TRACE"):
+        print(phase, file=sys.stderr, flush=True)
+
+
 def _insert(session: Session, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
@@ -61,7 +70,7 @@ def _clean(value: Any) -> Any:
     """pandas NA/NaN/NaT -> None; numpy scalars -> Python; Timestamps -> datetime."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
@@ -94,6 +103,7 @@ def ingest_frame(*, session: Session, frame: pd.DataFrame) -> IngestCounts:
     frame = frame.sort_values("captured_at", kind="stable")
     counts.channels_new = _upsert_channels(session, frame)
     counts.videos_new, counts.videos_updated = _upsert_videos(session, frame)
+    _trace("writing snapshots")
     counts.snapshots_added = _append_snapshots(session, frame)
     _append_channel_snapshots(session, frame)
     return counts

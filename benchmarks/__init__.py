@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): measure and write JSON; never run as tests."""
