@@ -279,11 +279,23 @@ def load_snapshot_frame(
         stmt = stmt.where(func.coalesce(VideoSnapshot.source, Video.source).in_(list(sources)))
     if captured_before is not None:
         stmt = stmt.where(VideoSnapshot.captured_at <= captured_before)
-    result = session.execute(stmt)
-    frame = pd.DataFrame(result.all(), columns=list(SNAPSHOT_COLUMNS))
+    return rows_to_frame(session.connection().execute(stmt).fetchall())
+
+
+def rows_to_frame(rows: Sequence[Any]) -> pd.DataFrame:
+    """Result rows of ``snapshot_query`` -> an interchange-format frame (tags `|`-joined, aware UTC times)."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in SNAPSHOT_COLUMNS]
+    frame = pd.DataFrame(
+        {name: pd.Series(values, dtype=object) for name, values in zip(SNAPSHOT_COLUMNS, columns, strict=True)}
+    )
     frame["tags"] = frame["tags"].map(lambda t: "|".join(t) if t else None)
     for col in ("published_at", "captured_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True)
+    for col in ("views", "likes", "comments", "channel_subscribers", "category_id"):
+        frame[col] = pd.array(frame[col].tolist(), dtype="Int64") if len(frame) else pd.array([], dtype="Int64")
+    frame["duration_s"] = pd.to_numeric(frame["duration_s"], errors="coerce").astype(float)
+    for col in ("published_at_is_date_only", "captured_at_is_date_only"):
+        frame[col] = frame[col].fillna(False).astype(bool)
     return frame
 
 

@@ -1,0 +1,1 @@
+"""Recommendations: niche candidates, age-normalised outliers, patterns with effect sizes, scored ideas."""

@@ -1,0 +1,91 @@
+"""Niche candidates: stored videos matching a topic, with their snapshots, for outliers and patterns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from miles.domain import SNAPSHOT_COLUMNS
+from miles.store.repos.snapshots import rows_to_frame, snapshot_query
+from miles.store.tables import Video, VideoSnapshot
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def topic_terms(topic: str) -> list[str]:
+    return [w for w in _WORD.findall(topic.lower()) if len(w) >= 2][:8]
+
+
+def search_video_ids(*, session: Session, topic: str, limit: int = 400) -> list[str]:
+    """Videos whose title matches any topic word: FTS5 on SQLite, full-text on PostgreSQL, LIKE as a fallback
+    for scripts without word boundaries (Japanese)."""
+    terms = topic_terms(topic)
+    if not terms:
+        return []
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+        ids = session.execute(
+            text(
+                "SELECT v.id FROM videos_fts f JOIN videos v ON v.rowid = f.rowid "
+                "WHERE videos_fts MATCH :m ORDER BY rank LIMIT :n"
+            ),
+            {"m": match, "n": limit},
+        )
+        found = [r[0] for r in ids]
+    else:
+        query = " | ".join(terms)
+        stmt = text("SELECT id FROM videos WHERE to_tsvector('simple', title) @@ to_tsquery('simple', :q) LIMIT :n")
+        found = [r[0] for r in session.execute(stmt, {"q": query, "n": limit})]
+    if len(found) < limit:
+        like = or_(*[Video.title.ilike(f"%{t}%") for t in terms])
+        extra = session.scalars(select(Video.id).where(like).limit(limit)).all()
+        found += [v for v in extra if v not in set(found)]
+    return found[:limit]
+
+
+def snapshots_for(*, session: Session, video_ids: Sequence[str]) -> pd.DataFrame:
+    """All snapshots of the given videos in the interchange format."""
+    ids = list(video_ids)
+    rows: list[Any] = []
+    for start in range(0, len(ids), 500):
+        stmt = snapshot_query().where(VideoSnapshot.video_id.in_(ids[start : start + 500]))
+        rows.extend(session.connection().execute(stmt).fetchall())
+    return rows_to_frame(rows)
+
+
+def channel_history(*, session: Session, channel_ids: Sequence[str], before: datetime | None = None) -> pd.DataFrame:
+    """Snapshots of every upload of the given channels (for the outlier multiple's channel median)."""
+    ids = [c for c in channel_ids if c]
+    if not ids:
+        return pd.DataFrame(columns=list(SNAPSHOT_COLUMNS))
+    video_ids = session.scalars(select(Video.id).where(Video.channel_id.in_(ids))).all()
+    frame = snapshots_for(session=session, video_ids=video_ids)
+    if before is not None:
+        frame = frame[frame["captured_at"] <= before]
+    return frame
+
+
+def fresh_count(*, session: Session, video_ids: Sequence[str], since: datetime) -> int:
+    """How many of these videos have a snapshot captured since ``since``."""
+    ids = list(video_ids)
+    if not ids:
+        return 0
+    stmt = select(func.count(func.distinct(VideoSnapshot.video_id))).where(
+        VideoSnapshot.video_id.in_(ids[:2000]), VideoSnapshot.captured_at >= since
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def titles_of(*, session: Session, video_ids: Sequence[str]) -> dict[str, str]:
+    ids = list(video_ids)
+    out: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        out.update(dict(session.execute(select(Video.id, Video.title).where(Video.id.in_(ids[start : start + 500])))))
+    return out

@@ -1,0 +1,81 @@
+"""Idea generators: the offline one is deterministic; the LLM path goes through the real `openai` client over
+real HTTP to a server on 127.0.0.1, including malformed replies, timeouts and a 500."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from miles.errors import SourceUnavailable
+from miles.recommend.generate import LLMGenerator, NicheContext, OfflineGenerator, parse_ideas
+from tests.recommend.conftest import FakeLLMState
+from tests.recommend.test_patterns import niche
+
+OUTLIERS = [
+    {"video_id": "v1", "title": "Why is my sourdough bread flat?", "multiple": 6.0, "views": 90000, "duration_s": 40},
+    {"video_id": "v2", "title": "3 bread mistakes beginners make", "multiple": 4.0, "views": 50000, "duration_s": 30},
+    {"video_id": "v3", "title": "Sourdough starter in 7 days", "multiple": 2.5, "views": 20000, "duration_s": 55},
+]
+
+
+def context() -> NicheContext:
+    from miles.recommend.patterns import find_patterns
+
+    return NicheContext(topic="bread", vibe="educational", outliers=OUTLIERS, patterns=find_patterns(niche()))
+
+
+def test_offline_is_deterministic_for_a_seed_and_cites_outliers() -> None:
+    first = OfflineGenerator().generate(context(), n=4, seed=11)
+    again = OfflineGenerator().generate(context(), n=4, seed=11)
+    other = OfflineGenerator().generate(context(), n=4, seed=12)
+    assert [d.model_dump() for d in first] == [d.model_dump() for d in again]
+    assert [d.model_dump() for d in first] != [d.model_dump() for d in other]
+    assert len(first) == 12  # over-generates 3x for scoring and diversity to choose from
+    known = {o["video_id"] for o in OUTLIERS}
+    assert all(d.inspired_by and set(d.inspired_by) <= known for d in first)
+    assert any("question" in d.reasoning for d in first)  # the niche's winning pattern is cited
+
+
+GOOD_REPLY = {"ideas": [{"title": "Flat sourdough? Fix it in 30 seconds", "hook": "Show the flat loaf",
+                         "format": "tutorial", "duration_s": 35, "reasoning": "questions win here",
+                         "inspired_by": ["v1", "not-a-real-id"]}]}
+
+
+def generator(url: str, timeout_s: float = 10.0) -> LLMGenerator:
+    return LLMGenerator(base_url=url, api_key="test-key", model="test-model", timeout_s=timeout_s, retries=1)
+
+
+def test_llm_reply_is_validated_and_unknown_citations_dropped(llm_server: tuple[str, FakeLLMState]) -> None:
+    url, state = llm_server
+    state.content = "```json\n" + json.dumps(GOOD_REPLY) + "\n```"
+    ideas = generator(url).generate(context(), n=1)
+    assert ideas[0].title.startswith("Flat sourdough") and ideas[0].inspired_by == ["v1"]
+    prompt = json.loads(state.requests[0]["messages"][1]["content"])
+    assert prompt["topic"] == "bread" and prompt["outliers"][0]["video_id"] == "v1" and prompt["patterns"]
+
+
+def test_malformed_reply_is_retried_then_fails_cleanly(llm_server: tuple[str, FakeLLMState]) -> None:
+    url, state = llm_server
+    state.content = '{"ideas": [{"title": "no other fields"}]}'
+    with pytest.raises(SourceUnavailable, match="did not match the idea schema"):
+        generator(url).generate(context(), n=1)
+    assert len(state.requests) == 2  # one retry
+
+
+def test_server_error_and_timeout_are_source_unavailable(llm_server: tuple[str, FakeLLMState]) -> None:
+    url, state = llm_server
+    state.mode = "error"
+    with pytest.raises(SourceUnavailable, match="LLM endpoint failed"):
+        generator(url).generate(context(), n=1)
+    state.mode = "slow"
+    state.content = json.dumps(GOOD_REPLY)
+    with pytest.raises(SourceUnavailable, match="did not answer in time"):
+        LLMGenerator(base_url=url, api_key="k", model="m", timeout_s=0.5, retries=0).generate(context(), n=1)
+
+
+def test_parse_ideas_names_the_bad_field() -> None:
+    with pytest.raises(ValueError, match=r"ideas\.0\.duration_s"):
+        parse_ideas(json.dumps({"ideas": [{**GOOD_REPLY["ideas"][0], "duration_s": -1}]}), known_ids=set())
+    with pytest.raises(ValueError, match="not JSON"):
+        parse_ideas("Sure! Here are some ideas:", known_ids=set())
