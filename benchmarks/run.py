@@ -15,7 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-BENCHMARKS = ["benchmarks.bench_import"]
+BENCHMARKS = ["benchmarks.bench_import", "benchmarks.bench_api"]
 
 
 def main() -> int:

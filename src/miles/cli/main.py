@@ -11,9 +11,13 @@ import typer
 from rich.console import Console
 
 from miles import __version__
+from miles.cli import collect as collect_cmds
 from miles.cli import db as db_cmds
+from miles.cli import evaluate as evaluate_cmds
+from miles.cli import ideas as ideas_cmds
 from miles.cli import importer
 from miles.cli import serve as serve_cmds
+from miles.cli import users as user_cmds
 from miles.cli.state import STATE
 from miles.errors import MilesError
 
@@ -48,8 +52,12 @@ def root(
 
 
 app.add_typer(db_cmds.app, name="db")
+collect_cmds.register(app)
 importer.register(app)
+evaluate_cmds.register(app)
 serve_cmds.register(app)
+ideas_cmds.register(app)
+user_cmds.register(app)
 
 
 def run() -> None:

@@ -26,7 +26,14 @@ from miles.errors import InvalidInput
 # A private-use code point marks bytes that were not UTF-8; real titles never contain it.
 BAD_UTF8_MARK = "\U0010fffd"
 BAD_UTF8_HANDLER = "miles-mark-bad-utf8"
-codecs.register_error(BAD_UTF8_HANDLER, lambda err: (BAD_UTF8_MARK, err.end))  # type: ignore[arg-type]
+
+
+def _mark_bad_utf8(err: UnicodeError) -> tuple[str, int]:
+    assert isinstance(err, UnicodeDecodeError)
+    return BAD_UTF8_MARK, err.end
+
+
+codecs.register_error(BAD_UTF8_HANDLER, _mark_bad_utf8)
 
 Format = Literal["auto", "snapshots", "fedelux3-trending", "jp-keyword", "ytdlp-info"]
 FORMATS: tuple[str, ...] = ("auto", "snapshots", "fedelux3-trending", "jp-keyword", "ytdlp-info")

@@ -1,4 +1,4 @@
-"""create_app(settings) -> FastAPI."""
+"""create_app(settings) -> FastAPI: /api/v1 JSON routes, one error envelope, body and rate limits."""
 
 from __future__ import annotations
 
@@ -6,12 +6,29 @@ from fastapi import FastAPI
 
 from miles import __version__
 from miles.config import Settings, get_settings
-from miles.serve.api import health
+from miles.serve.api import health, history, ideas, model, predict, tracked, videos
+from miles.serve.errors import install_error_handlers
+from miles.serve.limits import BodySizeLimit, RateLimiter
+from miles.serve.services.model import PredictorHolder
+
+API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="Miles", version=__version__, docs_url="/docs", openapi_url="/openapi.json")
+    app = FastAPI(
+        title="Miles",
+        version=__version__,
+        description="How a short will perform, why, and what to make next. "
+        "Authenticate with `Authorization: Bearer <API key>` (create one with `miles key create`).",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
     app.state.settings = settings
-    app.include_router(health.router, prefix="/api/v1")
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.predictor = PredictorHolder(settings)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, model, predict, ideas, videos, tracked, history):
+        app.include_router(module.router, prefix=API_PREFIX)
     return app

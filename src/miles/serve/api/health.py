@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from miles import __version__
+from miles.serve.services.model import PredictorHolder
 from miles.store import migrate
 from miles.store.db import session_scope
 from miles.store.repos.stats import ping
@@ -16,13 +17,17 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 def health(request: Request) -> dict[str, Any]:
+    """`ok` is true when the database is reachable and migrated; the model loads on the first prediction."""
     settings = request.app.state.settings
     with session_scope(settings) as session:
         db_ok = ping(session=session)
     revision = migrate.current_revision(settings) if db_ok else None
     migrated = revision is not None and revision == migrate.head_revision(settings)
+    holder: PredictorHolder = request.app.state.predictor
+    model = holder.status()
     return {
         "ok": db_ok and migrated,
         "version": __version__,
         "database": {"ok": db_ok, "revision": revision, "migrated": migrated},
+        "model": {"state": model.state, "version": model.version, "path": model.path, "message": model.message},
     }

@@ -1,0 +1,300 @@
+"""`miles collect ...`, `miles track ...` and `miles worker`: thin commands over ``miles.jobs``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from miles.cli.state import STATE
+from miles.collect.ytdlp import YouTubeChannel, is_url, video_id_from_url
+from miles.errors import InvalidInput, NotFound
+
+console = Console()
+err_console = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, max=500, help="Most videos to take per target.")]
+
+collect_app = typer.Typer(
+    help="Collect videos and snapshots with yt-dlp (rate-limited, retried).", no_args_is_help=True
+)
+track_app = typer.Typer(help="Re-poll videos on a decaying schedule to build view trajectories.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(collect_app, name="collect")
+    app.add_typer(track_app, name="track")
+    app.command("worker")(worker_cmd)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not enabled,
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _run_collect(targets: list[str], *, limit: int | None, refresh_known: bool, as_json: bool, job: str) -> None:
+    from miles.jobs.collect import Collector, collect
+
+    with _progress(not as_json) as update:
+        collector = Collector(settings=STATE.settings, progress=update)
+        report = collect(targets, collector=collector, job=job, limit=limit, refresh_known=refresh_known)
+    _print_counts(report.as_dict(), as_json=as_json, title=f"{job} run {report.run_id}: {report.status}")
+    if report.status == "failed":
+        raise typer.Exit(1)  # nothing could be collected: let scripts and cron notice
+
+
+def _print_counts(result: dict[str, Any], *, as_json: bool, title: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+        return
+    table = Table(title=title)
+    table.add_column("")
+    table.add_column("count", justify="right")
+    for key, value in result.items():
+        if isinstance(value, int) and not isinstance(value, bool) and key != "run_id":
+            table.add_row(key.replace("_", " "), f"{value:,}")
+        elif isinstance(value, dict):
+            for reason, n in sorted(value.items(), key=lambda kv: -kv[1]):
+                colour = "red" if "failed" in key else "yellow"
+                table.add_row(f"[{colour}]{key.replace('_', ' ')}[/{colour}]: {reason}", f"{n:,}")
+    console.print(table)
+
+
+@collect_app.command("search")
+def search_cmd(
+    query: Annotated[str, typer.Argument(help="What to search YouTube for, e.g. 'easy pasta'.")],
+    limit: LimitOpt = 20,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Also re-extract videos already stored.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Collect the top Shorts for a search query."""
+    if is_url(query):
+        raise InvalidInput(f"{query!r} is a URL; use `miles collect video` or `miles collect channel`")
+    _run_collect([query], limit=limit, refresh_known=refresh, as_json=as_json, job="collect_search")
+
+
+@collect_app.command("channel")
+def channel_cmd(
+    url: Annotated[str, typer.Argument(help="Channel URL (https://www.youtube.com/@name) or a feed URL.")],
+    tab: Annotated[str, typer.Option("--tab", help="shorts, videos or both.")] = "both",
+    limit: LimitOpt = 50,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Also re-extract videos already stored.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Collect a channel's Shorts tab and uploads (Shorts only)."""
+    if tab not in ("shorts", "videos", "both"):
+        raise InvalidInput(f"--tab must be shorts, videos or both, not {tab!r}")
+    if not is_url(url) or video_id_from_url(url):
+        raise InvalidInput(f"{url!r} is not a channel URL; e.g. https://www.youtube.com/@name")
+    target = url.rstrip("/")
+    if YouTubeChannel.matches(target) and tab != "both":
+        target = target.rsplit("/", 1)[0] if target.endswith(("/shorts", "/videos")) else target
+        target = f"{target}/{tab}"
+    _run_collect([target], limit=limit, refresh_known=refresh, as_json=as_json, job="collect_channel")
+
+
+@collect_app.command("video")
+def video_cmd(
+    url: Annotated[str, typer.Argument(help="A video URL (watch, shorts or youtu.be link, or any page yt-dlp reads).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Collect one video now (a fresh snapshot even when it is already stored)."""
+    if not is_url(url):
+        raise InvalidInput(f"{url!r} is not a URL; use `miles collect search` for queries")
+    _run_collect([url], limit=None, refresh_known=True, as_json=as_json, job="collect_video")
+
+
+@collect_app.command("niches")
+def niches_cmd(
+    limit: LimitOpt = 20,
+    niche: Annotated[list[str] | None, typer.Option("--niche", help="Override MILES_NICHES (repeatable).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Collect every configured niche (MILES_NICHES), deduped across niches."""
+    niches = niche or STATE.settings.niches
+    if not niches:
+        raise InvalidInput("no niches configured; set MILES_NICHES='[\"cooking shorts\"]' or pass --niche")
+    _run_collect(list(niches), limit=limit, refresh_known=False, as_json=as_json, job="collect_niches")
+
+
+@collect_app.command("runs")
+def runs_cmd(
+    job: Annotated[str | None, typer.Option("--job", help="Only runs of this job.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500)] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show recent job runs (collect, track, worker jobs) with their counts."""
+    from miles.store.db import session_scope
+    from miles.store.repos.jobs import recent_runs
+
+    with session_scope(STATE.settings) as session:
+        runs: list[dict[str, Any]] = [
+            {
+                "id": r.id,
+                "job": r.job,
+                "status": r.status,
+                "started_at": r.started_at.isoformat(),
+                "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                "counts": r.counts,
+                "error": r.error,
+            }
+            for r in recent_runs(session=session, job=job, limit=limit)
+        ]
+    if as_json:
+        typer.echo(json.dumps(runs, indent=2))
+        return
+    table = Table(title="job runs (newest first)")
+    for col in ("id", "job", "status", "started", "found", "new", "updated", "failed"):
+        table.add_column(col)
+    for r in runs:
+        counts = r["counts"] or {}
+        failed = ", ".join(f"{k}: {v}" for k, v in (counts.get("failed") or {}).items()) or (r["error"] or "")
+        table.add_row(
+            str(r["id"]),
+            r["job"],
+            r["status"],
+            str(r["started_at"])[:19],
+            str(counts.get("found", "")),
+            str(counts.get("new", "")),
+            str(counts.get("updated", "")),
+            failed,
+        )
+    console.print(table)
+
+
+@track_app.command("add")
+def track_add_cmd(
+    url: Annotated[str, typer.Argument(help="Video URL to follow.")],
+    user: Annotated[str | None, typer.Option("--user", help="Track for this user (email); default: Miles.")] = None,
+) -> None:
+    """Take a snapshot now, then re-poll on the schedule (MILES_TRACK_SCHEDULE_H)."""
+    from miles.jobs.collect import Collector
+    from miles.jobs.track import add_tracking
+
+    row, created = add_tracking(url, collector=Collector(settings=STATE.settings), user_email=user)
+    verb = "now tracking" if created else "already tracked"
+    when = row.next_poll_at.isoformat(timespec="minutes") if row.next_poll_at else "never"
+    console.print(f"{verb} {row.video_id} (id {row.id}); next poll {when}", highlight=False)
+
+
+@track_app.command("list")
+def track_list_cmd(
+    user: Annotated[str | None, typer.Option("--user", help="Show this user's tracked videos.")] = None,
+    active: Annotated[bool, typer.Option("--active", help="Only videos still being polled.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List tracked videos (Miles' own, or a user's with --user), next poll first."""
+    from miles.store.db import session_scope
+    from miles.store.repos.tracking import list_tracking
+    from miles.store.repos.users import get_user_by_email
+
+    with session_scope(STATE.settings) as session:
+        user_id = None
+        if user:
+            found = get_user_by_email(session=session, email=user)
+            if found is None:
+                raise NotFound(f"no user with email {user!r}")
+            user_id = found.id
+        rows, total = list_tracking(session=session, user_id=user_id, active_only=active, limit=limit, offset=offset)
+        items = [_tracked_dict(r) for r in rows]
+    if as_json:
+        typer.echo(json.dumps({"total": total, "offset": offset, "items": items}, indent=2))
+        return
+    table = Table(title=f"tracked videos {offset + 1}-{offset + len(items)} of {total}")
+    for col in ("id", "video", "polls", "next poll", "last polled", "status"):
+        table.add_column(col)
+    for it in items:
+        status = "active" if it["active"] else ("stopped: " + it["last_error"] if it["last_error"] else "done")
+        table.add_row(
+            str(it["id"]),
+            it["video_id"],
+            str(it["poll_index"]),
+            _short(it["next_poll_at"]),
+            _short(it["last_polled_at"]),
+            status,
+        )
+    console.print(table)
+
+
+def _tracked_dict(row: Any) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": row.id,
+        "video_id": row.video_id,
+        "url": row.url,
+        "user_id": row.user_id,
+        "added_at": iso(row.added_at),
+        "poll_index": row.poll_index,
+        "next_poll_at": iso(row.next_poll_at),
+        "last_polled_at": iso(row.last_polled_at),
+        "last_error": row.last_error,
+        "active": row.active,
+    }
+
+
+def _short(value: str | None) -> str:
+    return value[:16].replace("T", " ") if value else "-"
+
+
+@track_app.command("run")
+def track_run_cmd(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="Most polls this run.")] = 500,
+    as_json: JsonOpt = False,
+) -> None:
+    """Poll every tracked video that is due now."""
+    from miles.jobs.collect import Collector
+    from miles.jobs.track import poll_due
+
+    with _progress(not as_json) as update:
+        report = poll_due(collector=Collector(settings=STATE.settings, progress=update), limit=limit)
+    _print_counts(report.as_dict(), as_json=as_json, title=f"track run {report.run_id}: {report.status}")
+
+
+def worker_cmd(
+    once: Annotated[bool, typer.Option("--once", help="Run each job once and exit.")] = False,
+    job: Annotated[list[str] | None, typer.Option("--job", help="Only this job (repeatable).")] = None,
+) -> None:
+    """Run the periodic jobs in-process: collect niches (6 h), poll tracking (5 min), score new videos (30 min)."""
+    from miles.jobs.schedule import SCHEDULE
+    from miles.jobs.worker import run_forever, run_once, selected_jobs
+
+    selected_jobs(job)  # validate names before starting
+    if not STATE.debug:
+        logging.getLogger("miles").setLevel(logging.INFO)
+    if once:
+        results = run_once(STATE.settings, names=job)
+        typer.echo(json.dumps(results, indent=2, default=str))
+        return
+    for j in SCHEDULE if not job else selected_jobs(job):
+        err_console.print(f"scheduled [bold]{j.name}[/bold] every {j.interval} ({j.description})")
+    if STATE.settings.broker_url:
+        err_console.print("MILES_BROKER_URL is set: Celery workers can share the load (see docs/collect.md)")
+    run_forever(STATE.settings, names=job)

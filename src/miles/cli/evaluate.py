@@ -1,0 +1,204 @@
+"""`miles evaluate` and `miles baseline fit`: honest numbers for any model artifact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from miles.cli.state import STATE
+from miles.collect.files import FORMATS, read_file
+from miles.errors import InvalidInput
+from miles.features.build import Dataset, build_dataset
+from miles.features.load import frame_from_db
+from miles.features.schema import TASKS, Task
+from miles.features.splits import assign_folds
+from miles.model.artifact import load_artifact, write_json
+from miles.model.baselines import BASELINES, DEFAULT_KIND, fit_baseline_artifact
+from miles.model.evaluate import CLASSIFICATION, REGRESSION, TI_LABELS, EvalReport, evaluate_artifact, plot_reliability
+
+console = Console()
+err = Console(stderr=True)
+baseline_app = typer.Typer(help="Fit the simple baselines every model is compared with.", no_args_is_help=True)
+LABELS = {
+    "spearman": "Spearman",
+    "r2": "R²",
+    "mae_log10": "MAE log10",
+    "auroc": "AUROC",
+    "pr_auc": "PR-AUC",
+    "precision_at_k": "P@k",
+    "ece": "ECE",
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_cmd)
+    baseline_app.command("fit")(baseline_fit_cmd)
+    app.add_typer(baseline_app, name="baseline")
+
+
+def _task(value: str | None) -> Task | None:
+    if value is not None and value not in TASKS:
+        raise InvalidInput(f"--task must be one of {', '.join(TASKS)}, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _load_frame(data: Path | None, fmt: str) -> tuple[pd.DataFrame, str]:
+    if data is None:
+        with err.status("reading snapshots from the database"):
+            return frame_from_db(STATE.settings), "database"
+    result = read_file(data, fmt)
+    if result.rejected:
+        err.print(
+            f"[yellow]skipped {len(result.rejected):,} invalid rows[/yellow] (first: {result.rejected[0]})",
+            highlight=False,
+        )
+    if result.frame.empty:
+        raise InvalidInput(f"{data}: no usable snapshot rows")
+    return result.frame, str(data)
+
+
+def _dataset(task: Task, frame: pd.DataFrame, *, test_file: bool) -> Dataset:
+    with err.status(f"building {task} features for {len(frame):,} snapshots"):
+        return build_dataset(task, frame, mode="test-file" if test_file else "all")
+
+
+def evaluate_cmd(
+    model: Annotated[Path, typer.Option("--model", help="Model artifact directory (has manifest.json).")],
+    task: Annotated[str | None, typer.Option("--task", help="prepublish or early (default: the model's).")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Snapshot file to use entirely as test data (CSV/Parquet/JSONL).")
+    ] = None,
+    db: Annotated[bool, typer.Option("--db", help="Use the database and the model's own split (default).")] = False,
+    fmt: Annotated[str, typer.Option("--format", help=f"File format for --data: {', '.join(FORMATS)}.")] = "auto",
+    n_boot: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples (by channel).")] = 200,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write metrics JSON and the reliability PNG (default: --model)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Every metric for the model and its baselines on the same rows, with 95 % intervals by channel."""
+    if data is not None and db:
+        raise InvalidInput("use either --data FILE or --db, not both")
+    artifact = load_artifact(model)
+    wanted = _task(task) or artifact.task
+    if wanted != artifact.task:
+        raise InvalidInput(f"{model} is a {artifact.task} model; it cannot be evaluated on the {wanted} task")
+    frame, source = _load_frame(data, fmt)
+    dataset = _dataset(wanted, frame, test_file=data is not None)
+    parts = _test_parts(dataset, artifact.split, from_file=data is not None)
+    reports = []
+    with err.status("predicting and bootstrapping"):
+        for fold, part in parts.items():
+            if len(part) == 0:
+                err.print(f"[yellow]no rows in the {fold} fold; skipped[/yellow]")
+                continue
+            reports.append(evaluate_artifact(artifact, part, fold=fold, n_boot=n_boot))
+    if not reports:
+        raise InvalidInput("nothing to evaluate: every test fold is empty")
+    out_dir = out or model
+    payload = _payload(artifact.manifest, source, reports)
+    stem = f"{wanted}-{'file' if data is not None else 'db'}"
+    write_json(out_dir / f"metrics-{stem}.json", payload)
+    plots = [plot_reliability(r, out_dir / f"reliability-{stem}-{r.fold}.png") for r in reports]
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    for report in reports:
+        _print_report(report)
+    console.print(f"wrote {out_dir / f'metrics-{stem}.json'} and {', '.join(str(p) for p in plots)}", highlight=False)
+
+
+def _test_parts(dataset: Dataset, split: Any, *, from_file: bool) -> dict[str, Dataset]:
+    if from_file:
+        return {"file": dataset}
+    if split is None:
+        raise InvalidInput("this model records no split; evaluate it on a file with --data FILE")
+    folds = assign_folds(dataset.meta, split)
+    return {"test": dataset.take(folds["test"]), "warm_test": dataset.take(folds["warm_test"])}
+
+
+def _payload(manifest: dict[str, Any], source: str, reports: list[EvalReport]) -> dict[str, Any]:
+    return {
+        "model": {k: manifest.get(k) for k in ("kind", "task", "feature_version", "created_at")},
+        "data": source,
+        "reports": [r.as_dict() for r in reports],
+    }
+
+
+def _fmt(iv: Any) -> str:
+    if iv is None or iv.value != iv.value:
+        return "-"
+    if iv.lo != iv.lo:
+        return f"{iv.value:.3f}"
+    return f"{iv.value:.3f}\n[{iv.lo:.2f}, {iv.hi:.2f}]"
+
+
+def _table(title: str, rows: dict[str, dict[str, Any]], keys: tuple[str, ...], labels: dict[str, str]) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=True)
+    table.add_column("model")
+    for key in keys:
+        table.add_column(labels.get(key, key), justify="right")
+    for name, values in rows.items():
+        table.add_row(name, *(_fmt(values.get(k)) for k in keys))
+    return table
+
+
+def _print_report(report: EvalReport) -> None:
+    console.print(
+        f"[bold]{report.task} · {report.fold}[/bold]: {report.rows:,} rows, {report.videos:,} videos, "
+        f"{report.groups:,} channels; viral rate {report.viral_rate:.3f}; P@k with k = {report.k:,}; "
+        "95 % intervals from resampling channels",
+        highlight=False,
+    )
+    console.print(_table("log views", report.metrics, REGRESSION, LABELS))
+    console.print(_table("viral", report.metrics, CLASSIFICATION, LABELS))
+    if report.mrse_by_ti:
+        counts = ", ".join(f"{k}: {v:,}" for k, v in report.ti_counts.items())
+        console.print(_table(f"mRSE by indicator age t_i (rows {counts})", report.mrse_by_ti, ("all", *TI_LABELS), {}))
+
+
+def baseline_fit_cmd(
+    task: Annotated[str, typer.Option("--task", help="prepublish or early.")],
+    out: Annotated[Path, typer.Option("--out", help="Artifact directory to write.")],
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="Baseline to fit as the model: age, channel_size_age, category, szabo_huberman or pinto "
+            "(default: channel_size_age for prepublish, szabo_huberman for early).",
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Snapshot file to train on (default: the database).")
+    ] = None,
+    db: Annotated[bool, typer.Option("--db", help="Train on the database (default).")] = False,
+    fmt: Annotated[str, typer.Option("--format", help=f"File format for --data: {', '.join(FORMATS)}.")] = "auto",
+) -> None:
+    """Fit a baseline (plus all others for the task) on the headline training fold into an artifact."""
+    if data is not None and db:
+        raise InvalidInput("use either --data FILE or --db, not both")
+    the_task = _task(task)
+    assert the_task is not None
+    chosen = kind or DEFAULT_KIND[the_task]
+    if chosen not in BASELINES[the_task]:
+        raise InvalidInput(
+            f"--kind {chosen!r} does not apply to {the_task}; choose one of {', '.join(BASELINES[the_task])}"
+        )
+    frame, _source = _load_frame(data, fmt)
+    dataset = _dataset(the_task, frame, test_file=False)
+    with err.status(f"fitting {chosen} and the other {the_task} baselines"):
+        fit_baseline_artifact(chosen, dataset, out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    rows = manifest["training"]["fold_rows"]
+    console.print(
+        f"wrote {chosen} ({the_task}) to {out}: trained on {rows['train']:,} rows; "
+        f"test {rows['test']:,}, warm test {rows['warm_test']:,}. Next: miles evaluate --model {out}",
+        highlight=False,
+    )

@@ -1,0 +1,93 @@
+"""`miles ideas`: niche outliers, patterns with effect sizes, and scored ideas for a topic and vibe."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from miles.cli.state import STATE
+from miles.serve.services.ideas import ideas_for
+from miles.serve.services.model import PredictorHolder
+from miles.store.db import session_scope
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ideas")(ideas_cmd)
+
+
+def ideas_cmd(
+    topic: Annotated[str, typer.Option("--topic", help="The niche, e.g. 'sourdough bread'.")],
+    vibe: Annotated[str, typer.Option("--vibe", help="The feel you want, e.g. funny, cozy, educational.")] = "",
+    n: Annotated[int, typer.Option("--n", min=1, max=20, help="How many ideas.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Offline generator seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+) -> None:
+    """Ideas with evidence: what over-performs in the niche, which patterns matter, and scored ideas."""
+    settings = STATE.settings
+    with session_scope(settings) as session:
+        predictor = PredictorHolder(settings).get(session)
+    with console.status("finding the niche, its outliers and ideas…", spinner="dots"):
+        result = ideas_for(settings=settings, predictor=predictor, topic=topic, vibe=vibe, n=n, seed=seed, user_id=None)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+        return
+    _print(result)
+
+
+def _fmt(value: float | None, spec: str = ".1f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def _print(result: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]{result['topic']}[/bold] {result['vibe']} · {result['candidates']} niche videos · "
+        f"model {result['model_version']} · ideas by {result['generator']}"
+        + (" · cached" if result.get("cached") else "")
+    )
+    outliers = Table(title="Outliers (age-normalised)")
+    for col in ("title", "age", "views", "multiple", "basis"):
+        outliers.add_column(col, justify="left" if col == "title" else "right")
+    for o in result["outliers"][:8]:
+        outliers.add_row(
+            o["title"][:70], f"{o['age_h']:.0f} h", f"{o['views']:,}", f"{_fmt(o['multiple'])}x", o["basis"]
+        )
+    console.print(outliers)
+    patterns = Table(title="Patterns (median multiple with vs without)")
+    for col in ("pattern", "with", "without", "effect", "95% interval"):
+        patterns.add_column(col)
+    for p in result["patterns"][:10]:
+        if not p["enough_data"]:
+            patterns.add_row(p["label"], str(p["n_with"]), str(p["n_without"]), "not enough data", "")
+            continue
+        mark = "[green]" if p["is_finding"] else ""
+        patterns.add_row(
+            p["label"],
+            str(p["n_with"]),
+            str(p["n_without"]),
+            f"{mark}{_fmt(p['effect'], '.2f')}x",
+            f"{_fmt(p['ci_low'], '.2f')}–{_fmt(p['ci_high'], '.2f')}",
+        )
+    console.print(patterns)
+    ideas = Table(title="Ideas (scored by the model)")
+    for col in ("#", "title", "views 7 d (p10–p90)", "viral", "inspired by"):
+        ideas.add_column(col)
+    for rank, idea in enumerate(result["ideas"], start=1):
+        views = idea["prediction"]["views"]
+        longest = max(views.values(), key=lambda h: h["age_h"]) if views else None
+        band = f"{longest['p50']:,.0f} ({longest['p10']:,.0f}–{longest['p90']:,.0f})" if longest else "–"
+        ideas.add_row(
+            str(rank),
+            idea["title"],
+            band,
+            f"{idea['prediction']['viral_probability']:.0%}",
+            "; ".join(t[:40] for t in idea["inspired_by_titles"][:2]),
+        )
+    console.print(ideas)
+    for note in result.get("notes", []):
+        console.print(f"[yellow]note:[/yellow] {note}")

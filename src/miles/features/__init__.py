@@ -1,0 +1,1 @@
+"""Leak-free features, labels, datasets and splits (DESIGN.md §3)."""

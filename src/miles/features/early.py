@@ -1,0 +1,83 @@
+"""Early signal at the indicator age t_i: views known by ``as_of`` (task ``early`` only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from miles.features.context import FeatureContext
+from miles.features.schema import Feature, FeatureGroup
+
+DEPTH = 4  # the latest snapshot and up to three before it -> three increments
+MIN_AGE_H = 1.0 / 60.0
+
+
+def _matrix(hist: pd.DataFrame, column: str, keys: pd.Index) -> np.ndarray:
+    wide = hist.pivot(index="key", columns="lag", values=column).reindex(index=keys, columns=range(DEPTH))
+    out: np.ndarray = wide.to_numpy(dtype=float)
+    return out
+
+
+def _compute(ctx: FeatureContext) -> pd.DataFrame:
+    keys = ctx.keys
+    hist = ctx.video_history(depth=DEPTH)
+    views = _matrix(hist, "views", keys.index)
+    ages = _matrix(hist, "age_h", keys.index)
+    n_visible = hist.loc[hist["lag"] == 0].set_index("key")["n_visible"].reindex(keys.index).to_numpy(dtype=float)
+    # The publish moment is a known point (age 0, 0 views) right before the first snapshot.
+    first_missing = np.where(np.isnan(views), np.arange(DEPTH)[None, :], DEPTH).min(axis=1)
+    rows = np.arange(len(keys))
+    at_publish = (first_missing < DEPTH) & (n_visible == first_missing)
+    views_ext = np.concatenate([views, np.full((len(keys), 1), np.nan)], axis=1)
+    ages_ext = np.concatenate([ages, np.full((len(keys), 1), np.nan)], axis=1)
+    views_ext[rows[at_publish], first_missing[at_publish]] = 0.0
+    ages_ext[rows[at_publish], first_missing[at_publish]] = 0.0
+    inc = views_ext[:, :-1] - views_ext[:, 1:]
+    dt = ages_ext[:, :-1] - ages_ext[:, 1:]
+    t_i = (keys["as_of"] - keys["published_at"]).dt.total_seconds().to_numpy() / 3600.0
+    age0 = ages[:, 0]
+    out = pd.DataFrame(
+        {
+            "early_t_i_h": t_i,
+            "early_log_t_i_h": np.log1p(t_i),
+            "early_views": views[:, 0],
+            "early_log_views": np.log1p(views[:, 0]),
+            "early_snapshot_age_h": age0,
+            "early_staleness_h": t_i - age0,
+            "early_log_views_per_hour": np.log1p(views[:, 0] / np.maximum(age0, MIN_AGE_H)),
+            "early_n_snapshots": np.nan_to_num(n_visible, nan=0.0),
+            "early_log_rate_1": np.log1p(np.clip(inc[:, 0], 0, None) / np.maximum(dt[:, 0], MIN_AGE_H)),
+        },
+        index=keys.index,
+    )
+    for k in range(DEPTH - 1):
+        out[f"early_inc_{k + 1}"] = inc[:, k]
+        out[f"early_dt_{k + 1}_h"] = dt[:, k]
+    return ctx.expand_keys(out)
+
+
+_INCREMENTS = tuple(
+    f
+    for k in range(1, DEPTH)
+    for f in (
+        Feature(f"early_inc_{k}", availability="early", doc=f"views gained in the {k}-th latest interval"),
+        Feature(f"early_dt_{k}_h", availability="early", doc="length of that interval in hours"),
+    )
+)
+GROUP = FeatureGroup(
+    name="early",
+    doc="Views observed up to the indicator age t_i (the example's as_of).",
+    compute=_compute,
+    features=(
+        Feature("early_t_i_h", availability="early", doc="indicator age t_i = as_of - publish, hours"),
+        Feature("early_log_t_i_h", availability="early"),
+        Feature("early_views", availability="early", doc="views at the latest snapshot by as_of"),
+        Feature("early_log_views", availability="early"),
+        Feature("early_snapshot_age_h", availability="early", doc="age of that snapshot"),
+        Feature("early_staleness_h", availability="early", doc="t_i minus the age of that snapshot"),
+        Feature("early_log_views_per_hour", availability="early", doc="log1p(views / age)"),
+        Feature("early_n_snapshots", availability="early", doc="snapshots known by as_of"),
+        Feature("early_log_rate_1", availability="early", doc="log1p(views per hour in the latest interval)"),
+        *_INCREMENTS,
+    ),
+)

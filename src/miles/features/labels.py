@@ -1,0 +1,116 @@
+"""The single definition of the labels (DESIGN.md §3.2).
+
+- ``log_views = log1p(views)`` at a known age.
+- ``viral``: the age-adjusted residual - log views minus the expected log views of a typical video of
+  the same category and channel size at the same age - is in the top 20 % of the training fold. The
+  expectation model (additive medians by age bucket, category and subscriber bucket) and the threshold
+  are fitted on the training fold only; :class:`ViralLabeler` holds them and round-trips through JSON.
+- ``outlier_multiple``: exp(log views - the channel's median log views at the same age bucket over its
+  strictly earlier uploads, from snapshots captured by the labelled snapshot's time); NaN without history.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from miles.errors import InvalidInput
+from miles.features.channel import channel_record
+from miles.features.context import FeatureContext
+from miles.features.schema import FEATURE_VERSION, age_bucket, subscriber_bucket
+
+VIRAL_TOP_SHARE = 0.20
+MIN_CELL = 20
+
+
+def outlier_multiples(snaps: pd.DataFrame) -> np.ndarray:
+    """Outlier multiple of every snapshot of a prepared snapshot frame (NaN where the channel has no history)."""
+    from miles.features.build import subscriber_observations
+
+    examples = snaps.assign(as_of=snaps["captured_at"], key=np.arange(len(snaps)))
+    ctx = FeatureContext(task="early", examples=examples, snapshots=snaps, subscribers=subscriber_observations(snaps))
+    record = channel_record(ctx.earlier_uploads(), examples, examples["age_h"])
+    baseline = record["channel_baseline_log_views"].to_numpy(dtype=float)
+    out: np.ndarray = np.exp(np.log1p(snaps["views"].to_numpy(dtype=float)) - baseline)
+    return out
+
+
+def _cells(x: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "age": age_bucket(x["age_h"]).astype(str),
+            "category": x["category_id"].astype("string").fillna("?").astype(str),
+            "size": subscriber_bucket(x["log_subscribers"]).astype(str),
+        },
+        index=x.index,
+    )
+
+
+@dataclass
+class ViralLabeler:
+    """Expectation model + threshold, fitted on the training fold only."""
+
+    age: dict[str, float] = field(default_factory=dict)
+    category: dict[str, float] = field(default_factory=dict)
+    size: dict[str, float] = field(default_factory=dict)
+    global_median: float = 0.0
+    threshold: float = 0.0
+    top_share: float = VIRAL_TOP_SHARE
+    n_train: int = 0
+    feature_version: str = FEATURE_VERSION
+
+    @classmethod
+    def fit(
+        cls, x: pd.DataFrame, log_views: pd.Series | np.ndarray, top_share: float = VIRAL_TOP_SHARE
+    ) -> ViralLabeler:
+        y = pd.Series(np.asarray(log_views, dtype=float), index=x.index)
+        if len(y) < MIN_CELL:
+            raise InvalidInput(f"need at least {MIN_CELL} training rows to fit the viral label, got {len(y)}")
+        cells = _cells(x)
+        lab = cls(global_median=float(y.median()), top_share=top_share, n_train=len(y))
+        resid = y - lab.global_median
+        for name in ("age", "category", "size"):  # one pass of additive median back-fitting
+            grouped = resid.groupby(cells[name])
+            effect = grouped.median().where(grouped.size() >= MIN_CELL, 0.0)
+            setattr(lab, name, {str(k): float(v) for k, v in effect.items()})
+            resid = resid - cells[name].map(effect).fillna(0.0)
+        lab.threshold = float(np.quantile(resid, 1.0 - top_share))
+        return lab
+
+    def expected(self, x: pd.DataFrame) -> np.ndarray:
+        cells = _cells(x)
+        total = np.full(len(x), self.global_median)
+        for name in ("age", "category", "size"):
+            total += cells[name].map(getattr(self, name)).fillna(0.0).to_numpy(dtype=float)
+        return total
+
+    def residual(self, x: pd.DataFrame, log_views: pd.Series | np.ndarray) -> np.ndarray:
+        out: np.ndarray = np.asarray(log_views, dtype=float) - self.expected(x)
+        return out
+
+    def label(self, x: pd.DataFrame, log_views: pd.Series | np.ndarray) -> np.ndarray:
+        """1.0 where the age-adjusted residual reaches the training threshold, else 0.0."""
+        out: np.ndarray = (self.residual(x, log_views) >= self.threshold).astype(float)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ViralLabeler:
+        return cls(**data)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> ViralLabeler:
+        try:
+            return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            raise InvalidInput(f"{path}: not a viral label file ({exc})") from exc

@@ -1,0 +1,21 @@
+"""Snapshot frames from the store, for building datasets (kept apart so ``miles.model`` never pulls in the store)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from miles.config import Settings
+from miles.errors import InvalidInput
+from miles.store.db import session_scope
+from miles.store.repos.snapshots import load_snapshot_frame
+
+
+def frame_from_db(settings: Settings | None = None, *, sources: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every stored snapshot in the interchange format (one read; the database is not changed)."""
+    with session_scope(settings) as session:
+        frame = load_snapshot_frame(session=session, sources=sources)
+    if frame.empty:
+        raise InvalidInput("the database holds no snapshots; run `miles import FILE...` first")
+    return frame

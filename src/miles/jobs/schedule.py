@@ -1,0 +1,46 @@
+"""Every periodic job and its interval, in one list: ``miles worker`` and Celery beat both read it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from miles.config import Settings
+from miles.jobs import tasks
+from miles.jobs.tasks import JobResult
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    interval: timedelta
+    func: Callable[[Settings, Callable[[], None] | None], JobResult]
+    lock_ttl: timedelta  # a crashed worker's lock frees itself after this long
+    description: str
+
+    def run(self, settings: Settings) -> JobResult:
+        """Run once under the job's database lock (skipped when another worker holds it)."""
+        return tasks.run_locked(
+            self.name, lambda beat: self.func(settings, beat), settings=settings, ttl_s=self.lock_ttl.total_seconds()
+        )
+
+
+SCHEDULE: tuple[PeriodicJob, ...] = (
+    PeriodicJob(
+        "collect_niches", timedelta(hours=6), tasks.collect_niches, timedelta(hours=2), "collect every configured niche"
+    ),
+    PeriodicJob(
+        "poll_tracking", timedelta(minutes=5), tasks.poll_tracking, timedelta(minutes=30), "poll due tracked videos"
+    ),
+    PeriodicJob("score_new", timedelta(minutes=30), tasks.score_new, timedelta(minutes=30), "score new videos"),
+)
+
+
+def job_named(name: str) -> PeriodicJob:
+    for job in SCHEDULE:
+        if job.name == name:
+            return job
+    from miles.errors import InvalidInput
+
+    raise InvalidInput(f"unknown job {name!r}; choose one of {', '.join(j.name for j in SCHEDULE)}")

@@ -1,0 +1,99 @@
+"""Poll the tracked videos that are due (DESIGN.md §4): one snapshot per video, then its schedule moves on."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from miles.collect.base import Entry
+from miles.collect.ytdlp import YouTubeVideo, video_id_from_url
+from miles.errors import InvalidInput, NotFound
+from miles.jobs.collect import CollectCounts, Collector, count_stored, finish_run, run_status, store_extracted
+from miles.store.db import session_scope
+from miles.store.repos import jobs as job_repo
+from miles.store.repos import tracking
+from miles.store.repos.users import get_user_by_email
+from miles.store.tables import TrackedVideo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrackReport:
+    run_id: int
+    status: str
+    due: int
+    counts: CollectCounts
+    polled_video_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "job": "track", "status": self.status, "due": self.due, **self.counts.as_dict()}
+
+
+def poll_due(*, collector: Collector, now: datetime | None = None, limit: int = 500) -> TrackReport:
+    """Fully extract every video with a due poll (once per video, however many users track it)."""
+    settings = collector.settings
+    now = now or collector.clock()
+    with session_scope(settings) as session:
+        run_id = job_repo.start_run(session=session, job="track", now=now).id
+        rows = tracking.due(session=session, now=now, limit=limit)
+        targets = list({row.video_id: row.url for row in rows}.items())
+    counts = CollectCounts(targets=len(targets), found=len(targets))
+    polled: list[str] = []
+    try:
+        for i, (video_id, url) in enumerate(targets, start=1):
+            entry = Entry(url=url, video_id=video_id, target=url)
+            result = collector.source(url).extract(entry, now=now)
+            stored = store_extracted(result, collector=collector, now=now, track_new=False)
+            count_stored(counts, stored, [])
+            if stored.failure is None:
+                polled.append(video_id)
+            collector.tick("polls", i, len(targets))
+    except BaseException as exc:
+        finish_run(settings, run_id, "failed", counts, collector.clock(), error=f"{type(exc).__name__}: {exc}")
+        raise
+    status = run_status(counts)
+    finish_run(settings, run_id, status, counts, collector.clock())
+    return TrackReport(run_id=run_id, status=status, due=len(rows), counts=counts, polled_video_ids=polled)
+
+
+def add_tracking(
+    url: str, *, collector: Collector, user_email: str | None = None, now: datetime | None = None
+) -> tuple[TrackedVideo, bool]:
+    """Track ``url`` (for a user, or for Miles): extract it now for a first snapshot, then follow the schedule.
+
+    Returns (row, created). A video that cannot be extracted is not tracked.
+    """
+    settings = collector.settings
+    now = now or collector.clock()
+    user_id = None
+    if user_email:
+        with session_scope(settings) as session:
+            user = get_user_by_email(session=session, email=user_email)
+            if user is None:
+                raise NotFound(f"no user with email {user_email!r}; create the account first")
+            user_id = user.id
+    video_id = video_id_from_url(url)
+    source = collector.source(url)
+    if isinstance(source, YouTubeVideo) and video_id:
+        url = f"https://www.youtube.com/watch?v={video_id}"
+    result = source.extract(Entry(url=url, video_id=video_id, target=url), now=now)
+    if result.record is None:
+        why = result.failure.message if result.failure else f"skipped ({result.skipped})"
+        raise InvalidInput(f"cannot track {url}: {why}")
+    stored = store_extracted(result, collector=collector, now=now, track_new=False)
+    if stored.failure is not None or stored.video_id is None:
+        raise InvalidInput(f"cannot track {url}: {stored.failure}")
+    with session_scope(settings) as session:
+        row, created = tracking.schedule_video(
+            session=session,
+            video_id=stored.video_id,
+            url=url,
+            now=now,
+            schedule_h=settings.track_schedule_h,
+            user_id=user_id,
+        )
+        session.expunge(row)
+    return row, created

@@ -1,0 +1,134 @@
+"""Training orchestration: load a snapshot frame (files or database), train, write the card, register.
+
+``miles.model.train`` never touches the store; this module reads the data, hands the model layer a frame
+and an embedding cache backed by the ``embeddings`` table, and records the result in ``model_versions``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from miles.collect.files import read_file
+from miles.config import Settings
+from miles.errors import InvalidInput
+from miles.features.schema import FEATURE_VERSION, Task
+from miles.jobs.ingest import expand_paths
+from miles.model.card import sanity_rows, write_card
+from miles.model.encoders import EmbeddingCache, TextEncoder
+from miles.model.predict import BUNDLE, Predictor
+from miles.model.train import Progress, TrainConfig, TrainResult, train
+from miles.store.db import session_scope
+from miles.store.repos import models as model_repo
+from miles.store.repos.embeddings import DbEmbeddingCache
+from miles.store.tables import Thumbnail, Video
+
+JP_STATS = ("brightness", "colorfulness")
+
+
+def _noop(_msg: str, _frac: float) -> None:
+    return None
+
+
+def frame_from_files(paths: Sequence[Path]) -> pd.DataFrame:
+    """Snapshot rows from files (any importable format); the jp set's thumbnail statistics ride along."""
+    parts = []
+    for path in expand_paths(list(paths)):
+        result = read_file(path)
+        frame = result.frame
+        if result.format == "jp-keyword":
+            raw = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+            if set(JP_STATS) <= set(raw.columns):
+                stats = raw.drop_duplicates("video_id").set_index("video_id")[list(JP_STATS)]
+                stats = stats.rename(columns=lambda c: f"thumb_{c}")
+                frame = frame.join(stats, on="video_id")
+                frame["thumb_present"] = frame["thumb_brightness"].notna().astype(float)
+        parts.append(frame)
+    if not parts:
+        raise InvalidInput(f"no snapshot files found in {', '.join(map(str, paths))}")
+    return pd.concat(parts, ignore_index=True)
+
+
+def frame_from_store(settings: Settings) -> pd.DataFrame:
+    """Every stored snapshot, plus the image statistics of videos whose thumbnail is stored."""
+    from miles.features.build import frame_from_db
+
+    frame = frame_from_db(settings)
+    with session_scope(settings) as session:
+        rows = session.execute(
+            select(Video.id, Thumbnail.stats).join(Thumbnail, Thumbnail.content_hash == Video.thumbnail_hash)
+        ).all()
+    if rows:
+        stats = pd.DataFrame([{"video_id": vid, **{f"thumb_{k}": v for k, v in (s or {}).items()}} for vid, s in rows])
+        stats["thumb_present"] = 1.0
+        frame = frame.join(stats.set_index("video_id"), on="video_id")
+    return frame
+
+
+def embedding_cache(settings: Settings) -> EmbeddingCache | None:
+    """The database-backed cache when the database is migrated; None (no caching) otherwise."""
+    try:
+        with session_scope(settings) as session:
+            session.execute(select(1).select_from(Video).limit(1))
+    except SQLAlchemyError:
+        return None
+    return DbEmbeddingCache(lambda: session_scope(settings))
+
+
+def version_name(task: str, result: TrainResult | None = None) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{task}-{stamp}"
+
+
+def train_task(
+    frame: pd.DataFrame,
+    task: Task,
+    out: Path,
+    *,
+    settings: Settings,
+    cfg: TrainConfig | None = None,
+    progress: Progress = _noop,
+    register: bool = True,
+) -> tuple[TrainResult, str]:
+    cfg = cfg or TrainConfig(task=task)
+    encoder = None
+    if cfg.text_embedding:
+        progress("loading the text encoder", 0.02)
+        encoder = TextEncoder.load(settings.cache_dir / "encoders", cache=embedding_cache(settings))
+    result = train(frame, cfg, out, encoder=encoder, progress=progress)
+    version = version_name(task)
+    _set_version(out, version)
+    predictor = Predictor.load(out, settings=settings) if task == "prepublish" else None
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    sanity = sanity_rows(predictor) if predictor is not None else []
+    write_card(out, version=version, sections={task: (manifest, result.metrics)}, sanity=sanity)
+    if register:
+        register_version(settings, version=version, task=task, path=out, metrics=result.metrics)
+    return result, version
+
+
+def _set_version(out: Path, version: str) -> None:
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest.setdefault("extra", {})["version"] = version
+    path.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+
+
+def register_version(settings: Settings, *, version: str, task: str, path: Path, metrics: dict[str, Any]) -> None:
+    headline = metrics.get("headline", {}).get("metrics", {})
+    summary = {name: {k: v.get("value") for k, v in ms.items()} for name, ms in headline.items()}
+    with session_scope(settings) as session:
+        model_repo.register_model(session=session, version=version, task=task, path=str(path.resolve()),
+                                  feature_version=FEATURE_VERSION, metrics=summary)  # fmt: skip
+
+
+def write_bundle(directory: Path, version: str, tasks: Sequence[str]) -> None:
+    data = {"version": version, "tasks": list(tasks), "feature_version": FEATURE_VERSION}
+    (directory / BUNDLE).write_text(json.dumps(data, indent=2), encoding="utf-8")

@@ -1,0 +1,80 @@
+"""``miles worker``: run the periodic jobs in-process with APScheduler (one machine, no broker needed).
+
+Every job runs under its database lock, so several workers (or Celery beat alongside) never run the
+same job twice at once. Jobs are coalesced: a worker that was asleep runs a missed job once, not N times.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from miles.config import Settings
+from miles.domain import utcnow
+from miles.jobs.schedule import SCHEDULE, PeriodicJob, job_named
+from miles.jobs.tasks import JobResult
+
+log = logging.getLogger(__name__)
+
+
+def selected_jobs(names: Sequence[str] | None) -> list[PeriodicJob]:
+    return [job_named(n) for n in names] if names else list(SCHEDULE)
+
+
+def run_once(
+    settings: Settings, *, names: Sequence[str] | None = None, on_result: Callable[[str, JobResult], None] | None = None
+) -> dict[str, JobResult]:
+    """Run each selected job once, in schedule order (``miles worker --once``)."""
+    results: dict[str, JobResult] = {}
+    for job in selected_jobs(names):
+        results[job.name] = _safe_run(job, settings)
+        if on_result is not None:
+            on_result(job.name, results[job.name])
+    return results
+
+
+def _safe_run(job: PeriodicJob, settings: Settings) -> JobResult:
+    """A job's failure is logged and recorded; it never stops the worker."""
+    try:
+        result = job.run(settings)
+    except Exception as exc:
+        log.exception("job %s failed", job.name)
+        return {"job": job.name, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    log.info("job %s: %s", job.name, result)
+    return result
+
+
+def build_scheduler(settings: Settings, *, names: Sequence[str] | None = None, first_run_now: bool = True) -> Any:
+    """An APScheduler ``BlockingScheduler`` with one interval job per selected ``PeriodicJob``."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone="UTC")
+    start = utcnow() + timedelta(seconds=1)
+    for job in selected_jobs(names):
+        scheduler.add_job(
+            _safe_run,
+            "interval",
+            args=(job, settings),
+            seconds=job.interval.total_seconds(),
+            id=job.name,
+            name=job.description,
+            next_run_time=start if first_run_now else None,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=int(job.interval.total_seconds()),
+        )
+        log.info("scheduled %s every %s", job.name, job.interval)
+    return scheduler
+
+
+def run_forever(settings: Settings, *, names: Sequence[str] | None = None) -> None:
+    """Block and run the selected jobs on their intervals until interrupted (Ctrl-C / SIGTERM)."""
+    scheduler = build_scheduler(settings, names=names)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("worker stopping")

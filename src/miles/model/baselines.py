@@ -1,0 +1,298 @@
+"""The simple baselines every number is reported beside (DESIGN.md §3.3 rule 5), behind the Model interface.
+
+- ``age``: mean log views per age bucket.
+- ``channel_size_age``: mean per (subscriber bucket, age bucket), falling back to age.
+- ``category``: mean per (YouTube category, age bucket) - the niche mean - falling back to age.
+- ``szabo_huberman`` (early): log v(t_r) = log v(t_i) + beta(t_i, t_r), beta the training mean per
+  (t_i bucket, t_r bucket), falling back to the pooled log-ratio bucket of t_r/t_i, then to all rows.
+- ``pinto`` (early): v(t_r) = theta(t_i, t_r) . (views gained in the last three intervals, views before),
+  fitted per bucket pair by least squares on relative error (Pinto et al. 2013), same fall-backs.
+P(viral) of every baseline is an isotonic map, fitted on the training rows, from its predicted
+age-adjusted residual (prediction minus the labeler's expectation) to the observed viral rate.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+
+from miles.errors import InvalidInput
+from miles.features.build import Dataset, fingerprint
+from miles.features.labels import ViralLabeler
+from miles.features.schema import Task, age_bucket, subscriber_bucket
+from miles.features.splits import SplitSpec, assign_folds
+from miles.model.artifact import Predictions, register_model_kind, save_artifact
+
+MIN_CELL = 20
+Levels = list[list[np.ndarray]]
+
+
+def _keys(parts: list[np.ndarray]) -> np.ndarray:
+    out = np.asarray(parts[0]).astype(str)
+    for part in parts[1:]:
+        out = np.char.add(np.char.add(out, "|"), np.asarray(part).astype(str))
+    return out
+
+
+def _ratio_bucket(t_i: np.ndarray, t_r: np.ndarray) -> np.ndarray:
+    """Half-octave bucket of (1 + t_r) / (1 + t_i)."""
+    out: np.ndarray = np.round(2.0 * np.log2((1.0 + t_r) / (1.0 + np.nan_to_num(t_i, nan=0.0)))).astype(np.int64)
+    return out
+
+
+def _ages(x: pd.DataFrame) -> np.ndarray:
+    return age_bucket(x["age_h"])
+
+
+class Baseline:
+    kind: ClassVar[str] = ""
+    tasks: ClassVar[tuple[Task, ...]] = ("prepublish", "early")
+
+    def __init__(self, task: Task = "prepublish") -> None:
+        if task not in self.tasks:
+            raise InvalidInput(f"baseline {self.kind!r} does not apply to the {task} task")
+        self.task: Task = task
+        self.state: dict[str, Any] = {}
+        self.labeler: ViralLabeler | None = None
+        self.calibration: tuple[list[float], list[float]] = ([0.0], [0.0])
+
+    # subclasses implement these two
+    def _fit(self, x: pd.DataFrame, log_views: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict(self, x: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def fit(self, x: pd.DataFrame, y: pd.DataFrame, *, labeler: ViralLabeler) -> Baseline:
+        if len(x) == 0:
+            raise InvalidInput(f"cannot fit baseline {self.kind!r} on zero rows")
+        log_views = y["log_views"].to_numpy(dtype=float)
+        self.state = {"global": float(np.mean(log_views))}
+        self._fit(x, log_views)
+        self.labeler = labeler
+        residual = self._predict(x) - labeler.expected(x)
+        viral = y["viral"].to_numpy(dtype=float) if "viral" in y else labeler.label(x, log_views)
+        ok = np.isfinite(residual)
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(residual[ok], viral[ok])
+        self.calibration = ([float(v) for v in iso.X_thresholds_], [float(v) for v in iso.y_thresholds_])
+        return self
+
+    def predict(self, x: pd.DataFrame) -> Predictions:
+        if self.labeler is None:
+            raise InvalidInput(f"baseline {self.kind!r} is not fitted")
+        log_views = self._predict(x)
+        log_views = np.where(np.isfinite(log_views), log_views, self.state["global"])
+        residual = log_views - self.labeler.expected(x)
+        xs, ys = self.calibration
+        return Predictions(log_views=log_views, p_viral=np.interp(residual, xs, ys))
+
+    def save(self, directory: Path) -> None:
+        if self.labeler is None:
+            raise InvalidInput(f"baseline {self.kind!r} is not fitted; nothing to save")
+        directory.mkdir(parents=True, exist_ok=True)
+        data = {
+            "kind": self.kind,
+            "task": self.task,
+            "state": self.state,
+            "labeler": self.labeler.to_json(),
+            "calibration": self.calibration,
+        }
+        (directory / "state.json").write_text(json.dumps(data), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> Baseline:
+        path = directory / "state.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"{path}: cannot read baseline state ({exc})") from exc
+        if data.get("kind") != cls.kind:
+            raise InvalidInput(f"{path}: holds a {data.get('kind')!r} baseline, not {cls.kind!r}")
+        model = cls(data["task"])
+        model.state = data["state"]
+        model.labeler = ViralLabeler.from_json(data["labeler"])
+        xs, ys = data["calibration"]
+        model.calibration = (list(xs), list(ys))
+        return model
+
+    # shared helpers: hierarchical cell means
+    def _fit_levels(self, name: str, levels: Levels, target: np.ndarray) -> None:
+        tables = []
+        for parts in levels:
+            frame = pd.DataFrame({"k": _keys(parts), "v": target}).dropna()
+            stats = frame.groupby("k")["v"].agg(["mean", "size"])
+            tables.append({str(k): float(m) for k, m in stats.loc[stats["size"] >= MIN_CELL, "mean"].items()})
+        self.state[name] = tables
+
+    def _predict_levels(self, name: str, levels: Levels, n: int) -> np.ndarray:
+        out = np.full(n, np.nan)
+        for parts, table in zip(levels, self.state[name], strict=True):
+            todo = np.isnan(out)
+            if not todo.any():
+                break
+            out[todo] = pd.Series(_keys(parts)[todo]).map(table).to_numpy(dtype=float)
+        return out
+
+
+@register_model_kind
+class AgeBaseline(Baseline):
+    kind = "age"
+
+    def _fit(self, x: pd.DataFrame, log_views: np.ndarray) -> None:
+        self._fit_levels("cells", [[_ages(x)]], log_views)
+
+    def _predict(self, x: pd.DataFrame) -> np.ndarray:
+        return self._predict_levels("cells", [[_ages(x)]], len(x))
+
+
+class _CellBaseline(Baseline):
+    column: ClassVar[str] = ""
+
+    def _cell(self, x: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def _levels(self, x: pd.DataFrame) -> Levels:
+        return [[self._cell(x), _ages(x)], [_ages(x)]]
+
+    def _fit(self, x: pd.DataFrame, log_views: np.ndarray) -> None:
+        self._fit_levels("cells", self._levels(x), log_views)
+
+    def _predict(self, x: pd.DataFrame) -> np.ndarray:
+        return self._predict_levels("cells", self._levels(x), len(x))
+
+
+@register_model_kind
+class ChannelSizeAgeBaseline(_CellBaseline):
+    kind = "channel_size_age"
+
+    def _cell(self, x: pd.DataFrame) -> np.ndarray:
+        return subscriber_bucket(x["log_subscribers"])
+
+
+@register_model_kind
+class CategoryBaseline(_CellBaseline):
+    kind = "category"
+
+    def _cell(self, x: pd.DataFrame) -> np.ndarray:
+        out: np.ndarray = x["category_id"].astype("string").fillna("?").to_numpy(dtype=str)
+        return out
+
+
+def _early_levels(x: pd.DataFrame) -> Levels:
+    t_i = x["early_snapshot_age_h"].to_numpy(dtype=float)
+    t_r = x["age_h"].to_numpy(dtype=float)
+    return [[age_bucket(t_i), age_bucket(t_r)], [_ratio_bucket(t_i, t_r)], [np.zeros(len(x), dtype=int)]]
+
+
+@register_model_kind
+class SzaboHubermanBaseline(Baseline):
+    kind = "szabo_huberman"
+    tasks = ("early",)
+
+    def _fit(self, x: pd.DataFrame, log_views: np.ndarray) -> None:
+        self._fit_levels("beta", _early_levels(x), log_views - x["early_log_views"].to_numpy(dtype=float))
+        self._fit_levels("age", [[_ages(x)]], log_views)
+
+    def _predict(self, x: pd.DataFrame) -> np.ndarray:
+        beta = self._predict_levels("beta", _early_levels(x), len(x))
+        pred = x["early_log_views"].to_numpy(dtype=float) + beta
+        return np.where(np.isfinite(pred), pred, self._predict_levels("age", [[_ages(x)]], len(x)))
+
+
+def _pinto_design(x: pd.DataFrame) -> np.ndarray:
+    incs = np.column_stack([np.nan_to_num(x[f"early_inc_{k}"].to_numpy(dtype=float)) for k in (1, 2, 3)])
+    total = x["early_views"].to_numpy(dtype=float)
+    return np.column_stack([incs, total - incs.sum(axis=1)])
+
+
+@register_model_kind
+class PintoBaseline(Baseline):
+    kind = "pinto"
+    tasks = ("early",)
+
+    def _fit(self, x: pd.DataFrame, log_views: np.ndarray) -> None:
+        design, views = _pinto_design(x), np.expm1(log_views)
+        tables = []
+        for parts in _early_levels(x):
+            keys, table = _keys(parts), {}
+            usable = (views > 0) & np.isfinite(design).all(axis=1)
+            for key in np.unique(keys[usable]):
+                rows = usable & (keys == key)
+                if rows.sum() >= MIN_CELL:
+                    table[str(key)] = _relative_lstsq(design[rows], views[rows])
+            tables.append(table)
+        self.state["theta"] = tables
+        self._fit_levels("age", [[_ages(x)]], log_views)
+
+    def _predict(self, x: pd.DataFrame) -> np.ndarray:
+        design = _pinto_design(x)
+        out = np.full(len(x), np.nan)
+        for parts, table in zip(_early_levels(x), self.state["theta"], strict=True):
+            keys = _keys(parts)
+            for key, theta in table.items():
+                rows = np.isnan(out) & (keys == key)
+                if rows.any():
+                    out[rows] = design[rows] @ np.asarray(theta)
+        views = np.maximum(out, x["early_views"].to_numpy(dtype=float))
+        pred = np.log1p(np.clip(views, 0.0, None))
+        return np.where(np.isfinite(pred), pred, self._predict_levels("age", [[_ages(x)]], len(x)))
+
+
+def _relative_lstsq(design: np.ndarray, views: np.ndarray, ridge: float = 1e-6) -> list[float]:
+    """theta minimising sum((design @ theta / views - 1)^2) (+ a tiny ridge for empty columns)."""
+    a = design / views[:, None]
+    lhs = a.T @ a + ridge * np.eye(a.shape[1])
+    return [float(v) for v in np.linalg.solve(lhs, a.sum(axis=0))]
+
+
+BASELINES: dict[Task, tuple[str, ...]] = {
+    "prepublish": ("age", "channel_size_age", "category"),
+    "early": ("age", "channel_size_age", "category", "szabo_huberman", "pinto"),
+}
+DEFAULT_KIND: dict[Task, str] = {"prepublish": "channel_size_age", "early": "szabo_huberman"}
+
+
+def make_baseline(kind: str, task: Task) -> Baseline:
+    from miles.model.artifact import model_class
+
+    cls = model_class(kind)
+    if not issubclass(cls, Baseline):
+        raise InvalidInput(f"{kind!r} is not a baseline; choose one of {', '.join(BASELINES[task])}")
+    baseline: Baseline = cls(task)
+    return baseline
+
+
+def fit_baseline_artifact(kind: str, data: Dataset, out: Path, *, spec: SplitSpec | None = None) -> Path:
+    """Fit baseline ``kind`` (and every other baseline of the task) on the headline training fold; save it."""
+    spec = (spec or SplitSpec()).fit(data.meta)
+    folds = assign_folds(data.meta, spec)
+    train = data.take(folds["train"])
+    if len(train) < MIN_CELL:
+        raise InvalidInput(f"only {len(train)} training rows after the split; need at least {MIN_CELL}")
+    labeler = ViralLabeler.fit(train.X, train.y["log_views"])
+    y = train.y.assign(viral=labeler.label(train.X, train.y["log_views"]))
+    model = make_baseline(kind, data.task).fit(train.X, y, labeler=labeler)
+    others = {
+        k: make_baseline(k, data.task).fit(train.X, y, labeler=labeler) for k in BASELINES[data.task] if k != kind
+    }
+    training = {
+        "rows": len(train),
+        "videos": int(train.meta["video_id"].nunique()),
+        "groups": int(train.meta["group_id"].nunique()),
+        "sources": {
+            str(src): {"rows": len(part), "first_publish": str(part.min()), "last_publish": str(part.max())}
+            for src, part in train.meta.groupby("source")["published_at"]
+        },
+        "fingerprint": fingerprint(train.meta),
+        "fold_rows": {name: int(mask.sum()) for name, mask in folds.items()},
+        "viral_threshold": labeler.threshold,
+    }
+    return save_artifact(
+        out, model=model, labeler=labeler, features=list(data.X.columns), split=spec, baselines=others,
+        training=training,
+    )  # fmt: skip

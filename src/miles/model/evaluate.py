@@ -1,0 +1,196 @@
+"""Evaluate a model and its baselines on the same rows (DESIGN.md §3.3 rules 5-6).
+
+Every metric comes with a 95 % interval from a bootstrap that resamples whole channels (groups),
+because rows of one channel are not independent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from miles.features.build import Dataset
+from miles.features.schema import Task
+from miles.model import metrics as m
+from miles.model.artifact import Artifact, Predictions
+
+K_SHARE = 0.10  # precision@k looks at the top 10 % of rows
+TI_EDGES_H = (6.0, 24.0, 72.0, 168.0)
+TI_LABELS = ("t_i < 6h", "6h-1d", "1-3d", "3-7d", "> 7d")
+REGRESSION = ("spearman", "r2", "mae_log10")
+CLASSIFICATION = ("auroc", "pr_auc", "precision_at_k", "ece")
+
+
+@dataclass
+class Interval:
+    value: float
+    lo: float
+    hi: float
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {k: (None if not np.isfinite(v) else round(float(v), 6)) for k, v in vars(self).items()}
+
+
+@dataclass
+class EvalReport:
+    task: Task
+    fold: str
+    rows: int
+    videos: int
+    groups: int
+    viral_rate: float
+    k: int
+    metrics: dict[str, dict[str, Interval]] = field(default_factory=dict)
+    mrse_by_ti: dict[str, dict[str, Interval]] = field(default_factory=dict)
+    reliability: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    ti_counts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "fold": self.fold,
+            "rows": self.rows,
+            "videos": self.videos,
+            "groups": self.groups,
+            "viral_rate": round(self.viral_rate, 6),
+            "precision_at_k_k": self.k,
+            "metrics": {n: {k: v.as_dict() for k, v in ms.items()} for n, ms in self.metrics.items()},
+            "mrse_by_t_i": {n: {k: v.as_dict() for k, v in ms.items()} for n, ms in self.mrse_by_ti.items()},
+            "t_i_counts": self.ti_counts,
+            "reliability": self.reliability,
+        }
+
+
+def _point_metrics(
+    rows: np.ndarray, y: np.ndarray, viral: np.ndarray, pred: Predictions, k_share: float
+) -> dict[str, float]:
+    out = {
+        "spearman": m.spearman(y[rows], pred.log_views[rows]),
+        "r2": m.r2(y[rows], pred.log_views[rows]),
+        "mae_log10": m.mae_log10(y[rows], pred.log_views[rows]),
+    }
+    if pred.p_viral is not None:
+        p, v = pred.p_viral[rows], viral[rows]
+        out["auroc"] = m.auroc(v, p)
+        out["pr_auc"] = m.pr_auc(v, p)
+        out["precision_at_k"] = m.precision_at_k(v, p, max(1, round(k_share * len(rows))))
+        out["ece"] = m.ece(v, p)
+    return out
+
+
+def _with_intervals(
+    fn: Callable[[np.ndarray], dict[str, float]], n: int, groups: np.ndarray, n_boot: int, seed: int
+) -> dict[str, Interval]:
+    point = fn(np.arange(n))
+    bounds = m.bootstrap(fn, groups, n_boot=n_boot, seed=seed)
+    return {k: Interval(float(v), *bounds[k]) for k, v in point.items()}
+
+
+def ti_buckets(t_i_h: np.ndarray) -> np.ndarray:
+    return np.searchsorted(np.asarray(TI_EDGES_H), np.asarray(t_i_h, dtype=float), side="right")
+
+
+def evaluate_predictions(
+    *,
+    task: Task,
+    fold: str,
+    meta: pd.DataFrame,
+    log_views: np.ndarray,
+    viral: np.ndarray,
+    predictions: dict[str, Predictions],
+    n_boot: int = 200,
+    seed: int = 0,
+    k_share: float = K_SHARE,
+) -> EvalReport:
+    n = len(log_views)
+    groups = meta["group_id"].to_numpy()
+    report = EvalReport(
+        task=task,
+        fold=fold,
+        rows=n,
+        videos=int(meta["video_id"].nunique()),
+        groups=int(meta["group_id"].nunique()),
+        viral_rate=float(np.mean(viral)) if n else float("nan"),
+        k=max(1, round(k_share * n)),
+    )
+    views = np.expm1(log_views)
+    buckets = ti_buckets(meta["t_i_h"].to_numpy()) if task == "early" else None
+    for name, pred in predictions.items():
+        report.metrics[name] = _with_intervals(
+            partial(_point_metrics, y=log_views, viral=viral, pred=pred, k_share=k_share), n, groups, n_boot, seed
+        )
+        if pred.p_viral is not None:
+            report.reliability[name] = m.reliability_curve(viral, pred.p_viral)
+        if buckets is not None:
+            report.mrse_by_ti[name] = _mrse_by_ti(views, np.expm1(pred.log_views), buckets, groups, n_boot, seed)
+    if buckets is not None:
+        report.ti_counts = {TI_LABELS[b]: int((buckets == b).sum()) for b in range(len(TI_LABELS))}
+    return report
+
+
+def _mrse_by_ti(
+    views: np.ndarray, pred: np.ndarray, buckets: np.ndarray, groups: np.ndarray, n_boot: int, seed: int
+) -> dict[str, Interval]:
+    def fn(rows: np.ndarray) -> dict[str, float]:
+        out = {"all": m.mrse(views[rows], pred[rows])}
+        for b, label in enumerate(TI_LABELS):
+            sel = rows[buckets[rows] == b]
+            out[label] = m.mrse(views[sel], pred[sel]) if len(sel) else float("nan")
+        return out
+
+    return _with_intervals(fn, len(views), groups, n_boot, seed)
+
+
+def predict_all(artifact: Artifact, x: pd.DataFrame) -> dict[str, Predictions]:
+    """The model's and every bundled baseline's predictions on the same rows (model first)."""
+    preds = {f"model ({artifact.manifest['kind']})": artifact.model.predict(x)}
+    for kind, baseline in artifact.baselines.items():
+        preds[kind] = baseline.predict(x)
+    return preds
+
+
+def evaluate_artifact(artifact: Artifact, data: Dataset, *, fold: str, n_boot: int = 200, seed: int = 0) -> EvalReport:
+    viral = artifact.labeler.label(data.X, data.y["log_views"])
+    return evaluate_predictions(
+        task=artifact.task,
+        fold=fold,
+        meta=data.meta,
+        log_views=data.y["log_views"].to_numpy(dtype=float),
+        viral=viral,
+        predictions=predict_all(artifact, data.X),
+        n_boot=n_boot,
+        seed=seed,
+    )
+
+
+def plot_reliability(report: EvalReport, path: Path) -> Path:
+    """Reliability curve of every model with a P(viral), as a PNG (matplotlib, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect calibration")
+    for name, curve in report.reliability.items():
+        pts = [(c["mean_prob"], c["observed"]) for c in curve if c["count"] > 0]
+        if pts:
+            xs, ys = zip(*pts, strict=True)
+            ax.plot(xs, ys, marker="o", linewidth=1.2, label=name)
+    ax.set_xlabel("predicted P(viral)")
+    ax.set_ylabel("observed viral rate")
+    ax.set_title(f"Reliability, {report.task} task, {report.fold} ({report.rows:,} rows)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,262 @@
+"""Train a LightGBM artifact from a snapshot frame: split, embed, fit, evaluate beside the baselines, save.
+
+The frame comes from a file or from the store (``miles.jobs.train`` loads it); this module never touches
+the database. Steps, all on the same honest split (``miles.features.splits``):
+
+1. folds per video (forward in time per source, grouped by channel); the title PCA is fitted on the
+   training fold's titles only and attached as ``title_pc_*`` columns;
+2. ``build_dataset`` with the task's feature groups plus title embedding and thumbnail statistics;
+3. the viral labeler, the GBDT and every baseline are fitted on ``train``; early stopping and probability
+   calibration use ``val``; the headline metrics are computed on ``test`` (unseen channels, later dates)
+   by the evaluation harness, model beside baselines on the same rows.
+
+Selection bias (DESIGN.md §3.3 rule 7): rows are weighted so that every source (trending lists, keyword
+search, ordinary recent uploads) carries the same total weight, so the ordinary uploads are not drowned by
+the trending rows; age and channel size enter through monotone constraints (see ``miles.model.gbdt``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from miles.errors import InvalidInput
+from miles.features.build import Dataset, build_dataset, fingerprint, prepare_snapshots
+from miles.features.labels import ViralLabeler
+from miles.features.registry import DEFAULT_GROUPS
+from miles.features.schema import FEATURE_VERSION, Task
+from miles.features.splits import SplitSpec, assign_folds
+from miles.model import metrics as m
+from miles.model.artifact import Predictions, save_artifact, write_json
+from miles.model.baselines import BASELINES, make_baseline
+from miles.model.embed_features import SELECTION_GROUP, THUMB_GROUP, TITLE_GROUP, TextEmbedder, TitleProjector, title_columns
+from miles.model.evaluate import EvalReport, evaluate_predictions
+from miles.model.gbdt import FitData, GBDTConfig, GBDTModel
+
+Progress = Callable[[str, float], None]  # (step description, fraction done 0-1)
+MIN_ROWS = 50
+PACKAGES = ("miles", "lightgbm", "numpy", "pandas", "scikit-learn", "onnxruntime", "tokenizers")
+
+
+@dataclass
+class TrainConfig:
+    task: Task = "prepublish"
+    text_embedding: bool = True
+    thumbnail: bool = True
+    selection: bool = True  # condition on the sampling frame; drafts are predicted as ordinary uploads
+    groups: tuple[str, ...] | None = None  # None: the task's default groups (+ embedding/thumbnail if on)
+    max_train_rows: int = 120_000  # the early task has ~200k pairs; a seeded subsample keeps training fast
+    balance_sources: bool = True
+    gbdt: GBDTConfig = field(default_factory=GBDTConfig)
+    split: SplitSpec = field(default_factory=SplitSpec)
+    n_boot: int = 200
+    seed: int = 7
+
+    def feature_groups(self) -> list[str]:
+        groups = list(self.groups or DEFAULT_GROUPS[self.task])
+        if self.groups is None and self.text_embedding:
+            groups.append(TITLE_GROUP)
+        if self.groups is None and self.thumbnail:
+            groups.append(THUMB_GROUP)
+        if self.groups is None and self.selection:
+            groups.append(SELECTION_GROUP)
+        return groups
+
+
+@dataclass
+class TrainResult:
+    directory: Path
+    model: GBDTModel
+    report: EvalReport
+    data: Dataset
+    folds: dict[str, np.ndarray]
+    seconds: float
+    metrics: dict[str, Any]
+
+
+def _noop(_msg: str, _frac: float) -> None:
+    return None
+
+
+def video_folds(snaps: pd.DataFrame, spec: SplitSpec) -> tuple[SplitSpec, pd.DataFrame, dict[str, np.ndarray]]:
+    """The split fitted on one row per video (the same cut dates ``build_dataset``'s meta would give)."""
+    videos = snaps.drop_duplicates("video_id").reset_index(drop=True)
+    videos["source"] = videos["source"].astype("string").fillna("unknown")
+    fitted = spec.fit(videos)
+    return fitted, videos, assign_folds(videos, fitted)
+
+
+def attach_title_components(
+    frame: pd.DataFrame, videos: pd.DataFrame, train_mask: np.ndarray, encoder: TextEmbedder
+) -> tuple[pd.DataFrame, TitleProjector]:
+    """Fit the title PCA on training-fold videos only; add ``title_pc_*`` columns to every row of ``frame``."""
+    _, vectors = title_columns(videos["title"], encoder)
+    projector = TitleProjector.fit(vectors[train_mask], encoder.encoder_id)
+    comps = pd.DataFrame(projector.transform(vectors), index=videos["video_id"].to_numpy())
+    comps.columns = [f"title_pc_{i}" for i in range(comps.shape[1])]
+    out = frame.drop(columns=[c for c in comps.columns if c in frame.columns])
+    return out.join(comps, on="video_id"), projector
+
+
+def source_weights(meta: pd.DataFrame, balance: bool) -> np.ndarray:
+    """Equal total weight per source (mean weight 1), or all ones."""
+    if not balance:
+        return np.ones(len(meta))
+    counts = meta["source"].map(meta["source"].value_counts()).to_numpy(dtype=float)
+    w = 1.0 / counts
+    return w * len(w) / w.sum()
+
+
+def _subsample(mask: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    idx = np.flatnonzero(mask)
+    if len(idx) <= limit:
+        return mask
+    keep = np.random.default_rng(seed).choice(idx, size=limit, replace=False)
+    out = np.zeros_like(mask)
+    out[keep] = True
+    return out
+
+
+def _fit_data(data: Dataset, labeler: ViralLabeler, weights: np.ndarray | None) -> FitData:
+    log_views = data.y["log_views"].to_numpy(dtype=float)
+    return FitData(data.X, log_views, labeler.label(data.X, log_views), weights)
+
+
+def prepare_data(
+    frame: pd.DataFrame, cfg: TrainConfig, encoder: TextEmbedder | None, progress: Progress = _noop
+) -> tuple[Dataset, dict[str, np.ndarray], SplitSpec, TitleProjector | None]:
+    """Folds, title components and the dataset, exactly as ``train`` uses them."""
+    snaps = prepare_snapshots(frame)
+    spec, videos, vfolds = video_folds(snaps, cfg.split)
+    projector = None
+    groups = cfg.feature_groups()
+    if TITLE_GROUP in groups:
+        if encoder is None:
+            raise InvalidInput("title embeddings are on but no text encoder was given (or turn them off)")
+        progress(f"embedding {videos['title'].nunique():,} distinct titles", 0.05)
+        frame, projector = attach_title_components(frame, videos, vfolds["train"], encoder)
+    progress(f"building {cfg.task} features", 0.3)
+    data = build_dataset(cfg.task, frame, groups=groups)
+    folds = assign_folds(data.meta, spec)
+    return data, folds, spec, projector
+
+
+def train(
+    frame: pd.DataFrame,
+    cfg: TrainConfig,
+    out: Path,
+    *,
+    encoder: TextEmbedder | None = None,
+    progress: Progress = _noop,
+) -> TrainResult:
+    """Train, evaluate and save one artifact directory for ``cfg.task``."""
+    started = time.perf_counter()
+    data, folds, spec, projector = prepare_data(frame, cfg, encoder, progress)
+    fit_mask = _subsample(folds["train"], cfg.max_train_rows, cfg.seed)
+    train_set, val_set, test_set = (data.take(fit_mask), data.take(folds["val"]), data.take(folds["test"]))
+    for name, part in (("training", train_set), ("validation", val_set), ("test", test_set)):
+        if len(part) < MIN_ROWS:
+            raise InvalidInput(f"only {len(part)} {name} rows after the split; need at least {MIN_ROWS} (more data?)")
+    labeler = ViralLabeler.fit(train_set.X, train_set.y["log_views"])
+    progress(f"fitting LightGBM on {len(train_set):,} rows (early stopping on {len(val_set):,})", 0.45)
+    weights = source_weights(train_set.meta, cfg.balance_sources)
+    model = GBDTModel.fit_folds(
+        _fit_data(train_set, labeler, weights), _fit_data(val_set, labeler, None), cfg.gbdt, task=cfg.task
+    )
+    model.projector = projector
+    progress("fitting baselines", 0.8)
+    y_train = train_set.y.assign(viral=labeler.label(train_set.X, train_set.y["log_views"]))
+    baselines = {k: make_baseline(k, cfg.task).fit(train_set.X, y_train, labeler=labeler) for k in BASELINES[cfg.task]}
+    progress(f"evaluating on {len(test_set):,} test rows", 0.85)
+    report, extra_metrics = evaluate(model, baselines, labeler, test_set, data.take(folds["warm_test"]), cfg)
+    training = training_summary(train_set, folds, labeler, weights)
+    seconds = time.perf_counter() - started
+    manifest_extra = {
+        "encoders": {"text": projector.encoder_id if projector else None, "image_stats": "miles.model.images"},
+        "groups": cfg.feature_groups(),
+        "train_config": {**asdict(cfg), "split": spec.to_json()},
+        "packages": package_versions(),
+        "train_seconds": round(seconds, 1),
+        "importance": dict(sorted(model.importance().items(), key=lambda kv: -kv[1])[:20]),
+    }
+    save_artifact(out, model=model, labeler=labeler, features=list(data.X.columns), split=spec,
+                  baselines=baselines, training=training, extra=manifest_extra)  # fmt: skip
+    metrics = {"headline": report.as_dict(), **extra_metrics, "feature_version": FEATURE_VERSION}
+    write_json(out / "metrics.json", metrics)
+    progress("done", 1.0)
+    return TrainResult(out, model, report, data, folds, seconds, metrics)
+
+
+def evaluate(
+    model: GBDTModel,
+    baselines: dict[str, Any],
+    labeler: ViralLabeler,
+    test: Dataset,
+    warm: Dataset,
+    cfg: TrainConfig,
+) -> tuple[EvalReport, dict[str, Any]]:
+    """Headline report (test fold) plus warm-channel and per-source figures and interval coverage."""
+
+    def preds(data: Dataset) -> dict[str, Predictions]:
+        out = {"model (lightgbm)": model.predict(data.X)}
+        out.update({k: b.predict(data.X) for k, b in baselines.items()})
+        return out
+
+    def run(data: Dataset, fold: str) -> EvalReport:
+        y = data.y["log_views"].to_numpy(dtype=float)
+        return evaluate_predictions(task=cfg.task, fold=fold, meta=data.meta, log_views=y,
+                                    viral=labeler.label(data.X, y), predictions=preds(data), n_boot=cfg.n_boot)  # fmt: skip
+
+    report = run(test, "test")
+    extra: dict[str, Any] = {"warm_test": run(warm, "warm_test").as_dict() if len(warm) >= MIN_ROWS else None}
+    q = model.predict_quantiles(test.X)
+    y = test.y["log_views"].to_numpy(dtype=float)
+    extra["interval_coverage_p10_p90"] = float(np.mean((y >= q[:, 0]) & (y <= q[:, -1])))
+    per_source: dict[str, dict[str, Any]] = {}
+    for source in sorted(test.meta["source"].unique()):
+        sel = (test.meta["source"] == source).to_numpy()
+        entry: dict[str, Any] = {"rows": int(sel.sum())}
+        for name, p in preds(test.take(sel)).items():
+            entry[name] = {"mae_log10": m.mae_log10(y[sel], p.log_views), "spearman": m.spearman(y[sel], p.log_views)}
+        per_source[str(source)] = entry
+    extra["test_by_source"] = per_source
+    return report, extra
+
+
+def training_summary(
+    train: Dataset, folds: dict[str, np.ndarray], labeler: ViralLabeler, weights: np.ndarray
+) -> dict[str, Any]:
+    return {
+        "rows": len(train),
+        "videos": int(train.meta["video_id"].nunique()),
+        "groups": int(train.meta["group_id"].nunique()),
+        "sources": {
+            str(src): {
+                "rows": len(part),
+                "weight_share": round(float(weights[part.index].sum() / weights.sum()), 4),
+                "first_publish": str(part["published_at"].min()),
+                "last_publish": str(part["published_at"].max()),
+            }
+            for src, part in train.meta.groupby("source")
+        },
+        "fingerprint": fingerprint(train.meta),
+        "fold_rows": {name: int(mask.sum()) for name, mask in folds.items()},
+        "viral_threshold": labeler.threshold,
+    }
+
+
+def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out

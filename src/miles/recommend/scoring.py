@@ -1,0 +1,100 @@
+"""Wire the real predictor and text encoder into the ideas service (``IdeasDeps``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import numpy as np
+
+from miles.config import Settings
+from miles.domain import utcnow
+from miles.recommend.ideas import Embedder, Scorer
+
+log = logging.getLogger(__name__)
+
+
+class PredictorLike(Protocol):
+    version: str
+
+    def predict(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Any]: ...
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    return obj.get(name, default) if isinstance(obj, Mapping) else getattr(obj, name, default)
+
+
+def horizon_label(hours: float) -> str:
+    return f"{int(hours // 24)}d" if hours >= 24 and hours % 24 == 0 else f"{hours:g}h"
+
+
+def _views(raw: Any) -> dict[str, dict[str, float]]:
+    horizons = _get(raw, "horizons") or []
+    items = horizons.items() if isinstance(horizons, Mapping) else ((_get(h, "horizon_h"), h) for h in horizons)
+    return {
+        horizon_label(float(h)): {
+            "age_h": float(h),
+            "p10": float(_get(q, "p10")),
+            "p50": float(_get(q, "p50")),
+            "p90": float(_get(q, "p90")),
+        }
+        for h, q in items
+    }
+
+
+def predictor_scorer(predictor: PredictorLike, *, now: datetime | None = None) -> Scorer:
+    """Ideas are scored as drafts published now, with no channel context (what the predictor assumes)."""
+
+    def score(drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        when = now or utcnow()
+        rows = [
+            {
+                "title": d["title"],
+                "description": d.get("description"),
+                "tags": [],
+                "duration_s": d.get("duration_s"),
+                "category_id": None,
+                "published_at": when,
+                "channel_id": None,
+                "channel_subscribers": None,
+                "thumbnail": None,
+                "early_views": [],
+                "mode": "prepublish",
+            }
+            for d in drafts
+        ]
+        out = []
+        for raw in predictor.predict(rows):
+            out.append(
+                {
+                    "views": _views(raw),
+                    "viral_probability": float(_get(raw, "viral_probability") or 0.0),
+                    "model_version": str(_get(raw, "model_version") or predictor.version),
+                }
+            )
+        return out
+
+    return score
+
+
+def default_embedder(settings: Settings) -> Embedder | None:
+    """The MiniLM text encoder with the database embedding cache, or None when it cannot load here."""
+    try:
+        from miles.model.encoders import TextEncoder
+        from miles.store.db import session_scope
+        from miles.store.repos.embeddings import DbEmbeddingCache
+
+        cache = DbEmbeddingCache(lambda: session_scope(settings))
+        encoder = TextEncoder.load(settings.cache_dir / "encoders", cache=cache)
+    except Exception as exc:  # an encoder that cannot be built must not take ideas down
+        log.warning("text encoder unavailable, ranking by text match only: %s", exc)
+        return None
+
+    def embed(texts: list[str]) -> np.ndarray:
+        vectors = np.asarray(encoder.encode(texts), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.asarray(vectors / np.maximum(norms, 1e-9))
+
+    return embed

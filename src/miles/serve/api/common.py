@@ -1,0 +1,29 @@
+"""Shared pieces of the /api/v1 routers: documented error responses and pagination parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from miles.serve.schemas import ErrorOut
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing, unknown or revoked API key."},
+    404: {"model": ErrorOut, "description": "Not found."},
+    413: {"model": ErrorOut, "description": "Request body or image too large."},
+    422: {"model": ErrorOut, "description": "Invalid input; `details` lists each field path."},
+    429: {"model": ErrorOut, "description": "Rate limit exceeded; see the Retry-After header."},
+}
+MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    502: {"model": ErrorOut, "description": "A thumbnail URL could not be fetched."},
+    503: {"model": ErrorOut, "description": "No model is available to serve."},
+}
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]
+
+
+def next_offset(offset: int, limit: int, total: int) -> int | None:
+    return offset + limit if offset + limit < total else None

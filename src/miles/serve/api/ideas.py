@@ -1,0 +1,43 @@
+"""POST /ideas (topic + vibe -> outliers, patterns, scored ideas) and GET /queries (your past queries)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from miles.serve.api.common import ERRORS, MODEL_ERRORS, Limit, Offset, next_offset
+from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
+from miles.serve.services.ideas import ideas_for, queries_for
+
+router = APIRouter(tags=["ideas"])
+
+
+class IdeasIn(BaseModel):
+    topic: str = Field(min_length=1, max_length=200, description="The niche, e.g. 'sourdough bread'.")
+    vibe: str = Field("", max_length=200, description="The feel you want, e.g. 'funny', 'cozy', 'educational'.")
+    n: int = Field(5, ge=1, le=20, description="How many ideas to return.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the offline generator (same seed, same ideas).")
+
+
+@router.post("/ideas", summary="Ideas for a topic and vibe, with the evidence behind them", responses=MODEL_ERRORS)
+def ideas(body: IdeasIn, caller: MaybeUserDep, settings: SettingsDep, predictor: PredictorDep) -> dict[str, Any]:
+    """Niche outliers (age-normalised), patterns with effect sizes, and scored, diversified ideas citing their
+    inspiration. Results are cached per (topic, vibe, model version) for `MILES_IDEAS_CACHE_TTL_S`."""
+    result = ideas_for(
+        settings=settings,
+        predictor=predictor(),
+        topic=body.topic,
+        vibe=body.vibe,
+        n=body.n,
+        seed=body.seed,
+        user_id=caller.user_id,
+    )
+    return {"ok": True, **result}
+
+
+@router.get("/queries", summary="Your past idea queries with their ideas", responses=ERRORS)
+def queries(user_id: UserIdDep, settings: SettingsDep, limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
+    page = queries_for(settings=settings, user_id=user_id, limit=limit, offset=offset)
+    return {"ok": True, **page, "next_offset": next_offset(offset, limit, page["total"])}

@@ -1,0 +1,89 @@
+"""GET|POST|DELETE /tracked: the caller's tracked videos (re-polled by the tracking job)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import APIRouter, Path, Response
+
+from miles.errors import InvalidInput
+from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
+from miles.serve.deps import SessionDep, SettingsDep, UserIdDep
+from miles.serve.schemas import TrackedOut, TrackedPage, TrackIn
+from miles.store.repos import tracked
+from miles.store.tables import TrackedVideo
+
+router = APIRouter(tags=["tracking"], responses=ERRORS)
+VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be"}
+
+
+def youtube_video_id(url: str) -> str:
+    """The 11-character id from a watch, shorts, embed or youtu.be URL, or a bare id."""
+    url = url.strip()
+    if VIDEO_ID.match(url):
+        return url
+    candidate = ""
+    try:
+        parts = urlsplit(url if "://" in url else f"https://{url}")
+        host = (parts.hostname or "").lower()
+    except ValueError:  # e.g. "Invalid IPv6 URL"
+        host = ""
+    if host == "youtu.be":
+        candidate = parts.path.strip("/").split("/")[0]
+    elif host in YOUTUBE_HOSTS:
+        segments = [s for s in parts.path.split("/") if s]
+        if segments[:1] == ["watch"]:
+            candidate = parse_qs(parts.query).get("v", [""])[0]
+        elif len(segments) >= 2 and segments[0] in {"shorts", "embed", "live", "v"}:
+            candidate = segments[1]
+    if not VIDEO_ID.match(candidate):
+        raise InvalidInput(f"body.url: not a YouTube video URL or id: {url[:200]!r}", details=[{"field": "body.url"}])
+    return candidate
+
+
+def tracked_out(row: TrackedVideo) -> TrackedOut:
+    return TrackedOut(
+        id=row.id,
+        video_id=row.video_id,
+        url=row.url,
+        added_at=row.added_at,
+        next_poll_at=row.next_poll_at,
+        last_polled_at=row.last_polled_at,
+        last_error=row.last_error,
+        active=row.active,
+    )
+
+
+@router.get("/tracked", summary="Your tracked videos")
+def list_tracked(user_id: UserIdDep, session: SessionDep, limit: Limit = 20, offset: Offset = 0) -> TrackedPage:
+    rows, total = tracked.list_tracked(session=session, user_id=user_id, limit=limit, offset=offset)
+    items = [tracked_out(r) for r in rows]
+    return TrackedPage(
+        total=total, limit=limit, offset=offset, next_offset=next_offset(offset, limit, total), items=items
+    )
+
+
+@router.post("/tracked", status_code=201, summary="Track a published video", responses={409: ERRORS[422]})
+def add_tracked(body: TrackIn, user_id: UserIdDep, session: SessionDep, settings: SettingsDep) -> TrackedOut:
+    """Miles re-polls its views on the tracking schedule (`MILES_TRACK_SCHEDULE_H`)."""
+    video_id = youtube_video_id(body.url)
+    first = settings.track_schedule_h[0] if settings.track_schedule_h else 1.0
+    row = tracked.add_tracked(
+        session=session,
+        user_id=user_id,
+        video_id=video_id,
+        url=f"https://www.youtube.com/watch?v={video_id}",
+        first_poll_after_h=first,
+    )
+    return tracked_out(row)
+
+
+@router.delete("/tracked/{tracked_id}", status_code=204, summary="Stop tracking a video")
+def delete_tracked(
+    tracked_id: Annotated[int, Path(ge=1, le=2**31 - 1)], user_id: UserIdDep, session: SessionDep
+) -> Response:
+    tracked.delete_tracked(session=session, user_id=user_id, tracked_id=tracked_id)
+    return Response(status_code=204)

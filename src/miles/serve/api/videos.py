@@ -1,0 +1,98 @@
+"""GET /videos (search stored videos) and GET /videos/{id} (one video with its snapshots)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from miles.domain import as_utc
+from miles.errors import NotFound
+from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
+from miles.serve.deps import MaybeUserDep, SessionDep
+from miles.serve.schemas import SnapshotOut, VideoDetailOut, VideoOut, VideoPage
+from miles.store.repos import videos
+from miles.store.repos.videos import LatestStats
+from miles.store.tables import Video
+
+router = APIRouter(tags=["videos"], responses=ERRORS)
+
+
+def video_out(video: Video, latest: LatestStats | None) -> VideoOut:
+    return VideoOut(
+        id=video.id,
+        platform=video.platform,
+        channel_id=video.channel_id,
+        title=video.title,
+        category_id=video.category_id,
+        duration_s=video.duration_s,
+        published_at=video.published_at,
+        thumbnail_url=video.thumbnail_url,
+        country=video.country,
+        source=video.source,
+        latest_views=latest.views if latest else None,
+        latest_captured_at=latest.captured_at if latest else None,
+    )
+
+
+@router.get("/videos", summary="Search stored videos")
+def list_videos(
+    *,
+    _caller: MaybeUserDep,
+    session: SessionDep,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    q: Annotated[str | None, Query(max_length=200, description="Words that must all appear in the title.")] = None,
+    category_id: Annotated[int | None, Query(ge=0, le=100, description="YouTube category (the niche).")] = None,
+    channel_id: Annotated[str | None, Query(max_length=64)] = None,
+    source: Annotated[str | None, Query(max_length=64, description="Dataset or collector, e.g. 'ytdlp'.")] = None,
+    published_from: Annotated[datetime | None, Query(description="Published at or after (UTC).")] = None,
+    published_to: Annotated[datetime | None, Query(description="Published before (UTC).")] = None,
+) -> VideoPage:
+    """Newest first, with the latest view count of each video; `total` counts all matches."""
+    hits, total = videos.search_videos(
+        session=session,
+        q=q,
+        category_id=category_id,
+        channel_id=channel_id,
+        source=source,
+        published_from=as_utc(published_from) if published_from else None,
+        published_to=as_utc(published_to) if published_to else None,
+        limit=limit,
+        offset=offset,
+    )
+    items = [video_out(h.video, h.latest) for h in hits]
+    return VideoPage(
+        total=total, limit=limit, offset=offset, next_offset=next_offset(offset, limit, total), items=items
+    )
+
+
+@router.get("/videos/{video_id}", summary="One stored video with its view snapshots")
+def get_video(
+    video_id: Annotated[str, Path(max_length=64)], _caller: MaybeUserDep, session: SessionDep
+) -> VideoDetailOut:
+    found = videos.get_video(session=session, video_id=video_id)
+    if found is None:
+        raise NotFound(f"no stored video with id {video_id!r}")
+    video, snaps = found
+    last = snaps[-1] if snaps else None
+    stats = (
+        LatestStats(last.captured_at, last.views, last.likes, last.comments, last.channel_subscribers) if last else None
+    )
+    return VideoDetailOut(
+        video=video_out(video, stats),
+        description=video.description,
+        tags=[str(t) for t in video.tags or []],
+        snapshots=[
+            SnapshotOut(
+                captured_at=s.captured_at,
+                age_h=(s.captured_at - video.published_at).total_seconds() / 3600.0,
+                views=s.views,
+                likes=s.likes,
+                comments=s.comments,
+                channel_subscribers=s.channel_subscribers,
+            )
+            for s in snaps
+        ],
+    )

@@ -1,0 +1,127 @@
+"""FastAPI dependencies: settings, a per-request session with the caller set for RLS, the caller, the model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from miles.config import Settings
+from miles.errors import Unauthorized
+from miles.serve.limits import RateLimiter
+from miles.serve.services.model import PredictorHolder, PredictorLike
+from miles.serve.web_auth import cookie_user_id, user_is_active
+from miles.store.db import session_scope
+from miles.store.repos import users
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back when it raises."""
+    with session_scope(settings) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: a user (through an API key) or anonymous, and the client address."""
+
+    user_id: int | None
+    key_id: int | None
+    ip: str
+
+    @property
+    def rate_key(self) -> str:
+        return f"key:{self.key_id}" if self.key_id is not None else f"ip:{self.ip}"
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization header must be 'Bearer <API key>'")
+    return token.strip()
+
+
+def get_caller(request: Request, session: SessionDep) -> Caller:
+    """Authenticate the bearer key (if any), set the RLS user for this transaction, and apply the rate limit."""
+    ip = request.client.host if request.client else "unknown"
+    limiter: RateLimiter = request.app.state.rate_limiter
+    token = _bearer(request)
+    if token is None:
+        limiter.hit(f"ip:{ip}")
+        user_id = _cookie_user(request, session)
+        return Caller(user_id=user_id, key_id=None, ip=ip)
+    owner = users.owner_of_key(session=session, key=token)
+    if owner is None:
+        limiter.hit(f"ip:{ip}")  # failed attempts count against the address, so guessing keys is throttled
+        raise Unauthorized("API key is unknown or revoked; create one with `miles key create`")
+    limiter.hit(f"key:{owner.key_id}")
+    users.set_current_user(session=session, user_id=owner.user_id)
+    users.touch_api_key(session=session, key_id=owner.key_id)
+    return Caller(user_id=owner.user_id, key_id=owner.key_id, ip=ip)
+
+
+def _cookie_user(request: Request, session: Session) -> int | None:
+    """The web session's user (pages' cookie) when there is no bearer key; sets the RLS user either way."""
+    user_id = cookie_user_id(request)
+    users.set_current_user(session=session, user_id=user_id)
+    if user_id is not None and not user_is_active(session, user_id):
+        users.set_current_user(session=session, user_id=None)
+        return None
+    return user_id
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def anonymous_allowed(caller: CallerDep, settings: SettingsDep) -> Caller:
+    if caller.user_id is None and not settings.allow_anonymous:
+        raise Unauthorized("an API key is required (Authorization: Bearer <key>); anonymous access is off")
+    return caller
+
+
+MaybeUserDep = Annotated[Caller, Depends(anonymous_allowed)]
+
+
+def require_user(caller: CallerDep) -> int:
+    if caller.user_id is None:
+        raise Unauthorized("this route needs an API key (Authorization: Bearer <key>): it shows your own data")
+    return caller.user_id
+
+
+UserIdDep = Annotated[int, Depends(require_user)]
+
+
+class PredictorSource:
+    """Gives the predictor when called. Routes call it after validating their input, so a bad request
+    is a 422 even while no model is available (FastAPI resolves dependencies before validating bodies)."""
+
+    def __init__(self, holder: PredictorHolder, session: Session) -> None:
+        self._holder = holder
+        self._session = session
+
+    def __call__(self) -> PredictorLike:
+        return self._holder.get(self._session)
+
+
+def get_predictor(request: Request, session: SessionDep) -> PredictorSource:
+    return PredictorSource(request.app.state.predictor, session)
+
+
+PredictorDep = Annotated[Callable[[], PredictorLike], Depends(get_predictor)]

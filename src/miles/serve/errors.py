@@ -1,0 +1,93 @@
+"""One error envelope for every error: ``{"ok": false, "error": {"code", "message", "details"}}``.
+
+Expected errors (``MilesError``) keep their status and message; validation errors are 422 with the
+field path of each problem; anything else is a 500 with a generic message (the traceback goes to the
+server log, never to the client).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from miles.errors import MilesError, RateLimited
+
+log = logging.getLogger("miles.serve")
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "rate_limited",
+}
+
+
+def envelope(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"ok": False, "error": {"code": code, "message": message, "details": details}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'variants', 0, 'title') -> 'body.variants[0].title'."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": field_path(err.get("loc", ())), "message": err.get("msg", "invalid"), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+
+
+async def _miles_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MilesError)
+    if not exc.expected or exc.status >= 500:
+        log.error("%s: %s", type(exc).__name__, exc.message, exc_info=not exc.expected)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+    message = exc.message if exc.expected else "internal error; the server log has the details"
+    return envelope(exc.status, exc.code, message, exc.details if exc.expected else None, headers)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "error" if exc.status_code < 500 else "server_error")
+    headers = dict(exc.headers) if exc.headers else None
+    return envelope(exc.status_code, code, str(exc.detail), None, headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = _validation_details(exc)
+    first = details[0] if details else {"field": "request", "message": "invalid"}
+    message = f"invalid request: {first['field']}: {first['message']}"
+    if len(details) > 1:
+        message += f" (and {len(details) - 1} more)"
+    return envelope(422, "invalid_input", message, details)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return envelope(500, "internal_error", "internal error; the server log has the details")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(MilesError, _miles_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

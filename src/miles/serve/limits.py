@@ -1,0 +1,120 @@
+"""Request body size limit (ASGI middleware) and an in-process token-bucket rate limiter.
+
+The rate limiter keeps its buckets in memory, so limits are per server process: with several
+uvicorn workers each enforces its own budget (docs/api.md says so).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from miles.errors import RateLimited
+
+
+class _TooLarge(BaseException):
+    """Raised from ``receive``; a BaseException so body parsers that catch Exception cannot turn it into a 400."""
+
+
+class BodySizeLimit:
+    """Refuse request bodies over ``max_bytes`` with a 413 envelope, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await self._refuse(send)
+            return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if started:
+                raise
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps(
+            {
+                "ok": False,
+                "error": {
+                    "code": "payload_too_large",
+                    "message": f"request body is larger than the limit of {self.max_bytes:,} bytes",
+                    "details": {"max_body_bytes": self.max_bytes},
+                },
+            }
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """Token buckets of ``per_minute`` capacity refilled continuously, one per key ("key:12" or "ip:1.2.3.4")."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_buckets: int = 100_000):
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.clock = clock
+        self.max_buckets = max_buckets
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, cost: float = 1.0) -> None:
+        """Take ``cost`` tokens from ``key``'s bucket or raise RateLimited with the seconds to wait."""
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                if len(self._buckets) >= self.max_buckets:
+                    self._evict(now)
+                bucket = self._buckets[key] = _Bucket(self.capacity, now)
+            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.updated = now
+            if bucket.tokens >= cost:
+                bucket.tokens -= cost
+                return
+            wait = math.ceil((cost - bucket.tokens) / self.rate)
+        raise RateLimited(
+            f"rate limit of {int(self.capacity)} requests per minute exceeded; retry in {wait} s", retry_after_s=wait
+        )
+
+    def _evict(self, now: float) -> None:
+        """Drop buckets that are full again (idle long enough); they carry no state worth keeping."""
+        full = [k for k, b in self._buckets.items() if b.tokens + (now - b.updated) * self.rate >= self.capacity]
+        for key in full:
+            del self._buckets[key]

@@ -1,0 +1,117 @@
+"""Sign up, log in, log out, and the API keys page (create — shown once —, list, revoke)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path
+from fastapi.responses import RedirectResponse, Response
+
+from miles.errors import InvalidInput
+from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.web_auth import CSRF_FIELD, check_csrf, log_in, sign_up, start_session, write_cookie
+from miles.store.repos import users
+from miles.store.tables import ApiKey
+
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str, Form(max_length=500)]
+Csrf = Annotated[str, Form(alias=CSRF_FIELD, max_length=200)]
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths, so a crafted link cannot send the user elsewhere after logging in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def account_data(page: Page) -> dict[str, Any]:
+    user = page.user
+    return {"user": None if user is None else {"id": user.id, "email": user.email, "created_at": user.created_at}}
+
+
+def _logged_in(page: Page, user_id: int, target: str) -> Response:
+    web = start_session(page.request, user_id)
+    response = RedirectResponse(safe_next(target), status_code=303)
+    write_cookie(response, page.request, web)
+    return response
+
+
+@router.get("/signup")
+@router.get("/signup.json")
+def signup_form(page: PageDep, next: str = "/") -> Response:
+    return render(page, "signup.html", account_data(page), next=safe_next(next))
+
+
+@router.post("/signup")
+def signup(page: PageDep, email: Text, password: Text, confirm: Text, csrf: Csrf, next: Text = "/") -> Response:
+    check_csrf(page.request, csrf)
+    try:
+        user = sign_up(session=page.session, email=email, password=password, confirm=confirm)
+    except InvalidInput as exc:
+        return render(page, "signup.html", account_data(page), status=422, error=exc.message, email=email, next=next)
+    return _logged_in(page, user.id, next)
+
+
+@router.get("/login")
+@router.get("/login.json")
+def login_form(page: PageDep, next: str = "/") -> Response:
+    return render(page, "login.html", account_data(page), next=safe_next(next))
+
+
+@router.post("/login")
+def login(page: PageDep, email: Text, password: Text, csrf: Csrf, next: Text = "/") -> Response:
+    check_csrf(page.request, csrf)
+    try:
+        user = log_in(session=page.session, email=email, password=password)
+    except InvalidInput as exc:
+        return render(page, "login.html", account_data(page), status=401, error=exc.message, email=email, next=next)
+    return _logged_in(page, user.id, next)
+
+
+@router.post("/logout")
+def logout(page: PageDep, csrf: Csrf) -> Response:
+    check_csrf(page.request, csrf)
+    web = start_session(page.request, None)
+    response = RedirectResponse("/login?logged_out=1", status_code=303)
+    write_cookie(response, page.request, web)
+    return response
+
+
+def _key_out(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "revoked_at": key.revoked_at,
+        "active": key.revoked_at is None,
+    }
+
+
+def keys_data(page: Page) -> dict[str, Any]:
+    user_id = page.require_user()
+    return {"keys": [_key_out(k) for k in users.list_api_keys(session=page.session, user_id=user_id)]}
+
+
+@router.get("/keys")
+@router.get("/keys.json")
+def keys_page(page: PageDep) -> Response:
+    return render(page, "keys.html", keys_data(page))
+
+
+@router.post("/keys")
+def create_key(page: PageDep, csrf: Csrf, name: Annotated[str, Form(max_length=100)] = "web") -> Response:
+    check_csrf(page.request, csrf)
+    user_id = page.require_user()
+    row, plaintext = users.create_api_key(session=page.session, user_id=user_id, name=name)
+    return render(page, "keys.html", keys_data(page), status=201, new_key=plaintext, new_key_name=row.name)
+
+
+@router.post("/keys/{key_id}/revoke")
+def revoke_key(page: PageDep, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)], csrf: Csrf) -> Response:
+    check_csrf(page.request, csrf)
+    user_id = page.require_user()
+    row = users.revoke_api_key(session=page.session, user_id=user_id, key_id=key_id)
+    return render(page, "keys.html", keys_data(page), revoked=row.name)

@@ -1,0 +1,149 @@
+"""What every page shares: templates, the page context (who is asking), and the JSON twin.
+
+Each page's data comes from one function; ``render`` turns that data into the HTML page, or, when the path
+ends in ``.json`` (the JSON twin, STYLE.md habit 6), into ``{"ok": true, ...the same data}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from miles.config import Settings
+from miles.domain import as_utc
+from miles.errors import Unauthorized
+from miles.serve.deps import SessionDep
+from miles.serve.limits import RateLimiter
+from miles.serve.services.model import PredictorHolder, PredictorLike
+from miles.serve.web_auth import CSRF_FIELD, CSRF_HEADER, WebSession, active_user, read_session, write_cookie
+from miles.store.repos import users
+from miles.store.tables import User
+
+SERVE_DIR = Path(__file__).resolve().parent.parent
+TEMPLATES = Jinja2Templates(directory=str(SERVE_DIR / "templates"))
+STATIC_DIR = SERVE_DIR / "static"
+HTMX_FILE = STATIC_DIR / "vendor" / "htmx.min.js"
+
+
+class LoginRequired(Unauthorized):
+    """A page that shows the user's own data, opened without logging in (pages redirect to /login)."""
+
+
+def _views(value: Any) -> str:
+    """1234 -> '1.2K', 2_500_000 -> '2.5M' (views are shown compactly everywhere)."""
+    if value is None:
+        return "–"
+    v = float(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(v) >= limit:
+            return f"{v / limit:.1f}".rstrip("0").rstrip(".") + suffix
+    return f"{v:.0f}"
+
+
+def _age(hours: Any) -> str:
+    if hours is None:
+        return "–"
+    h = float(hours)
+    if h < 1:
+        return f"{h * 60:.0f} min"
+    if h < 48:
+        return f"{h:.0f} h"
+    if h < 24 * 60:
+        return f"{h / 24:.0f} days"
+    return f"{h / 24 / 30.4:.0f} months"
+
+
+def _when(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _multiple(value: Any) -> str:
+    return "–" if value is None else f"{float(value):.2f}×"
+
+
+TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple)
+
+
+@dataclass
+class Page:
+    """The request as a page sees it: settings, database session, browser session and the logged-in user."""
+
+    request: Request
+    settings: Settings
+    session: Session
+    web: WebSession
+    user: User | None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user is not None else None
+
+    @property
+    def wants_json(self) -> bool:
+        return self.request.url.path.endswith(".json")
+
+    @property
+    def is_htmx(self) -> bool:
+        return self.request.headers.get("hx-request") == "true"
+
+    def require_user(self) -> int:
+        if self.user is None:
+            raise LoginRequired("log in to see this page: it shows your own data")
+        return self.user.id
+
+    def predictor(self) -> PredictorLike:
+        holder: PredictorHolder = self.request.app.state.predictor
+        return holder.get(self.session)
+
+
+def get_page(request: Request, session: SessionDep) -> Page:
+    """Rate-limit by address, read the cookie, and set the row-level-security user for this transaction."""
+    ip = request.client.host if request.client else "unknown"
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.hit(f"ip:{ip}")
+    web = read_session(request)
+    users.set_current_user(session=session, user_id=web.user_id)
+    user = active_user(session, web)
+    if user is None and web.user_id is not None:
+        users.set_current_user(session=session, user_id=None)
+    return Page(request=request, settings=request.app.state.settings, session=session, web=web, user=user)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+def base_context(request: Request, user: User | None = None) -> dict[str, Any]:
+    web = read_session(request)
+    return {
+        "current_user": user,
+        "csrf_token": web.csrf,
+        "csrf_field": CSRF_FIELD,
+        "csrf_header": CSRF_HEADER,
+        "htmx_available": HTMX_FILE.is_file() and HTMX_FILE.stat().st_size > 0,
+        "path": request.url.path,
+    }
+
+
+def render(page: Page, template: str, data: dict[str, Any], *, status: int = 200, **extra: Any) -> Response:
+    """The HTML page (``template``) or its JSON twin (``data`` as JSON) for the same request."""
+    response: Response
+    if page.wants_json:
+        response = JSONResponse(jsonable_encoder({"ok": True, **data}), status_code=status)
+    else:
+        context = {**base_context(page.request, page.user), **data, **extra}
+        response = TEMPLATES.TemplateResponse(page.request, template, context, status_code=status)
+    if page.web.changed:
+        write_cookie(response, page.request, page.web)
+    return response

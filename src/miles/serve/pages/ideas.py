@@ -1,0 +1,65 @@
+"""Ideas (the home page): topic + vibe -> niche outliers, patterns with effect sizes, and scored ideas.
+
+The form posts with HTMX, so the page stays usable and shows progress while the niche is gathered and
+the ideas are scored; without JavaScript the same form posts normally and the whole page comes back.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+
+from miles.errors import InvalidInput
+from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.services.ideas import ideas_for, queries_for
+from miles.serve.web_auth import CSRF_FIELD, check_csrf
+
+router = APIRouter(include_in_schema=False)
+RECENT = 5
+
+
+def home_data(page: Page) -> dict[str, Any]:
+    """The form's page: the user's recent queries (anonymous visitors share the local anonymous history)."""
+    recent = queries_for(settings=page.settings, user_id=page.user_id, limit=RECENT, offset=0)
+    return {"result": None, "recent": recent["items"]}
+
+
+def ideas_data(page: Page, *, topic: str, vibe: str, n: int) -> dict[str, Any]:
+    """One ideas query, exactly as ``POST /api/v1/ideas`` computes it, stored in the user's history."""
+    if not topic.strip():
+        raise InvalidInput("topic: type a niche, e.g. 'sourdough bread'")
+    result = ideas_for(
+        settings=page.settings,
+        predictor=page.predictor(),
+        topic=topic,
+        vibe=vibe,
+        n=n,
+        seed=0,
+        user_id=page.user_id,
+    )
+    return {"result": result}
+
+
+@router.get("/")
+@router.get("/ideas")
+@router.get("/ideas.json")
+def home(page: PageDep) -> Response:
+    return render(page, "ideas.html", home_data(page), topic="", vibe="")
+
+
+@router.post("/ideas")
+@router.post("/ideas.json")
+def ideas(
+    page: PageDep,
+    topic: Annotated[str, Form(max_length=200)],
+    csrf: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)] = None,
+    vibe: Annotated[str, Form(max_length=200)] = "",
+    n: Annotated[int, Form(ge=1, le=20)] = 5,
+) -> Response:
+    check_csrf(page.request, csrf)
+    data = ideas_data(page, topic=topic, vibe=vibe, n=n)
+    if page.is_htmx:
+        return render(page, "_ideas_result.html", data)
+    return render(page, "ideas.html", {**home_data(page), **data}, topic=topic, vibe=vibe)

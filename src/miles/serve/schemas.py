@@ -1,0 +1,221 @@
+"""Request and response models of the JSON API (``*In`` for requests, ``*Out`` for responses)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Mode = Literal["prepublish", "early"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class EarlyViewIn(_In):
+    age_h: float = Field(gt=0, le=24 * 365, description="Hours since publishing when the views were read.")
+    views: int = Field(ge=0, le=10**12, description="View count at that age.")
+
+
+class VariantIn(_In):
+    """An alternative to score beside the draft: only the fields given replace the draft's."""
+
+    label: str | None = Field(None, max_length=100, description="Name shown in the ranking (default: variant N).")
+    title: str | None = Field(None, min_length=1, max_length=300)
+    duration_s: float | None = Field(None, gt=0, le=86_400)
+    publish_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> VariantIn:
+        if self.title is None and self.duration_s is None and self.publish_at is None:
+            raise ValueError("a variant must change at least one of title, duration_s, publish_at")
+        return self
+
+
+class DraftIn(_In):
+    """A video draft (prepublish) or a published video with its first views (early)."""
+
+    title: str = Field(min_length=1, max_length=300, description="Title of the video.")
+    description: str | None = Field(None, max_length=5000)
+    tags: list[str] = Field(default_factory=list, max_length=100, description="Tags, without '#'.")
+    duration_s: float | None = Field(None, gt=0, le=86_400, description="Length in seconds.")
+    category_id: int | None = Field(None, ge=0, le=100, description="YouTube category id.")
+    publish_at: datetime | None = Field(
+        None, description="Planned (or actual) publish time, ISO 8601; naive means UTC; default now."
+    )
+    channel_id: str | None = Field(None, min_length=1, max_length=64, description="Channel id, if Miles knows it.")
+    channel_subscribers: int | None = Field(None, ge=0, le=10**10, description="Subscriber count at publish.")
+    thumbnail_url: str | None = Field(
+        None, max_length=2000, description="HTTPS URL on an allowed thumbnail host (MILES_THUMBNAIL_HOSTS)."
+    )
+    thumbnail_base64: str | None = Field(None, description="Thumbnail image (JPEG, PNG, WebP, GIF) as base64.")
+    early_views: list[EarlyViewIn] = Field(
+        default_factory=list, max_length=50, description="Views read after publishing; any given means mode=early."
+    )
+    variants: list[VariantIn] = Field(default_factory=list, max_length=20, description="Alternatives to rank.")
+
+    @field_validator("tags")
+    @classmethod
+    def _clean_tags(cls, tags: list[str]) -> list[str]:
+        cleaned = [t.strip().lstrip("#") for t in tags]
+        if any(len(t) > 100 for t in cleaned):
+            raise ValueError("each tag must be at most 100 characters")
+        return [t for t in cleaned if t]
+
+    @model_validator(mode="after")
+    def _one_thumbnail(self) -> DraftIn:
+        if self.thumbnail_url is not None and self.thumbnail_base64 is not None:
+            raise ValueError("give either thumbnail_url or thumbnail_base64, not both")
+        return self
+
+
+class BatchIn(_In):
+    items: list[DraftIn] = Field(min_length=1, description="Drafts to score (at most MILES_BATCH_MAX_ITEMS).")
+
+
+class HorizonOut(BaseModel):
+    horizon_h: float = Field(description="Hours after publishing.")
+    label: str = Field(description="Human form of the horizon, e.g. '24h' or '7d'.")
+    p10: float = Field(description="10th percentile of views at this age.")
+    p50: float = Field(description="Median views at this age.")
+    p90: float = Field(description="90th percentile of views at this age.")
+
+
+class ContributionOut(BaseModel):
+    feature: str
+    contribution: float = Field(description="Effect on predicted log views (positive raises the prediction).")
+
+
+class OutlierOut(BaseModel):
+    multiple: float = Field(description="Predicted median views ÷ the channel's median views at the same age.")
+    horizon_h: float
+    channel_median_views: float
+    channel_videos: int = Field(description="Earlier uploads of the channel the median is taken over.")
+
+
+class PredictionOut(BaseModel):
+    mode: Mode
+    model_version: str
+    horizons: list[HorizonOut]
+    viral_probability: float = Field(ge=0, le=1, description="Calibrated probability of being viral (DESIGN §3.2).")
+    outlier: OutlierOut | None = Field(None, description="Only when the channel's earlier uploads are stored.")
+    inputs_used: list[str]
+    top_contributions: list[ContributionOut]
+
+
+class VariantOut(BaseModel):
+    label: str
+    rank: int = Field(description="1 = highest predicted median views at the longest horizon.")
+    changes: dict[str, Any] = Field(description="The fields this variant changed ('draft' for the draft itself).")
+    prediction: PredictionOut
+
+
+class PredictOut(BaseModel):
+    ok: Literal[True] = True
+    prediction_id: int
+    prediction: PredictionOut
+    variants: list[VariantOut] = Field(description="Draft and variants ranked side by side; empty without variants.")
+
+
+class BatchOut(BaseModel):
+    ok: Literal[True] = True
+    count: int
+    results: list[PredictOut]
+
+
+class SnapshotOut(BaseModel):
+    captured_at: datetime
+    age_h: float
+    views: int
+    likes: int | None
+    comments: int | None
+    channel_subscribers: int | None
+
+
+class VideoOut(BaseModel):
+    id: str
+    platform: str
+    channel_id: str | None
+    title: str
+    category_id: int | None
+    duration_s: float | None
+    published_at: datetime
+    thumbnail_url: str | None
+    country: str | None
+    source: str | None
+    latest_views: int | None
+    latest_captured_at: datetime | None
+
+
+class VideoDetailOut(BaseModel):
+    ok: Literal[True] = True
+    video: VideoOut
+    description: str | None
+    tags: list[str]
+    snapshots: list[SnapshotOut]
+
+
+class Page(BaseModel):
+    ok: Literal[True] = True
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page, null on the last page.")
+
+
+class VideoPage(Page):
+    items: list[VideoOut]
+
+
+class TrackIn(_In):
+    url: str = Field(min_length=11, max_length=2000, description="YouTube URL (watch, shorts, youtu.be) or video id.")
+
+
+class TrackedOut(BaseModel):
+    id: int
+    video_id: str
+    url: str
+    added_at: datetime
+    next_poll_at: datetime | None
+    last_polled_at: datetime | None
+    last_error: str | None
+    active: bool
+
+
+class TrackedPage(Page):
+    items: list[TrackedOut]
+
+
+class HistoryItemOut(BaseModel):
+    id: int
+    created_at: datetime
+    model_version: str
+    inputs_hash: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+
+class HistoryPage(Page):
+    items: list[HistoryItemOut]
+
+
+class ModelOut(BaseModel):
+    ok: Literal[True] = True
+    version: str
+    path: str | None
+    manifest: dict[str, Any] | None = Field(description="Feature list, version, training-data fingerprint, ...")
+    metrics: dict[str, Any] | None = Field(description="metrics.json: the model beside its baselines.")
+    model_card: str | None = Field(description="MODEL_CARD.md as Markdown.")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    ok: Literal[False] = False
+    error: ErrorBody

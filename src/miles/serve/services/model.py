@@ -1,0 +1,141 @@
+"""The served model: found, loaded once on first use, and described for `/health` and `/model`.
+
+Where the model comes from, in order: ``MILES_MODEL_DIR``; the promoted row of ``model_versions``;
+the default model packaged under ``miles/assets/default_model``. ``miles.model.predict.Predictor``
+loads it (``Predictor.load(dir)``); until that module exists, every model route answers 503.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from miles.config import Settings
+from miles.errors import MilesError, ModelNotReady
+from miles.store.tables import ModelVersion
+
+PREDICT_MODULE = "miles.model.predict"
+
+
+@runtime_checkable
+class PredictorLike(Protocol):
+    """What the API needs from a predictor: a version and batch prediction over draft rows.
+
+    ``predict(rows)`` takes one mapping per draft (keys in ``services.predict.draft_row``) and returns one
+    result per row, as an object or a mapping with ``horizons`` (each with ``horizon_h``, ``p10``, ``p50``,
+    ``p90`` in views), ``viral_probability``, ``inputs_used``, ``contributions`` and optionally ``mode``.
+    """
+
+    version: str
+
+    def predict(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    state: str  # "loaded", "not_loaded" or "unavailable"
+    version: str | None
+    path: str | None
+    message: str | None
+
+
+def packaged_default_dir() -> Path:
+    return Path(str(resources.files("miles") / "assets" / "default_model"))
+
+
+def find_model_dir(settings: Settings, session: Session | None) -> Path:
+    if settings.model_dir is not None:
+        if not settings.model_dir.is_dir():
+            raise ModelNotReady(f"MILES_MODEL_DIR={settings.model_dir} is not a directory")
+        return settings.model_dir
+    if session is not None:
+        promoted = session.scalar(
+            select(ModelVersion.path).where(ModelVersion.promoted.is_(True)).order_by(ModelVersion.created_at.desc())
+        )
+        if promoted and Path(promoted).is_dir():
+            return Path(promoted)
+    default = packaged_default_dir()
+    if default.is_dir():
+        return default
+    raise ModelNotReady(
+        "no model to serve: set MILES_MODEL_DIR, promote one with `miles model promote`, "
+        f"or install the packaged default model ({default})"
+    )
+
+
+def _predictor_class() -> Any:
+    try:
+        module = importlib.import_module(PREDICT_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name not in {PREDICT_MODULE, "miles.model"}:
+            raise
+        raise ModelNotReady(f"the prediction model is not available: {PREDICT_MODULE} is not installed") from exc
+    return module.Predictor
+
+
+class PredictorHolder:
+    """Loads the predictor lazily, once per process, thread-safely; tests may ``set`` one directly."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._predictor: PredictorLike | None = None
+        self._path: Path | None = None
+        self._error: str | None = None
+        self._lock = threading.Lock()
+
+    def set(self, predictor: PredictorLike, path: Path | None = None) -> None:
+        self._predictor, self._path, self._error = predictor, path, None
+
+    def get(self, session: Session | None) -> PredictorLike:
+        if self._predictor is not None:
+            return self._predictor
+        with self._lock:
+            if self._predictor is None:
+                try:
+                    path = find_model_dir(self.settings, session)
+                    predictor = _predictor_class().load(path)
+                except ModelNotReady as exc:
+                    self._error = exc.message
+                    raise
+                except MilesError as exc:
+                    self._error = exc.message
+                    raise ModelNotReady(f"the model could not be loaded: {exc.message}") from exc
+                self._predictor, self._path = predictor, path
+        assert self._predictor is not None
+        return self._predictor
+
+    def status(self) -> ModelStatus:
+        if self._predictor is not None:
+            return ModelStatus("loaded", self._predictor.version, str(self._path) if self._path else None, None)
+        if self._error is not None:
+            return ModelStatus("unavailable", None, None, self._error)
+        return ModelStatus("not_loaded", None, None, "the model loads on the first prediction")
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+
+def read_artifact(path: Path) -> dict[str, Any]:
+    """The manifest, metrics and model card of an artifact directory (whichever of them exist)."""
+    out: dict[str, Any] = {"manifest": None, "metrics": None, "model_card": None}
+    for key, name in (("manifest", "manifest.json"), ("metrics", "metrics.json")):
+        file = path / name
+        if file.is_file():
+            try:
+                out[key] = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ModelNotReady(f"{file} is unreadable: {exc}") from exc
+    card = path / "MODEL_CARD.md"
+    if card.is_file():
+        out["model_card"] = card.read_text(encoding="utf-8")
+    return out

@@ -1,0 +1,202 @@
+"""Score drafts (and their variants) with the served predictor and store every prediction.
+
+The API, the pages and the batch route all call ``score_drafts``: one ``predictor.predict`` call per
+request, whatever the number of drafts and variants, then the outlier multiple from the store, the
+ranking of variants, and one ``predictions`` row per draft (inputs hash, outputs, model version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from miles.domain import as_utc, utcnow
+from miles.errors import MilesError
+from miles.serve.schemas import (
+    ContributionOut,
+    DraftIn,
+    HorizonOut,
+    OutlierOut,
+    PredictionOut,
+    PredictOut,
+    VariantIn,
+    VariantOut,
+)
+from miles.serve.services.model import PredictorLike
+from miles.serve.services.thumbnails import content_hash
+from miles.store.repos import predictions, videos
+
+TOP_CONTRIBUTIONS = 8
+OUTLIER_HORIZON_H = 168.0  # the outlier multiple is read at 7 days, or the longest horizon below it
+
+
+@dataclass(frozen=True)
+class ScoredDraft:
+    draft: DraftIn
+    thumbnail: bytes | None
+
+
+def horizon_label(hours: float) -> str:
+    if hours >= 24 and hours % 24 == 0:
+        return f"{int(hours // 24)}d"
+    return f"{hours:g}h"
+
+
+def draft_row(draft: DraftIn, thumbnail: bytes | None, now: datetime) -> dict[str, Any]:
+    """The mapping handed to ``Predictor.predict``: the draft's fields, with the thumbnail as bytes."""
+    return {
+        "title": draft.title,
+        "description": draft.description,
+        "tags": list(draft.tags),
+        "duration_s": draft.duration_s,
+        "category_id": draft.category_id,
+        "published_at": as_utc(draft.publish_at) if draft.publish_at else now,
+        "channel_id": draft.channel_id,
+        "channel_subscribers": draft.channel_subscribers,
+        "thumbnail": thumbnail,
+        "early_views": [{"age_h": e.age_h, "views": e.views} for e in draft.early_views],
+        "mode": "early" if draft.early_views else "prepublish",
+    }
+
+
+def variant_row(base: dict[str, Any], variant: VariantIn) -> dict[str, Any]:
+    row = dict(base)
+    if variant.title is not None:
+        row["title"] = variant.title
+    if variant.duration_s is not None:
+        row["duration_s"] = variant.duration_s
+    if variant.publish_at is not None:
+        row["published_at"] = as_utc(variant.publish_at)
+    return row
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _horizons(raw: Any) -> list[HorizonOut]:
+    items: Iterable[tuple[Any, Any]] = (
+        raw.items() if isinstance(raw, Mapping) else ((_get(h, "horizon_h"), h) for h in raw or [])
+    )
+    out = [
+        HorizonOut(
+            horizon_h=float(h),
+            label=horizon_label(float(h)),
+            p10=float(_get(q, "p10")),
+            p50=float(_get(q, "p50")),
+            p90=float(_get(q, "p90")),
+        )
+        for h, q in items
+    ]
+    if not out:
+        raise MilesError("the predictor returned no horizons", expected=False)
+    return sorted(out, key=lambda h: h.horizon_h)
+
+
+def _contributions(raw: Any) -> list[ContributionOut]:
+    pairs: list[tuple[str, float]]
+    if isinstance(raw, Mapping):
+        pairs = [(str(k), float(v)) for k, v in raw.items()]
+    else:
+        pairs = [
+            (str(c[0]), float(c[1]))
+            if isinstance(c, tuple | list)
+            else (str(_get(c, "feature")), float(_get(c, "contribution")))
+            for c in raw or []
+        ]
+    pairs.sort(key=lambda p: abs(p[1]), reverse=True)
+    return [ContributionOut(feature=f, contribution=v) for f, v in pairs[:TOP_CONTRIBUTIONS]]
+
+
+def to_prediction_out(raw: Any, *, version: str, mode: str) -> PredictionOut:
+    """Adapt one predictor result (object or mapping) to the API's ``PredictionOut``."""
+    return PredictionOut(
+        mode=_get(raw, "mode", mode),
+        model_version=str(_get(raw, "model_version", None) or version),
+        horizons=_horizons(_get(raw, "horizons")),
+        viral_probability=float(_get(raw, "viral_probability")),
+        outlier=None,
+        inputs_used=[str(x) for x in _get(raw, "inputs_used", []) or []],
+        top_contributions=_contributions(_get(raw, "contributions")),
+    )
+
+
+def _outlier(session: Session, row: Mapping[str, Any], pred: PredictionOut) -> OutlierOut | None:
+    if not row.get("channel_id"):
+        return None
+    usable = [h for h in pred.horizons if h.horizon_h <= OUTLIER_HORIZON_H] or pred.horizons[:1]
+    horizon = usable[-1]
+    baseline = videos.channel_baseline(
+        session=session, channel_id=row["channel_id"], age_h=horizon.horizon_h, before=row["published_at"]
+    )
+    if baseline is None or baseline.median_views <= 0:
+        return None
+    return OutlierOut(
+        multiple=horizon.p50 / baseline.median_views,
+        horizon_h=horizon.horizon_h,
+        channel_median_views=baseline.median_views,
+        channel_videos=baseline.n_videos,
+    )
+
+
+def _ranked(draft: DraftIn, preds: Sequence[PredictionOut]) -> list[VariantOut]:
+    if not draft.variants:
+        return []
+    entries = [("draft", {"draft": True}, preds[0])]
+    for i, (variant, pred) in enumerate(zip(draft.variants, preds[1:], strict=True), start=1):
+        changes = variant.model_dump(mode="json", exclude_none=True, exclude={"label"})
+        entries.append((variant.label or f"variant {i}", changes, pred))
+    entries.sort(key=lambda e: e[2].horizons[-1].p50, reverse=True)
+    return [VariantOut(label=lbl, rank=r, changes=ch, prediction=p) for r, (lbl, ch, p) in enumerate(entries, 1)]
+
+
+def stored_inputs(draft: DraftIn, thumbnail: bytes | None) -> dict[str, Any]:
+    inputs = draft.model_dump(mode="json", exclude={"thumbnail_base64"})
+    inputs["thumbnail_sha256"] = content_hash(thumbnail) if thumbnail is not None else None
+    return inputs
+
+
+def score_drafts(
+    *, session: Session, predictor: PredictorLike, drafts: Sequence[ScoredDraft], user_id: int | None
+) -> list[PredictOut]:
+    """Score every draft and its variants in one predictor call; store one prediction row per draft."""
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    spans: list[tuple[int, int]] = []
+    for item in drafts:
+        base = draft_row(item.draft, item.thumbnail, now)
+        start = len(rows)
+        rows.append(base)
+        rows.extend(variant_row(base, v) for v in item.draft.variants)
+        spans.append((start, len(rows)))
+    raw = list(predictor.predict(rows))
+    if len(raw) != len(rows):
+        raise MilesError(f"the predictor returned {len(raw)} results for {len(rows)} rows", expected=False)
+    preds = [
+        to_prediction_out(r, version=predictor.version, mode=row["mode"]) for r, row in zip(raw, rows, strict=True)
+    ]
+    results = []
+    for item, (start, end) in zip(drafts, spans, strict=True):
+        group = preds[start:end]
+        for row, pred in zip(rows[start:end], group, strict=True):
+            pred.outlier = _outlier(session, row, pred)
+        variants = _ranked(item.draft, group)
+        outputs = {
+            "prediction": group[0].model_dump(mode="json"),
+            "variants": [v.model_dump(mode="json") for v in variants],
+        }
+        record = predictions.record_prediction(
+            session=session,
+            user_id=user_id,
+            model_version=group[0].model_version,
+            inputs=stored_inputs(item.draft, item.thumbnail),
+            outputs=outputs,
+        )
+        results.append(PredictOut(prediction_id=record.id, prediction=group[0], variants=variants))
+    return results

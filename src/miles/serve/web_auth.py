@@ -1,0 +1,144 @@
+"""Cookie sessions for the web pages: sign up, log in, log out, and CSRF protection for form posts.
+
+The session is one signed cookie (``itsdangerous``, keyed by ``MILES_SECRET_KEY``), HttpOnly and SameSite=Lax,
+holding the user id (or none, for an anonymous visitor) and a random CSRF token. Every form carries the token
+in a hidden field and every HTMX request sends it in the ``X-CSRF-Token`` header; a post without the matching
+token is refused. Passwords are checked by the users repository (argon2).
+
+The JSON API accepts the cookie too (``deps.get_caller``), but for a state-changing method only together with
+the ``X-CSRF-Token`` header; without it the request counts as anonymous.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from miles.config import Settings
+from miles.errors import Forbidden, InvalidInput
+from miles.store.repos import users
+from miles.store.tables import User
+
+COOKIE = "miles_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+MAX_AGE_S = 14 * 24 * 3600
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_SALT = "miles.web.session.v1"
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """What the cookie says: who is logged in (None: nobody) and the CSRF token of this browser session."""
+
+    user_id: int | None
+    csrf: str
+    changed: bool = False  # the cookie must be (re)written on the response
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key.get_secret_value(), salt=_SALT)
+
+
+def new_session(user_id: int | None = None) -> WebSession:
+    return WebSession(user_id=user_id, csrf=secrets.token_urlsafe(24), changed=True)
+
+
+def _decode(request: Request, settings: Settings) -> WebSession | None:
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return None
+    try:
+        data: Any = _serializer(settings).loads(raw, max_age=MAX_AGE_S)
+    except BadSignature:  # includes SignatureExpired
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("csrf"), str):
+        return None
+    uid = data.get("uid")
+    return WebSession(user_id=uid if isinstance(uid, int) else None, csrf=data["csrf"])
+
+
+def read_session(request: Request) -> WebSession:
+    """The browser's session (cached on the request); a new anonymous one when the cookie is missing or bad."""
+    cached = getattr(request.state, "web_session", None)
+    if isinstance(cached, WebSession):
+        return cached
+    settings: Settings = request.app.state.settings
+    web = _decode(request, settings) or new_session()
+    request.state.web_session = web
+    return web
+
+
+def active_user(session: Session, web: WebSession) -> User | None:
+    """The logged-in user if the account still exists and is active."""
+    if web.user_id is None:
+        return None
+    user = session.get(User, web.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def user_is_active(session: Session, user_id: int) -> bool:
+    user = session.get(User, user_id)
+    return user is not None and user.is_active
+
+
+def csrf_ok(web: WebSession, token: str | None) -> bool:
+    return bool(token) and secrets.compare_digest(web.csrf, str(token))
+
+
+def check_csrf(request: Request, form_token: str | None) -> WebSession:
+    """Refuse a form post whose CSRF token (form field or header) does not match the session's."""
+    web = read_session(request)
+    token = form_token or request.headers.get(CSRF_HEADER)
+    if web.changed or not csrf_ok(web, token):
+        raise Forbidden("this form has expired or did not come from Miles (CSRF check failed); reload the page")
+    return web
+
+
+def cookie_user_id(request: Request) -> int | None:
+    """The user of the session cookie, for the JSON API: unsafe methods also need the X-CSRF-Token header."""
+    web = read_session(request)
+    if web.user_id is None or web.changed:
+        return None
+    if request.method not in SAFE_METHODS and not csrf_ok(web, request.headers.get(CSRF_HEADER)):
+        return None
+    return web.user_id
+
+
+def write_cookie(response: Response, request: Request, web: WebSession) -> None:
+    settings: Settings = request.app.state.settings
+    value = _serializer(settings).dumps({"uid": web.user_id, "csrf": web.csrf})
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=MAX_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=settings.env == "production",
+        path="/",
+    )
+
+
+def start_session(request: Request, user_id: int | None) -> WebSession:
+    """Log in (or out, with None): a fresh CSRF token too, so a token seen before login is useless after."""
+    web = new_session(user_id)
+    request.state.web_session = web
+    return web
+
+
+def sign_up(*, session: Session, email: str, password: str, confirm: str) -> User:
+    if password != confirm:
+        raise InvalidInput("the two passwords differ; type the same password twice")
+    return users.create_user(session=session, email=email, password=password)
+
+
+def log_in(*, session: Session, email: str, password: str) -> User:
+    user = users.authenticate_password(session=session, email=email, password=password)
+    if user is None:
+        raise InvalidInput("e-mail or password is wrong (or the account is disabled)", status=401)
+    return user

@@ -1,0 +1,82 @@
+"""``job_runs`` rows (one per run, with counts) and the ``job_locks`` table that keeps runs from overlapping.
+
+Lock calls run in their own short transaction (the caller commits right away), so other workers see
+them at once. Acquiring is one atomic statement: insert the lock, or take it over if it has expired.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from miles.errors import NotFound
+from miles.store.tables import JobLock, JobRun
+
+RUN_STATUSES = ("running", "ok", "partial", "failed", "skipped")
+
+
+def start_run(*, session: Session, job: str, now: datetime) -> JobRun:
+    run = JobRun(job=job, status="running", started_at=now, counts={})
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(
+    *, session: Session, run_id: int, status: str, counts: dict[str, Any], now: datetime, error: str | None = None
+) -> JobRun:
+    if status not in RUN_STATUSES:
+        raise ValueError(f"unknown job status {status!r}")
+    run = session.get(JobRun, run_id)
+    if run is None:
+        raise NotFound(f"job run {run_id} does not exist")
+    run.status = status
+    run.counts = counts
+    run.finished_at = now
+    run.error = error
+    session.flush()
+    return run
+
+
+def recent_runs(*, session: Session, job: str | None = None, limit: int = 20, offset: int = 0) -> list[JobRun]:
+    stmt = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit).offset(offset)
+    if job is not None:
+        stmt = stmt.where(JobRun.job == job)
+    return list(session.scalars(stmt))
+
+
+def acquire_lock(*, session: Session, name: str, holder: str, now: datetime, ttl_s: float) -> bool:
+    """Take lock ``name`` for ``holder`` until ``now + ttl_s``; False when someone else holds a live lock."""
+    expires = now + timedelta(seconds=ttl_s)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(JobLock).values(name=name, holder=holder, acquired_at=now, expires_at=expires)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"holder": holder, "acquired_at": now, "expires_at": expires},
+        where=(JobLock.expires_at < now) | (JobLock.holder == holder),
+    )
+    return bool(session.execute(stmt.returning(JobLock.name)).first())
+
+
+def refresh_lock(*, session: Session, name: str, holder: str, now: datetime, ttl_s: float) -> bool:
+    """Extend a held lock; False when ``holder`` no longer holds it (it expired and was taken over)."""
+    result = session.execute(
+        update(JobLock)
+        .where(JobLock.name == name, JobLock.holder == holder)
+        .values(expires_at=now + timedelta(seconds=ttl_s))
+        .returning(JobLock.name)
+    )
+    return result.first() is not None
+
+
+def release_lock(*, session: Session, name: str, holder: str) -> None:
+    session.execute(delete(JobLock).where(JobLock.name == name, JobLock.holder == holder))
+
+
+def lock_holder(*, session: Session, name: str, now: datetime) -> str | None:
+    lock = session.get(JobLock, name)
+    return lock.holder if lock is not None and lock.expires_at >= now else None

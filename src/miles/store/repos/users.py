@@ -1,0 +1,148 @@
+"""Local accounts and API keys.
+
+Passwords are hashed with argon2id (argon2-cffi). API keys are 256-bit random tokens shown once;
+only their SHA-256 is stored (a slow hash is pointless for high-entropy keys and would make every
+request slow). On PostgreSQL the ``api_keys`` table is under row-level security, so the lookup
+from key to owner goes through the ``miles_api_key_owner`` SECURITY DEFINER function (migration 0003).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from miles.domain import utcnow
+from miles.errors import InvalidInput, NotFound
+from miles.store.db import is_postgres
+from miles.store.tables import ApiKey, User
+
+KEY_PREFIX = "miles_"
+MIN_PASSWORD_LENGTH = 10
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_HASHER = PasswordHasher()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOwner:
+    """The result of authenticating an API key."""
+
+    user_id: int
+    key_id: int
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise InvalidInput(f"not a valid e-mail address: {email!r}")
+    return email
+
+
+def create_user(*, session: Session, email: str, password: str) -> User:
+    email = normalise_email(email)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password too short: use at least {MIN_PASSWORD_LENGTH} characters")
+    if get_user_by_email(session=session, email=email) is not None:
+        raise InvalidInput(f"a user with e-mail {email} already exists")
+    user = User(email=email, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user_by_email(*, session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def require_user(*, session: Session, email: str) -> User:
+    user = get_user_by_email(session=session, email=email)
+    if user is None:
+        raise NotFound(f"no user with e-mail {email.strip().lower()}; create one with `miles user create`")
+    return user
+
+
+def authenticate_password(*, session: Session, email: str, password: str) -> User | None:
+    user = get_user_by_email(session=session, email=email)
+    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+        return None
+    return user
+
+
+def create_api_key(*, session: Session, user_id: int, name: str = "default") -> tuple[ApiKey, str]:
+    """A new key for ``user_id``; returns the row and the plaintext key (the only time it exists)."""
+    name = name.strip() or "default"
+    if len(name) > 100:
+        raise InvalidInput("key name too long: at most 100 characters")
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(user_id=user_id, name=name, prefix=plaintext[:12], key_hash=hash_key(plaintext))
+    session.add(row)
+    session.flush()
+    return row, plaintext
+
+
+def list_api_keys(*, session: Session, user_id: int) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id)))
+
+
+def revoke_api_key(*, session: Session, user_id: int, key_id: int) -> ApiKey:
+    row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id))
+    if row is None:
+        raise NotFound(f"user {user_id} has no API key with id {key_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+def owner_of_key(*, session: Session, key: str) -> KeyOwner | None:
+    """Who owns this (unrevoked) key of an active user; None when the key is unknown or revoked."""
+    if not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    digest = hash_key(key)
+    if is_postgres(session):
+        row = session.execute(text("SELECT key_id, user_id FROM miles_api_key_owner(:h)"), {"h": digest}).first()
+    else:
+        row = session.execute(
+            select(ApiKey.id, ApiKey.user_id)
+            .join(User, User.id == ApiKey.user_id)
+            .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None), User.is_active.is_(True))
+        ).first()
+    return None if row is None else KeyOwner(user_id=int(row[1]), key_id=int(row[0]))
+
+
+def touch_api_key(*, session: Session, key_id: int) -> None:
+    """Record use (at most once a minute, to keep requests read-only); runs after the request's user is set."""
+    row = session.get(ApiKey, key_id)
+    now = utcnow()
+    if row is not None and (row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60):
+        row.last_used_at = now
+
+
+def set_current_user(*, session: Session, user_id: int | None) -> None:
+    """Tell PostgreSQL's row-level-security policies whose request this transaction serves (no-op on SQLite).
+
+    ``set_config(..., true)`` is transaction-local, like ``SET LOCAL``: it ends with the request's transaction.
+    """
+    if is_postgres(session):
+        value = "" if user_id is None else str(int(user_id))
+        session.execute(text("SELECT set_config('miles.user_id', :v, true)"), {"v": value})

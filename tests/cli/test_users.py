@@ -1,0 +1,46 @@
+"""`miles user create` and `miles key create|list|revoke`, driving the real CLI against a real database."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from miles.cli.main import app
+from miles.config import Settings, get_settings
+from miles.store.db import session_scope
+from miles.store.repos import users
+
+
+@pytest.fixture
+def cli_env(sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("MILES_DATA_DIR", str(sqlite_settings.data_dir))
+    monkeypatch.setenv("MILES_ENV", "test")
+    get_settings.cache_clear()
+    yield sqlite_settings  # type: ignore[misc]
+    get_settings.cache_clear()
+
+
+def test_user_and_key_lifecycle(cli_env: Settings) -> None:
+    runner = CliRunner()
+    created = runner.invoke(app, ["user", "create", "alice@example.com"], input="a-long-password\na-long-password\n")
+    assert created.exit_code == 0, created.output
+    assert "created user alice@example.com" in created.output
+    key_out = runner.invoke(app, ["key", "create", "--email", "alice@example.com", "--name", "laptop"])
+    assert key_out.exit_code == 0, key_out.output
+    key = key_out.output.strip().splitlines()[-1]
+    assert key.startswith("miles_")
+    with session_scope(cli_env) as session:
+        owner = users.owner_of_key(session=session, key=key)
+        assert owner is not None
+    listing = runner.invoke(app, ["key", "list", "-e", "alice@example.com"])
+    assert listing.exit_code == 0 and "laptop" in listing.output and key not in listing.output
+    revoked = runner.invoke(app, ["key", "revoke", str(owner.key_id), "-e", "alice@example.com"])
+    assert revoked.exit_code == 0, revoked.output
+    with session_scope(cli_env) as session:
+        assert users.owner_of_key(session=session, key=key) is None
+
+
+def test_key_for_unknown_user_is_a_clear_error(cli_env: Settings) -> None:
+    result = CliRunner().invoke(app, ["key", "create", "--email", "nobody@example.com"])
+    assert result.exit_code != 0
+    assert "no user with e-mail nobody@example.com" in str(result.exception)

@@ -1,0 +1,79 @@
+"""`miles collect`, `miles track` and `miles worker` as a user runs them (real yt-dlp against a local site)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from tests.collect.localsite import LocalSite, Route, rss_feed, video_page
+from typer.testing import CliRunner
+
+from miles.cli.main import app
+from miles.config import Settings, get_settings
+from miles.errors import InvalidInput
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    monkeypatch.setenv("MILES_DATA_DIR", str(sqlite_settings.data_dir))
+    monkeypatch.setenv("MILES_CACHE_DIR", str(sqlite_settings.cache_dir))
+    monkeypatch.setenv("MILES_COLLECT_DELAY_S", "0")
+    monkeypatch.setenv("MILES_COLLECT_RETRIES", "0")
+    monkeypatch.setenv("MILES_NICHES", "[]")
+    monkeypatch.delenv("MILES_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield sqlite_settings
+    get_settings.cache_clear()
+
+
+def invoke(*args: str) -> dict:  # type: ignore[type-arg]
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_collect_track_and_worker_commands(cli_env: Settings, site: LocalSite) -> None:
+    page = site.add("/v/cli.html", Route(body=video_page(site.base, title="CLI clip", views=5)))
+    other = site.add("/v/other.html", Route(body=video_page(site.base, title="Other clip", views=9)))
+    feed = site.add("/feed.xml", Route(body=rss_feed("c", [("a", page), ("b", other)])))
+    video = invoke("collect", "video", page, "--json")
+    assert (video["status"], video["new"], video["thumbnails_failed"]) == ("ok", 1, {})
+    channel = invoke("collect", "channel", feed, "--json")
+    assert (channel["found"], channel["new"], channel["known_not_due"]) == (2, 1, 1)
+    tracked = invoke("track", "list", "--json")
+    assert tracked["total"] == 2 and {i["video_id"] for i in tracked["items"]} == {"cli", "other"}
+    added = runner.invoke(app, ["track", "add", page], catch_exceptions=False)
+    assert "already tracked cli" in added.output
+    run = invoke("track", "run", "--json")
+    assert (run["status"], run["due"]) == ("ok", 0)  # nothing due an hour early
+    runs = invoke("collect", "runs", "--json")
+    assert [r["job"] for r in runs][:3] == ["track", "collect_channel", "collect_video"]
+    worker = invoke("worker", "--once", "--job", "score_new", "--job", "poll_tracking")
+    assert worker["score_new"]["status"] == "skipped" and worker["poll_tracking"]["status"] == "ok"
+    human = runner.invoke(app, ["collect", "runs"], catch_exceptions=False)
+    assert human.exit_code == 0 and "job runs" in human.output
+
+
+def test_a_run_that_collects_nothing_exits_non_zero(cli_env: Settings, site: LocalSite) -> None:
+    gone = site.add("/v/gone.html", Route(404))
+    result = runner.invoke(app, ["collect", "video", gone, "--json"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert json.loads(result.output)["failed"] == {"listing: http_404": 1}
+
+
+def test_commands_reject_bad_input(cli_env: Settings) -> None:
+    with pytest.raises(InvalidInput, match="is a URL"):
+        runner.invoke(app, ["collect", "search", "https://x.org/a"], catch_exceptions=False)
+    with pytest.raises(InvalidInput, match="not a URL"):
+        runner.invoke(app, ["collect", "video", "pasta"], catch_exceptions=False)
+    with pytest.raises(InvalidInput, match="not a channel URL"):
+        runner.invoke(app, ["collect", "channel", "https://youtu.be/pAsTa000001"], catch_exceptions=False)
+    with pytest.raises(InvalidInput, match="no niches configured"):
+        runner.invoke(app, ["collect", "niches"], catch_exceptions=False)
+    with pytest.raises(InvalidInput, match="unknown job"):
+        runner.invoke(app, ["worker", "--once", "--job", "nope"], catch_exceptions=False)
+    result = runner.invoke(app, ["collect", "--help"])
+    assert all(cmd in result.output for cmd in ("search", "channel", "video", "niches", "runs"))

@@ -1,0 +1,100 @@
+"""The baselines: exact on the series their form assumes, and they survive save/load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.features.synth import synthetic_snapshots
+
+from miles.errors import InvalidInput
+from miles.features.build import build_dataset
+from miles.features.labels import ViralLabeler
+from miles.features.schema import age_bucket
+from miles.model.artifact import model_class
+from miles.model.baselines import BASELINES, PintoBaseline, SzaboHubermanBaseline, make_baseline
+
+AGES = (1.0, 4.0, 30.0, 200.0)
+
+
+def _early_frame(n_videos: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Pairs (t_i, t_r) over a fixed age grid; returns features, t_i index and t_r index per row."""
+    rng = np.random.default_rng(seed)
+    rows, ii, rr = [], [], []
+    for _ in range(n_videos):
+        for i in range(len(AGES)):
+            for r in range(i + 1, len(AGES)):
+                rows.append({"early_snapshot_age_h": AGES[i], "age_h": AGES[r], "video": rng.normal()})
+                ii.append(i)
+                rr.append(r)
+    x = pd.DataFrame(rows)
+    x["category_id"] = pd.Categorical(["22"] * len(x))
+    x["log_subscribers"] = np.nan
+    return x, np.array(ii), np.array(rr)
+
+
+def test_szabo_huberman_reproduces_a_log_linear_series_exactly() -> None:
+    x, i, r = _early_frame(40)
+    shape = np.array([0.5, 1.7, 3.1, 4.0])  # log1p v(t) = a_video + shape(t)
+    a = 3.0 + 2.0 * x["video"].to_numpy()
+    x["early_log_views"] = a + shape[i]
+    y = pd.DataFrame({"log_views": a + shape[r]})
+    labeler = ViralLabeler.fit(x, y["log_views"])
+    model = SzaboHubermanBaseline("early").fit(x, y, labeler=labeler)
+    np.testing.assert_allclose(model.predict(x).log_views, y["log_views"], atol=1e-9)
+    # beta per (t_i, t_r) bucket is exactly shape(t_r) - shape(t_i)
+    b_i, b_r = age_bucket(np.array([AGES[0], AGES[1]]))
+    assert model.state["beta"][0][f"{b_i}|{b_r}"] == pytest.approx(shape[1] - shape[0])
+
+
+def test_pinto_reproduces_a_linear_increment_model_exactly() -> None:
+    rng = np.random.default_rng(2)
+    x, _, _ = _early_frame(60)
+    incs = rng.uniform(10, 1000, size=(len(x), 4))
+    for k in (1, 2, 3):
+        x[f"early_inc_{k}"] = incs[:, k - 1]
+    x["early_views"] = incs.sum(axis=1)
+    theta = np.array([3.0, 2.0, 1.5, 1.2])
+    y = pd.DataFrame({"log_views": np.log1p(incs @ theta)})
+    x["early_log_views"] = np.log1p(x["early_views"])
+    model = PintoBaseline("early").fit(x, y, labeler=ViralLabeler.fit(x, y["log_views"]))
+    np.testing.assert_allclose(model.predict(x).log_views, y["log_views"], rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def early_data():  # type: ignore[no-untyped-def]
+    return build_dataset("early", synthetic_snapshots(n_channels=30, videos_per_channel=6, seed=5))
+
+
+@pytest.mark.parametrize("kind", BASELINES["early"])
+def test_every_baseline_round_trips_and_beats_nothing_for_free(kind: str, early_data, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    x, y = early_data.X, early_data.y
+    labeler = ViralLabeler.fit(x, y["log_views"])
+    model = make_baseline(kind, "early").fit(x, y.assign(viral=labeler.label(x, y["log_views"])), labeler=labeler)
+    pred = model.predict(x)
+    assert np.isfinite(pred.log_views).all()
+    assert pred.p_viral is not None and ((pred.p_viral >= 0) & (pred.p_viral <= 1)).all()
+    model.save(tmp_path / kind)
+    again = model_class(kind).load(tmp_path / kind)
+    np.testing.assert_array_equal(again.predict(x).log_views, pred.log_views)
+    np.testing.assert_array_equal(again.predict(x).p_viral, pred.p_viral)
+
+
+def test_early_signal_baselines_beat_the_age_baseline(early_data) -> None:  # type: ignore[no-untyped-def]
+    x, y = early_data.X, early_data.y
+    labeler = ViralLabeler.fit(x, y["log_views"])
+    errors = {}
+    for kind in ("age", "szabo_huberman", "pinto"):
+        model = make_baseline(kind, "early").fit(x, y, labeler=labeler)
+        errors[kind] = float(np.mean(np.abs(model.predict(x).log_views - y["log_views"])))
+    assert errors["szabo_huberman"] < 0.5 * errors["age"]
+    assert errors["pinto"] < 0.5 * errors["age"]
+
+
+def test_early_baselines_refuse_the_prepublish_task() -> None:
+    with pytest.raises(InvalidInput, match="prepublish"):
+        SzaboHubermanBaseline("prepublish")
+    with pytest.raises(InvalidInput, match="not fitted"):
+        make_baseline("age", "prepublish").predict(pd.DataFrame({"age_h": [1.0]}))

@@ -1,0 +1,116 @@
+"""The ideas service end to end on a real database: candidates, outliers, patterns, scored ideas, cache, users."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from miles.config import Settings
+from miles.domain import utcnow
+from miles.errors import InvalidInput
+from miles.jobs.ingest import import_frame
+from miles.recommend.generate import OfflineGenerator
+from miles.recommend.ideas import IdeasDeps, past_queries, run_ideas
+from miles.store.db import session_scope
+from miles.store.repos.users import create_user
+
+
+def bread_niche(now: pd.Timestamp, n_channels: int = 6, per_channel: int = 12) -> pd.DataFrame:
+    """Channels posting bread videos daily; question titles get 3x the views at every age."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for c in range(n_channels):
+        for v in range(per_channel):
+            question = v % 3 == 0
+            published = now - pd.Timedelta(days=per_channel - v, hours=c)
+            title = f"Why is my bread flat {c}-{v}?" if question else f"Bread recipe {c}-{v}"
+            for age_h in (2, 24, 72):
+                captured = published + pd.Timedelta(hours=age_h)
+                if captured > now:
+                    continue
+                views = int(100 * (c + 1) * age_h**0.5 * (3 if question else 1) * rng.lognormal(0, 0.1))
+                rows.append({"video_id": f"b{c:02d}{v:03d}xxxxx", "title": title, "channel_id": f"UCbread{c}",
+                             "published_at": published, "captured_at": captured, "views": views,
+                             "channel_subscribers": 1000 * (c + 1), "duration_s": 20 + v, "category_id": 26})
+    frame = pd.DataFrame(rows)
+    for col in ("platform", "channel_title", "description", "tags", "likes", "comments", "thumbnail_url",
+                "country", "source"):
+        frame[col] = None
+    frame["platform"] = "youtube"
+    frame["published_at_is_date_only"] = False
+    frame["captured_at_is_date_only"] = False
+    return frame
+
+
+def title_length_scorer(drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """TEST DOUBLE for the predictor (another component): longer titles score higher, deterministically."""
+    return [{"views": {"7d": {"age_h": 168, "p10": 10.0 * len(d["title"]), "p50": 100.0 * len(d["title"]),
+                              "p90": 1000.0 * len(d["title"])}},
+             "viral_probability": 0.1, "model_version": "test"} for d in drafts]
+
+
+@pytest.fixture
+def niche_settings(sqlite_settings: Settings) -> Settings:
+    import_frame(bread_niche(pd.Timestamp(utcnow())), settings=sqlite_settings)
+    return sqlite_settings
+
+
+def deps() -> IdeasDeps:
+    return IdeasDeps(score=title_length_scorer, model_version="test", generator=OfflineGenerator())
+
+
+def test_ideas_have_outliers_patterns_and_ranked_cited_ideas(niche_settings: Settings) -> None:
+    result = run_ideas(settings=niche_settings, deps=deps(), topic="bread", vibe="educational", n=4, seed=1)
+    assert result["candidates"] == 72 and not result["cached"]
+    by_channel = [o for o in result["outliers"] if o["basis"] == "channel"]
+    assert by_channel and "?" in by_channel[0]["title"]  # the question titles beat their own channel's median
+    assert all(o["multiple"] is not None and o["age_h"] > 0 for o in result["outliers"])
+    question = next(p for p in result["patterns"] if p["key"] == "question")
+    assert question["is_finding"] and 2.0 < question["effect"] < 4.5
+    ideas = result["ideas"]
+    assert len(ideas) == 4
+    assert [i["score"] for i in ideas] != sorted(i["score"] for i in ideas)  # ranked best first
+    assert ideas[0]["score"] == max(i["score"] for i in ideas)
+    assert all(i["inspired_by"] and i["inspired_by_titles"] for i in ideas)
+    assert len({i["title"] for i in ideas}) == 4
+
+
+def test_cache_hit_miss_and_expiry(niche_settings: Settings) -> None:
+    now = utcnow()
+    first = run_ideas(settings=niche_settings, deps=deps(), topic="Bread", vibe="cozy", now=now)
+    hit = run_ideas(settings=niche_settings, deps=deps(), topic="bread ", vibe="Cozy", now=now + timedelta(hours=1))
+    assert not first["cached"] and hit["cached"] and hit["ideas"] == first["ideas"]
+    later = now + timedelta(seconds=niche_settings.ideas_cache_ttl_s + 1)
+    expired = run_ideas(settings=niche_settings, deps=deps(), topic="bread", vibe="cozy", now=later)
+    assert not expired["cached"]
+    other_vibe = run_ideas(settings=niche_settings, deps=deps(), topic="bread", vibe="funny", now=now)
+    assert not other_vibe["cached"]
+
+
+def test_queries_are_per_user(niche_settings: Settings) -> None:
+    with session_scope(niche_settings) as session:
+        alice = create_user(session=session, email="alice@example.com", password="correct horse battery").id
+        bob = create_user(session=session, email="bob@example.com", password="correct horse battery").id
+    run_ideas(settings=niche_settings, deps=deps(), topic="bread", user_id=alice)
+    run_ideas(settings=niche_settings, deps=deps(), topic="bread", vibe="hype", user_id=alice)
+    run_ideas(settings=niche_settings, deps=deps(), topic="sourdough", user_id=bob)
+    mine = past_queries(settings=niche_settings, user_id=alice)
+    assert mine["total"] == 2 and {q["vibe"] for q in mine["items"]} == {"", "hype"}
+    assert [q["topic"] for q in past_queries(settings=niche_settings, user_id=bob)["items"]] == ["sourdough"]
+    assert past_queries(settings=niche_settings, user_id=None)["total"] == 0
+
+
+def test_bad_requests_are_clear(sqlite_settings: Settings) -> None:
+    with pytest.raises(InvalidInput, match="topic"):
+        run_ideas(settings=sqlite_settings, deps=deps(), topic="  ")
+    with pytest.raises(InvalidInput, match="n: must be between"):
+        run_ideas(settings=sqlite_settings, deps=deps(), topic="bread", n=0)
+
+
+def test_unknown_topic_still_answers_with_a_note(sqlite_settings: Settings) -> None:
+    result = run_ideas(settings=sqlite_settings, deps=deps(), topic="zzzz unknown", n=2)
+    assert result["candidates"] == 0 and result["ideas"] and any("no stored videos" in n for n in result["notes"])
