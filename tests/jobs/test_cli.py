@@ -52,7 +52,10 @@ def test_collect_track_and_worker_commands(cli_env: Settings, site: LocalSite) -
     runs = invoke("collect", "runs", "--json")
     assert [r["job"] for r in runs][:3] == ["track", "collect_channel", "collect_video"]
     worker = invoke("worker", "--once", "--job", "score_new", "--job", "poll_tracking")
-    assert worker["score_new"]["status"] == "skipped" and worker["poll_tracking"]["status"] == "ok"
+    assert worker["poll_tracking"]["status"] == "ok"
+    assert worker["score_new"]["status"] == "ok" and worker["score_new"]["scored"] == 2  # both collected videos
+    again = invoke("worker", "--once", "--job", "score_new")
+    assert again["score_new"]["scored"] == 0  # each video is scored once per model version
     human = runner.invoke(app, ["collect", "runs"], catch_exceptions=False)
     assert human.exit_code == 0 and "job runs" in human.output
 

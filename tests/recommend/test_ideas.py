@@ -33,12 +33,31 @@ def bread_niche(now: pd.Timestamp, n_channels: int = 6, per_channel: int = 12) -
                 if captured > now:
                     continue
                 views = int(100 * (c + 1) * age_h**0.5 * (3 if question else 1) * rng.lognormal(0, 0.1))
-                rows.append({"video_id": f"b{c:02d}{v:03d}xxxxx", "title": title, "channel_id": f"UCbread{c}",
-                             "published_at": published, "captured_at": captured, "views": views,
-                             "channel_subscribers": 1000 * (c + 1), "duration_s": 20 + v, "category_id": 26})
+                rows.append(
+                    {
+                        "video_id": f"b{c:02d}{v:03d}xxxxx",
+                        "title": title,
+                        "channel_id": f"UCbread{c}",
+                        "published_at": published,
+                        "captured_at": captured,
+                        "views": views,
+                        "channel_subscribers": 1000 * (c + 1),
+                        "duration_s": 20 + v,
+                        "category_id": 26,
+                    }
+                )
     frame = pd.DataFrame(rows)
-    for col in ("platform", "channel_title", "description", "tags", "likes", "comments", "thumbnail_url",
-                "country", "source"):
+    for col in (
+        "platform",
+        "channel_title",
+        "description",
+        "tags",
+        "likes",
+        "comments",
+        "thumbnail_url",
+        "country",
+        "source",
+    ):
         frame[col] = None
     frame["platform"] = "youtube"
     frame["published_at_is_date_only"] = False
@@ -48,9 +67,21 @@ def bread_niche(now: pd.Timestamp, n_channels: int = 6, per_channel: int = 12) -
 
 def title_length_scorer(drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """TEST DOUBLE for the predictor (another component): longer titles score higher, deterministically."""
-    return [{"views": {"7d": {"age_h": 168, "p10": 10.0 * len(d["title"]), "p50": 100.0 * len(d["title"]),
-                              "p90": 1000.0 * len(d["title"])}},
-             "viral_probability": 0.1, "model_version": "test"} for d in drafts]
+    return [
+        {
+            "views": {
+                "7d": {
+                    "age_h": 168,
+                    "p10": 10.0 * len(d["title"]),
+                    "p50": 100.0 * len(d["title"]),
+                    "p90": 1000.0 * len(d["title"]),
+                }
+            },
+            "viral_probability": 0.1,
+            "model_version": "test",
+        }
+        for d in drafts
+    ]
 
 
 @pytest.fixture
@@ -114,3 +145,19 @@ def test_bad_requests_are_clear(sqlite_settings: Settings) -> None:
 def test_unknown_topic_still_answers_with_a_note(sqlite_settings: Settings) -> None:
     result = run_ideas(settings=sqlite_settings, deps=deps(), topic="zzzz unknown", n=2)
     assert result["candidates"] == 0 and result["ideas"] and any("no stored videos" in n for n in result["notes"])
+
+
+def test_stale_niche_queues_a_background_collection(niche_settings: Settings) -> None:
+    from miles.serve.services.ideas import _queue_collection, collection_status
+
+    stale = IdeasDeps(
+        score=title_length_scorer,
+        model_version="test",
+        generator=OfflineGenerator(),
+        request_refresh=_queue_collection(niche_settings),
+    )
+    later = utcnow() + timedelta(days=2)  # every stored snapshot is now older than the fresh window
+    result = run_ideas(settings=niche_settings, deps=stale, topic="bread", now=later)
+    run_id = result["freshness"]["refresh_run_id"]
+    assert run_id is not None and any("background" in n for n in result["notes"])
+    assert collection_status(settings=niche_settings, run_id=run_id)["status"] == "queued"

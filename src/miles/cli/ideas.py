@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -10,11 +11,14 @@ from rich.console import Console
 from rich.table import Table
 
 from miles.cli.state import STATE
+from miles.config import Settings
+from miles.errors import SourceUnavailable
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder
 from miles.store.db import session_scope
 
 console = Console()
+COLLECT_LIMIT = 40
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +30,13 @@ def ideas_cmd(
     vibe: Annotated[str, typer.Option("--vibe", help="The feel you want, e.g. funny, cozy, educational.")] = "",
     n: Annotated[int, typer.Option("--n", min=1, max=20, help="How many ideas.")] = 5,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Offline generator seed.")] = 0,
+    collect: Annotated[
+        bool,
+        typer.Option(
+            "--collect",
+            help="Search YouTube for fresh niche videos first when the store has too few recent ones (needs network).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
 ) -> None:
     """Ideas with evidence: what over-performs in the niche, which patterns matter, and scored ideas."""
@@ -38,6 +49,20 @@ def ideas_cmd(
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
         return
     _print(result)
+
+
+def _collector(settings: Settings) -> Callable[[str], int]:
+    """Collect Shorts for the topic with yt-dlp; a failed run says why instead of failing the ideas."""
+    from miles.jobs.collect import Collector, collect
+
+    def run(topic: str) -> int:
+        report = collect([topic], collector=Collector(settings), job="collect-ideas", limit=COLLECT_LIMIT)
+        if report.status == "failed" or (report.counts.failed and not report.counts.extracted):
+            reasons = ", ".join(report.counts.failed) or "unknown"
+            raise SourceUnavailable(f"collection run {report.run_id} found nothing new ({reasons})")
+        return report.counts.new + report.counts.updated
+
+    return run
 
 
 def _fmt(value: float | None, spec: str = ".1f") -> str:

@@ -33,6 +33,13 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         "poll_tracking", timedelta(minutes=5), tasks.poll_tracking, timedelta(minutes=30), "poll due tracked videos"
     ),
+    PeriodicJob(
+        "collect_requested",
+        timedelta(minutes=1),
+        tasks.collect_requested,
+        timedelta(hours=1),
+        "collect niches users asked about",
+    ),
     PeriodicJob("score_new", timedelta(minutes=30), tasks.score_new, timedelta(minutes=30), "score new videos"),
 )
 

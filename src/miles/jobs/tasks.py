@@ -6,8 +6,6 @@ same job at once; a job that finds its lock held is skipped, not queued.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import os
 import socket
@@ -78,6 +76,8 @@ def run_locked(
         return {"job": name, "status": "skipped", "reason": str(exc)}
 
 
+REQUEST_LIMIT = 40
+
 # --- the jobs ------------------------------------------------------------------------------------
 
 
@@ -99,22 +99,42 @@ def collect_niches(settings: Settings, heartbeat: Callable[[], None] | None = No
     return collect(settings.niches, collector=collector, job="collect_niches", limit=20).as_dict()
 
 
+def collect_requested(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:
+    """Collect the niches users asked about (queued by the web app and API, which never collect themselves)."""
+    done = []
+    while True:
+        with session_scope(settings) as session:
+            queued = job_repo.queued_requests(session=session, limit=1)
+            if not queued:
+                break
+            request = queued[0]
+            request.status = "running"
+            request_id, query = request.id, str(request.counts.get("query", ""))
+        collector = Collector(settings=settings, heartbeat=heartbeat)
+        try:
+            report = collect([query], collector=collector, job="collect_search", limit=REQUEST_LIMIT)
+            status, counts, error = (
+                report.status,
+                {"query": query, "run_id": report.run_id, **report.counts.as_dict()},
+                None,
+            )
+        except Exception as exc:  # recorded on the request; the worker goes on with the next one
+            status, counts, error = "failed", {"query": query}, f"{type(exc).__name__}: {exc}"
+        with session_scope(settings) as session:
+            job_repo.finish_run(
+                session=session, run_id=request_id, status=status, counts=counts, now=collector.clock(), error=error
+            )
+        done.append(request_id)
+    return {"job": "collect_requested", "status": "ok", "requests": done}
+
+
 def poll_tracking(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:
     """Poll every tracked video that is due."""
     return poll_due(collector=Collector(settings=settings, heartbeat=heartbeat)).as_dict()
 
 
-SCORE_HOOK = ("miles.model.predict", "score_new_videos")
-
-
 def score_new(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:
-    """Score newly collected videos when a predictor is installed; otherwise skip with a log line."""
-    module_name, attr = SCORE_HOOK
-    hook = None
-    if importlib.util.find_spec(module_name) is not None:
-        hook = getattr(importlib.import_module(module_name), attr, None)
-    if not callable(hook):
-        log.info("score_new: skipped, no predictor hook %s.%s is available yet", module_name, attr)
-        return {"job": "score_new", "status": "skipped", "reason": f"no {module_name}.{attr}"}
-    result = hook(settings=settings)
-    return {"job": "score_new", "status": "ok", **(result if isinstance(result, dict) else {"result": result})}
+    """Score newly collected videos with the served model (stored for later accuracy checks)."""
+    from miles.jobs.score import score_new_videos
+
+    return {"job": "score_new", "status": "ok", **score_new_videos(settings=settings, heartbeat=heartbeat)}

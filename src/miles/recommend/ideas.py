@@ -47,7 +47,8 @@ class IdeasDeps:
     score: Scorer  # drafts -> predictions (views at horizons, viral probability)
     model_version: str
     embed: Embedder | None = None
-    collect: Collector | None = None  # topic -> number of videos collected
+    collect: Collector | None = None  # topic -> number of videos collected (blocking: the CLI)
+    request_refresh: Callable[[str], int] | None = None  # topic -> queued collection run id (the API and web)
     generator: IdeaGenerator | None = None
 
 
@@ -166,13 +167,25 @@ def _candidates(
             with session_scope(settings) as session:
                 ids = niche_repo.search_video_ids(session=session, topic=topic)
                 fresh = niche_repo.fresh_count(session=session, video_ids=ids, since=since)
-    elif fresh < settings.min_fresh_candidates:
-        notes.append(
-            f"only {fresh} niche videos were captured in the last {settings.fresh_window_h:g} h; "
-            "results use older snapshots (run `miles collect search` or the worker for fresh ones)"
-        )
+    refresh_run_id = None
+    if fresh < settings.min_fresh_candidates and deps.collect is None:
+        stale = f"only {fresh} niche videos were captured in the last {settings.fresh_window_h:g} h; "
+        if deps.request_refresh is not None:
+            refresh_run_id = deps.request_refresh(topic)
+            notes.append(
+                stale + f"fresh ones are being collected in the background (run {refresh_run_id}, by "
+                "`miles worker`); these results use the stored snapshots"
+            )
+        else:
+            notes.append(stale + "results use older snapshots (`miles collect search` or the worker fetch fresh ones)")
     ids = _rank_by_similarity(deps, ids, topic, vibe, settings)
-    return ids, {"fresh": fresh, "collected": collected, "window_h": settings.fresh_window_h}
+    freshness = {
+        "fresh": fresh,
+        "collected": collected,
+        "window_h": settings.fresh_window_h,
+        "refresh_run_id": refresh_run_id,
+    }
+    return ids, freshness
 
 
 def _rank_by_similarity(deps: IdeasDeps, ids: list[str], topic: str, vibe: str, settings: Settings) -> list[str]:

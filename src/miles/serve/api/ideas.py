@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from miles.serve.api.common import ERRORS, MODEL_ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
-from miles.serve.services.ideas import ideas_for, queries_for
+from miles.serve.services.ideas import collection_status, ideas_for, queries_for
 
 router = APIRouter(tags=["ideas"])
 
@@ -41,3 +41,10 @@ def ideas(body: IdeasIn, caller: MaybeUserDep, settings: SettingsDep, predictor:
 def queries(user_id: UserIdDep, settings: SettingsDep, limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
     page = queries_for(settings=settings, user_id=user_id, limit=limit, offset=offset)
     return {"ok": True, **page, "next_offset": next_offset(offset, limit, page["total"])}
+
+
+@router.get(
+    "/collections/{run_id}", summary="Status of a background collection (e.g. one queued by /ideas)", responses=ERRORS
+)
+def collection(run_id: int, caller: MaybeUserDep, settings: SettingsDep) -> dict[str, Any]:
+    return {"ok": True, **collection_status(settings=settings, run_id=run_id)}

@@ -1,18 +1,16 @@
 """The served model: found, loaded once on first use, and described for `/health` and `/model`.
 
 Where the model comes from, in order: ``MILES_MODEL_DIR``; the promoted row of ``model_versions``;
-the default model packaged under ``miles/assets/default_model``. ``miles.model.predict.Predictor``
-loads it (``Predictor.load(dir)``); until that module exists, every model route answers 503.
+the default model packaged under ``miles/assets/models/default``. ``miles.model.predict`` loads it;
+a missing or broken model makes every model route answer 503 with the reason.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,8 +20,6 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.errors import MilesError, ModelNotReady
 from miles.store.tables import ModelVersion
-
-PREDICT_MODULE = "miles.model.predict"
 
 
 @runtime_checkable
@@ -49,37 +45,30 @@ class ModelStatus:
 
 
 def packaged_default_dir() -> Path:
-    return Path(str(resources.files("miles") / "assets" / "default_model"))
+    from miles.model.predict import packaged_default_dir as model_default_dir
+
+    return model_default_dir()
 
 
-def find_model_dir(settings: Settings, session: Session | None) -> Path:
-    if settings.model_dir is not None:
-        if not settings.model_dir.is_dir():
-            raise ModelNotReady(f"MILES_MODEL_DIR={settings.model_dir} is not a directory")
-        return settings.model_dir
-    if session is not None:
-        promoted = session.scalar(
-            select(ModelVersion.path).where(ModelVersion.promoted.is_(True)).order_by(ModelVersion.created_at.desc())
-        )
-        if promoted and Path(promoted).is_dir():
-            return Path(promoted)
-    default = packaged_default_dir()
-    if default.is_dir():
-        return default
-    raise ModelNotReady(
-        "no model to serve: set MILES_MODEL_DIR, promote one with `miles model promote`, "
-        f"or install the packaged default model ({default})"
+def promoted_model_dir(session: Session | None) -> Path | None:
+    if session is None:
+        return None
+    promoted = session.scalar(
+        select(ModelVersion.path).where(ModelVersion.promoted.is_(True)).order_by(ModelVersion.created_at.desc())
     )
+    return Path(promoted) if promoted and Path(promoted).is_dir() else None
 
 
-def _predictor_class() -> Any:
-    try:
-        module = importlib.import_module(PREDICT_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name not in {PREDICT_MODULE, "miles.model"}:
-            raise
-        raise ModelNotReady(f"the prediction model is not available: {PREDICT_MODULE} is not installed") from exc
-    return module.Predictor
+def load_predictor(settings: Settings, session: Session | None) -> tuple[PredictorLike, Path]:
+    """MILES_MODEL_DIR, else the promoted model, else the packaged default; encodings cached in the database."""
+    from miles.model.predict import default_model_dir, load_default_predictor
+    from miles.store.db import session_scope
+    from miles.store.repos.embeddings import DbEmbeddingCache
+
+    promoted = promoted_model_dir(session)
+    cache = DbEmbeddingCache(lambda: session_scope(settings))
+    predictor = load_default_predictor(settings, promoted, embedding_cache=cache)
+    return predictor, default_model_dir(settings, promoted)
 
 
 class PredictorHolder:
@@ -101,8 +90,7 @@ class PredictorHolder:
         with self._lock:
             if self._predictor is None:
                 try:
-                    path = find_model_dir(self.settings, session)
-                    predictor = _predictor_class().load(path)
+                    predictor, path = load_predictor(self.settings, session)
                 except ModelNotReady as exc:
                     self._error = exc.message
                     raise

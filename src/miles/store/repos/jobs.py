@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from miles.errors import NotFound
 from miles.store.tables import JobLock, JobRun
 
-RUN_STATUSES = ("running", "ok", "partial", "failed", "skipped")
+RUN_STATUSES = ("queued", "running", "ok", "partial", "failed", "skipped")
+REQUEST_JOB = "collect_request"  # a niche a user asked about that the worker should collect
 
 
 def start_run(*, session: Session, job: str, now: datetime) -> JobRun:
@@ -39,6 +40,30 @@ def finish_run(
     run.finished_at = now
     run.error = error
     session.flush()
+    return run
+
+
+def request_collection(*, session: Session, query: str, now: datetime) -> JobRun:
+    """Queue a collection of ``query`` for the worker; an identical request still waiting is reused."""
+    pending = session.scalars(select(JobRun).where(JobRun.job == REQUEST_JOB, JobRun.status.in_(("queued", "running"))))
+    for run in pending:
+        if run.counts.get("query") == query:
+            return run
+    run = JobRun(job=REQUEST_JOB, status="queued", started_at=now, counts={"query": query})
+    session.add(run)
+    session.flush()
+    return run
+
+
+def queued_requests(*, session: Session, limit: int = 10) -> list[JobRun]:
+    stmt = select(JobRun).where(JobRun.job == REQUEST_JOB, JobRun.status == "queued").order_by(JobRun.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def get_run(*, session: Session, run_id: int) -> JobRun:
+    run = session.get(JobRun, run_id)
+    if run is None:
+        raise NotFound(f"job run {run_id} does not exist")
     return run
 
 

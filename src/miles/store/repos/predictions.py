@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from miles.store.tables import PredictionRecord
+from miles.store.tables import PredictionRecord, Video, VideoSnapshot
 
 
 def inputs_hash(inputs: dict[str, Any]) -> str:
@@ -60,3 +61,26 @@ def get_prediction(*, session: Session, user_id: int, prediction_id: int) -> Pre
     return session.scalar(
         select(PredictionRecord).where(PredictionRecord.id == prediction_id, PredictionRecord.user_id == user_id)
     )
+
+
+def videos_to_score(*, session: Session, model_version: str, since: datetime, limit: int = 500) -> list[Any]:
+    """Videos first stored since ``since`` that have no prediction from ``model_version`` yet."""
+    scored = select(PredictionRecord.video_id).where(
+        PredictionRecord.video_id.is_not(None), PredictionRecord.model_version == model_version
+    )
+    stmt = (
+        select(Video)
+        .where(Video.created_at >= since, Video.id.not_in(scored))
+        .order_by(Video.created_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def snapshots_of(*, session: Session, video_ids: list[str]) -> dict[str, list[VideoSnapshot]]:
+    out: dict[str, list[VideoSnapshot]] = {v: [] for v in video_ids}
+    if video_ids:
+        stmt = select(VideoSnapshot).where(VideoSnapshot.video_id.in_(video_ids)).order_by(VideoSnapshot.captured_at)
+        for snap in session.scalars(stmt):
+            out[snap.video_id].append(snap)
+    return out

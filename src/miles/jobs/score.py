@@ -1,0 +1,80 @@
+"""Score newly collected videos with the served model and store the predictions.
+
+Each video is scored as Miles would have scored it: prepublish from its metadata, or in early mode from
+the snapshots collected so far. The stored predictions are what later accuracy checks compare with the
+views that arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from miles.config import Settings
+from miles.domain import utcnow
+from miles.model.predict import load_default_predictor
+from miles.store.db import session_scope
+from miles.store.repos import predictions as prediction_repo
+from miles.store.tables import Video, VideoSnapshot
+
+BATCH = 200
+LOOKBACK_H = 48.0
+
+
+def video_row(video: Video, snaps: list[VideoSnapshot]) -> dict[str, Any]:
+    early = [
+        {"age_h": (s.captured_at - video.published_at).total_seconds() / 3600.0, "views": s.views}
+        for s in snaps
+        if s.captured_at > video.published_at
+    ]
+    subscribers = next((s.channel_subscribers for s in reversed(snaps) if s.channel_subscribers is not None), None)
+    return {
+        "title": video.title,
+        "description": video.description,
+        "tags": list(video.tags or []),
+        "duration_s": video.duration_s,
+        "category_id": video.category_id,
+        "published_at": video.published_at,
+        "channel_id": video.channel_id,
+        "channel_subscribers": subscribers,
+        "thumbnail": None,
+        "early_views": early,
+        "mode": "early" if early else "prepublish",
+    }
+
+
+def score_new_videos(
+    *,
+    settings: Settings,
+    now: datetime | None = None,
+    lookback_h: float = LOOKBACK_H,
+    heartbeat: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Score videos stored in the last ``lookback_h`` hours that the served model has not scored yet."""
+    now = now or utcnow()
+    predictor = load_default_predictor(settings)
+    scored = 0
+    while True:
+        with session_scope(settings) as session:
+            videos = prediction_repo.videos_to_score(
+                session=session, model_version=predictor.version, since=now - timedelta(hours=lookback_h), limit=BATCH
+            )
+            if not videos:
+                break
+            snaps = prediction_repo.snapshots_of(session=session, video_ids=[v.id for v in videos])
+            rows = [video_row(v, snaps[v.id]) for v in videos]
+            for video, row, result in zip(videos, rows, predictor.predict(rows), strict=True):
+                inputs = {k: v for k, v in row.items() if k != "thumbnail"}
+                prediction_repo.record_prediction(
+                    session=session,
+                    user_id=None,
+                    model_version=predictor.version,
+                    inputs=inputs,
+                    outputs=result.as_dict(),
+                    video_id=video.id,
+                )
+            scored += len(videos)
+        if heartbeat is not None:
+            heartbeat()
+    return {"scored": scored, "model_version": predictor.version}
