@@ -161,3 +161,22 @@ def test_stale_niche_queues_a_background_collection(niche_settings: Settings) ->
     run_id = result["freshness"]["refresh_run_id"]
     assert run_id is not None and any("background" in n for n in result["notes"])
     assert collection_status(settings=niche_settings, run_id=run_id)["status"] == "queued"
+
+
+@pytest.mark.xdist_group("encoders")
+def test_real_text_encoder_ranks_candidates_and_diversifies(
+    niche_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from miles.recommend.scoring import default_embedder
+    from tests.conftest import make_settings
+
+    settings = make_settings(niche_settings.data_dir.parent, cache_dir=tmp_path_factory.getbasetemp() / "encoders")
+    embed = default_embedder(settings)
+    assert embed is not None
+    deps_with_text = IdeasDeps(
+        score=title_length_scorer, model_version="test", generator=OfflineGenerator(), embed=embed
+    )
+    result = run_ideas(settings=settings, deps=deps_with_text, topic="bread", vibe="educational", n=3)
+    assert result["candidates"] == 72 and len(result["ideas"]) == 3
+    vectors = embed([i["title"] for i in result["ideas"]])
+    assert vectors.shape == (3, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)

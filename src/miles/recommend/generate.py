@@ -6,7 +6,6 @@ predictor and ranked elsewhere (``recommend.ideas``), so neither generator's own
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections import Counter
@@ -18,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from miles.config import Settings
 from miles.errors import SourceUnavailable
-from miles.recommend.patterns import Pattern, first_words
+from miles.recommend.patterns import Pattern
 
 
 class IdeaDraft(BaseModel):
@@ -51,6 +50,7 @@ class NicheContext:
 
 class IdeaGenerator(Protocol):
     name: str
+    version: str
 
     def generate(self, context: NicheContext, *, n: int, seed: int = 0) -> list[IdeaDraft]: ...
 
@@ -59,77 +59,117 @@ class IdeaGenerator(Protocol):
 
 STOPWORDS = frozenset(
     "a an the and or of to in on for with my your this that is are was i you it at by from be "
-    "how what why when who me we our so just not no do does did de la le les et des un une".split()
+    "how what why when who me we our so just not no do does did de la le les et des un une "
+    "shorts short video videos vlog youtube".split()
 )
-VIBE_FORMATS = {
-    "funny": ("skit", "I tried {x} so you don't have to"),
-    "chill": ("vlog", "a calm day of {x}"),
-    "educational": ("explainer", "{x} explained in 30 seconds"),
-    "hype": ("challenge", "{x} challenge: can I beat it?"),
-    "cozy": ("vlog", "cozy {x} routine"),
-    "dramatic": ("story", "the {x} that went wrong"),
+VIBE_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "funny": (
+        "skit",
+        (
+            "I tried {x} so you don't have to",
+            "{x}, but everything goes wrong",
+            "POV: your first time doing {x}",
+            "Rating viral {x} hacks, honestly",
+        ),
+    ),
+    "educational": (
+        "explainer",
+        (
+            "{x} explained in 30 seconds",
+            "The {x} mistake everyone makes",
+            "How {x} actually works",
+            "What nobody tells you about {x}",
+        ),
+    ),
+    "cozy": ("vlog", ("A cozy {x} routine", "Slow morning: {x}", "{x}, but relaxing", "Quiet {x} with me")),
+    "chill": ("vlog", ("A calm day of {x}", "{x}, no talking", "Easy {x} to unwind", "Lazy Sunday {x}")),
+    "hype": (
+        "challenge",
+        ("{x} challenge: can I beat it?", "I did {x} for 7 days", "The fastest {x} ever", "{x} speedrun"),
+    ),
+    "dramatic": (
+        "story",
+        ("The {x} that went wrong", "I almost gave up on {x}", "{x}: the plot twist", "Nobody believed my {x}"),
+    ),
 }
-DEFAULT_FORMAT = ("tutorial", "{x}: the trick nobody shows you")
+DEFAULT_TEMPLATES = (
+    "tutorial",
+    (
+        "{x}: the trick nobody shows you",
+        "How I do {x} in under a minute",
+        "{x} in 30 seconds",
+        "Why your {x} doesn't work",
+    ),
+)
 HOOK_TEMPLATES = (
     "Show the finished {x} in the first second, then rewind.",
     "Open on the most surprising moment of the {x}.",
     "Ask the viewer a yes/no question about {x} on screen.",
     "Start mid-action with the {x} already going.",
 )
+_HASHTAG = re.compile(r"#\S+")
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
-def _keywords(titles: list[str], topic: str, k: int = 8) -> list[str]:
+def subjects(titles: list[str], topic: str, k: int = 6) -> list[str]:
+    """The topic plus the niche's recurring 2–3-word phrases (in at least two distinct titles), topic-words
+    first, none overlapping another (so 'cooking made easy' does not also give 'cooking made')."""
     counts: Counter[str] = Counter()
-    for title in titles:
-        words = [w for w in re.findall(r"[^\W\d_]{3,}", title.lower()) if w not in STOPWORDS]
-        counts.update(words)
-        counts.update(" ".join(p) for p in itertools.pairwise(words))
+    for title in {t.strip().lower() for t in titles}:
+        words = _WORD.findall(_HASHTAG.sub(" ", title))  # hashtags are labels, not phrases to reuse
+        grams = {" ".join(words[i : i + n]) for n in (2, 3) for i in range(len(words) - n + 1)}
+        counts.update(g for g in grams if g.split()[0] not in STOPWORDS and g.split()[-1] not in STOPWORDS)
     topic_words = set(topic.lower().split())
-    return [w for w, _ in counts.most_common(k * 3) if w not in topic_words][:k]
+    recurring = [g for g, c in counts.most_common() if c >= 2 and g != topic.lower()]
+    chosen: list[str] = []
+    for gram in sorted(recurring, key=lambda g: not (set(g.split()) & topic_words)):
+        if not any(gram in other or other in gram for other in chosen):
+            chosen.append(gram)
+    return [topic.strip(), *chosen[: k - 1]]
 
 
 class OfflineGenerator:
-    """Recombines the niche's winning patterns, frequent n-grams and formats with the vibe; deterministic per seed."""
+    """Recombines the niche's winning patterns, recurring phrases and formats with the vibe; deterministic per seed."""
 
     name = "offline"
+    version = "4"  # part of the ideas cache key: a new recipe must not serve old cached ideas
 
     def generate(self, context: NicheContext, *, n: int, seed: int = 0) -> list[IdeaDraft]:
         rng = np.random.default_rng(seed)
         titles = [str(o["title"]) for o in context.outliers]
-        keywords = _keywords(titles, context.topic) or [context.topic]
+        phrases = subjects(titles, context.topic)
         winning = {p.key for p in context.winning()}
-        hooks = [h for h in (first_words(t) for t in titles) if h]
-        fmt_name, template = VIBE_FORMATS.get(context.vibe.strip().lower(), DEFAULT_FORMAT)
+        vibe = context.vibe.strip().lower()
+        fmt_name, templates = VIBE_TEMPLATES.get(vibe, DEFAULT_TEMPLATES)
         durations = [float(o["duration_s"]) for o in context.outliers if o.get("duration_s")]
         base_duration = float(np.median(durations)) if durations else 35.0
         drafts = []
         for i in range(n * 3):  # over-generate; scoring and diversity pick the best n
-            kw = keywords[int(rng.integers(len(keywords)))]
-            subject = f"{context.topic} {kw}".strip() if kw not in context.topic.lower() else context.topic
-            title = self._title(template, subject, winning, hooks, rng, i)
-            cited = self._cite(context.outliers, kw)
-            reasons = [f"'{kw}' recurs in the niche's top videos"]
+            subject = phrases[i % len(phrases)] if i < len(phrases) else phrases[int(rng.integers(len(phrases)))]
+            template = templates[int(rng.integers(len(templates)))]
+            title = self._title(template, subject, winning, rng, i)
+            reasons = [
+                f"'{subject}' recurs in the niche's top videos"
+                if subject != phrases[0]
+                else f"built on the niche's top videos for '{subject}'"
+            ]
             reasons += [f"{p.label} ({p.effect:.1f}x median)" for p in context.winning()[:2] if p.effect]
             drafts.append(
                 IdeaDraft(
                     title=title[:120],
-                    hook=HOOK_TEMPLATES[int(rng.integers(len(HOOK_TEMPLATES)))].format(x=kw),
+                    hook=HOOK_TEMPLATES[int(rng.integers(len(HOOK_TEMPLATES)))].format(x=subject),
                     format=fmt_name,
                     duration_s=round(max(8.0, base_duration * float(rng.uniform(0.7, 1.2))), 0),
                     reasoning="; ".join(reasons) + f"; fits a {context.vibe or 'neutral'} vibe as a {fmt_name}.",
-                    inspired_by=cited,
+                    inspired_by=self._cite(context.outliers, subject),
                 )
             )
         return drafts
 
     @staticmethod
-    def _title(
-        template: str, subject: str, winning: set[str], hooks: list[str], rng: np.random.Generator, i: int
-    ) -> str:
+    def _title(template: str, subject: str, winning: set[str], rng: np.random.Generator, i: int) -> str:
         title = template.format(x=subject)
-        if hooks and i % 3 == 1:
-            title = f"{hooks[int(rng.integers(len(hooks)))].capitalize()} {subject}"
-        if "number" in winning and i % 2 == 0:
+        if "number" in winning and i % 3 == 2:
             title = f"{int(rng.choice([3, 5, 7, 10]))} {subject} ideas that actually work"
         if "question" in winning and i % 4 == 3:
             title = f"Why does nobody talk about {subject}?"
@@ -138,8 +178,9 @@ class OfflineGenerator:
         return title[:1].upper() + title[1:]
 
     @staticmethod
-    def _cite(outliers: list[dict[str, Any]], keyword: str) -> list[str]:
-        matching = [str(o["video_id"]) for o in outliers if keyword in str(o["title"]).lower()]
+    def _cite(outliers: list[dict[str, Any]], subject: str) -> list[str]:
+        words = set(subject.lower().split())
+        matching = [str(o["video_id"]) for o in outliers if words & set(str(o["title"]).lower().split())]
         return (matching or [str(o["video_id"]) for o in outliers])[:3]
 
 
@@ -183,6 +224,7 @@ class LLMGenerator:
         from openai import OpenAI
 
         self.model = model
+        self.version = model
         self.retries = retries
         self.client = OpenAI(base_url=base_url, api_key=api_key or "none", timeout=timeout_s, max_retries=retries)
 

@@ -78,7 +78,7 @@ def run_ideas(
         raise InvalidInput("n: must be between 1 and 20")
     now = now or utcnow()
     generator = deps.generator or generator_for(settings)
-    key = cache_key(topic, vibe, n, seed, deps.model_version, generator.name)
+    key = cache_key(topic, vibe, n, seed, deps.model_version, f"{generator.name}/{generator.version}")
     with session_scope(settings) as session:
         cached = ideas_repo.cache_get(session=session, key=key, now=now)
     result = cached or _jsonable(_compute(settings, deps, generator, topic, vibe, n, seed, now))
@@ -257,7 +257,7 @@ def _score_and_rank(
             **unique[i].model_dump(),
             "prediction": predictions[i],
             "score": float(values[i]),
-            "inspired_by_titles": [titles.get(v, v) for v in unique[i].inspired_by],
+            "inspired_by_titles": list(dict.fromkeys(titles.get(v, v) for v in unique[i].inspired_by)),
         }
         for i in chosen
     ]

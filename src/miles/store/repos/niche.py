@@ -87,5 +87,6 @@ def titles_of(*, session: Session, video_ids: Sequence[str]) -> dict[str, str]:
     ids = list(video_ids)
     out: dict[str, str] = {}
     for start in range(0, len(ids), 500):
-        out.update(dict(session.execute(select(Video.id, Video.title).where(Video.id.in_(ids[start : start + 500])))))
+        rows = session.execute(select(Video.id, Video.title).where(Video.id.in_(ids[start : start + 500])))
+        out.update(dict(rows.tuples().all()))
     return out
