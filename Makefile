@@ -30,6 +30,7 @@ migrate: install
 
 run: install migrate
 	$(BIN)/miles demo-data --if-empty
+	$(BIN)/miles model prepare
 	$(BIN)/miles serve
 
 browser-deps:

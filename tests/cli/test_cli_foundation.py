@@ -8,13 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from miles.config import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def miles(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MILES_DATA_DIR": str(settings.data_dir), "MILES_DATABASE_URL": settings.database_url}
+    env = {
+        **os.environ,
+        "MILES_DATA_DIR": str(settings.data_dir),
+        "MILES_DATABASE_URL": settings.database_url,
+        "MILES_CACHE_DIR": str(settings.cache_dir),
+    }
     return subprocess.run(
         [sys.executable, "-m", "miles.cli", *args], env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -63,3 +70,10 @@ def test_export_round_trip(sqlite_settings: Settings, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     assert miles(sqlite_settings, "export", "snapshots", "--out", str(out)).returncode == 0
     assert len(out.read_text().splitlines()) == 4
+
+
+@pytest.mark.xdist_group("encoders")
+def test_model_prepare_builds_encoders_and_loads_the_model(sqlite_settings: Settings) -> None:
+    out = miles(sqlite_settings, "model", "prepare")
+    assert out.returncode == 0, out.stderr
+    assert "ready: minilm-l6-v2" in out.stdout.replace("\n", "") and (sqlite_settings.cache_dir / "encoders").is_dir()

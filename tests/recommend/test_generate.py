@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.recommend.conftest import FakeLLMState
+from tests.recommend.test_patterns import niche
 
 from miles.errors import SourceUnavailable
 from miles.recommend.generate import LLMGenerator, NicheContext, OfflineGenerator, parse_ideas
-from tests.recommend.conftest import FakeLLMState
-from tests.recommend.test_patterns import niche
 
 OUTLIERS = [
     {"video_id": "v1", "title": "Why is my sourdough bread flat?", "multiple": 6.0, "views": 90000, "duration_s": 40},
@@ -37,9 +37,18 @@ def test_offline_is_deterministic_for_a_seed_and_cites_outliers() -> None:
     assert any("question" in d.reasoning for d in first)  # the niche's winning pattern is cited
 
 
-GOOD_REPLY = {"ideas": [{"title": "Flat sourdough? Fix it in 30 seconds", "hook": "Show the flat loaf",
-                         "format": "tutorial", "duration_s": 35, "reasoning": "questions win here",
-                         "inspired_by": ["v1", "not-a-real-id"]}]}
+GOOD_REPLY = {
+    "ideas": [
+        {
+            "title": "Flat sourdough? Fix it in 30 seconds",
+            "hook": "Show the flat loaf",
+            "format": "tutorial",
+            "duration_s": 35,
+            "reasoning": "questions win here",
+            "inspired_by": ["v1", "not-a-real-id"],
+        }
+    ]
+}
 
 
 def generator(url: str, timeout_s: float = 10.0) -> LLMGenerator:

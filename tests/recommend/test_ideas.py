@@ -167,8 +167,9 @@ def test_stale_niche_queues_a_background_collection(niche_settings: Settings) ->
 def test_real_text_encoder_ranks_candidates_and_diversifies(
     niche_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from miles.recommend.scoring import default_embedder
     from tests.conftest import make_settings
+
+    from miles.recommend.scoring import default_embedder
 
     settings = make_settings(niche_settings.data_dir.parent, cache_dir=tmp_path_factory.getbasetemp() / "encoders")
     embed = default_embedder(settings)

@@ -14,9 +14,15 @@ def niche(n: int = 120, seed: int = 0) -> pd.DataFrame:
     question = np.arange(n) % 3 == 0
     titles = [f"Why is my bread flat {i}?" if q else f"Bread recipe number {i}" for i, q in enumerate(question)]
     multiple = np.where(question, 3.0, 1.0) * rng.lognormal(0.0, 0.1, n)
-    return pd.DataFrame({"video_id": [f"v{i}" for i in range(n)], "title": titles, "multiple": multiple,
-                         "duration_s": rng.uniform(10, 50, n),
-                         "published_at": pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(np.arange(n), "h")})
+    return pd.DataFrame(
+        {
+            "video_id": [f"v{i}" for i in range(n)],
+            "title": titles,
+            "multiple": multiple,
+            "duration_s": rng.uniform(10, 50, n),
+            "published_at": pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(np.arange(n), "h"),
+        }
+    )
 
 
 def test_question_effect_is_found_with_interval_and_counter_example() -> None:

@@ -9,6 +9,7 @@ from miles.config import Settings, get_settings
 from miles.serve.api import health, history, ideas, model, predict, tracked, videos
 from miles.serve.errors import install_error_handlers
 from miles.serve.limits import BodySizeLimit, RateLimiter
+from miles.serve.pages import install_pages
 from miles.serve.services.model import PredictorHolder
 
 API_PREFIX = "/api/v1"
@@ -31,4 +32,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (health, model, predict, ideas, videos, tracked, history):
         app.include_router(module.router, prefix=API_PREFIX)
+    install_pages(app)  # HTML pages, their .json twins, /static and /assets/plotly.min.js
     return app

@@ -31,6 +31,7 @@ def account_data(page: Page) -> dict[str, Any]:
 
 
 def _logged_in(page: Page, user_id: int, target: str) -> Response:
+    page.commit()
     web = start_session(page.request, user_id)
     response = RedirectResponse(safe_next(target), status_code=303)
     write_cookie(response, page.request, web)
@@ -106,7 +107,9 @@ def create_key(page: PageDep, csrf: Csrf, name: Annotated[str, Form(max_length=1
     check_csrf(page.request, csrf)
     user_id = page.require_user()
     row, plaintext = users.create_api_key(session=page.session, user_id=user_id, name=name)
-    return render(page, "keys.html", keys_data(page), status=201, new_key=plaintext, new_key_name=row.name)
+    response = render(page, "keys.html", keys_data(page), new_key=plaintext, new_key_name=row.name)
+    page.commit()
+    return response
 
 
 @router.post("/keys/{key_id}/revoke")
@@ -114,4 +117,6 @@ def revoke_key(page: PageDep, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)], 
     check_csrf(page.request, csrf)
     user_id = page.require_user()
     row = users.revoke_api_key(session=page.session, user_id=user_id, key_id=key_id)
-    return render(page, "keys.html", keys_data(page), revoked=row.name)
+    response = render(page, "keys.html", keys_data(page), revoked=row.name)
+    page.commit()
+    return response

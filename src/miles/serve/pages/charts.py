@@ -26,18 +26,42 @@ def _layout(x_title: str, y_title: str, *, log_x: bool = False, log_y: bool = Fa
 
 
 def interval_figure(horizons: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Predicted views at each horizon: the p10–p90 band and the p50 line (log scale)."""
-    x = [h["label"] for h in horizons]
+    """Predicted views at each horizon: the p10–p90 band and the p50 line (log scales, ticks named 1h … 30d)."""
+    x = [h["horizon_h"] for h in horizons]
+    layout = _layout("time after publishing", "views", log_x=True, log_y=True)
+    layout["xaxis"].update(tickvals=x, ticktext=[h["label"] for h in horizons])
     return {
         "data": [
-            {"x": x, "y": [h["p90"] for h in horizons], "mode": "lines", "line": {"width": 0}, "name": "p90",
-             "showlegend": False, "hoverinfo": "skip"},
-            {"x": x, "y": [h["p10"] for h in horizons], "mode": "lines", "line": {"width": 0}, "fill": "tonexty",
-             "fillcolor": BAND, "name": "p10–p90 (80 % of outcomes)"},
-            {"x": x, "y": [h["p50"] for h in horizons], "mode": "lines+markers", "line": {"color": LINE, "width": 3},
-             "name": "p50 (median)"},
+            {
+                "x": x,
+                "y": [h["p90"] for h in horizons],
+                "mode": "lines",
+                "line": {"width": 0},
+                "name": "p90",
+                "showlegend": False,
+                "hoverinfo": "skip",
+            },
+            {
+                "x": x,
+                "y": [h["p10"] for h in horizons],
+                "mode": "lines",
+                "line": {"width": 0},
+                "fill": "tonexty",
+                "fillcolor": BAND,
+                "name": "p10–p90 (80 % of outcomes)",
+                "hoverinfo": "skip",
+            },
+            {
+                "x": x,
+                "y": [h["p50"] for h in horizons],
+                "mode": "lines+markers",
+                "line": {"color": LINE, "width": 3},
+                "name": "p50 (median)",
+                "text": [f"{h['label']}: {h['p50']:,.0f} views ({h['p10']:,.0f}–{h['p90']:,.0f})" for h in horizons],
+                "hovertemplate": "%{text}<extra></extra>",
+            },
         ],
-        "layout": _layout("hours after publishing", "views", log_y=True),
+        "layout": layout,
     }
 
 
@@ -45,18 +69,48 @@ def trajectory_figure(snapshots: Sequence[dict[str, Any]], horizons: Sequence[di
     """A tracked video's observed views by age, with the model's forecast band at its horizons."""
     data: list[dict[str, Any]] = []
     if horizons:
+        # The band starts at the latest observed views, so the forecast visibly continues the trajectory.
+        if snapshots:
+            now = snapshots[-1]
+            ahead = [h for h in horizons if h["horizon_h"] > now["age_h"]]
+            start = {"horizon_h": now["age_h"], "p10": now["views"], "p50": now["views"], "p90": now["views"]}
+            horizons = [start, *ahead] if ahead else horizons
         x = [h["horizon_h"] for h in horizons]
         data += [
-            {"x": x, "y": [h["p90"] for h in horizons], "mode": "lines", "line": {"width": 0}, "showlegend": False,
-             "hoverinfo": "skip", "name": "p90"},
-            {"x": x, "y": [h["p10"] for h in horizons], "mode": "lines", "line": {"width": 0}, "fill": "tonexty",
-             "fillcolor": BAND, "name": "forecast p10–p90"},
-            {"x": x, "y": [h["p50"] for h in horizons], "mode": "lines", "line": {"color": LINE, "dash": "dash"},
-             "name": "forecast p50"},
+            {
+                "x": x,
+                "y": [h["p90"] for h in horizons],
+                "mode": "lines",
+                "line": {"width": 0},
+                "showlegend": False,
+                "hoverinfo": "skip",
+                "name": "p90",
+            },
+            {
+                "x": x,
+                "y": [h["p10"] for h in horizons],
+                "mode": "lines",
+                "line": {"width": 0},
+                "fill": "tonexty",
+                "fillcolor": BAND,
+                "name": "forecast p10–p90",
+            },
+            {
+                "x": x,
+                "y": [h["p50"] for h in horizons],
+                "mode": "lines+markers",
+                "line": {"color": LINE, "dash": "dash"},
+                "name": "forecast p50",
+            },
         ]
     data.append(
-        {"x": [s["age_h"] for s in snapshots], "y": [max(s["views"], 1) for s in snapshots], "mode": "lines+markers",
-         "line": {"color": ACCENT, "width": 3}, "name": "observed views"}
+        {
+            "x": [s["age_h"] for s in snapshots],
+            "y": [max(s["views"], 1) for s in snapshots],
+            "mode": "lines+markers",
+            "line": {"color": ACCENT, "width": 3},
+            "name": "observed views",
+        }
     )
     return {"data": data, "layout": _layout("hours since publishing", "views", log_x=True, log_y=True)}
 
@@ -67,9 +121,16 @@ def scatter_figure(
     usable = [p for p in points if p.get(x) is not None and p.get(y) is not None and p[x] > 0 and p[y] > 0]
     return {
         "data": [
-            {"x": [p[x] for p in usable], "y": [p[y] for p in usable], "mode": "markers", "type": "scatter",
-             "text": [p["title"][:80] for p in usable], "hovertemplate": "%{text}<br>%{x:.3s}, %{y:.3s}<extra></extra>",
-             "marker": {"color": LINE, "opacity": 0.6, "size": 7}, "name": "videos"}
+            {
+                "x": [p[x] for p in usable],
+                "y": [p[y] for p in usable],
+                "mode": "markers",
+                "type": "scatter",
+                "text": [p["title"][:80] for p in usable],
+                "hovertemplate": "%{text}<br>%{x:.3s}, %{y:.3s}<extra></extra>",
+                "marker": {"color": LINE, "opacity": 0.6, "size": 7},
+                "name": "videos",
+            }
         ],
         "layout": _layout(x_title, y_title, log_x=log_x, log_y=log_y, showlegend=False),
     }
@@ -78,28 +139,48 @@ def scatter_figure(
 def hours_figure(by_hour: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "data": [
-            {"x": [h["hour"] for h in by_hour], "y": [h["median_multiple"] for h in by_hour], "type": "bar",
-             "text": [f"n={h['count']}" for h in by_hour], "textposition": "outside",
-             "marker": {"color": [LINE if h["count"] >= 3 else MUTED for h in by_hour]},
-             "hovertemplate": "%{x}:00 UTC: median %{y:.2f}× (%{text})<extra></extra>", "name": "median multiple"}
+            {
+                "x": [h["hour"] for h in by_hour],
+                "y": [h["median_multiple"] for h in by_hour],
+                "type": "bar",
+                "text": [f"n={h['count']}" for h in by_hour],
+                "textposition": "outside",
+                "marker": {"color": [LINE if h["count"] >= 3 else MUTED for h in by_hour]},
+                "hovertemplate": "%{x}:00 UTC: median %{y:.2f}× (%{text})<extra></extra>",
+                "name": "median multiple",
+            }
         ],
-        "layout": _layout("publish hour (UTC)", "median outlier multiple", showlegend=False,
-                          xaxis={"title": {"text": "publish hour (UTC)"}, "dtick": 3, "range": [-0.5, 23.5]}),
+        "layout": _layout(
+            "publish hour (UTC)",
+            "median outlier multiple",
+            showlegend=False,
+            xaxis={"title": {"text": "publish hour (UTC)"}, "dtick": 3, "range": [-0.5, 23.5]},
+        ),
     }
 
 
 def reliability_figure(curves: dict[str, Sequence[dict[str, Any]]]) -> dict[str, Any]:
     """Observed viral rate against predicted probability per bin, for each model, with the diagonal."""
     data: list[dict[str, Any]] = [
-        {"x": [0, 1], "y": [0, 1], "mode": "lines", "line": {"dash": "dot", "color": MUTED},
-         "name": "perfect calibration"}
+        {
+            "x": [0, 1],
+            "y": [0, 1],
+            "mode": "lines",
+            "line": {"dash": "dot", "color": MUTED},
+            "name": "perfect calibration",
+        }
     ]
     for name, bins in curves.items():
         pts = [b for b in bins if b.get("count") and b.get("mean_prob") is not None and b.get("observed") is not None]
         data.append(
-            {"x": [b["mean_prob"] for b in pts], "y": [b["observed"] for b in pts], "mode": "lines+markers",
-             "name": name, "text": [f"n={b['count']}" for b in pts],
-             "hovertemplate": "predicted %{x:.2f}, observed %{y:.2f} (%{text})<extra></extra>"}
+            {
+                "x": [b["mean_prob"] for b in pts],
+                "y": [b["observed"] for b in pts],
+                "mode": "lines+markers",
+                "name": name,
+                "text": [f"n={b['count']}" for b in pts],
+                "hovertemplate": "predicted %{x:.2f}, observed %{y:.2f} (%{text})<extra></extra>",
+            }
         )
     layout = _layout("predicted P(viral)", "observed viral rate", height=380)
     layout["xaxis"]["range"] = [0, 1]

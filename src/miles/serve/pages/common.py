@@ -6,6 +6,7 @@ ends in ``.json`` (the JSON twin, STYLE.md habit 6), into ``{"ok": true, ...the 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,8 @@ from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
@@ -73,7 +76,23 @@ def _multiple(value: Any) -> str:
     return "–" if value is None else f"{float(value):.2f}×"
 
 
-TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple)
+def clean_json(value: Any) -> Any:
+    """JSON-safe: NaN and infinities (metrics files may hold them) become null."""
+    if isinstance(value, dict):
+        return {k: clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _figure(figure: Any) -> Markup:
+    """A Plotly figure spec as HTML-safe JSON for a data attribute (NaN becomes null)."""
+    return htmlsafe_json_dumps(clean_json(figure))
+
+
+TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple, figure=_figure)
 
 
 @dataclass
@@ -102,6 +121,11 @@ class Page:
         if self.user is None:
             raise LoginRequired("log in to see this page: it shows your own data")
         return self.user.id
+
+    def commit(self) -> None:
+        """Commit now (before a redirect is sent, so the next page sees the change); keeps the RLS user set."""
+        self.session.commit()
+        users.set_current_user(session=self.session, user_id=self.user_id)
 
     def predictor(self) -> PredictorLike:
         holder: PredictorHolder = self.request.app.state.predictor
@@ -140,7 +164,7 @@ def render(page: Page, template: str, data: dict[str, Any], *, status: int = 200
     """The HTML page (``template``) or its JSON twin (``data`` as JSON) for the same request."""
     response: Response
     if page.wants_json:
-        response = JSONResponse(jsonable_encoder({"ok": True, **data}), status_code=status)
+        response = JSONResponse(clean_json(jsonable_encoder({"ok": True, **data})), status_code=status)
     else:
         context = {**base_context(page.request, page.user), **data, **extra}
         response = TEMPLATES.TemplateResponse(page.request, template, context, status_code=status)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import cast
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -64,7 +65,7 @@ def error_page(request: Request, exc: Exception) -> Response:
 def install_page_error_handlers(app: FastAPI) -> None:
     """Wrap the API's handlers: pages get HTML, everything else keeps the JSON envelope."""
     for exc_class in (MilesError, StarletteHTTPException, RequestValidationError, Exception):
-        api_handler: Handler = app.exception_handlers[exc_class]
+        api_handler = cast(Handler, app.exception_handlers[exc_class])
 
         def make(api: Handler) -> Handler:
             async def handler(request: Request, exc: Exception) -> Response:

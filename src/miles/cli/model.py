@@ -1,0 +1,257 @@
+"""`miles train`, `miles predict` and `miles model list|show|promote`."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from miles.cli.state import STATE
+from miles.errors import InvalidInput
+
+console = Console()
+err = Console(stderr=True)
+model_app = typer.Typer(help="List, inspect and promote trained models.", no_args_is_help=True)
+TASKS = ("prepublish", "early", "both")
+ABLATIONS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("text only", "prepublish", ("text", "title_embedding", "horizon", "selection")),
+    ("+ metadata", "prepublish", ("text", "title_embedding", "horizon", "selection", "timing", "video")),
+    ("+ channel context", "prepublish", ("text", "title_embedding", "horizon", "selection", "timing", "video",
+                                         "channel")),
+    ("+ thumbnail statistics", "prepublish", ("text", "title_embedding", "horizon", "selection", "timing", "video",
+                                              "channel", "thumbnail")),
+    ("+ early views", "early", ("text", "title_embedding", "horizon", "selection", "timing", "video", "channel",
+                                "thumbnail", "early")),
+]  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_cmd)
+    app.command("predict")(predict_cmd)
+    model_app.command("list")(list_cmd)
+    model_app.command("show")(show_cmd)
+    model_app.command("promote")(promote_cmd)
+    model_app.command("prepare")(prepare_cmd)
+    app.add_typer(model_app, name="model")
+
+
+def _frame(data: list[Path] | None, use_db: bool) -> Any:
+    from miles.jobs.train import frame_from_files, frame_from_store
+
+    if data and use_db:
+        raise InvalidInput("give either --data FILE... or --db, not both")
+    return frame_from_files(data) if data else frame_from_store(STATE.settings)
+
+
+def train_cmd(
+    task: Annotated[str, typer.Option("--task", help="prepublish, early, or both (a bundle like the default).")] = (
+        "prepublish"
+    ),
+    data: Annotated[
+        list[Path] | None, typer.Option("--data", help="Snapshot files or directories (else the database).")
+    ] = None,
+    db: Annotated[bool, typer.Option("--db", help="Train on every snapshot in the database (the default).")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Artifact directory (default: data dir/models/VERSION).")
+    ] = None,
+    no_text: Annotated[bool, typer.Option("--no-text-embedding", help="Skip the MiniLM title embedding.")] = False,
+    ablations: Annotated[bool, typer.Option("--ablations", help="Also train the ablations for the card.")] = False,
+    register_model: Annotated[bool, typer.Option("--register/--no-register", help="Record in model_versions.")] = True,
+) -> None:
+    """Train a LightGBM model on an honest split, evaluate it beside the baselines, save the artifact."""
+    from miles.jobs.train import train_bundle, train_task, version_name
+    from miles.model.train import TrainConfig
+
+    if task not in TASKS:
+        raise InvalidInput(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
+    settings = STATE.settings
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+                  transient=True) as bar:  # fmt: skip
+        handle = bar.add_task("loading data", total=1.0)
+
+        def progress(msg: str, frac: float) -> None:
+            bar.update(handle, description=msg, completed=frac)
+
+        frame = _frame(data, db)
+        target = out or settings.data_dir / "models" / version_name(task)
+        if task == "both":
+            version, metrics = train_bundle(frame, target, settings=settings, text=not no_text,
+                                            ablations=ABLATIONS if ablations else None, progress=progress,
+                                            register=register_model)  # fmt: skip
+            headline = metrics["prepublish"]["headline"]
+        else:
+            cfg = TrainConfig(task=task, text_embedding=not no_text)  # type: ignore[arg-type]
+            result, version = train_task(frame, task, target, settings=settings, cfg=cfg,  # type: ignore[arg-type]
+                                         progress=progress, register=register_model)  # fmt: skip
+            headline = result.metrics["headline"]
+    _print_headline(headline)
+    console.print(f"saved [bold]{version}[/bold] to {target} in {time.perf_counter() - started:.0f} s")
+
+
+def _print_headline(report: dict[str, Any]) -> None:
+    table = Table(title=f"{report['task']} · test fold: {report['rows']:,} rows, {report['groups']:,} channels")
+    for col in ("model", "Spearman", "MAE log10", "AUROC"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for name, ms in report["metrics"].items():
+
+        def cell(key: str, ms: dict[str, Any] = ms) -> str:
+            iv = ms.get(key)
+            return f"{iv['value']:.3f} [{iv['lo']:.3f}, {iv['hi']:.3f}]" if iv and iv["value"] is not None else "–"
+
+        table.add_row(name, cell("spearman"), cell("mae_log10"), cell("auroc"))
+    console.print(table)
+
+
+def predict_cmd(
+    title: Annotated[str, typer.Option("--title", help="Draft title.")],
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    tags: Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Duration in seconds.")] = None,
+    category: Annotated[int | None, typer.Option("--category", help="YouTube category id.")] = None,
+    publish_at: Annotated[str | None, typer.Option("--publish-at", help="Planned publish time (ISO 8601).")] = None,
+    subscribers: Annotated[int | None, typer.Option("--subscribers", help="Channel subscribers now.")] = None,
+    thumbnail: Annotated[str | None, typer.Option("--thumbnail", help="Thumbnail image: a file path or URL.")] = None,
+    early_views: Annotated[
+        list[str] | None, typer.Option("--early-views", help="AGE_H:VIEWS observed after publishing (repeatable).")
+    ] = None,
+    model_dir: Annotated[
+        Path | None, typer.Option("--model", help="Model directory (default: the served one).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as JSON.")] = False,
+) -> None:
+    """Predict views (p10/p50/p90 at 1 h … 30 d) and P(viral) for one draft."""
+    from miles.model.predict import Predictor, load_default_predictor, parse_early_views
+
+    settings = STATE.settings
+    row: dict[str, Any] = {
+        "title": title, "description": description, "duration_s": duration, "category_id": category,
+        "publish_at": publish_at, "channel_subscribers": subscribers,
+        "tags": [t.strip() for t in tags.split(",") if t.strip()] if tags else None,
+        "early_views": parse_early_views(early_views or []), "thumbnail": _thumbnail(thumbnail),
+    }  # fmt: skip
+    predictor = (
+        Predictor.load(model_dir, settings=settings) if model_dir else load_default_predictor(settings, _promoted_dir())
+    )
+    pred = predictor.predict([row])[0]
+    if as_json:
+        typer.echo(json.dumps(pred.as_dict(), indent=2))
+        return
+    table = Table(title=f"{pred.mode} prediction · model {pred.model_version}")
+    for col in ("age", "p10", "p50 (views)", "p90"):
+        table.add_column(col, justify="right")
+    for h in pred.horizons:
+        age = f"{h.horizon_h / 24:g} d" if h.horizon_h >= 24 else f"{h.horizon_h:g} h"
+        table.add_row(age, f"{h.p10:,.0f}", f"[bold]{h.p50:,.0f}[/bold]", f"{h.p90:,.0f}")
+    console.print(table)
+    console.print(f"P(viral) at {pred.reference_horizon_h:g} h: [bold]{pred.viral_probability:.1%}[/bold]")
+    console.print(
+        "inputs used: " + ", ".join(pred.inputs_used) + "; missing: " + (", ".join(pred.inputs_missing) or "none")
+    )
+    console.print("top contributions (log views): " + ", ".join(f"{f} {v:+.2f}" for f, v in pred.contributions))
+
+
+def _thumbnail(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    settings = STATE.settings
+    if value.startswith(("http://", "https://")):
+        from miles import net
+
+        fetched, _ = net.fetch_image(value, policy=net.FetchPolicy.from_settings(settings))
+        return fetched.content
+    path = Path(value)
+    if not path.is_file():
+        raise InvalidInput(f"--thumbnail {value}: no such file")
+    if path.stat().st_size > settings.max_image_bytes:
+        raise InvalidInput(
+            f"--thumbnail {value}: {path.stat().st_size:,} bytes; the limit is {settings.max_image_bytes:,}"
+        )
+    return path.read_bytes()
+
+
+def _promoted_dir() -> Path | None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from miles.store.db import session_scope
+    from miles.store.repos.models import promoted_model
+
+    try:
+        with session_scope(STATE.settings) as session:
+            row = promoted_model(session=session)
+            return Path(row.path) if row is not None and Path(row.path).is_dir() else None
+    except SQLAlchemyError:
+        return None
+
+
+def list_cmd(
+    task: Annotated[str | None, typer.Option("--task")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+) -> None:
+    """Registered model versions, newest first."""
+    from miles.store.db import session_scope
+    from miles.store.repos.models import list_models
+
+    table = Table(title="model versions")
+    for col in ("version", "task", "promoted", "feature version", "Spearman", "AUROC", "path"):
+        table.add_column(col, overflow="fold")
+    with session_scope(STATE.settings) as session:
+        for row in list_models(session=session, task=task, limit=limit, offset=offset):
+            model: dict[str, Any] = next((v for k, v in row.metrics.items() if k.startswith("model")), {})
+            table.add_row(row.version, row.task, "yes" if row.promoted else "", row.feature_version,
+                          _num(model.get("spearman")), _num(model.get("auroc")), row.path)  # fmt: skip
+    console.print(table)
+
+
+def _num(v: Any) -> str:
+    return f"{v:.3f}" if isinstance(v, float) else "–"
+
+
+def show_cmd(version: Annotated[str, typer.Argument(help="A version from `miles model list`.")]) -> None:
+    """A version's manifest summary and headline metrics."""
+    from miles.store.db import session_scope
+    from miles.store.repos.models import get_model
+
+    with session_scope(STATE.settings) as session:
+        row = get_model(session=session, version=version)
+        info = {"version": row.version, "task": row.task, "path": row.path, "promoted": row.promoted,
+                "feature_version": row.feature_version, "created_at": str(row.created_at),
+                "metrics": row.metrics}  # fmt: skip
+    typer.echo(json.dumps(info, indent=2))
+
+
+def promote_cmd(version: Annotated[str, typer.Argument(help="The version to serve.")]) -> None:
+    """Serve this version (unless MILES_MODEL_DIR overrides it)."""
+    from miles.model.predict import Predictor
+    from miles.store.db import session_scope
+    from miles.store.repos.models import get_model, promote_model
+
+    with session_scope(STATE.settings) as session:
+        row = get_model(session=session, version=version)
+        Predictor.load(Path(row.path), settings=STATE.settings)  # refuse a missing dir or another feature version
+        promote_model(session=session, version=version)
+    console.print(f"promoted {version}")
+
+
+def prepare_cmd() -> None:
+    """Build the ONNX text and thumbnail encoders from the packaged weights (once) and load the served model,
+    so the first prediction is fast. `make run` does this; nothing is downloaded."""
+    from miles.model.encoders import ImageEncoder, TextEncoder
+    from miles.model.predict import load_default_predictor
+
+    settings = STATE.settings
+    cache_dir = settings.cache_dir / "encoders"
+    with console.status("building the text encoder (ONNX)…"):
+        text = TextEncoder.load(cache_dir)
+    with console.status("building the thumbnail encoder (ONNX)…"):
+        image = ImageEncoder.load(cache_dir)
+    with console.status("loading the model…"):
+        predictor = load_default_predictor(settings, _promoted_dir())
+    console.print(f"ready: {text.encoder_id}, {image.encoder_id} in {cache_dir}; model {predictor.version}")

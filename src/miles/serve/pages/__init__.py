@@ -1,0 +1,44 @@
+"""HTML pages (Jinja2 + HTMX + Plotly), each with a JSON twin at the same URL plus ``.json``.
+
+``install_pages(app)`` mounts ``/static`` (our CSS and JS, and HTMX installed by ``make`` from npm into
+``static/vendor/``), serves Plotly's JavaScript from the installed ``plotly`` package at
+``/assets/plotly.min.js`` (never a CDN), adds the page routers and the HTML error pages.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from miles.serve.pages import auth, explore, history, ideas, model_card, score, track
+from miles.serve.pages.common import STATIC_DIR
+from miles.serve.pages.errors import install_page_error_handlers
+
+assets = APIRouter(include_in_schema=False)
+
+
+def plotly_js_path() -> Path:
+    return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
+
+
+@assets.get("/assets/plotly.min.js")
+def plotly_js() -> Response:
+    path = plotly_js_path()
+    if not path.is_file():
+        return PlainTextResponse(
+            "console.error('Miles: plotly.min.js is missing from the installed plotly package; reinstall plotly')",
+            media_type="text/javascript",
+        )
+    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def install_pages(app: FastAPI) -> None:
+    app.include_router(assets)
+    for module in (ideas, score, track, explore, model_card, history, auth):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    install_page_error_handlers(app)

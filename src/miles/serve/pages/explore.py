@@ -1,0 +1,108 @@
+"""Explore a niche: views by age, duration vs outlier multiple, and the best posting hours for a topic,
+each chart with the number of videos behind it. The niche and its outliers come from the same code as the
+ideas service (``repos.niche`` + ``recommend.outliers.niche_outliers``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from miles.domain import utcnow
+from miles.recommend.ideas import reference_labeler
+from miles.recommend.outliers import niche_outliers
+from miles.serve.pages.charts import hours_figure, scatter_figure
+from miles.serve.pages.common import Page, PageDep, render
+from miles.store.repos import niche as niche_repo
+
+router = APIRouter(include_in_schema=False)
+TOP_SHOWN = 10
+
+
+def _num(value: Any) -> float | None:
+    if value is None or pd.isna(value):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _points(outliers: pd.DataFrame) -> list[dict[str, Any]]:
+    points = []
+    for row in outliers.to_dict("records"):
+        published = pd.Timestamp(row["published_at"])
+        points.append(
+            {
+                "video_id": str(row["video_id"]),
+                "title": str(row["title"]),
+                "views": int(row["views"]),
+                "age_h": round(float(row["age_h"]), 2),
+                "duration_s": _num(row.get("duration_s")),
+                "multiple": _num(row.get("multiple")),
+                "basis": str(row["basis"]),
+                "publish_hour_utc": int(published.tz_convert("UTC").hour if published.tzinfo else published.hour),
+                "thumbnail_url": row.get("thumbnail_url"),
+            }
+        )
+    return points
+
+
+def by_hour(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Median outlier multiple of the videos published in each UTC hour (hours without videos left out)."""
+    frame = pd.DataFrame([p for p in points if p["multiple"] is not None], columns=["publish_hour_utc", "multiple"])
+    if frame.empty:
+        return []
+    grouped = frame.groupby("publish_hour_utc")["multiple"].agg(["median", "count"])
+    return [
+        {"hour": int(h), "median_multiple": round(float(r["median"]), 3), "count": int(r["count"])}
+        for h, r in grouped.iterrows()
+    ]
+
+
+def explore_data(page: Page, topic: str) -> dict[str, Any]:
+    topic = topic.strip()
+    if not topic:
+        return {"topic": "", "videos": 0, "points": [], "by_hour": [], "counts": {}, "top": []}
+    ids = niche_repo.search_video_ids(session=page.session, topic=topic)
+    snaps = niche_repo.snapshots_for(session=page.session, video_ids=ids)
+    channels = snaps["channel_id"].dropna().unique().tolist() if not snaps.empty else []
+    history = niche_repo.channel_history(session=page.session, channel_ids=channels)
+    outliers = niche_outliers(snaps, history, reference_labeler(page.settings, utcnow()))
+    points = _points(outliers)
+    hours = by_hour(points)
+    counts = {
+        "views_by_age": sum(1 for p in points if p["views"] > 0 and p["age_h"] > 0),
+        "duration_vs_multiple": sum(1 for p in points if p["duration_s"] and p["multiple"]),
+        "posting_hours": sum(h["count"] for h in hours),
+    }
+    return {
+        "topic": topic,
+        "videos": len(points),
+        "points": points,
+        "by_hour": hours,
+        "counts": counts,
+        "top": points[:TOP_SHOWN],
+    }
+
+
+def figures(data: dict[str, Any]) -> dict[str, Any]:
+    points = data["points"]
+    return {
+        "views_by_age": scatter_figure(
+            points, "age_h", "views", "age (hours since publishing)", "views", log_x=True, log_y=True
+        ),
+        "duration_vs_multiple": scatter_figure(
+            points, "duration_s", "multiple", "duration (seconds)", "outlier multiple", log_x=True, log_y=True
+        ),
+        "posting_hours": hours_figure(data["by_hour"]),
+    }
+
+
+@router.get("/explore")
+@router.get("/explore.json")
+def explore(page: PageDep, topic: Annotated[str, Query(max_length=200)] = "") -> Response:
+    data = explore_data(page, topic)
+    charts = figures(data) if not page.wants_json and data["points"] else {}
+    return render(page, "explore.html", data, figures=charts)

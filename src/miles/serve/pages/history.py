@@ -1,0 +1,64 @@
+"""History: the user's past predictions (drafts scored) and idea queries, newest first, paginated."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from miles.serve.api.common import next_offset
+from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.services.ideas import queries_for
+from miles.store.repos import predictions
+from miles.store.tables import PredictionRecord
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 20
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+
+
+def _prediction_out(row: PredictionRecord) -> dict[str, Any]:
+    prediction = (row.outputs or {}).get("prediction") or {}
+    return {
+        "id": row.id,
+        "created_at": row.created_at,
+        "model_version": row.model_version,
+        "title": (row.inputs or {}).get("title"),
+        "duration_s": (row.inputs or {}).get("duration_s"),
+        "had_thumbnail": bool((row.inputs or {}).get("thumbnail_sha256")),
+        "mode": prediction.get("mode"),
+        "horizons": prediction.get("horizons") or [],
+        "viral_probability": prediction.get("viral_probability"),
+        "variants": len((row.outputs or {}).get("variants") or []),
+    }
+
+
+def history_data(page: Page, *, predictions_offset: int, queries_offset: int) -> dict[str, Any]:
+    user_id = page.require_user()
+    rows, total = predictions.list_predictions(
+        session=page.session, user_id=user_id, limit=PAGE_SIZE, offset=predictions_offset
+    )
+    queries = queries_for(settings=page.settings, user_id=user_id, limit=PAGE_SIZE, offset=queries_offset)
+    return {
+        "predictions": {
+            "total": total,
+            "offset": predictions_offset,
+            "next_offset": next_offset(predictions_offset, PAGE_SIZE, total),
+            "items": [_prediction_out(r) for r in rows],
+        },
+        "queries": {
+            "total": queries["total"],
+            "offset": queries_offset,
+            "next_offset": next_offset(queries_offset, PAGE_SIZE, queries["total"]),
+            "items": queries["items"],
+        },
+    }
+
+
+@router.get("/history")
+@router.get("/history.json")
+def history(page: PageDep, predictions_offset: Offset = 0, queries_offset: Offset = 0) -> Response:
+    return render(
+        page, "history.html", history_data(page, predictions_offset=predictions_offset, queries_offset=queries_offset)
+    )

@@ -1,0 +1,138 @@
+"""Model card: the served model's metrics beside its baselines, calibration, ablations, training data and date,
+and what the model does not know — all read from the artifact (manifest.json, metrics.json, MODEL_CARD.md),
+the same files ``GET /api/v1/model`` returns."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from markdown_it import MarkdownIt
+
+from miles.errors import MilesError
+from miles.serve.pages.charts import reliability_figure
+from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.services.model import PredictorHolder, read_artifact
+
+router = APIRouter(include_in_schema=False)
+_MD = MarkdownIt("commonmark", {"html": False}).enable("table")
+_UNKNOWN = re.compile(r"not know|limitation|caveat|out of scope|does not|selection bias", re.IGNORECASE)
+METRIC_NAMES = {
+    "spearman": "Spearman ρ ↑",
+    "r2": "R² ↑",
+    "mae_log10": "MAE log10 ↓",
+    "auroc": "AUROC ↑",
+    "pr_auc": "PR-AUC ↑",
+    "precision_at_k": "precision@k ↑",
+    "ece": "ECE ↓",
+}
+
+
+def metric_table(report: dict[str, Any]) -> dict[str, Any]:
+    """{columns, rows: [{name, is_model, cells: [{value, lo, hi}|None]}]} from one evaluation report."""
+    models: dict[str, dict[str, Any]] = report.get("metrics") or {}
+    columns = [m for m in METRIC_NAMES if any(m in v for v in models.values())]
+    columns += sorted({m for v in models.values() for m in v} - set(columns))
+    rows = [
+        {"name": name, "is_model": name.startswith("model"), "cells": [values.get(c) for c in columns]}
+        for name, values in models.items()
+    ]
+    rows.sort(key=lambda r: not r["is_model"])
+    return {"columns": [{"key": c, "label": METRIC_NAMES.get(c, c)} for c in columns], "rows": rows}
+
+
+def unknowns_section(card: str | None) -> str | None:
+    """The model card's section on what the model does not know (its heading matches), as Markdown."""
+    if not card:
+        return None
+    sections = re.split(r"(?m)^(?=#{1,3} )", card)
+    found = [s for s in sections if s.startswith("#") and _UNKNOWN.search(s.splitlines()[0])]
+    return "\n".join(found) or None
+
+
+def _json_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def task_section(name: str, manifest: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
+    """One task's (prepublish or early) training data, metric tables, calibration and per-source results."""
+    reports = {k: v for k, v in metrics.items() if isinstance(v, dict) and "metrics" in v}
+    tables = {
+        k: {
+            **metric_table(v),
+            "fold": v.get("fold"),
+            "n_rows": v.get("rows"),
+            "videos": v.get("videos"),
+            "groups": v.get("groups"),
+            "viral_rate": v.get("viral_rate"),
+        }
+        for k, v in reports.items()
+    }
+    headline = reports.get("headline") or next(iter(reports.values()), {})
+    return {
+        "task": manifest.get("task") or name,
+        "kind": manifest.get("kind"),
+        "created_at": manifest.get("created_at"),
+        "feature_version": manifest.get("feature_version"),
+        "training": manifest.get("training"),
+        "reports": tables,
+        "reliability": headline.get("reliability"),
+        "mrse_by_t_i": headline.get("mrse_by_t_i"),
+        "ablations": metrics.get("ablations"),
+        "interval_coverage": metrics.get("interval_coverage_p10_p90"),
+        "by_source": metrics.get("test_by_source"),
+    }
+
+
+def artifact_tasks(path: Path, artifact: dict[str, Any]) -> list[dict[str, Any]]:
+    """A single artifact (metrics with a headline) or a bundle (metrics and manifests per task folder)."""
+    metrics = artifact.get("metrics") or {}
+    manifest = artifact.get("manifest") or {}
+    if "headline" in metrics or manifest:
+        return [task_section(str(manifest.get("task") or "model"), manifest, metrics)]
+    return [
+        task_section(task, _json_file(path / task / "manifest.json"), task_metrics)
+        for task, task_metrics in metrics.items()
+        if isinstance(task_metrics, dict)
+    ]
+
+
+def model_data(page: Page) -> dict[str, Any]:
+    holder: PredictorHolder = page.request.app.state.predictor
+    try:
+        predictor = page.predictor()
+    except MilesError as exc:
+        return {"available": False, "message": exc.message}
+    path = holder.path
+    artifact = read_artifact(path) if path is not None else {}
+    card = artifact.get("model_card")
+    return {
+        "available": True,
+        "version": predictor.version,
+        "path": str(path) if path else None,
+        "tasks": artifact_tasks(path, artifact) if path is not None else [],
+        "model_card": card,
+        "unknowns": unknowns_section(card),
+    }
+
+
+@router.get("/model")
+@router.get("/model.json")
+def model_card(page: PageDep) -> Response:
+    data = model_data(page)
+    extra: dict[str, Any] = {}
+    if not page.wants_json and data.get("available"):
+        extra["card_html"] = _MD.render(data["model_card"]) if data.get("model_card") else None
+        extra["unknowns_html"] = _MD.render(data["unknowns"]) if data.get("unknowns") else None
+        extra["reliability_figures"] = {
+            t["task"]: reliability_figure(t["reliability"]) for t in data["tasks"] if t.get("reliability")
+        }
+    return render(page, "model.html", data, **extra)

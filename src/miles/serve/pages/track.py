@@ -1,0 +1,156 @@
+"""Track: the user's tracked videos, each with its observed view trajectory and the model's forecast band.
+
+Snapshots arrive when the worker (``miles worker``, or once with ``miles track run``) polls the videos; the
+forecast uses the predictor in early mode with those snapshots as the early views. The list re-loads itself
+every minute, so new snapshots appear without a reload.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from miles.domain import as_utc
+from miles.errors import MilesError
+from miles.serve.api.tracked import youtube_video_id
+from miles.serve.pages.charts import trajectory_figure
+from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.services.model import PredictorLike
+from miles.serve.services.predict import to_prediction_out
+from miles.serve.web_auth import CSRF_FIELD, check_csrf
+from miles.store.repos import tracked, videos
+from miles.store.tables import TrackedVideo, Video, VideoSnapshot
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
+MAX_TRACKED_SHOWN = 50
+MAX_EARLY_VIEWS = 50
+Csrf = Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)]
+
+
+def _snapshot_points(video: Video, snaps: list[VideoSnapshot]) -> list[dict[str, Any]]:
+    published = as_utc(video.published_at)
+    points = []
+    for s in snaps:
+        age_h = (as_utc(s.captured_at) - published).total_seconds() / 3600.0
+        if age_h > 0:
+            points.append({"captured_at": s.captured_at, "age_h": round(age_h, 3), "views": int(s.views)})
+    return points
+
+
+def forecast_row(video: Video, snaps: list[VideoSnapshot], points: list[dict[str, Any]]) -> dict[str, Any]:
+    """The predictor's input for a published video (keys of ``services.predict.draft_row``), early mode."""
+    early = [{"age_h": p["age_h"], "views": p["views"]} for p in points][-MAX_EARLY_VIEWS:]
+    subscribers = next((s.channel_subscribers for s in reversed(snaps) if s.channel_subscribers is not None), None)
+    return {
+        "title": video.title[:300],
+        "description": (video.description or "")[:5000] or None,
+        "tags": [str(t)[:100] for t in (video.tags or [])][:100],
+        "duration_s": video.duration_s,
+        "category_id": video.category_id,
+        "published_at": as_utc(video.published_at),
+        "channel_id": video.channel_id,
+        "channel_subscribers": subscribers,
+        "thumbnail": None,
+        "early_views": early,
+        "mode": "early" if early else "prepublish",
+    }
+
+
+def _predictor(page: Page) -> tuple[PredictorLike | None, str | None]:
+    try:
+        return page.predictor(), None
+    except MilesError as exc:
+        return None, exc.message
+
+
+def _item(session: Session, row: TrackedVideo) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    item: dict[str, Any] = {
+        "id": row.id,
+        "video_id": row.video_id,
+        "url": row.url,
+        "added_at": row.added_at,
+        "next_poll_at": row.next_poll_at,
+        "last_polled_at": row.last_polled_at,
+        "last_error": row.last_error,
+        "active": row.active,
+        "title": None,
+        "thumbnail_url": None,
+        "published_at": None,
+        "snapshots": [],
+        "forecast": None,
+    }
+    found = videos.get_video(session=session, video_id=row.video_id)
+    if found is None:
+        return item, None
+    video, snaps = found
+    points = _snapshot_points(video, snaps)
+    item.update(title=video.title, thumbnail_url=video.thumbnail_url, published_at=video.published_at, snapshots=points)
+    return item, forecast_row(video, snaps, points)
+
+
+def track_data(page: Page) -> dict[str, Any]:
+    user_id = page.require_user()
+    rows, total = tracked.list_tracked(session=page.session, user_id=user_id, limit=MAX_TRACKED_SHOWN)
+    pairs = [_item(page.session, r) for r in rows]
+    model_message = None
+    wanted = [(item, row) for item, row in pairs if row is not None]
+    if wanted:
+        predictor, model_message = _predictor(page)
+        if predictor is not None:
+            raw = list(predictor.predict([row for _, row in wanted]))
+            for (item, row), r in zip(wanted, raw, strict=True):
+                pred = to_prediction_out(r, version=predictor.version, mode=row["mode"])
+                item["forecast"] = pred.model_dump(mode="json")
+    items = [item for item, _ in pairs]
+    return {
+        "total": total,
+        "items": items,
+        "model_message": model_message,
+        "schedule_h": page.settings.track_schedule_h,
+    }
+
+
+def _figures(items: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    return {
+        i["id"]: trajectory_figure(i["snapshots"], i["forecast"]["horizons"] if i["forecast"] else None)
+        for i in items
+        if i["snapshots"]
+    }
+
+
+@router.get("/track")
+@router.get("/track.json")
+def track_page(page: PageDep) -> Response:
+    data = track_data(page)
+    return render(page, "track.html", data, figures=_figures(data["items"]))
+
+
+@router.post("/track")
+def add_tracked(page: PageDep, url: Annotated[str, Form(max_length=2000)], csrf: Csrf = None) -> Response:
+    check_csrf(page.request, csrf)
+    user_id = page.require_user()
+    video_id = youtube_video_id(url)
+    first = page.settings.track_schedule_h[0] if page.settings.track_schedule_h else 1.0
+    tracked.add_tracked(
+        session=page.session,
+        user_id=user_id,
+        video_id=video_id,
+        url=f"https://www.youtube.com/watch?v={video_id}",
+        first_poll_after_h=first,
+    )
+    page.commit()
+    return RedirectResponse(f"/track?added={video_id}", status_code=303)
+
+
+@router.post("/track/{tracked_id}/delete")
+def delete_tracked(page: PageDep, tracked_id: Annotated[int, Path(ge=1, le=2**31 - 1)], csrf: Csrf = None) -> Response:
+    check_csrf(page.request, csrf)
+    user_id = page.require_user()
+    tracked.delete_tracked(session=page.session, user_id=user_id, tracked_id=tracked_id)
+    page.commit()
+    return RedirectResponse("/track", status_code=303)

@@ -1,0 +1,267 @@
+"""The pages' JSON twins (same URL + ``.json``, same data function), accounts, CSRF, and errors on pages."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from fastapi.testclient import TestClient
+from PIL import Image
+from tests.web.conftest import NICHE_VIDEOS, csrf, sign_up
+
+from miles.config import Settings
+from miles.serve.app import create_app
+
+
+def png(size: tuple[int, int] = (320, 180)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (220, 120, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_pages_that_show_your_own_data_need_a_login(web: TestClient) -> None:
+    for path in ("/history", "/track", "/keys"):
+        page = web.get(path, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == f"/login?next=%2F{path[1:]}"
+        twin = web.get(f"{path}.json")
+        assert twin.status_code == 401 and twin.json()["ok"] is False
+        assert "log in" in twin.json()["error"]["message"]
+
+
+def test_sign_up_log_out_and_log_in(web: TestClient) -> None:
+    sign_up(web, "cook@example.com")
+    assert web.get("/login.json").json()["user"]["email"] == "cook@example.com"
+    assert "cook@example.com" in web.get("/").text
+    out = web.post("/logout", data={"csrf_token": csrf(web)}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"].startswith("/login")
+    assert web.get("/login.json").json()["user"] is None
+    wrong = web.post(
+        "/login", data={"email": "cook@example.com", "password": "nope-nope-nope", "csrf_token": csrf(web)}
+    )
+    assert wrong.status_code == 401 and "e-mail or password is wrong" in wrong.text
+    good = web.post(
+        "/login",
+        data={"email": "cook@example.com", "password": "a-long-password", "csrf_token": csrf(web), "next": "/track"},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303 and good.headers["location"] == "/track"
+    assert web.get("/login.json").json()["user"]["email"] == "cook@example.com"
+
+
+def test_sign_up_errors_are_shown_on_the_form(web: TestClient) -> None:
+    token = csrf(web)
+    short = web.post(
+        "/signup", data={"email": "a@example.com", "password": "short", "confirm": "short", "csrf_token": token}
+    )
+    assert short.status_code == 422 and "at least 10 characters" in short.text
+    differ = web.post(
+        "/signup",
+        data={
+            "email": "a@example.com",
+            "password": "a-long-password",
+            "confirm": "b-long-password",
+            "csrf_token": token,
+        },
+    )
+    assert differ.status_code == 422 and "passwords differ" in differ.text
+
+
+def test_form_posts_without_the_csrf_token_are_refused(web: TestClient) -> None:
+    csrf(web)  # the browser has a session cookie, but the form below does not carry its token
+    refused = web.post(
+        "/signup",
+        data={
+            "email": "x@example.com",
+            "password": "a-long-password",
+            "confirm": "a-long-password",
+            "csrf_token": "forged",
+        },
+    )
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    assert web.post("/login.json", data={}).status_code in (404, 405)  # twins of form posts are read-only
+
+
+def test_external_next_targets_are_ignored(web: TestClient) -> None:
+    token = csrf(web)
+    response = web.post(
+        "/signup",
+        data={
+            "email": "n@example.com",
+            "password": "a-long-password",
+            "confirm": "a-long-password",
+            "csrf_token": token,
+            "next": "//evil.example.com/",
+        },
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/"
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(web: TestClient) -> None:
+    cookie = web.get("/").headers["set-cookie"]
+    assert "miles_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+
+
+def test_api_accepts_the_session_cookie_but_writes_need_the_csrf_header(web: TestClient) -> None:
+    token = sign_up(web)
+    assert web.get("/api/v1/history").status_code == 200
+    anonymous_write = web.post("/api/v1/tracked", json={"url": "sourdough01"})
+    assert anonymous_write.status_code == 401
+    write = web.post("/api/v1/tracked", json={"url": "sourdough01"}, headers={"X-CSRF-Token": token})
+    assert write.status_code == 201
+
+
+def test_score_twin_returns_what_the_page_shows_and_lands_in_history(web: TestClient) -> None:
+    token = sign_up(web)
+    form = {
+        "title": "Sourdough in 60 seconds",
+        "duration_s": "45",
+        "subscribers": "2000",
+        "tags": "bread, baking",
+        "alt_titles": "Why is my sourdough dense?",
+        "alt_hours": "9",
+        "alt_durations": "20",
+    }
+    twin = web.post(
+        "/score.json", data=form, files={"thumbnail": ("t.png", png(), "image/png")}, headers={"X-CSRF-Token": token}
+    )
+    assert twin.status_code == 200, twin.text
+    result = twin.json()["result"]
+    horizons = result["prediction"]["horizons"]
+    assert len(horizons) >= 3 and all(h["p10"] <= h["p50"] <= h["p90"] for h in horizons)
+    assert "thumbnail" in result["prediction"]["inputs_used"]
+    assert [v["rank"] for v in result["variants"]] == [1, 2, 3, 4]
+    assert {v["label"] for v in result["variants"]} >= {"draft", "posted at 09:00 UTC", "duration: 20 s"}
+    page = web.post("/score", data={**form, "csrf_token": token}, headers={"HX-Request": "true"})
+    shown = text_of(page.text)
+    assert "Forecast" in shown and "What drove it" in shown and "What if… ranked" in shown
+    assert 'class="chart" data-figure=' in page.text
+    history = web.get("/history.json").json()
+    assert history["predictions"]["total"] == 2
+    assert history["predictions"]["items"][0]["title"] == "Sourdough in 60 seconds"
+    assert history["predictions"]["items"][1]["had_thumbnail"] is True
+    assert "Sourdough in 60 seconds" in web.get("/history").text
+
+
+def test_score_form_errors_name_the_field(web: TestClient) -> None:
+    token = csrf(web)
+    bad = web.post(
+        "/score", data={"title": "x", "duration_s": "long", "csrf_token": token}, headers={"HX-Request": "true"}
+    )
+    assert bad.status_code == 422 and "duration" in bad.text and "error-box" in bad.text
+    not_image = web.post(
+        "/score", data={"title": "x", "csrf_token": token}, files={"thumbnail": ("t.png", b"not an image", "image/png")}
+    )
+    assert not_image.status_code == 422 and "thumbnail" in not_image.text
+
+
+def test_score_page_says_when_the_model_is_not_ready(sqlite_settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "no-model"
+    empty.mkdir()
+    with TestClient(create_app(sqlite_settings.model_copy(update={"model_dir": empty}))) as client:
+        token = csrf(client)
+        response = client.post("/score", data={"title": "Bread", "csrf_token": token}, headers={"HX-Request": "true"})
+        assert response.status_code == 503 and "The model is not ready" in response.text
+        assert client.get("/model.json").json()["available"] is False
+        assert "The model is not ready" in client.get("/model").text
+
+
+def test_explore_twin_counts_the_videos_behind_each_chart(web: TestClient) -> None:
+    data = web.get("/explore.json", params={"topic": "sourdough"}).json()
+    assert data["videos"] == NICHE_VIDEOS
+    assert data["counts"]["views_by_age"] == NICHE_VIDEOS
+    assert data["counts"]["duration_vs_multiple"] == NICHE_VIDEOS
+    assert sum(h["count"] for h in data["by_hour"]) == data["counts"]["posting_hours"] == NICHE_VIDEOS
+    assert data["top"][0]["multiple"] >= data["top"][-1]["multiple"]
+    page = web.get("/explore", params={"topic": "sourdough"}).text
+    assert f"{NICHE_VIDEOS} videos" in page and page.count('class="chart"') == 3
+    empty = web.get("/explore.json", params={"topic": "zzzunknowntopic"}).json()
+    assert empty["videos"] == 0 and "No stored videos match" in web.get("/explore?topic=zzzunknowntopic").text
+
+
+def test_model_twin_shows_metrics_beside_baselines(web: TestClient) -> None:
+    data = web.get("/model.json").json()
+    assert data["available"] is True and data["version"]
+    task = data["tasks"][0]
+    rows = task["reports"]["headline"]["rows"]
+    assert any(r["is_model"] for r in rows) and any(not r["is_model"] for r in rows)
+    assert task["training"]["rows"] > 0
+    page = text_of(web.get("/model").text)
+    assert "Metrics beside the baselines" in page and "(baseline)" in page and "Training data" in page
+
+
+def test_track_twin_shows_snapshots_and_a_forecast_band(web: TestClient) -> None:
+    token = sign_up(web)
+    assert web.get("/track.json").json()["items"] == []
+    assert "not tracking any videos yet" in web.get("/track").text
+    added = web.post(
+        "/track",
+        data={"url": "https://www.youtube.com/shorts/sourdough20", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    web.post("/track", data={"url": "https://youtu.be/AAAAAAAAAAA", "csrf_token": token})
+    items = {i["video_id"]: i for i in web.get("/track.json").json()["items"]}
+    known, waiting = items["sourdough20"], items["AAAAAAAAAAA"]
+    assert len(known["snapshots"]) == 3 and known["forecast"]["mode"] == "early"
+    assert waiting["snapshots"] == [] and waiting["forecast"] is None
+    assert "miles track run" in web.get("/track").text
+    bad = web.post("/track", data={"url": "https://example.com/video", "csrf_token": token})
+    assert bad.status_code == 422 and "not a YouTube video URL" in bad.text
+    stop = web.post(f"/track/{waiting['id']}/delete", data={"csrf_token": token}, follow_redirects=False)
+    assert stop.status_code == 303 and web.get("/track.json").json()["total"] == 1
+
+
+def test_keys_are_shown_once_listed_and_revocable(web: TestClient) -> None:
+    token = sign_up(web)
+    created = web.post("/keys", data={"name": "laptop", "csrf_token": token})
+    key = re.search(r'id="new-key">(miles_[^<]+)<', created.text)
+    assert key, "the new key is shown once"
+    listed = web.get("/keys.json").json()["keys"]
+    assert [k["name"] for k in listed] == ["laptop"] and key.group(1) not in web.get("/keys").text
+    bearer = {"Authorization": f"Bearer {key.group(1)}"}
+    with TestClient(web.app) as other:
+        assert other.get("/api/v1/history", headers=bearer).status_code == 200
+        web.post(f"/keys/{listed[0]['id']}/revoke", data={"csrf_token": token})
+        assert other.get("/api/v1/history", headers=bearer).status_code == 401
+    assert web.get("/keys.json").json()["keys"][0]["active"] is False
+
+
+def test_ideas_twin_and_page(web: TestClient) -> None:
+    token = sign_up(web)
+    assert web.get("/ideas.json").json()["result"] is None
+    twin = web.post(
+        "/ideas.json", data={"topic": "sourdough", "vibe": "funny", "n": "3"}, headers={"X-CSRF-Token": token}
+    )
+    assert twin.status_code == 200, twin.text
+    result = twin.json()["result"]
+    assert result["candidates"] == NICHE_VIDEOS and result["outliers"] and result["patterns"]
+    assert len(result["ideas"]) == 3 and all(i["prediction"]["views"] for i in result["ideas"])
+    page = web.post(
+        "/ideas",
+        data={"topic": "sourdough", "vibe": "funny", "n": "3", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    shown = text_of(page.text)
+    assert "Outliers in this niche" in shown and "Patterns" in shown and "views" in shown
+    assert "not enough data" in shown or "finding" in shown
+    assert web.get("/history.json").json()["queries"]["total"] == 2
+
+
+def test_static_files_and_plotly_are_served_locally(web: TestClient) -> None:
+    plotly = web.get("/assets/plotly.min.js")
+    assert plotly.status_code == 200 and "javascript" in plotly.headers["content-type"] and len(plotly.content) > 1e6
+    assert web.get("/static/miles.css").status_code == 200 and web.get("/static/miles.js").status_code == 200
+    home = web.get("/").text
+    assert "cdn" not in home.lower() and "/static/miles.js" in home
+
+
+def test_unknown_pages_get_an_html_error_and_api_keeps_json(web: TestClient) -> None:
+    page = web.get("/no-such-page")
+    assert page.status_code == 404 and "Not found" in page.text and "<html" in page.text
+    api = web.get("/api/v1/no-such-route")
+    assert api.status_code == 404 and api.json()["ok"] is False
