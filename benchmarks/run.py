@@ -15,7 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-BENCHMARKS = ["benchmarks.bench_import", "benchmarks.bench_api"]
+BENCHMARKS = ["benchmarks.bench_import", "benchmarks.bench_api", "benchmarks.bench_model"]
 
 
 def main() -> int:

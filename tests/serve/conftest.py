@@ -1,65 +1,40 @@
-"""Fixtures for the API tests: an app on a real database, users with keys, and a formula predictor.
+"""Fixtures for the API tests: an app on a real database, users with keys, and the real packaged model.
 
-TEST DOUBLE — swap for the real model: ``FormulaPredictor`` stands in for ``miles.model.predict.Predictor``
-(another engineer's area, not ready when these tests were written). It implements the same ``predict(rows)``
-protocol with a simple deterministic formula so the routes can be tested end to end. Once the packaged default
-model exists, the lead should point ``predictor_app`` at it (``MILES_MODEL_DIR``) and keep the assertions that
-do not depend on the formula. Tests that use it are marked ``uses_formula_predictor`` in their docstring.
+The model is the default one shipped in ``miles/assets/models/default``, loaded once per test session
+(``real_predictor``) with a session-wide cache directory, so the ONNX text encoder is exported once per
+pytest process. Tests that use it carry ``ENCODERS`` (``pytest.mark.xdist_group("encoders")``): under
+``pytest -n 2 --dist loadgroup`` they all run on one worker, so the export happens once per run.
+The model is retrained from time to time: tests assert properties of its answers, never exact numbers.
 """
 
 from __future__ import annotations
 
 import io
-import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
+from tests.conftest import make_settings
 
 from miles.config import Settings
+from miles.model.predict import Predictor, load_default_predictor
 from miles.serve.app import create_app
-from miles.serve.deps import get_predictor
-from miles.serve.services.model import PredictorLike
 from miles.store.db import session_scope
 from miles.store.repos import users
 
-HORIZONS_H = (1.0, 24.0, 168.0)
+ENCODERS = pytest.mark.xdist_group("encoders")
+"""Mark for every test that needs the real model or the built ONNX encoders (see module docstring)."""
 
 
-class FormulaPredictor:
-    """TEST DOUBLE (see module docstring): views grow with subscribers, age, title length and early views."""
-
-    version = "formula-test-1"
-
-    def __init__(self) -> None:
-        self.calls: list[list[Mapping[str, Any]]] = []
-
-    def predict(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        self.calls.append(list(rows))
-        return [self._one(row) for row in rows]
-
-    def _one(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        subs = float(row.get("channel_subscribers") or 100)
-        title_bonus = min(len(row["title"]), 60) / 60.0
-        duration = float(row.get("duration_s") or 30.0)
-        early = max((e["views"] for e in row["early_views"]), default=0)
-        horizons = []
-        for h in HORIZONS_H:
-            p50 = max(early, subs * 0.05 * math.log1p(h) * (1 + title_bonus) * (60.0 / max(duration, 10.0)) ** 0.2)
-            horizons.append({"horizon_h": h, "p10": p50 / 3, "p50": p50, "p90": p50 * 3})
-        used = [k for k in ("title", "duration_s", "channel_subscribers", "thumbnail") if row.get(k)]
-        if row["early_views"]:
-            used.append("early_views")
-        return {
-            "horizons": horizons,
-            "viral_probability": 1 / (1 + math.exp(-title_bonus)),
-            "inputs_used": used,
-            "contributions": {"title_length": title_bonus, "log_subscribers": math.log10(subs), "duration_s": -0.1},
-        }
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that loads the model without the ``ENCODERS`` mark would export the encoders on another worker."""
+    needs = {"real_predictor", "encoder_cache_dir", "predictor_client"} & set(getattr(item, "fixturenames", ()))
+    if needs and item.get_closest_marker("xdist_group") is None:
+        pytest.fail(f"{item.nodeid} uses {sorted(needs)}: mark it with tests.serve.conftest.ENCODERS")
 
 
 @dataclass
@@ -85,17 +60,39 @@ def png_bytes(size: tuple[int, int] = (64, 36), color: tuple[int, int, int] = (2
     return buf.getvalue()
 
 
-def with_predictor(app: FastAPI, predictor: PredictorLike) -> FastAPI:
-    """Serve ``predictor`` through the PredictorDep dependency (FastAPI dependency_overrides)."""
-    app.dependency_overrides[get_predictor] = lambda: lambda: predictor
-    app.state.predictor.set(predictor)
+def no_model(settings: Settings, tmp_path: Path) -> Settings:
+    """``settings`` serving from an empty model directory: every model route answers 503 model_not_ready."""
+    empty = tmp_path / "no-model"
+    empty.mkdir(exist_ok=True)
+    return settings.model_copy(update={"model_dir": empty})
+
+
+def serving(app: FastAPI, predictor: Predictor) -> FastAPI:
+    """The app serving ``predictor`` (already loaded) through its PredictorHolder, as if it had loaded it."""
+    app.state.predictor.set(predictor, predictor.directory)
     return app
 
 
+@pytest.fixture(scope="session")
+def encoder_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``cache_dir`` for the whole session: the ONNX encoders are exported into it once."""
+    return tmp_path_factory.mktemp("encoder-cache")
+
+
+@pytest.fixture(scope="session")
+def real_predictor(tmp_path_factory: pytest.TempPathFactory, encoder_cache_dir: Path) -> Predictor:
+    """The packaged default model, warmed up: one real prediction builds and loads the text encoder."""
+    settings = make_settings(tmp_path_factory.mktemp("predictor"), cache_dir=encoder_cache_dir)
+    predictor = load_default_predictor(settings)
+    [warm] = predictor.predict([{"title": "Warm-up: how I cook rice in 30 seconds", "duration_s": 30}])
+    assert warm.horizons, "the packaged model answered without horizons"
+    return predictor
+
+
 @pytest.fixture
-def app(db_settings: Settings) -> FastAPI:
-    """The app on a migrated, empty database (SQLite and PostgreSQL), with no model."""
-    return create_app(db_settings)
+def app(db_settings: Settings, tmp_path: Path) -> FastAPI:
+    """The app on a migrated, empty database (SQLite and PostgreSQL), with no model (an empty model_dir)."""
+    return create_app(no_model(db_settings, tmp_path))
 
 
 @pytest.fixture
@@ -105,14 +102,9 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def predictor() -> FormulaPredictor:
-    return FormulaPredictor()
-
-
-@pytest.fixture
-def predictor_client(app: FastAPI, predictor: FormulaPredictor) -> Iterator[TestClient]:
-    """uses_formula_predictor: the app serving the FormulaPredictor test double."""
-    with TestClient(with_predictor(app, predictor)) as c:
+def predictor_client(db_settings: Settings, real_predictor: Predictor) -> Iterator[TestClient]:
+    """The app on a migrated, empty database serving the packaged default model."""
+    with TestClient(serving(create_app(db_settings), real_predictor)) as c:
         yield c
 
 

@@ -5,15 +5,21 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.serve.conftest import ApiUser, FormulaPredictor, png_bytes, with_predictor
+from tests.serve.conftest import ENCODERS, ApiUser, png_bytes, serving
 
 from miles.config import Settings
+from miles.model.predict import HORIZONS_H, Predictor, packaged_default_dir
 from miles.serve.app import create_app
 from miles.serve.deps import get_predictor
+from miles.serve.services.predict import horizon_label
+from miles.serve.services.thumbnails import content_hash
 from miles.store.db import session_scope
 from miles.store.repos.predictions import inputs_hash
 from miles.store.repos.snapshots import ingest_frame
@@ -84,13 +90,16 @@ def test_health_reports_database_and_model(client: TestClient) -> None:
     assert body["model"]["state"] == "not_loaded"
 
 
-def test_without_a_model_predict_and_model_are_503_with_a_clear_message(client: TestClient) -> None:
+def test_without_a_model_predict_and_model_are_503_with_a_clear_message(app: FastAPI, client: TestClient) -> None:
+    """``app`` serves from an empty model directory: the loader refuses it and says which directory and why."""
+    empty = str(app.state.settings.model_dir)
     for response in (client.post(f"{API}/predict", json={"title": "Hello"}), client.get(f"{API}/model")):
         assert response.status_code == 503
         error = response.json()["error"]
         assert error["code"] == "model_not_ready"
-        assert "model" in error["message"]
-    assert client.get(f"{API}/health").json()["model"]["state"] == "unavailable"
+        assert empty in error["message"] and "not a model artifact" in error["message"], error
+    model = client.get(f"{API}/health").json()["model"]
+    assert model["state"] == "unavailable" and empty in model["message"]
 
 
 def test_validation_errors_come_before_model_availability(client: TestClient) -> None:
@@ -130,55 +139,100 @@ def test_unexpected_errors_are_500_without_a_traceback(app: FastAPI) -> None:
     assert "secret" not in response.text and "Traceback" not in response.text
 
 
+def assert_sane(pred: dict[str, Any]) -> None:
+    """What every prediction of any retrained model must satisfy."""
+    hours = [h["horizon_h"] for h in pred["horizons"]]
+    assert hours == sorted(set(hours)) and set(hours) <= set(HORIZONS_H), hours
+    assert [h["label"] for h in pred["horizons"]] == [horizon_label(h) for h in hours]
+    assert all(0 <= h["p10"] <= h["p50"] <= h["p90"] for h in pred["horizons"]), pred["horizons"]
+    p50s = [h["p50"] for h in pred["horizons"]]
+    assert p50s == sorted(p50s), f"views must not fall with age: {p50s}"
+    assert 0 <= pred["viral_probability"] <= 1
+    assert pred["model_version"] and "title" in pred["inputs_used"]
+    weights = [abs(c["contribution"]) for c in pred["top_contributions"]]
+    assert weights and weights == sorted(weights, reverse=True)
+
+
+def stored(settings: Settings, prediction_id: int) -> PredictionRecord:
+    with session_scope(settings) as session:
+        row = session.get(PredictionRecord, prediction_id)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+@ENCODERS
 def test_predict_returns_horizons_probability_and_reasons_and_is_stored(
-    predictor_client: TestClient, db_settings: Settings
+    predictor_client: TestClient, db_settings: Settings, real_predictor: Predictor
 ) -> None:
-    """uses_formula_predictor"""
     draft = {"title": "My best pasta", "duration_s": 30, "channel_subscribers": 5000, "tags": ["#food", " pasta "]}
     response = predictor_client.post(f"{API}/predict", json=draft)
     assert response.status_code == 200, response.text
     body = response.json()
     pred = body["prediction"]
-    assert pred["mode"] == "prepublish" and pred["model_version"] == "formula-test-1"
-    assert [h["label"] for h in pred["horizons"]] == ["1h", "1d", "7d"]
-    assert all(h["p10"] <= h["p50"] <= h["p90"] for h in pred["horizons"])
-    assert 0 <= pred["viral_probability"] <= 1
-    assert pred["top_contributions"][0]["feature"] == "log_subscribers"
-    assert pred["outlier"] is None and body["variants"] == []
-    with session_scope(db_settings) as session:
-        row = session.get(PredictionRecord, body["prediction_id"])
-        assert row is not None and row.user_id is None and row.model_version == "formula-test-1"
-        assert row.inputs["tags"] == ["food", "pasta"]
-        assert row.inputs_hash == inputs_hash(row.inputs)
-        assert row.outputs["prediction"] == pred
+    assert_sane(pred)
+    assert pred["mode"] == "prepublish" and pred["model_version"] == real_predictor.version
+    assert {"title", "duration_s", "channel_subscribers", "tags"} <= set(pred["inputs_used"])
+    assert not {"thumbnail", "early_views", "description"} & set(pred["inputs_used"])
+    assert {1.0, 24.0, 168.0} <= {h["horizon_h"] for h in pred["horizons"]}
+    assert pred["outlier"] is None and body["variants"] == []  # no channel_id: no channel history to compare with
+    row = stored(db_settings, body["prediction_id"])
+    assert row.user_id is None and row.model_version == real_predictor.version
+    assert row.inputs["tags"] == ["food", "pasta"]
+    assert row.inputs_hash == inputs_hash(row.inputs)
+    assert row.outputs["prediction"] == pred
 
 
-def test_early_views_switch_mode(predictor_client: TestClient, predictor: FormulaPredictor) -> None:
-    """uses_formula_predictor"""
+@ENCODERS
+def test_more_subscribers_and_titles_change_the_prediction(predictor_client: TestClient) -> None:
+    """The model reads its inputs: the same draft on a far bigger channel is predicted more views."""
+    small, big = (
+        predictor_client.post(f"{API}/predict", json={"title": "My best pasta", "channel_subscribers": subs}).json()
+        for subs in (100, 5_000_000)
+    )
+    assert big["prediction"]["horizons"][-1]["p50"] > small["prediction"]["horizons"][-1]["p50"]
+
+
+@ENCODERS
+def test_early_views_switch_mode(predictor_client: TestClient, db_settings: Settings) -> None:
     draft = {"title": "Live", "publish_at": "2026-01-01T10:00:00", "early_views": [{"age_h": 2, "views": 900}]}
-    pred = predictor_client.post(f"{API}/predict", json=draft).json()["prediction"]
-    assert pred["mode"] == "early" and "early_views" in pred["inputs_used"]
-    row = predictor.calls[-1][0]
-    assert row["published_at"] == datetime(2026, 1, 1, 10, tzinfo=UTC)
-    assert row["early_views"] == [{"age_h": 2.0, "views": 900}]
+    body = predictor_client.post(f"{API}/predict", json=draft).json()
+    pred = body["prediction"]
+    assert pred["mode"] == "early" and {"early_views", "publish_at"} <= set(pred["inputs_used"])
+    assert_sane(pred)
+    # Predictions never fall below the views already observed.
+    assert all(h["horizon_h"] > 2 and h["p10"] >= 900 for h in pred["horizons"]), pred["horizons"]
+    row = stored(db_settings, body["prediction_id"])
+    assert row.inputs["publish_at"] == "2026-01-01T10:00:00" and row.inputs["early_views"] == [
+        {"age_h": 2.0, "views": 900}
+    ]
+    prepublish = predictor_client.post(f"{API}/predict", json={**draft, "early_views": []}).json()["prediction"]
+    assert prepublish["mode"] == "prepublish" and "early_views" not in prepublish["inputs_used"]
 
 
-def test_variants_are_scored_in_one_call_and_ranked(predictor_client: TestClient, predictor: FormulaPredictor) -> None:
-    """uses_formula_predictor"""
+@ENCODERS
+def test_variants_are_scored_and_ranked_by_predicted_views(predictor_client: TestClient) -> None:
     draft = {
         "title": "Hi",
         "duration_s": 30,
         "variants": [{"label": "long title", "title": "A much longer and more descriptive title"}, {"duration_s": 90}],
     }
     body = predictor_client.post(f"{API}/predict", json=draft).json()
-    assert len(predictor.calls) == 1 and len(predictor.calls[0]) == 3
-    ranking = [(v["rank"], v["label"]) for v in body["variants"]]
-    assert ranking == [(1, "long title"), (2, "draft"), (3, "variant 2")]
-    assert body["variants"][0]["changes"] == {"title": "A much longer and more descriptive title"}
+    variants = body["variants"]
+    assert [v["rank"] for v in variants] == [1, 2, 3]
+    assert {v["label"] for v in variants} == {"long title", "draft", "variant 2"}
+    p50s = [v["prediction"]["horizons"][-1]["p50"] for v in variants]
+    assert p50s == sorted(p50s, reverse=True)
+    by_label = {v["label"]: v for v in variants}
+    assert by_label["long title"]["changes"] == {"title": "A much longer and more descriptive title"}
+    assert by_label["variant 2"]["changes"] == {"duration_s": 90}
+    assert by_label["draft"]["prediction"] == body["prediction"]
+    for v in variants:
+        assert_sane(v["prediction"])
 
 
+@ENCODERS
 def test_outlier_multiple_when_the_channel_is_known(predictor_client: TestClient, db_settings: Settings) -> None:
-    """uses_formula_predictor"""
     seed_videos(db_settings)
     known = {
         "title": "Pasta again",
@@ -188,51 +242,64 @@ def test_outlier_multiple_when_the_channel_is_known(predictor_client: TestClient
     }
     pred = predictor_client.post(f"{API}/predict", json=known).json()["prediction"]
     outlier = pred["outlier"]
-    assert outlier["horizon_h"] == 168 and outlier["channel_videos"] == 3
-    assert outlier["channel_median_views"] == 10_000  # median of 5000, 10000, 15000
-    seven_day = pred["horizons"][-1]["p50"]
-    assert abs(outlier["multiple"] - seven_day / 10_000) < 1e-9
+    assert outlier is not None and outlier["horizon_h"] == 168 and outlier["channel_videos"] == 3
+    assert outlier["channel_median_views"] == 10_000  # median of 5000, 10000, 15000 at 7 days
+    seven_day = next(h["p50"] for h in pred["horizons"] if h["horizon_h"] == 168)
+    assert outlier["multiple"] == pytest.approx(seven_day / 10_000)
     # Only uploads published before the draft count: none before 2026-01-01.
     early = {**known, "publish_at": "2025-12-01T00:00:00Z"}
     assert predictor_client.post(f"{API}/predict", json=early).json()["prediction"]["outlier"] is None
+    unknown = {**known, "channel_id": "C-unknown"}
+    assert predictor_client.post(f"{API}/predict", json=unknown).json()["prediction"]["outlier"] is None
 
 
-def test_batch_scores_in_order_and_respects_the_limit(db_settings: Settings, predictor: FormulaPredictor) -> None:
-    """uses_formula_predictor"""
-    app = with_predictor(create_app(db_settings.model_copy(update={"batch_max_items": 3})), predictor)
+@ENCODERS
+def test_batch_scores_in_order_and_respects_the_limit(db_settings: Settings, real_predictor: Predictor) -> None:
+    app = serving(create_app(db_settings.model_copy(update={"batch_max_items": 3})), real_predictor)
     with TestClient(app) as client:
-        items = [{"title": f"Video {i}", "channel_subscribers": 100 * (i + 1)} for i in range(3)]
+        items = [
+            {"title": title, "channel_subscribers": subs, "publish_at": "2026-06-01T12:00:00Z"}
+            for title, subs in (("Video one", 100), ("Second video, longer title", 2_000_000), ("Third", 30_000))
+        ]
         body = client.post(f"{API}/predict/batch", json={"items": items}).json()
-        assert body["count"] == 3 and len(predictor.calls) == 1
-        p50s = [r["prediction"]["horizons"][0]["p50"] for r in body["results"]]
-        assert p50s == sorted(p50s)
+        assert body["count"] == 3
+        # In input order: each result is what the same draft gets alone.
+        for item, result in zip(items, body["results"], strict=True):
+            assert stored(db_settings, result["prediction_id"]).inputs["title"] == item["title"]
+            alone = client.post(f"{API}/predict", json=item).json()["prediction"]
+            assert [h["p50"] for h in result["prediction"]["horizons"]] == pytest.approx(
+                [h["p50"] for h in alone["horizons"]], rel=1e-3
+            )
         too_many = client.post(f"{API}/predict/batch", json={"items": [*items, items[0]]})
         assert too_many.status_code == 422 and "batch limit of 3" in too_many.json()["error"]["message"]
         empty = client.post(f"{API}/predict/batch", json={"items": []})
         assert empty.status_code == 422 and empty.json()["error"]["details"][0]["field"] == "body.items"
 
 
-def test_thumbnail_as_base64_and_as_upload(predictor_client: TestClient, predictor: FormulaPredictor) -> None:
-    """uses_formula_predictor"""
+@ENCODERS
+def test_thumbnail_as_base64_and_as_upload(predictor_client: TestClient, db_settings: Settings) -> None:
     image = png_bytes()
     b64 = base64.b64encode(image).decode()
     r1 = predictor_client.post(
         f"{API}/predict", json={"title": "t", "thumbnail_base64": f"data:image/png;base64,{b64}"}
     )
     assert r1.status_code == 200 and "thumbnail" in r1.json()["prediction"]["inputs_used"]
-    assert predictor.calls[-1][0]["thumbnail"] == image
+    assert stored(db_settings, r1.json()["prediction_id"]).inputs["thumbnail_sha256"] == content_hash(image)
     r2 = predictor_client.post(
         f"{API}/predict/upload", data={"draft": '{"title": "t"}'}, files={"thumbnail": ("t.png", image, "image/png")}
     )
     assert r2.status_code == 200, r2.text
-    assert predictor.calls[-1][0]["thumbnail"] == image
+    assert "thumbnail" in r2.json()["prediction"]["inputs_used"]
+    assert stored(db_settings, r2.json()["prediction_id"]).inputs["thumbnail_sha256"] == content_hash(image)
+    bare = predictor_client.post(f"{API}/predict/upload", data={"draft": '{"title": "t"}'})
+    assert bare.status_code == 200 and "thumbnail" not in bare.json()["prediction"]["inputs_used"]
     bad_draft = predictor_client.post(f"{API}/predict/upload", data={"draft": '{"title": 5}'})
     assert bad_draft.status_code == 422
     assert bad_draft.json()["error"]["details"][0]["field"] == "body.draft.title"
 
 
+@ENCODERS
 def test_thumbnail_url_must_be_on_the_allow_list(predictor_client: TestClient) -> None:
-    """uses_formula_predictor"""
     for url in ("http://127.0.0.1:8000/x.jpg", "https://evil.example/x.jpg", "file:///etc/passwd"):
         response = predictor_client.post(f"{API}/predict", json={"title": "t", "thumbnail_url": url})
         assert response.status_code == 422, url
@@ -240,11 +307,11 @@ def test_thumbnail_url_must_be_on_the_allow_list(predictor_client: TestClient) -
         assert error["code"] == "fetch_refused" and error["message"].startswith("body.thumbnail_url: refused")
 
 
+@ENCODERS
 def test_anonymous_access_follows_the_setting(
-    db_settings: Settings, predictor: FormulaPredictor, user_factory: Callable[[str], ApiUser]
+    db_settings: Settings, real_predictor: Predictor, user_factory: Callable[[str], ApiUser]
 ) -> None:
-    """uses_formula_predictor"""
-    app = with_predictor(create_app(db_settings.model_copy(update={"allow_anonymous": False})), predictor)
+    app = serving(create_app(db_settings.model_copy(update={"allow_anonymous": False})), real_predictor)
     alice = user_factory("alice@example.com")
     with TestClient(app) as client:
         anonymous = client.post(f"{API}/predict", json={"title": "t"})
@@ -252,6 +319,24 @@ def test_anonymous_access_follows_the_setting(
         assert client.get(f"{API}/videos").status_code == 401
         assert client.post(f"{API}/predict", json={"title": "t"}, headers=alice.headers).status_code == 200
         assert client.get(f"{API}/health").status_code == 200
+
+
+@ENCODERS
+def test_the_app_loads_the_packaged_model_itself(
+    db_settings: Settings, encoder_cache_dir: Path, real_predictor: Predictor
+) -> None:
+    """No injection: the PredictorHolder finds the packaged default (encoders already built in the session cache)."""
+    app = create_app(db_settings.model_copy(update={"cache_dir": encoder_cache_dir}))
+    with TestClient(app) as client:
+        assert client.get(f"{API}/health").json()["model"]["state"] == "not_loaded"
+        response = client.post(f"{API}/predict", json={"title": "How I cook rice in 30 seconds"})
+        assert response.status_code == 200, response.text
+        assert response.json()["prediction"]["model_version"] == real_predictor.version
+        model = client.get(f"{API}/health").json()["model"]
+        assert model["state"] == "loaded" and model["version"] == real_predictor.version
+        card = client.get(f"{API}/model").json()
+        assert card["version"] == real_predictor.version and card["path"] == str(packaged_default_dir())
+        assert card["metrics"] and card["model_card"]
 
 
 def test_bad_revoked_and_malformed_keys_are_401(
@@ -273,17 +358,17 @@ def test_bad_revoked_and_malformed_keys_are_401(
     assert client.get(f"{API}/history", headers=alice.headers).status_code == 401
 
 
+@ENCODERS
 def test_history_lists_the_callers_predictions(
-    predictor_client: TestClient, user_factory: Callable[[str], ApiUser]
+    predictor_client: TestClient, user_factory: Callable[[str], ApiUser], real_predictor: Predictor
 ) -> None:
-    """uses_formula_predictor"""
     alice = user_factory("alice@example.com")
     for i in range(3):
         predictor_client.post(f"{API}/predict", json={"title": f"Draft {i}"}, headers=alice.headers)
     page = predictor_client.get(f"{API}/history", params={"limit": 2}, headers=alice.headers).json()
     assert page["total"] == 3 and page["next_offset"] == 2
     assert [item["inputs"]["title"] for item in page["items"]] == ["Draft 2", "Draft 1"]
-    assert page["items"][0]["outputs"]["prediction"]["model_version"] == "formula-test-1"
+    assert page["items"][0]["outputs"]["prediction"]["model_version"] == real_predictor.version
     rest = predictor_client.get(f"{API}/history", params={"offset": 2}, headers=alice.headers).json()
     assert [i["inputs"]["title"] for i in rest["items"]] == ["Draft 0"] and rest["next_offset"] is None
 

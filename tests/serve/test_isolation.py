@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from tests.serve.conftest import ApiUser
+from tests.serve.conftest import ENCODERS, ApiUser
 
 from miles.config import Settings
 from miles.store.db import get_engine, is_postgres
@@ -43,8 +43,8 @@ def test_tracked_videos_are_private(client: TestClient, user_factory: Callable[[
     assert bad.status_code == 422 and bad.json()["error"]["message"].startswith("body.url")
 
 
+@ENCODERS
 def test_history_is_private(predictor_client: TestClient, user_factory: Callable[[str], ApiUser]) -> None:
-    """uses_formula_predictor"""
     alice, bob = user_factory("alice@example.com"), user_factory("bob@example.com")
     predictor_client.post(f"{API}/predict", json={"title": "Alice's secret draft"}, headers=alice.headers)
     predictor_client.post(f"{API}/predict", json={"title": "anonymous draft"})
@@ -62,10 +62,11 @@ def _rows_as(settings: Settings, role: str, user_id: int | None, sql: str) -> li
         return [tuple(r) for r in conn.execute(text(sql))]
 
 
+@ENCODERS
 def test_row_level_security_on_postgres(
     db_settings: Settings, predictor_client: TestClient, user_factory: Callable[[str], ApiUser]
 ) -> None:
-    """uses_formula_predictor (only to create prediction rows). The test role is not a superuser and does
+    """The model only creates prediction rows here. The test role is not a superuser and does
     not own the tables, so the policies apply to it; the app's own connection (superuser here) would bypass them."""
     with get_engine(db_settings).connect() as conn:
         if not is_postgres(conn.engine):

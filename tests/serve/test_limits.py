@@ -6,14 +6,16 @@ import base64
 import io
 import random
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from tests.serve.conftest import FormulaPredictor, png_bytes, with_predictor
+from tests.serve.conftest import ENCODERS, make_user, no_model, png_bytes, serving
 
 from miles.config import Settings
 from miles.errors import RateLimited
+from miles.model.predict import Predictor
 from miles.serve.app import create_app
 from miles.serve.limits import RateLimiter
 
@@ -21,17 +23,31 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def limited(sqlite_settings: Settings) -> Callable[..., TestClient]:
-    """uses_formula_predictor: an app with overridden limits."""
+def limited(sqlite_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """An app with overridden limits and no model (routes that only need the database)."""
     clients: list[TestClient] = []
 
     def make(**limits: object) -> TestClient:
-        app = with_predictor(create_app(sqlite_settings.model_copy(update=limits)), FormulaPredictor())
-        client = TestClient(app)
+        client = TestClient(create_app(no_model(sqlite_settings, tmp_path).model_copy(update=limits)))
         clients.append(client)
         return client
 
-    yield make  # type: ignore[misc]
+    yield make
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def limited_model(sqlite_settings: Settings, real_predictor: Predictor) -> Iterator[Callable[..., TestClient]]:
+    """An app with overridden limits serving the packaged model (limits on what reaches the model)."""
+    clients: list[TestClient] = []
+
+    def make(**limits: object) -> TestClient:
+        client = TestClient(serving(create_app(sqlite_settings.model_copy(update=limits)), real_predictor))
+        clients.append(client)
+        return client
+
+    yield make
     for c in clients:
         c.close()
 
@@ -60,8 +76,6 @@ def test_rate_limit_per_ip_gives_429_with_retry_after(limited: Callable[..., Tes
 
 
 def test_rate_limit_is_per_key(limited: Callable[..., TestClient], sqlite_settings: Settings) -> None:
-    from tests.serve.conftest import make_user
-
     client = limited(rate_limit_per_minute=2)
     alice, bob = make_user(sqlite_settings, "a@example.com"), make_user(sqlite_settings, "b@example.com")
     assert [client.get(f"{API}/history", headers=alice.headers).status_code for _ in range(3)] == [200, 200, 429]
@@ -77,8 +91,9 @@ def test_failed_key_guesses_are_throttled_by_address(limited: Callable[..., Test
     assert codes == [401, 401, 429]
 
 
-def test_body_over_the_limit_is_413_by_length_and_by_stream(limited: Callable[..., TestClient]) -> None:
-    client = limited(max_body_bytes=2048)
+@ENCODERS
+def test_body_over_the_limit_is_413_by_length_and_by_stream(limited_model: Callable[..., TestClient]) -> None:
+    client = limited_model(max_body_bytes=2048)
     big = {"title": "t", "description": "x" * 3000}
     response = client.post(f"{API}/predict", json=big)
     assert response.status_code == 413
@@ -99,8 +114,9 @@ def test_body_over_the_limit_is_413_by_length_and_by_stream(limited: Callable[..
     assert client.post(f"{API}/predict", json={"title": "small"}).status_code == 200
 
 
-def test_image_over_the_byte_limit_is_413(limited: Callable[..., TestClient]) -> None:
-    client = limited(max_image_bytes=2048)
+@ENCODERS
+def test_image_over_the_byte_limit_is_413(limited_model: Callable[..., TestClient]) -> None:
+    client = limited_model(max_image_bytes=2048)
     noisy = Image.frombytes("RGB", (64, 64), random.Random(0).randbytes(64 * 64 * 3))
     buf = io.BytesIO()
     noisy.save(buf, format="PNG")
@@ -137,10 +153,11 @@ def _pixel_bomb() -> bytes:
         ("empty", b"", "empty"),
     ],
 )
+@ENCODERS
 def test_malformed_thumbnails_are_422_with_the_reason(
-    limited: Callable[..., TestClient], name: str, payload: bytes, expected: str
+    limited_model: Callable[..., TestClient], name: str, payload: bytes, expected: str
 ) -> None:
-    client = limited()
+    client = limited_model()
     b64 = base64.b64encode(payload).decode()
     response = client.post(f"{API}/predict", json={"title": "t", "thumbnail_base64": b64})
     assert response.status_code == 422, name
@@ -152,8 +169,9 @@ def test_malformed_thumbnails_are_422_with_the_reason(
     assert upload.status_code == 422 and upload.json()["error"]["message"].startswith("body.thumbnail:")
 
 
-def test_invalid_base64_and_two_thumbnails_are_422(limited: Callable[..., TestClient]) -> None:
-    client = limited()
+@ENCODERS
+def test_invalid_base64_and_two_thumbnails_are_422(limited_model: Callable[..., TestClient]) -> None:
+    client = limited_model()
     bad = client.post(f"{API}/predict", json={"title": "t", "thumbnail_base64": "@@@not base64@@@"})
     assert bad.status_code == 422 and "not valid base64" in bad.json()["error"]["message"]
     image = base64.b64encode(png_bytes()).decode()

@@ -1,8 +1,8 @@
 """Property-based run over the OpenAPI schema: no operation may answer with a server error (5xx).
 
-Bounded: 20 generated requests per operation, derandomised so CI runs are repeatable.
-uses_formula_predictor: the predict routes are served by the test double so that they are exercised
-beyond the 503 that a missing model gives.
+Bounded: 20 generated requests per operation, derandomised so CI runs are repeatable. The app serves the
+packaged model, warmed up by ``real_predictor`` (the ONNX text encoder built and loaded before the first
+request), and its ``cache_dir`` is the session's, so ``/ideas`` finds the built encoder too.
 """
 
 from __future__ import annotations
@@ -14,23 +14,29 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from tests.conftest import make_settings
-from tests.serve.conftest import FormulaPredictor, make_user, with_predictor
+from tests.serve.conftest import ENCODERS, make_user, serving
 
+from miles.model.predict import Predictor
 from miles.serve.app import create_app
 
 MAX_EXAMPLES = 20
 
 
-def test_no_operation_answers_with_a_server_error(tmp_path: Path, sqlite_template: Path) -> None:
-    cfg = make_settings(tmp_path, rate_limit_per_minute=1_000_000)
+@ENCODERS
+def test_no_operation_answers_with_a_server_error(
+    tmp_path: Path, sqlite_template: Path, encoder_cache_dir: Path, real_predictor: Predictor
+) -> None:
+    cfg = make_settings(tmp_path, rate_limit_per_minute=1_000_000, cache_dir=encoder_cache_dir)
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(sqlite_template, cfg.data_dir / "miles.db")
-    app = with_predictor(create_app(cfg), FormulaPredictor())
+    app = serving(create_app(cfg), real_predictor)
     headers = make_user(cfg, "fuzz@example.com").headers
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10
+    assert any(op.path == "/api/v1/ideas" and op.method.upper() == "POST" for op in operations)
 
+    failures: list[str] = []
     for operation in operations:
 
         @given(case=operation.as_strategy())
@@ -39,4 +45,8 @@ def test_no_operation_answers_with_a_server_error(tmp_path: Path, sqlite_templat
             case.headers = {**(case.headers or {}), **headers}
             case.call_and_validate(checks=[not_a_server_error])
 
-        run()
+        try:
+            run()
+        except Exception as exc:  # every operation is tried; all failures are reported together
+            failures.append(f"{operation.label}: {type(exc).__name__}: {str(exc)[:600]}")
+    assert not failures, "\n\n".join(failures)

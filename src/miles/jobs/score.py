@@ -7,6 +7,7 @@ views that arrive.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,7 +66,7 @@ def score_new_videos(
             snaps = prediction_repo.snapshots_of(session=session, video_ids=[v.id for v in videos])
             rows = [video_row(v, snaps[v.id]) for v in videos]
             for video, row, result in zip(videos, rows, predictor.predict(rows), strict=True):
-                inputs = {k: v for k, v in row.items() if k != "thumbnail"}
+                inputs = json.loads(json.dumps({k: v for k, v in row.items() if k != "thumbnail"}, default=str))
                 prediction_repo.record_prediction(
                     session=session,
                     user_id=None,

@@ -58,6 +58,13 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
+def _touch_key(settings: Settings, owner: users.KeyOwner) -> None:
+    """Record key use in its own short transaction, so the request's session takes no write lock up front."""
+    with session_scope(settings) as touch:
+        users.set_current_user(session=touch, user_id=owner.user_id)
+        users.touch_api_key(session=touch, key_id=owner.key_id)
+
+
 def get_caller(request: Request, session: SessionDep) -> Caller:
     """Authenticate the bearer key (if any), set the RLS user for this transaction, and apply the rate limit."""
     ip = request.client.host if request.client else "unknown"
@@ -73,7 +80,7 @@ def get_caller(request: Request, session: SessionDep) -> Caller:
         raise Unauthorized("API key is unknown or revoked; create one with `miles key create`")
     limiter.hit(f"key:{owner.key_id}")
     users.set_current_user(session=session, user_id=owner.user_id)
-    users.touch_api_key(session=session, key_id=owner.key_id)
+    _touch_key(request.app.state.settings, owner)
     return Caller(user_id=owner.user_id, key_id=owner.key_id, ip=ip)
 
 

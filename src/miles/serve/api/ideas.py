@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from miles.serve.api.common import ERRORS, MODEL_ERRORS, Limit, Offset, next_offset
@@ -46,5 +46,9 @@ def queries(user_id: UserIdDep, settings: SettingsDep, limit: Limit = 20, offset
 @router.get(
     "/collections/{run_id}", summary="Status of a background collection (e.g. one queued by /ideas)", responses=ERRORS
 )
-def collection(run_id: int, caller: MaybeUserDep, settings: SettingsDep) -> dict[str, Any]:
+def collection(
+    run_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The run id from /ideas' freshness.")],
+    caller: MaybeUserDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
     return {"ok": True, **collection_status(settings=settings, run_id=run_id)}

@@ -60,14 +60,13 @@ def promoted_model_dir(session: Session | None) -> Path | None:
 
 
 def load_predictor(settings: Settings, session: Session | None) -> tuple[PredictorLike, Path]:
-    """MILES_MODEL_DIR, else the promoted model, else the packaged default; encodings cached in the database."""
+    """MILES_MODEL_DIR, else the promoted model, else the packaged default."""
     from miles.model.predict import default_model_dir, load_default_predictor
-    from miles.store.db import session_scope
-    from miles.store.repos.embeddings import DbEmbeddingCache
 
+    # No database embedding cache here: the predictor's in-process cache serves repeat titles, and request
+    # threads writing embeddings would compete for SQLite's single writer.
     promoted = promoted_model_dir(session)
-    cache = DbEmbeddingCache(lambda: session_scope(settings))
-    predictor = load_default_predictor(settings, promoted, embedding_cache=cache)
+    predictor = load_default_predictor(settings, promoted)
     return predictor, default_model_dir(settings, promoted)
 
 

@@ -199,4 +199,7 @@ def score_drafts(
             outputs=outputs,
         )
         results.append(PredictOut(prediction_id=record.id, prediction=group[0], variants=variants))
+    # Commit now: SQLite has one writer, and holding its lock until the response is sent makes concurrent
+    # requests wait on each other (their threads then starve the pool that would finish this one).
+    session.commit()
     return results
