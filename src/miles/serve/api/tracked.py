@@ -70,13 +70,12 @@ def list_tracked(user_id: UserIdDep, session: SessionDep, limit: Limit = 20, off
 def add_tracked(body: TrackIn, user_id: UserIdDep, session: SessionDep, settings: SettingsDep) -> TrackedOut:
     """Miles re-polls its views on the tracking schedule (`MILES_TRACK_SCHEDULE_H`)."""
     video_id = youtube_video_id(body.url)
-    first = settings.track_schedule_h[0] if settings.track_schedule_h else 1.0
     row = tracked.add_tracked(
         session=session,
         user_id=user_id,
         video_id=video_id,
         url=f"https://www.youtube.com/watch?v={video_id}",
-        first_poll_after_h=first,
+        schedule_h=settings.track_schedule_h,
     )
     return tracked_out(row)
 

@@ -135,13 +135,12 @@ def add_tracked(page: PageDep, url: Annotated[str, Form(max_length=2000)], csrf:
     check_csrf(page.request, csrf)
     user_id = page.require_user()
     video_id = youtube_video_id(url)
-    first = page.settings.track_schedule_h[0] if page.settings.track_schedule_h else 1.0
     tracked.add_tracked(
         session=page.session,
         user_id=user_id,
         video_id=video_id,
         url=f"https://www.youtube.com/watch?v={video_id}",
-        first_poll_after_h=first,
+        schedule_h=page.settings.track_schedule_h,
     )
     page.commit()
     return RedirectResponse(f"/track?added={video_id}", status_code=303)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from miles.domain import utcnow
 from miles.errors import InvalidInput, NotFound
+from miles.store.repos.tracking import schedule_video
 from miles.store.tables import TrackedVideo
 
 
@@ -26,27 +27,14 @@ def list_tracked(*, session: Session, user_id: int, limit: int = 20, offset: int
 
 
 def add_tracked(
-    *, session: Session, user_id: int, video_id: str, url: str, first_poll_after_h: float = 1.0
+    *, session: Session, user_id: int, video_id: str, url: str, schedule_h: Sequence[float]
 ) -> TrackedVideo:
-    """Start tracking ``video_id`` for ``user_id``; the first re-poll is due ``first_poll_after_h`` from now."""
-    existing = session.scalar(
-        select(TrackedVideo).where(TrackedVideo.user_id == user_id, TrackedVideo.video_id == video_id)
+    """Start tracking ``video_id`` for ``user_id`` on the re-poll schedule the collector uses; 409 if tracked."""
+    row, created = schedule_video(
+        session=session, video_id=video_id, url=url, now=utcnow(), schedule_h=schedule_h, user_id=user_id
     )
-    if existing is not None:
-        raise InvalidInput(f"video {video_id} is already tracked (id {existing.id})", status=409)
-    now = utcnow()
-    row = TrackedVideo(
-        user_id=user_id,
-        video_id=video_id,
-        url=url,
-        added_at=now,
-        anchor_at=now,
-        poll_index=0,
-        next_poll_at=now + timedelta(hours=first_poll_after_h),
-        active=True,
-    )
-    session.add(row)
-    session.flush()
+    if not created:
+        raise InvalidInput(f"video {video_id} is already tracked (id {row.id})", status=409)
     return row
 
 
