@@ -75,20 +75,46 @@ def test_early_signal_by_hand() -> None:
 
 
 def test_subscriber_rule_matches_brute_force() -> None:
+    """log_subscribers = the observation nearest to publish in [publish - 30 d, max(as_of, publish + 7 d)]."""
     frame = synthetic_snapshots(n_channels=10, videos_per_channel=6, seed=3)
     snaps = prepare_snapshots(frame)
+    after_publish = 0
     for task in ("prepublish", "early"):
         examples = make_examples(task, snaps)  # type: ignore[arg-type]
         x = build_features(task, examples, snaps, groups=["channel"])  # type: ignore[arg-type]
         for i in np.random.default_rng(0).choice(len(examples), 150, replace=False):
             ex = examples.iloc[i]
+            limit = max(ex["as_of"], ex["published_at"] + pd.Timedelta(days=7))
             seen = snaps.loc[
                 (snaps["group_id"] == ex["group_id"])
-                & (snaps["captured_at"] <= ex["as_of"])
-                & (snaps["captured_at"] >= ex["as_of"] - pd.Timedelta(days=30))
-            ].sort_values("captured_at")
-            expected = np.log1p(seen["channel_subscribers"].iloc[-1]) if len(seen) else np.nan
+                & (snaps["captured_at"] <= limit)
+                & (snaps["captured_at"] >= ex["published_at"] - pd.Timedelta(days=30))
+            ]
+            if len(seen):
+                dist = (seen["captured_at"] - ex["published_at"]).abs()
+                best = seen.loc[dist == dist.min()].sort_values("captured_at").iloc[0]
+                expected = np.log1p(best["channel_subscribers"])
+                offset = abs((best["captured_at"] - ex["published_at"]).total_seconds()) / 86400
+                np.testing.assert_allclose(x["subscribers_staleness_d"].iloc[i], offset)
+                after_publish += best["captured_at"] > ex["published_at"]
+            else:
+                expected = np.nan
             np.testing.assert_allclose(x["log_subscribers"].iloc[i], expected)
+    assert after_publish > 0  # the rule really reaches past publish
+
+
+def test_subscribers_beyond_the_declared_window_are_never_used() -> None:
+    frame = pd.DataFrame(
+        _video("a", "c", T0, [(1, 10, None), (30, 40, None), (24 * 8, 100, 5000), (24 * 60, 900, 9000)])
+    )
+    snaps = prepare_snapshots(frame)
+    x = build_features("prepublish", make_examples("prepublish", snaps), snaps, groups=["channel"])
+    assert x["log_subscribers"].isna().all()  # 8 d and 60 d after publish: outside [-30 d, +7 d]
+    early = make_examples("early", snaps)
+    xe = build_features("early", early, snaps, groups=["channel"])
+    known = early["t_i_h"].to_numpy() >= 24 * 8  # by then the 8-day count is known at as_of
+    np.testing.assert_allclose(xe.loc[known, "log_subscribers"], np.log1p(5000))
+    assert xe.loc[~known, "log_subscribers"].isna().all()
 
 
 def test_channel_baseline_matches_brute_force() -> None:

@@ -8,8 +8,8 @@ import pytest
 from tests.features.synth import synthetic_snapshots
 
 from miles.errors import LeakageError
-from miles.features.build import build_features, make_examples, prepare_snapshots
-from miles.features.context import FeatureContext
+from miles.features.build import build_features, make_examples, prepare_snapshots, subscriber_observations
+from miles.features.context import SUBSCRIBER_AFTER_DAYS, FeatureContext, to_ns
 from miles.features.registry import register_group, resolve_groups, unregister_group
 from miles.features.schema import Feature, FeatureGroup
 
@@ -34,10 +34,46 @@ def test_snapshots_after_as_of_change_no_feature(task: str) -> None:
     with_future = prepare_snapshots(pd.concat([before, after], ignore_index=True))
     x_before = build_features(task, examples, snaps_before)  # type: ignore[arg-type]
     x_future = build_features(task, examples, with_future)  # type: ignore[arg-type]
-    pd.testing.assert_frame_equal(x_before, x_future)
+    # The subscriber count "at publish" may come from up to SUBSCRIBER_AFTER_DAYS after publishing (its declared
+    # knowledge time); every other feature, and the count of every example published long enough before the
+    # cutoff, must not move.
+    declared = examples["published_at"] + pd.Timedelta(days=SUBSCRIBER_AFTER_DAYS)
+    settled = np.maximum(to_ns(declared), to_ns(examples["as_of"])) <= to_ns(pd.Series([cutoff] * len(examples)))
+    assert settled.sum() > 50
+    subs = ["log_subscribers", "subscribers_staleness_d"]
+    pd.testing.assert_frame_equal(x_before.drop(columns=subs), x_future.drop(columns=subs))
+    pd.testing.assert_frame_equal(x_before.loc[settled, subs], x_future.loc[settled, subs])
     # ...and the later data is really there and different: features as of later times do change.
     late_examples = make_examples(task, with_future)  # type: ignore[arg-type]
     assert late_examples["as_of"].max() > cutoff
+
+
+def test_subscriber_counts_after_their_declared_knowledge_time_are_refused() -> None:
+    """Asking the context for a wider window than declared cannot leak: its own guard raises."""
+    snaps = prepare_snapshots(synthetic_snapshots(n_channels=4, videos_per_channel=4, days=40))
+    examples = make_examples("prepublish", snaps)
+    ctx = FeatureContext(
+        task="prepublish", examples=examples, snapshots=snaps, subscribers=subscriber_observations(snaps)
+    )
+    ok = ctx.subscribers_near_publish()
+    pub = ctx.keys["published_at"].reindex(ok.index)
+    seen = ok["subscribers_captured_at"].dropna()
+    assert (seen <= pub.reindex(seen.index) + pd.Timedelta(days=SUBSCRIBER_AFTER_DAYS)).all()
+    # a channel whose only subscriber count is 10 days after publish: the declared rule finds none, a wider ask
+    # is refused by the guard (not silently served)
+    pub = pd.Timestamp("2026-01-05T18:00:00Z")
+    one = pd.DataFrame(
+        {"video_id": "v", "channel_id": "c", "title": "t", "published_at": pub, "views": [5, 50],
+         "captured_at": [pub + pd.Timedelta(hours=2), pub + pd.Timedelta(days=10)],
+         "channel_subscribers": [None, 1000]}
+    )  # fmt: skip
+    snaps = prepare_snapshots(one)
+    examples = make_examples("prepublish", snaps)
+    subs = subscriber_observations(snaps)
+    ctx = FeatureContext(task="prepublish", examples=examples, snapshots=snaps, subscribers=subs)
+    assert ctx.subscribers_near_publish()["subscribers"].isna().all()
+    with pytest.raises(LeakageError, match="declared"):
+        ctx.subscribers_near_publish(after_days=60)
 
 
 def test_early_group_refused_in_prepublish_mode() -> None:

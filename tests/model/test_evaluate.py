@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,8 @@ import pytest
 from tests.features.synth import synthetic_snapshots
 
 from miles.config import Settings
+from miles.errors import ModelNotReady
+from miles.features.schema import FEATURE_VERSION
 from miles.model.artifact import Predictions
 from miles.model.evaluate import evaluate_predictions
 
@@ -41,6 +45,7 @@ def test_fit_then_evaluate_on_a_users_file(sqlite_settings: Settings, snapshot_f
     assert fit.returncode == 0, fit.stderr
     manifest = json.loads((art / "manifest.json").read_text())
     assert manifest["kind"] == "szabo_huberman" and manifest["task"] == "early"
+    assert manifest["module"] == "miles.model.baselines" and manifest["feature_version"] == FEATURE_VERSION
     assert set(manifest["baselines"]) == {"age", "channel_size_age", "category", "pinto"}
     other = tmp_path / "other.csv"
     new = synthetic_snapshots(n_channels=15, videos_per_channel=5, seed=9, source="new")
@@ -62,12 +67,12 @@ def test_fit_then_evaluate_on_a_users_file(sqlite_settings: Settings, snapshot_f
     assert table.returncode == 0 and "Spearman" in table.stdout and "mRSE" in table.stdout
 
 
-def test_fit_and_evaluate_from_the_database(sqlite_settings: Settings, snapshot_file: Path, tmp_path: Path) -> None:
-    assert miles(sqlite_settings, "import", str(snapshot_file)).returncode == 0
+def test_fit_and_evaluate_from_the_database(db_settings: Settings, snapshot_file: Path, tmp_path: Path) -> None:
+    assert miles(db_settings, "import", str(snapshot_file)).returncode == 0
     art = tmp_path / "pre"
-    fit = miles(sqlite_settings, "baseline", "fit", "--task", "prepublish", "--db", "--out", str(art))
+    fit = miles(db_settings, "baseline", "fit", "--task", "prepublish", "--db", "--out", str(art))
     assert fit.returncode == 0, fit.stderr
-    out = miles(sqlite_settings, "evaluate", "--model", str(art), "--db", "--json", "--bootstrap", "20")
+    out = miles(db_settings, "evaluate", "--model", str(art), "--db", "--json", "--bootstrap", "20")
     assert out.returncode == 0, out.stderr
     reports = {r["fold"]: r for r in json.loads(out.stdout)["reports"]}
     assert set(reports) == {"test", "warm_test"}
@@ -115,3 +120,38 @@ def test_a_perfect_model_scores_perfectly() -> None:
     assert oracle["mae_log10"].value == 0 and oracle["ece"].value == 0
     assert noise["auroc"].lo < 0.5 < noise["auroc"].hi
     assert json.loads(json.dumps(report.as_dict()))["groups"] == 50
+
+
+class _HashTitles:
+    """A small deterministic text embedder (character-trigram hashing), standing in for MiniLM in this test."""
+
+    encoder_id = "hash-trigrams-32"
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        out = np.zeros((len(texts), 32), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for j in range(max(len(text) - 2, 1)):
+                out[i, zlib.crc32(text[j : j + 3].encode()) % 32] += 1.0
+        return out
+
+
+def test_a_lightgbm_artifact_with_title_embeddings_evaluates(snapshot_file: Path, tmp_path: Path) -> None:
+    """``evaluate`` runs the model's own frame preparation (title components), so any model kind scores."""
+    from miles.model.artifact import load_artifact
+    from miles.model.evaluate import dataset_for, evaluate_artifact
+    from miles.model.train import TrainConfig, train
+
+    frame = pd.read_csv(snapshot_file)
+    cfg = TrainConfig(task="early", thumbnail=False, n_boot=5, max_train_rows=5000)
+    train(frame, cfg, tmp_path / "gbdt", encoder=_HashTitles())
+    artifact = load_artifact(tmp_path / "gbdt")
+    assert "title_pc_0" in artifact.features and artifact.model.offset_model is not None
+    artifact.model.text_encoder = _HashTitles()
+    data = dataset_for(artifact, frame, test_file=True)
+    assert data.X["title_pc_0"].notna().all()
+    report = evaluate_artifact(artifact, data, fold="file", n_boot=5)
+    assert {"model (lightgbm)", "szabo_huberman", "pinto"} <= set(report.metrics)
+    assert np.isfinite(report.metrics["model (lightgbm)"]["mae_log10"].value)
+    artifact.model.text_encoder = type("Other", (_HashTitles,), {"encoder_id": "other"})()
+    with pytest.raises(ModelNotReady, match="hash-trigrams-32"):
+        dataset_for(artifact, frame, test_file=True)

@@ -18,9 +18,17 @@ from miles.features.build import Dataset, build_dataset
 from miles.features.load import frame_from_db
 from miles.features.schema import TASKS, Task
 from miles.features.splits import assign_folds
-from miles.model.artifact import load_artifact, write_json
+from miles.model.artifact import Artifact, load_artifact, write_json
 from miles.model.baselines import BASELINES, DEFAULT_KIND, fit_baseline_artifact
-from miles.model.evaluate import CLASSIFICATION, REGRESSION, TI_LABELS, EvalReport, evaluate_artifact, plot_reliability
+from miles.model.evaluate import (
+    CLASSIFICATION,
+    REGRESSION,
+    TI_LABELS,
+    EvalReport,
+    dataset_for,
+    evaluate_artifact,
+    plot_reliability,
+)
 
 console = Console()
 err = Console(stderr=True)
@@ -68,6 +76,11 @@ def _dataset(task: Task, frame: pd.DataFrame, *, test_file: bool) -> Dataset:
         return build_dataset(task, frame, mode="test-file" if test_file else "all")
 
 
+def _eval_dataset(artifact: Artifact, frame: pd.DataFrame, *, test_file: bool) -> Dataset:
+    with err.status(f"building {artifact.task} features for {len(frame):,} snapshots"):
+        return dataset_for(artifact, frame, test_file=test_file)
+
+
 def evaluate_cmd(
     model: Annotated[Path, typer.Option("--model", help="Model artifact directory (has manifest.json).")],
     task: Annotated[str | None, typer.Option("--task", help="prepublish or early (default: the model's).")] = None,
@@ -91,7 +104,7 @@ def evaluate_cmd(
     if wanted != artifact.task:
         raise InvalidInput(f"{model} is a {artifact.task} model; it cannot be evaluated on the {wanted} task")
     frame, source = _load_frame(data, fmt)
-    dataset = _dataset(wanted, frame, test_file=data is not None)
+    dataset = _eval_dataset(artifact, frame, test_file=data is not None)
     parts = _test_parts(dataset, artifact.split, from_file=data is not None)
     reports = []
     with err.status("predicting and bootstrapping"):
@@ -132,12 +145,16 @@ def _payload(manifest: dict[str, Any], source: str, reports: list[EvalReport]) -
     }
 
 
+def _num(value: float, digits: int) -> str:
+    return f"{value:.{max(digits - 1, 1)}e}" if abs(value) >= 1000 else f"{value:.{digits}f}"
+
+
 def _fmt(iv: Any) -> str:
     if iv is None or iv.value != iv.value:
         return "-"
     if iv.lo != iv.lo:
-        return f"{iv.value:.3f}"
-    return f"{iv.value:.3f}\n[{iv.lo:.2f}, {iv.hi:.2f}]"
+        return _num(iv.value, 3)
+    return f"{_num(iv.value, 3)}\n[{_num(iv.lo, 2)}, {_num(iv.hi, 2)}]"
 
 
 def _table(title: str, rows: dict[str, dict[str, Any]], keys: tuple[str, ...], labels: dict[str, str]) -> Table:

@@ -13,7 +13,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -155,7 +155,10 @@ def build_dataset(
     snaps = prepare_snapshots(frame)
     examples = make_examples(task, snaps, mode=mode, min_gap_h=min_gap_h)
     if examples.empty:
-        raise InvalidInput(f"no {task} examples in the data ({len(snaps)} usable snapshots)")
+        need = f"two snapshots of one video at least {min_gap_h:g} h apart" if task == "early" else "a snapshot"
+        raise InvalidInput(
+            f"no {task} examples in the data ({len(snaps)} usable snapshots); the {task} task needs {need}"
+        )
     x = build_features(task, examples, snaps, groups=groups)
     views = examples["views"].to_numpy(dtype=float)
     outlier = outlier_multiples(snaps)
@@ -177,3 +180,14 @@ def fingerprint(meta: pd.DataFrame) -> str:
     """A short hash of which (video, capture) rows a dataset holds - recorded in artifacts."""
     keys = (meta["video_id"].astype(str) + "@" + meta["captured_at"].astype(str)).sort_values()
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+
+
+def frame_from_db(settings: Any = None, *, sources: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every stored snapshot in the interchange format; kept here for callers of the old location.
+
+    New code should import :func:`miles.features.load.frame_from_db` (the import here is lazy so that
+    ``miles.model`` importing this module never pulls in the store).
+    """
+    from miles.features.load import frame_from_db as load
+
+    return load(settings, sources=sources)

@@ -1,10 +1,15 @@
 """Channel context as of ``as_of``: subscribers and the channel's record on its strictly earlier uploads.
 
 Rules (docs/evaluation.md):
-- ``log_subscribers``: log1p of the channel's latest subscriber count captured in the 30 days up to ``as_of``
-  (any snapshot of any video of the channel; a video without a channel id uses its own snapshots);
-  otherwise missing. For the prepublish task ``as_of`` is the publish time, so a count captured after
-  publishing is never used.
+- ``log_subscribers``: log1p of the channel's subscriber count *around publish*: the observation (any snapshot
+  of any video of the channel; a video without a channel id uses its own snapshots) nearest to the publish
+  time among those captured from 30 days before publishing up to 7 days after it, or up to ``as_of`` when
+  that is later (early task); otherwise missing. Declared knowledge time: max(as_of, publish + 7 d), enforced
+  by ``FeatureContext.subscribers_near_publish``. Leakage risk, stated: a count taken after publishing can
+  include subscribers the video itself brought. On established channels this is bounded (mftn, two weeks:
+  median channel unchanged at 3 significant figures, 90th percentile +2.1 %); for a small channel whose video
+  goes viral it is not, so the bound after publishing is kept to days, and ``subscribers_staleness_d`` tells
+  the model how far from publish the count was taken. Drafts give their count at publish (distance 0).
 - ``channel_baseline_log_views``: median over the channel's uploads published strictly before this video of
   log1p(views) at a comparable age - their latest snapshot captured by ``as_of`` whose age falls in the
   same age bucket as the asked-about age - with ``channel_baseline_count`` uploads behind it.
@@ -21,11 +26,11 @@ from miles.features.schema import Feature, FeatureGroup, age_bucket
 
 
 def _subscribers(ctx: FeatureContext) -> pd.DataFrame:
-    subs = ctx.latest_subscribers()
-    keys = ctx.keys
-    stale = (keys["as_of"].reindex(subs.index) - subs["subscribers_captured_at"]).dt.total_seconds() / 86400.0
+    subs = ctx.subscribers_near_publish()
+    pub = ctx.keys["published_at"].reindex(subs.index)
+    offset = (pd.to_datetime(subs["subscribers_captured_at"], utc=True) - pub).dt.total_seconds() / 86400.0
     return pd.DataFrame(
-        {"log_subscribers": np.log1p(subs["subscribers"].astype(float)), "subscribers_staleness_d": stale},
+        {"log_subscribers": np.log1p(subs["subscribers"].astype(float)), "subscribers_staleness_d": offset.abs()},
         index=subs.index,
     )
 
@@ -76,8 +81,8 @@ GROUP = FeatureGroup(
     doc="Channel size and record as of as_of (see module docstring for the exact rules).",
     compute=_compute,
     features=(
-        Feature("log_subscribers", doc="log1p(subscribers) captured within 30 days before as_of"),
-        Feature("subscribers_staleness_d", doc="days between that subscriber count and as_of"),
+        Feature("log_subscribers", doc="log1p(subscribers) nearest to publish, from publish - 30 d to publish + 7 d"),
+        Feature("subscribers_staleness_d", doc="days between publish and that count (before or after)"),
         Feature("channel_baseline_log_views", doc="median log1p(views) of earlier uploads at a comparable age"),
         Feature("channel_baseline_count", doc="earlier uploads behind the baseline (NaN: no channel id)"),
         Feature("channel_prior_uploads", doc="earlier uploads with a snapshot by as_of"),

@@ -4,8 +4,10 @@ A feature function never sees the raw snapshot table. It asks the context for a 
 its channel's subscriber counts or its channel's earlier uploads, and the context hands back only
 rows captured at or before each example's ``as_of`` time. Every accessor checks its own output
 again and raises :class:`~miles.errors.LeakageError` if a row from after ``as_of`` slipped through;
-asking for views at a time after ``as_of`` raises too. Static video metadata (title, description,
-tags, duration, category, country) is treated as known at publish.
+asking for views at a time after ``as_of`` raises too. The one declared exception is the channel's subscriber
+count "at publish" (:meth:`FeatureContext.subscribers_near_publish`): it may come from up to
+``SUBSCRIBER_AFTER_DAYS`` after publishing, and its guard enforces that bound. Static video metadata
+(title, description, tags, duration, category, country) is treated as known at publish.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from miles.errors import LeakageError
 from miles.features.schema import Task
 
 NS_PER_H = 3_600_000_000_000
-SUBSCRIBER_WINDOW_DAYS = 30.0
+# Channel size "at publish" (docs/evaluation.md, channel group): the subscriber observation nearest to the
+# publish time, looked for from SUBSCRIBER_BEFORE_DAYS before publishing up to SUBSCRIBER_AFTER_DAYS after it
+# (or up to as_of, whichever is later). The declared knowledge time of the count is therefore
+# max(as_of, published_at + SUBSCRIBER_AFTER_DAYS), and the guard enforces exactly that.
+SUBSCRIBER_BEFORE_DAYS = 30.0
+SUBSCRIBER_AFTER_DAYS = 7.0
 
 
 def to_ns(values: pd.Series) -> np.ndarray:
@@ -107,25 +114,51 @@ class FeatureContext:
         self._check(out, "video_history")
         return out.drop(columns="as_of")
 
-    def latest_subscribers(self, within_days: float = SUBSCRIBER_WINDOW_DAYS) -> pd.DataFrame:
-        """Per key: the channel's latest subscriber count captured in [as_of - within_days, as_of].
+    def subscribers_near_publish(
+        self, before_days: float = SUBSCRIBER_BEFORE_DAYS, after_days: float = SUBSCRIBER_AFTER_DAYS
+    ) -> pd.DataFrame:
+        """Per key: the channel's subscriber observation nearest to publish within the declared window.
 
-        Columns (indexed by key): subscribers, subscribers_captured_at. Videos without a channel id
-        use their own snapshots' channel_subscribers.
+        Candidates are observations captured in [published_at - before_days, max(as_of, published_at +
+        after_days)]; the nearest to the publish time wins (ties go to the earlier one). Columns (indexed by
+        key): subscribers, subscribers_captured_at. Anything captured after the declared knowledge time
+        max(as_of, published_at + SUBSCRIBER_AFTER_DAYS) raises LeakageError, whatever ``after_days`` says.
         """
-        keys = self._keys.sort_values("as_of", kind="stable")
+        keys = self._keys.sort_values("published_at", kind="stable")[["key", "group_id", "published_at", "as_of"]]
         subs = self._subscribers.rename(columns={"captured_at": "subscribers_captured_at"})
-        hit = pd.merge_asof(
-            keys[["key", "group_id", "as_of"]],
-            subs[["group_id", "subscribers_captured_at", "subscribers"]],
-            left_on="as_of",
-            right_on="subscribers_captured_at",
-            by="group_id",
-            direction="backward",
-            tolerance=pd.Timedelta(days=within_days),
-        )
-        self._check(hit.dropna(subset=["subscribers_captured_at"]), "latest_subscribers", "subscribers_captured_at")
-        return hit.set_index("key")[["subscribers", "subscribers_captured_at"]]
+        subs = subs[["group_id", "subscribers_captured_at", "subscribers"]]
+        pub = to_ns(keys["published_at"])
+        lower = pub - int(before_days * 24 * NS_PER_H)
+        upper = np.maximum(to_ns(keys["as_of"]), pub + int(after_days * 24 * NS_PER_H))
+        found = []
+        for direction in ("backward", "forward"):
+            hit = pd.merge_asof(keys, subs, left_on="published_at", right_on="subscribers_captured_at",
+                                by="group_id", direction=direction)  # fmt: skip
+            has = hit["subscribers_captured_at"].notna().to_numpy()
+            seen = np.zeros(len(hit), dtype=np.int64)
+            seen[has] = to_ns(hit.loc[has, "subscribers_captured_at"])
+            ok = has & (seen >= lower) & (seen <= upper)
+            found.append((hit, np.where(ok, np.abs(seen - pub).astype(float), np.inf)))
+        (back, d_back), (fwd, d_fwd) = found
+        take_fwd = d_fwd < d_back
+        out = back.copy()
+        for col in ("subscribers", "subscribers_captured_at"):
+            out.loc[take_fwd, col] = fwd.loc[take_fwd, col]
+        out.loc[np.isinf(np.minimum(d_back, d_fwd)), ["subscribers", "subscribers_captured_at"]] = None
+        out = out.set_index("key")
+        self._check_subscribers(out.dropna(subset=["subscribers_captured_at"]))
+        return out[["subscribers", "subscribers_captured_at"]]
+
+    def _check_subscribers(self, rows: pd.DataFrame) -> None:
+        if rows.empty:
+            return
+        known = np.maximum(to_ns(rows["as_of"]), to_ns(rows["published_at"] + pd.Timedelta(days=SUBSCRIBER_AFTER_DAYS)))
+        late = to_ns(rows["subscribers_captured_at"]) > known
+        if late.any():
+            raise LeakageError(
+                f"subscribers_near_publish returned {int(late.sum())} counts captured after their declared "
+                f"knowledge time max(as_of, publish + {SUBSCRIBER_AFTER_DAYS:g} d) (task {self.task})"
+            )
 
     def earlier_uploads(self) -> pd.DataFrame:
         """Snapshots of the channel's strictly earlier uploads captured at or before each key's ``as_of``.

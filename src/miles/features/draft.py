@@ -1,26 +1,47 @@
-"""Feature rows for drafts - videos not (yet) in the database - with the same feature functions as training.
+"""Feature rows for drafts - videos not (yet) in the database - with the same feature rules as training.
 
-The predictor and the API call :func:`draft_features` at serving time. A draft's subscriber count is
-taken as known at its planned publish time; its early views (age in hours, views) become snapshots of
-the draft, so the early task sees exactly what a tracked video would show. Pass ``channel_history``
-(the channel's stored snapshots, interchange format) to get the channel baseline features.
+The predictor and the API call :func:`draft_matrix` (numpy) or :func:`draft_features` (a frame) at serving
+time; each draft gets one row per horizon. Rules that make a draft look like a stored video:
+
+- a draft's own early views (age in hours, views) are its snapshots; the early task's ``as_of`` is the latest
+  one and only horizons at least ``MIN_GAP_H`` after it are asked about (as in training's example pairs);
+- its subscriber count is an observation of its channel at its publish time (the channel rule's "count at
+  publish", offset 0) - also in the early task, where the creator typically reads it after publishing;
+- drafts in one call are alternatives, not each other's history: each is computed as if it were the only one;
+- ``channel_history`` (the channel's stored snapshots, interchange format) gives the channel-record features;
+- ``extra`` holds one row per draft of columns that training attaches to the snapshot frame before building
+  features (title-embedding components, thumbnail statistics, ...); a registered group whose feature names
+  are all ``extra`` columns takes them as its values.
+
+Two paths compute the same numbers. The *reference* path builds the examples/snapshots frames and runs
+:func:`~miles.features.build.build_features` through the guarded ``FeatureContext``: it is training's code
+and always applies. The *direct* path (:mod:`miles.features.draft_direct`) computes the built-in groups
+for drafts without channel history straight from the draft fields - about 0.2 ms per draft instead of
+~100 ms per call - and is used whenever it knows every requested group; ``tests/features/test_draft_parity.py``
+checks that both paths give identical matrices on real videos.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from miles.domain import as_utc
+from miles.domain import as_utc, utcnow
 from miles.errors import InvalidInput
-from miles.features.build import build_features, group_ids, prepare_snapshots, subscriber_observations
-from miles.features.schema import Task
+from miles.features.build import MIN_GAP_H, build_features, group_ids, prepare_snapshots, subscriber_observations
+from miles.features.registry import resolve_groups
+from miles.features.schema import Feature, Task
 
+log = logging.getLogger(__name__)
 DEFAULT_HORIZONS_H: tuple[float, ...] = (1.0, 6.0, 24.0, 168.0, 720.0)
+Extra: TypeAlias = pd.DataFrame | Mapping[str, Any]  # one value per draft for each column (a frame, or arrays by name)
+US_PER_H = 3_600_000_000
 
 
 @dataclass
@@ -31,38 +52,171 @@ class Draft:
     tags: list[str] = field(default_factory=list)
     duration_s: float | None = None
     category_id: int | None = None
-    channel_subscribers: int | None = None
+    channel_subscribers: float | None = None
     country: str | None = None
     channel_id: str | None = None
     early_views: list[tuple[float, float]] = field(default_factory=list)  # (age in hours, views)
 
+    @property
+    def t_i_h(self) -> float:
+        """Age of the latest early view (0 without any), on the microsecond grid snapshots use."""
+        return max((quantise_age(a) for a, _ in self.early_views), default=0.0)
 
-def _draft_snapshots(drafts: Sequence[Draft]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(snapshot rows from early views, one metadata row per draft)."""
-    meta, snaps = [], []
-    for i, d in enumerate(drafts):
-        if not d.title or not d.title.strip():
-            raise InvalidInput(f"draft {i}: title is empty")
-        pub = pd.Timestamp(as_utc(d.publish_at))
-        row = {
-            "video_id": f"draft:{i}",
-            "channel_id": d.channel_id,
-            "title": d.title,
-            "description": d.description,
-            "tags": "|".join(d.tags) if d.tags else None,
-            "category_id": d.category_id,
-            "duration_s": d.duration_s,
-            "country": d.country,
-            "source": "draft",
-            "published_at": pub,
-            "published_at_is_date_only": False,
-        }
-        meta.append(row)
-        for age_h, views in d.early_views:
-            if age_h < 0 or views < 0:
-                raise InvalidInput(f"draft {i}: early views need age_h >= 0 and views >= 0, got ({age_h}, {views})")
-            snaps.append({**row, "captured_at": pub + pd.Timedelta(hours=float(age_h)), "views": float(views)})
-    return pd.DataFrame(snaps, columns=[*meta[0].keys(), "captured_at", "views"]), pd.DataFrame(meta)
+    @property
+    def last_views(self) -> float:
+        return float(max(self.early_views)[1]) if self.early_views else 0.0
+
+
+def quantise_age(age_h: float) -> float:
+    """An age in hours on the whole-microsecond grid of stored timestamps, as a snapshot's age is computed.
+
+    Rounding here keeps a draft's early view exactly where its timestamp lands, so ``as_of`` (the latest view)
+    never falls a fraction of a microsecond before that view's capture.
+    """
+    return (round(age_h * US_PER_H) / 1e6) / 3600.0
+
+
+def age_delta(age_h: float) -> pd.Timedelta:
+    """The time since publish of an age in hours, in whole microseconds (``pd.Timedelta(hours=...)`` truncates)."""
+    return pd.Timedelta(round(age_h * US_PER_H), unit="us")
+
+
+# --- parsing user input ------------------------------------------------------------------------------------
+
+
+def _number(row: Mapping[str, Any], name: str, index: int) -> float | None:
+    value = row.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"draft {index}: {name} must be a number, got {value!r}") from exc
+    if not np.isfinite(out) or out < 0:
+        raise InvalidInput(f"draft {index}: {name} must be a finite number >= 0, got {value!r}")
+    return out
+
+
+def _early(raw: Any, index: int) -> list[tuple[float, float]]:
+    out = []
+    for item in raw or []:
+        pair = (item.get("age_h"), item.get("views")) if isinstance(item, Mapping) else tuple(item)
+        if len(pair) != 2:
+            raise InvalidInput(f"draft {index}: each early view needs (age_h, views), got {item!r}")
+        age, views = _number({"age_h": pair[0]}, "age_h", index), _number({"views": pair[1]}, "views", index)
+        if age is None or views is None or age <= 0:
+            raise InvalidInput(f"draft {index}: early view {item!r} needs age_h > 0 and views >= 0")
+        out.append((age, views))
+    ages = [quantise_age(a) for a, _ in out]
+    if len(set(ages)) != len(ages):
+        raise InvalidInput(f"draft {index}: two early views have the same age_h; give one view per age")
+    return sorted(out)
+
+
+def parse_draft(row: Mapping[str, Any], index: int, now: datetime | None = None) -> Draft:
+    """Validate one draft mapping (``title`` required; ``description``, ``tags`` (list or ``|``-joined),
+    ``duration_s``, ``category_id``, ``published_at``/``publish_at`` (default now), ``channel_id``,
+    ``channel_subscribers``, ``country``, ``early_views`` as ``[(age_h, views)]`` or ``[{"age_h", "views"}]``)."""
+    title = row.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise InvalidInput(f"draft {index}: title is required and must be non-empty text")
+    when = row.get("published_at") or row.get("publish_at")
+    try:
+        published = as_utc(pd.Timestamp(when).to_pydatetime()) if when else (now or utcnow())
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"draft {index}: publish time {when!r} is not a date-time") from exc
+    tags = row.get("tags")
+    tag_list = [str(t) for t in tags] if isinstance(tags, list | tuple) else (str(tags).split("|") if tags else [])
+    category = _number(row, "category_id", index)
+    return Draft(
+        title=title,
+        publish_at=published,
+        description=row.get("description") or None,
+        tags=[t for t in tag_list if t] if any(tag_list) else [],
+        duration_s=_number(row, "duration_s", index),
+        category_id=int(category) if category is not None else None,
+        channel_id=row.get("channel_id") or None,
+        channel_subscribers=_number(row, "channel_subscribers", index),
+        country=row.get("country") or None,
+        early_views=_early(row.get("early_views"), index),
+    )
+
+
+def horizons_for(draft: Draft, horizons: Sequence[float], task: Task) -> list[float]:
+    """prepublish: every positive horizon. early: those at least MIN_GAP_H after the latest early view."""
+    if task == "prepublish":
+        return [float(h) for h in horizons if h > 0]
+    t_i = draft.t_i_h
+    return [float(h) for h in horizons if h > 0 and float(h) - t_i >= MIN_GAP_H]  # as make_examples pairs them
+
+
+# --- the feature matrix ------------------------------------------------------------------------------------
+
+
+@dataclass
+class DraftMatrix:
+    """Features of every (draft, horizon) row as one float matrix; category columns hold the index of the
+    value in the feature's ``categories`` (NaN when missing or unknown)."""
+
+    features: list[Feature]
+    values: np.ndarray
+    draft: np.ndarray  # index of the draft each row belongs to
+    horizon_h: np.ndarray
+    t_i_h: np.ndarray
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def rows(self) -> pd.DataFrame:
+        return pd.DataFrame({"draft": self.draft, "horizon_h": self.horizon_h, "t_i_h": self.t_i_h})
+
+    def to_frame(self) -> pd.DataFrame:
+        """The frame ``build_features`` returns: float64 columns and categoricals with fixed categories."""
+        out: dict[str, Any] = {}
+        for j, feat in enumerate(self.features):
+            col = self.values[:, j]
+            if feat.dtype == "category":
+                codes = np.where(np.isnan(col), -1, col).astype(np.int64)
+                out[feat.name] = pd.Categorical.from_codes(codes, categories=list(feat.categories))
+            else:
+                out[feat.name] = col.copy()
+        return pd.DataFrame(out, index=pd.RangeIndex(len(self.values)))
+
+    @classmethod
+    def from_frame(cls, x: pd.DataFrame, features: list[Feature], rows: pd.DataFrame) -> DraftMatrix:
+        values = np.empty((len(x), len(features)), dtype=np.float64)
+        for j, feat in enumerate(features):
+            col = x[feat.name]
+            if feat.dtype == "category":
+                codes = col.cat.codes.to_numpy()
+                values[:, j] = np.where(codes < 0, np.nan, codes)
+            else:
+                values[:, j] = col.to_numpy(dtype=np.float64)
+        return cls(features, values, rows["draft"].to_numpy(), rows["horizon_h"].to_numpy(dtype=float),
+                   rows["t_i_h"].to_numpy(dtype=float))  # fmt: skip
+
+
+def draft_matrix(
+    drafts: Sequence[Draft],
+    *,
+    task: Task,
+    horizons_h: Sequence[float] = DEFAULT_HORIZONS_H,
+    channel_history: pd.DataFrame | None = None,
+    groups: Sequence[str] | None = None,
+    extra: Extra | None = None,
+) -> DraftMatrix:
+    """Features for every (draft, horizon) as a :class:`DraftMatrix`; the direct path when it applies."""
+    from miles.features import draft_direct
+
+    chosen = _check(drafts, task, horizons_h, groups, extra)
+    if channel_history is None or channel_history.empty:
+        direct = draft_direct.compute(drafts, task, horizons_h, chosen, extra)
+        if direct is not None:
+            return direct
+    x, rows = reference_features(drafts, task=task, horizons_h=horizons_h, channel_history=channel_history,
+                                 groups=groups, extra=extra)  # fmt: skip
+    return DraftMatrix.from_frame(x, [f for g in chosen for f in g.features], rows)
 
 
 def draft_features(
@@ -72,24 +226,109 @@ def draft_features(
     horizons_h: Sequence[float] = DEFAULT_HORIZONS_H,
     channel_history: pd.DataFrame | None = None,
     groups: Sequence[str] | None = None,
+    extra: Extra | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Features for every (draft, horizon): returns ``(X, rows)`` where ``rows`` has draft, horizon_h, t_i_h.
+    """Features for every (draft, horizon): ``(X, rows)`` where ``rows`` has draft, horizon_h, t_i_h.
 
-    prepublish: as_of = publish time. early: as_of = the draft's latest early view (at least one needed);
-    horizons at or before it are dropped.
+    prepublish: as_of = publish time. early: as_of = the draft's latest early view (at least one needed).
     """
+    m = draft_matrix(drafts, task=task, horizons_h=horizons_h, channel_history=channel_history, groups=groups,
+                     extra=extra)  # fmt: skip
+    return m.to_frame(), m.rows()
+
+
+def _check(
+    drafts: Sequence[Draft],
+    task: Task,
+    horizons_h: Sequence[float],
+    groups: Sequence[str] | None,
+    extra: Extra | None,
+) -> list[Any]:
     if not drafts:
         raise InvalidInput("no drafts given")
-    own, meta = _draft_snapshots(drafts)
+    names: list[str] = list(extra) if extra is not None else []
+    for name in names:
+        if len(extra[name]) != len(drafts):  # type: ignore[index]
+            raise InvalidInput(f"extra column {name!r} has {len(extra[name])} values for {len(drafts)} drafts")  # type: ignore[index]
+    for i, d in enumerate(drafts):
+        if not d.title or not d.title.strip():
+            raise InvalidInput(f"draft {i}: title is empty")
+        if task == "early" and not d.early_views:
+            raise InvalidInput(f"draft {i}: the early task needs at least one (age_h, views) observation")
+        for age_h, views in d.early_views:
+            if age_h <= 0 or views < 0:
+                raise InvalidInput(f"draft {i}: early views need age_h > 0 and views >= 0, got ({age_h}, {views})")
+        if not horizons_for(d, horizons_h, task):
+            raise InvalidInput(
+                f"draft {i}: no horizon lies {MIN_GAP_H:g} h or more after its latest early view; ask for a later age"
+            )
+    return resolve_groups(task, groups)
+
+
+# --- the reference path: training's build_features over draft-shaped frames ---------------------------------
+
+
+def reference_features(
+    drafts: Sequence[Draft],
+    *,
+    task: Task,
+    horizons_h: Sequence[float] = DEFAULT_HORIZONS_H,
+    channel_history: pd.DataFrame | None = None,
+    groups: Sequence[str] | None = None,
+    extra: Extra | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(X, rows)`` through ``build_features`` and the guarded context (drafts sharing a channel one by one)."""
+    _check(drafts, task, horizons_h, groups, extra)
+    extra = pd.DataFrame(dict(extra)) if extra is not None and not isinstance(extra, pd.DataFrame) else extra
+    channels = [d.channel_id for d in drafts if d.channel_id is not None]
+    batches = [list(range(len(drafts)))] if len(set(channels)) == len(channels) else [[i] for i in range(len(drafts))]
+    xs, rows = [], []
+    for batch in batches:
+        part = extra.iloc[batch].reset_index(drop=True) if extra is not None else None
+        x, r = _reference_batch([drafts[i] for i in batch], batch, task, horizons_h, channel_history, groups, part)
+        xs.append(x)
+        rows.append(r)
+    return pd.concat(xs, ignore_index=True), pd.concat(rows, ignore_index=True)
+
+
+def _reference_batch(
+    drafts: list[Draft],
+    numbers: list[int],
+    task: Task,
+    horizons_h: Sequence[float],
+    channel_history: pd.DataFrame | None,
+    groups: Sequence[str] | None,
+    extra: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    own, meta = _draft_snapshots(drafts, numbers, task)
     parts = [own] if not own.empty else []
     if channel_history is not None and not channel_history.empty:
         parts.append(channel_history.assign(video_id=channel_history["video_id"].astype(str)))
     snaps = prepare_snapshots(pd.concat(parts, ignore_index=True)) if parts else _empty_snapshots(meta)
     subs = _subscriber_obs(drafts, meta, snaps)
-    examples = _examples(drafts, meta, task, horizons_h)
+    if extra is not None:
+        meta = pd.concat([meta, extra.set_axis(meta.index)], axis=1)
+    examples = _examples(drafts, numbers, meta, task, horizons_h)
     x = build_features(task, examples, snaps, subscribers=subs, groups=groups)
     rows = examples[["draft", "age_h", "t_i_h"]].rename(columns={"age_h": "horizon_h"})
     return x.reset_index(drop=True), rows.reset_index(drop=True)
+
+
+def _draft_snapshots(drafts: list[Draft], numbers: list[int], task: Task) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(snapshot rows from early views - early task only -, one metadata row per draft)."""
+    meta, snaps = [], []
+    for i, d in zip(numbers, drafts, strict=True):
+        pub = pd.Timestamp(as_utc(d.publish_at))
+        row = {
+            "video_id": f"draft:{i}", "channel_id": d.channel_id, "title": d.title, "description": d.description,
+            "tags": "|".join(d.tags) if d.tags else None, "category_id": d.category_id, "duration_s": d.duration_s,
+            "country": d.country, "source": "draft", "published_at": pub, "published_at_is_date_only": False,
+        }  # fmt: skip
+        meta.append(row)
+        for age_h, views in d.early_views if task == "early" else []:
+            captured = pub + age_delta(age_h)
+            snaps.append({**row, "captured_at": captured, "views": float(views)})
+    return pd.DataFrame(snaps, columns=[*meta[0].keys(), "captured_at", "views"]), pd.DataFrame(meta)
 
 
 def _empty_snapshots(meta: pd.DataFrame) -> pd.DataFrame:
@@ -100,7 +339,11 @@ def _empty_snapshots(meta: pd.DataFrame) -> pd.DataFrame:
     return empty
 
 
-def _subscriber_obs(drafts: Sequence[Draft], meta: pd.DataFrame, snaps: pd.DataFrame) -> pd.DataFrame:
+def _as_of(draft: Draft, task: Task, published: pd.Timestamp) -> pd.Timestamp:
+    return published + age_delta(draft.t_i_h if task == "early" else 0.0)
+
+
+def _subscriber_obs(drafts: list[Draft], meta: pd.DataFrame, snaps: pd.DataFrame) -> pd.DataFrame:
     given = pd.DataFrame(
         {
             "group_id": group_ids(meta["channel_id"].astype("string"), meta["video_id"]),
@@ -113,22 +356,19 @@ def _subscriber_obs(drafts: Sequence[Draft], meta: pd.DataFrame, snaps: pd.DataF
     return obs.drop_duplicates(["group_id", "captured_at"], keep="last").reset_index(drop=True)
 
 
-def _examples(drafts: Sequence[Draft], meta: pd.DataFrame, task: Task, horizons_h: Sequence[float]) -> pd.DataFrame:
-    rows = []
-    for i, d in enumerate(drafts):
-        t_i = np.nan
-        if task == "early":
-            if not d.early_views:
-                raise InvalidInput(f"draft {i}: the early task needs at least one (age_h, views) observation")
-            t_i = float(max(a for a, _ in d.early_views))
-        as_of = meta.loc[i, "published_at"] + pd.Timedelta(hours=0.0 if np.isnan(t_i) else float(t_i))
-        for h in horizons_h:
-            if h <= 0 or (task == "early" and h <= t_i):
-                continue
-            rows.append({**meta.loc[i].to_dict(), "draft": i, "age_h": float(h), "t_i_h": t_i, "as_of": as_of})
-    if not rows:
-        raise InvalidInput("no horizon lies after the drafts' latest early views; ask for a later age")
+def _examples(
+    drafts: list[Draft], numbers: list[int], meta: pd.DataFrame, task: Task, horizons_h: Sequence[float]
+) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    for pos, (i, d) in enumerate(zip(numbers, drafts, strict=True)):
+        info = meta.iloc[pos].to_dict()
+        as_of = _as_of(d, task, info["published_at"])
+        t_i = d.t_i_h if task == "early" else np.nan
+        hs = horizons_for(d, horizons_h, task)
+        rows.extend({**info, "draft": i, "age_h": h, "t_i_h": t_i, "as_of": as_of} for h in hs)
     ex = pd.DataFrame(rows)
+    for col in ("published_at", "as_of"):
+        ex[col] = pd.to_datetime(ex[col], utc=True).astype("datetime64[us, UTC]")
     ex["channel_id"] = ex["channel_id"].astype("string")
     ex["group_id"] = group_ids(ex["channel_id"], ex["video_id"])
     ex["key"] = ex.groupby(["video_id", "as_of"], sort=False).ngroup()

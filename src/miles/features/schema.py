@@ -16,7 +16,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from miles.features.context import FeatureContext
 
-FEATURE_VERSION = "1"
+FEATURE_VERSION = "2"
 
 Task = Literal["prepublish", "early"]
 Availability = Literal["prepublish", "early"]

@@ -132,3 +132,69 @@ def register_version(settings: Settings, *, version: str, task: str, path: Path,
 def write_bundle(directory: Path, version: str, tasks: Sequence[str]) -> None:
     data = {"version": version, "tasks": list(tasks), "feature_version": FEATURE_VERSION}
     (directory / BUNDLE).write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def run_ablations(
+    frame: pd.DataFrame,
+    ablations: Sequence[tuple[str, str, tuple[str, ...]]],
+    *,
+    settings: Settings,
+    workdir: Path,
+    progress: Progress = _noop,
+) -> list[dict[str, Any]]:
+    """Train one model per feature-group set on the same split; headline test metrics of each."""
+    encoder = TextEncoder.load(settings.cache_dir / "encoders", cache=embedding_cache(settings))
+    rows = []
+    for i, (name, task, groups) in enumerate(ablations):
+        progress(f"ablation: {name}", i / max(len(ablations), 1))
+        # The default model has no sampling-frame feature, so the ablations drop it too; thumbnail statistics
+        # (off by default, see TrainConfig.thumbnail) are built only for the rows that ask for them.
+        kept = tuple(g for g in groups if g != "selection")
+        cfg = TrainConfig(task=task, model_groups=kept, thumbnail="thumbnail" in kept, n_boot=20)  # type: ignore[arg-type]
+        result = train(frame, cfg, workdir / f"ablation-{i}", encoder=encoder)
+        ms = result.metrics["headline"]["metrics"]["model (lightgbm)"]
+        rows.append({"name": name, "task": task, "rows": result.metrics["headline"]["rows"],
+                     **{k: ms[k]["value"] for k in ("spearman", "mae_log10", "auroc")}})  # fmt: skip
+    return rows
+
+
+def train_bundle(
+    frame: pd.DataFrame,
+    out: Path,
+    *,
+    settings: Settings,
+    text: bool = True,
+    ablations: Sequence[tuple[str, str, tuple[str, ...]]] | None = None,
+    progress: Progress = _noop,
+    register: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """Prepublish + early artifacts in one directory (``bundle.json``), one card, one metrics.json."""
+    import shutil
+    import tempfile
+
+    sections: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for task in ("prepublish", "early"):
+        cfg = TrainConfig(task=task, text_embedding=text)  # type: ignore[arg-type]
+        result, _ = train_task(frame, task, out / task, settings=settings, cfg=cfg,  # type: ignore[arg-type]
+                               progress=progress, register=False)  # fmt: skip
+        manifest = json.loads((out / task / "manifest.json").read_text(encoding="utf-8"))
+        sections[task] = (manifest, result.metrics)
+    version = "bundle-" + version_name("default").removeprefix("default-")
+    write_bundle(out, version, list(sections))
+    for task in sections:
+        _set_version(out / task, version)
+    ablation_rows = None
+    if ablations:
+        with tempfile.TemporaryDirectory() as tmp:
+            ablation_rows = run_ablations(frame, ablations, settings=settings, workdir=Path(tmp), progress=progress)
+    sanity = sanity_rows(Predictor.load(out, settings=settings))
+    write_card(out, version=version, sections=sections, sanity=sanity, ablations=ablation_rows)
+    metrics = {task: met for task, (_, met) in sections.items()}
+    if ablation_rows:
+        metrics["ablations"] = ablation_rows  # type: ignore[assignment]
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str), encoding="utf-8")
+    for task in sections:  # each artifact keeps its own card; the bundle card covers both
+        shutil.copy(out / "MODEL_CARD.md", out / task / "MODEL_CARD.md")
+    if register:
+        register_version(settings, version=version, task="both", path=out, metrics=metrics["prepublish"])
+    return version, metrics

@@ -11,11 +11,15 @@ Layout of an artifact directory::
     metrics.json      optional: the last ``miles evaluate`` report
 
 ``load_artifact`` refuses an artifact whose FEATURE_VERSION differs from the running code's.
-A model kind is registered with :func:`register_model_kind`; the manifest's ``kind`` picks the class.
+A model kind is registered with :func:`register_model_kind`; the manifest's ``kind`` (and ``module``, the
+class's module, imported on load) picks the class. A model may also define ``prepare_frame(frame) -> frame``
+(e.g. to add embedding columns) and list its feature groups in ``extra["groups"]``; ``miles evaluate``
+uses both when it builds the evaluation rows.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -65,6 +69,7 @@ class Model(Protocol):
 
 
 MODEL_KINDS: dict[str, type[Any]] = {}
+KIND_MODULES = ("miles.model.baselines", "miles.model.gbdt", "miles.model.fusion")
 
 
 def register_model_kind(cls: type[Any]) -> type[Any]:
@@ -73,9 +78,16 @@ def register_model_kind(cls: type[Any]) -> type[Any]:
     return cls
 
 
-def model_class(kind: str) -> type[Any]:
-    if kind not in MODEL_KINDS:
-        import miles.model.baselines  # noqa: F401  registers the built-in kinds
+def model_class(kind: str, module: str | None = None) -> type[Any]:
+    """The class registered for ``kind``, importing ``module`` (from the manifest) or the known model modules."""
+    for name in ([module] if module else []) + list(KIND_MODULES):
+        if kind in MODEL_KINDS:
+            break
+        if name.startswith("miles.model."):
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError:
+                continue
     if kind not in MODEL_KINDS:
         raise InvalidInput(f"unknown model kind {kind!r}; known: {', '.join(sorted(MODEL_KINDS))}")
     return MODEL_KINDS[kind]
@@ -120,6 +132,7 @@ def save_artifact(
         baseline.save(directory / "baselines" / kind)
     manifest = {
         "kind": model.kind,
+        "module": type(model).__module__,
         "task": model.task,
         "feature_version": FEATURE_VERSION,
         "features": features,
@@ -155,7 +168,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
 
 def load_artifact(directory: Path) -> Artifact:
     manifest = read_manifest(directory)
-    model = model_class(manifest["kind"]).load(directory / "model")
+    model = model_class(manifest["kind"], manifest.get("module")).load(directory / "model")
     baselines = {k: model_class(k).load(directory / "baselines" / k) for k in manifest.get("baselines", [])}
     split = SplitSpec.from_json(manifest["split"]) if manifest.get("split") else None
     labeler = ViralLabeler.load(directory / LABELS)

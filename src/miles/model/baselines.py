@@ -82,11 +82,18 @@ class Baseline:
         self.calibration = ([float(v) for v in iso.X_thresholds_], [float(v) for v in iso.y_thresholds_])
         return self
 
+    def predict_log_views(self, x: pd.DataFrame) -> np.ndarray:
+        """Predicted log1p(views) for every row (the training mean where no cell applies)."""
+        if "global" not in self.state:
+            raise InvalidInput(f"baseline {self.kind!r} is not fitted")
+        log_views = self._predict(x)
+        out: np.ndarray = np.where(np.isfinite(log_views), log_views, self.state["global"])
+        return out
+
     def predict(self, x: pd.DataFrame) -> Predictions:
         if self.labeler is None:
             raise InvalidInput(f"baseline {self.kind!r} is not fitted")
-        log_views = self._predict(x)
-        log_views = np.where(np.isfinite(log_views), log_views, self.state["global"])
+        log_views = self.predict_log_views(x)
         residual = log_views - self.labeler.expected(x)
         xs, ys = self.calibration
         return Predictions(log_views=log_views, p_viral=np.interp(residual, xs, ys))

@@ -10,6 +10,19 @@ from typing import Any
 SANITY_SUBSCRIBERS = (1_000, 10_000, 1_000_000)
 SANITY_HORIZONS_H = (1.0, 24.0, 168.0)
 SANITY_TITLE = "How I fixed my slow laptop in 5 minutes"
+UNKNOWNS = "\n".join(
+    [
+        "- Anything published after its training data (the publish ranges per source are listed below).",
+        "- Channels under ~1,000 subscribers: few in the data (mftn: 6 %); the typical YouTube channel (~110 "
+        "subscribers) is far below it, so small-channel predictions are optimistic.",
+        "- Thumbnails: no images in the data, so the image is not used (its statistics only marked the jp source).",
+        "- Niches and languages beyond the data: French-speaking tech channels, Japanese keyword search, and the "
+        "2019–20 trending lists of 12 countries (pre-Shorts).",
+        "- Early trajectories of young ordinary uploads: few pairs with t_i under 6 h (row counts in the t_i "
+        "table), so the early model's short-t_i accuracy is uncertain.",
+        "- Interval coverage on ordinary uploads is below nominal (see the by-source tables).",
+    ]
+)
 
 
 def sanity_rows(predictor: Any) -> list[dict[str, Any]]:
@@ -58,13 +71,17 @@ def mrse_table(report: Mapping[str, Any]) -> str:
 
 
 def source_table(by_source: Mapping[str, Any]) -> str:
-    lines = ["| source | rows | model | MAE log10 | Spearman |", "|---|---|---|---|---|"]
+    """One row per source, one MAE / Spearman column pair per model (the like-for-like comparison)."""
+    if not by_source:
+        return ""
+    models = [k for k, v in next(iter(by_source.values())).items() if isinstance(v, Mapping)]
+    head = " | ".join(f"{m} MAE log10 / Spearman" for m in models)
+    lines = [f"| source | rows | p10–p90 coverage | {head} |", "|---" * (len(models) + 3) + "|"]
     for source, entry in by_source.items():
-        for name, ms in entry.items():
-            if isinstance(ms, Mapping):
-                lines.append(
-                    f"| {source} | {entry['rows']} | {name} | {_fmt(ms['mae_log10'])} | {_fmt(ms['spearman'])} |"
-                )
+        cells = " | ".join(
+            f"{_fmt(entry[m]['mae_log10'])} / {_fmt(entry[m]['spearman'])}" if m in entry else "–" for m in models
+        )
+        lines.append(f"| {source} | {entry['rows']} | {_fmt(entry.get('coverage_p10_p90'))} | {cells} |")
     return "\n".join(lines)
 
 
@@ -105,7 +122,9 @@ def task_section(task: str, manifest: Mapping[str, Any], metrics: Mapping[str, A
         f"viral rate {head['viral_rate']:.3f}. 95 % intervals: bootstrap over channels.",
         metrics_table(head),
         f"\np10–p90 interval coverage on the test fold: {metrics.get('interval_coverage_p10_p90', float('nan')):.3f} "
-        "(nominal 0.80).",
+        "(nominal 0.80; offsets scaled by "
+        + " / ".join(f"{v:.2f}" for v in metrics.get("interval_scale", [1.0, 1.0]))
+        + " (low / high side), chosen on the validation fold by split-conformal calibration).",
     ]
     if mrse := mrse_table(head):
         parts += ["\n### Early task: mean relative squared error by indicator age t_i", mrse]
@@ -118,7 +137,7 @@ def write_card(
     directory: Path,
     *,
     version: str,
-    sections: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]],
+    sections: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]],
     sanity: list[dict[str, Any]],
     ablations: list[dict[str, Any]] | None = None,
 ) -> Path:
@@ -128,7 +147,9 @@ def write_card(
     text = [
         f"# Miles model card — `{version}`",
         "LightGBM: an L2 centre of log1p(views) with monotone age and channel-size constraints, p10/p90 quantile "
-        "boosters of the offset from it, and a viral classifier calibrated (isotonic) on the validation fold. "
+        "boosters of the offset from it (widened by split-conformal factors chosen on the validation fold), and a "
+        "viral classifier calibrated (isotonic) on the validation fold. The early model's centre starts from the "
+        "Szabo–Huberman baseline (fitted on the training fold) and learns only the residual. "
         "Early stopping uses the validation fold only; all metrics are on the test fold (channels never seen in "
         "training, published after the training period), beside the baselines fitted on the same training rows.",
         f"Feature version `{any_manifest['feature_version']}`; text encoder `{extra.get('encoders', {}).get('text')}` "
@@ -136,15 +157,21 @@ def write_card(
         "## Selection bias (DESIGN.md §3.3 rule 7)",
         "Trending lists (fedelux3, 2019–20) and keyword-search results (jp, 2024–25) hold only successful videos; "
         "the ordinary-uploads set (mftn, tech channels, 2025–26) holds each channel's recent uploads. The model "
-        "(1) weights every source equally in training, (2) takes the sampling frame (`selection`: trending, search, "
-        "ordinary) as a feature and predicts every draft as an *ordinary* upload, (3) is monotone in age and "
-        "channel size. Metrics on mixed-source test rows benefit from knowing the frame; the per-source tables "
-        "below compare like with like. The training data ends with the latest publish dates listed per source; a "
+        "(1) weights every source equally in training, (2) is monotone in age and channel size, (3) does *not* "
+        "see the sampling frame (an earlier version did; without it the per-source errors were as good and the "
+        "small-channel predictions barely moved). It can still partly infer the source from which fields are "
+        "missing (jp has no description text, fedelux3 no subscribers), so on mixed-source test rows the per-source "
+        "tables below are the like-for-like comparison. Channel size is the subscriber count nearest to publish "
+        "within 30 days before to 7 days after it (a few days of growth the video itself may cause are accepted; "
+        "see docs/evaluation.md). Thumbnail statistics are not used: only the jp search set has them, so they "
+        "marked a search-ranked hit rather than a better thumbnail. "
+        "The training data ends with the latest publish dates listed per source; a "
         "truly random YouTube video has a median of ~41 views (channel ~110 subscribers), below most of the "
         "data: treat predictions for channels under 1,000 subscribers as optimistic.",
         "### Predicted views for an ordinary draft (\u201c" + SANITY_TITLE + "\u201d, 45 s, Science & Technology)",
         sanity_table(sanity),
     ]
+    text += ["## What it does not know", UNKNOWNS]
     if ablations:
         text += ["## Ablations (same split; each row adds feature groups)", ablation_table(ablations)]
     text += [task_section(task, man, met) for task, (man, met) in sections.items()]

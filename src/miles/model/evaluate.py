@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from miles.features.build import Dataset
+from miles.errors import ModelNotReady
+from miles.features.build import Dataset, build_dataset
 from miles.features.schema import Task
 from miles.model import metrics as m
 from miles.model.artifact import Artifact, Predictions
@@ -153,6 +154,21 @@ def predict_all(artifact: Artifact, x: pd.DataFrame) -> dict[str, Predictions]:
     for kind, baseline in artifact.baselines.items():
         preds[kind] = baseline.predict(x)
     return preds
+
+
+def dataset_for(artifact: Artifact, frame: pd.DataFrame, *, test_file: bool) -> Dataset:
+    """Evaluation rows for ``artifact``: its own frame preparation and feature groups, checked against its features."""
+    prepare = getattr(artifact.model, "prepare_frame", None)
+    if callable(prepare):
+        frame = prepare(frame)
+    groups = (artifact.manifest.get("extra") or {}).get("groups") or None
+    data = build_dataset(artifact.task, frame, mode="test-file" if test_file else "all", groups=groups)
+    missing = [f for f in artifact.features if f not in data.X.columns]
+    if missing:
+        raise ModelNotReady(
+            f"{artifact.directory}: the model needs features this Miles did not build: {', '.join(missing[:8])}"
+        )
+    return data
 
 
 def evaluate_artifact(artifact: Artifact, data: Dataset, *, fold: str, n_boot: int = 200, seed: int = 0) -> EvalReport:

@@ -5,34 +5,51 @@ A model directory is either one artifact (``manifest.json``; task prepublish or 
 ``prepublish/`` and optionally ``early/`` artifacts (the packaged default). With early views and an early
 model, the early model answers (mode ``early``); otherwise the prepublish model does.
 Importable without torch: serving only needs LightGBM, numpy/pandas and (for titles) onnxruntime.
+
+Speed (issue 5: a few ms per draft): features come from :func:`miles.features.draft.draft_matrix` as one numpy
+matrix per call (all drafts x horizons), title embeddings are cached in-process (and in the optional
+``EmbeddingCache``), and the boosters are called on numpy arrays - LightGBM's pandas path costs ~15 ms per call.
+:class:`MatrixScorer` mirrors ``GBDTModel``'s prediction arithmetic on that matrix; when a model is loaded it is
+checked against ``GBDTModel``'s own methods on probe drafts and, if anything differs, the predictor uses those
+methods instead (slower, never wrong).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from miles.config import Settings, get_settings
 from miles.errors import InvalidInput, ModelNotReady
-from miles.features.build import build_features
+from miles.features.draft import Draft, DraftMatrix, draft_matrix, horizons_for, parse_draft
+from miles.features.schema import Task
 from miles.model.artifact import read_manifest
-from miles.model.drafts import Draft, draft_frames, horizons_for, parse_draft
-from miles.model.embed_features import THUMB_COLUMNS, TITLE_COLUMNS, TextEmbedder, thumbnail_columns
+from miles.model.embed_features import PREDICT_SELECTION, THUMB_COLUMNS, TITLE_COLUMNS, TextEmbedder
 from miles.model.encoders import EmbeddingCache
 from miles.model.gbdt import GBDTModel
-from miles.model.images import decode_image, image_stats
+from miles.model.images import STAT_NAMES, decode_image, image_stats
 
+log = logging.getLogger(__name__)
 HORIZONS_H: tuple[float, ...] = (1.0, 6.0, 24.0, 168.0, 720.0)
 REFERENCE_H = 24.0  # P(viral) and contributions are given for this horizon (or the nearest one predicted)
 TOP_K = 8
 BUNDLE = "bundle.json"
+TITLE_CACHE_SIZE = 8192  # distinct titles whose embedding stays in memory (384 float32 each: ~12 MB)
+INPUT_FIELDS = ("title", "description", "tags", "duration_s", "category_id", "publish_at", "channel_subscribers",
+                "thumbnail", "early_views")  # fmt: skip
+FloatArray = np.ndarray
 
 
 @dataclass
@@ -61,21 +78,219 @@ class DraftPrediction:
 
 
 @dataclass
+class Scored:
+    """Model outputs for every row of a draft matrix."""
+
+    log_views: FloatArray  # (n, n_quantiles)
+    viral: FloatArray  # (n,)
+    model: GBDTModel
+    inputs: FloatArray | pd.DataFrame  # what ``contributions`` needs for a row
+
+    def contributions(self, rows: np.ndarray) -> FloatArray:
+        """(len(rows), n_features) contributions to the p50 of those rows (bias column dropped)."""
+        if isinstance(self.inputs, pd.DataFrame):
+            return self.model.contributions(self.inputs.iloc[rows])[:, :-1]
+        booster = self.model.quantile_boosters[0.5]
+        threads = 1 if len(rows) < 256 else 0  # TreeSHAP is ~1 ms a row: worth both cores for a batch
+        out = booster.predict(self.inputs[rows], pred_contrib=True, num_threads=threads)
+        return np.asarray(out, dtype=float)[:, :-1]
+
+
+class MatrixScorer:
+    """``GBDTModel.predict_quantiles`` / ``predict_viral`` / ``contributions`` on a :class:`DraftMatrix`, via numpy."""
+
+    def __init__(self, model: GBDTModel) -> None:
+        self.model = model
+        booster = model.quantile_boosters[0.5]
+        self._categories: list[list[str]] = [list(c) for c in (booster.pandas_categorical or [])]
+        for other in [*model.quantile_boosters.values(), model.viral_booster]:
+            if [list(c) for c in (other.pandas_categorical or [])] != self._categories:
+                raise ModelNotReady("the model's boosters were trained with different category lists")
+        self._layout: dict[tuple[str, ...], tuple[np.ndarray, list[tuple[int, np.ndarray]]]] = {}
+
+    def inputs(self, m: DraftMatrix) -> FloatArray:
+        """The boosters' input matrix: model feature order, categories coded as LightGBM's pandas path codes them."""
+        cols, remaps = self._layout.get(tuple(m.columns)) or self._plan(m)
+        x = m.values[:, cols]
+        for j, remap in remaps:
+            col = x[:, j]
+            ok = ~np.isnan(col)
+            col[ok] = remap[col[ok].astype(np.int64)]
+        return x
+
+    def _plan(self, m: DraftMatrix) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
+        missing = [f for f in self.model.features if f not in m.columns]
+        if missing:
+            raise InvalidInput(f"feature matrix lacks model feature(s): {', '.join(missing)}")
+        position = {name: j for j, name in enumerate(m.columns)}
+        cols = np.array([position[f] for f in self.model.features])
+        remaps, k = [], 0
+        for j, name in enumerate(self.model.features):
+            feat = m.features[position[name]]
+            if feat.dtype != "category":
+                continue
+            booster_cats = self._categories[k] if k < len(self._categories) else []
+            k += 1
+            where = {c: float(i) for i, c in enumerate(booster_cats)}
+            remaps.append((j, np.array([where.get(c, np.nan) for c in feat.categories], dtype=float)))
+        if k != len(self._categories):
+            raise ModelNotReady(f"the model has {len(self._categories)} categorical features; the matrix has {k}")
+        self._layout[tuple(m.columns)] = (cols, remaps)
+        return cols, remaps
+
+    def score(self, m: DraftMatrix) -> Scored:
+        model = self.model
+        x = self.inputs(m)
+        threads = 1  # LightGBM's OpenMP pool costs ~16 ms per call on a busy 2-core machine; one thread: 0.03 ms
+        centre = _raw(model.quantile_boosters[0.5], x, threads)
+        if model.offset_model is not None:
+            centre = centre + model.offset_model.predict_log_views(m.to_frame())
+        cols = [centre if q == 0.5 else centre + _raw(model.quantile_boosters[q], x, threads)
+                for q in model.config.quantiles]  # fmt: skip
+        raw = np.sort(np.column_stack(cols), axis=1)
+        mid = raw[:, [len(model.config.quantiles) // 2]]
+        lo, hi = model.interval_scale
+        scale = np.array([lo if q < 0.5 else hi if q > 0.5 else 0.0 for q in model.config.quantiles])
+        log_views = mid + (raw - mid) * scale[None, :] + np.where(scale == 0.0, raw - mid, 0.0)
+        viral = np.clip(model.calibrator(_raw(model.viral_booster, x, threads, best=False)), 0.0, 1.0)
+        return Scored(log_views, viral, model, x)
+
+
+def _raw(booster: Any, x: FloatArray, threads: int, best: bool = True) -> FloatArray:
+    iteration = (booster.best_iteration or None) if best else None
+    return np.asarray(booster.predict(x, num_iteration=iteration, num_threads=threads), dtype=float)
+
+
+def _frame_score(model: GBDTModel, m: DraftMatrix) -> Scored:
+    frame = m.to_frame()
+    return Scored(model.predict_quantiles(frame), model.predict_viral(frame), model, frame)
+
+
+@dataclass
 class LoadedModel:
     directory: Path
     manifest: dict[str, Any]
     model: GBDTModel
+    scorer: MatrixScorer | None = None  # None: the numpy path disagreed with GBDTModel, use its methods
 
     @property
     def groups(self) -> list[str]:
         return list(self.manifest.get("extra", {}).get("groups") or [])
+
+    @property
+    def task(self) -> Task:
+        return "early" if self.manifest["task"] == "early" else "prepublish"
 
     @classmethod
     def load(cls, directory: Path) -> LoadedModel:
         manifest = read_manifest(directory)  # refuses another FEATURE_VERSION
         if manifest["kind"] != GBDTModel.kind:
             raise ModelNotReady(f"{directory}: a {manifest['kind']!r} artifact cannot serve predictions")
-        return cls(directory, manifest, GBDTModel.load(directory / "model"))
+        loaded = cls(directory, manifest, GBDTModel.load(directory / "model"))
+        loaded.scorer = loaded._checked_scorer()
+        return loaded
+
+    def score(self, m: DraftMatrix) -> Scored:
+        return self.scorer.score(m) if self.scorer is not None else _frame_score(self.model, m)
+
+    def _checked_scorer(self) -> MatrixScorer | None:
+        """The numpy scorer if it reproduces ``GBDTModel`` exactly on probe drafts, else None (logged)."""
+        m = probe_matrix(self.task, self.groups or None, self.model)
+        fast = MatrixScorer(self.model)
+        got, want = fast.score(m), _frame_score(self.model, m)
+        rows = np.arange(0, len(want.viral), 7)
+        same = (np.array_equal(got.log_views, want.log_views) and np.array_equal(got.viral, want.viral)
+                and np.array_equal(got.contributions(rows), want.contributions(rows)))  # fmt: skip
+        if not same:
+            log.warning("%s: numpy scoring differs from GBDTModel; using its (slower) DataFrame path", self.directory)
+            return None
+        return fast
+
+
+def probe_matrix(task: Task, groups: Sequence[str] | None, model: GBDTModel) -> DraftMatrix:
+    """Varied drafts (every category value, missing fields, early views) to check a scorer against the model."""
+    rng = np.random.default_rng(0)
+    titles = ["I fixed my slow laptop in 5 minutes #shorts", "ラーメンの作り方", "Привет мир!", "WOW?! 😀", "x"]
+    drafts = [
+        Draft(title=titles[i % len(titles)], publish_at=datetime(2026, 1, 1 + i, i % 24, tzinfo=UTC),
+              duration_s=None if i % 4 == 0 else 10.0 * i, category_id=None if i % 5 == 0 else 1 + i % 44,
+              channel_subscribers=None if i % 3 == 0 else 10.0 ** (i % 7), country=["FR", "JP", None, "US"][i % 4],
+              channel_id=None if i % 2 else f"c{i}", early_views=[(0.5 + i % 3, 10.0 * i), (3.0 + i % 5, 50.0 * i)])
+        for i in range(12)
+    ]  # fmt: skip
+    extra = _extra_columns(
+        rng.normal(size=(len(drafts), len(TITLE_COLUMNS))) if model.projector is not None else None,
+        [
+            None if i % 2 else dict(zip(STAT_NAMES, rng.uniform(0, 100, len(STAT_NAMES)), strict=True))
+            for i in range(12)
+        ],
+    )
+    return draft_matrix(drafts, task=task, horizons_h=(0.5, *HORIZONS_H), groups=groups, extra=extra)
+
+
+def _uses_thumbnail(model: GBDTModel) -> bool:
+    """The default model leaves thumbnails out until thumbnail data exists across sources (see its card)."""
+    return any(f in THUMB_COLUMNS for f in model.features)
+
+
+def _extra_columns(
+    title_components: FloatArray | None, thumb_stats: Sequence[Mapping[str, float] | None]
+) -> dict[str, np.ndarray]:
+    """What training attaches before building features: title PCs, thumbnail statistics, the selection."""
+    n = len(thumb_stats)
+    out: dict[str, np.ndarray] = {}
+    if title_components is not None:
+        out.update({c: title_components[:, j] for j, c in enumerate(TITLE_COLUMNS[: title_components.shape[1]])})
+    for name, col in zip(STAT_NAMES, THUMB_COLUMNS, strict=True):
+        out[col] = np.array([s.get(name, np.nan) if s else np.nan for s in thumb_stats], dtype=float)
+    out["thumb_present"] = np.array([1.0 if s else 0.0 for s in thumb_stats])
+    out["selection"] = np.full(n, PREDICT_SELECTION, dtype=object)  # a draft is an ordinary upload
+    return out
+
+
+class _TitleVectors:
+    """In-process LRU of title embeddings (thread-safe); misses go to the encoder and its ``EmbeddingCache``."""
+
+    def __init__(self, size: int = TITLE_CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, encoder: TextEmbedder, titles: Sequence[str]) -> np.ndarray:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for t in titles:
+                if t in self._items:
+                    self._items.move_to_end(t)
+                    found[t] = self._items[t]
+        missing = list(dict.fromkeys(t for t in titles if t not in found))
+        if missing:
+            fresh = dict(zip(missing, encoder.encode(missing), strict=True))
+            found.update(fresh)
+            with self._lock:
+                self._items.update(fresh)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return np.stack([found[t] for t in titles])
+
+
+@dataclass
+class _Input:
+    draft: Draft
+    thumbnail: bytes | Image.Image | None
+    given: set[str]
+
+
+def _parse(row: Mapping[str, Any], index: int) -> _Input:
+    thumb = row.get("thumbnail")
+    if thumb is not None and not isinstance(thumb, bytes | bytearray | Image.Image):
+        raise InvalidInput(f"draft {index}: thumbnail must be image bytes or a PIL image")
+    given = {f for f in INPUT_FIELDS if row.get(f) not in (None, "", [], ())}
+    if row.get("published_at"):
+        given.add("publish_at")
+    # A draft always has a channel, even when we know none of its uploads: counts 0, not unknown.
+    draft = parse_draft({**row, "channel_id": row.get("channel_id") or f"draft-channel-{index}"}, index)
+    return _Input(draft, bytes(thumb) if isinstance(thumb, bytearray) else thumb, given)
 
 
 class Predictor:
@@ -98,6 +313,7 @@ class Predictor:
         self.settings = settings or get_settings()
         self.embedding_cache = embedding_cache
         self._text: TextEmbedder | None = None
+        self._titles = _TitleVectors()
 
     @classmethod
     def load(
@@ -121,89 +337,102 @@ class Predictor:
 
     # --- inputs ------------------------------------------------------------------------------------
 
-    def _text_encoder(self) -> TextEmbedder:
-        if self._text is None:
+    def _text_encoder(self, encoder_id: str) -> TextEmbedder:
+        """The encoder the model's title PCA was fitted on (int8 or fp32 MiniLM), loaded once."""
+        if self._text is None or self._text.encoder_id != encoder_id:
             from miles.model.encoders import TextEncoder
 
-            self._text = TextEncoder.load(self.settings.cache_dir / "encoders", cache=self.embedding_cache)
+            encoder = TextEncoder.load(self.settings.cache_dir / "encoders", quantized=encoder_id.endswith("int8"),
+                                       cache=self.embedding_cache)  # fmt: skip
+            if encoder.encoder_id != encoder_id:
+                raise ModelNotReady(
+                    f"the model's title PCA needs {encoder_id!r} embeddings; got {encoder.encoder_id!r}"
+                )
+            self._text, self._titles = encoder, _TitleVectors()
         return self._text
 
-    def _extra_columns(self, drafts: list[Draft], model: GBDTModel) -> pd.DataFrame:
-        index = pd.Index([d.index for d in drafts], name="draft")
-        parts = []
+    def _extra(self, inputs: list[_Input], model: GBDTModel) -> dict[str, np.ndarray]:
+        components = None
         if model.projector is not None:
-            vectors = self._text_encoder().encode([d.title for d in drafts])
-            comps = model.projector.transform(vectors)
-            parts.append(pd.DataFrame(comps, index=index, columns=list(TITLE_COLUMNS[: comps.shape[1]])))
-        parts.append(thumbnail_columns([self._thumb_stats(d) for d in drafts], index))
-        return pd.concat(parts, axis=1)
+            encoder = self._text_encoder(model.projector.encoder_id)
+            components = model.projector.transform(self._titles.encode(encoder, [i.draft.title for i in inputs]))
+        if not _uses_thumbnail(model):
+            for item in inputs:  # still decoded: a broken upload is an error whatever the model uses
+                self._check(item.thumbnail)
+            return _extra_columns(components, [None] * len(inputs))
+        return _extra_columns(components, [self._thumb_stats(i.thumbnail) for i in inputs])
 
-    def _thumb_stats(self, draft: Draft) -> dict[str, float] | None:
-        if draft.thumbnail is None:
+    def _check(self, thumbnail: bytes | Image.Image | None) -> None:
+        if isinstance(thumbnail, bytes):
+            decode_image(thumbnail, max_pixels=self.settings.max_image_pixels, max_bytes=self.settings.max_image_bytes)
+
+    def _thumb_stats(self, thumbnail: bytes | Image.Image | None) -> dict[str, float] | None:
+        if thumbnail is None:
             return None
-        if isinstance(draft.thumbnail, bytes):
-            img = decode_image(
-                draft.thumbnail, max_pixels=self.settings.max_image_pixels, max_bytes=self.settings.max_image_bytes
-            )
-        else:
-            img = draft.thumbnail
-        return image_stats(img)
+        if isinstance(thumbnail, bytes):
+            limits = {"max_pixels": self.settings.max_image_pixels, "max_bytes": self.settings.max_image_bytes}
+            thumbnail = decode_image(thumbnail, **limits)
+        return image_stats(thumbnail)
 
     # --- prediction --------------------------------------------------------------------------------
 
-    def predict(self, rows: Sequence[Mapping[str, Any]], *, horizons: Sequence[float] = HORIZONS_H) -> list[DraftPrediction]:
-        drafts = [parse_draft(row, i) for i, row in enumerate(rows)]
-        results: dict[int, DraftPrediction] = {}
-        early = [d for d in drafts if d.early_views and self.early is not None and horizons_for(d, horizons, True)]
-        early_ids = {d.index for d in early}
-        pre = [d for d in drafts if d.index not in early_ids]
-        for group, loaded, is_early in ((pre, self.prepublish, False), (early, self.early, True)):
-            if group and loaded is not None:
-                results.update(self._score(group, loaded, horizons, is_early))
-        return [results[d.index] for d in drafts]
+    def predict(
+        self, rows: Sequence[Mapping[str, Any]], *, horizons: Sequence[float] = HORIZONS_H, explain: bool = True
+    ) -> list[DraftPrediction]:
+        """One prediction per row; ``explain=False`` skips the feature contributions (TreeSHAP, ~1 ms a draft)."""
+        inputs = [_parse(row, i) for i, row in enumerate(rows)]
+        use_early = [bool(i.draft.early_views and self.early is not None and horizons_for(i.draft, horizons, "early"))
+                     for i in inputs]  # fmt: skip
+        results: list[DraftPrediction | None] = [None] * len(inputs)
+        for loaded, wanted in ((self.prepublish, False), (self.early, True)):
+            idx = [k for k, e in enumerate(use_early) if e == wanted]
+            if idx and loaded is not None:
+                for k, pred in zip(idx, self._score([inputs[k] for k in idx], loaded, horizons, explain), strict=True):
+                    results[k] = pred
+        return [r for r in results if r is not None]
 
     def _score(
-        self, drafts: list[Draft], loaded: LoadedModel, horizons: Sequence[float], early: bool
-    ) -> dict[int, DraftPrediction]:
-        model = loaded.model
-        per_draft = [horizons_for(d, horizons, early) for d in drafts]
-        examples, snaps, subs = draft_frames(drafts, per_draft, self._extra_columns(drafts, model), early=early)
-        task = "early" if early else "prepublish"
-        X = build_features(task, examples, snaps, subscribers=subs, groups=loaded.groups or None)
-        q = model.predict_quantiles(X)
-        floor = np.array([drafts[i].last_views if early else 0.0 for i in examples["draft"].to_numpy()])
-        views = np.maximum(np.expm1(q), floor[:, None])  # views never fall below what was already observed
-        viral = model.predict_viral(X)
-        out = {}
-        for draft in drafts:
-            rows = np.flatnonzero(examples["draft"].to_numpy() == draft.index)
-            ref = rows[np.argmin(np.abs(np.log1p(examples["age_h"].to_numpy()[rows]) - np.log1p(REFERENCE_H)))]
-            out[draft.index] = DraftPrediction(
-                mode=task,
-                model_version=self.version,
-                horizons=[HorizonPrediction(float(examples["age_h"].iat[r]), *map(float, views[r])) for r in rows],
-                viral_probability=float(viral[ref]),
-                reference_horizon_h=float(examples["age_h"].iat[ref]),
-                inputs_used=sorted(draft.given),
-                inputs_missing=[f for f in _INPUT_ORDER if f not in draft.given],
-                contributions=[],
+        self, inputs: list[_Input], loaded: LoadedModel, horizons: Sequence[float], explain: bool
+    ) -> list[DraftPrediction]:
+        task = loaded.task
+        drafts = [i.draft for i in inputs]
+        m = draft_matrix(drafts, task=task, horizons_h=horizons, groups=loaded.groups or None,
+                         extra=self._extra(inputs, loaded.model))  # fmt: skip
+        scored = loaded.score(m)
+        floor = np.array([d.last_views if task == "early" else 0.0 for d in drafts])[m.draft]
+        views = np.maximum(np.expm1(scored.log_views), floor[:, None])  # never below what was already seen
+        starts = np.searchsorted(m.draft, np.arange(len(drafts) + 1))
+        closeness = np.abs(np.log1p(m.horizon_h) - np.log1p(REFERENCE_H))
+        refs = np.array([starts[k] + int(np.argmin(closeness[starts[k] : starts[k + 1]])) for k in range(len(drafts))])
+        contrib = scored.contributions(refs) if explain else None
+        out = []
+        for k, item in enumerate(inputs):
+            ref = int(refs[k])
+            out.append(
+                DraftPrediction(
+                    mode=task,
+                    model_version=self.version,
+                    horizons=[
+                        HorizonPrediction(float(m.horizon_h[r]), *map(float, views[r]))
+                        for r in range(starts[k], starts[k + 1])
+                    ],
+                    viral_probability=float(scored.viral[ref]),
+                    reference_horizon_h=float(m.horizon_h[ref]),
+                    inputs_used=sorted(f for f in item.given if f != "thumbnail" or _uses_thumbnail(loaded.model)),
+                    inputs_missing=[f for f in INPUT_FIELDS if f not in item.given],
+                    contributions=_top_contributions(loaded.model.features, contrib[k]) if contrib is not None else [],
+                )
             )
-            out[draft.index].contributions = self._top_contributions(model, X.iloc[[ref]])
         return out
 
-    @staticmethod
-    def _top_contributions(model: GBDTModel, row: pd.DataFrame) -> list[tuple[str, float]]:
-        contrib = model.contributions(row)[0, :-1]
-        grouped: dict[str, float] = {}
-        for name, value in zip(model.features, contrib, strict=True):
-            key = "title_embedding" if name in TITLE_COLUMNS else ("thumbnail" if name in THUMB_COLUMNS else name)
-            grouped[key] = grouped.get(key, 0.0) + float(value)
-        ranked = sorted(grouped.items(), key=lambda kv: -abs(kv[1]))
-        return [(k, round(v, 4)) for k, v in ranked[:TOP_K] if v != 0.0]
 
-
-_INPUT_ORDER = ("title", "description", "tags", "duration_s", "category_id", "publish_at", "channel_subscribers",
-                "thumbnail", "early_views")  # fmt: skip
+def _top_contributions(features: Sequence[str], contrib: FloatArray) -> list[tuple[str, float]]:
+    grouped: dict[str, float] = {}
+    for name, value in zip(features, contrib, strict=True):
+        key = "title_embedding" if name in TITLE_COLUMNS else ("thumbnail" if name in THUMB_COLUMNS else name)
+        grouped[key] = grouped.get(key, 0.0) + float(value)
+    ranked = sorted(grouped.items(), key=lambda kv: -abs(kv[1]))
+    return [(k, round(v, 4)) for k, v in ranked[:TOP_K] if v != 0.0]
 
 
 def _bundle_version(directory: Path) -> str:
@@ -236,9 +465,7 @@ def default_model_dir(settings: Settings, promoted_dir: Path | None = None) -> P
 def load_default_predictor(
     settings: Settings, promoted_dir: Path | None = None, *, embedding_cache: EmbeddingCache | None = None
 ) -> Predictor:
-    return Predictor.load(
-        default_model_dir(settings, promoted_dir), settings=settings, embedding_cache=embedding_cache
-    )
+    return Predictor.load(default_model_dir(settings, promoted_dir), settings=settings, embedding_cache=embedding_cache)
 
 
 def parse_early_views(items: Sequence[str]) -> list[tuple[float, float]]:

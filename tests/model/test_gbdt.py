@@ -1,0 +1,130 @@
+"""LightGBM learner: quantiles, monotone age curve, calibrated viral probability, save/load round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from miles.errors import InvalidInput
+from miles.model.gbdt import Calibrator, FitData, GBDTConfig, GBDTModel
+
+
+def _fold(n: int, seed: int) -> FitData:
+    rng = np.random.default_rng(seed)
+    age = rng.uniform(0.5, 500, n)
+    subs = rng.uniform(2, 14, n)
+    noise = rng.normal(size=n)
+    x = pd.DataFrame({"age_h": age, "log_age_h": np.log1p(age), "log_subscribers": subs, "noise": noise,
+                      "category_id": pd.Categorical(rng.choice(["1", "2"], n), categories=["1", "2"])})  # fmt: skip
+    y = 2 + 0.8 * np.log1p(age) + 0.5 * subs + rng.normal(scale=0.7, size=n)
+    viral = (y - (2 + 0.8 * np.log1p(age) + 0.5 * subs) > 0.6).astype(float)
+    return FitData(x, y, viral)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> GBDTModel:
+    return GBDTModel.fit_folds(_fold(3000, 1), _fold(800, 2), GBDTConfig(max_rounds=150, num_threads=1))
+
+
+def test_quantiles_ordered_and_cover(fitted: GBDTModel) -> None:
+    test = _fold(1000, 3)
+    q = fitted.predict_quantiles(test.x)
+    assert (np.diff(q, axis=1) >= 0).all()
+    coverage = np.mean((test.log_views >= q[:, 0]) & (test.log_views <= q[:, 2]))
+    assert 0.6 < coverage < 0.95
+    assert np.mean(np.abs(q[:, 1] - test.log_views)) < 0.8
+
+
+def test_monotone_in_age(fitted: GBDTModel) -> None:
+    ages = np.array([1.0, 6.0, 24.0, 168.0, 720.0])
+    x = pd.DataFrame({"age_h": ages, "log_age_h": np.log1p(ages), "log_subscribers": 8.0, "noise": 0.0,
+                      "category_id": pd.Categorical(["1"] * 5, categories=["1", "2"])})  # fmt: skip
+    assert (np.diff(fitted.predict_quantiles(x)[:, 1]) >= 0).all()
+
+
+def test_viral_probability_is_calibrated_probability(fitted: GBDTModel) -> None:
+    test = _fold(1000, 4)
+    p = fitted.predict_viral(test.x)
+    assert ((p >= 0) & (p <= 1)).all()
+    assert abs(p.mean() - test.viral.mean()) < 0.08
+    assert np.mean(p[test.viral == 1]) > np.mean(p[test.viral == 0])
+
+
+def test_contributions_sum_to_prediction(fitted: GBDTModel) -> None:
+    test = _fold(20, 5)
+    contrib = fitted.contributions(test.x)
+    np.testing.assert_allclose(contrib.sum(axis=1), fitted.predict_quantiles(test.x)[:, 1], rtol=1e-6, atol=1e-6)
+
+
+def test_save_load_identical(fitted: GBDTModel, tmp_path: Path) -> None:
+    fitted.save(tmp_path)
+    again = GBDTModel.load(tmp_path)
+    test = _fold(200, 6)
+    np.testing.assert_array_equal(fitted.predict_quantiles(test.x), again.predict_quantiles(test.x))
+    np.testing.assert_array_equal(fitted.predict_viral(test.x), again.predict_viral(test.x))
+
+
+def test_missing_feature_column_is_refused(fitted: GBDTModel) -> None:
+    with pytest.raises(InvalidInput, match="noise"):
+        fitted.predict_quantiles(_fold(5, 7).x.drop(columns="noise"))
+
+
+def test_calibrator_needs_two_classes() -> None:
+    with pytest.raises(InvalidInput, match="single class"):
+        Calibrator.fit(np.array([0.1, 0.2]), np.array([1.0, 1.0]))
+
+
+def test_conformal_scaling_restores_nominal_coverage() -> None:
+    """Quantile boosters trained on low-noise rows are too narrow on noisier ones; the validation fold fixes it."""
+
+    def noisy(n: int, seed: int, scale: float) -> FitData:
+        fold = _fold(n, seed)
+        extra = np.random.default_rng(seed + 100).normal(scale=scale, size=n)
+        return FitData(fold.x, fold.log_views + extra, fold.viral)
+
+    model = GBDTModel.fit_folds(_fold(3000, 11), noisy(1500, 12, 1.0), GBDTConfig(max_rounds=150, num_threads=1))
+    assert model.interval_scale[0] > 1.2 and model.interval_scale[1] > 1.2
+    test = noisy(3000, 13, 1.0)
+    q = model.predict_quantiles(test.x)
+    coverage = np.mean((test.log_views >= q[:, 0]) & (test.log_views <= q[:, 2]))
+    assert 0.75 < coverage < 0.86
+    raw = model._raw_quantiles(test.x)
+    assert np.mean((test.log_views >= raw[:, 0]) & (test.log_views <= raw[:, 2])) < 0.7
+    np.testing.assert_allclose(q[:, 1], raw[:, 1])  # the centre does not move
+
+
+def test_offset_model_residual_fit_round_trips(tmp_path: Path) -> None:
+    """With an offset baseline the trees learn only its residual; saved and loaded, predictions are identical."""
+    from miles.features.labels import ViralLabeler
+    from miles.model.baselines import SzaboHubermanBaseline
+
+    def early(n: int, seed: int) -> FitData:
+        rng = np.random.default_rng(seed)
+        t_i = rng.choice([1.0, 3.0, 6.0, 24.0], n)
+        t_r = t_i * rng.choice([2.0, 4.0, 8.0], n)
+        v_i = rng.uniform(2, 12, n)
+        x = pd.DataFrame({"age_h": t_r, "early_log_views": v_i, "early_snapshot_age_h": t_i,
+                          "early_views": np.expm1(v_i), "log_age_h": np.log1p(t_r), "log_subscribers": np.nan,
+                          "category_id": pd.Categorical(["1"] * n, categories=["1", "2"])})  # fmt: skip
+        y = v_i + 0.5 * np.log(t_r / t_i) + 0.2 * (v_i > 7) + rng.normal(scale=0.1, size=n)
+        return FitData(x, y, (rng.random(n) < 0.2).astype(float))
+
+    train, valid = early(3000, 21), early(800, 22)
+    labeler = ViralLabeler.fit(train.x, pd.Series(train.log_views))
+    sh = SzaboHubermanBaseline("early").fit(train.x, pd.DataFrame({"log_views": train.log_views,
+                                            "viral": train.viral}), labeler=labeler)  # fmt: skip
+    model = GBDTModel.fit_folds(train, valid, GBDTConfig(max_rounds=150, num_threads=1), task="early",
+                                offset_model=sh)  # fmt: skip
+    test = early(1000, 23)
+    err_model = np.mean(np.abs(model.predict_quantiles(test.x)[:, 1] - test.log_views))
+    err_sh = np.mean(np.abs(sh.predict_log_views(test.x) - test.log_views))
+    assert err_model < 0.8 * err_sh  # the trees learned the (v_i > 7) correction S-H cannot express
+    contrib = model.contributions(test.x[:20])
+    np.testing.assert_allclose(contrib.sum(axis=1), model.predict_quantiles(test.x[:20])[:, 1], atol=1e-6)
+    model.save(tmp_path)
+    again = GBDTModel.load(tmp_path)
+    assert again.offset_model is not None and again.interval_scale == model.interval_scale
+    np.testing.assert_array_equal(model.predict_quantiles(test.x), again.predict_quantiles(test.x))
