@@ -137,7 +137,7 @@ def test_predict_cli_end_to_end(settings: Settings, tmp_path: Path) -> None:
 def test_numpy_scoring_is_active_and_equals_the_reference_path(predictor: Predictor) -> None:
     """The fast path (direct features + numpy boosters) gives what training's feature code and GBDTModel give."""
     from miles.features.draft import reference_features
-    from miles.model.predict import _parse
+    from miles.model.predict import _parse, cumulative_in_age
 
     assert predictor.prepublish.scorer is not None and predictor.early is not None and predictor.early.scorer
     rows: list[dict[str, Any]] = [
@@ -162,6 +162,7 @@ def test_numpy_scoring_is_active_and_equals_the_reference_path(predictor: Predic
         x, meta = reference_features(drafts, task=loaded.task, horizons_h=HORIZONS_H, groups=loaded.groups, extra=extra)
         q = loaded.model.predict_quantiles(x)
         views = np.maximum(np.expm1(q), np.array([d.last_views for d in drafts])[meta["draft"]][:, None])
+        views = cumulative_in_age(views, meta["draft"].to_numpy(), meta["horizon_h"].to_numpy())
         got = np.array([[h.p10, h.p50, h.p90] for p in fast for h in p.horizons])
         assert np.array_equal(got, views)
 

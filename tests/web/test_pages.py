@@ -133,7 +133,7 @@ def test_score_twin_returns_what_the_page_shows_and_lands_in_history(web: TestCl
     result = twin.json()["result"]
     horizons = result["prediction"]["horizons"]
     assert len(horizons) >= 3 and all(h["p10"] <= h["p50"] <= h["p90"] for h in horizons)
-    assert "thumbnail" in result["prediction"]["inputs_used"]
+    assert "thumbnail" not in result["prediction"]["inputs_used"] and twin.json()["thumbnail_unused"] is True
     assert [v["rank"] for v in result["variants"]] == [1, 2, 3, 4]
     assert {v["label"] for v in result["variants"]} >= {"draft", "posted at 09:00 UTC", "duration: 20 s"}
     page = web.post("/score", data={**form, "csrf_token": token}, headers={"HX-Request": "true"})

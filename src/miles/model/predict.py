@@ -228,6 +228,17 @@ def probe_matrix(task: Task, groups: Sequence[str] | None, model: GBDTModel) -> 
     return draft_matrix(drafts, task=task, horizons_h=(0.5, *HORIZONS_H), groups=groups, extra=extra)
 
 
+def cumulative_in_age(views: FloatArray, draft: np.ndarray, horizon_h: np.ndarray) -> FloatArray:
+    """Views are cumulative, so a later horizon never gets fewer: a running maximum over each draft's horizons
+    (the early model's far horizons extrapolate past its training pairs and could otherwise dip)."""
+    out = views.copy()
+    for k in np.unique(draft):
+        rows = np.flatnonzero(draft == k)
+        rows = rows[np.argsort(horizon_h[rows], kind="stable")]
+        out[rows] = np.maximum.accumulate(views[rows], axis=0)
+    return out
+
+
 def _uses_thumbnail(model: GBDTModel) -> bool:
     """The default model leaves thumbnails out until thumbnail data exists across sources (see its card)."""
     return any(f in THUMB_COLUMNS for f in model.features)
@@ -402,6 +413,7 @@ class Predictor:
         floor = np.array([d.last_views if task == "early" else 0.0 for d in drafts])[m.draft]
         views = np.maximum(np.expm1(scored.log_views), floor[:, None])  # never below what was already seen
         starts = np.searchsorted(m.draft, np.arange(len(drafts) + 1))
+        views = cumulative_in_age(views, m.draft, m.horizon_h)
         closeness = np.abs(np.log1p(m.horizon_h) - np.log1p(REFERENCE_H))
         refs = np.array([starts[k] + int(np.argmin(closeness[starts[k] : starts[k + 1]])) for k in range(len(drafts))])
         contrib = scored.contributions(refs) if explain else None

@@ -95,7 +95,12 @@ def score_data(page: Page, form: dict[str, str], image: bytes | None) -> dict[st
         session=page.session, predictor=predictor, drafts=[ScoredDraft(draft, image)], user_id=page.user_id
     )[0]
     out = result.model_dump(mode="json")
-    return {"result": out, "figure": interval_figure(out["prediction"]["horizons"])}
+    unused_thumbnail = image is not None and "thumbnail" not in out["prediction"]["inputs_used"]
+    return {
+        "result": out,
+        "figure": interval_figure(out["prediction"]["horizons"]),
+        "thumbnail_unused": unused_thumbnail,
+    }
 
 
 def form_data(page: Page) -> dict[str, Any]:
