@@ -44,6 +44,7 @@ def ideas_for(
         model_version=predictor.version,
         embed=embedder_for(settings),
         collect=collect,
+        request_refresh=None if collect is not None else _queue_collection(settings),
     )
     return run_ideas(settings=settings, deps=deps, topic=topic, vibe=vibe, n=n, seed=seed, user_id=user_id)
 

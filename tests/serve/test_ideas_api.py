@@ -1,0 +1,46 @@
+"""POST /ideas, GET /queries and GET /collections/{id} with the real model on the demo data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.serve.conftest import ENCODERS, ApiUser, make_user, serving
+
+from miles.config import Settings
+from miles.jobs.ingest import import_demo_data
+from miles.model.predict import Predictor
+from miles.serve.app import create_app
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def ideas_client(db_settings: Settings, encoder_cache_dir: Path, real_predictor: Predictor) -> Iterator[TestClient]:
+    settings = db_settings.model_copy(update={"cache_dir": encoder_cache_dir})
+    import_demo_data(settings=settings)
+    with TestClient(serving(create_app(settings), real_predictor)) as client:
+        yield client
+
+
+@ENCODERS
+def test_ideas_queue_a_collection_for_a_stale_niche_and_are_stored_per_user(
+    ideas_client: TestClient, db_settings: Settings
+) -> None:
+    alice: ApiUser = make_user(db_settings, "alice@example.com")
+    body = ideas_client.post(f"{API}/ideas", json={"topic": "music", "vibe": "hype", "n": 3}, headers=alice.headers)
+    assert body.status_code == 200, body.text
+    result = body.json()
+    assert result["ok"] and result["candidates"] > 0 and len(result["ideas"]) == 3
+    assert all(i["prediction"]["views"] and i["inspired_by"] for i in result["ideas"])
+    run_id = result["freshness"]["refresh_run_id"]  # the 2019–20 demo snapshots are not fresh
+    assert run_id is not None and any("background" in note for note in result["notes"])
+    status = ideas_client.get(f"{API}/collections/{run_id}").json()
+    assert status["status"] == "queued" and status["counts"]["query"] == "music"
+    mine = ideas_client.get(f"{API}/queries", headers=alice.headers).json()
+    assert mine["total"] == 1 and mine["items"][0]["ideas"] == result["ideas"]
+    bob = make_user(db_settings, "bob@example.com")
+    assert ideas_client.get(f"{API}/queries", headers=bob.headers).json()["total"] == 0
+    assert ideas_client.get(f"{API}/collections/999999").status_code == 404
