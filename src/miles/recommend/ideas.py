@@ -169,7 +169,7 @@ def _candidates(
                 fresh = niche_repo.fresh_count(session=session, video_ids=ids, since=since)
     refresh_run_id = None
     if fresh < settings.min_fresh_candidates and deps.collect is None:
-        stale = f"only {fresh} niche videos were captured in the last {settings.fresh_window_h:g} h; "
+        stale = f"{fresh} of the {len(ids)} niche videos have a snapshot from the last {settings.fresh_window_h:g} h; "
         if deps.request_refresh is not None:
             refresh_run_id = deps.request_refresh(topic)
             notes.append(
