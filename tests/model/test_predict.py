@@ -171,3 +171,12 @@ def test_explain_false_skips_contributions_only(predictor: Predictor) -> None:
     (full,), (lean,) = predictor.predict([DRAFT]), predictor.predict([DRAFT], explain=False)
     assert lean.contributions == [] and full.contributions
     assert lean.horizons == full.horizons and lean.viral_probability == full.viral_probability
+
+
+def test_contributions_have_plain_labels() -> None:
+    from miles.model.predict import feature_label
+
+    assert feature_label("log_subscribers") == "channel size (subscribers)"
+    assert feature_label("title_embedding") == "title wording"
+    assert feature_label("description_hashtags") == "hashtags in the description (NaN when unknown)"  # registry doc
+    assert feature_label("not_a_feature") == "not a feature"

@@ -16,6 +16,7 @@ methods instead (slower, never wrong).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -436,6 +437,38 @@ class Predictor:
                 )
             )
         return out
+
+
+# Plain words for what people see most in "what drove it"; every other feature falls back to its registry doc.
+PLAIN_LABELS = {
+    "title_embedding": "title wording", "thumbnail": "thumbnail", "age_h": "age at the horizon",
+    "log_age_h": "age at the horizon", "log_subscribers": "channel size (subscribers)",
+    "subscribers_staleness_d": "how old the subscriber count is", "duration_s": "video length",
+    "log_duration_s": "video length", "is_short_60s": "at most 60 s", "is_short_180s": "at most 180 s",
+    "category_id": "category", "channel_prior_uploads": "channel's earlier uploads",
+    "channel_baseline_log_views": "channel's usual views at this age", "channel_baseline_count": "channel history size",
+    "channel_prior_median_log_views": "channel's usual views", "publish_hour_utc": "posting hour (UTC)",
+    "publish_hour_local": "posting hour (local)", "publish_weekday_utc": "posting weekday",
+    "publish_weekday_local": "posting weekday (local)", "early_views": "views so far",
+    "early_log_views": "views so far", "early_log_views_per_hour": "views per hour so far",
+    "title_chars": "title length", "title_words": "title length (words)", "title_has_number": "number in the title",
+    "title_has_question": "question in the title", "title_emoji_count": "emoji in the title",
+    "title_caps_ratio": "capital letters in the title", "tags_count": "number of tags",
+    "description_chars": "description length", "script": "title language/script",
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1)
+def _feature_docs() -> dict[str, str]:
+    from miles.features.registry import registered_groups
+
+    docs = {f.name: f.doc for g in registered_groups().values() for f in g.features if f.doc}
+    return {**docs, **PLAIN_LABELS}
+
+
+def feature_label(name: str) -> str:
+    """Plain words for a feature (its registry doc), for people reading "what drove it"."""
+    return _feature_docs().get(name, name.replace("_", " "))
 
 
 def _top_contributions(features: Sequence[str], contrib: FloatArray) -> list[tuple[str, float]]:

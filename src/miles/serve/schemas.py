@@ -85,6 +85,7 @@ class HorizonOut(BaseModel):
 
 class ContributionOut(BaseModel):
     feature: str
+    label: str = Field("", description="The feature in plain words.")
     contribution: float = Field(description="Effect on predicted log views (positive raises the prediction).")
 
 

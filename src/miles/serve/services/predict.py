@@ -111,7 +111,9 @@ def _contributions(raw: Any) -> list[ContributionOut]:
             for c in raw or []
         ]
     pairs.sort(key=lambda p: abs(p[1]), reverse=True)
-    return [ContributionOut(feature=f, contribution=v) for f, v in pairs[:TOP_CONTRIBUTIONS]]
+    from miles.model.predict import feature_label  # lazily: the model stack loads on the first prediction
+
+    return [ContributionOut(feature=f, label=feature_label(f), contribution=v) for f, v in pairs[:TOP_CONTRIBUTIONS]]
 
 
 def to_prediction_out(raw: Any, *, version: str, mode: str) -> PredictionOut:
