@@ -45,5 +45,7 @@ class FakeSleep:
 
 
 def make_collector(settings: Settings, *, retries: int = 2, sleep: FakeSleep | None = None, **kw: object) -> Collector:
+    """Thumbnail embeddings are off unless a test asks (building the image encoder takes seconds per cache dir)."""
     politeness = Politeness(delay_s=0.5, retries=retries, backoff_s=1.0, sleep=sleep or FakeSleep())
+    kw.setdefault("embed_thumbnails", False)
     return Collector(settings=settings, politeness=politeness, fetch_policy=local_policy(), **kw)  # type: ignore[arg-type]

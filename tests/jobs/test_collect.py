@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 from tests.collect.fakeydl import fake_factory
 from tests.collect.localsite import LocalSite, Route, png_bytes, rss_feed, video_page
@@ -123,3 +124,18 @@ def test_dedupes_across_niches_and_skips_long_videos(sqlite_settings: Settings) 
     assert calls.count("https://www.youtube.com/shorts/pAsTa000001") == 1  # extracted once despite two niches
     with session_scope(sqlite_settings) as s:
         assert s.scalar(select(func.count()).select_from(Video)) == 2
+
+
+@pytest.mark.xdist_group("encoders")
+def test_new_thumbnails_get_image_embeddings(sqlite_settings: Settings, site: LocalSite) -> None:
+    from miles.model.encoders import IMAGE_DIM
+    from miles.store.tables import Embedding
+
+    feed = _serve_channel(site)
+    report = collect([feed], collector=make_collector(sqlite_settings, embed_thumbnails=True))
+    assert report.counts.thumbnails_stored == 2 and report.counts.thumbnails_embedded == 2
+    with session_scope(sqlite_settings) as s:
+        thumbs = {t.content_hash for t in s.scalars(select(Thumbnail))}
+        embeddings = list(s.scalars(select(Embedding)))
+        assert {e.content_hash for e in embeddings} == thumbs  # keyed like the thumbnails: sha256 of the bytes
+        assert all(e.dim == IMAGE_DIM and e.encoder_id.startswith("efficientnet-lite0") for e in embeddings)

@@ -27,7 +27,7 @@ from miles.collect.registry import source_for
 from miles.collect.ytdlp import YdlFactory
 from miles.config import Settings
 from miles.domain import utcnow
-from miles.errors import FetchRefused, SourceUnavailable
+from miles.errors import FetchRefused, MilesError, SourceUnavailable
 from miles.net import FetchPolicy, fetch_image
 from miles.store import raw as raw_archive
 from miles.store.db import session_scope
@@ -53,6 +53,7 @@ class CollectCounts:
     known_not_due: int = 0
     snapshots: int = 0
     thumbnails_stored: int = 0
+    thumbnails_embedded: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     thumbnails_failed: Counter[str] = field(default_factory=Counter)
@@ -70,6 +71,7 @@ class CollectCounts:
             "failed": dict(self.failed),
             "skipped": dict(self.skipped),
             "thumbnails_stored": self.thumbnails_stored,
+            "thumbnails_embedded": self.thumbnails_embedded,
             "thumbnails_failed": dict(self.thumbnails_failed),
         }
 
@@ -97,6 +99,7 @@ class Collector:
     fetch_policy: FetchPolicy | None = None
     progress: Progress | None = None
     heartbeat: Callable[[], None] | None = None
+    embed_thumbnails: bool = True  # EfficientNet embeddings of new thumbnails (builds the ONNX encoder once)
 
     def __post_init__(self) -> None:
         if self.politeness is None:
@@ -279,6 +282,7 @@ def fetch_thumbnails(video_ids: Sequence[str], *, collector: Collector, counts: 
     policy = collector.fetch_policy or FetchPolicy.from_settings(settings)
     with session_scope(settings) as session:
         missing = thumb_repo.videos_missing_thumbnail(session=session, video_ids=list(video_ids))
+    fetched: list[bytes] = []
     for i, item in enumerate(missing, start=1):
         collector.tick("thumbnails", i, len(missing))
         try:
@@ -305,3 +309,23 @@ def fetch_thumbnails(video_ids: Sequence[str], *, collector: Collector, counts: 
             )
             thumb_repo.link_video(session=session, video_id=item.video_id, content_hash=digest)
         counts.thumbnails_stored += 1
+        fetched.append(image.content)
+    if fetched and collector.embed_thumbnails:
+        embed_thumbnails(fetched, settings=settings, counts=counts)
+
+
+def embed_thumbnails(blobs: list[bytes], *, settings: Settings, counts: CollectCounts) -> None:
+    """EfficientNet-Lite0 embeddings into the embeddings cache (keyed by the image's SHA-256, like `thumbnails`)."""
+    from miles.model.encoders import ImageEncoder
+    from miles.store.repos.embeddings import DbEmbeddingCache
+
+    try:
+        encoder = ImageEncoder.load(
+            settings.cache_dir / "encoders", cache=DbEmbeddingCache(lambda: session_scope(settings))
+        )
+        encoder.encode_bytes(blobs, max_pixels=settings.max_image_pixels, max_bytes=settings.max_image_bytes)
+    except MilesError as exc:  # the stored thumbnails and statistics stand; embeddings can be computed later
+        counts.thumbnails_failed["embedding unavailable"] += len(blobs)
+        log.warning("thumbnail embeddings skipped: %s", exc.message)
+        return
+    counts.thumbnails_embedded += len(blobs)
