@@ -25,6 +25,16 @@ def _layout(x_title: str, y_title: str, *, log_x: bool = False, log_y: bool = Fa
     }
 
 
+def band_traces(horizons: Sequence[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The p10–p90 band: an invisible p90 line, then p10 filled up to it."""
+    x = [h["horizon_h"] for h in horizons]
+    edge = {"x": x, "mode": "lines", "line": {"width": 0}, "hoverinfo": "skip"}
+    return [
+        {**edge, "y": [h["p90"] for h in horizons], "name": "p90", "showlegend": False},
+        {**edge, "y": [h["p10"] for h in horizons], "fill": "tonexty", "fillcolor": BAND, "name": name},
+    ]
+
+
 def interval_figure(horizons: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Predicted views at each horizon: the p10–p90 band and the p50 line (log scales, ticks named 1h … 30d)."""
     x = [h["horizon_h"] for h in horizons]
@@ -32,25 +42,7 @@ def interval_figure(horizons: Sequence[dict[str, Any]]) -> dict[str, Any]:
     layout["xaxis"].update(tickvals=x, ticktext=[h["label"] for h in horizons])
     return {
         "data": [
-            {
-                "x": x,
-                "y": [h["p90"] for h in horizons],
-                "mode": "lines",
-                "line": {"width": 0},
-                "name": "p90",
-                "showlegend": False,
-                "hoverinfo": "skip",
-            },
-            {
-                "x": x,
-                "y": [h["p10"] for h in horizons],
-                "mode": "lines",
-                "line": {"width": 0},
-                "fill": "tonexty",
-                "fillcolor": BAND,
-                "name": "p10–p90 (80 % of outcomes)",
-                "hoverinfo": "skip",
-            },
+            *band_traces(horizons, "p10–p90 (80 % of outcomes)"),
             {
                 "x": x,
                 "y": [h["p50"] for h in horizons],
@@ -77,24 +69,7 @@ def trajectory_figure(snapshots: Sequence[dict[str, Any]], horizons: Sequence[di
             horizons = [start, *ahead] if ahead else horizons
         x = [h["horizon_h"] for h in horizons]
         data += [
-            {
-                "x": x,
-                "y": [h["p90"] for h in horizons],
-                "mode": "lines",
-                "line": {"width": 0},
-                "showlegend": False,
-                "hoverinfo": "skip",
-                "name": "p90",
-            },
-            {
-                "x": x,
-                "y": [h["p10"] for h in horizons],
-                "mode": "lines",
-                "line": {"width": 0},
-                "fill": "tonexty",
-                "fillcolor": BAND,
-                "name": "forecast p10–p90",
-            },
+            *band_traces(horizons, "forecast p10–p90"),
             {
                 "x": x,
                 "y": [h["p50"] for h in horizons],

@@ -110,10 +110,16 @@ def _contributions(raw: Any) -> list[ContributionOut]:
             else (str(_get(c, "feature")), float(_get(c, "contribution")))
             for c in raw or []
         ]
-    pairs.sort(key=lambda p: abs(p[1]), reverse=True)
     from miles.model.predict import feature_label  # lazily: the model stack loads on the first prediction
 
-    return [ContributionOut(feature=f, label=feature_label(f), contribution=v) for f, v in pairs[:TOP_CONTRIBUTIONS]]
+    # Features that mean the same to a person (duration and log duration) are shown as one, summed.
+    merged: dict[str, tuple[str, float]] = {}
+    for feature, value in pairs:
+        label = feature_label(feature)
+        first, total = merged.get(label, (feature, 0.0))
+        merged[label] = (first, total + value)
+    ranked = sorted(merged.items(), key=lambda kv: abs(kv[1][1]), reverse=True)
+    return [ContributionOut(feature=f, label=lbl, contribution=v) for lbl, (f, v) in ranked[:TOP_CONTRIBUTIONS]]
 
 
 def to_prediction_out(raw: Any, *, version: str, mode: str) -> PredictionOut:
