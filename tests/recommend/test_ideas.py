@@ -12,6 +12,7 @@ import pytest
 from miles.config import Settings
 from miles.domain import utcnow
 from miles.errors import InvalidInput
+from miles.jobs.collect import records_frame
 from miles.jobs.ingest import import_frame
 from miles.recommend.generate import OfflineGenerator
 from miles.recommend.ideas import IdeasDeps, past_queries, run_ideas
@@ -46,22 +47,8 @@ def bread_niche(now: pd.Timestamp, n_channels: int = 6, per_channel: int = 12) -
                         "category_id": 26,
                     }
                 )
-    frame = pd.DataFrame(rows)
-    for col in (
-        "platform",
-        "channel_title",
-        "description",
-        "tags",
-        "likes",
-        "comments",
-        "thumbnail_url",
-        "country",
-        "source",
-    ):
-        frame[col] = None
-    frame["platform"] = "youtube"
-    frame["published_at_is_date_only"] = False
-    frame["captured_at_is_date_only"] = False
+    frame, rejected = records_frame(rows, where="bread niche")  # the importer's validation fills the rest
+    assert not rejected, rejected
     return frame
 
 

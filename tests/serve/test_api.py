@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.serve.conftest import ENCODERS, ApiUser, png_bytes, serving
 
 from miles.config import Settings
+from miles.jobs.collect import records_frame
 from miles.model.predict import HORIZONS_H, Predictor, packaged_default_dir
 from miles.serve.app import create_app
 from miles.serve.deps import get_predictor
@@ -61,24 +61,8 @@ def seed_videos(settings: Settings) -> None:
             "channel_subscribers": None,
         }
     )
-    frame = pd.DataFrame(rows)
-    for col in ("platform",):
-        frame[col] = "youtube"
-    for col in (
-        "channel_title",
-        "description",
-        "tags",
-        "duration_s",
-        "likes",
-        "comments",
-        "thumbnail_url",
-        "country",
-        "source",
-    ):
-        frame[col] = None
-    frame["source"] = "test"
-    frame["published_at_is_date_only"] = False
-    frame["captured_at_is_date_only"] = False
+    frame, rejected = records_frame([{**r, "source": "test"} for r in rows], where="seed videos")
+    assert not rejected, rejected
     with session_scope(settings) as session:
         ingest_frame(session=session, frame=frame)
 
