@@ -22,23 +22,25 @@ class PredictorLike(Protocol):
     def predict(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Any]: ...
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
+def field_of(obj: Any, name: str, default: Any = None) -> Any:
+    """A predictor result's field, whether the result is a mapping or an object (the API uses this too)."""
     return obj.get(name, default) if isinstance(obj, Mapping) else getattr(obj, name, default)
 
 
 def horizon_label(hours: float) -> str:
+    """'6h', '1d', '7d': how Miles names a horizon everywhere (CLI, API, pages)."""
     return f"{int(hours // 24)}d" if hours >= 24 and hours % 24 == 0 else f"{hours:g}h"
 
 
 def _views(raw: Any) -> dict[str, dict[str, float]]:
-    horizons = _get(raw, "horizons") or []
-    items = horizons.items() if isinstance(horizons, Mapping) else ((_get(h, "horizon_h"), h) for h in horizons)
+    horizons = field_of(raw, "horizons") or []
+    items = horizons.items() if isinstance(horizons, Mapping) else ((field_of(h, "horizon_h"), h) for h in horizons)
     return {
         horizon_label(float(h)): {
             "age_h": float(h),
-            "p10": float(_get(q, "p10")),
-            "p50": float(_get(q, "p50")),
-            "p90": float(_get(q, "p90")),
+            "p10": float(field_of(q, "p10")),
+            "p50": float(field_of(q, "p50")),
+            "p90": float(field_of(q, "p90")),
         }
         for h, q in items
     }
@@ -70,8 +72,8 @@ def predictor_scorer(predictor: PredictorLike, *, now: datetime | None = None) -
             out.append(
                 {
                     "views": _views(raw),
-                    "viral_probability": float(_get(raw, "viral_probability") or 0.0),
-                    "model_version": str(_get(raw, "model_version") or predictor.version),
+                    "viral_probability": float(field_of(raw, "viral_probability") or 0.0),
+                    "model_version": str(field_of(raw, "model_version") or predictor.version),
                 }
             )
         return out

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from miles.domain import as_utc, utcnow
 from miles.errors import MilesError
+from miles.recommend.scoring import field_of, horizon_label
 from miles.serve.schemas import (
     ContributionOut,
     DraftIn,
@@ -38,12 +39,6 @@ OUTLIER_HORIZON_H = 168.0  # the outlier multiple is read at 7 days, or the long
 class ScoredDraft:
     draft: DraftIn
     thumbnail: bytes | None
-
-
-def horizon_label(hours: float) -> str:
-    if hours >= 24 and hours % 24 == 0:
-        return f"{int(hours // 24)}d"
-    return f"{hours:g}h"
 
 
 def draft_row(draft: DraftIn, thumbnail: bytes | None, now: datetime) -> dict[str, Any]:
@@ -74,23 +69,17 @@ def variant_row(base: dict[str, Any], variant: VariantIn) -> dict[str, Any]:
     return row
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
 def _horizons(raw: Any) -> list[HorizonOut]:
     items: Iterable[tuple[Any, Any]] = (
-        raw.items() if isinstance(raw, Mapping) else ((_get(h, "horizon_h"), h) for h in raw or [])
+        raw.items() if isinstance(raw, Mapping) else ((field_of(h, "horizon_h"), h) for h in raw or [])
     )
     out = [
         HorizonOut(
             horizon_h=float(h),
             label=horizon_label(float(h)),
-            p10=float(_get(q, "p10")),
-            p50=float(_get(q, "p50")),
-            p90=float(_get(q, "p90")),
+            p10=float(field_of(q, "p10")),
+            p50=float(field_of(q, "p50")),
+            p90=float(field_of(q, "p90")),
         )
         for h, q in items
     ]
@@ -107,7 +96,7 @@ def _contributions(raw: Any) -> list[ContributionOut]:
         pairs = [
             (str(c[0]), float(c[1]))
             if isinstance(c, tuple | list)
-            else (str(_get(c, "feature")), float(_get(c, "contribution")))
+            else (str(field_of(c, "feature")), float(field_of(c, "contribution")))
             for c in raw or []
         ]
     from miles.model.predict import feature_label  # lazily: the model stack loads on the first prediction
@@ -125,13 +114,13 @@ def _contributions(raw: Any) -> list[ContributionOut]:
 def to_prediction_out(raw: Any, *, version: str, mode: str) -> PredictionOut:
     """Adapt one predictor result (object or mapping) to the API's ``PredictionOut``."""
     return PredictionOut(
-        mode=_get(raw, "mode", mode),
-        model_version=str(_get(raw, "model_version", None) or version),
-        horizons=_horizons(_get(raw, "horizons")),
-        viral_probability=float(_get(raw, "viral_probability")),
+        mode=field_of(raw, "mode", mode),
+        model_version=str(field_of(raw, "model_version", None) or version),
+        horizons=_horizons(field_of(raw, "horizons")),
+        viral_probability=float(field_of(raw, "viral_probability")),
         outlier=None,
-        inputs_used=[str(x) for x in _get(raw, "inputs_used", []) or []],
-        top_contributions=_contributions(_get(raw, "contributions")),
+        inputs_used=[str(x) for x in field_of(raw, "inputs_used", []) or []],
+        top_contributions=_contributions(field_of(raw, "contributions")),
     )
 
 
