@@ -27,6 +27,7 @@ from miles.features.schema import FEATURE_VERSION, Task, coerce
 log = logging.getLogger(__name__)
 Mode = Literal["all", "test-file"]
 MIN_GAP_H = 1.0
+DATE_ONLY_MIN_T_I_H = 6.0  # early pairs whose t_i capture has only a date need t_i of at least this
 META_FIELDS = ("video_id", "channel_id", "title", "description", "tags", "category_id", "duration_s", "country",
                "source", "published_at_is_date_only")  # fmt: skip
 
@@ -100,6 +101,8 @@ def make_examples(task: Task, snaps: pd.DataFrame, *, mode: Mode = "all", min_ga
         ex = rows.assign(as_of=rows["published_at"], t_i_h=np.nan)
     else:
         cols = ["video_id", "captured_at", "age_h", "label_row"]
+        if "captured_at_is_date_only" not in rows:
+            rows["captured_at_is_date_only"] = False
         if mode == "test-file":
             first = rows.drop_duplicates("video_id", keep="first")[cols]
             last = rows.drop_duplicates("video_id", keep="last")[cols]
@@ -107,6 +110,9 @@ def make_examples(task: Task, snaps: pd.DataFrame, *, mode: Mode = "all", min_ga
         else:
             pairs = rows[cols].merge(rows[cols], on="video_id", suffixes=("_i", ""))
         pairs = pairs.loc[pairs["age_h"] - pairs["age_h_i"] >= min_gap_h]
+        # A date-only capture's age is uncertain by +-12 h: too coarse to be a young indicator age.
+        date_only = rows["captured_at_is_date_only"].fillna(False).astype(bool).to_numpy()[pairs["label_row_i"]]
+        pairs = pairs.loc[~(date_only & (pairs["age_h_i"].to_numpy() < DATE_ONLY_MIN_T_I_H))]
         ex = rows.loc[pairs["label_row"].to_numpy()].assign(
             as_of=pairs["captured_at_i"].to_numpy(), t_i_h=pairs["age_h_i"].to_numpy()
         )

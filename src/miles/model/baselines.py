@@ -138,7 +138,7 @@ class Baseline:
 
     def _predict_levels(self, name: str, levels: Levels, n: int) -> np.ndarray:
         out = np.full(n, np.nan)
-        for parts, table in zip(levels, self.state[name], strict=True):
+        for parts, table in zip(levels, self.state[name], strict=False):  # callers may stop before the last level
             todo = np.isnan(out)
             if not todo.any():
                 break
@@ -205,8 +205,19 @@ class SzaboHubermanBaseline(Baseline):
         self._fit_levels("beta", _early_levels(x), log_views - x["early_log_views"].to_numpy(dtype=float))
         self._fit_levels("age", [[_ages(x)]], log_views)
 
+    def _nearest_ratio(self, ratio: np.ndarray) -> np.ndarray:
+        """beta of the nearest fitted (t_r / t_i) ratio bucket, for pairs whose own buckets were never fitted."""
+        table = self.state["beta"][1]
+        if not table:
+            return np.full(len(ratio), self.state["beta"][2].get("0", np.nan))
+        known = np.array(sorted(int(k) for k in table))
+        nearest = known[np.abs(ratio[:, None] - known[None, :]).argmin(axis=1)]
+        return np.array([table[str(k)] for k in nearest], dtype=float)
+
     def _predict(self, x: pd.DataFrame) -> np.ndarray:
-        beta = self._predict_levels("beta", _early_levels(x), len(x))
+        levels = _early_levels(x)
+        beta = self._predict_levels("beta", levels[:2], len(x))
+        beta = np.where(np.isfinite(beta), beta, self._nearest_ratio(levels[1][0]))
         pred = x["early_log_views"].to_numpy(dtype=float) + beta
         return np.where(np.isfinite(pred), pred, self._predict_levels("age", [[_ages(x)]], len(x)))
 

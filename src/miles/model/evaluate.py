@@ -148,9 +148,15 @@ def _mrse_by_ti(
     return _with_intervals(fn, len(views), groups, n_boot, seed)
 
 
-def predict_all(artifact: Artifact, x: pd.DataFrame) -> dict[str, Predictions]:
-    """The model's and every bundled baseline's predictions on the same rows (model first)."""
-    preds = {f"model ({artifact.manifest['kind']})": artifact.model.predict(x)}
+def predict_all(artifact: Artifact, x: pd.DataFrame, sources: pd.Series | None = None) -> dict[str, Predictions]:
+    """The model's and every bundled baseline's predictions on the same rows (model first).
+
+    ``sources`` lets a level-anchored model predict rows of a sampling frame it was trained on within that frame
+    (trending, search); rows of any other source are predicted as ordinary uploads, as drafts are.
+    """
+    model = artifact.model
+    framed = sources is not None and callable(getattr(model, "frame_shift", None))
+    preds = {f"model ({artifact.manifest['kind']})": model.predict(x, sources) if framed else model.predict(x)}
     for kind, baseline in artifact.baselines.items():
         preds[kind] = baseline.predict(x)
     return preds
@@ -179,7 +185,7 @@ def evaluate_artifact(artifact: Artifact, data: Dataset, *, fold: str, n_boot: i
         meta=data.meta,
         log_views=data.y["log_views"].to_numpy(dtype=float),
         viral=viral,
-        predictions=predict_all(artifact, data.X),
+        predictions=predict_all(artifact, data.X, data.meta["source"]),
         n_boot=n_boot,
         seed=seed,
     )

@@ -37,6 +37,9 @@ from miles.model.embed_features import TextEmbedder, TitleProjector
 
 FloatArray = NDArray[np.float64]
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
+BLEND_WEIGHTS: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25, 0.0)
+BLEND_MIN_ROWS = 30
+BLEND_MARGIN = 0.25
 MONOTONE_UP: tuple[str, ...] = ("age_h", "log_age_h", "log_subscribers", "early_log_views", "early_views")
 
 
@@ -135,7 +138,7 @@ class GBDTModel:
         self,
         features: list[str],
         quantile_boosters: dict[float, lgb.Booster],
-        viral_booster: lgb.Booster,
+        viral_booster: lgb.Booster | None,
         calibrator: Calibrator,
         config: GBDTConfig,
         *,
@@ -147,11 +150,17 @@ class GBDTModel:
         self.task: Task = task
         self.projector = projector
         self.offset_model = offset_model
+        # early task: per t_i bucket, the reference baseline and the model's weight in the blend (``fit_blend``)
+        self.references: dict[str, Baseline] = {}
+        self.blend: dict[str, tuple[str, float]] = {}
         self.interval_scale = interval_scale
         self.text_encoder: TextEmbedder | None = None  # loaded on first use by prepare_frame
         self.features = features
         self.quantile_boosters = quantile_boosters
         self.viral_booster = viral_booster
+        # P(viral) from the views forecast itself: a calibrated map of (p50 - the labeler's expectation), so a
+        # higher forecast for the same channel size, category and age never gets a lower viral chance
+        self.viral_labeler: ViralLabeler | None = None
         self.calibrator = calibrator
         self.config = config
 
@@ -166,6 +175,7 @@ class GBDTModel:
         *,
         task: Task = "prepublish",
         offset_model: Baseline | None = None,
+        labeler: ViralLabeler | None = None,
     ) -> GBDTModel:
         """Fit on ``train``; early stopping, probability calibration and interval scaling on ``valid`` only.
 
@@ -193,10 +203,13 @@ class GBDTModel:
             if q != 0.5:
                 boosters[q] = _train(cfg, features, train, valid, train.log_views, valid.log_views, "quantile",
                                      init=init, alpha=q)  # fmt: skip
-        viral = _train(cfg, features, train, valid, train.viral, valid.viral, "binary")
-        calibrator = Calibrator.fit(_raw(viral, valid.x), valid.viral)
-        model = cls(features, boosters, viral, calibrator, cfg, task=task, offset_model=offset_model)
-        model.interval_scale = model.conformal_scale(valid.x, valid.log_views)
+        viral = None if labeler is not None else _train(cfg, features, train, valid, train.viral, valid.viral, "binary")
+        model = cls(features, boosters, viral, Calibrator(), cfg, task=task, offset_model=offset_model)
+        model.viral_labeler = labeler
+        shift = None if valid.offset is None or offset_model is None else valid.offset - model._offset(valid.x)
+        model.fit_viral(valid.x, valid.log_views, valid.viral, shift)
+        # in the frame's level: subtracting the shift from the outcome is adding it to every quantile
+        model.interval_scale = model.conformal_scale(valid.x, valid.log_views - _zero(shift))
         return model
 
     def conformal_scale(self, x: pd.DataFrame, log_views: FloatArray) -> tuple[float, float]:
@@ -233,9 +246,19 @@ class GBDTModel:
         fitted.projector = self.projector
         return fitted
 
-    def predict(self, x: pd.DataFrame) -> Predictions:
-        return Predictions(log_views=self.predict_quantiles(x)[:, len(self.config.quantiles) // 2],
-                           p_viral=self.predict_viral(x))  # fmt: skip
+    def predict(self, x: pd.DataFrame, sources: pd.Series | None = None) -> Predictions:
+        """Predictions for ordinary uploads; with ``sources``, rows of a sampling frame seen in training (trending,
+        search) are predicted within that frame (the in-source evaluation; frames never seen get no shift)."""
+        quantiles, viral = self.score(self.inputs(x), x, self.frame_shift(x, sources))
+        return Predictions(log_views=quantiles[:, self._mid], p_viral=viral)
+
+    def frame_shift(self, x: pd.DataFrame, sources: pd.Series | None) -> FloatArray:
+        """log-views shift of each row's sampling frame (0 without sources or without a level offset)."""
+        shift = getattr(self.offset_model, "frame_shift", None)
+        if sources is None or shift is None:
+            return np.zeros(len(x))
+        out: FloatArray = shift(x, sources)
+        return out
 
     # --- prediction --------------------------------------------------------------------------------
 
@@ -252,34 +275,160 @@ class GBDTModel:
     def _offset(self, x: pd.DataFrame) -> FloatArray:
         return np.zeros(len(x)) if self.offset_model is None else self.offset_model.predict_log_views(x)
 
-    def _raw_quantiles(self, x: pd.DataFrame) -> FloatArray:
-        x = self._check(x)
-        centre = _raw(self.quantile_boosters[0.5], x) + self._offset(x)
-        cols = [centre if q == 0.5 else centre + _raw(self.quantile_boosters[q], x) for q in self.config.quantiles]
-        return np.sort(np.column_stack(cols), axis=1)
+    # The one scoring core (training, evaluation and serving): boosters called on a float matrix in model feature
+    # order whose categorical columns hold the booster's own category codes. ``inputs`` builds it from a frame,
+    # ``matrix_inputs`` from a float matrix coded by the features' declared categories (a draft matrix).
 
-    def predict_quantiles(self, x: pd.DataFrame) -> FloatArray:
-        """(n, len(quantiles)) log1p-views quantiles (outer ones conformally scaled), never crossing."""
-        raw = self._raw_quantiles(x)
-        centre = raw[:, [self._mid]]
-        lo, hi = self.interval_scale
-        scale = np.array([lo if q < 0.5 else hi if q > 0.5 else 0.0 for q in self.config.quantiles])
-        out: FloatArray = centre + (raw - centre) * scale[None, :] + np.where(scale == 0.0, raw - centre, 0.0)
+    def _booster_categories(self) -> list[list[str]]:
+        return [list(c) for c in (self.quantile_boosters[0.5].pandas_categorical or [])]
+
+    def inputs(self, x: pd.DataFrame) -> FloatArray:
+        """The boosters' input matrix for a feature frame (categories coded as LightGBM's pandas path codes them)."""
+        x = self._check(x)
+        out = np.empty((len(x), len(self.features)), dtype=np.float64)
+        cats = iter(self._booster_categories())
+        for j, name in enumerate(self.features):
+            col = x[name]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                codes = pd.Categorical(col.astype(object), categories=next(cats, [])).codes
+                out[:, j] = np.where(codes < 0, np.nan, codes)
+            else:
+                out[:, j] = col.to_numpy(dtype=np.float64)
         return out
 
-    def predict_viral(self, x: pd.DataFrame) -> FloatArray:
-        raw = np.asarray(self.viral_booster.predict(self._check(x)), dtype=float)
-        return np.clip(self.calibrator(raw), 0.0, 1.0)
+    def matrix_inputs(
+        self, values: FloatArray, columns: list[str], categories: dict[str, tuple[str, ...]]
+    ) -> FloatArray:
+        """The boosters' input matrix from ``values`` (columns named ``columns``; a categorical column holds the index
+        of its value in ``categories[name]``, NaN when missing)."""
+        position = {name: j for j, name in enumerate(columns)}
+        missing = [f for f in self.features if f not in position]
+        if missing:
+            raise InvalidInput(f"feature matrix lacks model feature(s): {', '.join(missing)}")
+        out = values[:, [position[f] for f in self.features]]
+        cats = iter(self._booster_categories())
+        for j, name in enumerate(self.features):
+            if name not in categories:
+                continue
+            where = {c: float(i) for i, c in enumerate(next(cats, []))}
+            remap = np.array([where.get(c, np.nan) for c in categories[name]], dtype=float)
+            col = out[:, j]
+            ok = ~np.isnan(col)
+            col[ok] = remap[col[ok].astype(np.int64)]
+        return out
 
-    def contributions(self, x: pd.DataFrame) -> FloatArray:
+    def score(
+        self, inputs: FloatArray, x: pd.DataFrame, shift: FloatArray | None = None
+    ) -> tuple[FloatArray, FloatArray]:
+        """(quantiles of log1p views, P(viral)) from the boosters' ``inputs`` and the frame ``x`` (for the offset);
+        ``shift`` moves each row's level (a sampling frame's shift, see ``frame_shift``; none for drafts)."""
+        threads = 1 if len(inputs) < 20_000 else self.config.num_threads  # OpenMP start-up dominates small calls
+        centre = _raw(self.quantile_boosters[0.5], inputs, threads) + self._offset(x)
+        if shift is not None:
+            centre = centre + shift
+        cols = [centre if q == 0.5 else centre + _raw(self.quantile_boosters[q], inputs, threads)
+                for q in self.config.quantiles]  # fmt: skip
+        raw = np.sort(np.column_stack(cols), axis=1)
+        mid = raw[:, [self._mid]]
+        lo, hi = self.interval_scale
+        scale = np.array([lo if q < 0.5 else hi if q > 0.5 else 0.0 for q in self.config.quantiles])
+        quantiles: FloatArray = mid + (raw - mid) * scale[None, :] + np.where(scale == 0.0, raw - mid, 0.0)
+        if self.blend:
+            quantiles = (
+                quantiles + (self._blended_centre(quantiles[:, self._mid], x) - quantiles[:, self._mid])[:, None]
+            )
+        return quantiles, np.clip(self.calibrator(self._viral_score(inputs, x, quantiles, threads)), 0.0, 1.0)
+
+    def _viral_score(self, inputs: FloatArray, x: pd.DataFrame, quantiles: FloatArray, threads: int) -> FloatArray:
+        if self.viral_labeler is not None:
+            out: FloatArray = quantiles[:, self._mid] - self.viral_labeler.expected(x)
+            return out
+        if self.viral_booster is None:
+            raise ModelNotReady("the model has neither a viral labeler nor a viral booster")
+        return _raw(self.viral_booster, inputs, threads)
+
+    def fit_viral(
+        self, x: pd.DataFrame, log_views: FloatArray, viral: FloatArray | None = None, shift: FloatArray | None = None
+    ) -> None:
+        """Calibrate P(viral) on ``x`` (the validation fold): isotonic from the raw score to the observed rate."""
+        if viral is None:
+            if self.viral_labeler is None:
+                raise InvalidInput("viral labels are needed to calibrate a model without a labeler")
+            viral = self.viral_labeler.label(x, log_views)
+        self.calibrator = Calibrator()
+        quantiles, _ = self.score(self.inputs(x), x, shift)
+        self.calibrator = Calibrator.fit(self._viral_score(self.inputs(x), x, quantiles, 0), viral)
+
+    # --- never worse than the baselines it builds on (DESIGN.md §3.3 rule 10) -------------------------------
+
+    def _blended_centre(self, centre: FloatArray, x: pd.DataFrame) -> FloatArray:
+        from miles.model.evaluate import ti_buckets
+
+        buckets = ti_buckets(x["early_t_i_h"].to_numpy(dtype=float)).astype(str)
+        out = centre.copy()
+        refs = {kind: ref.predict_log_views(x) for kind, ref in self.references.items()}
+        for bucket, (kind, weight) in self.blend.items():
+            rows = buckets == bucket if bucket != "*" else ~np.isin(buckets, list(self.blend))
+            out[rows] = weight * centre[rows] + (1.0 - weight) * refs[kind][rows]
+        return out
+
+    def fit_blend(self, x: pd.DataFrame, log_views: FloatArray, references: dict[str, Baseline]) -> None:
+        """Per t_i bucket, the blend of the model with S-H or Pinto (weights 0, .25, ... 1) of least relative squared
+        error on ``x`` (the validation fold); buckets under BLEND_MIN_ROWS rows share the overall best blend ("*")."""
+        from miles.model.evaluate import ti_buckets
+        from miles.model.metrics import mrse
+
+        self.references, self.blend = dict(references), {}
+        centre = self.predict_quantiles(x)[:, self._mid]
+        refs = {kind: ref.predict_log_views(x) for kind, ref in references.items()}
+        views = np.expm1(np.asarray(log_views, dtype=float))
+        buckets = ti_buckets(x["early_t_i_h"].to_numpy(dtype=float)).astype(str)
+
+        def best(rows: np.ndarray) -> tuple[str, float]:
+            options = [(kind, w) for kind in refs for w in BLEND_WEIGHTS]
+            errors = np.array([mrse(views[rows], np.expm1(w * centre[rows] + (1 - w) * refs[kind][rows]))
+                               for kind, w in options])  # fmt: skip
+            pure = [k for k, (_, w) in enumerate(options) if w == 0.0]
+            fallback = pure[int(np.argmin(errors[pure]))]
+            # the model must beat the better baseline clearly (mRSE is heavy-tailed, the fold small), else fall back
+            k = int(np.argmin(errors))
+            return options[k] if errors[k] <= (1.0 - BLEND_MARGIN) * errors[fallback] else options[fallback]
+
+        chosen = {str(b): best(buckets == b) for b in np.unique(buckets) if (buckets == b).sum() >= BLEND_MIN_ROWS}
+        chosen["*"] = best(np.ones(len(x), dtype=bool))
+        self.blend = chosen
+        if self.viral_labeler is not None:  # the forecast moved: recalibrate the viral chance read from it
+            self.fit_viral(x, log_views)
+
+    def contributions_of(self, inputs: FloatArray, x: pd.DataFrame) -> FloatArray:
         """(n, n_features + 1) SHAP-style contributions to the p50 log views; the last column is the bias.
 
         With an offset model the bias column also holds the offset model's prediction (the trees explain only
         the correction to it), so each row still sums to the p50.
         """
-        out = np.asarray(self.quantile_boosters[0.5].predict(self._check(x), pred_contrib=True), dtype=float)
+        threads = 1 if len(inputs) < 256 else self.config.num_threads  # TreeSHAP is ~1 ms a row: both cores for a batch
+        out = np.asarray(
+            self.quantile_boosters[0.5].predict(inputs, pred_contrib=True, num_threads=threads), dtype=float
+        )
         out[:, -1] += self._offset(x)
         return out
+
+    def _raw_quantiles(self, x: pd.DataFrame) -> FloatArray:
+        """Quantiles before conformal scaling (what ``conformal_scale`` calibrates)."""
+        inputs = self.inputs(x)
+        centre = _raw(self.quantile_boosters[0.5], inputs) + self._offset(x)
+        cols = [centre if q == 0.5 else centre + _raw(self.quantile_boosters[q], inputs) for q in self.config.quantiles]
+        return np.sort(np.column_stack(cols), axis=1)
+
+    def predict_quantiles(self, x: pd.DataFrame) -> FloatArray:
+        """(n, len(quantiles)) log1p-views quantiles (outer ones conformally scaled), never crossing."""
+        return self.score(self.inputs(x), x)[0]
+
+    def predict_viral(self, x: pd.DataFrame) -> FloatArray:
+        return self.score(self.inputs(x), x)[1]
+
+    def contributions(self, x: pd.DataFrame) -> FloatArray:
+        return self.contributions_of(self.inputs(x), x)
 
     def importance(self) -> dict[str, float]:
         gains = self.quantile_boosters[0.5].feature_importance(importance_type="gain")
@@ -295,9 +444,11 @@ class GBDTModel:
             name = f"gbdt_q{round(q * 100):02d}.txt"
             booster.save_model(str(directory / name), num_iteration=booster.best_iteration or None)
             files.append(name)
-        self.viral_booster.save_model(
-            str(directory / "gbdt_viral.txt"), num_iteration=self.viral_booster.best_iteration or None
-        )
+        if self.viral_booster is not None:
+            self.viral_booster.save_model(
+                str(directory / "gbdt_viral.txt"), num_iteration=self.viral_booster.best_iteration or None
+            )
+            files.append("gbdt_viral.txt")
         meta = {
             "features": self.features,
             "task": self.task,
@@ -305,13 +456,18 @@ class GBDTModel:
             "calibrator": asdict(self.calibrator),
             "interval_scale": list(self.interval_scale),
             "offset_model": self.offset_model.kind if self.offset_model is not None else None,
+            "references": sorted(self.references),
+            "blend": {b: list(v) for b, v in self.blend.items()},
+            "viral_labeler": self.viral_labeler.to_json() if self.viral_labeler is not None else None,
         }
         (directory / "gbdt.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         if self.projector is not None:
             self.projector.save(directory / "title_pca.npz")
         if self.offset_model is not None:
             self.offset_model.save(directory / "offset")
-        return [*files, "gbdt_viral.txt", "gbdt.json"]
+        for kind, ref in self.references.items():
+            ref.save(directory / f"reference_{kind}")
+        return [*files, "gbdt.json"]
 
     @classmethod
     def load(cls, directory: Path) -> GBDTModel:
@@ -328,14 +484,16 @@ class GBDTModel:
             boosters = {
                 q: lgb.Booster(model_file=str(directory / f"gbdt_q{round(q * 100):02d}.txt")) for q in cfg.quantiles
             }
-            viral = lgb.Booster(model_file=str(directory / "gbdt_viral.txt"))
+            viral_file = directory / "gbdt_viral.txt"
+            viral = lgb.Booster(model_file=str(viral_file)) if viral_file.is_file() else None
             pca = directory / "title_pca.npz"
             projector = TitleProjector.load(pca) if pca.is_file() else None
             offset = _load_offset(directory / "offset", meta.get("offset_model"))
             scale = tuple(float(v) for v in meta.get("interval_scale", (1.0, 1.0)))
+            references = {k: _load_offset(directory / f"reference_{k}", k) for k in meta.get("references", [])}
         except (OSError, KeyError, ValueError, TypeError, InvalidInput, lgb.basic.LightGBMError) as exc:
             raise ModelNotReady(f"{directory}: the LightGBM model files are missing or unreadable ({exc})") from exc
-        return cls(
+        model = cls(
             list(meta["features"]),
             boosters,
             viral,
@@ -346,6 +504,11 @@ class GBDTModel:
             offset_model=offset,
             interval_scale=(scale[0], scale[1]),
         )
+        model.references = {k: v for k, v in references.items() if v is not None}
+        model.blend = {b: (str(v[0]), float(v[1])) for b, v in meta.get("blend", {}).items()}
+        if meta.get("viral_labeler"):
+            model.viral_labeler = ViralLabeler.from_json(meta["viral_labeler"])
+        return model
 
     # --- evaluation hook (artifact protocol) -------------------------------------------------------
 
@@ -401,8 +564,9 @@ def _load_offset(directory: Path, kind: str | None) -> Baseline | None:
     return model
 
 
-def _raw(booster: lgb.Booster, x: pd.DataFrame) -> FloatArray:
-    return np.asarray(booster.predict(x, num_iteration=booster.best_iteration or None), dtype=float)
+def _raw(booster: lgb.Booster, x: pd.DataFrame | FloatArray, threads: int = 0) -> FloatArray:
+    params = {"num_threads": threads} if threads else {}
+    return np.asarray(booster.predict(x, num_iteration=booster.best_iteration or None, **params), dtype=float)
 
 
 def _train(

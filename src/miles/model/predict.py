@@ -6,12 +6,9 @@ A model directory is either one artifact (``manifest.json``; task prepublish or 
 model, the early model answers (mode ``early``); otherwise the prepublish model does.
 Importable without torch: serving only needs LightGBM, numpy/pandas and (for titles) onnxruntime.
 
-Speed (issue 5: a few ms per draft): features come from :func:`miles.features.draft.draft_matrix` as one numpy
-matrix per call (all drafts x horizons), title embeddings are cached in-process (and in the optional
-``EmbeddingCache``), and the boosters are called on numpy arrays - LightGBM's pandas path costs ~15 ms per call.
-:class:`MatrixScorer` mirrors ``GBDTModel``'s prediction arithmetic on that matrix; when a model is loaded it is
-checked against ``GBDTModel``'s own methods on probe drafts and, if anything differs, the predictor uses those
-methods instead (slower, never wrong).
+Speed: features come from :func:`miles.features.draft.draft_matrix` as one numpy matrix per call (all drafts x
+horizons), title embeddings are cached in-process (and in the optional ``EmbeddingCache``), and the boosters are
+called on that matrix through ``GBDTModel.score`` - the same scoring core training and evaluation use.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -80,91 +76,17 @@ class DraftPrediction:
 
 @dataclass
 class Scored:
-    """Model outputs for every row of a draft matrix."""
+    """Model outputs for every row of a draft matrix (``GBDTModel.score``, the one scoring core)."""
 
     log_views: FloatArray  # (n, n_quantiles)
     viral: FloatArray  # (n,)
     model: GBDTModel
-    inputs: FloatArray | pd.DataFrame  # what ``contributions`` needs for a row
+    inputs: FloatArray  # the boosters' input matrix
+    frame: pd.DataFrame  # the same rows as a feature frame (for the offset model)
 
     def contributions(self, rows: np.ndarray) -> FloatArray:
         """(len(rows), n_features) contributions to the p50 of those rows (bias column dropped)."""
-        if isinstance(self.inputs, pd.DataFrame):
-            return self.model.contributions(self.inputs.iloc[rows])[:, :-1]
-        booster = self.model.quantile_boosters[0.5]
-        threads = 1 if len(rows) < 256 else 0  # TreeSHAP is ~1 ms a row: worth both cores for a batch
-        out = booster.predict(self.inputs[rows], pred_contrib=True, num_threads=threads)
-        return np.asarray(out, dtype=float)[:, :-1]
-
-
-class MatrixScorer:
-    """``GBDTModel.predict_quantiles`` / ``predict_viral`` / ``contributions`` on a :class:`DraftMatrix`, via numpy."""
-
-    def __init__(self, model: GBDTModel) -> None:
-        self.model = model
-        booster = model.quantile_boosters[0.5]
-        self._categories: list[list[str]] = [list(c) for c in (booster.pandas_categorical or [])]
-        for other in [*model.quantile_boosters.values(), model.viral_booster]:
-            if [list(c) for c in (other.pandas_categorical or [])] != self._categories:
-                raise ModelNotReady("the model's boosters were trained with different category lists")
-        self._layout: dict[tuple[str, ...], tuple[np.ndarray, list[tuple[int, np.ndarray]]]] = {}
-
-    def inputs(self, m: DraftMatrix) -> FloatArray:
-        """The boosters' input matrix: model feature order, categories coded as LightGBM's pandas path codes them."""
-        cols, remaps = self._layout.get(tuple(m.columns)) or self._plan(m)
-        x = m.values[:, cols]
-        for j, remap in remaps:
-            col = x[:, j]
-            ok = ~np.isnan(col)
-            col[ok] = remap[col[ok].astype(np.int64)]
-        return x
-
-    def _plan(self, m: DraftMatrix) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
-        missing = [f for f in self.model.features if f not in m.columns]
-        if missing:
-            raise InvalidInput(f"feature matrix lacks model feature(s): {', '.join(missing)}")
-        position = {name: j for j, name in enumerate(m.columns)}
-        cols = np.array([position[f] for f in self.model.features])
-        remaps, k = [], 0
-        for j, name in enumerate(self.model.features):
-            feat = m.features[position[name]]
-            if feat.dtype != "category":
-                continue
-            booster_cats = self._categories[k] if k < len(self._categories) else []
-            k += 1
-            where = {c: float(i) for i, c in enumerate(booster_cats)}
-            remaps.append((j, np.array([where.get(c, np.nan) for c in feat.categories], dtype=float)))
-        if k != len(self._categories):
-            raise ModelNotReady(f"the model has {len(self._categories)} categorical features; the matrix has {k}")
-        self._layout[tuple(m.columns)] = (cols, remaps)
-        return cols, remaps
-
-    def score(self, m: DraftMatrix) -> Scored:
-        model = self.model
-        x = self.inputs(m)
-        threads = 1  # LightGBM's OpenMP pool costs ~16 ms per call on a busy 2-core machine; one thread: 0.03 ms
-        centre = _raw(model.quantile_boosters[0.5], x, threads)
-        if model.offset_model is not None:
-            centre = centre + model.offset_model.predict_log_views(m.to_frame())
-        cols = [centre if q == 0.5 else centre + _raw(model.quantile_boosters[q], x, threads)
-                for q in model.config.quantiles]  # fmt: skip
-        raw = np.sort(np.column_stack(cols), axis=1)
-        mid = raw[:, [len(model.config.quantiles) // 2]]
-        lo, hi = model.interval_scale
-        scale = np.array([lo if q < 0.5 else hi if q > 0.5 else 0.0 for q in model.config.quantiles])
-        log_views = mid + (raw - mid) * scale[None, :] + np.where(scale == 0.0, raw - mid, 0.0)
-        viral = np.clip(model.calibrator(_raw(model.viral_booster, x, threads, best=False)), 0.0, 1.0)
-        return Scored(log_views, viral, model, x)
-
-
-def _raw(booster: Any, x: FloatArray, threads: int, best: bool = True) -> FloatArray:
-    iteration = (booster.best_iteration or None) if best else None
-    return np.asarray(booster.predict(x, num_iteration=iteration, num_threads=threads), dtype=float)
-
-
-def _frame_score(model: GBDTModel, m: DraftMatrix) -> Scored:
-    frame = m.to_frame()
-    return Scored(model.predict_quantiles(frame), model.predict_viral(frame), model, frame)
+        return self.model.contributions_of(self.inputs[rows], self.frame.iloc[rows])[:, :-1]
 
 
 @dataclass
@@ -172,7 +94,6 @@ class LoadedModel:
     directory: Path
     manifest: dict[str, Any]
     model: GBDTModel
-    scorer: MatrixScorer | None = None  # None: the numpy path disagreed with GBDTModel, use its methods
 
     @property
     def groups(self) -> list[str]:
@@ -187,46 +108,14 @@ class LoadedModel:
         manifest = read_manifest(directory)  # refuses another FEATURE_VERSION
         if manifest["kind"] != GBDTModel.kind:
             raise ModelNotReady(f"{directory}: a {manifest['kind']!r} artifact cannot serve predictions")
-        loaded = cls(directory, manifest, GBDTModel.load(directory / "model"))
-        loaded.scorer = loaded._checked_scorer()
-        return loaded
+        return cls(directory, manifest, GBDTModel.load(directory / "model"))
 
     def score(self, m: DraftMatrix) -> Scored:
-        return self.scorer.score(m) if self.scorer is not None else _frame_score(self.model, m)
-
-    def _checked_scorer(self) -> MatrixScorer | None:
-        """The numpy scorer if it reproduces ``GBDTModel`` exactly on probe drafts, else None (logged)."""
-        m = probe_matrix(self.task, self.groups or None, self.model)
-        fast = MatrixScorer(self.model)
-        got, want = fast.score(m), _frame_score(self.model, m)
-        rows = np.arange(0, len(want.viral), 7)
-        same = (np.array_equal(got.log_views, want.log_views) and np.array_equal(got.viral, want.viral)
-                and np.array_equal(got.contributions(rows), want.contributions(rows)))  # fmt: skip
-        if not same:
-            log.warning("%s: numpy scoring differs from GBDTModel; using its (slower) DataFrame path", self.directory)
-            return None
-        return fast
-
-
-def probe_matrix(task: Task, groups: Sequence[str] | None, model: GBDTModel) -> DraftMatrix:
-    """Varied drafts (every category value, missing fields, early views) to check a scorer against the model."""
-    rng = np.random.default_rng(0)
-    titles = ["I fixed my slow laptop in 5 minutes #shorts", "ラーメンの作り方", "Привет мир!", "WOW?! 😀", "x"]
-    drafts = [
-        Draft(title=titles[i % len(titles)], publish_at=datetime(2026, 1, 1 + i, i % 24, tzinfo=UTC),
-              duration_s=None if i % 4 == 0 else 10.0 * i, category_id=None if i % 5 == 0 else 1 + i % 44,
-              channel_subscribers=None if i % 3 == 0 else 10.0 ** (i % 7), country=["FR", "JP", None, "US"][i % 4],
-              channel_id=None if i % 2 else f"c{i}", early_views=[(0.5 + i % 3, 10.0 * i), (3.0 + i % 5, 50.0 * i)])
-        for i in range(12)
-    ]  # fmt: skip
-    extra = _extra_columns(
-        rng.normal(size=(len(drafts), len(TITLE_COLUMNS))) if model.projector is not None else None,
-        [
-            None if i % 2 else dict(zip(STAT_NAMES, rng.uniform(0, 100, len(STAT_NAMES)), strict=True))
-            for i in range(12)
-        ],
-    )
-    return draft_matrix(drafts, task=task, horizons_h=(0.5, *HORIZONS_H), groups=groups, extra=extra)
+        categories = {f.name: f.categories for f in m.features if f.dtype == "category"}
+        inputs = self.model.matrix_inputs(m.values, m.columns, categories)
+        frame = m.to_frame()
+        log_views, viral = self.model.score(inputs, frame)
+        return Scored(log_views, viral, self.model, inputs, frame)
 
 
 def cumulative_in_age(views: FloatArray, draft: np.ndarray, horizon_h: np.ndarray) -> FloatArray:

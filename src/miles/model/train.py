@@ -50,6 +50,7 @@ from miles.model.embed_features import (
 )
 from miles.model.evaluate import EvalReport, evaluate_predictions
 from miles.model.gbdt import FitData, GBDTConfig, GBDTModel
+from miles.model.level import OrdinaryLevel
 
 Progress = Callable[[str, float], None]  # (step description, fraction done 0-1)
 MIN_ROWS = 50
@@ -74,8 +75,14 @@ class TrainConfig:
     max_train_rows: int = 120_000  # the early task has ~200k pairs; a seeded subsample keeps training fast
     balance_sources: bool = True
     # early task: the centre learns the residual of this baseline (fitted on the training fold); None: plain
-    offset_baseline: str | None = "szabo_huberman"
+    offset_baseline: str | None = "pinto"
     early_objective: str = "relative"  # the early centre minimises relative squared error of views (its metric)
+    # prepublish: the trees start from the ordinary-upload level (subscribers + age, ``miles.model.level``) plus
+    # each training row's sampling-frame shift; predictions are for an ordinary upload (shift 0)
+    anchor_level: bool = True
+    field_dropout: float = 0.3  # share of training rows in which each optional field is blanked
+    viral_from_forecast: bool = True  # P(viral) read from the views forecast (consistent with it), not a classifier
+    leave_one_source_out: bool = True  # the second headline: train without each source, test on it
     gbdt: GBDTConfig = field(default_factory=GBDTConfig)
     split: SplitSpec = field(default_factory=SplitSpec)
     n_boot: int = 200
@@ -152,11 +159,19 @@ def _fit_data(data: Dataset, labeler: ViralLabeler, weights: np.ndarray | None, 
     return FitData(x, log_views, labeler.label(label_x, log_views), weights)
 
 
-OFFSET_INPUTS: dict[str, tuple[str, ...]] = {"szabo_huberman": ("age_h", "early_log_views", "early_snapshot_age_h")}
+LEVEL = OrdinaryLevel.kind
+EARLY_REFERENCES = ("szabo_huberman", "pinto")
+OFFSET_INPUTS: dict[str, tuple[str, ...]] = {
+    "szabo_huberman": ("age_h", "early_log_views", "early_snapshot_age_h"),
+    "pinto": ("age_h", "early_views", "early_inc_1", "early_inc_2", "early_inc_3", "early_snapshot_age_h"),
+}
 
 
 def offset_model(cfg: TrainConfig, baselines: dict[str, Any], features: list[str]) -> Any:
-    """The fitted baseline the early centre starts from, when the task, config and model features allow it."""
+    """The fitted baseline the centre starts from: the ordinary level (prepublish), Szabo-Huberman (early)."""
+    if cfg.task == "prepublish":
+        level = baselines.get(LEVEL) if cfg.anchor_level else None
+        return level if level is not None and {"age_h", "log_subscribers"} <= set(features) else None
     kind = cfg.offset_baseline
     if cfg.task != "early" or kind is None or kind not in baselines:
         return None
@@ -184,6 +199,76 @@ def prepare_data(
     return data, folds, spec, projector
 
 
+@dataclass
+class Fitted:
+    """What one fit produces: the model, the viral labeler and every baseline, all fitted on the same rows."""
+
+    model: GBDTModel
+    labeler: ViralLabeler
+    baselines: dict[str, Any]
+    weights: np.ndarray
+
+
+# Optional inputs a creator may leave blank, and the feature columns each one fills (DESIGN.md §3.3 rule 9).
+OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "duration": ("duration_s", "log_duration_s", "is_short_60s", "is_short_180s"),
+    "category": ("category_id",),
+    "description": ("description_chars", "description_words", "description_hashtags"),
+    "tags": ("tags_count",),
+    "subscribers": ("log_subscribers", "subscribers_staleness_d"),
+    "country": ("publish_hour_local", "publish_weekday_local", "publish_weekend_local"),
+}
+
+
+def drop_fields(x: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
+    """Blank each optional field in a random ``share`` of rows of every source, so that a blank is seen everywhere."""
+    if share <= 0:
+        return x
+    rng = np.random.default_rng(seed)
+    out = x.copy()
+    for columns in OPTIONAL_FIELDS.values():
+        present = [c for c in columns if c in out.columns]
+        if not present:
+            continue
+        blank = rng.random(len(out)) < share
+        for col in present:
+            out.loc[blank, col] = np.nan
+    return out
+
+
+def fit_models(train_set: Dataset, val_set: Dataset, cfg: TrainConfig, progress: Progress = _noop) -> Fitted:
+    """Labeler, baselines and the GBDT on ``train_set``; early stopping and calibration on ``val_set``."""
+    labeler = ViralLabeler.fit(train_set.X, train_set.y["log_views"])
+    progress(f"fitting LightGBM on {len(train_set):,} rows (early stopping on {len(val_set):,})", 0.45)
+    weights = source_weights(train_set.meta, cfg.balance_sources)
+    labels_x = train_set.X
+    if cfg.model_groups is not None:  # the labels still use the full table (age, category, channel size)
+        groups = registered_groups()
+        cols = [f for g in cfg.model_groups for f in groups[g].names]
+        train_set = Dataset(train_set.task, train_set.X[cols], train_set.y, train_set.meta)
+        val_set = Dataset(val_set.task, val_set.X[cols], val_set.y, val_set.meta)
+    y_train = train_set.y.assign(viral=labeler.label(labels_x, train_set.y["log_views"]),
+                                 source=train_set.meta["source"].to_numpy())  # fmt: skip
+    kinds = [*BASELINES[cfg.task], *([LEVEL] if cfg.task == "prepublish" and cfg.anchor_level else [])]
+    baselines = {k: make_baseline(k, cfg.task).fit(labels_x, y_train, labeler=labeler) for k in kinds}
+    offset = offset_model(cfg, baselines, list(train_set.X.columns))
+    gbdt_cfg = cfg.gbdt
+    if offset is not None and cfg.task == "early" and cfg.early_objective != gbdt_cfg.centre_objective:
+        gbdt_cfg = replace(gbdt_cfg, centre_objective=cfg.early_objective)
+    train_x = drop_fields(train_set.X, cfg.field_dropout, cfg.seed)
+    fit_train = _fit_data(Dataset(train_set.task, train_x, train_set.y, train_set.meta), labeler, weights, labels_x)
+    fit_val = _fit_data(val_set, labeler, None, val_set.X)
+    if isinstance(offset, OrdinaryLevel):  # training rows start from their own sampling frame's level
+        for part, data, x in ((fit_train, train_set, train_x), (fit_val, val_set, val_set.X)):
+            part.offset = offset.predict_log_views(x) + offset.frame_shift(x, data.meta["source"])
+    model = GBDTModel.fit_folds(fit_train, fit_val, gbdt_cfg, task=cfg.task, offset_model=offset,
+                                labeler=labeler if cfg.viral_from_forecast else None)  # fmt: skip
+    references = {k: baselines[k] for k in EARLY_REFERENCES if k in baselines}
+    if cfg.task == "early" and references:  # never worse than S-H or Pinto on the validation fold, per t_i bucket
+        model.fit_blend(fit_val.x, fit_val.log_views, references)
+    return Fitted(model, labeler, baselines, weights)
+
+
 def train(
     frame: pd.DataFrame,
     cfg: TrainConfig,
@@ -200,34 +285,14 @@ def train(
     for name, part in (("training", train_set), ("validation", val_set), ("test", test_set)):
         if len(part) < MIN_ROWS:
             raise InvalidInput(f"only {len(part)} {name} rows after the split; need at least {MIN_ROWS} (more data?)")
-    labeler = ViralLabeler.fit(train_set.X, train_set.y["log_views"])
-    val_x = val_set.X
-    progress(f"fitting LightGBM on {len(train_set):,} rows (early stopping on {len(val_set):,})", 0.45)
-    weights = source_weights(train_set.meta, cfg.balance_sources)
-    labels_x = train_set.X
-    if cfg.model_groups is not None:  # the labels still use the full table (age, category, channel size)
-        groups = registered_groups()
-        cols = [f for g in cfg.model_groups for f in groups[g].names]
-        train_set = Dataset(train_set.task, train_set.X[cols], train_set.y, train_set.meta)
-        val_set = Dataset(val_set.task, val_set.X[cols], val_set.y, val_set.meta)
-    y_train = train_set.y.assign(viral=labeler.label(labels_x, train_set.y["log_views"]))
-    baselines = {k: make_baseline(k, cfg.task).fit(labels_x, y_train, labeler=labeler) for k in BASELINES[cfg.task]}
-    offset = offset_model(cfg, baselines, list(train_set.X.columns))
-    gbdt_cfg = cfg.gbdt
-    if offset is not None and cfg.early_objective != gbdt_cfg.centre_objective:
-        gbdt_cfg = replace(gbdt_cfg, centre_objective=cfg.early_objective)
-    model = GBDTModel.fit_folds(
-        _fit_data(train_set, labeler, weights, labels_x),
-        _fit_data(val_set, labeler, None, val_x),
-        gbdt_cfg,
-        task=cfg.task,
-        offset_model=offset,
-    )
+    fitted = fit_models(train_set, val_set, cfg, progress)
+    model, labeler, baselines = fitted.model, fitted.labeler, fitted.baselines
     model.projector = projector
-    progress("evaluating beside the baselines", 0.8)
-    progress(f"evaluating on {len(test_set):,} test rows", 0.85)
+    progress(f"evaluating on {len(test_set):,} test rows", 0.7)
     report, extra_metrics = evaluate(model, baselines, labeler, test_set, data.take(folds["warm_test"]), cfg)
-    training = training_summary(train_set, folds, labeler, weights)
+    if cfg.leave_one_source_out:
+        extra_metrics["leave_one_source_out"] = leave_one_source_out(data, folds, cfg, progress)
+    training = training_summary(train_set, folds, labeler, fitted.weights)
     seconds = time.perf_counter() - started
     manifest_extra = {
         "encoders": {"text": projector.encoder_id if projector else None, "image_stats": "miles.model.images"},
@@ -245,6 +310,32 @@ def train(
     return TrainResult(out, model, report, data, folds, seconds, metrics)
 
 
+def leave_one_source_out(
+    data: Dataset, folds: dict[str, np.ndarray], cfg: TrainConfig, progress: Progress = _noop
+) -> dict[str, Any]:
+    """For each source: fit on the other sources' training fold, test on this source's test fold (DESIGN §3.3 r. 8).
+
+    The test rows are the same as the in-source headline's rows of that source (unseen channels, later dates), so
+    the two tables compare directly; the baselines are fitted on the same training rows as the model.
+    """
+    sources = data.meta["source"].to_numpy(dtype=str)
+    out: dict[str, Any] = {}
+    names = sorted(set(sources))
+    for k, source in enumerate(names):
+        others = sources != source
+        train_mask = _subsample(folds["train"] & others, cfg.max_train_rows, cfg.seed)
+        test = data.take(folds["test"] & ~others)
+        train_set, val_set = data.take(train_mask), data.take(folds["val"] & others)
+        if min(len(train_set), len(val_set), len(test)) < MIN_ROWS:
+            out[source] = {"skipped": f"too few rows (train {len(train_set)}, val {len(val_set)}, test {len(test)})"}
+            continue
+        progress(f"leave-one-source-out: {source} ({k + 1}/{len(names)})", 0.75 + 0.2 * k / len(names))
+        fitted = fit_models(train_set, val_set, cfg)
+        report, _ = evaluate(fitted.model, fitted.baselines, fitted.labeler, test, test.take(np.zeros(len(test))), cfg)
+        out[source] = {"trained_on": [s for s in names if s != source], **report.as_dict()}
+    return out
+
+
 def evaluate(
     model: GBDTModel,
     baselines: dict[str, Any],
@@ -256,7 +347,7 @@ def evaluate(
     """Headline report (test fold) plus warm-channel and per-source figures and interval coverage."""
 
     def preds(data: Dataset) -> dict[str, Predictions]:
-        out = {"model (lightgbm)": model.predict(data.X)}
+        out = {"model (lightgbm)": model.predict(data.X, data.meta["source"])}
         out.update({k: b.predict(data.X) for k, b in baselines.items()})
         return out
 
@@ -268,7 +359,7 @@ def evaluate(
 
     report = run(test, "test")
     extra: dict[str, Any] = {"warm_test": run(warm, "warm_test").as_dict() if len(warm) >= MIN_ROWS else None}
-    q = model.predict_quantiles(test.X)
+    q = model.score(model.inputs(test.X), test.X, model.frame_shift(test.X, test.meta["source"]))[0]
     y = test.y["log_views"].to_numpy(dtype=float)
     inside = (y >= q[:, 0]) & (y <= q[:, -1])
     extra["interval_coverage_p10_p90"] = float(np.mean(inside))

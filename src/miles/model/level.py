@@ -1,0 +1,115 @@
+"""The level of an ordinary upload: log views from channel size and age, anchored on ordinary uploads.
+
+DESIGN.md §3.3 rules 7 and 9. The development sources sample videos differently (trending lists and search
+rankings hold only successful videos; ``selection_of`` tells them apart), and each leaves other fields blank, so
+a model fitted on their pooled views learns *which source a row resembles* and predicts that source's level.
+``OrdinaryLevel`` separates the two:
+
+- the **level**: ``log1p(views) = curve(age) + slope * (log1p(subscribers) - typical)``, fitted on the ordinary
+  uploads only (every training row when no ordinary source is present); ``curve`` is an increasing function of
+  age (isotonic over age buckets, strictly rising, interpolated in log age), ``slope`` is the pooled
+  within-age-bucket slope, never negative. Blank subscribers take the typical (median) count: a blank is not
+  evidence.
+- the **frame shift**: per sampling frame and age bucket, the median of (log views - level) on the training rows
+  (zero for ordinary uploads). Training rows carry their frame's shift in the offset the trees start from, so the
+  trees learn what moves a video *within* its source; serving asks for an ordinary upload (shift 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from miles.features.labels import ViralLabeler
+from miles.features.schema import age_bucket
+from miles.model.artifact import register_model_kind
+from miles.model.baselines import MIN_CELL, Baseline
+from miles.model.embed_features import PREDICT_SELECTION, selection_of
+
+MIN_SLOPE_PER_LOG_AGE = 0.02  # the age curve rises at least this much per unit of log1p(age)
+
+
+def _log_subscribers(x: pd.DataFrame) -> np.ndarray:
+    return x["log_subscribers"].to_numpy(dtype=float)
+
+
+def _increasing(values: np.ndarray, weights: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Isotonic (weighted) fit of ``values`` over the sorted positions ``where``, then strictly rising."""
+    from sklearn.isotonic import IsotonicRegression
+
+    fitted = IsotonicRegression(increasing=True).fit(where, values, sample_weight=weights).predict(where)
+    for k in range(1, len(fitted)):
+        fitted[k] = max(fitted[k], fitted[k - 1] + MIN_SLOPE_PER_LOG_AGE * (where[k] - where[k - 1]))
+    return np.asarray(fitted, dtype=float)
+
+
+@register_model_kind
+class OrdinaryLevel(Baseline):
+    """Channel size + age level of ordinary uploads (also reported as a baseline: ``ordinary_level``)."""
+
+    kind = "ordinary_level"
+
+    def fit(self, x: pd.DataFrame, y: pd.DataFrame, *, labeler: ViralLabeler) -> Baseline:
+        self._frames = selection_of(y["source"]) if "source" in y else pd.Series(PREDICT_SELECTION, index=x.index)
+        return super().fit(x, y, labeler=labeler)
+
+    def _fit(self, x: pd.DataFrame, log_views: np.ndarray) -> None:
+        frames = self._frames.to_numpy(dtype=object)
+        anchor = frames == PREDICT_SELECTION
+        if anchor.sum() < MIN_CELL:
+            anchor = np.ones(len(x), dtype=bool)
+        subs = _log_subscribers(x)
+        typical = float(np.nanmedian(subs[anchor])) if np.isfinite(subs[anchor]).any() else 0.0
+        filled = np.where(np.isfinite(subs), subs, typical)
+        buckets = age_bucket(x["age_h"])
+        slope = self._slope(filled[anchor], log_views[anchor], buckets[anchor])
+        self.state.update(slope=slope, typical_log_subscribers=typical)
+        adjusted = log_views - slope * (filled - typical)
+        la = np.log1p(x["age_h"].to_numpy(dtype=float))
+        rows = pd.DataFrame({"b": buckets[anchor], "y": adjusted[anchor], "la": la[anchor]})
+        cells = rows.groupby("b").agg(y=("y", "median"), la=("la", "mean"), n=("y", "size"))
+        cells = cells.loc[cells["n"] >= MIN_CELL].sort_values("la")
+        if cells.empty:
+            cells = pd.DataFrame({"y": [float(np.median(adjusted))], "la": [float(np.mean(la))], "n": [len(la)]})
+        curve = _increasing(cells["y"].to_numpy(float), cells["n"].to_numpy(float), cells["la"].to_numpy(float))
+        self.state.update(knots_log_age=cells["la"].tolist(), knots_level=curve.tolist())
+        residual = log_views - self._predict(x)
+        self.state["frame_shift"] = self._shifts(residual, frames, buckets)
+
+    @staticmethod
+    def _slope(subs: np.ndarray, log_views: np.ndarray, buckets: np.ndarray) -> float:
+        frame = pd.DataFrame({"s": subs, "y": log_views, "b": buckets})
+        centred = frame[["s", "y"]] - frame.groupby("b")[["s", "y"]].transform("mean")
+        denom = float((centred["s"] ** 2).sum())
+        return max(0.0, float((centred["s"] * centred["y"]).sum()) / denom) if denom > 0 else 0.0
+
+    @staticmethod
+    def _shifts(residual: np.ndarray, frames: np.ndarray, buckets: np.ndarray) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for frame in sorted(set(frames)):
+            if frame == PREDICT_SELECTION:
+                continue
+            sel = frames == frame
+            part = pd.Series(residual[sel]).groupby(buckets[sel])
+            cells = part.median().where(part.size() >= MIN_CELL).dropna()
+            out[str(frame)] = {"all": float(np.median(residual[sel])), **{str(k): float(v) for k, v in cells.items()}}
+        return out
+
+    def _predict(self, x: pd.DataFrame) -> np.ndarray:
+        subs = _log_subscribers(x)
+        typical = self.state["typical_log_subscribers"]
+        filled = np.where(np.isfinite(subs), subs, typical)
+        la = np.log1p(x["age_h"].to_numpy(dtype=float))
+        curve = np.interp(la, self.state["knots_log_age"], self.state["knots_level"])
+        out: np.ndarray = curve + self.state["slope"] * (filled - typical)
+        return out
+
+    def frame_shift(self, x: pd.DataFrame, sources: pd.Series) -> np.ndarray:
+        """Each training row's sampling-frame shift (0 for ordinary uploads and frames never seen in training)."""
+        frames = selection_of(sources).to_numpy(dtype=object)
+        buckets = age_bucket(x["age_h"]).astype(str)
+        out = np.zeros(len(x))
+        for frame, cells in self.state.get("frame_shift", {}).items():
+            sel = frames == frame
+            out[sel] = pd.Series(buckets[sel]).map(cells).fillna(cells["all"]).to_numpy(dtype=float)
+        return out
