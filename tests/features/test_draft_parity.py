@@ -1,7 +1,7 @@
-"""The direct draft path gives exactly the features of training's ``build_features``, on real videos.
+"""The per-row draft path gives exactly the features of training's ``build_features``, on real videos.
 
 Three checks, NaN-aware and exact (no tolerance): the text group on every stored video's title, description
-and tags; the direct path against the reference path (``build_features`` through the guarded context) for
+and tags; the per-row path against the reference path (``build_features`` through the guarded context) for
 batches of drafts made from real videos, prepublish and early, with and without channel ids, subscriber
 counts, countries and extra columns; and drafts mirroring stored videos against ``build_dataset`` rows.
 """
@@ -19,9 +19,9 @@ from miles.collect.files import read_file
 from miles.features.build import build_dataset
 from miles.features.context import FeatureContext
 from miles.features.draft import Draft, draft_matrix, reference_features
-from miles.features.draft_direct import text_row
 from miles.features.registry import feature_names, register_group, unregister_group
 from miles.features.schema import Feature, FeatureGroup, Task
+from miles.features.text import row as text_row
 from miles.features.text import text_stats
 
 FILES = (
@@ -115,7 +115,7 @@ def extra_group() -> Iterator[str]:
 
 
 @pytest.mark.parametrize("task", ["prepublish", "early"])
-def test_direct_path_equals_build_features(
+def test_per_row_path_equals_build_features(
     task: Task, videos: pd.DataFrame, snapshots: pd.DataFrame, extra_group: str
 ) -> None:
     drafts = _drafts(videos, snapshots, 40, seed=3 if task == "early" else 4)

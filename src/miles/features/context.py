@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from miles.errors import LeakageError
-from miles.features.schema import Task
+from miles.features.tasks import Task
 
 NS_PER_H = 3_600_000_000_000
 # Channel size "at publish" (docs/evaluation.md, channel group): the subscriber observation nearest to the
@@ -37,10 +37,16 @@ def to_ns(values: pd.Series) -> np.ndarray:
 class FeatureContext:
     """Examples plus the snapshots they may read. Built by :mod:`miles.features.build`."""
 
-    def __init__(self, *, task: Task, examples: pd.DataFrame, snapshots: pd.DataFrame, subscribers: pd.DataFrame):
+    def __init__(
+        self, *, task: Task, examples: pd.DataFrame, snapshots: pd.DataFrame, subscribers: pd.DataFrame | None = None
+    ):
+        """``subscribers``: (group_id, captured_at, subscribers) observations; None for none."""
         self.task: Task = task
         self._examples = examples
         self._snapshots = snapshots.sort_values(["video_id", "captured_at"], kind="stable").reset_index(drop=True)
+        if subscribers is None:
+            subscribers = pd.DataFrame({"group_id": pd.Series(dtype=str), "subscribers": pd.Series(dtype=float),
+                                        "captured_at": pd.Series(dtype="datetime64[us, UTC]")})  # fmt: skip
         self._subscribers = subscribers.sort_values("captured_at", kind="stable").reset_index(drop=True)
         keys = examples.drop_duplicates("key").set_index("key", drop=False)
         self._keys = keys[["key", "video_id", "group_id", "channel_id", "published_at", "as_of"]]

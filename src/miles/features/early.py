@@ -1,12 +1,18 @@
-"""Early signal at the indicator age t_i: views known by ``as_of`` (task ``early`` only)."""
+"""Early signal at the indicator age t_i: views known by ``as_of`` (task ``early`` only).
+
+Vectorised over the guarded context (``_compute``, training) and per video (:func:`row`, drafts, whose own
+early views are their only snapshots), side by side.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from miles.features.context import FeatureContext
-from miles.features.schema import Feature, FeatureGroup
+from miles.features.schema import DraftRows, Feature, FeatureGroup
 
 DEPTH = 4  # the latest snapshot and up to three before it -> three increments
 MIN_AGE_H = 1.0 / 60.0
@@ -56,6 +62,41 @@ def _compute(ctx: FeatureContext) -> pd.DataFrame:
     return ctx.expand_keys(out)
 
 
+def row(views_by_age: Sequence[tuple[float, float]]) -> list[float]:
+    """One video's values from its (age in hours, views) snapshots, all visible at t_i (the latest age)."""
+    ordered = sorted(views_by_age)[::-1][:DEPTH]  # lag 0 = latest
+    views = np.full(DEPTH + 1, np.nan)
+    ages = np.full(DEPTH + 1, np.nan)
+    views[: len(ordered)] = [v for _, v in ordered]
+    ages[: len(ordered)] = [a for a, _ in ordered]
+    if len(views_by_age) < DEPTH:  # the publish moment (age 0, 0 views) right before the first snapshot
+        views[len(views_by_age)] = ages[len(views_by_age)] = 0.0
+    inc, dt = views[:-1] - views[1:], ages[:-1] - ages[1:]
+    t_i, age0 = ages[0], ages[0]
+    out = [t_i, np.log1p(t_i), views[0], np.log1p(views[0]), age0, t_i - age0,
+           np.log1p(views[0] / max(age0, MIN_AGE_H)), float(len(views_by_age)),
+           np.log1p(max(inc[0], 0.0) / max(dt[0], MIN_AGE_H))]  # fmt: skip
+    for k in range(DEPTH - 1):
+        out += [inc[k], dt[k]]
+    return [float(v) for v in out]
+
+
+def snapshot_ages(ages_h: Sequence[float]) -> list[float]:
+    """Ages in hours as a snapshot's age is computed: whole microseconds after publish, in hours."""
+    micros = [round(a * 3_600_000_000) for a in ages_h]
+    ages = pd.Series(np.array(micros, dtype="timedelta64[us]")).dt.total_seconds().to_numpy() / 3600.0
+    return [float(a) for a in ages]
+
+
+def _per_row(rows: DraftRows) -> dict[str, np.ndarray]:
+    per_draft = []
+    for d in rows.drafts:
+        ages = snapshot_ages([a for a, _ in d.early_views])
+        per_draft.append(row(list(zip(ages, [float(v) for _, v in d.early_views], strict=True))))
+    values = np.array(per_draft, dtype=float).reshape(len(per_draft), -1)
+    return {name: values[rows.draft, j] for j, name in enumerate(GROUP.names)}
+
+
 _INCREMENTS = tuple(
     f
     for k in range(1, DEPTH)
@@ -68,6 +109,7 @@ GROUP = FeatureGroup(
     name="early",
     doc="Views observed up to the indicator age t_i (the example's as_of).",
     compute=_compute,
+    per_row=_per_row,
     features=(
         Feature("early_t_i_h", availability="early", doc="indicator age t_i = as_of - publish, hours"),
         Feature("early_log_t_i_h", availability="early"),

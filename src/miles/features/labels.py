@@ -20,24 +20,26 @@ import numpy as np
 import pandas as pd
 
 from miles.errors import InvalidInput
-from miles.features.channel import channel_record
+from miles.features.channel import outlier_multiple, usual_views
 from miles.features.context import FeatureContext
 from miles.features.schema import FEATURE_VERSION, age_bucket, subscriber_bucket
 
 VIRAL_TOP_SHARE = 0.20
+# The one definition in words, shown wherever a viral chance is (API, pages, CLI, MCP, model card).
+VIRAL_DEFINITION = (
+    "the chance this video ends up with more views than 4 in 5 videos of its channel size and category at the same "
+    "age (top 20 % of the training videos, age-adjusted)"
+)
 MIN_CELL = 20
 
 
 def outlier_multiples(snaps: pd.DataFrame) -> np.ndarray:
-    """Outlier multiple of every snapshot of a prepared snapshot frame (NaN where the channel has no history)."""
-    from miles.features.build import subscriber_observations
-
+    """Outlier multiple of every snapshot of a prepared snapshot frame: views relative to the channel's usual
+    views at that age as of that capture (:func:`miles.features.channel.usual_views`); NaN without history."""
     examples = snaps.assign(as_of=snaps["captured_at"], key=np.arange(len(snaps)))
-    ctx = FeatureContext(task="early", examples=examples, snapshots=snaps, subscribers=subscriber_observations(snaps))
-    record = channel_record(ctx.earlier_uploads(), examples, examples["age_h"])
-    baseline = record["channel_baseline_log_views"].to_numpy(dtype=float)
-    out: np.ndarray = np.exp(np.log1p(snaps["views"].to_numpy(dtype=float)) - baseline)
-    return out
+    ctx = FeatureContext(task="early", examples=examples, snapshots=snaps)
+    usual = usual_views(ctx.earlier_uploads(), examples, examples["age_h"])
+    return outlier_multiple(snaps["views"].to_numpy(dtype=float), usual["channel_baseline_log_views"].to_numpy())
 
 
 def _cells(x: pd.DataFrame) -> pd.DataFrame:

@@ -1,14 +1,19 @@
-"""Publish timing (UTC and the channel country's local time), video format, and the asked-about age."""
+"""Publish timing (UTC and the channel country's local time), video format, and the asked-about age.
+
+Each group has its vectorised form (``_timing``, ``_video``, ``_horizon``, for training) and, beside it, its
+per-row form for drafts (``timing_row``, ``_video_rows``, ``_horizon_rows``).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from miles.features.context import FeatureContext
-from miles.features.schema import Feature, FeatureGroup
+from miles.features.schema import DraftRows, Feature, FeatureGroup
 
 # One representative time zone per country (the most populous zone where a country has several).
 COUNTRY_TZ: dict[str, str] = {
@@ -69,6 +74,25 @@ def _timing(ctx: FeatureContext) -> pd.DataFrame:
     return ctx.expand_videos(per_video)
 
 
+def _clock(moment: datetime) -> tuple[float, float]:
+    return moment.hour + moment.minute / 60.0, float(moment.weekday())
+
+
+def timing_row(published_at: datetime, country: str | None) -> tuple[float, ...]:
+    """One video's ``TIMING`` values (publish time exact to the minute, as a draft's is)."""
+    pub = published_at.astimezone(UTC)
+    hour, weekday = _clock(pub)
+    zone = COUNTRY_TZ.get(country.upper()) if country is not None else None
+    if zone is None:
+        return hour, weekday, float(weekday >= 5), np.nan, np.nan, np.nan
+    local_hour, local_day = _clock(pub.astimezone(ZoneInfo(zone)))
+    return hour, weekday, float(weekday >= 5), local_hour, local_day, float(local_day >= 5)
+
+
+def _timing_rows(rows: DraftRows) -> dict[str, np.ndarray]:
+    return rows.per_draft(TIMING.names, [timing_row(d.publish_at, d.country) for d in rows.drafts])
+
+
 def _video(ctx: FeatureContext) -> pd.DataFrame:
     videos = ctx.videos
     duration = pd.to_numeric(videos["duration_s"], errors="coerce").astype(float)
@@ -84,9 +108,27 @@ def _video(ctx: FeatureContext) -> pd.DataFrame:
     return ctx.expand_videos(per_video)
 
 
+def _video_rows(rows: DraftRows) -> dict[str, np.ndarray]:
+    duration = np.array([np.nan if d.duration_s is None else float(d.duration_s) for d in rows.drafts])
+    known = ~np.isnan(duration)
+    category = [None if d.category_id is None else str(int(d.category_id)) for d in rows.drafts]
+    per_draft = {
+        "duration_s": duration,
+        "log_duration_s": np.log1p(duration),
+        "is_short_60s": np.where(known, (duration <= SHORT_MAX_S).astype(float), np.nan),
+        "is_short_180s": np.where(known, (duration <= SHORT_MAX_NEW_S).astype(float), np.nan),
+        "category_id": np.asarray(category, dtype=object),
+    }
+    return {name: values[rows.draft] for name, values in per_draft.items()}
+
+
 def _horizon(ctx: FeatureContext) -> pd.DataFrame:
     age = ctx.examples["age_h"].astype(float)
     return pd.DataFrame({"age_h": age, "log_age_h": np.log1p(age)}, index=ctx.examples.index)
+
+
+def _horizon_rows(rows: DraftRows) -> dict[str, np.ndarray]:
+    return {"age_h": rows.age_h, "log_age_h": np.log1p(rows.age_h)}
 
 
 CATEGORIES = tuple(str(i) for i in range(1, 45))
@@ -94,6 +136,7 @@ TIMING = FeatureGroup(
     name="timing",
     doc="Planned publish time in UTC and in the channel country's local time (where the country is known).",
     compute=_timing,
+    per_row=_timing_rows,
     features=(
         Feature("publish_hour_utc", doc="hour of day (fractional) in UTC; NaN when only the date is known"),
         Feature("publish_weekday_utc", doc="0 = Monday"),
@@ -107,6 +150,7 @@ VIDEO = FeatureGroup(
     name="video",
     doc="Duration, Shorts-length flags and YouTube category.",
     compute=_video,
+    per_row=_video_rows,
     features=(
         Feature("duration_s"),
         Feature("log_duration_s"),
@@ -119,5 +163,6 @@ HORIZON = FeatureGroup(
     name="horizon",
     doc="The age (hours since publish) the prediction is for; an input, never compared across ages.",
     compute=_horizon,
+    per_row=_horizon_rows,
     features=(Feature("age_h"), Feature("log_age_h")),
 )
