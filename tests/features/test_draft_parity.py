@@ -8,7 +8,6 @@ counts, countries and extra columns; and drafts mirroring stored videos against 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +16,9 @@ import pytest
 
 from miles.collect.files import read_file
 from miles.features.build import build_dataset
-from miles.features.context import FeatureContext
 from miles.features.draft import Draft, draft_matrix, reference_features
-from miles.features.registry import feature_names, register_group, unregister_group
-from miles.features.schema import Feature, FeatureGroup, Task
+from miles.features.registry import feature_names
+from miles.features.schema import Task
 from miles.features.text import row as text_row
 from miles.features.text import text_stats
 
@@ -99,19 +97,6 @@ def _drafts(videos: pd.DataFrame, snapshots: pd.DataFrame, n: int, seed: int) ->
             )
         )
     return out
-
-
-def _read_extra(ctx: FeatureContext) -> pd.DataFrame:
-    per_video = pd.DataFrame({c: pd.to_numeric(ctx.videos[c]) for c in ("extra_a", "extra_b")}, index=ctx.videos.index)
-    return ctx.expand_videos(per_video)
-
-
-@pytest.fixture
-def extra_group() -> Iterator[str]:
-    """A registered group reading columns attached before feature building, like the model's embeddings."""
-    register_group(FeatureGroup("test_extra", (Feature("extra_a"), Feature("extra_b")), _read_extra), replace=True)
-    yield "test_extra"
-    unregister_group("test_extra")
 
 
 @pytest.mark.parametrize("task", ["prepublish", "early"])

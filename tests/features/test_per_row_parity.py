@@ -10,7 +10,6 @@ to 6 (also falling views), several drafts of one channel, and an ``extra`` group
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -92,19 +91,6 @@ def synthetic_drafts(n: int, seed: int) -> list[Draft]:
             )
         )
     return drafts
-
-
-def _read_extra(ctx: FeatureContext) -> pd.DataFrame:
-    per_video = pd.DataFrame({c: pd.to_numeric(ctx.videos[c]) for c in ("extra_a", "extra_b")}, index=ctx.videos.index)
-    return ctx.expand_videos(per_video)
-
-
-@pytest.fixture
-def extra_group() -> Iterator[str]:
-    """A group without a per-row form, reading ``extra`` columns (as the model's title embeddings do)."""
-    register_group(FeatureGroup("synth_extra", (Feature("extra_a"), Feature("extra_b")), _read_extra), replace=True)
-    yield "synth_extra"
-    unregister_group("synth_extra")
 
 
 def _no_reference(*args: object, **kwargs: object) -> pd.DataFrame:

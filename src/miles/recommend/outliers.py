@@ -6,14 +6,20 @@ Each niche video gets, at its latest snapshot:
 - ``niche_multiple``: exp(age-adjusted residual): views ÷ what a typical video of its category and channel
   size gets at that age (the ``ViralLabeler`` expectation model, fitted on the store's data).
 ``multiple`` ranks them: the channel multiple where known, else the niche multiple; ``basis`` says which.
+
+:func:`draft_usual_views` gives a draft (a video not yet stored) the same channel baseline, for the prediction
+API's outlier multiple: training, ideas and the API all use ``miles.features.channel.usual_views``.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from miles.features.build import prepare_snapshots
+from miles.features.channel import UsualViews, usual_views_before
 from miles.features.labels import ViralLabeler, outlier_multiples
 
 MIN_REFERENCE_ROWS = 200
@@ -38,6 +44,17 @@ def _expectation_inputs(rows: pd.DataFrame) -> pd.DataFrame:
         },
         index=rows.index,
     )
+
+
+def draft_usual_views(
+    history: pd.DataFrame, *, channel_id: str, published_at: datetime, age_h: float
+) -> UsualViews | None:
+    """The channel's usual views at ``age_h`` for a draft published at ``published_at``, from ``history`` (the
+    channel's stored snapshots, interchange format) as known at publish; None without earlier uploads then."""
+    if history.empty:
+        return None
+    snaps = prepare_snapshots(history)
+    return usual_views_before(snaps, channel_id=channel_id, published_at=published_at, as_of=published_at, age_h=age_h)
 
 
 def niche_outliers(niche: pd.DataFrame, history: pd.DataFrame, labeler: ViralLabeler | None) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from miles.domain import as_utc, utcnow
 from miles.errors import MilesError
+from miles.recommend.outliers import draft_usual_views
 from miles.recommend.scoring import field_of, horizon_label
 from miles.serve.schemas import (
     ContributionOut,
@@ -29,10 +30,11 @@ from miles.serve.schemas import (
 )
 from miles.serve.services.model import PredictorLike
 from miles.serve.services.thumbnails import content_hash
-from miles.store.repos import predictions, videos
+from miles.store.repos import niche, predictions
 
 TOP_CONTRIBUTIONS = 8
 OUTLIER_HORIZON_H = 168.0  # the outlier multiple is read at 7 days, or the longest horizon below it
+MIN_OUTLIER_UPLOADS = 3  # earlier uploads at that age needed before a draft's outlier multiple is shown
 
 
 @dataclass(frozen=True)
@@ -125,20 +127,22 @@ def to_prediction_out(raw: Any, *, version: str, mode: str) -> PredictionOut:
 
 
 def _outlier(session: Session, row: Mapping[str, Any], pred: PredictionOut) -> OutlierOut | None:
+    """The predicted views relative to the channel's usual views at that age (the training definition)."""
     if not row.get("channel_id"):
         return None
     usable = [h for h in pred.horizons if h.horizon_h <= OUTLIER_HORIZON_H] or pred.horizons[:1]
     horizon = usable[-1]
-    baseline = videos.channel_baseline(
-        session=session, channel_id=row["channel_id"], age_h=horizon.horizon_h, before=row["published_at"]
+    history = niche.channel_history(session=session, channel_ids=[row["channel_id"]], before=row["published_at"])
+    usual = draft_usual_views(
+        history, channel_id=row["channel_id"], published_at=row["published_at"], age_h=horizon.horizon_h
     )
-    if baseline is None or baseline.median_views <= 0:
+    if usual is None or usual.uploads < MIN_OUTLIER_UPLOADS:
         return None
     return OutlierOut(
-        multiple=horizon.p50 / baseline.median_views,
+        multiple=usual.multiple(horizon.p50),
         horizon_h=horizon.horizon_h,
-        channel_median_views=baseline.median_views,
-        channel_videos=baseline.n_videos,
+        channel_median_views=usual.views,
+        channel_videos=usual.uploads,
     )
 
 

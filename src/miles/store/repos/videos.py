@@ -1,11 +1,12 @@
-"""Read stored videos: text search with filters and pagination, one video with its snapshots,
-and a channel's typical views at a given age (for the outlier multiple)."""
+"""Read stored videos: text search with filters and pagination, one video with its snapshots.
+
+A channel's usual views at an age are computed from its snapshots (``repos.niche.channel_history``) by
+``miles.features.channel.usual_views``, the one definition training uses too."""
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
 from sqlalchemy.orm import Session
@@ -27,13 +28,6 @@ class LatestStats:
 class VideoHit:
     video: Video
     latest: LatestStats | None
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelBaseline:
-    age_h: float
-    median_views: float
-    n_videos: int
 
 
 def fts5_query(q: str) -> str:
@@ -130,28 +124,3 @@ def get_video(*, session: Session, video_id: str) -> tuple[Video, list[VideoSnap
         select(VideoSnapshot).where(VideoSnapshot.video_id == video_id).order_by(VideoSnapshot.captured_at)
     )
     return video, list(snaps)
-
-
-def channel_baseline(
-    *, session: Session, channel_id: str, age_h: float, before: datetime, min_videos: int = 3
-) -> ChannelBaseline | None:
-    """Median views of the channel's uploads published before ``before``, each taken at the snapshot whose age
-    is closest to ``age_h`` within a factor of two; None when fewer than ``min_videos`` such uploads exist."""
-    lo, hi = timedelta(hours=age_h / 2), timedelta(hours=age_h * 2)
-    rows = session.execute(
-        select(VideoSnapshot.video_id, VideoSnapshot.views, VideoSnapshot.captured_at, Video.published_at)
-        .join(Video, Video.id == VideoSnapshot.video_id)
-        .where(Video.channel_id == channel_id, Video.published_at < before)
-    )
-    best: dict[str, tuple[float, int]] = {}
-    for video_id, views, captured_at, published_at in rows:
-        if not lo <= captured_at - published_at <= hi:
-            continue
-        distance = abs((captured_at - published_at).total_seconds() / 3600.0 - age_h)
-        if video_id not in best or distance < best[video_id][0]:
-            best[video_id] = (distance, int(views))
-    if len(best) < min_videos:
-        return None
-    return ChannelBaseline(
-        age_h=age_h, median_views=float(statistics.median(v for _, v in best.values())), n_videos=len(best)
-    )
