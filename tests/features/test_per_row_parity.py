@@ -40,6 +40,7 @@ TITLES = (
     "123 !!! ???",  # no letters
     "🔥🔥🔥",  # emoji only
     "東京で食べるラーメン",  # han with kana: Japanese
+    "北京烤鸭和上海の小笼包",  # mostly han, one kana: still Japanese
     "Café crème à Paris — l'été",  # latin with accents
     "  spaced   out   title  ",
     "©️ 2026 ® test‼",  # emoji hints that are not all emoji
