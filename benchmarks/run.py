@@ -15,7 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-BENCHMARKS = ["benchmarks.bench_import", "benchmarks.bench_api", "benchmarks.bench_model"]
+BENCHMARKS = ["benchmarks.bench_import", "benchmarks.bench_api", "benchmarks.bench_model", "benchmarks.bench_train"]
 
 
 def main() -> int:

@@ -155,3 +155,31 @@ def test_a_lightgbm_artifact_with_title_embeddings_evaluates(snapshot_file: Path
     artifact.model.text_encoder = type("Other", (_HashTitles,), {"encoder_id": "other"})()
     with pytest.raises(ModelNotReady, match="hash-trigrams-32"):
         dataset_for(artifact, frame, test_file=True)
+
+
+def test_history_db_gives_a_files_videos_their_stored_channel_history(
+    sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--history db: a file of one new upload per channel is scored with the channels' stored earlier uploads."""
+    from miles.cli.evaluate import _with_store_history
+    from miles.jobs.ingest import import_paths
+    from miles.model.artifact import load_artifact
+    from miles.model.evaluate import dataset_for
+    from miles.model.predict import packaged_default_dir
+
+    snaps = synthetic_snapshots(n_channels=20, videos_per_channel=6, seed=4, source="mine")
+    latest = snaps.sort_values("published_at").groupby("channel_id").tail(1)
+    history, new = (
+        snaps.loc[~snaps["video_id"].isin(latest["video_id"])],
+        snaps.loc[snaps["video_id"].isin(latest["video_id"])],
+    )
+    path = sqlite_settings.data_dir / "history.csv"
+    history.to_csv(path, index=False)
+    import_paths([path], settings=sqlite_settings)
+    monkeypatch.setattr("miles.cli.state.get_settings", lambda: sqlite_settings)
+    artifact = load_artifact(packaged_default_dir() / "prepublish")
+    data = _with_store_history(artifact, new)
+    assert set(data.meta["video_id"]) == set(new["video_id"])
+    assert (data.X["channel_baseline_count"] > 0).all() and data.X["channel_baseline_log_views"].notna().all()
+    alone = dataset_for(artifact, new, test_file=True)  # the file on its own: no earlier uploads
+    assert (alone.X["channel_baseline_count"] == 0).all()

@@ -55,8 +55,10 @@ def test_default_model_predicts_every_horizon(predictor: Predictor) -> None:
 
 def test_small_channel_numbers_are_sane(predictor: Predictor) -> None:
     (pred,) = predictor.predict([{**DRAFT, "channel_subscribers": 1_000}], horizons=(1.0, 24.0, 168.0))
-    assert 5 < pred.horizons[0].p50 < 5_000
-    assert pred.horizons[-1].p50 < 50_000
+    # ordinary uploads of 44k-subscriber channels have a median of 43 views at <= 1 h (DATA.md §3); a channel of
+    # 1,000 gets a few: more than one view in the first hour, far from a trending video's numbers
+    assert 1 < pred.horizons[0].p50 < 500
+    assert pred.horizons[0].p50 < pred.horizons[1].p50 < pred.horizons[2].p50 < 50_000
 
 
 def test_early_views_use_the_early_model(predictor: Predictor) -> None:

@@ -95,6 +95,22 @@ def evaluate_cmd(
         typer.Option("--out", help="Where to write metrics JSON and the reliability PNG (default: --model)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    history: Annotated[
+        str,
+        typer.Option(
+            "--history",
+            help="With --data: 'db' builds channel-history features from the stored snapshots as of each video's "
+            "publish time (how a channel Miles tracks is scored); 'none' uses only the file.",
+        ),
+    ] = "none",
+    loso: Annotated[
+        bool,
+        typer.Option(
+            "--loso/--no-loso",
+            help="With --db: also the leave-one-source-out headline (retrains the model's configuration without "
+            "each source and tests on it; a few minutes).",
+        ),
+    ] = True,
 ) -> None:
     """Every metric for the model and its baselines on the same rows, with 95 % intervals by channel."""
     if data is not None and db:
@@ -103,8 +119,13 @@ def evaluate_cmd(
     wanted = _task(task) or artifact.task
     if wanted != artifact.task:
         raise InvalidInput(f"{model} is a {artifact.task} model; it cannot be evaluated on the {wanted} task")
+    if history not in ("none", "db"):
+        raise InvalidInput(f"--history must be none or db, not {history!r}")
     frame, source = _load_frame(data, fmt)
-    dataset = _eval_dataset(artifact, frame, test_file=data is not None)
+    if history == "db" and data is not None:
+        dataset = _with_store_history(artifact, frame)
+    else:
+        dataset = _eval_dataset(artifact, frame, test_file=data is not None)
     parts = _test_parts(dataset, artifact.split, from_file=data is not None)
     reports = []
     with err.status("predicting and bootstrapping"):
@@ -117,6 +138,8 @@ def evaluate_cmd(
         raise InvalidInput("nothing to evaluate: every test fold is empty")
     out_dir = out or model
     payload = _payload(artifact.manifest, source, reports)
+    if loso and data is None and (table := _loso(artifact, dataset, n_boot)) is not None:
+        payload["leave_one_source_out"] = table
     stem = f"{wanted}-{'file' if data is not None else 'db'}"
     write_json(out_dir / f"metrics-{stem}.json", payload)
     plots = [plot_reliability(r, out_dir / f"reliability-{stem}-{r.fold}.png") for r in reports]
@@ -125,7 +148,64 @@ def evaluate_cmd(
         return
     for report in reports:
         _print_report(report)
+    if payload.get("leave_one_source_out"):
+        print_loso(payload["leave_one_source_out"])
     console.print(f"wrote {out_dir / f'metrics-{stem}.json'} and {', '.join(str(p) for p in plots)}", highlight=False)
+
+
+def _with_store_history(artifact: Artifact, frame: pd.DataFrame) -> Dataset:
+    """The file's videos as test rows, with the store's snapshots of other videos as their channels' history.
+
+    Features only ever read snapshots captured by each example's as_of time and uploads published strictly before
+    it (the guarded FeatureContext), so the stored data adds history, never the answer.
+    """
+    with err.status("reading channel history from the database"):
+        stored = frame_from_db(STATE.settings)
+    wanted = set(frame["video_id"].astype(str))
+    history = stored.loc[~stored["video_id"].astype(str).isin(wanted)]
+    combined = pd.concat([frame, history], ignore_index=True)
+    dataset = _eval_dataset(artifact, combined, test_file=True)
+    return dataset.take(dataset.meta["video_id"].astype(str).isin(wanted).to_numpy())
+
+
+def _loso(artifact: Artifact, dataset: Dataset, n_boot: int) -> dict[str, Any] | None:
+    """Leave-one-source-out for a trained (LightGBM) artifact; None, with a note, for a baseline artifact."""
+    from dataclasses import replace
+
+    from miles.model.train import config_from_manifest, leave_one_source_out
+
+    if not (artifact.manifest.get("extra") or {}).get("train_config") or artifact.split is None:
+        err.print("[yellow]leave-one-source-out skipped: this artifact records no training configuration[/yellow]")
+        return None
+    cfg = replace(config_from_manifest(artifact.manifest), n_boot=n_boot)
+    folds = assign_folds(dataset.meta, artifact.split)
+    with err.status("leave-one-source-out: retraining without each source"):
+        return leave_one_source_out(dataset, folds, cfg)
+
+
+def print_loso(loso: dict[str, Any]) -> None:
+    """The leave-one-source-out headline: per held-out source, model and baselines fitted on the other sources."""
+    keys = ("spearman", "mae_log10", "auroc", "ece")
+    for source, report in loso.items():
+        if "skipped" in report:
+            console.print(f"[yellow]leave-one-source-out {source}: skipped ({report['skipped']})[/yellow]")
+            continue
+        rows = {name: {k: _Iv(v) for k, v in ms.items()} for name, ms in report["metrics"].items()}
+        title = (f"leave-one-source-out · test on {source} ({report['rows']:,} rows, {report['groups']:,} channels), "
+                 f"trained on {', '.join(report['trained_on'])}")  # fmt: skip
+        console.print(_table(title, rows, keys, LABELS))
+        if report.get("mrse_by_t_i"):
+            ti = {name: {k: _Iv(v) for k, v in ms.items()} for name, ms in report["mrse_by_t_i"].items()}
+            counts = ", ".join(f"{k}: {v:,}" for k, v in report["t_i_counts"].items())
+            console.print(_table(f"mRSE by t_i on {source} (rows {counts})", ti, ("all", *TI_LABELS), {}))
+
+
+class _Iv:
+    """An interval read back from a report's JSON (value, lo, hi; None for not computable)."""
+
+    def __init__(self, raw: dict[str, float | None]) -> None:
+        nan = float("nan")
+        self.value, self.lo, self.hi = (nan if raw.get(k) is None else float(raw[k]) for k in ("value", "lo", "hi"))  # type: ignore[arg-type]
 
 
 def _test_parts(dataset: Dataset, split: Any, *, from_file: bool) -> dict[str, Dataset]:

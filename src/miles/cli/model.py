@@ -14,6 +14,7 @@ from rich.table import Table
 
 from miles.cli.state import STATE
 from miles.errors import InvalidInput
+from miles.features.labels import VIRAL_DEFINITION
 
 console = Console()
 err = Console(stderr=True)
@@ -85,13 +86,17 @@ def train_cmd(
             version, metrics = train_bundle(frame, target, settings=settings, text=not no_text,
                                             ablations=ABLATIONS if ablations else None, progress=progress,
                                             register=register_model)  # fmt: skip
-            headline = metrics["prepublish"]["headline"]
+            headline, loso = metrics["prepublish"]["headline"], metrics["prepublish"].get("leave_one_source_out")
         else:
             cfg = TrainConfig(task=task, text_embedding=not no_text)  # type: ignore[arg-type]
             result, version = train_task(frame, task, target, settings=settings, cfg=cfg,  # type: ignore[arg-type]
                                          progress=progress, register=register_model)  # fmt: skip
-            headline = result.metrics["headline"]
+            headline, loso = result.metrics["headline"], result.metrics.get("leave_one_source_out")
     _print_headline(headline)
+    from miles.cli.evaluate import print_loso
+
+    if loso:
+        print_loso(loso)
     console.print(f"saved [bold]{version}[/bold] to {target} in {time.perf_counter() - started:.0f} s")
 
 
@@ -150,7 +155,8 @@ def predict_cmd(
         age = f"{h.horizon_h / 24:g} d" if h.horizon_h >= 24 else f"{h.horizon_h:g} h"
         table.add_row(age, f"{h.p10:,.0f}", f"[bold]{h.p50:,.0f}[/bold]", f"{h.p90:,.0f}")
     console.print(table)
-    console.print(f"P(viral) at {pred.reference_horizon_h:g} h: [bold]{pred.viral_probability:.1%}[/bold]")
+    console.print(f"viral chance at {pred.reference_horizon_h:g} h: [bold]{pred.viral_probability:.1%}[/bold] "
+                  f"({VIRAL_DEFINITION})")  # fmt: skip
     console.print(
         "inputs used: " + ", ".join(pred.inputs_used) + "; missing: " + (", ".join(pred.inputs_missing) or "none")
     )

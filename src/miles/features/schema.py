@@ -39,7 +39,7 @@ __all__ = [
     "subscriber_bucket",
 ]
 
-FEATURE_VERSION = "2"
+FEATURE_VERSION = "3"
 
 Dtype = Literal["float", "category"]
 

@@ -21,7 +21,7 @@ from miles.config import Settings
 from miles.errors import InvalidInput
 from miles.features.schema import FEATURE_VERSION, Task
 from miles.jobs.ingest import expand_paths
-from miles.model.card import sanity_rows, write_card
+from miles.model.card import blank_field_rows, sanity_rows, write_card
 from miles.model.encoders import EmbeddingCache, TextEncoder
 from miles.model.predict import BUNDLE, Predictor
 from miles.model.train import Progress, TrainConfig, TrainResult, train
@@ -108,7 +108,8 @@ def train_task(
     predictor = Predictor.load(out, settings=settings) if task == "prepublish" else None
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     sanity = sanity_rows(predictor) if predictor is not None else []
-    write_card(out, version=version, sections={task: (manifest, result.metrics)}, sanity=sanity)
+    blanks = blank_field_rows(predictor) if predictor is not None else None
+    write_card(out, version=version, sections={task: (manifest, result.metrics)}, sanity=sanity, blanks=blanks)
     if register:
         register_version(settings, version=version, task=task, path=out, metrics=result.metrics)
     return result, version
@@ -187,8 +188,9 @@ def train_bundle(
     if ablations:
         with tempfile.TemporaryDirectory() as tmp:
             ablation_rows = run_ablations(frame, ablations, settings=settings, workdir=Path(tmp), progress=progress)
-    sanity = sanity_rows(Predictor.load(out, settings=settings))
-    write_card(out, version=version, sections=sections, sanity=sanity, ablations=ablation_rows)
+    predictor = Predictor.load(out, settings=settings)
+    sanity, blanks = sanity_rows(predictor), blank_field_rows(predictor)
+    write_card(out, version=version, sections=sections, sanity=sanity, ablations=ablation_rows, blanks=blanks)
     metrics = {task: met for task, (_, met) in sections.items()}
     if ablation_rows:
         metrics["ablations"] = ablation_rows  # type: ignore[assignment]

@@ -39,6 +39,30 @@ def sanity_rows(predictor: Any) -> list[dict[str, Any]]:
     return rows
 
 
+BLANK_BASE: dict[str, Any] = {"title": SANITY_TITLE, "channel_subscribers": 7_600, "duration_s": 35.0,
+                               "category_id": 28, "description": "Three settings that made my old laptop fast again.",
+                               "tags": ["laptop", "windows", "tech tips"], "country": "US"}  # fmt: skip
+BLANK_FIELDS = ("duration_s", "category_id", "description", "tags", "country", "channel_subscribers")
+
+
+def blank_field_rows(predictor: Any) -> list[dict[str, Any]]:
+    """For each optional input: the largest ratio, over the horizons, between p50 with it blank and filled in."""
+    drafts = [BLANK_BASE] + [{k: v for k, v in BLANK_BASE.items() if k != f} for f in BLANK_FIELDS]
+    preds = predictor.predict(drafts, explain=False)
+    base = [h.p50 for h in preds[0].horizons]
+    rows = []
+    for field, pred in zip(BLANK_FIELDS, preds[1:], strict=True):
+        ratios = [max(a, b) / max(1.0, min(a, b)) for a, b in zip(base, (h.p50 for h in pred.horizons), strict=True)]
+        rows.append({"field": field, "filled": BLANK_BASE[field], "max_ratio": max(ratios)})
+    return rows
+
+
+def blank_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| input left blank | its filled-in value | largest p50 ratio over the horizons |", "|---|---|---|"]
+    lines += [f"| {r['field']} | {r['filled']} | {r['max_ratio']:.2f}× |" for r in rows]
+    return "\n".join(lines)
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "–"
@@ -104,6 +128,62 @@ def ablation_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def loso_table(loso: Mapping[str, Any]) -> str:
+    """Leave-one-source-out: per held-out source, MAE log10 / Spearman of the model and each baseline."""
+    done = {s: r for s, r in loso.items() if "metrics" in r}
+    if not done:
+        return ""
+    models = list(next(iter(done.values()))["metrics"])
+    lines = ["| held-out source (trained on the others) | rows | " + " | ".join(f"{m} MAE / Spearman" for m in models)
+             + " |", "|---" * (len(models) + 2) + "|"]  # fmt: skip
+    for source, r in done.items():
+        cells = []
+        for m in models:
+            ms = r["metrics"].get(m, {})
+            mae, sp = (ms.get(k, {}).get("value") for k in ("mae_log10", "spearman"))
+            cells.append(f"{_fmt(mae)} / {_fmt(sp)}")
+        lines.append(f"| {source} | {r['rows']:,} | " + " | ".join(cells) + " |")
+    for source, r in done.items():
+        if r.get("mrse_by_t_i"):
+            lines += ["", f"mRSE by t_i, held-out `{source}`:", "", mrse_table(r)]
+    return "\n".join(lines)
+
+
+def plain_words(sections: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]]) -> str:
+    """The top of the card, for creators: how far off it usually is, on what, and where its data ends."""
+    manifest, metrics = sections.get("prepublish") or next(iter(sections.values()))
+    model = next(iter(metrics["headline"]["metrics"]))
+    mae = metrics["headline"]["metrics"][model]["mae_log10"]["value"]
+    loso = metrics.get("leave_one_source_out") or {}
+    ordinary = [r for s, r in loso.items() if "metrics" in r and "trending" not in s and "search" not in s]
+    ends = max((v["last_publish"][:10] for v in manifest.get("training", {}).get("sources", {}).values()), default="?")
+    lines = [
+        "## In plain words",
+        f"- **How far off it usually is.** Before publishing, on channels it never saw: the forecast is typically "
+        f"within ×{10**mae:.1f} of the real views (half the videos closer, half further).",
+    ]
+    if ordinary:
+        loso_mae = ordinary[0]["metrics"][model]["mae_log10"]["value"]
+        lines.append(
+            f"- **Without data like yours it is far off.** Trained with every ordinary upload left out (trending "
+            f"lists and search results only), it was typically off by ×{10**loso_mae:.0f} on ordinary uploads: it "
+            "needs videos like the ones it forecasts, which is why Miles learns from the videos you track. Treat a "
+            "single forecast as a range; the p10–p90 band is that range."
+        )
+    lines += [
+        "- **Good at:** telling which of two drafts for the same channel will likely do better, and what a channel of "
+        "a given size usually gets at each age. With views from the first hours it is much sharper (early mode).",
+        "- **Weak at:** spotting the rare hit (trending-list videos get far more than any forecast); channels under "
+        "1,000 subscribers; niches and languages beyond French tech, Japanese search results and 2019–20 trending.",
+        "- **What the numbers mean:** every forecast is for an *ordinary upload* of a channel of that size. "
+        "'Viral chance' is the chance the video ends up in the top 20 % of videos of its channel size and category at "
+        "the same age.",
+        f"- **Where its data comes from:** public datasets of trending lists, keyword-search results and ordinary "
+        f"uploads of tech channels; the newest video it learned from was published on {ends}.",
+    ]
+    return "\n".join(lines)
+
+
 def task_section(task: str, manifest: Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
     head = metrics["headline"]
     training = manifest.get("training", {})
@@ -130,6 +210,12 @@ def task_section(task: str, manifest: Mapping[str, Any], metrics: Mapping[str, A
         parts += ["\n### Early task: mean relative squared error by indicator age t_i", mrse]
     parts += ["\n### Test fold by source (within a source the sampling frame is constant)",
               source_table(metrics.get("test_by_source", {}))]  # fmt: skip
+    if loso := loso_table(metrics.get("leave_one_source_out") or {}):
+        parts += ["\n### Second headline: leave-one-source-out (DESIGN.md §3.3 rule 8)",
+                  "Each source in turn is left out of training (model and baselines), then its test-fold rows are "
+                  "predicted as the model predicts a draft: as ordinary uploads, since a held-out sampling frame is "
+                  "unknown. Users' data comes from none of these sources, so this is the table to "
+                  "trust.", loso]  # fmt: skip
     return "\n\n".join(parts)
 
 
@@ -140,37 +226,39 @@ def write_card(
     sections: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]],
     sanity: list[dict[str, Any]],
     ablations: list[dict[str, Any]] | None = None,
+    blanks: list[dict[str, Any]] | None = None,
 ) -> Path:
     """Write ``directory/MODEL_CARD.md``; ``sections`` maps task -> (manifest, metrics)."""
     any_manifest = next(iter(sections.values()))[0]
     extra = any_manifest.get("extra", {})
     text = [
         f"# Miles model card — `{version}`",
-        "LightGBM: an L2 centre of log1p(views) with monotone age and channel-size constraints, p10/p90 quantile "
-        "boosters of the offset from it (widened by split-conformal factors chosen on the validation fold), and a "
-        "viral classifier calibrated (isotonic) on the validation fold. The early model's centre starts from the "
-        "Szabo–Huberman baseline (fitted on the training fold) and learns only the residual. "
-        "Early stopping uses the validation fold only; all metrics are on the test fold (channels never seen in "
-        "training, published after the training period), beside the baselines fitted on the same training rows.",
+        plain_words(sections),
+        "## How it works",
+        "LightGBM over leak-free features (title text and its MiniLM embedding, duration, category, posting "
+        "time, channel size and the channel's earlier uploads, and in early mode the views seen so far). "
+        "**Prepublish:** the trees start from the *level of an ordinary upload* - log views from channel size"
+        " and age, fitted on the ordinary-uploads source only (`ordinary_level`, an increasing age curve and "
+        "a non-negative subscriber slope) - plus, for training rows, their sampling frame's shift (trending "
+        "lists and search results are successes by selection); the trees learn what moves a video within its "
+        "source, with every optional field blanked at random in 30 % of the training rows of every source, so"
+        " that a blank carries no evidence of the source. A draft is forecast as an ordinary upload (no "
+        "shift). p10/p90 are quantile boosters of the offset from the centre, widened by split-conformal "
+        "factors chosen on the validation fold. 'Viral chance' is read from the views forecast (isotonic on "
+        "the validation fold), so a higher forecast never gets a lower chance. **Early:** the centre starts "
+        "from Pinto's model (fitted on the training fold) and learns the residual; per indicator-age bucket "
+        "it is blended with or replaced by Szabo–Huberman or Pinto where the validation fold does not show it"
+        " clearly better (DESIGN.md §3.3 rule 10). All metrics are on test folds (channels never seen in "
+        "training, published after the training period), beside baselines fitted on the same training rows.",
         f"Feature version `{any_manifest['feature_version']}`; text encoder `{extra.get('encoders', {}).get('text')}` "
         "(title embedding → 16 PCA components fitted on the training fold).",
-        "## Selection bias (DESIGN.md §3.3 rule 7)",
-        "Trending lists (fedelux3, 2019–20) and keyword-search results (jp, 2024–25) hold only successful videos; "
-        "the ordinary-uploads set (mftn, tech channels, 2025–26) holds each channel's recent uploads. The model "
-        "(1) weights every source equally in training, (2) is monotone in age and channel size, (3) does *not* "
-        "see the sampling frame (an earlier version did; without it the per-source errors were as good and the "
-        "small-channel predictions barely moved). It can still partly infer the source from which fields are "
-        "missing (jp has no description text, fedelux3 no subscribers), so on mixed-source test rows the per-source "
-        "tables below are the like-for-like comparison. Channel size is the subscriber count nearest to publish "
-        "within 30 days before to 7 days after it (a few days of growth the video itself may cause are accepted; "
-        "see docs/evaluation.md). Thumbnail statistics are not used: only the jp search set has them, so they "
-        "marked a search-ranked hit rather than a better thumbnail. "
-        "The training data ends with the latest publish dates listed per source; a "
-        "truly random YouTube video has a median of ~41 views (channel ~110 subscribers), below most of the "
-        "data: treat predictions for channels under 1,000 subscribers as optimistic.",
         "### Predicted views for an ordinary draft (\u201c" + SANITY_TITLE + "\u201d, 45 s, Science & Technology)",
         sanity_table(sanity),
     ]
+    if blanks:
+        text += ["### A blank field is not evidence (DESIGN.md §3.3 rule 9; goal: at most 2×)",
+                 "The same draft (7,600 subscribers) with each optional input filled in and left blank:",
+                 blank_table(blanks)]  # fmt: skip
     text += ["## What it does not know", UNKNOWNS]
     if ablations:
         text += ["## Ablations (same split; each row adds feature groups)", ablation_table(ablations)]

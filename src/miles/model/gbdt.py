@@ -372,9 +372,20 @@ class GBDTModel:
             out[rows] = weight * centre[rows] + (1.0 - weight) * refs[kind][rows]
         return out
 
-    def fit_blend(self, x: pd.DataFrame, log_views: FloatArray, references: dict[str, Baseline]) -> None:
-        """Per t_i bucket, the blend of the model with S-H or Pinto (weights 0, .25, ... 1) of least relative squared
-        error on ``x`` (the validation fold); buckets under BLEND_MIN_ROWS rows share the overall best blend ("*")."""
+    def fit_blend(
+        self,
+        x: pd.DataFrame,
+        log_views: FloatArray,
+        references: dict[str, Baseline],
+        sources: pd.Series | None = None,
+    ) -> None:
+        """Per t_i bucket, the blend of the model with S-H or Pinto (weights 1, .75, ... 0) chosen on ``x`` (the
+        validation fold); buckets under BLEND_MIN_ROWS rows share the overall choice ("*").
+
+        The model gets weight only where it beats the better baseline clearly overall (BLEND_MARGIN) *and* in every
+        source of the fold with enough rows: a gain that holds in one source only does not carry to a source it never
+        saw (the leave-one-source-out table), so there it falls back to the better baseline.
+        """
         from miles.model.evaluate import ti_buckets
         from miles.model.metrics import mrse
 
@@ -383,16 +394,26 @@ class GBDTModel:
         refs = {kind: ref.predict_log_views(x) for kind, ref in references.items()}
         views = np.expm1(np.asarray(log_views, dtype=float))
         buckets = ti_buckets(x["early_t_i_h"].to_numpy(dtype=float)).astype(str)
+        groups = np.asarray(sources if sources is not None else np.zeros(len(x)), dtype=str)
+        options = [(kind, w) for kind in refs for w in BLEND_WEIGHTS]
+        pure = [k for k, (_, w) in enumerate(options) if w == 0.0]
+
+        def errors(rows: np.ndarray) -> np.ndarray:
+            return np.array([mrse(views[rows], np.expm1(w * centre[rows] + (1 - w) * refs[kind][rows]))
+                             for kind, w in options])  # fmt: skip
 
         def best(rows: np.ndarray) -> tuple[str, float]:
-            options = [(kind, w) for kind in refs for w in BLEND_WEIGHTS]
-            errors = np.array([mrse(views[rows], np.expm1(w * centre[rows] + (1 - w) * refs[kind][rows]))
-                               for kind, w in options])  # fmt: skip
-            pure = [k for k, (_, w) in enumerate(options) if w == 0.0]
-            fallback = pure[int(np.argmin(errors[pure]))]
-            # the model must beat the better baseline clearly (mRSE is heavy-tailed, the fold small), else fall back
-            k = int(np.argmin(errors))
-            return options[k] if errors[k] <= (1.0 - BLEND_MARGIN) * errors[fallback] else options[fallback]
+            overall = errors(rows)
+            fallback = pure[int(np.argmin(overall[pure]))]
+            ok = overall <= (1.0 - BLEND_MARGIN) * overall[fallback]
+            for g in np.unique(groups[rows]):
+                sub = rows & (groups == g)
+                if sub.sum() >= BLEND_MIN_ROWS:
+                    per = errors(sub)
+                    ok &= per <= per[pure].min()
+            ok[pure] = False
+            candidates = np.flatnonzero(ok)
+            return options[int(candidates[np.argmin(overall[candidates])])] if len(candidates) else options[fallback]
 
         chosen = {str(b): best(buckets == b) for b in np.unique(buckets) if (buckets == b).sum() >= BLEND_MIN_ROWS}
         chosen["*"] = best(np.ones(len(x), dtype=bool))
@@ -565,7 +586,7 @@ def _load_offset(directory: Path, kind: str | None) -> Baseline | None:
 
 
 def _raw(booster: lgb.Booster, x: pd.DataFrame | FloatArray, threads: int = 0) -> FloatArray:
-    params = {"num_threads": threads} if threads else {}
+    params: dict[str, Any] = {"num_threads": threads} if threads else {}
     return np.asarray(booster.predict(x, num_iteration=booster.best_iteration or None, **params), dtype=float)
 
 

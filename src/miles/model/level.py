@@ -30,7 +30,8 @@ MIN_SLOPE_PER_LOG_AGE = 0.02  # the age curve rises at least this much per unit 
 
 
 def _log_subscribers(x: pd.DataFrame) -> np.ndarray:
-    return x["log_subscribers"].to_numpy(dtype=float)
+    out: np.ndarray = x["log_subscribers"].to_numpy(dtype=float)
+    return out
 
 
 def _increasing(values: np.ndarray, weights: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -41,6 +42,16 @@ def _increasing(values: np.ndarray, weights: np.ndarray, where: np.ndarray) -> n
     for k in range(1, len(fitted)):
         fitted[k] = max(fitted[k], fitted[k - 1] + MIN_SLOPE_PER_LOG_AGE * (where[k] - where[k - 1]))
     return np.asarray(fitted, dtype=float)
+
+
+def _curve(la: np.ndarray, knots: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """The age curve: linear in log age between knots; before the first knot it goes on with the first segment's
+    slope (views head to zero at publish), after the last one with the minimum slope (views level off)."""
+    out = np.interp(la, knots, levels)
+    first = (levels[1] - levels[0]) / (knots[1] - knots[0]) if len(knots) > 1 else MIN_SLOPE_PER_LOG_AGE
+    out = np.where(la < knots[0], levels[0] + max(first, MIN_SLOPE_PER_LOG_AGE) * (la - knots[0]), out)
+    result: np.ndarray = np.where(la > knots[-1], levels[-1] + MIN_SLOPE_PER_LOG_AGE * (la - knots[-1]), out)
+    return result
 
 
 @register_model_kind
@@ -100,7 +111,7 @@ class OrdinaryLevel(Baseline):
         typical = self.state["typical_log_subscribers"]
         filled = np.where(np.isfinite(subs), subs, typical)
         la = np.log1p(x["age_h"].to_numpy(dtype=float))
-        curve = np.interp(la, self.state["knots_log_age"], self.state["knots_level"])
+        curve = _curve(la, np.asarray(self.state["knots_log_age"]), np.asarray(self.state["knots_level"]))
         out: np.ndarray = curve + self.state["slope"] * (filled - typical)
         return out
 

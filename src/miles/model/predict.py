@@ -31,6 +31,7 @@ from PIL import Image
 from miles.config import Settings, get_settings
 from miles.errors import InvalidInput, ModelNotReady
 from miles.features.draft import Draft, DraftMatrix, draft_matrix, horizons_for, parse_draft
+from miles.features.labels import VIRAL_DEFINITION
 from miles.features.schema import Task
 from miles.model.artifact import read_manifest
 from miles.model.embed_features import PREDICT_SELECTION, THUMB_COLUMNS, TITLE_COLUMNS, TextEmbedder
@@ -39,6 +40,7 @@ from miles.model.gbdt import GBDTModel
 from miles.model.images import STAT_NAMES, decode_image, image_stats
 
 log = logging.getLogger(__name__)
+__all__ = ["VIRAL_DEFINITION", "DraftPrediction", "HorizonPrediction", "Predictor"]
 HORIZONS_H: tuple[float, ...] = (1.0, 6.0, 24.0, 168.0, 720.0)
 REFERENCE_H = 24.0  # P(viral) and contributions are given for this horizon (or the nearest one predicted)
 TOP_K = 8

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ from miles.model.embed_features import (
     title_columns,
 )
 from miles.model.evaluate import EvalReport, evaluate_predictions
-from miles.model.gbdt import FitData, GBDTConfig, GBDTModel
+from miles.model.gbdt import MONOTONE_UP, QUANTILES, FitData, GBDTConfig, GBDTModel
 from miles.model.level import OrdinaryLevel
 
 Progress = Callable[[str, float], None]  # (step description, fraction done 0-1)
@@ -265,7 +265,7 @@ def fit_models(train_set: Dataset, val_set: Dataset, cfg: TrainConfig, progress:
                                 labeler=labeler if cfg.viral_from_forecast else None)  # fmt: skip
     references = {k: baselines[k] for k in EARLY_REFERENCES if k in baselines}
     if cfg.task == "early" and references:  # never worse than S-H or Pinto on the validation fold, per t_i bucket
-        model.fit_blend(fit_val.x, fit_val.log_views, references)
+        model.fit_blend(fit_val.x, fit_val.log_views, references, val_set.meta["source"])
     return Fitted(model, labeler, baselines, weights)
 
 
@@ -395,6 +395,21 @@ def training_summary(
         "fold_rows": {name: int(mask.sum()) for name, mask in folds.items()},
         "viral_threshold": labeler.threshold,
     }
+
+
+def config_from_manifest(manifest: dict[str, Any]) -> TrainConfig:
+    """The ``TrainConfig`` an artifact was trained with (``manifest.extra.train_config``)."""
+    raw = dict((manifest.get("extra") or {}).get("train_config") or {})
+    if not raw:
+        raise InvalidInput("this artifact records no training configuration; retrain it with `miles train`")
+    known = {f.name for f in fields(TrainConfig)}
+    gbdt = raw.pop("gbdt", {}) or {}
+    gbdt = {**gbdt, "quantiles": tuple(gbdt.get("quantiles", QUANTILES)),
+            "monotone_up": tuple(gbdt.get("monotone_up", MONOTONE_UP))}  # fmt: skip
+    split = SplitSpec.from_json(raw.pop("split")) if raw.get("split") else SplitSpec()
+    tuples = {k: tuple(v) for k in ("groups", "model_groups") if (v := raw.get(k)) is not None}
+    kept = {k: v for k, v in raw.items() if k in known and k not in ("gbdt", "split")}
+    return TrainConfig(**{**kept, **tuples, "gbdt": GBDTConfig(**gbdt), "split": split})
 
 
 def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from miles.model.predict import VIRAL_DEFINITION
+
 Mode = Literal["prepublish", "early"]
 
 
@@ -100,7 +102,7 @@ class PredictionOut(BaseModel):
     mode: Mode
     model_version: str
     horizons: list[HorizonOut]
-    viral_probability: float = Field(ge=0, le=1, description="Calibrated probability of being viral (DESIGN §3.2).")
+    viral_probability: float = Field(ge=0, le=1, description="Viral chance: " + VIRAL_DEFINITION + ".")
     outlier: OutlierOut | None = Field(None, description="Only when the channel's earlier uploads are stored.")
     inputs_used: list[str]
     top_contributions: list[ContributionOut]

@@ -1,0 +1,112 @@
+"""The shipped default model predicts the video, not the dataset (DESIGN.md §3.3 rule 9, issue 12).
+
+- a blank optional input instead of its typical value moves p50 at most 2x at every horizon;
+- more subscribers never lower a forecast;
+- cumulative views rise between every pair of horizons up to 7 days, and 30 days is at least 7 days.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from miles.model.predict import HORIZONS_H, Predictor, packaged_default_dir
+
+TITLE = "How I fixed my slow laptop in 5 minutes"
+PUBLISH = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
+MAX_RATIO = 2.0
+
+
+@pytest.fixture(scope="module")
+def predictor(tmp_path_factory: pytest.TempPathFactory) -> Predictor:
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path_factory.mktemp("honesty"))
+    return Predictor.load(packaged_default_dir(), settings=settings)
+
+
+def typical_subscribers(predictor: Predictor) -> float:
+    """The count a blank subscriber field stands for: the median channel of the ordinary uploads it was fitted on."""
+    level = predictor.prepublish.model.offset_model
+    assert level is not None and level.kind == "ordinary_level", "the default model is anchored on ordinary uploads"
+    return float(np.expm1(level.state["typical_log_subscribers"]))
+
+
+def p50s(predictor: Predictor, rows: list[dict[str, Any]]) -> np.ndarray:
+    """(len(rows), len(HORIZONS_H)) p50 views."""
+    preds = predictor.predict(rows, explain=False)
+    return np.array([[h.p50 for h in p.horizons] for p in preds])
+
+
+BASE: dict[str, Any] = {"title": TITLE, "channel_subscribers": 7600, "published_at": PUBLISH}
+TYPICAL: dict[str, Any] = {
+    "duration_s": 35.0,
+    "category_id": 28,
+    "description": "In this video I show the three settings that made my old laptop fast again. #tech #laptop",
+    "tags": ["laptop", "windows", "speed", "tech tips", "pc"],
+    "country": "US",
+}
+
+
+@pytest.mark.parametrize("field", sorted(TYPICAL))
+def test_a_blank_field_moves_the_forecast_at_most_2x(predictor: Predictor, field: str) -> None:
+    filled = {**BASE, **TYPICAL}
+    blank = {k: v for k, v in filled.items() if k != field}
+    got = p50s(predictor, [filled, blank])
+    ratio = np.maximum(got[0], got[1]) / np.maximum(1.0, np.minimum(got[0], got[1]))
+    assert (ratio <= MAX_RATIO).all(), f"{field}: blank vs typical p50 {got[1]} vs {got[0]} (ratio {ratio})"
+
+
+def test_blank_subscribers_mean_a_typical_channel(predictor: Predictor) -> None:
+    typical = typical_subscribers(predictor)
+    rows = [{**TYPICAL, "title": TITLE, "published_at": PUBLISH, "channel_subscribers": typical},
+            {**TYPICAL, "title": TITLE, "published_at": PUBLISH}]  # fmt: skip
+    got = p50s(predictor, rows)
+    ratio = np.maximum(got[0], got[1]) / np.maximum(1.0, np.minimum(got[0], got[1]))
+    assert (ratio <= MAX_RATIO).all(), f"typical {typical:,.0f} subscribers vs blank: {got[0]} vs {got[1]}"
+
+
+def test_blank_publish_time_means_now(predictor: Predictor) -> None:
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    got = p50s(predictor, [{**BASE, **TYPICAL, "published_at": soon}, {k: v for k, v in {**BASE, **TYPICAL}.items()
+                                                                       if k != "published_at"}])  # fmt: skip
+    ratio = np.maximum(got[0], got[1]) / np.maximum(1.0, np.minimum(got[0], got[1]))
+    assert (ratio <= MAX_RATIO).all()
+
+
+@pytest.mark.parametrize("blank", [(), ("duration_s",), ("category_id", "description", "tags")])
+def test_more_subscribers_never_lower_a_forecast(predictor: Predictor, blank: tuple[str, ...]) -> None:
+    fields = {k: v for k, v in TYPICAL.items() if k not in blank}
+    counts = [0, 50, 500, 2_000, 7_600, 30_000, 100_000, 1_000_000, 10_000_000]
+    got = p50s(predictor, [{**fields, "title": TITLE, "published_at": PUBLISH, "channel_subscribers": c}
+                           for c in counts])  # fmt: skip
+    assert (np.diff(got, axis=0) >= 0).all(), f"p50 by subscribers {counts}:\n{got}"
+    assert got[-1, 2] > 10 * got[1, 2], "10M subscribers should forecast far more than 50"
+
+
+@pytest.mark.parametrize("extra", [{}, {"duration_s": None}, {"channel_subscribers": 120}, {"category_id": 10}])
+def test_views_rise_with_age(predictor: Predictor, extra: dict[str, Any]) -> None:
+    row = {**BASE, **TYPICAL, **extra}
+    got = p50s(predictor, [row])[0]
+    horizons = np.array(HORIZONS_H)
+    up_to_week = got[horizons <= 168.0]
+    assert (np.diff(up_to_week) > 0).all(), f"p50 by horizon {dict(zip(HORIZONS_H, got, strict=True))}"
+    assert got[-1] >= got[horizons == 168.0][0]
+
+
+def test_early_views_rise_with_age(predictor: Predictor) -> None:
+    row = {**BASE, **TYPICAL, "early_views": [(0.5, 40), (2.0, 160)]}
+    pred = predictor.predict([row], explain=False)[0]
+    assert pred.mode == "early"
+    got = np.array([h.p50 for h in pred.horizons])
+    assert (np.diff(got) >= 0).all() and got[0] >= 160
+
+
+def test_a_small_fresh_upload_gets_small_numbers(predictor: Predictor) -> None:
+    """DESIGN.md rule 7: a 1,000-subscriber channel's ordinary upload is not forecast like a trending video."""
+    got = p50s(predictor, [{**BASE, **TYPICAL, "channel_subscribers": 1000}])[0]
+    by_h = dict(zip(HORIZONS_H, got, strict=True))
+    assert by_h[1.0] < 300 and by_h[24.0] < 3_000 and by_h[168.0] < 10_000, by_h

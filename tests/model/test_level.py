@@ -1,0 +1,77 @@
+"""The ordinary-upload level and the sampling-frame shift (miles.model.level), on synthetic rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from miles.features.labels import ViralLabeler
+from miles.model.level import OrdinaryLevel
+
+SLOPE = 0.6
+TRENDING_UPLIFT = 3.0
+
+
+def _rows(n: int, frame: str, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    age = np.exp(rng.uniform(0, np.log(2000), n))
+    subs = np.exp(rng.uniform(np.log(100), np.log(1e6), n))
+    log_views = 1.0 + 0.8 * np.log1p(age) + SLOPE * np.log1p(subs) + rng.normal(0, 0.3, n)
+    source = {"ordinary": "mftn_tech", "trending": "fedelux3_trending"}[frame]
+    if frame == "trending":
+        log_views += TRENDING_UPLIFT
+        subs[:] = np.nan  # trending lists carry no subscriber counts
+    x = pd.DataFrame({"age_h": age, "log_subscribers": np.log1p(subs), "category_id": "28"})
+    x["category_id"] = pd.Categorical(x["category_id"])
+    return x, pd.DataFrame({"log_views": log_views, "source": source})
+
+
+def _fit() -> tuple[OrdinaryLevel, pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(3)
+    parts = [_rows(3000, "ordinary", rng), _rows(3000, "trending", rng)]
+    x = pd.concat([p[0] for p in parts], ignore_index=True)
+    y = pd.concat([p[1] for p in parts], ignore_index=True)
+    labeler = ViralLabeler.fit(x, y["log_views"])
+    level = OrdinaryLevel()
+    level.fit(x, y, labeler=labeler)
+    return level, x, y
+
+
+def test_level_is_fitted_on_ordinary_uploads_and_the_trending_uplift_goes_to_the_shift() -> None:
+    level, x, y = _fit()
+    assert abs(level.state["slope"] - SLOPE) < 0.1
+    ordinary = (y["source"] == "mftn_tech").to_numpy()
+    resid = y["log_views"].to_numpy() - level.predict_log_views(x)
+    assert abs(np.median(resid[ordinary])) < 0.1  # the level is the ordinary uploads' level
+    shift = level.frame_shift(x, y["source"])
+    assert (shift[ordinary] == 0).all()
+    # trending rows' subscribers are blank (typical count): their shift absorbs the uplift and the size difference
+    assert abs(np.median(resid[~ordinary] - shift[~ordinary])) < 0.15
+    assert np.median(shift[~ordinary]) > TRENDING_UPLIFT - 1.0
+
+
+def test_level_rises_with_age_and_never_falls_with_subscribers() -> None:
+    level, _, _ = _fit()
+    ages = np.array([0.5, 1, 6, 24, 168, 720, 2000.0])
+    grid = pd.DataFrame({"age_h": ages, "log_subscribers": np.log1p(1e4)})
+    assert (np.diff(level.predict_log_views(grid)) > 0).all()
+    subs = pd.DataFrame({"age_h": 24.0, "log_subscribers": np.log1p([10, 1e3, 1e5, 1e7])})
+    assert (np.diff(level.predict_log_views(subs)) >= 0).all()
+
+
+def test_blank_subscribers_mean_the_typical_channel() -> None:
+    level, _, _ = _fit()
+    typical = level.state["typical_log_subscribers"]
+    rows = pd.DataFrame({"age_h": [24.0, 24.0], "log_subscribers": [typical, np.nan]})
+    a, b = level.predict_log_views(rows)
+    assert a == b
+
+
+def test_unseen_frames_get_no_shift_and_the_state_round_trips(tmp_path: object) -> None:
+    from pathlib import Path
+
+    level, x, y = _fit()
+    assert (level.frame_shift(x, pd.Series("somebody_elses_file", index=x.index)) == 0).all()
+    level.save(Path(str(tmp_path)) / "level")
+    again = OrdinaryLevel.load(Path(str(tmp_path)) / "level")
+    assert np.array_equal(again.predict_log_views(x), level.predict_log_views(x))
+    assert np.array_equal(again.frame_shift(x, y["source"]), level.frame_shift(x, y["source"]))
