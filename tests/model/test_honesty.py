@@ -110,3 +110,24 @@ def test_a_small_fresh_upload_gets_small_numbers(predictor: Predictor) -> None:
     got = p50s(predictor, [{**BASE, **TYPICAL, "channel_subscribers": 1000}])[0]
     by_h = dict(zip(HORIZONS_H, got, strict=True))
     assert by_h[1.0] < 300 and by_h[24.0] < 3_000 and by_h[168.0] < 10_000, by_h
+
+
+def test_every_forecast_says_how_accurate_forecasts_like_it_were(predictor: Predictor) -> None:
+    pred = predictor.predict([{**BASE, **TYPICAL}], explain=False)[0]
+    assert pred.accuracy is not None and "1k–10k subscribers" in pred.accuracy and "8 of 10 videos" in pred.accuracy
+    rows = predictor.prepublish.accuracy
+    band = next(r for r in rows if r["band"] == 2 and r["min_age_h"] <= 168.0 < r["max_age_h"])
+    assert f"×{band['within_factor']:.1f}" in pred.accuracy and band["videos"] >= 10
+
+
+def test_accuracy_statement_without_enough_test_videos_says_so() -> None:
+    from miles.model.predict import accuracy_statement
+
+    rows = [{"band": 3, "ages": "first 2 weeks", "min_age_h": 48.0, "max_age_h": 336.0, "videos": 50,
+             "rows": 80, "within_factor": 2.34}]  # fmt: skip
+    assert accuracy_statement(rows, 50_000, 168.0) == (
+        "For channels of 10k–100k subscribers, forecasts for the first 2 weeks were within ×2.3 of the real views "
+        "for 8 of 10 videos (50 videos from channels Miles never trained on)."
+    )
+    assert "Not enough test videos from channels under 1,000 subscribers" in str(accuracy_statement(rows, 10, 168.0))
+    assert accuracy_statement([], 10, 168.0) is None

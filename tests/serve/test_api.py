@@ -160,6 +160,8 @@ def test_predict_returns_horizons_probability_and_reasons_and_is_stored(
     assert not {"thumbnail", "early_views", "description"} & set(pred["inputs_used"])
     assert {1.0, 24.0, 168.0} <= {h["horizon_h"] for h in pred["horizons"]}
     assert pred["outlier"] is None and body["variants"] == []  # no channel_id: no channel history to compare with
+    assert "channels of 1k–10k subscribers" in pred["accuracy"] and "8 of 10 videos" in pred["accuracy"]
+    assert pred["viral_definition"].startswith("the chance this video")
     row = stored(db_settings, body["prediction_id"])
     assert row.user_id is None and row.model_version == real_predictor.version
     assert row.inputs["tags"] == ["food", "pasta"]

@@ -157,6 +157,8 @@ def predict_cmd(
     console.print(table)
     console.print(f"viral chance at {pred.reference_horizon_h:g} h: [bold]{pred.viral_probability:.1%}[/bold] "
                   f"({VIRAL_DEFINITION})")  # fmt: skip
+    if pred.accuracy:
+        console.print(pred.accuracy, highlight=False)
     console.print(
         "inputs used: " + ", ".join(pred.inputs_used) + "; missing: " + (", ".join(pred.inputs_missing) or "none")
     )

@@ -159,8 +159,9 @@ def plain_words(sections: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any
     ends = max((v["last_publish"][:10] for v in manifest.get("training", {}).get("sources", {}).values()), default="?")
     lines = [
         "## In plain words",
-        f"- **How far off it usually is.** Before publishing, on channels it never saw: the forecast is typically "
-        f"within ×{10**mae:.1f} of the real views (half the videos closer, half further).",
+        f"- **How far off it usually is.** Before publishing, on channels it never saw: the forecast is off by a "
+        f"factor of ×{10**mae:.1f} on average (mean absolute error in log10 views), more for small channels; every "
+        "forecast says how far off forecasts for its channel size were.",
     ]
     if ordinary:
         loso_mae = ordinary[0]["metrics"][model]["mae_log10"]["value"]
@@ -181,6 +182,15 @@ def plain_words(sections: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any
         f"- **Where its data comes from:** public datasets of trending lists, keyword-search results and ordinary "
         f"uploads of tech channels; the newest video it learned from was published on {ends}.",
     ]
+    return "\n".join(lines)
+
+
+def accuracy_table(rows: list[Mapping[str, Any]]) -> str:
+    """What every forecast's accuracy sentence is read from: 8 of 10 test-fold ordinary uploads within xK."""
+    from miles.model.predict import BAND_LABELS
+
+    lines = ["| channel size | ages | within ×K for 8 of 10 videos | videos |", "|---|---|---|---|"]
+    lines += [f"| {BAND_LABELS[r['band']]} | {r['ages']} | ×{r['within_factor']:.1f} | {r['videos']} |" for r in rows]
     return "\n".join(lines)
 
 
@@ -210,6 +220,9 @@ def task_section(task: str, manifest: Mapping[str, Any], metrics: Mapping[str, A
         parts += ["\n### Early task: mean relative squared error by indicator age t_i", mrse]
     parts += ["\n### Test fold by source (within a source the sampling frame is constant)",
               source_table(metrics.get("test_by_source", {}))]  # fmt: skip
+    if rows := metrics.get("accuracy_by_band"):
+        parts += ["\n### How far off, by channel size (test fold, ordinary uploads; at least 30 rows a cell)",
+                  accuracy_table(rows)]  # fmt: skip
     if loso := loso_table(metrics.get("leave_one_source_out") or {}):
         parts += ["\n### Second headline: leave-one-source-out (DESIGN.md §3.3 rule 8)",
                   "Each source in turn is left out of training (model and baselines), then its test-fold rows are "

@@ -32,7 +32,7 @@ from miles.config import Settings, get_settings
 from miles.errors import InvalidInput, ModelNotReady
 from miles.features.draft import Draft, DraftMatrix, draft_matrix, horizons_for, parse_draft
 from miles.features.labels import VIRAL_DEFINITION
-from miles.features.schema import Task
+from miles.features.schema import Task, subscriber_bucket
 from miles.model.artifact import read_manifest
 from miles.model.embed_features import PREDICT_SELECTION, THUMB_COLUMNS, TITLE_COLUMNS, TextEmbedder
 from miles.model.encoders import EmbeddingCache
@@ -69,6 +69,7 @@ class DraftPrediction:
     inputs_used: list[str]
     inputs_missing: list[str]
     contributions: list[tuple[str, float]] = field(default_factory=list)
+    accuracy: str | None = None  # how far off forecasts like this one were on videos Miles never trained on
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -105,12 +106,19 @@ class LoadedModel:
     def task(self) -> Task:
         return "early" if self.manifest["task"] == "early" else "prepublish"
 
+    accuracy: list[dict[str, Any]] = field(default_factory=list)  # metrics.json "accuracy_by_band"
+
     @classmethod
     def load(cls, directory: Path) -> LoadedModel:
         manifest = read_manifest(directory)  # refuses another FEATURE_VERSION
         if manifest["kind"] != GBDTModel.kind:
             raise ModelNotReady(f"{directory}: a {manifest['kind']!r} artifact cannot serve predictions")
-        return cls(directory, manifest, GBDTModel.load(directory / "model"))
+        metrics = directory / "metrics.json"
+        try:
+            accuracy = json.loads(metrics.read_text(encoding="utf-8")).get("accuracy_by_band", [])
+        except (OSError, ValueError):
+            accuracy = []
+        return cls(directory, manifest, GBDTModel.load(directory / "model"), accuracy)
 
     def score(self, m: DraftMatrix) -> Scored:
         categories = {f.name: f.categories for f in m.features if f.dtype == "category"}
@@ -118,6 +126,37 @@ class LoadedModel:
         frame = m.to_frame()
         log_views, viral = self.model.score(inputs, frame)
         return Scored(log_views, viral, self.model, inputs, frame)
+
+
+BAND_LABELS = (
+    "channels of unknown size",
+    "channels under 1,000 subscribers",
+    "channels of 1k–10k subscribers",
+    "channels of 10k–100k subscribers",
+    "channels of 100k–1M subscribers",
+    "channels over 1M subscribers",
+)
+ACCURACY_HORIZON_H = 168.0
+
+
+def accuracy_statement(rows: Sequence[Mapping[str, Any]], subscribers: float | None, horizon_h: float) -> str | None:
+    """One plain sentence on how far off forecasts for this channel size and age were on the test fold's ordinary
+    uploads (channels never seen in training, later dates); None when the model records no such table."""
+    if not rows:
+        return None
+    band = int(subscriber_bucket(np.array([np.nan if subscribers is None else np.log1p(subscribers)]))[0])
+    label = BAND_LABELS[band] if band < len(BAND_LABELS) else "channels of this size"
+    match = [r for r in rows if r["band"] == band and r["min_age_h"] <= horizon_h < r["max_age_h"]]
+    if not match:
+        return f"Not enough test videos from {label} at this age to say how accurate this forecast is."
+    r = match[0]
+    return (f"For {label}, forecasts for the {r['ages']} were within ×{r['within_factor']:.1f} of the real views for "
+            f"8 of 10 videos ({r['videos']:,} videos from channels Miles never trained on).")  # fmt: skip
+
+
+def _statement_horizon(horizons: np.ndarray) -> float:
+    """The horizon the accuracy sentence speaks of: 7 days when forecast, else the longest one."""
+    return ACCURACY_HORIZON_H if ACCURACY_HORIZON_H in horizons else float(horizons.max())
 
 
 def cumulative_in_age(views: FloatArray, draft: np.ndarray, horizon_h: np.ndarray) -> FloatArray:
@@ -325,6 +364,11 @@ class Predictor:
                     inputs_used=sorted(f for f in item.given if f != "thumbnail" or _uses_thumbnail(loaded.model)),
                     inputs_missing=[f for f in INPUT_FIELDS if f not in item.given],
                     contributions=_top_contributions(loaded.model.features, contrib[k]) if contrib is not None else [],
+                    accuracy=accuracy_statement(
+                        loaded.accuracy,
+                        item.draft.channel_subscribers,
+                        _statement_horizon(m.horizon_h[starts[k] : starts[k + 1]]),
+                    ),
                 )
             )
         return out

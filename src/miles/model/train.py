@@ -35,17 +35,19 @@ from miles.errors import InvalidInput
 from miles.features.build import Dataset, build_dataset, fingerprint, prepare_snapshots
 from miles.features.labels import ViralLabeler
 from miles.features.registry import DEFAULT_GROUPS, registered_groups
-from miles.features.schema import FEATURE_VERSION, Task
+from miles.features.schema import FEATURE_VERSION, Task, subscriber_bucket
 from miles.features.splits import SplitSpec, assign_folds
 from miles.model import metrics as m
 from miles.model.artifact import Predictions, save_artifact, write_json
 from miles.model.baselines import BASELINES, make_baseline
 from miles.model.embed_features import (
+    PREDICT_SELECTION,
     SELECTION_GROUP,
     THUMB_GROUP,
     TITLE_GROUP,
     TextEmbedder,
     TitleProjector,
+    selection_of,
     title_columns,
 )
 from miles.model.evaluate import EvalReport, evaluate_predictions
@@ -372,7 +374,35 @@ def evaluate(
             entry[name] = {"mae_log10": m.mae_log10(y[sel], p.log_views), "spearman": m.spearman(y[sel], p.log_views)}
         per_source[str(source)] = entry
     extra["test_by_source"] = per_source
+    extra["accuracy_by_band"] = accuracy_by_band(test, q[:, q.shape[1] // 2])
     return report, extra
+
+
+ACCURACY_SHARE = 0.8  # "within xK of the outcome for 8 of 10 videos"
+ACCURACY_MIN_ROWS = 30
+ACCURACY_HORIZONS: tuple[tuple[str, float, float], ...] = (
+    ("first 6 hours", 0.0, 6.0), ("first 2 days", 6.0, 48.0), ("first 2 weeks", 48.0, 336.0), ("later", 336.0, 1e9),
+)  # fmt: skip
+
+
+def accuracy_by_band(test: Dataset, log_views_pred: np.ndarray) -> list[dict[str, Any]]:
+    """How far off the forecast was for test-fold *ordinary uploads* (unseen channels, later dates), per channel-size
+    band and age: the factor K such that 8 of 10 forecasts were within xK of the outcome. Drafts are ordinary uploads,
+    so this is the accuracy statement a forecast carries (``miles.model.predict.accuracy_statement``)."""
+    ordinary = (selection_of(test.meta["source"]) == PREDICT_SELECTION).to_numpy()
+    err = np.abs(test.y["log_views"].to_numpy(dtype=float) - log_views_pred) / np.log(10.0)
+    bands = subscriber_bucket(test.X["log_subscribers"].to_numpy(dtype=float))
+    age = test.meta["age_h"].to_numpy(dtype=float)
+    rows = []
+    for band in np.unique(bands):
+        for label, lo, hi in ACCURACY_HORIZONS:
+            sel = ordinary & (bands == band) & (age >= lo) & (age < hi)
+            if sel.sum() >= ACCURACY_MIN_ROWS:
+                factor = float(10 ** np.quantile(err[sel], ACCURACY_SHARE))
+                rows.append({"band": int(band), "ages": label, "min_age_h": lo, "max_age_h": hi,
+                             "videos": int(test.meta.loc[sel, "video_id"].nunique()), "rows": int(sel.sum()),
+                             "within_factor": round(factor, 2)})  # fmt: skip
+    return rows
 
 
 def training_summary(

@@ -106,6 +106,12 @@ class PredictionOut(BaseModel):
     outlier: OutlierOut | None = Field(None, description="Only when the channel's earlier uploads are stored.")
     inputs_used: list[str]
     top_contributions: list[ContributionOut]
+    accuracy: str | None = Field(
+        None,
+        description="How far off forecasts for this channel size and age were on videos from channels the model never "
+        "trained on (test fold, ordinary uploads), in one plain sentence.",
+    )
+    viral_definition: str = Field(default=VIRAL_DEFINITION, description="What the viral chance means.")
 
 
 class VariantOut(BaseModel):

@@ -123,6 +123,7 @@ def to_prediction_out(raw: Any, *, version: str, mode: str) -> PredictionOut:
         outlier=None,
         inputs_used=[str(x) for x in field_of(raw, "inputs_used", []) or []],
         top_contributions=_contributions(field_of(raw, "contributions")),
+        accuracy=field_of(raw, "accuracy", None),
     )
 
 
