@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def utcnow() -> datetime:
@@ -15,6 +16,44 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+# Publish times Miles accepts: from YouTube's first year to one year ahead (a planned upload).
+EARLIEST_PUBLISH = datetime(2005, 1, 1, tzinfo=UTC)
+MAX_PUBLISH_AHEAD = timedelta(days=365)
+
+
+def checked_utc(value: datetime) -> datetime:
+    """``as_utc`` that raises ValueError (not OverflowError) for a time UTC cannot hold, e.g. year 1 at +14:00."""
+    try:
+        return as_utc(value)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is out of range") from None
+
+
+def checked_publish_time(value: datetime, *, now: datetime | None = None) -> datetime:
+    """The publish time in UTC, or ValueError unless it lies between 2005 and one year from now."""
+    utc = checked_utc(value)
+    latest = (now or utcnow()) + MAX_PUBLISH_AHEAD
+    if utc < EARLIEST_PUBLISH:
+        raise ValueError(f"publish time {value.isoformat()} is before 2005 (YouTube's first year)")
+    if utc > latest:
+        raise ValueError(f"publish time {value.isoformat()} is more than one year ahead (latest {latest:%Y-%m-%d})")
+    return utc
+
+
+# C0 controls, DEL and C1 controls. Tab, line feed and carriage return are ordinary in long text.
+CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
+CONTROL_CHARS_EXCEPT_WHITESPACE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def control_char_problem(text: str, *, multiline: bool = True) -> str | None:
+    """Why ``text`` cannot be stored (a NUL or other control character), or None when it is fine."""
+    pattern = CONTROL_CHARS_EXCEPT_WHITESPACE if multiline else CONTROL_CHARS
+    found = pattern.search(text)
+    if found is None:
+        return None
+    return f"contains a control character (U+{ord(found.group()):04X}) at position {found.start() + 1}"
 
 
 @dataclass(slots=True)
@@ -70,3 +109,22 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "captured_at_is_date_only",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("video_id", "title", "published_at", "captured_at", "views")
+
+
+_CHANNEL_ID = re.compile(r"^UC[0-9A-Za-z_-]{22}$")
+_CHANNEL_URL_ID = re.compile(r"^(?:https?://)?(?:www\.|m\.)?youtube\.com/channel/(UC[0-9A-Za-z_-]{22})(?:[/?#].*)?$")
+_HANDLE = re.compile(r"^(?:(?:https?://)?(?:www\.|m\.)?youtube\.com/)?@([\w.-]{1,100})(?:/(?:shorts|videos|featured))?/?$")
+
+
+def parse_channel_ref(text: str) -> tuple[str, str]:
+    """A creator's channel as typed: ("id", "UC...") for a channel id or /channel/ URL, ("handle", "name") for
+    @name or a youtube.com/@name URL (its Shorts or videos tab included), else ("id", text) for any other id."""
+    value = text.strip()
+    if match := _CHANNEL_URL_ID.match(value):
+        return "id", match.group(1)
+    if match := _HANDLE.match(value):
+        return "handle", match.group(1)
+    if _CHANNEL_ID.match(value) or ("/" not in value and " " not in value and value):
+        return "id", value
+    raise ValueError(f"{text!r} is not a channel id, @handle or youtube.com channel URL")
+

@@ -386,3 +386,43 @@ def test_video_detail_has_snapshots_with_ages(client: TestClient, db_settings: S
     assert [(s["age_h"], s["views"]) for s in body["snapshots"]] == [(1.0, 200), (24.0, 2000), (168.0, 10_000)]
     missing = client.get(f"{API}/videos/zzz")
     assert missing.status_code == 404 and "zzz" in missing.json()["error"]["message"]
+
+
+def seed_channel(settings: Settings, channel_id: str, views_at_week: float, *, subscribers: int = 7_600) -> datetime:
+    """40 earlier uploads of one channel, each seen at 1 h, 1 d, 7 d and 30 d; returns the next upload's time."""
+    rows = []
+    publish = T0 + timedelta(days=130)
+    for i in range(40):
+        pub = publish - timedelta(days=3 * (i + 1))
+        for age_h in (1, 24, 168, 720):
+            if pub + timedelta(hours=age_h) < publish:
+                rows.append({"video_id": f"{channel_id}-{i}", "channel_id": channel_id, "title": f"Upload {i}",
+                             "published_at": pub, "captured_at": pub + timedelta(hours=age_h),
+                             "views": round(views_at_week * (age_h / 168) ** 0.3), "channel_subscribers": subscribers,
+                             "source": "test"})  # fmt: skip
+    frame, rejected = records_frame(rows, where=f"channel {channel_id}")
+    assert not rejected, rejected
+    with session_scope(settings) as session:
+        ingest_frame(session=session, frame=frame)
+    return publish
+
+
+@ENCODERS
+def test_the_creators_channel_history_moves_the_forecast(predictor_client: TestClient, db_settings: Settings) -> None:
+    """Two channels of the same size: one whose uploads get ~80,000 views, one whose get ~60 (issue 13)."""
+    publish = seed_channel(db_settings, "UChits", 80_000)
+    seed_channel(db_settings, "UCquiet", 60)
+    draft = {"title": "How I fixed my slow laptop in 5 minutes", "duration_s": 35, "publish_at": publish.isoformat()}
+    got = {}
+    for channel in ("UChits", "UCquiet"):
+        response = predictor_client.post(f"{API}/predict", json={**draft, "channel_id": channel})
+        assert response.status_code == 200, response.text
+        pred = response.json()["prediction"]
+        assert_sane(pred)
+        assert "channel_history" in pred["inputs_used"] and "channel_subscribers" in pred["inputs_used"]
+        assert pred["channel_history"]["channel_id"] == channel and pred["channel_history"]["uploads"] == 40
+        got[channel] = {h["horizon_h"]: h["p50"] for h in pred["horizons"]}
+    for horizon in (24.0, 168.0):
+        assert got["UChits"][horizon] >= 10 * got["UCquiet"][horizon], got
+    unknown = predictor_client.post(f"{API}/predict", json={**draft, "channel_id": "UCnobody"}).json()["prediction"]
+    assert unknown["channel_history"] is None and "channel_history" not in unknown["inputs_used"]

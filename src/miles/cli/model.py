@@ -122,6 +122,10 @@ def predict_cmd(
     category: Annotated[int | None, typer.Option("--category", help="YouTube category id.")] = None,
     publish_at: Annotated[str | None, typer.Option("--publish-at", help="Planned publish time (ISO 8601).")] = None,
     subscribers: Annotated[int | None, typer.Option("--subscribers", help="Channel subscribers now.")] = None,
+    channel: Annotated[
+        str | None,
+        typer.Option("--channel", help="Your channel (id, @handle or channel URL): its stored uploads are used."),
+    ] = None,
     thumbnail: Annotated[str | None, typer.Option("--thumbnail", help="Thumbnail image: a file path or URL.")] = None,
     early_views: Annotated[
         list[str] | None, typer.Option("--early-views", help="AGE_H:VIEWS observed after publishing (repeatable).")
@@ -144,7 +148,8 @@ def predict_cmd(
     predictor = (
         Predictor.load(model_dir, settings=settings) if model_dir else load_default_predictor(settings, _promoted_dir())
     )
-    pred = predictor.predict([row])[0]
+    history, note = _channel_history(settings, channel, row) if channel else (None, None)
+    pred = predictor.predict([row], channel_history=history)[0]
     if as_json:
         typer.echo(json.dumps(pred.as_dict(), indent=2))
         return
@@ -159,10 +164,34 @@ def predict_cmd(
                   f"({VIRAL_DEFINITION})")  # fmt: skip
     if pred.accuracy:
         console.print(pred.accuracy, highlight=False)
+    if pred.channel_history:
+        used = pred.channel_history
+        console.print(f"channel history used: {used['uploads']} earlier uploads of {used['channel_id']}, published "
+                      f"{used['first_published'][:10]} – {used['last_published'][:10]}", highlight=False)  # fmt: skip
+    elif note:
+        err.print(f"[yellow]{note}[/yellow]", highlight=False)
     console.print(
         "inputs used: " + ", ".join(pred.inputs_used) + "; missing: " + (", ".join(pred.inputs_missing) or "none")
     )
     console.print("top contributions (log views): " + ", ".join(f"{f} {v:+.2f}" for f, v in pred.contributions))
+
+
+def _channel_history(settings: Any, reference: str, row: dict[str, Any]) -> tuple[Any, str | None]:
+    """The stored snapshots of the creator's channel (and its id in ``row``), or a note saying why there are none."""
+    from miles.store.db import session_scope
+    from miles.store.repos import niche
+
+    with session_scope(settings) as session:
+        try:
+            channel_id = niche.resolve_channel(session=session, reference=reference)
+        except ValueError as exc:
+            raise InvalidInput(f"--channel: {exc}") from None
+        if channel_id is None:
+            return None, (f"Miles does not know the channel {reference!r} yet: forecasting for a new channel. Collect "
+                          "its uploads first with `miles collect channel URL` (needs network).")  # fmt: skip
+        row["channel_id"] = channel_id
+        history = niche.channel_history(session=session, channel_ids=[channel_id])
+    return history, None
 
 
 def _thumbnail(value: str | None) -> bytes | None:

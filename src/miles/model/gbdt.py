@@ -161,6 +161,8 @@ class GBDTModel:
         # P(viral) from the views forecast itself: a calibrated map of (p50 - the labeler's expectation), so a
         # higher forecast for the same channel size, category and age never gets a lower viral chance
         self.viral_labeler: ViralLabeler | None = None
+        # a blank input is read as this typical value at training and serving alike (DESIGN.md §3.3 rule 9)
+        self.blank_values: dict[str, float] = {}
         self.calibrator = calibrator
         self.config = config
 
@@ -294,7 +296,7 @@ class GBDTModel:
                 out[:, j] = np.where(codes < 0, np.nan, codes)
             else:
                 out[:, j] = col.to_numpy(dtype=np.float64)
-        return out
+        return self._fill_blanks(out)
 
     def matrix_inputs(
         self, values: FloatArray, columns: list[str], categories: dict[str, tuple[str, ...]]
@@ -315,6 +317,13 @@ class GBDTModel:
             col = out[:, j]
             ok = ~np.isnan(col)
             col[ok] = remap[col[ok].astype(np.int64)]
+        return self._fill_blanks(out)
+
+    def _fill_blanks(self, out: FloatArray) -> FloatArray:
+        for name, value in self.blank_values.items():
+            if name in self.features:
+                col = out[:, self.features.index(name)]
+                col[np.isnan(col)] = value
         return out
 
     def score(
@@ -480,6 +489,7 @@ class GBDTModel:
             "references": sorted(self.references),
             "blend": {b: list(v) for b, v in self.blend.items()},
             "viral_labeler": self.viral_labeler.to_json() if self.viral_labeler is not None else None,
+            "blank_values": self.blank_values,
         }
         (directory / "gbdt.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         if self.projector is not None:
@@ -527,6 +537,7 @@ class GBDTModel:
         )
         model.references = {k: v for k, v in references.items() if v is not None}
         model.blend = {b: (str(v[0]), float(v[1])) for b, v in meta.get("blend", {}).items()}
+        model.blank_values = {str(k): float(v) for k, v in (meta.get("blank_values") or {}).items()}
         if meta.get("viral_labeler"):
             model.viral_labeler = ViralLabeler.from_json(meta["viral_labeler"])
         return model

@@ -5,11 +5,12 @@ rankings hold only successful videos; ``selection_of`` tells them apart), and ea
 a model fitted on their pooled views learns *which source a row resembles* and predicts that source's level.
 ``OrdinaryLevel`` separates the two:
 
-- the **level**: ``log1p(views) = curve(age) + slope * (log1p(subscribers) - typical)``, fitted on the ordinary
-  uploads only (every training row when no ordinary source is present); ``curve`` is an increasing function of
-  age (isotonic over age buckets, strictly rising, interpolated in log age), ``slope`` is the pooled
-  within-age-bucket slope, never negative. Blank subscribers take the typical (median) count: a blank is not
-  evidence.
+- the **level**: ``log1p(views) = curve(age) + slope * (log1p(subscribers) - typical) + weight * usual``, fitted on
+  the ordinary uploads only (every training row when no ordinary source is present); ``curve`` is an increasing
+  function of age (isotonic over age buckets, strictly rising, interpolated in log age), ``slope`` is the pooled
+  within-age-bucket slope, never negative; ``usual`` is how far the channel's earlier uploads at a comparable age
+  were above or below that level (0 without enough history) and ``weight`` (0..1) how much of it carries to the next
+  upload. Blank subscribers take the typical (median) count: a blank is not evidence.
 - the **frame shift**: per sampling frame and age bucket, the median of (log views - level) on the training rows
   (zero for ordinary uploads). Training rows carry their frame's shift in the offset the trees start from, so the
   trees learn what moves a video *within* its source; serving asks for an ordinary upload (shift 0).
@@ -27,6 +28,7 @@ from miles.model.baselines import MIN_CELL, Baseline
 from miles.model.embed_features import PREDICT_SELECTION, selection_of
 
 MIN_SLOPE_PER_LOG_AGE = 0.02  # the age curve rises at least this much per unit of log1p(age)
+MIN_CHANNEL_UPLOADS = 3  # earlier uploads at a comparable age before the channel's record moves the level
 
 
 def _log_subscribers(x: pd.DataFrame) -> np.ndarray:
@@ -83,9 +85,38 @@ class OrdinaryLevel(Baseline):
         if cells.empty:
             cells = pd.DataFrame({"y": [float(np.median(adjusted))], "la": [float(np.mean(la))], "n": [len(la)]})
         curve = _increasing(cells["y"].to_numpy(float), cells["n"].to_numpy(float), cells["la"].to_numpy(float))
-        self.state.update(knots_log_age=cells["la"].tolist(), knots_level=curve.tolist())
+        self.state.update(knots_log_age=cells["la"].tolist(), knots_level=curve.tolist(), channel_weight=0.0)
+        self.state["channel_weight"] = self._channel_weight(x, log_views, anchor)
         residual = log_views - self._predict(x)
         self.state["frame_shift"] = self._shifts(residual, frames, buckets)
+
+    def _channel_weight(self, x: pd.DataFrame, log_views: np.ndarray, anchor: np.ndarray) -> float:
+        """How much of the channel's usual over- or under-performance carries to its next upload (0..1), by least
+        squares on the anchor rows whose channel has enough earlier uploads."""
+        usual = self._channel_usual(x)
+        rows = anchor & np.isfinite(usual)
+        if rows.sum() < MIN_CELL:
+            return 0.0
+        target = log_views[rows] - self._size_age(x)[rows]
+        u = usual[rows]
+        weight = float(np.dot(u, target) / np.dot(u, u)) if np.dot(u, u) > 0 else 0.0
+        return float(np.clip(weight, 0.0, 1.0))
+
+    def _channel_usual(self, x: pd.DataFrame) -> np.ndarray:
+        """How far the channel's earlier uploads were above or below the size-and-age level: at a comparable age
+        (``features.channel.usual_views``) when MIN_CHANNEL_UPLOADS of them were seen at it, else at their latest
+        snapshots whatever their age (compared with the level at their median age); NaN without enough history."""
+        needed = {"channel_baseline_log_views", "channel_baseline_count", "channel_prior_uploads",
+                  "channel_prior_median_log_views", "channel_prior_median_log_age_h"}  # fmt: skip
+        if not needed <= set(x.columns):
+            return np.full(len(x), np.nan)
+        same_age = x["channel_baseline_log_views"].to_numpy(dtype=float) - self._size_age(x)
+        prior_age = x.assign(age_h=np.expm1(x["channel_prior_median_log_age_h"].to_numpy(dtype=float)))
+        prior = x["channel_prior_median_log_views"].to_numpy(dtype=float) - self._size_age(prior_age)
+        enough_same = np.nan_to_num(x["channel_baseline_count"].to_numpy(dtype=float)) >= MIN_CHANNEL_UPLOADS
+        enough_prior = np.nan_to_num(x["channel_prior_uploads"].to_numpy(dtype=float)) >= MIN_CHANNEL_UPLOADS
+        out: np.ndarray = np.where(enough_same, same_age, np.where(enough_prior, prior, np.nan))
+        return out
 
     @staticmethod
     def _slope(subs: np.ndarray, log_views: np.ndarray, buckets: np.ndarray) -> float:
@@ -107,6 +138,13 @@ class OrdinaryLevel(Baseline):
         return out
 
     def _predict(self, x: pd.DataFrame) -> np.ndarray:
+        level = self._size_age(x)
+        weight = float(self.state.get("channel_weight", 0.0))
+        if weight > 0:
+            level = level + weight * np.nan_to_num(self._channel_usual(x), nan=0.0)
+        return level
+
+    def _size_age(self, x: pd.DataFrame) -> np.ndarray:
         subs = _log_subscribers(x)
         typical = self.state["typical_log_subscribers"]
         filled = np.where(np.isfinite(subs), subs, typical)

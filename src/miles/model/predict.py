@@ -70,6 +70,7 @@ class DraftPrediction:
     inputs_missing: list[str]
     contributions: list[tuple[str, float]] = field(default_factory=list)
     accuracy: str | None = None  # how far off forecasts like this one were on videos Miles never trained on
+    channel_history: dict[str, Any] | None = None  # the channel's earlier uploads the forecast used, if any
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -152,6 +153,36 @@ def accuracy_statement(rows: Sequence[Mapping[str, Any]], subscribers: float | N
     r = match[0]
     return (f"For {label}, forecasts for the {r['ages']} were within ×{r['within_factor']:.1f} of the real views for "
             f"8 of 10 videos ({r['videos']:,} videos from channels Miles never trained on).")  # fmt: skip
+
+
+def _earlier(history: pd.DataFrame, draft: Draft) -> pd.DataFrame:
+    """The draft's channel's snapshots of uploads published before it, captured by its publish time."""
+    pub = pd.Timestamp(draft.publish_at)
+    rows = history.loc[history["channel_id"] == draft.channel_id]
+    published = pd.to_datetime(rows["published_at"], utc=True)
+    captured = pd.to_datetime(rows["captured_at"], utc=True)
+    return rows.loc[(published < pub) & (captured <= pub)]
+
+
+def channel_summary(history: pd.DataFrame, draft: Draft) -> dict[str, Any] | None:
+    """Which channel history a forecast used: the channel, how many earlier uploads, their publish dates."""
+    rows = _earlier(history, draft)
+    if rows.empty:
+        return None
+    published = pd.to_datetime(rows["published_at"], utc=True)
+    return {"channel_id": draft.channel_id, "uploads": int(rows["video_id"].nunique()),
+            "first_published": published.min().isoformat(), "last_published": published.max().isoformat()}  # fmt: skip
+
+
+def _use_stored_subscribers(item: _Input, history: pd.DataFrame) -> None:
+    """A blank subscriber count is read from the channel's latest stored count before publishing."""
+    if item.draft.channel_subscribers is not None or "channel_subscribers" not in history:
+        return
+    rows = _earlier(history, item.draft).dropna(subset=["channel_subscribers"])
+    if not rows.empty:
+        latest = rows.sort_values("captured_at").iloc[-1]
+        item.draft.channel_subscribers = float(latest["channel_subscribers"])
+        item.given.add("channel_subscribers")
 
 
 def _statement_horizon(horizons: np.ndarray) -> float:
@@ -319,27 +350,50 @@ class Predictor:
     # --- prediction --------------------------------------------------------------------------------
 
     def predict(
-        self, rows: Sequence[Mapping[str, Any]], *, horizons: Sequence[float] = HORIZONS_H, explain: bool = True
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        horizons: Sequence[float] = HORIZONS_H,
+        explain: bool = True,
+        channel_history: pd.DataFrame | None = None,
     ) -> list[DraftPrediction]:
-        """One prediction per row; ``explain=False`` skips the feature contributions (TreeSHAP, ~1 ms a draft)."""
+        """One prediction per row; ``explain=False`` skips the feature contributions (TreeSHAP, ~1 ms a draft).
+
+        ``channel_history``: stored snapshots (interchange format) of the drafts' channels, loaded once per call. A
+        draft whose ``channel_id`` has earlier uploads in it is scored with that channel's record as of its publish
+        time (the same channel features training computed), and a blank subscriber count is read from the channel's
+        latest snapshot before publishing.
+        """
         inputs = [_parse(row, i) for i, row in enumerate(rows)]
+        history = channel_history if channel_history is not None and not channel_history.empty else None
+        if history is not None:
+            for item in inputs:
+                _use_stored_subscribers(item, history)
         use_early = [bool(i.draft.early_views and self.early is not None and horizons_for(i.draft, horizons, "early"))
                      for i in inputs]  # fmt: skip
         results: list[DraftPrediction | None] = [None] * len(inputs)
         for loaded, wanted in ((self.prepublish, False), (self.early, True)):
             idx = [k for k, e in enumerate(use_early) if e == wanted]
             if idx and loaded is not None:
-                for k, pred in zip(idx, self._score([inputs[k] for k in idx], loaded, horizons, explain), strict=True):
+                scored = self._score([inputs[k] for k in idx], loaded, horizons, explain, history)
+                for k, pred in zip(idx, scored, strict=True):
                     results[k] = pred
         return [r for r in results if r is not None]
 
     def _score(
-        self, inputs: list[_Input], loaded: LoadedModel, horizons: Sequence[float], explain: bool
+        self,
+        inputs: list[_Input],
+        loaded: LoadedModel,
+        horizons: Sequence[float],
+        explain: bool,
+        history: pd.DataFrame | None = None,
     ) -> list[DraftPrediction]:
         task = loaded.task
         drafts = [i.draft for i in inputs]
+        known = history is not None and bool({d.channel_id for d in drafts} & set(history["channel_id"].dropna()))
         m = draft_matrix(drafts, task=task, horizons_h=horizons, groups=loaded.groups or None,
-                         extra=self._extra(inputs, loaded.model))  # fmt: skip
+                         extra=self._extra(inputs, loaded.model),
+                         channel_history=history if known else None)  # fmt: skip
         scored = loaded.score(m)
         floor = np.array([d.last_views if task == "early" else 0.0 for d in drafts])[m.draft]
         views = np.maximum(np.expm1(scored.log_views), floor[:, None])  # never below what was already seen
@@ -348,6 +402,7 @@ class Predictor:
         closeness = np.abs(np.log1p(m.horizon_h) - np.log1p(REFERENCE_H))
         refs = np.array([starts[k] + int(np.argmin(closeness[starts[k] : starts[k + 1]])) for k in range(len(drafts))])
         contrib = scored.contributions(refs) if explain else None
+        summaries = [channel_summary(history, d) if known and history is not None else None for d in drafts]
         out = []
         for k, item in enumerate(inputs):
             ref = int(refs[k])
@@ -361,9 +416,13 @@ class Predictor:
                     ],
                     viral_probability=float(scored.viral[ref]),
                     reference_horizon_h=float(m.horizon_h[ref]),
-                    inputs_used=sorted(f for f in item.given if f != "thumbnail" or _uses_thumbnail(loaded.model)),
+                    inputs_used=sorted(
+                        {f for f in item.given if f != "thumbnail" or _uses_thumbnail(loaded.model)}
+                        | ({"channel_history"} if summaries[k] else set())
+                    ),
                     inputs_missing=[f for f in INPUT_FIELDS if f not in item.given],
                     contributions=_top_contributions(loaded.model.features, contrib[k]) if contrib is not None else [],
+                    channel_history=summaries[k],
                     accuracy=accuracy_statement(
                         loaded.accuracy,
                         item.draft.channel_subscribers,

@@ -238,6 +238,19 @@ def drop_fields(x: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
     return out
 
 
+def blank_values(offset: Any, features: list[str]) -> dict[str, float]:
+    """The typical value a blank subscriber count stands for: the ordinary uploads' median channel, counted at
+    publish. The trees then cannot tell a blank count (every trending row) from a typical one."""
+    if not isinstance(offset, OrdinaryLevel) or "log_subscribers" not in features:
+        return {}
+    return {"log_subscribers": float(offset.state["typical_log_subscribers"]), "subscribers_staleness_d": 0.0}
+
+
+def fill_blanks(x: pd.DataFrame, values: dict[str, float]) -> pd.DataFrame:
+    present = {k: v for k, v in values.items() if k in x.columns}
+    return x.fillna(present) if present else x
+
+
 def fit_models(train_set: Dataset, val_set: Dataset, cfg: TrainConfig, progress: Progress = _noop) -> Fitted:
     """Labeler, baselines and the GBDT on ``train_set``; early stopping and calibration on ``val_set``."""
     labeler = ViralLabeler.fit(train_set.X, train_set.y["log_views"])
@@ -257,14 +270,17 @@ def fit_models(train_set: Dataset, val_set: Dataset, cfg: TrainConfig, progress:
     gbdt_cfg = cfg.gbdt
     if offset is not None and cfg.task == "early" and cfg.early_objective != gbdt_cfg.centre_objective:
         gbdt_cfg = replace(gbdt_cfg, centre_objective=cfg.early_objective)
-    train_x = drop_fields(train_set.X, cfg.field_dropout, cfg.seed)
+    blanks = blank_values(offset, list(train_set.X.columns))
+    train_x = fill_blanks(drop_fields(train_set.X, cfg.field_dropout, cfg.seed), blanks)
+    val_x = fill_blanks(val_set.X, blanks)
     fit_train = _fit_data(Dataset(train_set.task, train_x, train_set.y, train_set.meta), labeler, weights, labels_x)
-    fit_val = _fit_data(val_set, labeler, None, val_set.X)
+    fit_val = _fit_data(Dataset(val_set.task, val_x, val_set.y, val_set.meta), labeler, None, val_set.X)
     if isinstance(offset, OrdinaryLevel):  # training rows start from their own sampling frame's level
-        for part, data, x in ((fit_train, train_set, train_x), (fit_val, val_set, val_set.X)):
+        for part, data, x in ((fit_train, train_set, train_x), (fit_val, val_set, val_x)):
             part.offset = offset.predict_log_views(x) + offset.frame_shift(x, data.meta["source"])
     model = GBDTModel.fit_folds(fit_train, fit_val, gbdt_cfg, task=cfg.task, offset_model=offset,
                                 labeler=labeler if cfg.viral_from_forecast else None)  # fmt: skip
+    model.blank_values = blanks
     references = {k: baselines[k] for k in EARLY_REFERENCES if k in baselines}
     if cfg.task == "early" and references:  # never worse than S-H or Pinto on the validation fold, per t_i bucket
         model.fit_blend(fit_val.x, fit_val.log_views, references, val_set.meta["source"])

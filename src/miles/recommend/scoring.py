@@ -17,9 +17,17 @@ log = logging.getLogger(__name__)
 
 
 class PredictorLike(Protocol):
+    """What the API, the pages and ideas need from a predictor: a version and batch prediction over draft rows.
+
+    ``predict(rows)`` takes one mapping per draft (keys in ``serve.services.predict.draft_row``) and returns one
+    result per row, as an object or a mapping with ``horizons`` (each with ``horizon_h``, ``p10``, ``p50``,
+    ``p90`` in views), ``viral_probability``, ``inputs_used``, ``contributions`` and optionally ``mode``;
+    ``channel_history`` holds the stored snapshots of the drafts' channels (``miles.model.predict.Predictor``).
+    """
+
     version: str
 
-    def predict(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Any]: ...
+    def predict(self, rows: Sequence[Mapping[str, Any]], *, channel_history: Any = None) -> Sequence[Any]: ...
 
 
 def field_of(obj: Any, name: str, default: Any = None) -> Any:

@@ -3,16 +3,56 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from miles.domain import checked_publish_time, checked_utc, control_char_problem
 from miles.model.predict import VIRAL_DEFINITION
 
 Mode = Literal["prepublish", "early"]
+MULTILINE_FIELDS = frozenset({"description"})
 
 
-class _In(BaseModel):
+def _publish_time(value: datetime) -> datetime:
+    checked_publish_time(value)
+    return value
+
+
+PublishTime = Annotated[datetime, AfterValidator(_publish_time)]
+"""A publish time between 2005 and one year ahead (ValueError, hence 422, otherwise)."""
+UtcTime = Annotated[datetime, AfterValidator(checked_utc)]
+"""Any time UTC can hold, converted to UTC (year 1 at +14:00 is a 422, not an OverflowError)."""
+
+
+def no_control_chars(value: str, *, multiline: bool = False) -> str:
+    """Text without NUL or other control characters (tab and line breaks only where ``multiline``)."""
+    if problem := control_char_problem(value, multiline=multiline):
+        raise ValueError(problem)
+    return value
+
+
+class CleanText(BaseModel):
+    """Request body whose strings (and lists of strings) hold no control characters: they are never stored."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_chars(cls, value: Any, info: ValidationInfo) -> Any:
+        multiline = info.field_name in MULTILINE_FIELDS
+        if isinstance(value, str):
+            return no_control_chars(value, multiline=multiline)
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, str):
+                    no_control_chars(item, multiline=multiline)
+        return value
+
+
+SafeStr = Annotated[str, AfterValidator(no_control_chars)]
+"""A query or path parameter without control characters (a NUL breaks SQLite FTS and PostgreSQL)."""
+
+
+class _In(CleanText):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -27,7 +67,7 @@ class VariantIn(_In):
     label: str | None = Field(None, max_length=100, description="Name shown in the ranking (default: variant N).")
     title: str | None = Field(None, min_length=1, max_length=300)
     duration_s: float | None = Field(None, gt=0, le=86_400)
-    publish_at: datetime | None = None
+    publish_at: PublishTime | None = Field(None, description="Between 2005 and one year ahead; naive means UTC.")
 
     @model_validator(mode="after")
     def _changes_something(self) -> VariantIn:
@@ -44,10 +84,19 @@ class DraftIn(_In):
     tags: list[str] = Field(default_factory=list, max_length=100, description="Tags, without '#'.")
     duration_s: float | None = Field(None, gt=0, le=86_400, description="Length in seconds.")
     category_id: int | None = Field(None, ge=0, le=100, description="YouTube category id.")
-    publish_at: datetime | None = Field(
-        None, description="Planned (or actual) publish time, ISO 8601; naive means UTC; default now."
+    publish_at: PublishTime | None = Field(
+        None,
+        description="Planned (or actual) publish time, ISO 8601, between 2005 and one year ahead; naive means UTC; "
+        "default now.",
     )
     channel_id: str | None = Field(None, min_length=1, max_length=64, description="Channel id, if Miles knows it.")
+    channel: str | None = Field(
+        None,
+        min_length=1,
+        max_length=300,
+        description="Your channel as an id, @handle or youtube.com channel/Shorts URL; when Miles has its uploads, "
+        "the forecast uses the channel's record (and its subscriber count when none is given).",
+    )
     channel_subscribers: int | None = Field(None, ge=0, le=10**10, description="Subscriber count at publish.")
     thumbnail_url: str | None = Field(
         None, max_length=2000, description="HTTPS URL on an allowed thumbnail host (MILES_THUMBNAIL_HOSTS)."
@@ -98,6 +147,13 @@ class OutlierOut(BaseModel):
     channel_videos: int = Field(description="Earlier uploads of the channel the median is taken over.")
 
 
+class ChannelHistoryOut(BaseModel):
+    channel_id: str
+    uploads: int = Field(description="Earlier uploads of the channel stored by Miles, published before this draft.")
+    first_published: datetime
+    last_published: datetime
+
+
 class PredictionOut(BaseModel):
     mode: Mode
     model_version: str
@@ -112,6 +168,12 @@ class PredictionOut(BaseModel):
         "trained on (test fold, ordinary uploads), in one plain sentence.",
     )
     viral_definition: str = Field(default=VIRAL_DEFINITION, description="What the viral chance means.")
+    channel_history: ChannelHistoryOut | None = Field(
+        None, description="The channel history the forecast used (the channel's record as of the publish time)."
+    )
+    channel_note: str | None = Field(
+        default=None, description="Why no channel history was used, if a channel was given."
+    )
 
 
 class VariantOut(BaseModel):

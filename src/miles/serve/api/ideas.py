@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from miles.serve.api.common import ERRORS, MODEL_ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
+from miles.serve.schemas import CleanText
 from miles.serve.services.ideas import collection_status, ideas_for, queries_for
 
 router = APIRouter(tags=["ideas"])
 
 
-class IdeasIn(BaseModel):
+class IdeasIn(CleanText):
     topic: str = Field(min_length=1, max_length=200, description="The niche, e.g. 'sourdough bread'.")
     vibe: str = Field("", max_length=200, description="The feel you want, e.g. 'funny', 'cozy', 'educational'.")
     n: int = Field(5, ge=1, le=20, description="How many ideas to return.")

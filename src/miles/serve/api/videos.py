@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -11,7 +10,7 @@ from miles.domain import as_utc
 from miles.errors import NotFound
 from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import MaybeUserDep, SessionDep
-from miles.serve.schemas import SnapshotOut, VideoDetailOut, VideoOut, VideoPage
+from miles.serve.schemas import SafeStr, SnapshotOut, UtcTime, VideoDetailOut, VideoOut, VideoPage
 from miles.store.repos import videos
 from miles.store.repos.videos import LatestStats
 from miles.store.tables import Video
@@ -43,12 +42,12 @@ def list_videos(
     session: SessionDep,
     limit: Limit = 20,
     offset: Offset = 0,
-    q: Annotated[str | None, Query(max_length=200, description="Words that must all appear in the title.")] = None,
+    q: Annotated[SafeStr | None, Query(max_length=200, description="Words that must all appear in the title.")] = None,
     category_id: Annotated[int | None, Query(ge=0, le=100, description="YouTube category (the niche).")] = None,
-    channel_id: Annotated[str | None, Query(max_length=64)] = None,
-    source: Annotated[str | None, Query(max_length=64, description="Dataset or collector, e.g. 'ytdlp'.")] = None,
-    published_from: Annotated[datetime | None, Query(description="Published at or after (UTC).")] = None,
-    published_to: Annotated[datetime | None, Query(description="Published before (UTC).")] = None,
+    channel_id: Annotated[SafeStr | None, Query(max_length=64)] = None,
+    source: Annotated[SafeStr | None, Query(max_length=64, description="Dataset or collector, e.g. 'ytdlp'.")] = None,
+    published_from: Annotated[UtcTime | None, Query(description="Published at or after (UTC).")] = None,
+    published_to: Annotated[UtcTime | None, Query(description="Published before (UTC).")] = None,
 ) -> VideoPage:
     """Newest first, with the latest view count of each video; `total` counts all matches."""
     hits, total = videos.search_videos(
@@ -70,7 +69,7 @@ def list_videos(
 
 @router.get("/videos/{video_id}", summary="One stored video with its view snapshots")
 def get_video(
-    video_id: Annotated[str, Path(max_length=64)], _caller: MaybeUserDep, session: SessionDep
+    video_id: Annotated[SafeStr, Path(max_length=64)], _caller: MaybeUserDep, session: SessionDep
 ) -> VideoDetailOut:
     found = videos.get_video(session=session, video_id=video_id)
     if found is None:

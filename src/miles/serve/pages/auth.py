@@ -9,12 +9,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from miles.errors import InvalidInput
 from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.schemas import SafeStr
 from miles.serve.web_auth import CSRF_FIELD, check_csrf, log_in, sign_up, start_session, write_cookie
 from miles.store.repos import users
 from miles.store.tables import ApiKey
 
 router = APIRouter(include_in_schema=False)
-Text = Annotated[str, Form(max_length=500)]
+Text = Annotated[SafeStr, Form(max_length=500)]
 Csrf = Annotated[str, Form(alias=CSRF_FIELD, max_length=200)]
 
 

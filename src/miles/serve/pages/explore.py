@@ -16,6 +16,7 @@ from miles.recommend.ideas import reference_labeler
 from miles.recommend.outliers import niche_outliers
 from miles.serve.pages.charts import hours_figure, scatter_figure
 from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.schemas import SafeStr
 from miles.store.repos import niche as niche_repo
 
 router = APIRouter(include_in_schema=False)
@@ -102,7 +103,7 @@ def figures(data: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/explore")
 @router.get("/explore.json")
-def explore(page: PageDep, topic: Annotated[str, Query(max_length=200)] = "") -> Response:
+def explore(page: PageDep, topic: Annotated[SafeStr, Query(max_length=200)] = "") -> Response:
     data = explore_data(page, topic)
     charts = figures(data) if not page.wants_json and data["points"] else {}
     return render(page, "explore.html", data, figures=charts)

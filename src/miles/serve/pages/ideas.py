@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from miles.errors import InvalidInput
 from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.schemas import SafeStr
 from miles.serve.services.ideas import ideas_for, queries_for
 from miles.serve.web_auth import CSRF_FIELD, check_csrf
 
@@ -53,9 +54,9 @@ def home(page: PageDep) -> Response:
 @router.post("/ideas.json")
 def ideas(
     page: PageDep,
-    topic: Annotated[str, Form(max_length=200)],
+    topic: Annotated[SafeStr, Form(max_length=200)],
     csrf: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)] = None,
-    vibe: Annotated[str, Form(max_length=200)] = "",
+    vibe: Annotated[SafeStr, Form(max_length=200)] = "",
     n: Annotated[int, Form(ge=1, le=20)] = 5,
 ) -> Response:
     check_csrf(page.request, csrf)

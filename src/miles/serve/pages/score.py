@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from miles.domain import as_utc, utcnow
+from miles.domain import checked_publish_time, utcnow
 from miles.errors import InvalidInput
 from miles.serve.errors import field_path
 from miles.serve.pages.charts import interval_figure
@@ -68,9 +68,13 @@ def variants_from_form(alt_titles: str, alt_durations: str, alt_hours: str, publ
 def draft_from_form(form: dict[str, str]) -> DraftIn:
     """The form's strings as a validated ``DraftIn``; problems become one InvalidInput naming the field."""
     try:
-        publish = as_utc(datetime.fromisoformat(form["publish_at"])) if form["publish_at"].strip() else utcnow()
+        when = datetime.fromisoformat(form["publish_at"]) if form["publish_at"].strip() else utcnow()
     except ValueError:
         raise InvalidInput(f"planned publish time: {form['publish_at']!r} is not a date and time") from None
+    try:
+        publish = checked_publish_time(when)
+    except ValueError as exc:
+        raise InvalidInput(f"planned publish time: {exc}") from None
     try:
         return DraftIn.model_validate(
             {
@@ -79,6 +83,7 @@ def draft_from_form(form: dict[str, str]) -> DraftIn:
                 "tags": [t for t in form["tags"].replace("#", " ").replace(",", " ").split() if t],
                 "duration_s": _opt_float(form["duration_s"], "duration", lo=1, hi=86_400),
                 "channel_subscribers": int(_opt_float(form["subscribers"], "subscribers", lo=0, hi=1e10) or 0) or None,
+                "channel": form.get("channel", "").strip() or None,
                 "publish_at": publish,
                 "variants": variants_from_form(form["alt_titles"], form["alt_durations"], form["alt_hours"], publish),
             }
@@ -129,6 +134,7 @@ def score(
     tags: OptText = "",
     duration_s: Annotated[str, Form(max_length=20)] = "",
     subscribers: Annotated[str, Form(max_length=20)] = "",
+    channel: Annotated[str, Form(max_length=300)] = "",
     publish_at: Annotated[str, Form(max_length=40)] = "",
     alt_titles: OptText = "",
     alt_durations: Annotated[str, Form(max_length=200)] = "",
@@ -142,6 +148,7 @@ def score(
         tags=tags,
         duration_s=duration_s,
         subscribers=subscribers,
+        channel=channel,
         publish_at=publish_at,
         alt_titles=alt_titles,
         alt_durations=alt_durations,

@@ -19,6 +19,7 @@ from miles.errors import MilesError
 from miles.serve.api.tracked import youtube_video_id
 from miles.serve.pages.charts import trajectory_figure
 from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.schemas import SafeStr
 from miles.serve.services.model import PredictorLike
 from miles.serve.services.predict import to_prediction_out
 from miles.serve.web_auth import CSRF_FIELD, check_csrf
@@ -131,7 +132,7 @@ def track_page(page: PageDep) -> Response:
 
 
 @router.post("/track")
-def add_tracked(page: PageDep, url: Annotated[str, Form(max_length=2000)], csrf: Csrf = None) -> Response:
+def add_tracked(page: PageDep, url: Annotated[SafeStr, Form(max_length=2000)], csrf: Csrf = None) -> Response:
     check_csrf(page.request, csrf)
     user_id = page.require_user()
     video_id = youtube_video_id(url)

@@ -9,31 +9,19 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
 from miles.errors import MilesError, ModelNotReady
+from miles.recommend.scoring import PredictorLike
 from miles.store.tables import ModelVersion
 
-
-@runtime_checkable
-class PredictorLike(Protocol):
-    """What the API needs from a predictor: a version and batch prediction over draft rows.
-
-    ``predict(rows)`` takes one mapping per draft (keys in ``services.predict.draft_row``) and returns one
-    result per row, as an object or a mapping with ``horizons`` (each with ``horizon_h``, ``p10``, ``p50``,
-    ``p90`` in views), ``viral_probability``, ``inputs_used``, ``contributions`` and optionally ``mode``.
-    """
-
-    version: str
-
-    def predict(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[Any]: ...
+__all__ = ["ModelStatus", "PredictorHolder", "PredictorLike"]
 
 
 @dataclass(frozen=True)

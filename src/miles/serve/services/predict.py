@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from miles.domain import as_utc, utcnow
-from miles.errors import MilesError
+from miles.errors import InvalidInput, MilesError
 from miles.recommend.outliers import draft_usual_views
 from miles.recommend.scoring import field_of, horizon_label
 from miles.serve.schemas import (
@@ -124,6 +124,7 @@ def to_prediction_out(raw: Any, *, version: str, mode: str) -> PredictionOut:
         inputs_used=[str(x) for x in field_of(raw, "inputs_used", []) or []],
         top_contributions=_contributions(field_of(raw, "contributions")),
         accuracy=field_of(raw, "accuracy", None),
+        channel_history=field_of(raw, "channel_history", None),
     )
 
 
@@ -164,6 +165,26 @@ def stored_inputs(draft: DraftIn, thumbnail: bytes | None) -> dict[str, Any]:
     return inputs
 
 
+def _with_channel(session: Session, item: ScoredDraft, notes: list[str | None]) -> ScoredDraft:
+    """Resolve the draft's ``channel`` (id, @handle or URL) to a stored channel id; unknown ones get a note."""
+    ref = item.draft.channel
+    if not ref or item.draft.channel_id:
+        notes.append(None)
+        return item
+    try:
+        found = niche.resolve_channel(session=session, reference=ref)
+    except ValueError as exc:
+        raise InvalidInput(f"channel: {exc}") from None
+    if found is None:
+        notes.append(
+            f"Miles does not know the channel {ref!r} yet, so the forecast is for a new channel of this size. Collect "
+            "its recent uploads once (`miles collect channel URL`, or ask for its ideas) and forecasts will use them."
+        )
+        return item
+    notes.append(None)
+    return ScoredDraft(item.draft.model_copy(update={"channel_id": found}), item.thumbnail)
+
+
 def score_drafts(
     *, session: Session, predictor: PredictorLike, drafts: Sequence[ScoredDraft], user_id: int | None
 ) -> list[PredictOut]:
@@ -171,21 +192,30 @@ def score_drafts(
     now = utcnow()
     rows: list[dict[str, Any]] = []
     spans: list[tuple[int, int]] = []
+    notes: list[str | None] = []
+    drafts = [_with_channel(session, item, notes) for item in drafts]
     for item in drafts:
         base = draft_row(item.draft, item.thumbnail, now)
         start = len(rows)
         rows.append(base)
         rows.extend(variant_row(base, v) for v in item.draft.variants)
         spans.append((start, len(rows)))
-    raw = list(predictor.predict(rows))
+    channels = sorted({row["channel_id"] for row in rows if row.get("channel_id")})
+    history = niche.channel_history(session=session, channel_ids=channels) if channels else None
+    raw = list(predictor.predict(rows, channel_history=history))
     if len(raw) != len(rows):
         raise MilesError(f"the predictor returned {len(raw)} results for {len(rows)} rows", expected=False)
     preds = [
         to_prediction_out(r, version=predictor.version, mode=row["mode"]) for r, row in zip(raw, rows, strict=True)
     ]
     results = []
-    for item, (start, end) in zip(drafts, spans, strict=True):
+    for item, (start, end), note in zip(drafts, spans, notes, strict=True):
         group = preds[start:end]
+        if note or (item.draft.channel_id and group[0].channel_history is None):
+            group[0].channel_note = note or (
+                f"Miles has no uploads of channel {item.draft.channel_id} published before this draft, so no "
+                "channel history was used."
+            )
         for row, pred in zip(rows[start:end], group, strict=True):
             pred.outlier = _outlier(session, row, pred)
         variants = _ranked(item.draft, group)

@@ -11,9 +11,9 @@ import pandas as pd
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
-from miles.domain import SNAPSHOT_COLUMNS
+from miles.domain import SNAPSHOT_COLUMNS, parse_channel_ref
 from miles.store.repos.snapshots import rows_to_frame, snapshot_query
-from miles.store.tables import Video, VideoSnapshot
+from miles.store.tables import Channel, Video, VideoSnapshot
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -70,6 +70,24 @@ def channel_history(*, session: Session, channel_ids: Sequence[str], before: dat
     if before is not None:
         frame = frame[frame["captured_at"] <= before]
     return frame
+
+
+def resolve_channel(*, session: Session, reference: str) -> str | None:
+    """The stored channel id a creator's reference (id, @handle, channel or Shorts URL) points to; None if unknown.
+
+    The store keeps channel ids and display names, not handles: a handle is matched against the display name
+    (case and spaces ignored) - collect the channel once (``miles collect channel URL``) to make it known.
+    """
+    kind, value = parse_channel_ref(reference)
+    if kind == "id":
+        known = session.scalar(select(Channel.id).where(Channel.id == value))
+        known = known or session.scalar(select(Video.channel_id).where(Video.channel_id == value).limit(1))
+        return str(known) if known else None
+    wanted = value.lower().replace(" ", "")
+    for channel_id, title in session.execute(select(Channel.id, Channel.title).where(Channel.title.is_not(None))):
+        if str(title).lower().replace(" ", "") == wanted:
+            return str(channel_id)
+    return None
 
 
 def fresh_count(*, session: Session, video_ids: Sequence[str], since: datetime) -> int:

@@ -1,0 +1,43 @@
+"""The web forms answer hostile input with a clear 422 inside the page, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.web.conftest import csrf
+
+
+@pytest.mark.parametrize(
+    ("publish_at", "words"),
+    [
+        ("0001-01-01T00:00:00+14:00", "out of range"),
+        ("1990-01-01T10:00", "before 2005"),
+        ("2999-01-01T10:00", "more than one year ahead"),
+    ],
+)
+def test_score_form_bounds_the_publish_time(web: TestClient, publish_at: str, words: str) -> None:
+    token = csrf(web)
+    response = web.post(
+        "/score",
+        data={"title": "Bread", "publish_at": publish_at, "alt_hours": "9", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422 and words in response.text and "planned publish time" in response.text
+
+
+def test_score_form_refuses_control_characters(web: TestClient) -> None:
+    token = csrf(web)
+    response = web.post("/score", data={"title": "Bread\x00", "csrf_token": token}, headers={"HX-Request": "true"})
+    assert response.status_code == 422 and "control character" in response.text
+
+
+def test_text_forms_and_explore_refuse_a_nul(web: TestClient) -> None:
+    token = csrf(web)
+    for path, data in (
+        ("/ideas", {"topic": "bread\x00"}),
+        ("/login", {"email": "a\x00@example.com", "password": "a-long-password"}),
+        ("/signup", {"email": "b\x00@example.com", "password": "a-long-password", "confirm": "a-long-password"}),
+    ):
+        response = web.post(path, data={**data, "csrf_token": token}, headers={"HX-Request": "true"})
+        assert response.status_code == 422, (path, response.status_code)
+    assert web.get("/explore", params={"topic": "bread\x00"}).status_code == 422
