@@ -113,7 +113,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("video_id", "title", "published_at", "captu
 
 _CHANNEL_ID = re.compile(r"^UC[0-9A-Za-z_-]{22}$")
 _CHANNEL_URL_ID = re.compile(r"^(?:https?://)?(?:www\.|m\.)?youtube\.com/channel/(UC[0-9A-Za-z_-]{22})(?:[/?#].*)?$")
-_HANDLE = re.compile(r"^(?:(?:https?://)?(?:www\.|m\.)?youtube\.com/)?@([\w.-]{1,100})(?:/(?:shorts|videos|featured))?/?$")
+_HANDLE = re.compile(
+    r"^(?:(?:https?://)?(?:www\.|m\.)?youtube\.com/)?@([\w.-]{1,100})(?:/(?:shorts|videos|featured))?/?$"
+)
 
 
 def parse_channel_ref(text: str) -> tuple[str, str]:
@@ -127,4 +129,3 @@ def parse_channel_ref(text: str) -> tuple[str, str]:
     if _CHANNEL_ID.match(value) or ("/" not in value and " " not in value and value):
         return "id", value
     raise ValueError(f"{text!r} is not a channel id, @handle or youtube.com channel URL")
-
