@@ -16,6 +16,7 @@ from miles.cli import db as db_cmds
 from miles.cli import evaluate as evaluate_cmds
 from miles.cli import ideas as ideas_cmds
 from miles.cli import importer
+from miles.cli import mcp as mcp_cmds
 from miles.cli import model as model_cmds
 from miles.cli import serve as serve_cmds
 from miles.cli import users as user_cmds
@@ -58,6 +59,7 @@ importer.register(app)
 model_cmds.register(app)
 evaluate_cmds.register(app)
 serve_cmds.register(app)
+mcp_cmds.register(app)
 ideas_cmds.register(app)
 user_cmds.register(app)
 

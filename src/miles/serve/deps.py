@@ -17,6 +17,10 @@ from miles.serve.web_auth import cookie_user_id, user_is_active
 from miles.store.db import session_scope
 from miles.store.repos import users
 
+UNKNOWN_KEY = "API key is unknown or revoked; create one with `miles key create`"
+KEY_REQUIRED = "an API key is required (Authorization: Bearer <key>); anonymous access is off"
+OWN_DATA_NEEDS_KEY = "this route needs an API key (Authorization: Bearer <key>): it shows your own data"
+
 
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
@@ -58,7 +62,7 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def _touch_key(settings: Settings, owner: users.KeyOwner) -> None:
+def touch_key(settings: Settings, owner: users.KeyOwner) -> None:
     """Record key use in its own short transaction, so the request's session takes no write lock up front."""
     with session_scope(settings) as touch:
         users.set_current_user(session=touch, user_id=owner.user_id)
@@ -77,10 +81,10 @@ def get_caller(request: Request, session: SessionDep) -> Caller:
     owner = users.owner_of_key(session=session, key=token)
     if owner is None:
         limiter.hit(f"ip:{ip}")  # failed attempts count against the address, so guessing keys is throttled
-        raise Unauthorized("API key is unknown or revoked; create one with `miles key create`")
+        raise Unauthorized(UNKNOWN_KEY)
     limiter.hit(f"key:{owner.key_id}")
     users.set_current_user(session=session, user_id=owner.user_id)
-    _touch_key(request.app.state.settings, owner)
+    touch_key(request.app.state.settings, owner)
     return Caller(user_id=owner.user_id, key_id=owner.key_id, ip=ip)
 
 
@@ -99,7 +103,7 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 
 def anonymous_allowed(caller: CallerDep, settings: SettingsDep) -> Caller:
     if caller.user_id is None and not settings.allow_anonymous:
-        raise Unauthorized("an API key is required (Authorization: Bearer <key>); anonymous access is off")
+        raise Unauthorized(KEY_REQUIRED)
     return caller
 
 
@@ -108,7 +112,7 @@ MaybeUserDep = Annotated[Caller, Depends(anonymous_allowed)]
 
 def require_user(caller: CallerDep) -> int:
     if caller.user_id is None:
-        raise Unauthorized("this route needs an API key (Authorization: Bearer <key>): it shows your own data")
+        raise Unauthorized(OWN_DATA_NEEDS_KEY)
     return caller.user_id
 
 

@@ -1,0 +1,341 @@
+"""`miles mcp`: a Model Context Protocol server over the same service functions as the JSON API.
+
+Tools: ``score_drafts``, ``niche_ideas``, ``track_video``, ``tracked_videos`` and ``model_card``. Each one
+authenticates its caller the way ``serve.deps`` does (an API key maps to a user; anonymous only when
+``MILES_ALLOW_ANONYMOUS``), takes one token from the same per-key rate limiter, opens one transaction with the
+caller set for row-level security, calls the service the API route calls, and returns the API's response model.
+A ``MilesError`` becomes an MCP tool error with the API's message.
+
+Over stdio the key comes from ``--key`` / ``MILES_API_KEY`` (none: anonymous). Over streamable HTTP
+(``--http``, loopback only) every request must carry ``Authorization: Bearer <key>`` or ``X-API-Key``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from miles import __version__
+from miles.config import Settings
+from miles.errors import InvalidInput, MilesError, Unauthorized
+from miles.serve.api.ideas import IdeasIn
+from miles.serve.api.tracked import tracked_out, youtube_video_id
+from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
+from miles.serve.limits import RateLimiter
+from miles.serve.schemas import BatchOut, DraftIn, TrackedOut, TrackedPage, TrackIn
+from miles.serve.services import thumbnails
+from miles.serve.services.ideas import ideas_for
+from miles.serve.services.model import PredictorHolder, read_artifact
+from miles.serve.services.predict import ScoredDraft, score_drafts
+from miles.store.db import session_scope
+from miles.store.repos import tracked, users
+
+log = logging.getLogger("miles.serve.mcp")
+MCP_PATH = "/mcp"
+INSTRUCTIONS = (
+    "Miles forecasts how a short-form video will perform, from a model evaluated forward in time on channels it "
+    "never saw. Every forecast carries a p10-p90 interval and a plain sentence on how far off such forecasts "
+    "usually are: quote them, not just the median."
+)
+
+
+class ModelCardTable(BaseModel):
+    task: str = Field(description="'prepublish' (before upload) or 'early' (with the first views).")
+    title: str = Field(description="The table's heading in the model card.")
+    markdown: str = Field(description="The table as Markdown, the model beside its baselines.")
+
+
+class ModelCardOut(BaseModel):
+    ok: bool = True
+    version: str = Field(description="The served model version.")
+    plain_words: str | None = Field(description="The card's 'In plain words' section (Markdown).")
+    does_not_know: str | None = Field(description="The card's 'What it does not know' section (Markdown).")
+    headline_tables: list[ModelCardTable] = Field(
+        description="Per task: the headline test fold (unseen channels, later dates) and leave-one-source-out."
+    )
+    headline_metrics: dict[str, Any] = Field(
+        description="Per task: metrics.json's headline report (rows, groups, viral rate, each model's metrics)."
+    )
+
+
+def key_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The API key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (None when neither is sent)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    header = lowered.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Authorization header must be 'Bearer <API key>'")
+        return token.strip()
+    key = lowered.get("x-api-key", "").strip()
+    return key or None
+
+
+@contextmanager
+def as_tool_error() -> Iterator[None]:
+    """MilesError -> ToolError with the API's message; unexpected ones keep their details in the log."""
+    try:
+        yield
+    except MilesError as exc:
+        if not exc.expected:
+            log.error("%s: %s", type(exc).__name__, exc.message, exc_info=True)
+            raise ToolError("internal error; the server log has the details") from exc
+        raise ToolError(exc.message) from exc
+
+
+def card_section(card: str, heading: str) -> str | None:
+    """The body of the first ``## heading`` section of a Markdown model card."""
+    match = re.search(rf"(?ms)^## {re.escape(heading)}\s*$\n(.*?)(?=^## |\Z)", card)
+    return match.group(1).strip() if match else None
+
+
+def headline_tables(card: str) -> list[ModelCardTable]:
+    """Each task's headline and leave-one-source-out tables, with the paragraph that explains them."""
+    out: list[ModelCardTable] = []
+    for task, body in re.findall(r"(?ms)^## Task `([^`]+)`\s*$\n(.*?)(?=^## |\Z)", card):
+        for title, text in re.findall(r"(?ms)^### (.+?)\s*$\n(.*?)(?=^### |\Z)", body):
+            if title.startswith(("Headline", "Second headline")):
+                out.append(ModelCardTable(task=task, title=title, markdown=text.strip()))
+    return out
+
+
+def model_card_out(version: str, path: Path | None) -> ModelCardOut:
+    artifact = read_artifact(path) if path is not None else {}
+    card: str = artifact.get("model_card") or ""
+    metrics: dict[str, Any] = artifact.get("metrics") or {}
+    reports = {"model": metrics} if "headline" in metrics else metrics
+    return ModelCardOut(
+        version=version,
+        plain_words=card_section(card, "In plain words"),
+        does_not_know=card_section(card, "What it does not know"),
+        headline_tables=headline_tables(card),
+        headline_metrics={
+            task: value["headline"]
+            for task, value in reports.items()
+            if isinstance(value, dict) and isinstance(value.get("headline"), dict)
+        },
+    )
+
+
+class MilesTools:
+    """The state the tools share: settings, the served model, the rate limiter and the stdio key."""
+
+    def __init__(self, settings: Settings, key: str | None = None) -> None:
+        self.settings = settings
+        self.key = key
+        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.predictor = PredictorHolder(settings)
+
+    def caller(self, ctx: Context | None) -> Caller:
+        """Who is calling, through the HTTP request's key or the stdio key; one rate-limit token per call."""
+        headers = ctx.headers if ctx is not None else None
+        request = ctx.request_context.request if ctx is not None else None
+        client = getattr(request, "client", None)
+        ip = client.host if client is not None else "stdio"
+        token = key_from_headers(headers) if headers is not None else self.key
+        if token is None:
+            self.limiter.hit(f"ip:{ip}")
+            return Caller(user_id=None, key_id=None, ip=ip)
+        with session_scope(self.settings) as session:
+            owner = users.owner_of_key(session=session, key=token)
+        if owner is None:
+            self.limiter.hit(f"ip:{ip}")
+            raise Unauthorized(UNKNOWN_KEY)
+        self.limiter.hit(f"key:{owner.key_id}")
+        touch_key(self.settings, owner)
+        return Caller(user_id=owner.user_id, key_id=owner.key_id, ip=ip)
+
+    def maybe_user(self, ctx: Context | None) -> Caller:
+        caller = self.caller(ctx)
+        if caller.user_id is None and not self.settings.allow_anonymous:
+            raise Unauthorized(KEY_REQUIRED)
+        return caller
+
+    def user(self, ctx: Context | None) -> int:
+        caller = self.caller(ctx)
+        if caller.user_id is None:
+            raise Unauthorized(OWN_DATA_NEEDS_KEY)
+        return caller.user_id
+
+    @contextmanager
+    def session(self, user_id: int | None) -> Iterator[Session]:
+        with session_scope(self.settings) as session:
+            users.set_current_user(session=session, user_id=user_id)
+            yield session
+
+    def thumbnail(self, draft: DraftIn, where: str) -> bytes | None:
+        if draft.thumbnail_base64 is not None:
+            return thumbnails.from_base64(
+                draft.thumbnail_base64, settings=self.settings, field=f"{where}.thumbnail_base64"
+            )
+        if draft.thumbnail_url is not None:
+            return thumbnails.from_url(draft.thumbnail_url, settings=self.settings, field=f"{where}.thumbnail_url")
+        return None
+
+    def score_drafts(self, drafts: list[DraftIn], ctx: Context | None) -> BatchOut:
+        caller = self.maybe_user(ctx)
+        limit = self.settings.batch_max_items
+        if len(drafts) > limit:
+            raise InvalidInput(f"drafts: {len(drafts)} drafts exceed the batch limit of {limit}")
+        with self.session(caller.user_id) as session:
+            model = self.predictor.get(session)
+            items = [ScoredDraft(d, self.thumbnail(d, f"drafts[{i}]")) for i, d in enumerate(drafts)]
+            results = score_drafts(session=session, predictor=model, drafts=items, user_id=caller.user_id)
+        return BatchOut(count=len(results), results=results)
+
+    def niche_ideas(self, request: IdeasIn, ctx: Context | None) -> dict[str, Any]:
+        caller = self.maybe_user(ctx)
+        with session_scope(self.settings) as session:
+            model = self.predictor.get(session)
+        result = ideas_for(
+            settings=self.settings,
+            predictor=model,
+            topic=request.topic,
+            vibe=request.vibe,
+            n=request.n,
+            seed=request.seed,
+            user_id=caller.user_id,
+        )
+        return {"ok": True, **json.loads(json.dumps(result, default=str))}
+
+    def track_video(self, url: str, ctx: Context | None) -> TrackedOut:
+        user_id = self.user(ctx)
+        video_id = youtube_video_id(url)
+        with self.session(user_id) as session:
+            row = tracked.add_tracked(
+                session=session,
+                user_id=user_id,
+                video_id=video_id,
+                url=f"https://www.youtube.com/watch?v={video_id}",
+                schedule_h=self.settings.track_schedule_h,
+            )
+            return tracked_out(row)
+
+    def tracked_videos(self, limit: int, offset: int, ctx: Context | None) -> TrackedPage:
+        user_id = self.user(ctx)
+        with self.session(user_id) as session:
+            rows, total = tracked.list_tracked(session=session, user_id=user_id, limit=limit, offset=offset)
+            items = [tracked_out(r) for r in rows]
+        more = offset + limit if offset + limit < total else None
+        return TrackedPage(total=total, limit=limit, offset=offset, next_offset=more, items=items)
+
+    def model_card(self, ctx: Context | None) -> ModelCardOut:
+        self.caller(ctx)
+        with session_scope(self.settings) as session:
+            model = self.predictor.get(session)
+        return model_card_out(model.version, self.predictor.path)
+
+
+Limit = Annotated[int, Field(ge=1, le=100, description="Items per page.")]
+Offset = Annotated[int, Field(ge=0, le=10_000_000, description="Items to skip.")]
+Drafts = Annotated[list[DraftIn], Field(min_length=1, description="Drafts to score (at most MILES_BATCH_MAX_ITEMS).")]
+# The same fields (constraints and descriptions) as the API's request bodies.
+TrackUrl = Annotated[str, TrackIn.model_fields["url"]]
+Topic = Annotated[str, IdeasIn.model_fields["topic"]]
+Vibe = Annotated[str, IdeasIn.model_fields["vibe"]]
+HowMany = Annotated[int, IdeasIn.model_fields["n"]]
+Seed = Annotated[int, IdeasIn.model_fields["seed"]]
+
+
+def build_server(settings: Settings, *, key: str | None = None) -> MCPServer:
+    """The MCP server with Miles' five tools; ``key`` is the stdio caller's API key (None: anonymous)."""
+    tools = MilesTools(settings, key)
+    server: MCPServer = MCPServer("miles", version=__version__, instructions=INSTRUCTIONS)
+
+    @server.tool(title="Score drafts")
+    def score_drafts(drafts: Drafts, ctx: Context) -> BatchOut:
+        """Forecast views at 1 h ... 30 d (p10/p50/p90), the viral chance (with its definition), a plain sentence on
+        how far off such forecasts are, the features that moved the forecast, and the variants ranked. The same
+        numbers as POST /api/v1/predict; each draft is stored in your history."""
+        with as_tool_error():
+            return tools.score_drafts(drafts, ctx)
+
+    @server.tool(title="Ideas for a niche")
+    def niche_ideas(
+        topic: Topic,
+        ctx: Context,
+        vibe: Vibe = "",
+        n: HowMany = 5,
+        seed: Seed = 0,
+    ) -> dict[str, Any]:
+        """Topic + vibe -> the niche's age-normalised outliers, patterns with effect sizes and counter-examples,
+        and n scored ideas citing the outliers they came from (as POST /api/v1/ideas). A stale niche is queued
+        for collection by the worker; `freshness` says so."""
+        with as_tool_error():
+            return tools.niche_ideas(IdeasIn(topic=topic, vibe=vibe, n=n, seed=seed), ctx)
+
+    @server.tool(title="Track a video")
+    def track_video(url: TrackUrl, ctx: Context) -> TrackedOut:
+        """Track one of your published videos: Miles re-polls its views on its tracking schedule. Needs an API key."""
+        with as_tool_error():
+            return tools.track_video(url, ctx)
+
+    @server.tool(title="Your tracked videos")
+    def tracked_videos(ctx: Context, limit: Limit = 20, offset: Offset = 0) -> TrackedPage:
+        """The videos you track (newest first, paginated), with when each was last and will next be polled."""
+        with as_tool_error():
+            return tools.tracked_videos(limit, offset, ctx)
+
+    @server.tool(title="Model card")
+    def model_card(ctx: Context) -> ModelCardOut:
+        """How good the served model is, in plain words, and its headline tables: the test fold of unseen
+        channels and later dates, and leave-one-source-out, each beside the simple baselines."""
+        with as_tool_error():
+            return tools.model_card(ctx)
+
+    return server
+
+
+class RequireKey:
+    """ASGI gate for the HTTP transport: every request carries a known, unrevoked API key, else a 401 envelope."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            try:
+                token = key_from_headers(headers)
+                if token is None:
+                    raise Unauthorized("an API key is required (Authorization: Bearer <key> or X-API-Key: <key>)")
+                with session_scope(self.settings) as session:
+                    if users.owner_of_key(session=session, key=token) is None:
+                        raise Unauthorized(UNKNOWN_KEY)
+            except Unauthorized as exc:
+                await _refuse(send, exc)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, exc: MilesError) -> None:
+    body = json.dumps({"ok": False, "error": {"code": exc.code, "message": exc.message, "details": None}}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"www-authenticate", b"Bearer"),
+    ]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def http_app(settings: Settings, *, host: str) -> ASGIApp:
+    """The streamable HTTP app at ``/mcp``, behind the API-key gate, with the API's body-size limit."""
+    server = build_server(settings)
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH, max_request_body_size=settings.max_body_bytes, host=host
+    )
+    return RequireKey(app, settings)

@@ -1,0 +1,286 @@
+"""`miles mcp` through the MCP SDK's own client: in process, over stdio (a spawned `python -m miles.cli mcp`)
+and over streamable HTTP on loopback (`miles mcp --http` with real API keys). The tools answer with the same
+numbers and messages as the JSON API, per user, within the same rate limit."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from tests.serve.conftest import ENCODERS, ApiUser, make_user, serving
+
+from miles.config import Settings
+from miles.model.predict import Predictor
+from miles.serve.app import create_app
+from miles.serve.mcp import build_server, headline_tables, key_from_headers
+
+TOOLS = {"score_drafts", "niche_ideas", "track_video", "tracked_videos", "model_card"}
+DRAFT: dict[str, Any] = {
+    "title": "I baked sourdough every day for 30 days",
+    "duration_s": 45,
+    "channel_subscribers": 5000,
+    "category_id": 26,
+    "publish_at": "2026-11-20T18:00:00Z",
+    "variants": [{"title": "30 days of sourdough: what changed", "label": "shorter"}],
+}
+VIDEO = "https://www.youtube.com/shorts/dQw4w9WgXcQ"
+
+
+def run(main: Callable[[], Awaitable[None]]) -> None:
+    async def bounded() -> None:
+        with anyio.fail_after(240):  # a hung transport fails the test instead of stalling the run
+            await main()
+
+    anyio.run(bounded)
+
+
+def assert_same(got: Any, want: Any, where: str = "") -> None:
+    """Equal structures, with floats equal to 1e-9 (JSON round trips)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and got.keys() == want.keys(), where
+        for key in want:
+            assert_same(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            assert_same(g, w, f"{where}[{i}]")
+    elif isinstance(want, float):
+        assert got == pytest.approx(want, rel=1e-9), where
+    else:
+        assert got == want, where
+
+
+def text_of(result: Any) -> str:
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {
+        "MILES_DATA_DIR": str(settings.data_dir),
+        "MILES_CACHE_DIR": str(settings.cache_dir),
+        "MILES_ENV": "test",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }
+    return {**env, **extra}
+
+
+# --- in process (fast: no model) ---------------------------------------------------------------------------
+
+
+def test_tracking_tools_are_per_user_and_errors_read_like_the_api(sqlite_settings: Settings) -> None:
+    alice, bob = make_user(sqlite_settings, "alice@example.com"), make_user(sqlite_settings, "bob@example.com")
+
+    async def main() -> None:
+        async with Client(build_server(sqlite_settings, key=alice.key)) as client:
+            assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+            added = await client.call_tool("track_video", {"url": VIDEO})
+            assert not added.is_error, text_of(added)
+            assert added.structured_content["video_id"] == "dQw4w9WgXcQ"
+            dup = await client.call_tool("track_video", {"url": "https://youtu.be/dQw4w9WgXcQ"})
+            assert dup.is_error
+            bad = await client.call_tool("track_video", {"url": "https://vimeo.com/12345678901"})
+            assert bad.is_error and "body.url: not a YouTube video URL or id" in text_of(bad)
+            short = await client.call_tool("track_video", {"url": "abc"})
+            assert short.is_error and "url" in text_of(short)
+            mine = await client.call_tool("tracked_videos", {"limit": 5})
+            assert mine.structured_content["total"] == 1
+        async with Client(build_server(sqlite_settings, key=bob.key)) as client:
+            theirs = await client.call_tool("tracked_videos", {})
+            assert theirs.structured_content["total"] == 0 and theirs.structured_content["items"] == []
+        async with Client(build_server(sqlite_settings)) as client:  # anonymous: no own data to show
+            anonymous = await client.call_tool("tracked_videos", {})
+            assert anonymous.is_error and "needs an API key" in text_of(anonymous)
+        async with Client(build_server(sqlite_settings, key="miles_not-a-key")) as client:
+            unknown = await client.call_tool("tracked_videos", {})
+            assert unknown.is_error and "API key is unknown or revoked" in text_of(unknown)
+
+    run(main)
+
+
+def test_anonymous_off_and_rate_limit(sqlite_settings: Settings) -> None:
+    strict = sqlite_settings.model_copy(update={"allow_anonymous": False, "rate_limit_per_minute": 3})
+    alice = make_user(strict, "alice@example.com")
+
+    async def main() -> None:
+        async with Client(build_server(strict)) as client:
+            refused = await client.call_tool("score_drafts", {"drafts": [DRAFT]})
+            assert refused.is_error and "anonymous access is off" in text_of(refused)
+        async with Client(build_server(strict, key=alice.key)) as client:
+            results = [await client.call_tool("tracked_videos", {}) for _ in range(4)]
+            assert [r.is_error for r in results] == [False, False, False, True]
+            assert "rate limit of 3 requests per minute exceeded" in text_of(results[-1])
+            invalid = await client.call_tool("score_drafts", {"drafts": [{"title": ""}]})
+            assert invalid.is_error and "drafts.0.title" in text_of(invalid)
+            extra = await client.call_tool("score_drafts", {"drafts": [{"title": "ok", "views": 5}]})
+            assert extra.is_error and "views" in text_of(extra)  # unknown fields are refused, as in the API
+
+    run(main)
+
+
+def test_key_headers() -> None:
+    assert key_from_headers({"Authorization": "Bearer abc"}) == "abc"
+    assert key_from_headers({"x-api-key": " abc "}) == "abc"
+    assert key_from_headers({}) is None
+
+
+def test_headline_tables_come_from_the_packaged_card() -> None:
+    card = (Path(__file__).parents[2] / "src/miles/assets/models/default/MODEL_CARD.md").read_text(encoding="utf-8")
+    tables = headline_tables(card)
+    assert {t.task for t in tables} == {"prepublish", "early"}
+    assert all("| model" in t.markdown or "| held-out" in t.markdown for t in tables)
+
+
+# --- over stdio, against POST /api/v1/predict ----------------------------------------------------------------
+
+
+@ENCODERS
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_stdio_tools_match_the_api(
+    tmp_path: Path, sqlite_settings: Settings, encoder_cache_dir: Path, real_predictor: Predictor
+) -> None:
+    settings = sqlite_settings.model_copy(update={"cache_dir": encoder_cache_dir})
+    alice = make_user(settings, "alice@example.com")
+    with TestClient(serving(create_app(settings), real_predictor)) as api:
+        expected = api.post("/api/v1/predict", json=DRAFT, headers=alice.headers)
+        assert expected.status_code == 200, expected.text
+        api_model = api.get("/api/v1/model", headers=alice.headers).json()
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "miles.cli", "mcp"],
+        env=child_env(settings, MILES_API_KEY=alice.key),
+        cwd=str(tmp_path),
+    )
+    errlog = (tmp_path / "mcp-stderr.log").open("w")
+
+    async def main() -> None:
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+            scored = await client.call_tool("score_drafts", {"drafts": [DRAFT]})
+            assert not scored.is_error, text_of(scored)
+            [got] = scored.structured_content["results"]
+            want = expected.json()
+            assert_same(got["prediction"], want["prediction"], "prediction")
+            assert_same(got["variants"], want["variants"], "variants")
+            assert got["prediction_id"] != want["prediction_id"]  # stored in the same history
+            card = await client.call_tool("model_card", {})
+            assert card.structured_content["version"] == api_model["version"]
+            assert "How far off" in card.structured_content["plain_words"]
+            assert any(t["title"].startswith("Headline") for t in card.structured_content["headline_tables"])
+            ideas = await client.call_tool("niche_ideas", {"topic": "sourdough", "vibe": "cozy", "n": 2})
+            assert not ideas.is_error, text_of(ideas)
+            assert len(ideas.structured_content["ideas"]) == 2
+            assert {"outliers", "patterns", "freshness"} <= set(ideas.structured_content)
+            assert not (await client.call_tool("track_video", {"url": VIDEO})).is_error
+            listed = await client.call_tool("tracked_videos", {})
+            assert [i["video_id"] for i in listed.structured_content["items"]] == ["dQw4w9WgXcQ"]
+
+    try:
+        run(main)
+    finally:
+        errlog.close()
+    with TestClient(create_app(settings)) as api:
+        history = api.get("/api/v1/history", headers=alice.headers).json()
+    assert history["total"] == 2  # the API's and the MCP call, both in Alice's history
+
+
+# --- over streamable HTTP on loopback ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def http_server(tmp_path: Path, sqlite_settings: Settings) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path / "mcp-http.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "miles.cli", "mcp", "--http", "--port", str(port)],
+        env={**os.environ, **child_env(sqlite_settings)},
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.post(url, timeout=2)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail(f"miles mcp --http did not start: {(tmp_path / 'mcp-http.log').read_text()}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def http_client(url: str, user: ApiUser) -> Client:
+    http = create_mcp_http_client(headers=user.headers)
+    return Client(streamable_http_client(url, http_client=http))
+
+
+@pytest.mark.timeout(180)
+def test_http_needs_a_key_and_keeps_users_apart(http_server: str, sqlite_settings: Settings) -> None:
+    no_key = httpx.post(http_server, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=10)
+    assert no_key.status_code == 401 and no_key.json()["error"]["code"] == "unauthorized"
+    wrong = httpx.post(http_server, json={}, headers={"Authorization": "Bearer miles_nope"}, timeout=10)
+    assert wrong.status_code == 401 and "unknown or revoked" in wrong.json()["error"]["message"]
+    alice, bob = make_user(sqlite_settings, "alice@example.com"), make_user(sqlite_settings, "bob@example.com")
+
+    async def main() -> None:
+        async with http_client(http_server, alice) as client:
+            assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+            added = await client.call_tool("track_video", {"url": VIDEO})
+            assert not added.is_error, text_of(added)
+            bad = await client.call_tool("tracked_videos", {"limit": 0})
+            assert bad.is_error and "limit" in text_of(bad)
+        async with http_client(http_server, bob) as client:
+            theirs = await client.call_tool("tracked_videos", {})
+            assert theirs.structured_content["total"] == 0
+        async with http_client(http_server, alice) as client:
+            mine = await client.call_tool("tracked_videos", {})
+            assert [i["video_id"] for i in mine.structured_content["items"]] == ["dQw4w9WgXcQ"]
+
+    run(main)
+
+
+def test_cli_refuses_an_unknown_stdio_key(tmp_path: Path, sqlite_settings: Settings) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "miles.cli", "mcp"],
+        env={**os.environ, **child_env(sqlite_settings, MILES_API_KEY="miles_nope")},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "MILES_API_KEY is unknown or revoked" in done.stderr and done.stdout == ""
