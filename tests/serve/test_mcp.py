@@ -35,6 +35,8 @@ DRAFT: dict[str, Any] = {
     "channel_subscribers": 5000,
     "category_id": 26,
     "publish_at": "2026-11-20T18:00:00Z",
+    "channel": "@no-such-channel-here",
+    "tags": ["#bread", " sourdough "],
     "variants": [{"title": "30 days of sourdough: what changed", "label": "shorter"}],
 }
 VIDEO = "https://www.youtube.com/shorts/dQw4w9WgXcQ"
@@ -177,6 +179,8 @@ def test_stdio_tools_match_the_api(
             want = expected.json()
             assert_same(got["prediction"], want["prediction"], "prediction")
             assert_same(got["variants"], want["variants"], "variants")
+            assert got["prediction"]["channel_note"] and "no-such-channel-here" in got["prediction"]["channel_note"]
+            assert got["draft"]["tags"] == ["bread", "sourdough"] and got["draft"]["title"] == DRAFT["title"]
             assert got["prediction_id"] != want["prediction_id"]  # stored in the same history
             card = await client.call_tool("model_card", {})
             assert card.structured_content["version"] == api_model["version"]

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -34,11 +34,11 @@ from miles.serve.api.ideas import IdeasIn
 from miles.serve.api.tracked import tracked_out, youtube_video_id
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
 from miles.serve.limits import RateLimiter
-from miles.serve.schemas import BatchOut, DraftIn, TrackedOut, TrackedPage, TrackIn
+from miles.serve.schemas import DraftIn, PredictOut, TrackedOut, TrackedPage, TrackIn
 from miles.serve.services import thumbnails
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder, read_artifact
-from miles.serve.services.predict import ScoredDraft, score_drafts
+from miles.serve.services.predict import ScoredDraft, score_drafts, stored_inputs
 from miles.store.db import session_scope
 from miles.store.repos import tracked, users
 
@@ -49,6 +49,19 @@ INSTRUCTIONS = (
     "never saw. Every forecast carries a p10-p90 interval and a plain sentence on how far off such forecasts "
     "usually are: quote them, not just the median."
 )
+
+
+class DraftScoreOut(PredictOut):
+    draft: dict[str, Any] = Field(
+        description="The draft as Miles read it (validated, whitespace and '#' stripped from tags, the thumbnail as "
+        "its SHA-256), as stored in your history; a null publish_at means the time of the call."
+    )
+
+
+class ScoreDraftsOut(BaseModel):
+    ok: Literal[True] = True
+    count: int
+    results: list[DraftScoreOut] = Field(description="One forecast per draft, in input order (as POST /predict).")
 
 
 class ModelCardTable(BaseModel):
@@ -184,7 +197,7 @@ class MilesTools:
             return thumbnails.from_url(draft.thumbnail_url, settings=self.settings, field=f"{where}.thumbnail_url")
         return None
 
-    def score_drafts(self, drafts: list[DraftIn], ctx: Context | None) -> BatchOut:
+    def score_drafts(self, drafts: list[DraftIn], ctx: Context | None) -> ScoreDraftsOut:
         caller = self.maybe_user(ctx)
         limit = self.settings.batch_max_items
         if len(drafts) > limit:
@@ -193,7 +206,11 @@ class MilesTools:
             model = self.predictor.get(session)
             items = [ScoredDraft(d, self.thumbnail(d, f"drafts[{i}]")) for i, d in enumerate(drafts)]
             results = score_drafts(session=session, predictor=model, drafts=items, user_id=caller.user_id)
-        return BatchOut(count=len(results), results=results)
+        scored = [
+            DraftScoreOut(**result.model_dump(), draft=stored_inputs(item.draft, item.thumbnail))
+            for item, result in zip(items, results, strict=True)
+        ]
+        return ScoreDraftsOut(count=len(scored), results=scored)
 
     def niche_ideas(self, request: IdeasIn, ctx: Context | None) -> dict[str, Any]:
         caller = self.maybe_user(ctx)
@@ -255,10 +272,11 @@ def build_server(settings: Settings, *, key: str | None = None) -> MCPServer:
     server: MCPServer = MCPServer("miles", version=__version__, instructions=INSTRUCTIONS)
 
     @server.tool(title="Score drafts")
-    def score_drafts(drafts: Drafts, ctx: Context) -> BatchOut:
-        """Forecast views at 1 h ... 30 d (p10/p50/p90), the viral chance (with its definition), a plain sentence on
-        how far off such forecasts are, the features that moved the forecast, and the variants ranked. The same
-        numbers as POST /api/v1/predict; each draft is stored in your history."""
+    def score_drafts(drafts: Drafts, ctx: Context) -> ScoreDraftsOut:
+        """Forecast each draft's views at 1 h ... 30 d (p10/p50/p90), its viral chance (with its definition), a plain
+        sentence on how far off such forecasts are, the features that moved the forecast, the channel history used
+        (give `channel` as an id, @handle or URL), its variants ranked, and the draft as read. The same numbers as
+        POST /api/v1/predict; each draft is stored in your history."""
         with as_tool_error():
             return tools.score_drafts(drafts, ctx)
 
