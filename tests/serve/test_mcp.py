@@ -26,7 +26,7 @@ from tests.serve.conftest import ENCODERS, ApiUser, make_user, serving
 from miles.config import Settings
 from miles.model.predict import Predictor
 from miles.serve.app import create_app
-from miles.serve.mcp import build_server, headline_tables, key_from_headers
+from miles.serve.mcp import build_server, headline_tables, http_app, key_from_headers
 
 TOOLS = {"score_drafts", "niche_ideas", "track_video", "tracked_videos", "model_card"}
 DRAFT: dict[str, Any] = {
@@ -78,17 +78,19 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
         "HF_HUB_OFFLINE": "1",
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
     }
+    if settings.database_url:
+        env["MILES_DATABASE_URL"] = settings.database_url
     return {**env, **extra}
 
 
 # --- in process (fast: no model) ---------------------------------------------------------------------------
 
 
-def test_tracking_tools_are_per_user_and_errors_read_like_the_api(sqlite_settings: Settings) -> None:
-    alice, bob = make_user(sqlite_settings, "alice@example.com"), make_user(sqlite_settings, "bob@example.com")
+def test_tracking_tools_are_per_user_and_errors_read_like_the_api(db_settings: Settings) -> None:
+    alice, bob = make_user(db_settings, "alice@example.com"), make_user(db_settings, "bob@example.com")
 
     async def main() -> None:
-        async with Client(build_server(sqlite_settings, key=alice.key)) as client:
+        async with Client(build_server(db_settings, key=alice.key)) as client:
             assert {t.name for t in (await client.list_tools()).tools} == TOOLS
             added = await client.call_tool("track_video", {"url": VIDEO})
             assert not added.is_error, text_of(added)
@@ -101,13 +103,13 @@ def test_tracking_tools_are_per_user_and_errors_read_like_the_api(sqlite_setting
             assert short.is_error and "url" in text_of(short)
             mine = await client.call_tool("tracked_videos", {"limit": 5})
             assert mine.structured_content["total"] == 1
-        async with Client(build_server(sqlite_settings, key=bob.key)) as client:
+        async with Client(build_server(db_settings, key=bob.key)) as client:
             theirs = await client.call_tool("tracked_videos", {})
             assert theirs.structured_content["total"] == 0 and theirs.structured_content["items"] == []
-        async with Client(build_server(sqlite_settings)) as client:  # anonymous: no own data to show
+        async with Client(build_server(db_settings)) as client:  # anonymous: no own data to show
             anonymous = await client.call_tool("tracked_videos", {})
             assert anonymous.is_error and "needs an API key" in text_of(anonymous)
-        async with Client(build_server(sqlite_settings, key="miles_not-a-key")) as client:
+        async with Client(build_server(db_settings, key="miles_not-a-key")) as client:
             unknown = await client.call_tool("tracked_videos", {})
             assert unknown.is_error and "API key is unknown or revoked" in text_of(unknown)
 
@@ -213,12 +215,12 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def http_server(tmp_path: Path, sqlite_settings: Settings) -> Iterator[str]:
+def http_server(tmp_path: Path, db_settings: Settings) -> Iterator[str]:
     port = free_port()
     log = (tmp_path / "mcp-http.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "miles.cli", "mcp", "--http", "--port", str(port)],
-        env={**os.environ, **child_env(sqlite_settings)},
+        env={**os.environ, **child_env(db_settings)},
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -251,12 +253,12 @@ def http_client(url: str, user: ApiUser) -> Client:
 
 
 @pytest.mark.timeout(180)
-def test_http_needs_a_key_and_keeps_users_apart(http_server: str, sqlite_settings: Settings) -> None:
+def test_http_needs_a_key_and_keeps_users_apart(http_server: str, db_settings: Settings) -> None:
     no_key = httpx.post(http_server, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=10)
     assert no_key.status_code == 401 and no_key.json()["error"]["code"] == "unauthorized"
     wrong = httpx.post(http_server, json={}, headers={"Authorization": "Bearer miles_nope"}, timeout=10)
     assert wrong.status_code == 401 and "unknown or revoked" in wrong.json()["error"]["message"]
-    alice, bob = make_user(sqlite_settings, "alice@example.com"), make_user(sqlite_settings, "bob@example.com")
+    alice, bob = make_user(db_settings, "alice@example.com"), make_user(db_settings, "bob@example.com")
 
     async def main() -> None:
         async with http_client(http_server, alice) as client:
@@ -271,6 +273,18 @@ def test_http_needs_a_key_and_keeps_users_apart(http_server: str, sqlite_setting
         async with http_client(http_server, alice) as client:
             mine = await client.call_tool("tracked_videos", {})
             assert [i["video_id"] for i in mine.structured_content["items"]] == ["dQw4w9WgXcQ"]
+
+    run(main)
+
+
+def test_http_gate_throttles_refused_keys(sqlite_settings: Settings) -> None:
+    app = http_app(sqlite_settings.model_copy(update={"rate_limit_per_minute": 2}), host="127.0.0.1")
+
+    async def main() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            codes = [(await client.post("/mcp", headers={"X-API-Key": "miles_guess"})).status_code for _ in range(3)]
+            assert codes == [401, 401, 429]
 
     run(main)
 

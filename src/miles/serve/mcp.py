@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -29,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from miles import __version__
 from miles.config import Settings
-from miles.errors import InvalidInput, MilesError, Unauthorized
+from miles.errors import InvalidInput, MilesError, RateLimited, Unauthorized
 from miles.serve.api.ideas import IdeasIn
 from miles.serve.api.tracked import tracked_out, youtube_video_id
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
@@ -266,9 +267,9 @@ HowMany = Annotated[int, IdeasIn.model_fields["n"]]
 Seed = Annotated[int, IdeasIn.model_fields["seed"]]
 
 
-def build_server(settings: Settings, *, key: str | None = None) -> MCPServer:
+def build_server(settings: Settings, *, key: str | None = None, tools: MilesTools | None = None) -> MCPServer:
     """The MCP server with Miles' five tools; ``key`` is the stdio caller's API key (None: anonymous)."""
-    tools = MilesTools(settings, key)
+    tools = tools or MilesTools(settings, key)
     server: MCPServer = MCPServer("miles", version=__version__, instructions=INSTRUCTIONS)
 
     @server.tool(title="Score drafts")
@@ -317,43 +318,53 @@ def build_server(settings: Settings, *, key: str | None = None) -> MCPServer:
 
 
 class RequireKey:
-    """ASGI gate for the HTTP transport: every request carries a known, unrevoked API key, else a 401 envelope."""
+    """ASGI gate for the HTTP transport: every request carries a known, unrevoked API key, else a 401 envelope.
+    Refused attempts take a token from the client address's bucket, so guessing keys is throttled as in the API."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, tools: MilesTools) -> None:
         self.app = app
-        self.settings = settings
+        self.tools = tools
+
+    def check(self, headers: Mapping[str, str], ip: str) -> None:
+        try:
+            token = key_from_headers(headers)
+            if token is None:
+                raise Unauthorized("an API key is required (Authorization: Bearer <key> or X-API-Key: <key>)")
+            with session_scope(self.tools.settings) as session:
+                if users.owner_of_key(session=session, key=token) is None:
+                    raise Unauthorized(UNKNOWN_KEY)
+        except Unauthorized:
+            self.tools.limiter.hit(f"ip:{ip}")
+            raise
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            client = scope.get("client")
             try:
-                token = key_from_headers(headers)
-                if token is None:
-                    raise Unauthorized("an API key is required (Authorization: Bearer <key> or X-API-Key: <key>)")
-                with session_scope(self.settings) as session:
-                    if users.owner_of_key(session=session, key=token) is None:
-                        raise Unauthorized(UNKNOWN_KEY)
-            except Unauthorized as exc:
+                await anyio.to_thread.run_sync(self.check, headers, client[0] if client else "unknown")
+            except MilesError as exc:  # Unauthorized, or RateLimited after too many refused attempts
                 await _refuse(send, exc)
                 return
         await self.app(scope, receive, send)
 
 
 async def _refuse(send: Send, exc: MilesError) -> None:
-    body = json.dumps({"ok": False, "error": {"code": exc.code, "message": exc.message, "details": None}}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"www-authenticate", b"Bearer"),
-    ]
+    body = json.dumps({"ok": False, "error": {"code": exc.code, "message": exc.message, "details": exc.details}})
+    data = body.encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    if isinstance(exc, RateLimited):
+        headers.append((b"retry-after", str(exc.retry_after_s).encode()))
+    else:
+        headers.append((b"www-authenticate", b"Bearer"))
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": data})
 
 
 def http_app(settings: Settings, *, host: str) -> ASGIApp:
     """The streamable HTTP app at ``/mcp``, behind the API-key gate, with the API's body-size limit."""
-    server = build_server(settings)
-    app = server.streamable_http_app(
+    tools = MilesTools(settings)
+    app = build_server(settings, tools=tools).streamable_http_app(
         streamable_http_path=MCP_PATH, max_request_body_size=settings.max_body_bytes, host=host
     )
-    return RequireKey(app, settings)
+    return RequireKey(app, tools)
