@@ -62,7 +62,10 @@ def test_fit_then_evaluate_on_a_users_file(sqlite_settings: Settings, snapshot_f
     assert set(report["mrse_by_t_i"]["pinto"]) >= {"all", "t_i < 6h"}
     sh, age = report["metrics"]["model (szabo_huberman)"], report["metrics"]["age"]
     assert sh["mae_log10"]["value"] < age["mae_log10"]["value"]
-    assert (art / "reliability-early-file-file.png").stat().st_size > 1000
+    written = sqlite_settings.data_dir / "evaluations" / "early-art"  # never into the model's own directory
+    assert (written / "reliability-early-file-file.png").stat().st_size > 1000
+    assert (written / "metrics-early-file.json").is_file()
+    assert not list(art.glob("metrics-*")) and not list(art.glob("reliability-*"))
     table = miles(sqlite_settings, "evaluate", "--model", str(art), "--data", str(other), "--bootstrap", "5")
     assert table.returncode == 0 and "Spearman" in table.stdout and "mRSE" in table.stdout
 
@@ -78,7 +81,24 @@ def test_fit_and_evaluate_from_the_database(db_settings: Settings, snapshot_file
     assert set(reports) == {"test", "warm_test"}
     assert reports["test"]["rows"] > 0 and 0 < reports["test"]["viral_rate"] < 1
     assert set(reports["test"]["metrics"]) == {"model (channel_size_age)", "age", "category"}
-    assert (art / "metrics-prepublish-db.json").is_file()
+    assert (db_settings.data_dir / "evaluations" / "prepublish-pre" / "metrics-prepublish-db.json").is_file()
+    chosen = tmp_path / "chosen"
+    again = miles(db_settings, "evaluate", "--model", str(art), "--db", "--bootstrap", "5", "--out", str(chosen))
+    assert again.returncode == 0, again.stderr
+    assert (chosen / "metrics-prepublish-db.json").is_file() and str(chosen) in again.stdout.replace("\n", "")
+
+
+def test_evaluating_the_packaged_model_writes_under_the_data_dir(sqlite_settings: Settings) -> None:
+    """The packaged default model lives in the installed package: its evaluation goes to MILES_DATA_DIR."""
+    from miles.cli.evaluate import evaluation_dir
+    from miles.model.artifact import read_manifest
+    from miles.model.predict import packaged_default_dir
+
+    model = packaged_default_dir() / "prepublish"
+    target = evaluation_dir(sqlite_settings.data_dir, read_manifest(model), model)
+    assert target.is_relative_to(sqlite_settings.data_dir / "evaluations")
+    assert not target.is_relative_to(packaged_default_dir())
+    assert target.name.startswith("prepublish-bundle-")
 
 
 def test_clear_errors(sqlite_settings: Settings, snapshot_file: Path, tmp_path: Path) -> None:

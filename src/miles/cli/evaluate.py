@@ -92,7 +92,11 @@ def evaluate_cmd(
     n_boot: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples (by channel).")] = 200,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Where to write metrics JSON and the reliability PNG (default: --model)."),
+        typer.Option(
+            "--out",
+            help="Where to write metrics JSON and the reliability PNG "
+            "(default: MILES_DATA_DIR/evaluations/<model version>).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     history: Annotated[
@@ -136,7 +140,7 @@ def evaluate_cmd(
             reports.append(evaluate_artifact(artifact, part, fold=fold, n_boot=n_boot))
     if not reports:
         raise InvalidInput("nothing to evaluate: every test fold is empty")
-    out_dir = out or model
+    out_dir = out or evaluation_dir(STATE.settings.data_dir, artifact.manifest, model)
     payload = _payload(artifact.manifest, source, reports)
     if loso and data is None and (table := _loso(artifact, dataset, n_boot)) is not None:
         payload["leave_one_source_out"] = table
@@ -151,6 +155,14 @@ def evaluate_cmd(
     if payload.get("leave_one_source_out"):
         print_loso(payload["leave_one_source_out"])
     console.print(f"wrote {out_dir / f'metrics-{stem}.json'} and {', '.join(str(p) for p in plots)}", highlight=False)
+
+
+def evaluation_dir(data_dir: Path, manifest: dict[str, Any], model: Path) -> Path:
+    """``<data_dir>/evaluations/<model version>``: evaluation output never goes into the model's own directory,
+    which may be the installed package's assets (the packaged default model) or a promoted artifact."""
+    version = str(manifest.get("extra", {}).get("version") or model.resolve().name)
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in version).strip(".") or "model"
+    return data_dir / "evaluations" / f"{manifest.get('task', 'model')}-{name}"
 
 
 def _with_store_history(artifact: Artifact, frame: pd.DataFrame) -> Dataset:
