@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from miles import __version__
 from miles.config import Settings
 from miles.errors import InvalidInput, MilesError, RateLimited, Unauthorized
+from miles.serve.api.common import next_offset
 from miles.serve.api.ideas import IdeasIn
 from miles.serve.api.tracked import tracked_out, youtube_video_id
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
@@ -38,7 +39,7 @@ from miles.serve.limits import RateLimiter
 from miles.serve.schemas import DraftIn, PredictOut, TrackedOut, TrackedPage, TrackIn
 from miles.serve.services import thumbnails
 from miles.serve.services.ideas import ideas_for
-from miles.serve.services.model import PredictorHolder, read_artifact
+from miles.serve.services.model import PredictorHolder, PredictorLike, read_artifact
 from miles.serve.services.predict import ScoredDraft, score_drafts, stored_inputs
 from miles.store.db import session_scope
 from miles.store.repos import tracked, users
@@ -183,6 +184,10 @@ class MilesTools:
             raise Unauthorized(OWN_DATA_NEEDS_KEY)
         return caller.user_id
 
+    def model(self) -> PredictorLike:
+        with session_scope(self.settings) as session:
+            return self.predictor.get(session)
+
     @contextmanager
     def session(self, user_id: int | None) -> Iterator[Session]:
         with session_scope(self.settings) as session:
@@ -203,9 +208,9 @@ class MilesTools:
         limit = self.settings.batch_max_items
         if len(drafts) > limit:
             raise InvalidInput(f"drafts: {len(drafts)} drafts exceed the batch limit of {limit}")
+        model = self.model()  # no model: the API's 503 message, before any thumbnail is fetched
+        items = [ScoredDraft(d, self.thumbnail(d, f"drafts[{i}]")) for i, d in enumerate(drafts)]
         with self.session(caller.user_id) as session:
-            model = self.predictor.get(session)
-            items = [ScoredDraft(d, self.thumbnail(d, f"drafts[{i}]")) for i, d in enumerate(drafts)]
             results = score_drafts(session=session, predictor=model, drafts=items, user_id=caller.user_id)
         scored = [
             DraftScoreOut(**result.model_dump(), draft=stored_inputs(item.draft, item.thumbnail))
@@ -215,11 +220,9 @@ class MilesTools:
 
     def niche_ideas(self, request: IdeasIn, ctx: Context | None) -> dict[str, Any]:
         caller = self.maybe_user(ctx)
-        with session_scope(self.settings) as session:
-            model = self.predictor.get(session)
         result = ideas_for(
             settings=self.settings,
-            predictor=model,
+            predictor=self.model(),
             topic=request.topic,
             vibe=request.vibe,
             n=request.n,
@@ -246,14 +249,12 @@ class MilesTools:
         with self.session(user_id) as session:
             rows, total = tracked.list_tracked(session=session, user_id=user_id, limit=limit, offset=offset)
             items = [tracked_out(r) for r in rows]
-        more = offset + limit if offset + limit < total else None
+        more = next_offset(offset, limit, total)
         return TrackedPage(total=total, limit=limit, offset=offset, next_offset=more, items=items)
 
     def model_card(self, ctx: Context | None) -> ModelCardOut:
         self.caller(ctx)
-        with session_scope(self.settings) as session:
-            model = self.predictor.get(session)
-        return model_card_out(model.version, self.predictor.path)
+        return model_card_out(self.model().version, self.predictor.path)
 
 
 Limit = Annotated[int, Field(ge=1, le=100, description="Items per page.")]
