@@ -9,18 +9,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from tests.serve.conftest import ENCODERS, ApiUser, make_user, serving
 
 from miles.config import Settings
@@ -247,9 +248,14 @@ def http_server(tmp_path: Path, db_settings: Settings) -> Iterator[str]:
         log.close()
 
 
-def http_client(url: str, user: ApiUser) -> Client:
-    http = create_mcp_http_client(headers=user.headers)
-    return Client(streamable_http_client(url, http_client=http))
+@asynccontextmanager
+async def http_client(url: str, user: ApiUser) -> AsyncIterator[Client]:
+    """The SDK client over streamable HTTP with the user's key on every request (as docs/mcp.md shows)."""
+    async with (
+        httpx2.AsyncClient(headers=user.headers, timeout=httpx2.Timeout(30, read=300)) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        yield client
 
 
 @pytest.mark.timeout(180)
