@@ -129,3 +129,12 @@ def parse_channel_ref(text: str) -> tuple[str, str]:
     if _CHANNEL_ID.match(value) or ("/" not in value and " " not in value and value):
         return "id", value
     raise ValueError(f"{text!r} is not a channel id, @handle or youtube.com channel URL")
+
+
+def channel_url(text: str) -> str | None:
+    """The youtube.com address to collect a creator's channel from (its uploads and Shorts tabs): for a ``UC…``
+    id, a /channel/ URL, an @handle or a youtube.com/@handle URL; None for an id that names no YouTube channel."""
+    kind, value = parse_channel_ref(text)
+    if kind == "handle":
+        return f"https://www.youtube.com/@{value}"
+    return f"https://www.youtube.com/channel/{value}" if _CHANNEL_ID.match(value) else None

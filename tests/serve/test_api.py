@@ -426,3 +426,74 @@ def test_the_creators_channel_history_moves_the_forecast(predictor_client: TestC
         assert got["UChits"][horizon] >= 10 * got["UCquiet"][horizon], got
     unknown = predictor_client.post(f"{API}/predict", json={**draft, "channel_id": "UCnobody"}).json()["prediction"]
     assert unknown["channel_history"] is None and "channel_history" not in unknown["inputs_used"]
+
+
+HITS, QUIET = "UChits00000000000000000a", "UCquiet0000000000000000a"  # channel ids as YouTube spells them
+
+
+@ENCODERS
+def test_the_channel_field_takes_an_id_or_a_url_and_names_the_history(
+    predictor_client: TestClient, db_settings: Settings
+) -> None:
+    """The same two-channel case through ``channel`` (not ``channel_id``): an id and a Shorts-tab URL both resolve,
+    blank subscribers are read from the channel's snapshots, and the response names the history (issue 13)."""
+    publish = seed_channel(db_settings, HITS, 80_000)
+    seed_channel(db_settings, QUIET, 60)
+    draft = {"title": "How I fixed my slow laptop in 5 minutes", "duration_s": 35, "publish_at": publish.isoformat()}
+    got = {}
+    for channel in (HITS, f"https://www.youtube.com/channel/{QUIET}/shorts"):
+        response = predictor_client.post(f"{API}/predict", json={**draft, "channel": channel})
+        assert response.status_code == 200, response.text
+        pred = response.json()["prediction"]
+        history = pred["channel_history"]
+        assert history["channel_id"] in (HITS, QUIET) and history["uploads"] == 40
+        assert history["first_published"] < history["last_published"] < publish.isoformat()
+        assert {"channel_history", "channel_subscribers"} <= set(pred["inputs_used"])
+        assert pred["channel_note"] is None and pred["channel_collection_run_id"] is None
+        got[history["channel_id"]] = {h["horizon_h"]: h["p50"] for h in pred["horizons"]}
+    ratio = got[HITS][168.0] / got[QUIET][168.0]
+    assert ratio >= 10, (ratio, got)
+
+
+@ENCODERS
+def test_an_unknown_channel_is_queued_for_collection_and_used_once_collected(
+    predictor_client: TestClient, db_settings: Settings
+) -> None:
+    """Web and API never collect inside a request: an unknown @handle is queued for the worker (the response says
+    so and gives the run), the worker's collection maps the handle to the channel it found, the next forecast
+    uses that channel's uploads."""
+    from tests.collect.fakeydl import fake_factory
+    from tests.jobs.conftest import make_collector
+
+    from miles.collect.ytdlp import YouTubeChannel
+    from miles.jobs.tasks import run_request
+
+    draft = {"title": "Knife skills in 20 s", "duration_s": 20, "channel": "@miles_kitchen"}
+    first = predictor_client.post(f"{API}/predict", json=draft).json()["prediction"]
+    run_id = first["channel_collection_run_id"]
+    assert first["channel_history"] is None and "channel_history" not in first["inputs_used"]
+    assert run_id and f"run {run_id}" in first["channel_note"] and "background" in first["channel_note"]
+    again = predictor_client.post(f"{API}/predict", json=draft).json()["prediction"]
+    assert again["channel_collection_run_id"] == run_id  # one queued request per channel
+    status = predictor_client.get(f"{API}/collections/{run_id}").json()
+    assert status["status"] == "queued" and status["counts"]["query"] == "https://www.youtube.com/@miles_kitchen"
+    recorded = {url.replace("@chefmiles", "@miles_kitchen"): name
+                for url, name in YouTubeChannel.EXAMPLES[0].responses.items()}  # fmt: skip
+    done = run_request(run_id, status["counts"]["query"], collector=make_collector(
+        db_settings, ydl_factory=fake_factory(recorded)))  # fmt: skip
+    assert done["status"] in {"ok", "partial"} and done["channel_id"] == "UCchefmiles0000000000000"
+    after = predictor_client.post(f"{API}/predict", json=draft).json()["prediction"]
+    assert after["channel_history"]["channel_id"] == "UCchefmiles0000000000000"
+    assert after["channel_history"]["uploads"] == 2 and "channel_history" in after["inputs_used"]
+    assert "channel_subscribers" in after["inputs_used"]  # 48,200, read from the collected snapshots
+    assert after["channel_collection_run_id"] is None
+
+
+@ENCODERS
+def test_a_channel_that_is_not_a_channel_is_a_clear_error(predictor_client: TestClient) -> None:
+    response = predictor_client.post(f"{API}/predict", json={"title": "Hello", "channel": "https://example.org/me"})
+    assert response.status_code == 422, response.text
+    assert "channel" in response.json()["error"]["message"]
+    bare = predictor_client.post(f"{API}/predict", json={"title": "Hello", "channel": "somechannel"}).json()
+    note = bare["prediction"]["channel_note"]  # an id Miles does not know and cannot collect from
+    assert "does not know" in note and bare["prediction"]["channel_collection_run_id"] is None

@@ -83,6 +83,7 @@ class CollectReport:
     status: str
     counts: CollectCounts
     new_video_ids: list[str] = field(default_factory=list)
+    listed_video_ids: list[str] = field(default_factory=list)  # every video the targets listed, new or known
 
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "job": self.job, "status": self.status, **self.counts.as_dict()}
@@ -242,7 +243,9 @@ def collect(
         raise
     status = run_status(counts)
     finish_run(settings, run_id, status, counts, collector.clock())
-    return CollectReport(run_id=run_id, job=job, status=status, counts=counts, new_video_ids=new_ids)
+    listed = [e.video_id for _, e in entries if e.video_id]
+    return CollectReport(run_id=run_id, job=job, status=status, counts=counts, new_video_ids=new_ids,
+                         listed_video_ids=listed)  # fmt: skip
 
 
 def count_stored(counts: CollectCounts, stored: Stored, new_ids: list[str]) -> None:

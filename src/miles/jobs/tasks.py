@@ -10,17 +10,20 @@ import logging
 import os
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from miles.collect.ytdlp import YouTubeChannel
 from miles.config import Settings
 from miles.domain import utcnow
 from miles.jobs.collect import Collector, collect
 from miles.jobs.track import poll_due
 from miles.store.db import session_scope
 from miles.store.repos import jobs as job_repo
+from miles.store.repos import videos as video_repo
 
 log = logging.getLogger(__name__)
 JobResult = dict[str, Any]
@@ -100,7 +103,7 @@ def collect_niches(settings: Settings, heartbeat: Callable[[], None] | None = No
 
 
 def collect_requested(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:
-    """Collect the niches users asked about (queued by the web app and API, which never collect themselves)."""
+    """Collect the niches and channels users asked about (queued by the web app and API, which never collect)."""
     done = []
     while True:
         with session_scope(settings) as session:
@@ -110,22 +113,36 @@ def collect_requested(settings: Settings, heartbeat: Callable[[], None] | None =
             request = queued[0]
             request.status = "running"
             request_id, query = request.id, str(request.counts.get("query", ""))
-        collector = Collector(settings=settings, heartbeat=heartbeat)
-        try:
-            report = collect([query], collector=collector, job="collect_search", limit=REQUEST_LIMIT)
-            status, counts, error = (
-                report.status,
-                {"query": query, "run_id": report.run_id, **report.counts.as_dict()},
-                None,
-            )
-        except Exception as exc:  # recorded on the request; the worker goes on with the next one
-            status, counts, error = "failed", {"query": query}, f"{type(exc).__name__}: {exc}"
-        with session_scope(settings) as session:
-            job_repo.finish_run(
-                session=session, run_id=request_id, status=status, counts=counts, now=collector.clock(), error=error
-            )
+        run_request(request_id, query, collector=Collector(settings=settings, heartbeat=heartbeat))
         done.append(request_id)
     return {"job": "collect_requested", "status": "ok", "requests": done}
+
+
+def run_request(request_id: int, query: str, *, collector: Collector) -> JobResult:
+    """Collect one requested niche (a search) or channel (its URL) and finish the request's row with the counts;
+    for a channel, the counts name the channel id found, so its @handle resolves to it afterwards."""
+    channel = YouTubeChannel.matches(query)
+    try:
+        report = collect([query], collector=collector, job="collect_channel" if channel else "collect_search",
+                         limit=REQUEST_LIMIT)  # fmt: skip
+        status, error = report.status, None
+        counts = {"query": query, "run_id": report.run_id, **report.counts.as_dict()}
+        if channel:
+            counts["channel_id"] = _channel_of(collector.settings, report.listed_video_ids)
+    except Exception as exc:  # recorded on the request; the worker goes on with the next one
+        status, counts, error = "failed", {"query": query}, f"{type(exc).__name__}: {exc}"
+    with session_scope(collector.settings) as session:
+        job_repo.finish_run(
+            session=session, run_id=request_id, status=status, counts=counts, now=collector.clock(), error=error
+        )
+    return {"id": request_id, "status": status, "error": error, **counts}
+
+
+def _channel_of(settings: Settings, video_ids: Sequence[str]) -> str | None:
+    """The channel most of these videos belong to (a channel's listing may include a few collaborations)."""
+    with session_scope(settings) as session:
+        owners = video_repo.video_channels(session=session, video_ids=video_ids)
+    return Counter(c for c in owners if c).most_common(1)[0][0] if any(owners) else None
 
 
 def poll_tracking(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:

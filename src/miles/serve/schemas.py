@@ -174,6 +174,11 @@ class PredictionOut(BaseModel):
     channel_note: str | None = Field(
         default=None, description="Why no channel history was used, if a channel was given."
     )
+    channel_collection_run_id: int | None = Field(
+        default=None,
+        description="For a channel Miles did not know: the background collection of its recent uploads queued for "
+        "the worker (status at GET /api/v1/collections/{id}); later forecasts use them.",
+    )
 
 
 class VariantOut(BaseModel):

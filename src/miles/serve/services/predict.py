@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from miles.domain import as_utc, utcnow
+from miles.domain import as_utc, channel_url, utcnow
 from miles.errors import InvalidInput, MilesError
 from miles.recommend.outliers import draft_usual_views
 from miles.recommend.scoring import field_of, horizon_label
@@ -30,7 +30,7 @@ from miles.serve.schemas import (
 )
 from miles.serve.services.model import PredictorLike
 from miles.serve.services.thumbnails import content_hash
-from miles.store.repos import niche, predictions
+from miles.store.repos import jobs, niche, predictions
 
 TOP_CONTRIBUTIONS = 8
 OUTLIER_HORIZON_H = 168.0  # the outlier multiple is read at 7 days, or the longest horizon below it
@@ -165,24 +165,42 @@ def stored_inputs(draft: DraftIn, thumbnail: bytes | None) -> dict[str, Any]:
     return inputs
 
 
-def _with_channel(session: Session, item: ScoredDraft, notes: list[str | None]) -> ScoredDraft:
-    """Resolve the draft's ``channel`` (id, @handle or URL) to a stored channel id; unknown ones get a note."""
+@dataclass
+class ChannelRead:
+    """What became of a draft's ``channel``: the stored id it names, or why none (and the collection queued)."""
+
+    note: str | None = None
+    collection_run_id: int | None = None
+
+
+def _with_channel(session: Session, item: ScoredDraft, reads: list[ChannelRead]) -> ScoredDraft:
+    """Resolve the draft's ``channel`` (id, @handle or URL) to a stored channel id. An unknown channel that names a
+    YouTube channel is queued for the worker to collect (requests never collect themselves); the note says so."""
     ref = item.draft.channel
     if not ref or item.draft.channel_id:
-        notes.append(None)
+        reads.append(ChannelRead())
         return item
     try:
         found = niche.resolve_channel(session=session, reference=ref)
+        url = channel_url(ref)
     except ValueError as exc:
         raise InvalidInput(f"channel: {exc}") from None
-    if found is None:
-        notes.append(
-            f"Miles does not know the channel {ref!r} yet, so the forecast is for a new channel of this size. Collect "
-            "its recent uploads once (`miles collect channel URL`, or ask for its ideas) and forecasts will use them."
-        )
+    if found is not None:
+        reads.append(ChannelRead())
+        return ScoredDraft(item.draft.model_copy(update={"channel_id": found}), item.thumbnail)
+    unknown = f"Miles does not know the channel {ref!r} yet, so this forecast is for a new channel of this size."
+    if url is None:
+        reads.append(ChannelRead(f"{unknown} Give its @handle or youtube.com URL to have its uploads collected."))
         return item
-    notes.append(None)
-    return ScoredDraft(item.draft.model_copy(update={"channel_id": found}), item.thumbnail)
+    run = jobs.request_collection(session=session, query=url, now=utcnow())
+    reads.append(
+        ChannelRead(
+            f"{unknown} Its recent uploads are being collected in the background (run {run.id}, by `miles worker`; "
+            f"status at /api/v1/collections/{run.id}); score again once it has finished to use them.",
+            run.id,
+        )
+    )
+    return item
 
 
 def score_drafts(
@@ -192,8 +210,8 @@ def score_drafts(
     now = utcnow()
     rows: list[dict[str, Any]] = []
     spans: list[tuple[int, int]] = []
-    notes: list[str | None] = []
-    drafts = [_with_channel(session, item, notes) for item in drafts]
+    reads: list[ChannelRead] = []
+    drafts = [_with_channel(session, item, reads) for item in drafts]
     for item in drafts:
         base = draft_row(item.draft, item.thumbnail, now)
         start = len(rows)
@@ -209,13 +227,14 @@ def score_drafts(
         to_prediction_out(r, version=predictor.version, mode=row["mode"]) for r, row in zip(raw, rows, strict=True)
     ]
     results = []
-    for item, (start, end), note in zip(drafts, spans, notes, strict=True):
+    for item, (start, end), read in zip(drafts, spans, reads, strict=True):
         group = preds[start:end]
-        if note or (item.draft.channel_id and group[0].channel_history is None):
-            group[0].channel_note = note or (
+        if read.note or (item.draft.channel_id and group[0].channel_history is None):
+            group[0].channel_note = read.note or (
                 f"Miles has no uploads of channel {item.draft.channel_id} published before this draft, so no "
                 "channel history was used."
             )
+            group[0].channel_collection_run_id = read.collection_run_id
         for row, pred in zip(rows[start:end], group, strict=True):
             pred.outlier = _outlier(session, row, pred)
         variants = _ranked(item.draft, group)

@@ -55,6 +55,18 @@ def request_collection(*, session: Session, query: str, now: datetime) -> JobRun
     return run
 
 
+def collected_channel(*, session: Session, query: str) -> str | None:
+    """The channel id a finished collection request for ``query`` (a channel URL) found, newest first; how an
+    @handle, which the store does not keep, leads to the channel collected for it."""
+    stmt = (
+        select(JobRun).where(JobRun.job == REQUEST_JOB, JobRun.status.in_(("ok", "partial"))).order_by(JobRun.id.desc())
+    )
+    for run in session.scalars(stmt):
+        if run.counts.get("query") == query and run.counts.get("channel_id"):
+            return str(run.counts["channel_id"])
+    return None
+
+
 def queued_requests(*, session: Session, limit: int = 10) -> list[JobRun]:
     stmt = select(JobRun).where(JobRun.job == REQUEST_JOB, JobRun.status == "queued").order_by(JobRun.id).limit(limit)
     return list(session.scalars(stmt))

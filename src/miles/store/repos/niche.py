@@ -11,7 +11,8 @@ import pandas as pd
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
-from miles.domain import SNAPSHOT_COLUMNS, parse_channel_ref
+from miles.domain import SNAPSHOT_COLUMNS, channel_url, parse_channel_ref
+from miles.store.repos import jobs
 from miles.store.repos.snapshots import rows_to_frame, snapshot_query
 from miles.store.tables import Channel, Video, VideoSnapshot
 
@@ -76,7 +77,8 @@ def resolve_channel(*, session: Session, reference: str) -> str | None:
     """The stored channel id a creator's reference (id, @handle, channel or Shorts URL) points to; None if unknown.
 
     The store keeps channel ids and display names, not handles: a handle is matched against the display name
-    (case and spaces ignored) - collect the channel once (``miles collect channel URL``) to make it known.
+    (case and spaces ignored), else against the channel a finished collection request for its URL found (the
+    web app's queued collection, ``miles predict --channel @x --collect``).
     """
     kind, value = parse_channel_ref(reference)
     if kind == "id":
@@ -87,7 +89,8 @@ def resolve_channel(*, session: Session, reference: str) -> str | None:
     for channel_id, title in session.execute(select(Channel.id, Channel.title).where(Channel.title.is_not(None))):
         if str(title).lower().replace(" ", "") == wanted:
             return str(channel_id)
-    return None
+    url = channel_url(reference)
+    return jobs.collected_channel(session=session, query=url) if url else None
 
 
 def fresh_count(*, session: Session, video_ids: Sequence[str], since: datetime) -> int:

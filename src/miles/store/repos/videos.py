@@ -5,6 +5,7 @@ A channel's usual views at an age are computed from its snapshots (``repos.niche
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -124,3 +125,12 @@ def get_video(*, session: Session, video_id: str) -> tuple[Video, list[VideoSnap
         select(VideoSnapshot).where(VideoSnapshot.video_id == video_id).order_by(VideoSnapshot.captured_at)
     )
     return video, list(snaps)
+
+
+def video_channels(*, session: Session, video_ids: Sequence[str]) -> list[str | None]:
+    """The channel id of each stored video among ``video_ids`` (unknown videos are left out)."""
+    ids = list(video_ids)
+    out: list[str | None] = []
+    for start in range(0, len(ids), 500):
+        out.extend(session.scalars(select(Video.channel_id).where(Video.id.in_(ids[start : start + 500]))))
+    return out
