@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
@@ -265,3 +266,22 @@ def test_unknown_pages_get_an_html_error_and_api_keeps_json(web: TestClient) -> 
     assert page.status_code == 404 and "Not found" in page.text and "<html" in page.text
     api = web.get("/api/v1/no-such-route")
     assert api.status_code == 404 and api.json()["ok"] is False
+
+
+def test_score_page_takes_the_creators_channel(web: TestClient) -> None:
+    """A channel Miles knows: the page says whose record it used; one it does not: it says it is being collected."""
+    token = csrf(web)
+    form = {"title": "Sourdough in 60 seconds", "duration_s": "45", "csrf_token": token}
+    known = web.post("/score.json", data={**form, "channel": "UCsourdough03"})
+    assert known.status_code == 200, known.text
+    pred = known.json()["result"]["prediction"]
+    assert pred["channel_history"]["channel_id"] == "UCsourdough03" and pred["channel_history"]["uploads"] == 5
+    assert "channel_subscribers" in pred["inputs_used"]  # read from the channel's latest snapshot
+    page = text_of(web.post("/score", data={**form, "channel": "UCsourdough03"}, headers={"HX-Request": "true"}).text)
+    assert "Used your channel's record: 5 earlier uploads" in page
+    unknown = html.unescape(
+        text_of(web.post("/score", data={**form, "channel": "@new_baker"}, headers={"HX-Request": "true"}).text)
+    )
+    assert "does not know the channel '@new_baker'" in unknown and "collected in the background" in unknown
+    bad = web.post("/score", data={**form, "channel": "https://example.org/x"}, headers={"HX-Request": "true"})
+    assert bad.status_code == 422 and "channel" in bad.text
