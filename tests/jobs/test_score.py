@@ -27,3 +27,27 @@ def test_new_videos_are_scored_once(sqlite_settings: Settings) -> None:
         assert by_video["vid00000001"].outputs["mode"] == "early"
         assert all(r.model_version == first["model_version"] and r.outputs["horizons"] for r in rows)
     assert score_new_videos(settings=sqlite_settings)["scored"] == 0
+
+
+def test_the_worker_scores_with_the_promoted_model(sqlite_settings: Settings, tmp_path: Path) -> None:
+    """`miles model promote` decides what the worker scores with, as it does for the API and the CLI."""
+    import json
+    import shutil
+
+    from miles.features.schema import FEATURE_VERSION
+    from miles.model.predict import packaged_default_dir
+    from miles.store.repos.models import promote_model, register_model
+
+    promoted = tmp_path / "promoted"
+    shutil.copytree(packaged_default_dir(), promoted)
+    bundle = json.loads((promoted / "bundle.json").read_text())
+    (promoted / "bundle.json").write_text(json.dumps({**bundle, "version": "bundle-promoted-test"}))
+    with session_scope(sqlite_settings) as session:
+        register_model(session=session, version="bundle-promoted-test", task="both", path=str(promoted),
+                       feature_version=FEATURE_VERSION, metrics={})  # fmt: skip
+        promote_model(session=session, version="bundle-promoted-test")
+    import_paths([FIXTURES / "snapshots_small.csv"], settings=sqlite_settings)
+    result = score_new_videos(settings=sqlite_settings)
+    assert result["model_version"] == "bundle-promoted-test" and result["scored"] == 3
+    with session_scope(sqlite_settings) as session:
+        assert {r.model_version for r in session.scalars(select(PredictionRecord))} == {"bundle-promoted-test"}

@@ -136,7 +136,7 @@ def predict_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as JSON.")] = False,
 ) -> None:
     """Predict views (p10/p50/p90 at 1 h … 30 d) and P(viral) for one draft."""
-    from miles.model.predict import Predictor, load_default_predictor, parse_early_views
+    from miles.model.predict import Predictor, parse_early_views
 
     settings = STATE.settings
     row: dict[str, Any] = {
@@ -145,9 +145,7 @@ def predict_cmd(
         "tags": [t.strip() for t in tags.split(",") if t.strip()] if tags else None,
         "early_views": parse_early_views(early_views or []), "thumbnail": _thumbnail(thumbnail),
     }  # fmt: skip
-    predictor = (
-        Predictor.load(model_dir, settings=settings) if model_dir else load_default_predictor(settings, _promoted_dir())
-    )
+    predictor = Predictor.load(model_dir or _served_dir(), settings=settings)
     history, note = _channel_history(settings, channel, row) if channel else (None, None)
     pred = predictor.predict([row], channel_history=history)[0]
     if as_json:
@@ -213,18 +211,12 @@ def _thumbnail(value: str | None) -> bytes | None:
     return path.read_bytes()
 
 
-def _promoted_dir() -> Path | None:
-    from sqlalchemy.exc import SQLAlchemyError
-
+def _served_dir() -> Path:
+    from miles.recommend.scoring import served_model_dir
     from miles.store.db import session_scope
-    from miles.store.repos.models import promoted_model
 
-    try:
-        with session_scope(STATE.settings) as session:
-            row = promoted_model(session=session)
-            return Path(row.path) if row is not None and Path(row.path).is_dir() else None
-    except SQLAlchemyError:
-        return None
+    with session_scope(STATE.settings) as session:
+        return served_model_dir(STATE.settings, session)
 
 
 def list_cmd(
@@ -281,7 +273,7 @@ def prepare_cmd() -> None:
     """Build the ONNX text and thumbnail encoders from the packaged weights (once) and load the served model,
     so the first prediction is fast. `make run` does this; nothing is downloaded."""
     from miles.model.encoders import ImageEncoder, TextEncoder
-    from miles.model.predict import load_default_predictor
+    from miles.model.predict import Predictor
 
     settings = STATE.settings
     cache_dir = settings.cache_dir / "encoders"
@@ -290,5 +282,5 @@ def prepare_cmd() -> None:
     with console.status("building the thumbnail encoder (ONNX)…"):
         image = ImageEncoder.load(cache_dir)
     with console.status("loading the model…"):
-        predictor = load_default_predictor(settings, _promoted_dir())
+        predictor = Predictor.load(_served_dir(), settings=settings)
     console.print(f"ready: {text.encoder_id}, {image.encoder_id} in {cache_dir}; model {predictor.version}")

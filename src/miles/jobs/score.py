@@ -14,7 +14,8 @@ from typing import Any
 
 from miles.config import Settings
 from miles.domain import utcnow
-from miles.model.predict import load_default_predictor
+from miles.model.predict import Predictor
+from miles.recommend.scoring import served_model_dir
 from miles.store.db import session_scope
 from miles.store.repos import predictions as prediction_repo
 from miles.store.tables import Video, VideoSnapshot
@@ -54,7 +55,8 @@ def score_new_videos(
 ) -> dict[str, Any]:
     """Score videos stored in the last ``lookback_h`` hours that the served model has not scored yet."""
     now = now or utcnow()
-    predictor = load_default_predictor(settings)
+    with session_scope(settings) as session:
+        predictor = Predictor.load(served_model_dir(settings, session), settings=settings)  # `miles model promote`
     scored = 0
     while True:
         with session_scope(settings) as session:

@@ -5,15 +5,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from miles.config import Settings
 from miles.domain import utcnow
 from miles.recommend.ideas import Embedder, Scorer
 
 log = logging.getLogger(__name__)
+
+
+def served_model_dir(settings: Settings, session: Session | None) -> Path:
+    """The model Miles serves, the one place serve, the CLI and the worker ask: ``MILES_MODEL_DIR``, else the model
+    promoted with ``miles model promote`` (when its directory still exists), else the packaged default."""
+    from miles.model.predict import default_model_dir
+    from miles.store.repos.models import promoted_model
+
+    promoted = None
+    if session is not None:
+        try:
+            row = promoted_model(session=session)
+        except SQLAlchemyError:  # an unmigrated database has no model_versions table: nothing was promoted
+            row = None
+        promoted = Path(row.path) if row is not None and Path(row.path).is_dir() else None
+    return default_model_dir(settings, promoted)
 
 
 class PredictorLike(Protocol):

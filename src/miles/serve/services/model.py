@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
 from miles.errors import MilesError, ModelNotReady
-from miles.recommend.scoring import PredictorLike
-from miles.store.tables import ModelVersion
+from miles.recommend.scoring import PredictorLike, served_model_dir
 
 __all__ = ["ModelStatus", "PredictorHolder", "PredictorLike"]
 
@@ -38,24 +36,14 @@ def packaged_default_dir() -> Path:
     return model_default_dir()
 
 
-def promoted_model_dir(session: Session | None) -> Path | None:
-    if session is None:
-        return None
-    promoted = session.scalar(
-        select(ModelVersion.path).where(ModelVersion.promoted.is_(True)).order_by(ModelVersion.created_at.desc())
-    )
-    return Path(promoted) if promoted and Path(promoted).is_dir() else None
-
-
 def load_predictor(settings: Settings, session: Session | None) -> tuple[PredictorLike, Path]:
     """MILES_MODEL_DIR, else the promoted model, else the packaged default."""
-    from miles.model.predict import default_model_dir, load_default_predictor
+    from miles.model.predict import Predictor
 
     # No database embedding cache here: the predictor's in-process cache serves repeat titles, and request
     # threads writing embeddings would compete for SQLite's single writer.
-    promoted = promoted_model_dir(session)
-    predictor = load_default_predictor(settings, promoted)
-    return predictor, default_model_dir(settings, promoted)
+    directory = served_model_dir(settings, session)
+    return Predictor.load(directory, settings=settings), directory
 
 
 class PredictorHolder:
