@@ -41,7 +41,7 @@ def p50s(predictor: Predictor, rows: list[dict[str, Any]]) -> np.ndarray:
     return np.array([[h.p50 for h in p.horizons] for p in preds])
 
 
-BASE: dict[str, Any] = {"title": TITLE, "channel_subscribers": 7600, "published_at": PUBLISH}
+BASE: dict[str, Any] = {"title": TITLE, "channel_subscribers": 7600, "publish_at": PUBLISH}
 TYPICAL: dict[str, Any] = {
     "duration_s": 35.0,
     "category_id": 28,
@@ -62,8 +62,8 @@ def test_a_blank_field_moves_the_forecast_at_most_2x(predictor: Predictor, field
 
 def test_blank_subscribers_mean_a_typical_channel(predictor: Predictor) -> None:
     typical = typical_subscribers(predictor)
-    rows = [{**TYPICAL, "title": TITLE, "published_at": PUBLISH, "channel_subscribers": typical},
-            {**TYPICAL, "title": TITLE, "published_at": PUBLISH}]  # fmt: skip
+    rows = [{**TYPICAL, "title": TITLE, "publish_at": PUBLISH, "channel_subscribers": typical},
+            {**TYPICAL, "title": TITLE, "publish_at": PUBLISH}]  # fmt: skip
     got = p50s(predictor, rows)
     ratio = np.maximum(got[0], got[1]) / np.maximum(1.0, np.minimum(got[0], got[1]))
     assert (ratio <= MAX_RATIO).all(), f"typical {typical:,.0f} subscribers vs blank: {got[0]} vs {got[1]}"
@@ -71,8 +71,8 @@ def test_blank_subscribers_mean_a_typical_channel(predictor: Predictor) -> None:
 
 def test_blank_publish_time_means_now(predictor: Predictor) -> None:
     soon = datetime.now(UTC) + timedelta(hours=1)
-    got = p50s(predictor, [{**BASE, **TYPICAL, "published_at": soon}, {k: v for k, v in {**BASE, **TYPICAL}.items()
-                                                                       if k != "published_at"}])  # fmt: skip
+    got = p50s(predictor, [{**BASE, **TYPICAL, "publish_at": soon}, {k: v for k, v in {**BASE, **TYPICAL}.items()
+                                                                       if k != "publish_at"}])  # fmt: skip
     ratio = np.maximum(got[0], got[1]) / np.maximum(1.0, np.minimum(got[0], got[1]))
     assert (ratio <= MAX_RATIO).all()
 
@@ -81,7 +81,7 @@ def test_blank_publish_time_means_now(predictor: Predictor) -> None:
 def test_more_subscribers_never_lower_a_forecast(predictor: Predictor, blank: tuple[str, ...]) -> None:
     fields = {k: v for k, v in TYPICAL.items() if k not in blank}
     counts = [0, 50, 500, 2_000, 7_600, 30_000, 100_000, 1_000_000, 10_000_000]
-    got = p50s(predictor, [{**fields, "title": TITLE, "published_at": PUBLISH, "channel_subscribers": c}
+    got = p50s(predictor, [{**fields, "title": TITLE, "publish_at": PUBLISH, "channel_subscribers": c}
                            for c in counts])  # fmt: skip
     assert (np.diff(got, axis=0) >= 0).all(), f"p50 by subscribers {counts}:\n{got}"
     assert got[-1, 2] > 10 * got[1, 2], "10M subscribers should forecast far more than 50"

@@ -126,6 +126,13 @@ def predict_cmd(
         str | None,
         typer.Option("--channel", help="Your channel (id, @handle or channel URL): its stored uploads are used."),
     ] = None,
+    collect: Annotated[
+        bool,
+        typer.Option(
+            "--collect/--no-collect",
+            help="When Miles does not know --channel yet, collect its recent uploads with yt-dlp first (network).",
+        ),
+    ] = False,
     thumbnail: Annotated[str | None, typer.Option("--thumbnail", help="Thumbnail image: a file path or URL.")] = None,
     early_views: Annotated[
         list[str] | None, typer.Option("--early-views", help="AGE_H:VIEWS observed after publishing (repeatable).")
@@ -136,18 +143,21 @@ def predict_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as JSON.")] = False,
 ) -> None:
     """Predict views (p10/p50/p90 at 1 h … 30 d) and P(viral) for one draft."""
-    from miles.model.predict import Predictor, parse_early_views
+    from miles.model.predict import DraftInput, Predictor, parse_early_views
 
     settings = STATE.settings
-    row: dict[str, Any] = {
+    if collect and not channel:
+        raise InvalidInput("--collect needs --channel (an @handle, a UC… channel id or a youtube.com channel URL)")
+    draft = DraftInput.from_mapping({
         "title": title, "description": description, "duration_s": duration, "category_id": category,
         "publish_at": publish_at, "channel_subscribers": subscribers,
         "tags": [t.strip() for t in tags.split(",") if t.strip()] if tags else None,
         "early_views": parse_early_views(early_views or []), "thumbnail": _thumbnail(thumbnail),
-    }  # fmt: skip
+    })  # fmt: skip
     predictor = Predictor.load(model_dir or _served_dir(), settings=settings)
-    history, note = _channel_history(settings, channel, row) if channel else (None, None)
-    pred = predictor.predict([row], channel_history=history)[0]
+    channel_id, history, note = _channel_history(settings, channel, collect=collect) if channel else (None, None, None)
+    draft.draft.channel_id = channel_id
+    pred = predictor.predict([draft], channel_history=history)[0]
     if as_json:
         typer.echo(json.dumps(pred.as_dict(), indent=2))
         return
@@ -174,22 +184,56 @@ def predict_cmd(
     console.print("top contributions (log views): " + ", ".join(f"{f} {v:+.2f}" for f, v in pred.contributions))
 
 
-def _channel_history(settings: Any, reference: str, row: dict[str, Any]) -> tuple[Any, str | None]:
-    """The stored snapshots of the creator's channel (and its id in ``row``), or a note saying why there are none."""
+def _channel_history(settings: Any, reference: str, *, collect: bool) -> tuple[str | None, Any, str | None]:
+    """(channel id, its stored snapshots, None) for a channel Miles knows - after collecting it first when asked
+    to - or (None, None, a note saying why no history is used)."""
+    from miles.domain import channel_url
     from miles.store.db import session_scope
     from miles.store.repos import niche
 
+    try:
+        url = channel_url(reference)
+    except ValueError as exc:
+        raise InvalidInput(f"--channel: {exc}") from None
     with session_scope(settings) as session:
-        try:
-            channel_id = niche.resolve_channel(session=session, reference=reference)
-        except ValueError as exc:
-            raise InvalidInput(f"--channel: {exc}") from None
-        if channel_id is None:
-            return None, (f"Miles does not know the channel {reference!r} yet: forecasting for a new channel. Collect "
-                          "its uploads first with `miles collect channel URL` (needs network).")  # fmt: skip
-        row["channel_id"] = channel_id
+        channel_id = niche.resolve_channel(session=session, reference=reference)
+    if channel_id is None and collect:
+        if url is None:
+            raise InvalidInput(f"--channel {reference!r}: give an @handle, a UC… id or a youtube.com URL to collect")
+        channel_id = _collect_channel(settings, url)
+    if channel_id is None:
+        hint = (
+            "" if collect
+            else " Give its @handle or youtube.com URL with --collect to collect its uploads." if url is None
+            else f" Add --collect to collect its recent uploads first ({url}; needs network)."
+        )  # fmt: skip
+        return None, None, f"Miles has no uploads of the channel {reference!r}: forecasting for a new channel.{hint}"
+    with session_scope(settings) as session:
         history = niche.channel_history(session=session, channel_ids=[channel_id])
-    return history, None
+    return channel_id, history, None
+
+
+def _collect_channel(settings: Any, url: str) -> str | None:
+    """Collect a channel's recent uploads now, as the worker runs a queued request; the channel id found."""
+    from miles.cli.collect import _progress
+    from miles.domain import utcnow
+    from miles.jobs.collect import Collector
+    from miles.jobs.tasks import run_request
+    from miles.store.db import session_scope
+    from miles.store.repos import jobs
+
+    with session_scope(settings) as session:
+        request_id = jobs.request_collection(session=session, query=url, now=utcnow()).id
+    with _progress(True) as update:
+        done = run_request(request_id, url, collector=Collector(settings=settings, progress=update))
+    if done["status"] == "failed" or not done.get("channel_id"):
+        reasons = done.get("error") or ", ".join(f"{k} ({n})" for k, n in (done.get("failed") or {}).items())
+        err.print(f"[yellow]collecting {url} found no uploads{': ' + reasons if reasons else ''}[/yellow]",
+                  highlight=False)  # fmt: skip
+        return None
+    err.print(f"collected {done.get('extracted', 0)} uploads of {done['channel_id']} (run {done.get('run_id')})",
+              highlight=False)  # fmt: skip
+    return str(done["channel_id"])
 
 
 def _thumbnail(value: str | None) -> bytes | None:

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -66,6 +66,100 @@ class Draft:
     @property
     def last_views(self) -> float:
         return float(max(self.early_views)[1]) if self.early_views else 0.0
+
+
+INPUT_FIELDS = ("title", "description", "tags", "duration_s", "category_id", "publish_at", "channel_subscribers",
+                "thumbnail", "early_views")  # fmt: skip
+"""What a creator can give for a draft; a prediction lists which of them it used and which were missing."""
+MAPPING_FIELDS = frozenset({*INPUT_FIELDS, "channel_id", "country"})
+MAX_EARLY_VIEWS = 50  # a stored video's latest snapshots read as its early views
+
+
+@dataclass
+class DraftInput:
+    """One draft as every surface hands it to the predictor: the typed :class:`Draft`, its thumbnail (image bytes
+    or a PIL image; never read by feature code) and whether the publish time was given or defaulted to now.
+
+    Each surface has one converter to it (the API's ``DraftIn``, a stored video, an idea, the CLI's options,
+    :meth:`from_mapping` for plain dicts); there are no aliased keys and no separate mode (early views decide it).
+    """
+
+    draft: Draft
+    thumbnail: Any = None
+    publish_given: bool = True
+
+    @property
+    def given(self) -> set[str]:
+        """The inputs with a value, from :data:`INPUT_FIELDS`."""
+        d = self.draft
+        values = {
+            "title": d.title,
+            "description": d.description,
+            "tags": d.tags,
+            "duration_s": d.duration_s,
+            "category_id": d.category_id,
+            "publish_at": d.publish_at if self.publish_given else None,
+            "channel_subscribers": d.channel_subscribers,
+            "thumbnail": self.thumbnail,
+            "early_views": d.early_views,
+        }
+        return {f for f in INPUT_FIELDS if values[f] is not None and values[f] != [] and values[f] != ""}
+
+    @classmethod
+    def from_mapping(cls, row: Mapping[str, Any], index: int = 0, *, now: datetime | None = None) -> DraftInput:
+        """A plain mapping with the keys of :data:`MAPPING_FIELDS` (see :func:`parse_draft`); any other key is an
+        error naming it, so a misspelt field is never silently ignored."""
+        unknown = sorted(str(k) for k in row if k not in MAPPING_FIELDS)
+        if unknown:
+            known = ", ".join(sorted(MAPPING_FIELDS))
+            raise InvalidInput(f"draft {index}: unknown field(s) {', '.join(unknown)}; a draft takes {known}")
+        thumb = row.get("thumbnail")
+        if thumb is not None and not isinstance(thumb, bytes | bytearray) and not hasattr(thumb, "getbbox"):
+            raise InvalidInput(f"draft {index}: thumbnail must be image bytes or a PIL image")
+        return cls(parse_draft(row, index, now=now), bytes(thumb) if isinstance(thumb, bytearray) else thumb,
+                   publish_given=row.get("publish_at") not in (None, ""))  # fmt: skip
+
+    @classmethod
+    def from_stored(cls, video: StoredVideo, snapshots: Sequence[StoredSnapshot]) -> DraftInput:
+        """A stored video as the predictor reads it: its metadata, its subscriber count from its latest snapshot,
+        and its snapshots after publishing as early views (the last :data:`MAX_EARLY_VIEWS`)."""
+        published = as_utc(video.published_at)
+        early = [((as_utc(s.captured_at) - published).total_seconds() / 3600.0, float(s.views)) for s in snapshots]
+        early = sorted(dict((quantise_age(a), (a, v)) for a, v in early if a > 0).values())[-MAX_EARLY_VIEWS:]
+        subscribers = next((s.channel_subscribers for s in reversed(snapshots) if s.channel_subscribers is not None),
+                           None)  # fmt: skip
+        draft = Draft(
+            title=video.title,
+            publish_at=published,
+            description=video.description or None,
+            tags=[str(t) for t in video.tags or [] if t],
+            duration_s=video.duration_s,
+            category_id=video.category_id,
+            channel_id=video.channel_id,
+            channel_subscribers=float(subscribers) if subscribers is not None else None,
+            country=video.country,
+            early_views=early,
+        )
+        return cls(draft)
+
+
+class StoredVideo(Protocol):
+    """What :meth:`DraftInput.from_stored` reads of a stored video (``store.tables.Video``)."""
+
+    title: str
+    published_at: datetime
+    description: str | None
+    tags: Any
+    duration_s: float | None
+    category_id: int | None
+    channel_id: str | None
+    country: str | None
+
+
+class StoredSnapshot(Protocol):
+    captured_at: datetime
+    views: int
+    channel_subscribers: int | None
 
 
 def quantise_age(age_h: float) -> float:
@@ -116,12 +210,12 @@ def _early(raw: Any, index: int) -> list[tuple[float, float]]:
 
 def parse_draft(row: Mapping[str, Any], index: int, now: datetime | None = None) -> Draft:
     """Validate one draft mapping (``title`` required; ``description``, ``tags`` (list or ``|``-joined),
-    ``duration_s``, ``category_id``, ``published_at``/``publish_at`` (default now), ``channel_id``,
-    ``channel_subscribers``, ``country``, ``early_views`` as ``[(age_h, views)]`` or ``[{"age_h", "views"}]``)."""
+    ``duration_s``, ``category_id``, ``publish_at`` (default now), ``channel_id``, ``channel_subscribers``,
+    ``country``, ``early_views`` as ``[(age_h, views)]`` or ``[{"age_h", "views"}]``)."""
     title = row.get("title")
     if not isinstance(title, str) or not title.strip():
         raise InvalidInput(f"draft {index}: title is required and must be non-empty text")
-    when = row.get("published_at") or row.get("publish_at")
+    when = row.get("publish_at")
     try:
         published = as_utc(pd.Timestamp(when).to_pydatetime()) if when else (now or utcnow())
     except (TypeError, ValueError) as exc:

@@ -9,41 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from miles.config import Settings
 from miles.domain import utcnow
-from miles.model.predict import Predictor
+from miles.model.predict import DraftInput, Predictor
 from miles.recommend.scoring import served_model_dir
 from miles.store.db import session_scope
 from miles.store.repos import predictions as prediction_repo
-from miles.store.tables import Video, VideoSnapshot
 
 BATCH = 200
 LOOKBACK_H = 48.0
-
-
-def video_row(video: Video, snaps: list[VideoSnapshot]) -> dict[str, Any]:
-    early = [
-        {"age_h": (s.captured_at - video.published_at).total_seconds() / 3600.0, "views": s.views}
-        for s in snaps
-        if s.captured_at > video.published_at
-    ]
-    subscribers = next((s.channel_subscribers for s in reversed(snaps) if s.channel_subscribers is not None), None)
-    return {
-        "title": video.title,
-        "description": video.description,
-        "tags": list(video.tags or []),
-        "duration_s": video.duration_s,
-        "category_id": video.category_id,
-        "published_at": video.published_at,
-        "channel_id": video.channel_id,
-        "channel_subscribers": subscribers,
-        "thumbnail": None,
-        "early_views": early,
-        "mode": "early" if early else "prepublish",
-    }
 
 
 def score_new_videos(
@@ -66,9 +44,9 @@ def score_new_videos(
             if not videos:
                 break
             snaps = prediction_repo.snapshots_of(session=session, video_ids=[v.id for v in videos])
-            rows = [video_row(v, snaps[v.id]) for v in videos]
+            rows = [DraftInput.from_stored(v, snaps[v.id]) for v in videos]
             for video, row, result in zip(videos, rows, predictor.predict(rows), strict=True):
-                inputs = json.loads(json.dumps({k: v for k, v in row.items() if k != "thumbnail"}, default=str))
+                inputs = json.loads(json.dumps(asdict(row.draft), default=str))
                 prediction_repo.record_prediction(
                     session=session,
                     user_id=None,

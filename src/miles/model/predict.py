@@ -19,7 +19,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from PIL import Image
 
 from miles.config import Settings, get_settings
 from miles.errors import InvalidInput, ModelNotReady
-from miles.features.draft import Draft, DraftMatrix, draft_matrix, horizons_for, parse_draft
+from miles.features.draft import INPUT_FIELDS, Draft, DraftInput, DraftMatrix, draft_matrix, horizons_for
 from miles.features.labels import VIRAL_DEFINITION
 from miles.features.schema import Task, subscriber_bucket
 from miles.model.artifact import read_manifest
@@ -40,14 +40,12 @@ from miles.model.gbdt import GBDTModel
 from miles.model.images import STAT_NAMES, decode_image, image_stats
 
 log = logging.getLogger(__name__)
-__all__ = ["VIRAL_DEFINITION", "DraftPrediction", "HorizonPrediction", "Predictor"]
+__all__ = ["VIRAL_DEFINITION", "Draft", "DraftInput", "DraftPrediction", "HorizonPrediction", "Predictor"]
 HORIZONS_H: tuple[float, ...] = (1.0, 6.0, 24.0, 168.0, 720.0)
 REFERENCE_H = 24.0  # P(viral) and contributions are given for this horizon (or the nearest one predicted)
 TOP_K = 8
 BUNDLE = "bundle.json"
 TITLE_CACHE_SIZE = 8192  # distinct titles whose embedding stays in memory (384 float32 each: ~12 MB)
-INPUT_FIELDS = ("title", "description", "tags", "duration_s", "category_id", "publish_at", "channel_subscribers",
-                "thumbnail", "early_views")  # fmt: skip
 FloatArray = np.ndarray
 
 
@@ -174,15 +172,14 @@ def channel_summary(history: pd.DataFrame, draft: Draft) -> dict[str, Any] | Non
             "first_published": published.min().isoformat(), "last_published": published.max().isoformat()}  # fmt: skip
 
 
-def _use_stored_subscribers(item: _Input, history: pd.DataFrame) -> None:
+def _use_stored_subscribers(item: DraftInput, history: pd.DataFrame) -> None:
     """A blank subscriber count is read from the channel's latest stored count before publishing."""
     if item.draft.channel_subscribers is not None or "channel_subscribers" not in history:
         return
     rows = _earlier(history, item.draft).dropna(subset=["channel_subscribers"])
     if not rows.empty:
         latest = rows.sort_values("captured_at").iloc[-1]
-        item.draft.channel_subscribers = float(latest["channel_subscribers"])
-        item.given.add("channel_subscribers")
+        item.draft.channel_subscribers = float(latest["channel_subscribers"])  # hence among the inputs given
 
 
 def _statement_horizon(horizons: np.ndarray) -> float:
@@ -247,23 +244,15 @@ class _TitleVectors:
         return np.stack([found[t] for t in titles])
 
 
-@dataclass
-class _Input:
-    draft: Draft
-    thumbnail: bytes | Image.Image | None
-    given: set[str]
-
-
-def _parse(row: Mapping[str, Any], index: int) -> _Input:
-    thumb = row.get("thumbnail")
+def _parse(row: DraftInput | Mapping[str, Any], index: int) -> DraftInput:
+    """The predictor's own copy of a draft (a mapping goes through ``DraftInput.from_mapping``)."""
+    item = row if isinstance(row, DraftInput) else DraftInput.from_mapping(row, index)
+    thumb = item.thumbnail
     if thumb is not None and not isinstance(thumb, bytes | bytearray | Image.Image):
         raise InvalidInput(f"draft {index}: thumbnail must be image bytes or a PIL image")
-    given = {f for f in INPUT_FIELDS if row.get(f) not in (None, "", [], ())}
-    if row.get("published_at"):
-        given.add("publish_at")
     # A draft always has a channel, even when we know none of its uploads: counts 0, not unknown.
-    draft = parse_draft({**row, "channel_id": row.get("channel_id") or f"draft-channel-{index}"}, index)
-    return _Input(draft, bytes(thumb) if isinstance(thumb, bytearray) else thumb, given)
+    draft = replace(item.draft, channel_id=item.draft.channel_id or f"draft-channel-{index}")
+    return replace(item, draft=draft, thumbnail=bytes(thumb) if isinstance(thumb, bytearray) else thumb)
 
 
 class Predictor:
@@ -324,7 +313,7 @@ class Predictor:
             self._text, self._titles = encoder, _TitleVectors()
         return self._text
 
-    def _extra(self, inputs: list[_Input], model: GBDTModel) -> dict[str, np.ndarray]:
+    def _extra(self, inputs: list[DraftInput], model: GBDTModel) -> dict[str, np.ndarray]:
         components = None
         if model.projector is not None:
             encoder = self._text_encoder(model.projector.encoder_id)
@@ -351,13 +340,14 @@ class Predictor:
 
     def predict(
         self,
-        rows: Sequence[Mapping[str, Any]],
+        rows: Sequence[DraftInput | Mapping[str, Any]],
         *,
         horizons: Sequence[float] = HORIZONS_H,
         explain: bool = True,
         channel_history: pd.DataFrame | None = None,
     ) -> list[DraftPrediction]:
-        """One prediction per row; ``explain=False`` skips the feature contributions (TreeSHAP, ~1 ms a draft).
+        """One prediction per draft (a :class:`DraftInput`, or a plain mapping read by ``DraftInput.from_mapping``);
+        ``explain=False`` skips the feature contributions (TreeSHAP, ~1 ms a draft).
 
         ``channel_history``: stored snapshots (interchange format) of the drafts' channels, loaded once per call. A
         draft whose ``channel_id`` has earlier uploads in it is scored with that channel's record as of its publish
@@ -382,7 +372,7 @@ class Predictor:
 
     def _score(
         self,
-        inputs: list[_Input],
+        inputs: list[DraftInput],
         loaded: LoadedModel,
         horizons: Sequence[float],
         explain: bool,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from miles.config import Settings
 from miles.domain import utcnow
+from miles.features.draft import Draft, DraftInput
 from miles.recommend.ideas import Embedder, Scorer
 
 log = logging.getLogger(__name__)
@@ -36,17 +37,17 @@ def served_model_dir(settings: Settings, session: Session | None) -> Path:
 
 
 class PredictorLike(Protocol):
-    """What the API, the pages and ideas need from a predictor: a version and batch prediction over draft rows.
+    """What the API, the pages, the worker and ideas need from a predictor: a version and batch prediction.
 
-    ``predict(rows)`` takes one mapping per draft (keys in ``serve.services.predict.draft_row``) and returns one
-    result per row, as an object or a mapping with ``horizons`` (each with ``horizon_h``, ``p10``, ``p50``,
+    ``predict(drafts)`` takes one :class:`~miles.features.draft.DraftInput` per draft and returns one result per
+    draft, as an object or a mapping with ``horizons`` (each with ``horizon_h``, ``p10``, ``p50``,
     ``p90`` in views), ``viral_probability``, ``inputs_used``, ``contributions`` and optionally ``mode``;
     ``channel_history`` holds the stored snapshots of the drafts' channels (``miles.model.predict.Predictor``).
     """
 
     version: str
 
-    def predict(self, rows: Sequence[Mapping[str, Any]], *, channel_history: Any = None) -> Sequence[Any]: ...
+    def predict(self, rows: Sequence[DraftInput], *, channel_history: Any = None) -> Sequence[Any]: ...
 
 
 def field_of(obj: Any, name: str, default: Any = None) -> Any:
@@ -73,27 +74,20 @@ def _views(raw: Any) -> dict[str, dict[str, float]]:
     }
 
 
+def idea_input(idea: Mapping[str, Any], publish_at: datetime) -> DraftInput:
+    """An idea as the predictor reads it: a draft of its title (and description, duration) published now, with no
+    channel context; the publish time is Miles' choice, not the creator's."""
+    draft = Draft(title=idea["title"], publish_at=publish_at, description=idea.get("description") or None,
+                  duration_s=idea.get("duration_s"))  # fmt: skip
+    return DraftInput(draft, publish_given=False)
+
+
 def predictor_scorer(predictor: PredictorLike, *, now: datetime | None = None) -> Scorer:
     """Ideas are scored as drafts published now, with no channel context (what the predictor assumes)."""
 
     def score(drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         when = now or utcnow()
-        rows = [
-            {
-                "title": d["title"],
-                "description": d.get("description"),
-                "tags": [],
-                "duration_s": d.get("duration_s"),
-                "category_id": None,
-                "published_at": when,
-                "channel_id": None,
-                "channel_subscribers": None,
-                "thumbnail": None,
-                "early_views": [],
-                "mode": "prepublish",
-            }
-            for d in drafts
-        ]
+        rows = [idea_input(d, when) for d in drafts]
         out = []
         for raw in predictor.predict(rows):
             out.append(

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from miles.domain import as_utc
 from miles.errors import MilesError
+from miles.model.predict import DraftInput
 from miles.serve.api.tracked import youtube_video_id
 from miles.serve.pages.charts import trajectory_figure
 from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.schemas import SafeStr
 from miles.serve.services.model import PredictorLike
-from miles.serve.services.predict import to_prediction_out
+from miles.serve.services.predict import mode_of, to_prediction_out
 from miles.serve.web_auth import CSRF_FIELD, check_csrf
 from miles.store.repos import tracked, videos
 from miles.store.tables import TrackedVideo, Video, VideoSnapshot
@@ -29,7 +30,6 @@ from miles.store.tables import TrackedVideo, Video, VideoSnapshot
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 MAX_TRACKED_SHOWN = 50
-MAX_EARLY_VIEWS = 50
 Csrf = Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)]
 
 
@@ -43,23 +43,10 @@ def _snapshot_points(video: Video, snaps: list[VideoSnapshot]) -> list[dict[str,
     return points
 
 
-def forecast_row(video: Video, snaps: list[VideoSnapshot], points: list[dict[str, Any]]) -> dict[str, Any]:
-    """The predictor's input for a published video (keys of ``services.predict.draft_row``), early mode."""
-    early = [{"age_h": p["age_h"], "views": p["views"]} for p in points][-MAX_EARLY_VIEWS:]
-    subscribers = next((s.channel_subscribers for s in reversed(snaps) if s.channel_subscribers is not None), None)
-    return {
-        "title": video.title[:300],
-        "description": (video.description or "")[:5000] or None,
-        "tags": [str(t)[:100] for t in (video.tags or [])][:100],
-        "duration_s": video.duration_s,
-        "category_id": video.category_id,
-        "published_at": as_utc(video.published_at),
-        "channel_id": video.channel_id,
-        "channel_subscribers": subscribers,
-        "thumbnail": None,
-        "early_views": early,
-        "mode": "early" if early else "prepublish",
-    }
+def forecast_input(video: Video, snaps: list[VideoSnapshot]) -> DraftInput:
+    """The predictor's input for a published video: early mode with its snapshots so far (the stored-video
+    converter the worker's scoring uses too)."""
+    return DraftInput.from_stored(video, snaps)
 
 
 def _predictor(page: Page) -> tuple[PredictorLike | None, str | None]:
@@ -69,7 +56,7 @@ def _predictor(page: Page) -> tuple[PredictorLike | None, str | None]:
         return None, exc.message
 
 
-def _item(session: Session, row: TrackedVideo) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _item(session: Session, row: TrackedVideo) -> tuple[dict[str, Any], DraftInput | None]:
     item: dict[str, Any] = {
         "id": row.id,
         "video_id": row.video_id,
@@ -91,7 +78,7 @@ def _item(session: Session, row: TrackedVideo) -> tuple[dict[str, Any], dict[str
     video, snaps = found
     points = _snapshot_points(video, snaps)
     item.update(title=video.title, thumbnail_url=video.thumbnail_url, published_at=video.published_at, snapshots=points)
-    return item, forecast_row(video, snaps, points)
+    return item, forecast_input(video, snaps)
 
 
 def track_data(page: Page) -> dict[str, Any]:
@@ -105,7 +92,7 @@ def track_data(page: Page) -> dict[str, Any]:
         if predictor is not None:
             raw = list(predictor.predict([row for _, row in wanted]))
             for (item, row), r in zip(wanted, raw, strict=True):
-                pred = to_prediction_out(r, version=predictor.version, mode=row["mode"])
+                pred = to_prediction_out(r, version=predictor.version, mode=mode_of(row))
                 item["forecast"] = pred.model_dump(mode="json")
     items = [item for item, _ in pairs]
     return {

@@ -8,14 +8,16 @@ ranking of variants, and one ``predictions`` row per draft (inputs hash, outputs
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from sqlalchemy.orm import Session
 
 from miles.domain import as_utc, channel_url, utcnow
 from miles.errors import InvalidInput, MilesError
+from miles.model.predict import Draft, DraftInput
 from miles.recommend.outliers import draft_usual_views
 from miles.recommend.scoring import field_of, horizon_label
 from miles.serve.schemas import (
@@ -43,32 +45,38 @@ class ScoredDraft:
     thumbnail: bytes | None
 
 
-def draft_row(draft: DraftIn, thumbnail: bytes | None, now: datetime) -> dict[str, Any]:
-    """The mapping handed to ``Predictor.predict``: the draft's fields, with the thumbnail as bytes."""
-    return {
-        "title": draft.title,
-        "description": draft.description,
-        "tags": list(draft.tags),
-        "duration_s": draft.duration_s,
-        "category_id": draft.category_id,
-        "published_at": as_utc(draft.publish_at) if draft.publish_at else now,
-        "channel_id": draft.channel_id,
-        "channel_subscribers": draft.channel_subscribers,
-        "thumbnail": thumbnail,
-        "early_views": [{"age_h": e.age_h, "views": e.views} for e in draft.early_views],
-        "mode": "early" if draft.early_views else "prepublish",
-    }
+def draft_input(draft: DraftIn, thumbnail: bytes | None, now: datetime) -> DraftInput:
+    """The API's draft as the predictor reads it: the one converter for the API, the Score page and MCP."""
+    subscribers = draft.channel_subscribers
+    typed = Draft(
+        title=draft.title,
+        publish_at=as_utc(draft.publish_at) if draft.publish_at else now,
+        description=draft.description or None,
+        tags=list(draft.tags),
+        duration_s=draft.duration_s,
+        category_id=draft.category_id,
+        channel_id=draft.channel_id,
+        channel_subscribers=float(subscribers) if subscribers is not None else None,
+        early_views=sorted((e.age_h, float(e.views)) for e in draft.early_views),
+    )
+    return DraftInput(typed, thumbnail, publish_given=draft.publish_at is not None)
 
 
-def variant_row(base: dict[str, Any], variant: VariantIn) -> dict[str, Any]:
-    row = dict(base)
+def variant_input(base: DraftInput, variant: VariantIn) -> DraftInput:
+    """The draft with the variant's fields in place of its own."""
+    changes: dict[str, Any] = {}
     if variant.title is not None:
-        row["title"] = variant.title
+        changes["title"] = variant.title
     if variant.duration_s is not None:
-        row["duration_s"] = variant.duration_s
+        changes["duration_s"] = variant.duration_s
     if variant.publish_at is not None:
-        row["published_at"] = as_utc(variant.publish_at)
-    return row
+        changes["publish_at"] = as_utc(variant.publish_at)
+    given = base.publish_given or variant.publish_at is not None
+    return replace(base, draft=replace(base.draft, **changes), publish_given=given)
+
+
+def mode_of(item: DraftInput) -> str:
+    return "early" if item.draft.early_views else "prepublish"
 
 
 def _horizons(raw: Any) -> list[HorizonOut]:
@@ -128,15 +136,15 @@ def to_prediction_out(raw: Any, *, version: str, mode: str) -> PredictionOut:
     )
 
 
-def _outlier(session: Session, row: Mapping[str, Any], pred: PredictionOut) -> OutlierOut | None:
-    """The predicted views relative to the channel's usual views at that age (the training definition)."""
-    if not row.get("channel_id"):
+def _outlier(history: pd.DataFrame | None, draft: Draft, pred: PredictionOut) -> OutlierOut | None:
+    """The predicted views relative to the channel's usual views at that age (the training definition), from the
+    channel history loaded once for the request (read as of the draft's publish time)."""
+    if not draft.channel_id or history is None:
         return None
     usable = [h for h in pred.horizons if h.horizon_h <= OUTLIER_HORIZON_H] or pred.horizons[:1]
     horizon = usable[-1]
-    history = niche.channel_history(session=session, channel_ids=[row["channel_id"]], before=row["published_at"])
     usual = draft_usual_views(
-        history, channel_id=row["channel_id"], published_at=row["published_at"], age_h=horizon.horizon_h
+        history, channel_id=draft.channel_id, published_at=draft.publish_at, age_h=horizon.horizon_h
     )
     if usual is None or usual.uploads < MIN_OUTLIER_UPLOADS:
         return None
@@ -208,23 +216,23 @@ def score_drafts(
 ) -> list[PredictOut]:
     """Score every draft and its variants in one predictor call; store one prediction row per draft."""
     now = utcnow()
-    rows: list[dict[str, Any]] = []
+    rows: list[DraftInput] = []
     spans: list[tuple[int, int]] = []
     reads: list[ChannelRead] = []
     drafts = [_with_channel(session, item, reads) for item in drafts]
     for item in drafts:
-        base = draft_row(item.draft, item.thumbnail, now)
+        base = draft_input(item.draft, item.thumbnail, now)
         start = len(rows)
         rows.append(base)
-        rows.extend(variant_row(base, v) for v in item.draft.variants)
+        rows.extend(variant_input(base, v) for v in item.draft.variants)
         spans.append((start, len(rows)))
-    channels = sorted({row["channel_id"] for row in rows if row.get("channel_id")})
+    channels = sorted({row.draft.channel_id for row in rows if row.draft.channel_id})
     history = niche.channel_history(session=session, channel_ids=channels) if channels else None
     raw = list(predictor.predict(rows, channel_history=history))
     if len(raw) != len(rows):
         raise MilesError(f"the predictor returned {len(raw)} results for {len(rows)} rows", expected=False)
     preds = [
-        to_prediction_out(r, version=predictor.version, mode=row["mode"]) for r, row in zip(raw, rows, strict=True)
+        to_prediction_out(r, version=predictor.version, mode=mode_of(row)) for r, row in zip(raw, rows, strict=True)
     ]
     results = []
     for item, (start, end), read in zip(drafts, spans, reads, strict=True):
@@ -236,7 +244,7 @@ def score_drafts(
             )
             group[0].channel_collection_run_id = read.collection_run_id
         for row, pred in zip(rows[start:end], group, strict=True):
-            pred.outlier = _outlier(session, row, pred)
+            pred.outlier = _outlier(history, row.draft, pred)
         variants = _ranked(item.draft, group)
         outputs = {
             "prediction": group[0].model_dump(mode="json"),

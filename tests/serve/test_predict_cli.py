@@ -1,0 +1,80 @@
+"""`miles predict --channel` (and `--collect`) as a user runs it, on SQLite and PostgreSQL, with the packaged model.
+
+Collection replays recorded yt-dlp answers (``tests/collect/fakeydl.py``): the live site is the only thing mocked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.collect.fakeydl import fake_factory
+from tests.serve.conftest import ENCODERS
+from tests.serve.test_api import HITS, QUIET, seed_channel
+from typer.testing import CliRunner
+
+from miles.cli.main import app
+from miles.collect import ytdlp
+from miles.collect.ytdlp import YouTubeChannel
+from miles.config import Settings, get_settings
+from miles.errors import InvalidInput
+
+runner = CliRunner()
+DRAFT = ["--title", "How I fixed my slow laptop in 5 minutes", "--duration", "35"]
+
+
+@pytest.fixture
+def cli_env(db_settings: Settings, encoder_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    monkeypatch.setenv("MILES_DATA_DIR", str(db_settings.data_dir))
+    monkeypatch.setenv("MILES_DATABASE_URL", db_settings.database_url)
+    monkeypatch.setenv("MILES_CACHE_DIR", str(encoder_cache_dir))  # the ONNX encoders are exported once per run
+    monkeypatch.setenv("MILES_COLLECT_DELAY_S", "0")
+    monkeypatch.setenv("MILES_COLLECT_RETRIES", "0")
+    monkeypatch.setenv("MILES_THUMBNAIL_HOSTS", '["thumbnails.invalid"]')  # no thumbnail fetch leaves the machine
+    monkeypatch.delenv("MILES_MODEL_DIR", raising=False)
+    get_settings.cache_clear()
+    yield db_settings
+    get_settings.cache_clear()
+
+
+def predict(*args: str) -> dict:  # type: ignore[type-arg]
+    result = runner.invoke(app, ["predict", *DRAFT, *args, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+@ENCODERS
+def test_predict_with_the_creators_channel(cli_env: Settings) -> None:
+    publish = seed_channel(cli_env, HITS, 80_000)
+    seed_channel(cli_env, QUIET, 60)
+    when = ["--publish-at", publish.isoformat()]
+    hits = predict("--channel", HITS, *when)
+    quiet = predict("--channel", f"https://www.youtube.com/channel/{QUIET}/shorts", *when)
+    for pred, channel in ((hits, HITS), (quiet, QUIET)):
+        assert pred["channel_history"]["channel_id"] == channel and pred["channel_history"]["uploads"] == 40
+        assert {"channel_history", "channel_subscribers"} <= set(pred["inputs_used"])
+    week = {p["channel_history"]["channel_id"]: p["horizons"][3]["p50"] for p in (hits, quiet)}
+    assert hits["horizons"][3]["horizon_h"] == 168.0 and week[HITS] >= 10 * week[QUIET], week
+    human = runner.invoke(app, ["predict", *DRAFT, *when, "--channel", HITS], catch_exceptions=False)
+    assert human.exit_code == 0 and "channel history used: 40 earlier uploads of " + HITS in human.stdout
+
+
+@ENCODERS
+def test_an_unknown_channel_is_collected_with_collect(cli_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    unknown = runner.invoke(app, ["predict", *DRAFT, "--channel", "@miles_kitchen"], catch_exceptions=False)
+    assert unknown.exit_code == 0 and "Add --collect" in unknown.stderr
+    recorded = {url.replace("@chefmiles", "@miles_kitchen"): name
+                for url, name in YouTubeChannel.EXAMPLES[0].responses.items()}  # fmt: skip
+    calls: list[str] = []
+    monkeypatch.setattr(ytdlp, "_default_factory", fake_factory(recorded, calls))
+    collected = predict("--channel", "@miles_kitchen", "--collect")
+    assert "https://www.youtube.com/@miles_kitchen/shorts" in calls
+    assert collected["channel_history"]["channel_id"] == "UCchefmiles0000000000000"
+    assert collected["channel_history"]["uploads"] == 2 and "channel_subscribers" in collected["inputs_used"]
+    calls.clear()
+    again = predict("--channel", "https://www.youtube.com/@miles_kitchen")  # now known: no collection
+    assert again["channel_history"]["channel_id"] == "UCchefmiles0000000000000" and calls == []
+    with pytest.raises(InvalidInput, match="--collect needs --channel"):  # `miles` prints it as one red line
+        runner.invoke(app, ["predict", *DRAFT, "--collect"], catch_exceptions=False)
