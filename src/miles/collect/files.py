@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from miles.collect.ytdlp import info_to_record
-from miles.domain import REQUIRED_COLUMNS, SNAPSHOT_COLUMNS
+from miles.domain import CONTROL_CHARS_EXCEPT_WHITESPACE, EARLIEST_PUBLISH, REQUIRED_COLUMNS, SNAPSHOT_COLUMNS, utcnow
 from miles.errors import InvalidInput
 
 # A private-use code point marks bytes that were not UTF-8; real titles never contain it.
@@ -52,6 +52,11 @@ MAX_LEN = {
     "source": 64,
 }
 INT_COLUMNS = ("views", "likes", "comments", "channel_subscribers", "category_id")
+MAX_COUNT = 1e15  # no count on YouTube comes near; larger means a broken file
+MAX_DURATION_S = 7 * 86_400.0  # the longest videos (streams) are hours long; a week means a broken value
+CLOCK_SKEW = pd.Timedelta(minutes=10)  # a capture time this far ahead of our clock is still "now"
+MULTILINE_COLUMNS = ("description",)
+LINE_BREAKS = r"[\t\n\r]+"
 TEXT_COLUMNS = (
     "video_id",
     "platform",
@@ -126,6 +131,19 @@ def _suffix(path: Path) -> str:
 
 
 def _peek_columns(path: Path) -> list[str]:
+    try:
+        return _peek(path)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # pandas/pyarrow raise many types for corrupt files
+        raise InvalidInput(f"{path}: cannot read file: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+def _peek(path: Path) -> list[str]:
     suffix = _suffix(path)
     if suffix == ".parquet":
         import pyarrow.parquet as pq
@@ -156,7 +174,7 @@ def load_table(path: Path) -> tuple[pd.DataFrame, str]:
     except InvalidInput:
         raise
     except Exception as exc:  # pandas/pyarrow raise many types for corrupt files
-        raise InvalidInput(f"{path}: cannot read file: {exc}") from exc
+        raise InvalidInput(f"{path}: cannot read file: {_one_line(exc)}") from exc
 
 
 def _load_jsonl(path: Path) -> pd.DataFrame:
@@ -224,6 +242,21 @@ def _tags_text(values: pd.Series) -> pd.Series:
     return values.map(one)
 
 
+def _strip_controls(text: pd.Series, *, multiline: bool) -> pd.Series:
+    """Control characters are never stored: removed, and in one-line fields line breaks and tabs become a space."""
+    if not multiline:
+        text = text.str.replace(LINE_BREAKS, " ", regex=True)
+    return text.str.replace(CONTROL_CHARS_EXCEPT_WHITESPACE.pattern, "", regex=True)
+
+
+def _numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Values as float64 (NaN where not a finite number) and which values were given at all."""
+    given = values.notna() & ~values.map(lambda v: isinstance(v, float) and np.isnan(v))
+    numeric = values.map(lambda v: None if isinstance(v, bool | dict | list | tuple | np.ndarray) else v)
+    numbers = pd.to_numeric(numeric, errors="coerce").astype("float64")
+    return numbers.where(np.isfinite(numbers)), given
+
+
 def validate(raw: pd.DataFrame, path: Path) -> ReadResult:
     """Coerce a frame to the interchange schema; every bad row is rejected with its reason."""
     raw = raw.reset_index(drop=True)
@@ -236,11 +269,12 @@ def validate(raw: pd.DataFrame, path: Path) -> ReadResult:
         reasons[m] = reason
 
     for col in TEXT_COLUMNS:
-        values = raw[col] if col in raw.columns else pd.Series([None] * n)
-        text = values.astype("string").reset_index(drop=True)
-        text = text.where(text.str.len() > 0)
-        frame[col] = text
-    frame["tags"] = _tags_text(raw["tags"]) if "tags" in raw.columns else None
+        values = raw[col].reset_index(drop=True) if col in raw.columns else pd.Series([None] * n)
+        reject(values.map(lambda v: isinstance(v, dict | list | tuple | np.ndarray)), f"{col} is not text")
+        text = _strip_controls(values.astype("string"), multiline=col in MULTILINE_COLUMNS)
+        frame[col] = text.where(text.str.len() > 0)
+    tags = _tags_text(raw["tags"].reset_index(drop=True)) if "tags" in raw.columns else pd.Series([None] * n)
+    frame["tags"] = _strip_controls(tags.astype("string"), multiline=False).astype(object).where(tags.notna(), None)
     frame["platform"] = frame["platform"].fillna("youtube")
     for col in ("video_id", "title"):
         reject(frame[col].isna(), f"missing required value in column {col}")
@@ -256,20 +290,24 @@ def validate(raw: pd.DataFrame, path: Path) -> ReadResult:
         reject(~present, f"missing required value in column {col}")
         reject(present & parsed.isna(), f"unparseable timestamp in column {col}")
         frame[col] = parsed
+    reject((frame["published_at"] < EARLIEST_PUBLISH).fillna(False), "published_at before 2005")
+    latest = pd.Timestamp(utcnow()) + CLOCK_SKEW
+    reject((frame["captured_at"] > latest).fillna(False), "captured_at is in the future")
     for col in INT_COLUMNS:
         if col not in raw.columns:
             frame[col] = pd.array([pd.NA] * n, dtype="Int64")
             continue
-        numbers = pd.to_numeric(raw[col].reset_index(drop=True), errors="coerce")
-        given = raw[col].notna().reset_index(drop=True)
+        numbers, given = _numbers(raw[col].reset_index(drop=True))
         reject(given & numbers.isna(), f"{col} is not a number")
         reject((numbers < 0).fillna(False), f"negative {col}")
-        reject((numbers.abs() > 1e15).fillna(False), f"{col} out of range")
-        frame[col] = numbers.round().astype("Int64")
+        reject((numbers.abs() > MAX_COUNT).fillna(False), f"{col} out of range")
+        frame[col] = numbers.where(numbers.abs() <= MAX_COUNT).round().astype("Int64")
     reject(raw["views"].isna().reset_index(drop=True), "missing required value in column views")
-    duration = pd.to_numeric(raw.get("duration_s", pd.Series([None] * n)), errors="coerce").reset_index(drop=True)
+    duration, given = _numbers(raw.get("duration_s", pd.Series([None] * n)).reset_index(drop=True))
+    reject(given & duration.isna(), "duration_s is not a number")
     reject((duration < 0).fillna(False), "negative duration_s")
-    frame["duration_s"] = duration.astype(float)
+    reject((duration > MAX_DURATION_S).fillna(False), "duration_s out of range")
+    frame["duration_s"] = duration.where(duration <= MAX_DURATION_S)
     for col in ("published_at_is_date_only", "captured_at_is_date_only"):
         frame[col] = _as_bool(raw[col].reset_index(drop=True)) if col in raw.columns else False
     reject((frame["captured_at"] < frame["published_at"]).fillna(False), "captured_at before published_at")

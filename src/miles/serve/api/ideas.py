@@ -48,7 +48,7 @@ def queries(user_id: UserIdDep, settings: SettingsDep, limit: Limit = 20, offset
     "/collections/{run_id}", summary="Status of a background collection (e.g. one queued by /ideas)", responses=ERRORS
 )
 def collection(
-    run_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The run id from /ideas' freshness.")],
+    run_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The run id from /ideas' freshness.")],
     caller: MaybeUserDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
