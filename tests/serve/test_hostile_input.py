@@ -89,3 +89,9 @@ def test_line_breaks_stay_allowed_in_a_description(client: TestClient) -> None:
     edge = (datetime.now(UTC) + timedelta(days=300)).isoformat()
     assert client.post(f"{API}/predict", json={"title": "x", "publish_at": edge}).status_code == 503
     assert client.post(f"{API}/predict", json={"title": "x", "publish_at": "2005-01-01T00:00:00Z"}).status_code == 503
+
+
+def test_collection_ids_beyond_the_integer_column_are_422(client: TestClient) -> None:
+    # PostgreSQL's INTEGER id column raised "integer out of range" (a 500) for 2**31.
+    assert client.get(f"{API}/collections/{2**31}").status_code == 422
+    assert client.get(f"{API}/collections/{2**31 - 1}").status_code == 404
