@@ -53,7 +53,8 @@ def test_predict_with_the_creators_channel(cli_env: Settings) -> None:
     hits = predict("--channel", HITS, *when)
     quiet = predict("--channel", f"https://www.youtube.com/channel/{QUIET}/shorts", *when)
     for pred, channel in ((hits, HITS), (quiet, QUIET)):
-        assert pred["channel_history"]["channel_id"] == channel and pred["channel_history"]["uploads"] == 40
+        assert pred["channel_note"] is None and pred["channel_history"]["channel_id"] == channel
+        assert pred["channel_history"]["uploads"] == 40
         assert {"channel_history", "channel_subscribers"} <= set(pred["inputs_used"])
     week = {p["channel_history"]["channel_id"]: p["horizons"][3]["p50"] for p in (hits, quiet)}
     assert hits["horizons"][3]["horizon_h"] == 168.0 and week[HITS] >= 10 * week[QUIET], week
@@ -65,6 +66,7 @@ def test_predict_with_the_creators_channel(cli_env: Settings) -> None:
 def test_an_unknown_channel_is_collected_with_collect(cli_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     unknown = runner.invoke(app, ["predict", *DRAFT, "--channel", "@miles_kitchen"], catch_exceptions=False)
     assert unknown.exit_code == 0 and "Add --collect" in unknown.stderr
+    assert "Add --collect" in predict("--channel", "@miles_kitchen")["channel_note"]
     recorded = {url.replace("@chefmiles", "@miles_kitchen"): name
                 for url, name in YouTubeChannel.EXAMPLES[0].responses.items()}  # fmt: skip
     calls: list[str] = []

@@ -159,7 +159,7 @@ def predict_cmd(
     draft.draft.channel_id = channel_id
     pred = predictor.predict([draft], channel_history=history)[0]
     if as_json:
-        typer.echo(json.dumps(pred.as_dict(), indent=2))
+        typer.echo(json.dumps({**pred.as_dict(), "channel_note": note}, indent=2))
         return
     table = Table(title=f"{pred.mode} prediction · model {pred.model_version}")
     for col in ("age", "p10", "p50 (views)", "p90"):
