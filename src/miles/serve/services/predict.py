@@ -196,7 +196,7 @@ def _with_channel(session: Session, item: ScoredDraft, reads: list[ChannelRead])
     if found is not None:
         reads.append(ChannelRead())
         return ScoredDraft(item.draft.model_copy(update={"channel_id": found}), item.thumbnail)
-    unknown = f"Miles does not know the channel {ref!r} yet, so this forecast is for a new channel of this size."
+    unknown = f"Miles does not know the channel {ref!r} yet, so this forecast uses no channel record."
     if url is None:
         reads.append(ChannelRead(f"{unknown} Give its @handle or youtube.com URL to have its uploads collected."))
         return item
