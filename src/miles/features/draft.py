@@ -32,7 +32,7 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 import pandas as pd
 
-from miles.domain import as_utc, utcnow
+from miles.domain import as_utc, checked_publish_time, utcnow
 from miles.errors import InvalidInput
 from miles.features.build import MIN_GAP_H, build_features, group_ids, prepare_snapshots, subscriber_observations
 from miles.features.matrix import per_row_values
@@ -217,9 +217,13 @@ def parse_draft(row: Mapping[str, Any], index: int, now: datetime | None = None)
         raise InvalidInput(f"draft {index}: title is required and must be non-empty text")
     when = row.get("publish_at")
     try:
-        published = as_utc(pd.Timestamp(when).to_pydatetime()) if when else (now or utcnow())
-    except (TypeError, ValueError) as exc:
+        given = pd.Timestamp(when).to_pydatetime() if when else None
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInput(f"draft {index}: publish time {when!r} is not a date-time") from exc
+    try:  # a given publish time lies between 2005 and one year ahead, as on the API
+        published = checked_publish_time(given, now=now) if given is not None else (now or utcnow())
+    except ValueError as exc:
+        raise InvalidInput(f"draft {index}: {exc}") from None
     tags = row.get("tags")
     tag_list = [str(t) for t in tags] if isinstance(tags, list | tuple) else (str(tags).split("|") if tags else [])
     category = _number(row, "category_id", index)
