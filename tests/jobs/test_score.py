@@ -51,3 +51,16 @@ def test_the_worker_scores_with_the_promoted_model(sqlite_settings: Settings, tm
     assert result["model_version"] == "bundle-promoted-test" and result["scored"] == 3
     with session_scope(sqlite_settings) as session:
         assert {r.model_version for r in session.scalars(select(PredictionRecord))} == {"bundle-promoted-test"}
+
+
+def test_the_worker_scores_with_the_channels_record_as_serving_does(sqlite_settings: Settings) -> None:
+    """vid00000002 is UCchanA's second upload: scored with the first as its channel history (as of its publish
+    time); the first upload has no earlier one, so none."""
+    import_paths([FIXTURES / "snapshots_small.csv"], settings=sqlite_settings)
+    assert score_new_videos(settings=sqlite_settings)["scored"] == 3
+    with session_scope(sqlite_settings) as session:
+        by_video = {r.video_id: r.outputs for r in session.scalars(select(PredictionRecord))}
+    second = by_video["vid00000002"]
+    assert second["channel_history"]["channel_id"] == "UCchanA" and second["channel_history"]["uploads"] == 1
+    assert "channel_history" in second["inputs_used"]
+    assert by_video["vid00000001"]["channel_history"] is None and by_video["vid00000003"]["channel_history"] is None

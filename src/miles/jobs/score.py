@@ -18,6 +18,7 @@ from miles.domain import utcnow
 from miles.model.predict import DraftInput, Predictor
 from miles.recommend.scoring import served_model_dir
 from miles.store.db import session_scope
+from miles.store.repos import niche
 from miles.store.repos import predictions as prediction_repo
 
 BATCH = 200
@@ -45,7 +46,11 @@ def score_new_videos(
                 break
             snaps = prediction_repo.snapshots_of(session=session, video_ids=[v.id for v in videos])
             rows = [DraftInput.from_stored(v, snaps[v.id]) for v in videos]
-            for video, row, result in zip(videos, rows, predictor.predict(rows), strict=True):
+            # scored as serving scores a draft of a channel Miles knows: with the channel's record as of publish
+            channels = sorted({v.channel_id for v in videos if v.channel_id})
+            history = niche.channel_history(session=session, channel_ids=channels) if channels else None
+            results = predictor.predict(rows, channel_history=history)
+            for video, row, result in zip(videos, rows, results, strict=True):
                 inputs = json.loads(json.dumps(asdict(row.draft), default=str))
                 prediction_repo.record_prediction(
                     session=session,
