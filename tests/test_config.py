@@ -22,7 +22,9 @@ def test_every_setting_is_described_and_documented(name: str) -> None:
 def test_production_refuses_default_secret() -> None:
     with pytest.raises(ConfigError, match="MILES_SECRET_KEY"):
         load_settings(env="production")
-    assert load_settings(env="production", secret_key="a-real-secret").env == "production"
+    with pytest.raises(ConfigError, match="shorter than 32 bytes"):
+        load_settings(env="production", secret_key="x")
+    assert load_settings(env="production", secret_key="a-real-secret-" + "k" * 18).env == "production"
 
 
 def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from miles.errors import ConfigError
 
 DEFAULT_SECRET = "change-me-in-production"
+MIN_SECRET_BYTES = 32
 DEFAULT_THUMBNAIL_HOSTS = [
     "i.ytimg.com",
     "i1.ytimg.com",
@@ -54,7 +55,8 @@ class Settings(BaseSettings):
         "PostgreSQL: `postgresql+psycopg://user@host/db`.",
     )
     secret_key: SecretStr = Field(
-        SecretStr(DEFAULT_SECRET), description="Signs session cookies; must be changed in production."
+        SecretStr(DEFAULT_SECRET),
+        description="Signs session cookies; production needs a random value of at least 32 bytes.",
     )
     host: str = Field("127.0.0.1", description="Address `miles serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `miles serve` listens on.")
@@ -114,6 +116,11 @@ class Settings(BaseSettings):
     def _enforce_non_default_secrets(self) -> Settings:
         if self.env == "production" and self.secret_key.get_secret_value() == DEFAULT_SECRET:
             raise ValueError("MILES_SECRET_KEY still has its default value; set a real secret for production")
+        if self.env == "production" and len(self.secret_key.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"MILES_SECRET_KEY is shorter than {MIN_SECRET_BYTES} bytes; production needs a long random secret "
+                '(e.g. python -c "import secrets; print(secrets.token_urlsafe(32))")'
+            )
         return self
 
     @property

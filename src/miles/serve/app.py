@@ -10,6 +10,7 @@ from miles.serve.api import health, history, ideas, model, predict, tracked, vid
 from miles.serve.errors import install_error_handlers
 from miles.serve.limits import BodySizeLimit, RateLimiter
 from miles.serve.pages import install_pages
+from miles.serve.security import SecurityHeaders
 from miles.serve.services.model import PredictorHolder
 
 API_PREFIX = "/api/v1"
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.predictor = PredictorHolder(settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     for module in (health, model, predict, ideas, videos, tracked, history):
         app.include_router(module.router, prefix=API_PREFIX)
     install_pages(app)  # HTML pages, their .json twins, /static and /assets/plotly.min.js

@@ -8,6 +8,7 @@ from key to owner goes through the ``miles_api_key_owner`` SECURITY DEFINER func
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -41,6 +42,26 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A real argon2 hash of nothing anyone knows: unknown e-mails are verified against it, so a login for an
+    unknown address takes as long as one for a known address (no timing oracle for which e-mails exist)."""
+    return _HASHER.hash(secrets.token_urlsafe(32))
+
+
+def password_problem(password: str, *, email: str = "") -> str | None:
+    """Why ``password`` is too weak to accept, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"password too short: use at least {MIN_PASSWORD_LENGTH} characters"
+    if not password.strip():
+        return "password is only spaces: use words, numbers or symbols"
+    if len(set(password)) == 1:
+        return "password repeats one character: use a mix of characters"
+    if email and password.strip().lower() == email.strip().lower():
+        return "password is your e-mail address: choose something else"
+    return None
+
+
 def verify_password(password_hash: str, password: str) -> bool:
     try:
         return _HASHER.verify(password_hash, password)
@@ -61,8 +82,8 @@ def normalise_email(email: str) -> str:
 
 def create_user(*, session: Session, email: str, password: str) -> User:
     email = normalise_email(email)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password too short: use at least {MIN_PASSWORD_LENGTH} characters")
+    if problem := password_problem(password, email=email):
+        raise InvalidInput(problem)
     if get_user_by_email(session=session, email=email) is not None:
         raise InvalidInput(f"a user with e-mail {email} already exists")
     user = User(email=email, password_hash=hash_password(password))
@@ -84,7 +105,10 @@ def require_user(*, session: Session, email: str) -> User:
 
 def authenticate_password(*, session: Session, email: str, password: str) -> User | None:
     user = get_user_by_email(session=session, email=email)
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+    if user is None:
+        verify_password(_dummy_hash(), password)  # same work as for a known e-mail
+        return None
+    if not verify_password(user.password_hash, password) or not user.is_active:
         return None
     return user
 
