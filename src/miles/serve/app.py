@@ -8,7 +8,7 @@ from miles import __version__
 from miles.config import Settings, get_settings
 from miles.serve.api import health, history, ideas, model, predict, tracked, videos
 from miles.serve.errors import install_error_handlers
-from miles.serve.limits import BodySizeLimit, RateLimiter
+from miles.serve.limits import BodySizeLimit, LoginThrottle, RateLimiter
 from miles.serve.pages import install_pages
 from miles.serve.security import SecurityHeaders
 from miles.serve.services.model import PredictorHolder
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.login_throttle = LoginThrottle()
     app.state.predictor = PredictorHolder(settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

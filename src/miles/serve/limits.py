@@ -118,3 +118,67 @@ class RateLimiter:
         full = [k for k, b in self._buckets.items() if b.tokens + (now - b.updated) * self.rate >= self.capacity]
         for key in full:
             del self._buckets[key]
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    locked_until: float = 0.0
+    last: float = 0.0
+
+
+class LoginThrottle:
+    """Per-account failed-login lockout with exponential backoff (in process memory, like the rate limiter).
+
+    After ``free_attempts`` consecutive failures the account is locked for ``base_s`` seconds, doubling with each
+    further failure up to ``max_s``; while locked every attempt - even with the right password - is refused with
+    the seconds to wait. A success clears the account's record; a record idle for ``forget_s`` is forgotten.
+    """
+
+    def __init__(
+        self,
+        *,
+        free_attempts: int = 5,
+        base_s: float = 30.0,
+        max_s: float = 900.0,
+        forget_s: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_accounts: int = 100_000,
+    ) -> None:
+        self.free_attempts, self.base_s, self.max_s, self.forget_s = free_attempts, base_s, max_s, forget_s
+        self.clock = clock
+        self.max_accounts = max_accounts
+        self._failures: dict[str, _Failures] = {}
+        self._lock = threading.Lock()
+
+    def check(self, account: str) -> None:
+        """Raise RateLimited while ``account`` is locked."""
+        now = self.clock()
+        with self._lock:
+            record = self._failures.get(account)
+            wait = math.ceil(record.locked_until - now) if record is not None else 0
+        if wait > 0:
+            raise RateLimited(f"too many failed logins for this account; try again in {wait} s", retry_after_s=wait)
+
+    def failed(self, account: str) -> None:
+        now = self.clock()
+        with self._lock:
+            record = self._failures.get(account)
+            if record is None or now - record.last > self.forget_s:
+                if len(self._failures) >= self.max_accounts:
+                    self._forget_idle(now)
+                record = self._failures[account] = _Failures()
+            record.count += 1
+            record.last = now
+            extra = record.count - self.free_attempts
+            if extra >= 0:
+                record.locked_until = now + min(self.max_s, self.base_s * 2**extra)
+
+    def succeeded(self, account: str) -> None:
+        with self._lock:
+            self._failures.pop(account, None)
+
+    def _forget_idle(self, now: float) -> None:
+        idle = [k for k, r in self._failures.items() if now - r.last > self.forget_s and r.locked_until <= now]
+        for key in idle:
+            del self._failures[key]

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path
 from fastapi.responses import RedirectResponse, Response
 
-from miles.errors import InvalidInput
+from miles.errors import InvalidInput, RateLimited
+from miles.serve.limits import LoginThrottle
 from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.schemas import SafeStr
 from miles.serve.web_auth import CSRF_FIELD, check_csrf, log_in, sign_up, start_session, write_cookie
@@ -64,10 +65,20 @@ def login_form(page: PageDep, next: str = "/") -> Response:
 @router.post("/login")
 def login(page: PageDep, email: Text, password: Text, csrf: Csrf, next: Text = "/") -> Response:
     check_csrf(page.request, csrf)
+    throttle: LoginThrottle = page.request.app.state.login_throttle
+    account = email.strip().lower()
+    try:
+        throttle.check(account)
+    except RateLimited as exc:
+        locked = render(page, "login.html", account_data(page), status=429, error=exc.message, email=email, next=next)
+        locked.headers["Retry-After"] = str(exc.retry_after_s)
+        return locked
     try:
         user = log_in(session=page.session, email=email, password=password)
     except InvalidInput as exc:
+        throttle.failed(account)
         return render(page, "login.html", account_data(page), status=401, error=exc.message, email=email, next=next)
+    throttle.succeeded(account)
     return _logged_in(page, user.id, next)
 
 
