@@ -60,3 +60,9 @@ def test_every_response_carries_the_security_headers(client: TestClient) -> None
         )
     docs = client.get("/docs").headers
     assert docs["x-frame-options"] == "DENY" and "content-security-policy" not in docs
+
+
+def test_an_e_mail_with_a_control_character_is_refused(db_settings: Settings) -> None:
+    # On PostgreSQL a NUL reached the database as a DataError (exit 2 from `miles user create`).
+    with session_scope(db_settings) as session, pytest.raises(InvalidInput, match="not a valid e-mail"):
+        users.create_user(session=session, email="a\x00b@example.com", password="a-long-password")

@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from miles.domain import utcnow
+from miles.domain import control_char_problem, utcnow
 from miles.errors import InvalidInput, NotFound
 from miles.store.db import is_postgres
 from miles.store.tables import ApiKey, User
@@ -75,7 +75,7 @@ def hash_key(key: str) -> str:
 
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 320:
+    if not _EMAIL.match(email) or len(email) > 320 or control_char_problem(email, multiline=False):
         raise InvalidInput(f"not a valid e-mail address: {email!r}")
     return email
 
