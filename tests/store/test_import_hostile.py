@@ -167,3 +167,18 @@ def test_cli_refuses_a_malformed_file_with_exit_1(db_settings: Settings, tmp_pat
     bad = _jsonl(tmp_path, [GOOD_ROW, {**GOOD_ROW, "views": math.inf}])
     out = miles(db_settings, "import", str(bad))
     assert out.returncode == 1 and "line 2: views is not a number" in " ".join(out.stderr.split())
+
+
+YTDLP_VIDEO = Path(__file__).resolve().parents[1] / "fixtures" / "ytdlp" / "video_pasta000001.json"
+
+
+@pytest.mark.parametrize(
+    "change", [{"timestamp": 1e20}, {"view_count": math.inf}, {"tags": 5}, {"categories": True}, {"thumbnails": 7}]
+)
+def test_a_malformed_ytdlp_info_file_names_the_entry(tmp_path: Path, change: dict[str, object]) -> None:
+    info = {**json.loads(YTDLP_VIDEO.read_text()), **change}
+    path = tmp_path / "video.info.json"
+    path.write_text(json.dumps(info))
+    result = read_file(path)
+    assert result.frame.empty and len(result.rejected) == 1
+    assert result.rejected[0].file == str(path) and result.rejected[0].row == "entry 1"

@@ -431,8 +431,16 @@ def read_ytdlp_info(path: Path) -> ReadResult:
     fallback = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     records, rejected = [], []
     for i, info in enumerate(infos, start=1):
-        record, reason = info_to_record(info, captured_at=fallback)
         label = "entry " + str(i)
+        if not isinstance(info, dict):
+            rejected.append(Rejection(str(path), label, "not a JSON object"))
+            continue
+        try:
+            record, reason = info_to_record(info, captured_at=fallback)
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError, AttributeError) as exc:
+            # A hand-edited or corrupted info dict (a list where yt-dlp writes a number, an infinite timestamp).
+            rejected.append(Rejection(str(path), label, f"malformed yt-dlp info dict ({type(exc).__name__}: {exc})"))
+            continue
         if record is None:
             rejected.append(Rejection(str(path), label, reason or "unusable info dict"))
         else:
