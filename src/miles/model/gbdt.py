@@ -331,13 +331,8 @@ class GBDTModel:
     ) -> tuple[FloatArray, FloatArray]:
         """(quantiles of log1p views, P(viral)) from the boosters' ``inputs`` and the frame ``x`` (for the offset);
         ``shift`` moves each row's level (a sampling frame's shift, see ``frame_shift``; none for drafts)."""
-        threads = 1 if len(inputs) < 20_000 else self.config.num_threads  # OpenMP start-up dominates small calls
-        centre = _raw(self.quantile_boosters[0.5], inputs, threads) + self._offset(x)
-        if shift is not None:
-            centre = centre + shift
-        cols = [centre if q == 0.5 else centre + _raw(self.quantile_boosters[q], inputs, threads)
-                for q in self.config.quantiles]  # fmt: skip
-        raw = np.sort(np.column_stack(cols), axis=1)
+        threads = self._threads(inputs)
+        raw = self._raw_sorted(inputs, x, shift, threads)
         mid = raw[:, [self._mid]]
         lo, hi = self.interval_scale
         scale = np.array([lo if q < 0.5 else hi if q > 0.5 else 0.0 for q in self.config.quantiles])
@@ -347,6 +342,18 @@ class GBDTModel:
                 quantiles + (self._blended_centre(quantiles[:, self._mid], x) - quantiles[:, self._mid])[:, None]
             )
         return quantiles, np.clip(self.calibrator(self._viral_score(inputs, x, quantiles, threads)), 0.0, 1.0)
+
+    def _threads(self, inputs: FloatArray) -> int:
+        return 1 if len(inputs) < 20_000 else self.config.num_threads  # OpenMP start-up dominates small calls
+
+    def _raw_sorted(self, inputs: FloatArray, x: pd.DataFrame, shift: FloatArray | None, threads: int) -> FloatArray:
+        """Centre plus each quantile booster's offset from it, sorted so quantiles never cross (before scaling)."""
+        centre = _raw(self.quantile_boosters[0.5], inputs, threads) + self._offset(x)
+        if shift is not None:
+            centre = centre + shift
+        cols = [centre if q == 0.5 else centre + _raw(self.quantile_boosters[q], inputs, threads)
+                for q in self.config.quantiles]  # fmt: skip
+        return np.sort(np.column_stack(cols), axis=1)
 
     def _viral_score(self, inputs: FloatArray, x: pd.DataFrame, quantiles: FloatArray, threads: int) -> FloatArray:
         if self.viral_labeler is not None:
@@ -365,8 +372,9 @@ class GBDTModel:
                 raise InvalidInput("viral labels are needed to calibrate a model without a labeler")
             viral = self.viral_labeler.label(x, log_views)
         self.calibrator = Calibrator()
-        quantiles, _ = self.score(self.inputs(x), x, shift)
-        self.calibrator = Calibrator.fit(self._viral_score(self.inputs(x), x, quantiles, 0), viral)
+        inputs = self.inputs(x)
+        quantiles, _ = self.score(inputs, x, shift)
+        self.calibrator = Calibrator.fit(self._viral_score(inputs, x, quantiles, 0), viral)
 
     # --- never worse than the baselines it builds on (DESIGN.md §3.3 rule 10) -------------------------------
 
@@ -446,9 +454,7 @@ class GBDTModel:
     def _raw_quantiles(self, x: pd.DataFrame) -> FloatArray:
         """Quantiles before conformal scaling (what ``conformal_scale`` calibrates)."""
         inputs = self.inputs(x)
-        centre = _raw(self.quantile_boosters[0.5], inputs) + self._offset(x)
-        cols = [centre if q == 0.5 else centre + _raw(self.quantile_boosters[q], inputs) for q in self.config.quantiles]
-        return np.sort(np.column_stack(cols), axis=1)
+        return self._raw_sorted(inputs, x, None, self._threads(inputs))
 
     def predict_quantiles(self, x: pd.DataFrame) -> FloatArray:
         """(n, len(quantiles)) log1p-views quantiles (outer ones conformally scaled), never crossing."""

@@ -93,24 +93,26 @@ class OrdinaryLevel(Baseline):
     def _channel_weight(self, x: pd.DataFrame, log_views: np.ndarray, anchor: np.ndarray) -> float:
         """How much of the channel's usual over- or under-performance carries to its next upload (0..1), by least
         squares on the anchor rows whose channel has enough earlier uploads."""
-        usual = self._channel_usual(x)
+        size_age = self._size_age(x)
+        usual = self._channel_usual(x, size_age)
         rows = anchor & np.isfinite(usual)
         if rows.sum() < MIN_CELL:
             return 0.0
-        target = log_views[rows] - self._size_age(x)[rows]
+        target = log_views[rows] - size_age[rows]
         u = usual[rows]
         weight = float(np.dot(u, target) / np.dot(u, u)) if np.dot(u, u) > 0 else 0.0
         return float(np.clip(weight, 0.0, 1.0))
 
-    def _channel_usual(self, x: pd.DataFrame) -> np.ndarray:
+    def _channel_usual(self, x: pd.DataFrame, size_age: np.ndarray) -> np.ndarray:
         """How far the channel's earlier uploads were above or below the size-and-age level: at a comparable age
         (``features.channel.usual_views``) when MIN_CHANNEL_UPLOADS of them were seen at it, else at their latest
-        snapshots whatever their age (compared with the level at their median age); NaN without enough history."""
+        snapshots whatever their age (compared with the level at their median age); NaN without enough history.
+        ``size_age`` is each row's size-and-age level (``_size_age``), computed once by the caller."""
         needed = {"channel_baseline_log_views", "channel_baseline_count", "channel_prior_uploads",
                   "channel_prior_median_log_views", "channel_prior_median_log_age_h"}  # fmt: skip
         if not needed <= set(x.columns):
             return np.full(len(x), np.nan)
-        same_age = x["channel_baseline_log_views"].to_numpy(dtype=float) - self._size_age(x)
+        same_age = x["channel_baseline_log_views"].to_numpy(dtype=float) - size_age
         prior_age = x.assign(age_h=np.expm1(x["channel_prior_median_log_age_h"].to_numpy(dtype=float)))
         prior = x["channel_prior_median_log_views"].to_numpy(dtype=float) - self._size_age(prior_age)
         enough_same = np.nan_to_num(x["channel_baseline_count"].to_numpy(dtype=float)) >= MIN_CHANNEL_UPLOADS
@@ -141,7 +143,7 @@ class OrdinaryLevel(Baseline):
         level = self._size_age(x)
         weight = float(self.state.get("channel_weight", 0.0))
         if weight > 0:
-            level = level + weight * np.nan_to_num(self._channel_usual(x), nan=0.0)
+            level = level + weight * np.nan_to_num(self._channel_usual(x, level), nan=0.0)
         return level
 
     def _size_age(self, x: pd.DataFrame) -> np.ndarray:
