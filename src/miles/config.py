@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     min_fresh_candidates: int = Field(
         20, ge=0, description="Collect more when fewer fresh niche videos than this exist."
     )
+    job_lock_ttl_s: float = Field(
+        120.0,
+        gt=0,
+        description="A job lock whose heartbeat (every quarter of this) is older than this is taken over.",
+    )
     log_level: str = Field("INFO", description="Logging level.")
 
     @field_validator("thumbnail_hosts")

@@ -96,3 +96,8 @@ class LeakageError(MilesError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, expected=False)
+
+
+class WorkerStopping(BaseException):
+    """The worker was asked to stop (SIGTERM): a job ends at its next safe point. Not an ``Exception``, so the
+    code that records a failure does not catch it, and it is not a failure."""

@@ -29,7 +29,7 @@ def test_a_failing_job_is_recorded_and_the_worker_goes_on(
     def boom(_settings: Settings, _beat: object) -> dict[str, object]:
         raise RuntimeError("disk on fire")
 
-    broken = PeriodicJob("broken", timedelta(minutes=1), boom, timedelta(minutes=1), "always fails")
+    broken = PeriodicJob("broken", timedelta(minutes=1), boom, "always fails")
     monkeypatch.setattr(schedule_mod, "SCHEDULE", (broken, *SCHEDULE))
     results = run_once(sqlite_settings, names=["broken", "score_new"])
     assert results["broken"] == {"job": "broken", "status": "failed", "error": "RuntimeError: disk on fire"}
@@ -43,9 +43,7 @@ def test_blocking_scheduler_runs_jobs_in_process(sqlite_settings: Settings, monk
         ran.set()
         return {"status": "ok"}
 
-    monkeypatch.setattr(
-        schedule_mod, "SCHEDULE", (PeriodicJob("quick", timedelta(hours=1), quick, timedelta(minutes=5), "q"),)
-    )
+    monkeypatch.setattr(schedule_mod, "SCHEDULE", (PeriodicJob("quick", timedelta(hours=1), quick, "q"),))
     scheduler = build_scheduler(sqlite_settings, names=["quick"])
     thread = threading.Thread(target=scheduler.start, daemon=True)
     thread.start()

@@ -27,7 +27,7 @@ from miles.collect.registry import source_for
 from miles.collect.ytdlp import YdlFactory
 from miles.config import Settings
 from miles.domain import utcnow
-from miles.errors import FetchRefused, MilesError, SourceUnavailable
+from miles.errors import FetchRefused, MilesError, SourceUnavailable, WorkerStopping
 from miles.net import FetchPolicy, fetch_image
 from miles.store import raw as raw_archive
 from miles.store.db import session_scope
@@ -239,7 +239,8 @@ def collect(
         if thumbnails and new_ids:
             fetch_thumbnails(new_ids, collector=collector, counts=counts)
     except BaseException as exc:
-        finish_run(settings, run_id, "failed", counts, collector.clock(), error=f"{type(exc).__name__}: {exc}")
+        status = "interrupted" if isinstance(exc, WorkerStopping | KeyboardInterrupt) else "failed"
+        finish_run(settings, run_id, status, counts, collector.clock(), error=f"{type(exc).__name__}: {exc}")
         raise
     status = run_status(counts)
     finish_run(settings, run_id, status, counts, collector.clock())

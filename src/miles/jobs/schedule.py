@@ -16,31 +16,18 @@ class PeriodicJob:
     name: str
     interval: timedelta
     func: Callable[[Settings, Callable[[], None] | None], JobResult]
-    lock_ttl: timedelta  # a crashed worker's lock frees itself after this long
     description: str
 
     def run(self, settings: Settings) -> JobResult:
         """Run once under the job's database lock (skipped when another worker holds it)."""
-        return tasks.run_locked(
-            self.name, lambda beat: self.func(settings, beat), settings=settings, ttl_s=self.lock_ttl.total_seconds()
-        )
+        return tasks.run_locked(self.name, lambda beat: self.func(settings, beat), settings=settings)
 
 
 SCHEDULE: tuple[PeriodicJob, ...] = (
-    PeriodicJob(
-        "collect_niches", timedelta(hours=6), tasks.collect_niches, timedelta(hours=2), "collect every configured niche"
-    ),
-    PeriodicJob(
-        "poll_tracking", timedelta(minutes=5), tasks.poll_tracking, timedelta(minutes=30), "poll due tracked videos"
-    ),
-    PeriodicJob(
-        "collect_requested",
-        timedelta(minutes=1),
-        tasks.collect_requested,
-        timedelta(hours=1),
-        "collect niches users asked about",
-    ),
-    PeriodicJob("score_new", timedelta(minutes=30), tasks.score_new, timedelta(minutes=30), "score new videos"),
+    PeriodicJob("collect_niches", timedelta(hours=6), tasks.collect_niches, "collect every configured niche"),
+    PeriodicJob("poll_tracking", timedelta(minutes=5), tasks.poll_tracking, "poll due tracked videos"),
+    PeriodicJob("collect_requested", timedelta(minutes=1), tasks.collect_requested, "collect niches users asked about"),
+    PeriodicJob("score_new", timedelta(minutes=30), tasks.score_new, "score new videos"),
 )
 
 

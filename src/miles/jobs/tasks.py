@@ -9,16 +9,17 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
 from miles.collect.ytdlp import YouTubeChannel
 from miles.config import Settings
 from miles.domain import utcnow
+from miles.errors import WorkerStopping
 from miles.jobs.collect import Collector, collect
 from miles.jobs.track import poll_due
 from miles.store.db import session_scope
@@ -29,8 +30,25 @@ log = logging.getLogger(__name__)
 JobResult = dict[str, Any]
 
 
+STOP = threading.Event()  # set on SIGTERM: every running job ends at its next heartbeat
+
+
 def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_alive(holder: str) -> bool | None:
+    """Whether the process behind a lock holder id still runs: known on this host only (None elsewhere)."""
+    parts = holder.rsplit(":", 2)  # host:pid:nonce
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return None
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
 
 
 class LockHeld(Exception):
@@ -40,39 +58,64 @@ class LockHeld(Exception):
         self.holder = holder
 
 
-@contextmanager
-def job_lock(name: str, *, settings: Settings, ttl_s: float, holder: str | None = None) -> Iterator[Callable[[], None]]:
-    """Hold the DB lock ``name`` for the block; yields a heartbeat that extends it. ``LockHeld`` when taken."""
-    me = holder or holder_id()
+def _acquire(name: str, *, settings: Settings, holder: str, ttl_s: float) -> None:
+    """Take lock ``name``: free, expired (no heartbeat for ``ttl_s``), or held by a dead process on this host."""
     with session_scope(settings) as session:
-        acquired = job_repo.acquire_lock(session=session, name=name, holder=me, now=utcnow(), ttl_s=ttl_s)
+        previous = job_repo.current_holder(session=session, name=name)
+        if previous is not None and previous != holder and holder_alive(previous) is False:
+            log.warning("lock %r was held by %s, which is gone: taking it over", name, previous)
+            job_repo.release_lock(session=session, name=name, holder=previous)
+        acquired = job_repo.acquire_lock(session=session, name=name, holder=holder, now=utcnow(), ttl_s=ttl_s)
         current = None if acquired else job_repo.lock_holder(session=session, name=name, now=utcnow())
     if not acquired:
         raise LockHeld(name, current)
-    last = [utcnow()]
 
-    def heartbeat() -> None:
-        now = utcnow()
-        if now - last[0] < timedelta(seconds=min(60.0, ttl_s / 4)):
-            return
-        last[0] = now
-        with session_scope(settings) as s:
-            if not job_repo.refresh_lock(session=s, name=name, holder=me, now=now, ttl_s=ttl_s):
-                log.warning("lock %r was lost (expired and taken over); finishing this run anyway", name)
 
+def _heartbeat_loop(name: str, *, settings: Settings, holder: str, ttl_s: float, done: threading.Event) -> None:
+    """Extend the lock every quarter TTL while the job runs, however long one step of it blocks."""
+    while not done.wait(ttl_s / 4):
+        try:
+            with session_scope(settings) as s:
+                if not job_repo.refresh_lock(session=s, name=name, holder=holder, now=utcnow(), ttl_s=ttl_s):
+                    log.warning("lock %r was lost (expired and taken over); finishing this run anyway", name)
+        except Exception:  # a database hiccup: the next beat retries; the lock outlives one missed beat
+            log.warning("heartbeat of lock %r failed", name, exc_info=True)
+
+
+def check_stop() -> None:
+    """Raise ``WorkerStopping`` once SIGTERM asked the worker to stop (jobs call this between steps)."""
+    if STOP.is_set():
+        raise WorkerStopping("the worker is stopping")
+
+
+@contextmanager
+def job_lock(name: str, *, settings: Settings, ttl_s: float, holder: str | None = None) -> Iterator[Callable[[], None]]:
+    """Hold the DB lock ``name`` for the block, refreshed by a heartbeat thread; ``LockHeld`` when taken.
+
+    Yields ``check_stop``: jobs call it between steps, so SIGTERM ends them at a safe point."""
+    me = holder or holder_id()
+    _acquire(name, settings=settings, holder=me, ttl_s=ttl_s)
+    done = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat_loop, args=(name,), kwargs={"settings": settings, "holder": me, "ttl_s": ttl_s, "done": done},
+        name=f"lock-{name}", daemon=True,
+    )  # fmt: skip
+    beat.start()
     try:
-        yield heartbeat
+        yield check_stop
     finally:
+        done.set()
+        beat.join(timeout=10)
         with session_scope(settings) as session:
             job_repo.release_lock(session=session, name=name, holder=me)
 
 
 def run_locked(
-    name: str, fn: Callable[[Callable[[], None]], JobResult], *, settings: Settings, ttl_s: float
+    name: str, fn: Callable[[Callable[[], None]], JobResult], *, settings: Settings, ttl_s: float | None = None
 ) -> JobResult:
     """Run ``fn(heartbeat)`` under lock ``name``; a held lock gives ``{"status": "skipped", ...}``."""
     try:
-        with job_lock(name, settings=settings, ttl_s=ttl_s) as heartbeat:
+        with job_lock(name, settings=settings, ttl_s=ttl_s or settings.job_lock_ttl_s) as heartbeat:
             return fn(heartbeat)
     except LockHeld as exc:
         log.info("skipping %s: %s", name, exc)
@@ -105,7 +148,13 @@ def collect_niches(settings: Settings, heartbeat: Callable[[], None] | None = No
 def collect_requested(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:
     """Collect the niches and channels users asked about (queued by the web app and API, which never collect)."""
     done = []
+    with session_scope(settings) as session:
+        requeued = job_repo.requeue_running_requests(session=session)
+    if requeued:
+        log.warning("requests %s were left running by a worker that is gone: queued again", requeued)
     while True:
+        if heartbeat is not None:
+            heartbeat()
         with session_scope(settings) as session:
             queued = job_repo.queued_requests(session=session, limit=1)
             if not queued:
@@ -113,9 +162,14 @@ def collect_requested(settings: Settings, heartbeat: Callable[[], None] | None =
             request = queued[0]
             request.status = "running"
             request_id, query = request.id, str(request.counts.get("query", ""))
-        run_request(request_id, query, collector=Collector(settings=settings, heartbeat=heartbeat))
+        try:
+            run_request(request_id, query, collector=Collector(settings=settings, heartbeat=heartbeat))
+        except WorkerStopping:  # stopped mid-request: the next worker collects it again
+            with session_scope(settings) as session:
+                job_repo.requeue_running_requests(session=session)
+            raise
         done.append(request_id)
-    return {"job": "collect_requested", "status": "ok", "requests": done}
+    return {"job": "collect_requested", "status": "ok", "requests": done, "requeued": requeued}
 
 
 def run_request(request_id: int, query: str, *, collector: Collector) -> JobResult:

@@ -9,7 +9,7 @@ from typing import Any
 
 from miles.collect.base import Entry
 from miles.collect.ytdlp import YouTubeVideo, video_id_from_url
-from miles.errors import InvalidInput, NotFound
+from miles.errors import InvalidInput, NotFound, WorkerStopping
 from miles.jobs.collect import CollectCounts, Collector, count_stored, finish_run, run_status, store_extracted
 from miles.store.db import session_scope
 from miles.store.repos import jobs as job_repo
@@ -52,7 +52,8 @@ def poll_due(*, collector: Collector, now: datetime | None = None, limit: int = 
                 polled.append(video_id)
             collector.tick("polls", i, len(targets))
     except BaseException as exc:
-        finish_run(settings, run_id, "failed", counts, collector.clock(), error=f"{type(exc).__name__}: {exc}")
+        status = "interrupted" if isinstance(exc, WorkerStopping | KeyboardInterrupt) else "failed"
+        finish_run(settings, run_id, status, counts, collector.clock(), error=f"{type(exc).__name__}: {exc}")
         raise
     status = run_status(counts)
     finish_run(settings, run_id, status, counts, collector.clock())

@@ -2,18 +2,24 @@
 
 Every job runs under its database lock, so several workers (or Celery beat alongside) never run the
 same job twice at once. Jobs are coalesced: a worker that was asleep runs a missed job once, not N times.
+SIGTERM stops the worker cleanly: a running job ends at its next step, releases its lock and leaves its
+unfinished collection request queued; a SIGKILLed worker's lock is taken over by the next one.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from miles.config import Settings
 from miles.domain import utcnow
+from miles.errors import WorkerStopping
+from miles.jobs import tasks
 from miles.jobs.schedule import SCHEDULE, PeriodicJob, job_named
 from miles.jobs.tasks import JobResult
 
@@ -29,17 +35,44 @@ def run_once(
 ) -> dict[str, JobResult]:
     """Run each selected job once, in schedule order (``miles worker --once``)."""
     results: dict[str, JobResult] = {}
-    for job in selected_jobs(names):
-        results[job.name] = _safe_run(job, settings)
-        if on_result is not None:
-            on_result(job.name, results[job.name])
+    with stop_on_sigterm():
+        for job in selected_jobs(names):
+            if tasks.STOP.is_set():
+                break
+            results[job.name] = _safe_run(job, settings)
+            if on_result is not None:
+                on_result(job.name, results[job.name])
     return results
+
+
+@contextmanager
+def stop_on_sigterm(on_stop: Callable[[], None] | None = None) -> Iterator[None]:
+    """While the block runs, SIGTERM asks running jobs to stop at their next step (and calls ``on_stop``)."""
+    tasks.STOP.clear()
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+
+    def handle(_signum: int, _frame: object) -> None:
+        log.info("SIGTERM: stopping after the current step")
+        tasks.STOP.set()
+        if on_stop is not None:
+            on_stop()
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _safe_run(job: PeriodicJob, settings: Settings) -> JobResult:
     """A job's failure is logged and recorded; it never stops the worker."""
     try:
         result = job.run(settings)
+    except WorkerStopping:
+        log.info("job %s stopped: the worker is shutting down", job.name)
+        return {"job": job.name, "status": "interrupted"}
     except Exception as exc:
         log.exception("job %s failed", job.name)
         return {"job": job.name, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
@@ -73,8 +106,9 @@ def build_scheduler(settings: Settings, *, names: Sequence[str] | None = None, f
 def run_forever(settings: Settings, *, names: Sequence[str] | None = None) -> None:
     """Block and run the selected jobs on their intervals until interrupted (Ctrl-C / SIGTERM)."""
     scheduler = build_scheduler(settings, names=names)
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
+    with stop_on_sigterm(lambda: scheduler.shutdown(wait=False)):
+        try:
+            scheduler.start()
+        except (KeyboardInterrupt, SystemExit):
+            tasks.STOP.set()
         log.info("worker stopping")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from miles.errors import NotFound
 from miles.store.tables import JobLock, JobRun
 
-RUN_STATUSES = ("queued", "running", "ok", "partial", "failed", "skipped")
+RUN_STATUSES = ("queued", "running", "ok", "partial", "failed", "skipped", "interrupted")
 REQUEST_JOB = "collect_request"  # a niche a user asked about that the worker should collect
 
 
@@ -72,6 +72,17 @@ def queued_requests(*, session: Session, limit: int = 10) -> list[JobRun]:
     return list(session.scalars(stmt))
 
 
+def requeue_running_requests(*, session: Session) -> list[int]:
+    """Put requests left ``running`` back in the queue. Only the holder of the ``collect_requested`` lock runs
+    requests, so when the next holder finds one running, the worker that ran it is gone."""
+    stmt = select(JobRun).where(JobRun.job == REQUEST_JOB, JobRun.status == "running").order_by(JobRun.id)
+    runs = list(session.scalars(stmt))
+    for run in runs:
+        run.status = "queued"
+    session.flush()
+    return [run.id for run in runs]
+
+
 def get_run(*, session: Session, run_id: int) -> JobRun:
     run = session.get(JobRun, run_id)
     if run is None:
@@ -112,6 +123,12 @@ def refresh_lock(*, session: Session, name: str, holder: str, now: datetime, ttl
 
 def release_lock(*, session: Session, name: str, holder: str) -> None:
     session.execute(delete(JobLock).where(JobLock.name == name, JobLock.holder == holder))
+
+
+def current_holder(*, session: Session, name: str) -> str | None:
+    """Who holds lock ``name``, live or expired."""
+    lock = session.get(JobLock, name)
+    return lock.holder if lock is not None else None
 
 
 def lock_holder(*, session: Session, name: str, now: datetime) -> str | None:
