@@ -8,7 +8,7 @@ import pytest
 from tests.collect.localsite import LocalSite, Route, png_bytes
 from tests.conftest import make_settings
 
-from miles.errors import FetchRefused, SourceUnavailable
+from miles.errors import ConfigError, FetchRefused, SourceUnavailable
 from miles.net import FetchPolicy, check_image, check_url, fetch, fetch_image
 
 
@@ -47,6 +47,30 @@ def test_production_policy_refuses_http_and_unlisted_hosts(tmp_path: object) -> 
     with pytest.raises(FetchRefused, match="credentials"):
         check_url("https://user:pw@i.ytimg.com/x.jpg", policy)
     assert check_url("https://i.ytimg.com/vi/x/hq720.jpg", policy) == ("https", "i.ytimg.com", 443)
+
+
+def test_production_policy_allows_tiktok_cdn_subdomains_over_https_only(tmp_path: object) -> None:
+    policy = FetchPolicy.from_settings(make_settings(tmp_path))  # type: ignore[arg-type]
+    cover = "https://p16-sign-va.tiktokcdn.com/tos-maliva-p-0068/abc~tplv-tiktokx-cover:300:400.jpeg?x-expires=1"
+    assert check_url(cover, policy)[1] == "p16-sign-va.tiktokcdn.com"
+    assert check_url("https://p19-common-sign.tiktokcdn-us.com/obj/x.webp", policy)[0] == "https"
+    with pytest.raises(FetchRefused, match="scheme 'http' is not allowed"):
+        check_url(cover.replace("https://", "http://"), policy)
+    # the wildcard covers subdomains only: not the bare domain, not look-alikes
+    for url in (
+        "https://tiktokcdn.com/x.jpg",
+        "https://p16.tiktokcdn.com.evil.example/x.jpg",
+        "https://p16-eviltiktokcdn.com/x.jpg",
+        "https://www.tiktok.com/x.jpg",
+    ):
+        with pytest.raises(FetchRefused, match="not on the thumbnail host allow-list"):
+            check_url(url, policy)
+
+
+@pytest.mark.parametrize("bad", ["*", "*.com", "p16.*.tiktokcdn.com", "*tiktokcdn.com"])
+def test_thumbnail_host_wildcards_must_name_a_domain(tmp_path: object, bad: str) -> None:
+    with pytest.raises(ConfigError, match=r"MILES_THUMBNAIL_HOSTS.*wildcard must look like"):
+        make_settings(tmp_path, thumbnail_hosts=[bad])  # type: ignore[arg-type]
 
 
 def test_refuses_private_addresses_even_for_allowed_hosts(site: LocalSite) -> None:

@@ -27,6 +27,10 @@ DEFAULT_THUMBNAIL_HOSTS = [
     "i9.ytimg.com",
     "img.youtube.com",
     "yt3.ggpht.com",
+    # TikTok covers come from numbered CDN hosts (p16-sign-va.tiktokcdn.com, p19-....tiktokcdn-us.com, ...)
+    "*.tiktokcdn.com",
+    "*.tiktokcdn-us.com",
+    "*.tiktokcdn-eu.com",
 ]
 
 
@@ -74,7 +78,8 @@ class Settings(BaseSettings):
     batch_max_items: int = Field(1000, ge=1, description="Most drafts accepted by `POST /predict/batch`.")
     thumbnail_hosts: list[str] = Field(
         default_factory=lambda: list(DEFAULT_THUMBNAIL_HOSTS),
-        description="Hosts thumbnails may be fetched from (HTTPS only), as a JSON list.",
+        description="Hosts thumbnails may be fetched from (HTTPS only), as a JSON list; `*.example.com` allows "
+        "every subdomain of example.com.",
     )
     fetch_timeout_s: float = Field(10.0, gt=0, description="Timeout for each outbound HTTP request.")
     model_dir: Path | None = Field(
@@ -115,7 +120,12 @@ class Settings(BaseSettings):
     @field_validator("thumbnail_hosts")
     @classmethod
     def _lower_hosts(cls, hosts: list[str]) -> list[str]:
-        return [h.strip().lower() for h in hosts if h.strip()]
+        cleaned = [h.strip().lower() for h in hosts if h.strip()]
+        for host in cleaned:
+            # a wildcard only as a whole first label, over a domain of at least two labels (never "*" or "*.com")
+            if "*" in host and not (host.startswith("*.") and "*" not in host[2:] and host.count(".") >= 2):
+                raise ValueError(f"thumbnail host {host!r}: a wildcard must look like *.example.com")
+        return cleaned
 
     @model_validator(mode="after")
     def _enforce_non_default_secrets(self) -> Settings:

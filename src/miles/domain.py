@@ -42,6 +42,22 @@ def checked_publish_time(value: datetime, *, now: datetime | None = None) -> dat
     return utc
 
 
+# Platforms Miles stores. Each is modelled apart: a forecast for one never comes from a model trained on another.
+PLATFORMS = ("youtube", "tiktok")
+PLATFORM_NAMES = {"youtube": "YouTube", "tiktok": "TikTok"}
+# Tracked TikTok videos needed before a TikTok model is trained (the retrain job, issue 16, checks it): 500 leaves
+# about 100 videos for each of the validation and test folds of a forward, channel-grouped split.
+TIKTOK_MIN_VIDEOS = 500
+
+
+def checked_platform(value: str) -> str:
+    """The platform name in lower case, or ValueError naming the accepted ones."""
+    name = value.strip().lower()
+    if name not in PLATFORMS:
+        raise ValueError(f"unknown platform {value!r}; use one of {', '.join(PLATFORMS)}")
+    return name
+
+
 # C0 controls, DEL and C1 controls. Tab, line feed and carriage return are ordinary in long text.
 CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
 CONTROL_CHARS_EXCEPT_WHITESPACE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -138,3 +154,47 @@ def channel_url(text: str) -> str | None:
     if kind == "handle":
         return f"https://www.youtube.com/@{value}"
     return f"https://www.youtube.com/channel/{value}" if _CHANNEL_ID.match(value) else None
+
+
+# TikTok addresses (yt-dlp's TikTokIE / TikTokUserIE / TikTokVMIE / TikTokTagIE URL shapes), shared by the
+# collector and the API (which may not import ``collect``).
+_TIKTOK_VIDEO = re.compile(
+    r"^https?://(?:www\.|m\.)?tiktokv?\.com/(?:embed/|share/video/|@(?P<user>[\w.-]*)/video/)(?P<id>\d{6,25})"
+    r"/?(?:[?#].*)?$"
+)
+_TIKTOK_SHORT = re.compile(r"^https?://(?:(?:vm|vt)\.tiktok\.com/|(?:www\.)?tiktok\.com/t/)(?P<code>\w+)/?(?:[?#].*)?$")
+_TIKTOK_USER = re.compile(r"^(?:https?://(?:www\.|m\.)?tiktok\.com/)?@(?P<user>[\w.-]{1,100})/?(?:[?#].*)?$")
+_TIKTOK_TAG = re.compile(r"^https?://(?:www\.|m\.)?tiktok\.com/tag/(?P<tag>[^/?#&\s]{1,100})/?(?:[?#].*)?$")
+
+
+def tiktok_video_ref(url: str) -> tuple[str, str] | None:
+    """(video id, canonical URL) of a TikTok video link; None for anything else (short links included)."""
+    match = _TIKTOK_VIDEO.match(url.strip())
+    if match is None:
+        return None
+    user = match.group("user") or "_"  # yt-dlp resolves the video by its id; "_" stands for an unknown author
+    return match.group("id"), f"https://www.tiktok.com/@{user}/video/{match.group('id')}"
+
+
+def is_tiktok_short_link(url: str) -> bool:
+    """vm.tiktok.com / vt.tiktok.com / tiktok.com/t/ links: the video id is known only after following them."""
+    return bool(_TIKTOK_SHORT.match(url.strip()))
+
+
+def tiktok_user_url(text: str) -> str | None:
+    """The profile URL for "@name" or a tiktok.com/@name URL; None otherwise."""
+    match = _TIKTOK_USER.match(text.strip())
+    return f"https://www.tiktok.com/@{match.group('user')}" if match else None
+
+
+def tiktok_tag_url(text: str) -> str | None:
+    """The hashtag page for "#tag", "tag" or a tiktok.com/tag/ URL; None when it is not one."""
+    value = text.strip()
+    if match := _TIKTOK_TAG.match(value):
+        return f"https://www.tiktok.com/tag/{match.group('tag')}"
+    tag = value.lstrip("#")
+    return f"https://www.tiktok.com/tag/{tag}" if re.fullmatch(r"[\w.]{1,100}", tag) else None
+
+
+def is_tiktok_url(url: str) -> bool:
+    return bool(re.match(r"^https?://(?:[\w-]+\.)*tiktokv?\.com(?:[/:?#]|$)", url.strip(), re.IGNORECASE))

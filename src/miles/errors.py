@@ -83,6 +83,13 @@ class ModelNotReady(MilesError):
     default_status = 503
 
 
+class NoPlatformModel(MilesError):
+    """No model has learnt from this platform yet (a TikTok draft is never given a YouTube forecast)."""
+
+    code = "no_platform_model"
+    default_status = 409
+
+
 class ConfigError(MilesError):
     code = "config_error"
     default_status = 500

@@ -100,6 +100,15 @@ def _ip_is_public(ip: IPAddress) -> bool:
     )
 
 
+def host_allowed(host: str, allowed: frozenset[str]) -> bool:
+    """Exact host names, plus ``*.example.com`` entries for any subdomain of example.com (TikTok's numbered CDN
+    hosts such as p16-sign-va.tiktokcdn.com); the bare domain itself must be listed on its own."""
+    if host in allowed:
+        return True
+    labels = host.split(".")
+    return any(f"*.{'.'.join(labels[i:])}" in allowed for i in range(1, len(labels) - 1))
+
+
 def check_url(url: str, policy: FetchPolicy) -> tuple[str, str, int]:
     """(scheme, host, port) of an allowed URL; ``FetchRefused`` naming the rule it breaks otherwise."""
     try:
@@ -116,7 +125,7 @@ def check_url(url: str, policy: FetchPolicy) -> tuple[str, str, int]:
         raise FetchRefused(f"refused {url!r}: no host")
     if parts.username or parts.password:
         raise FetchRefused(f"refused {url!r}: credentials in URLs are not allowed")
-    if host not in policy.allowed_hosts:
+    if not host_allowed(host, policy.allowed_hosts):
         raise FetchRefused(f"refused {url!r}: host {host!r} is not on the thumbnail host allow-list")
     return scheme, host, port or (443 if scheme == "https" else 80)
 

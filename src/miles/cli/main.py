@@ -12,10 +12,10 @@ from rich.console import Console
 
 from miles import __version__
 from miles.cli import collect as collect_cmds
+from miles.cli import collect_tiktok, importer
 from miles.cli import db as db_cmds
 from miles.cli import evaluate as evaluate_cmds
 from miles.cli import ideas as ideas_cmds
-from miles.cli import importer
 from miles.cli import mcp as mcp_cmds
 from miles.cli import model as model_cmds
 from miles.cli import serve as serve_cmds
@@ -55,6 +55,7 @@ def root(
 
 app.add_typer(db_cmds.app, name="db")
 collect_cmds.register(app)
+collect_tiktok.register(collect_cmds.collect_app)
 importer.register(app)
 model_cmds.register(app)
 evaluate_cmds.register(app)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from miles.collect.base import Politeness, Source
+from miles.collect.tiktok import TikTokHashtag, TikTokUser, TikTokVideo
 from miles.collect.ytdlp import GenericPage, YdlFactory, YouTubeChannel, YouTubeSearch, YouTubeVideo, YtDlpSource
 from miles.config import Settings
 from miles.errors import InvalidInput
 
-SOURCES: tuple[type[YtDlpSource], ...] = (YouTubeVideo, YouTubeChannel, YouTubeSearch, GenericPage)
+SOURCES: tuple[type[YtDlpSource], ...] = (
+    YouTubeVideo,
+    YouTubeChannel,
+    TikTokVideo,
+    TikTokUser,
+    TikTokHashtag,
+    YouTubeSearch,
+    GenericPage,
+)
 
 
 def source_class(target: str) -> type[YtDlpSource]:

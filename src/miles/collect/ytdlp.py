@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from miles.collect.base import Entry, Example, Extracted, Failure, Listing, Politeness, Source, SourceError
-from miles.domain import utcnow
+from miles.domain import is_tiktok_url, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,38 @@ def published_time(info: dict[str, Any]) -> tuple[datetime | None, bool]:
     return None, False
 
 
+def platform_of(info: dict[str, Any]) -> str:
+    """``tiktok`` for an info dict from one of yt-dlp's TikTok extractors (or a tiktok.com page), else ``youtube``."""
+    for key in ("extractor_key", "ie_key", "extractor"):
+        name = str(info.get(key) or "").lower()
+        if name.startswith("tiktok") or name == "vm.tiktok":
+            return "tiktok"
+    url = str(info.get("webpage_url") or info.get("original_url") or "")
+    return "tiktok" if is_tiktok_url(url) else "youtube"
+
+
+_HASHTAG = re.compile(r"(?<![\w&])#(\w{1,100})", re.UNICODE)
+
+
+def hashtags(text: Any) -> list[str]:
+    """The #hashtags of a caption, in order, once each (TikTok has no separate tags: they live in the caption)."""
+    if not isinstance(text, str):
+        return []
+    return list(dict.fromkeys(_HASHTAG.findall(text)))
+
+
+def _tiktok_channel(info: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel id, channel title) of a TikTok info dict.
+
+    The id is the numeric author id (``uploader_id``): it never changes, while yt-dlp's ``channel_id`` (the
+    ``secUid``, ~76 characters) does not fit the 64-character id column. The title is the @handle (``uploader``),
+    which is how creators name a TikTok account and what ``--channel @name`` is matched against.
+    """
+    author = _str(info.get("uploader_id"))
+    handle = _str(info.get("uploader")) or _str(info.get("channel"))
+    return author, handle
+
+
 def info_to_record(info: Any, *, captured_at: datetime) -> tuple[dict[str, Any] | None, str | None]:
     """Map one info dict to an interchange row, or (None, reason) when a required field is missing."""
     if not isinstance(info, dict):
@@ -82,11 +114,17 @@ def info_to_record(info: Any, *, captured_at: datetime) -> tuple[dict[str, Any] 
         captured = published
     categories = info.get("categories") or []
     tags = [str(t) for t in info.get("tags") or [] if t]
+    platform = platform_of(info)
+    if platform == "tiktok":
+        channel_id, channel_title = _tiktok_channel(info)
+        tags = tags or hashtags(info.get("description"))
+    else:
+        channel_id, channel_title = info.get("channel_id"), info.get("channel") or info.get("uploader")
     return {
         "video_id": str(video_id),
-        "platform": "youtube",
-        "channel_id": info.get("channel_id"),
-        "channel_title": info.get("channel") or info.get("uploader"),
+        "platform": platform,
+        "channel_id": channel_id,
+        "channel_title": channel_title,
         "title": str(info["title"]),
         "description": info.get("description"),
         "tags": "|".join(tags) if tags else None,
@@ -197,6 +235,11 @@ class YtDlpSource(Source):
         self.politeness = politeness or Politeness(delay_s=0.0, retries=0)
         self.timeout_s = timeout_s
         self.ydl_factory = ydl_factory or _default_factory
+
+    @classmethod
+    def video_ref(cls, url: str) -> tuple[str, str] | None:
+        """(video id, canonical URL) when ``url`` names one video of this source; None otherwise."""
+        return None
 
     def _params(self, *, flat: bool, limit: int | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -395,6 +438,11 @@ class YouTubeVideo(YtDlpSource):
     @classmethod
     def matches(cls, target: str) -> bool:
         return video_id_from_url(target) is not None
+
+    @classmethod
+    def video_ref(cls, url: str) -> tuple[str, str] | None:
+        video_id = video_id_from_url(url)
+        return (video_id, f"https://www.youtube.com/watch?v={video_id}") if video_id else None
 
     def list_entries(self, target: str, *, limit: int | None = None) -> Listing:
         video_id = video_id_from_url(target)

@@ -188,7 +188,9 @@ def fingerprint(meta: pd.DataFrame) -> str:
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
 
 
-def frame_from_db(settings: Any = None, *, sources: Sequence[str] | None = None) -> pd.DataFrame:
+def frame_from_db(
+    settings: Any = None, *, sources: Sequence[str] | None = None, platform: str = "youtube"
+) -> pd.DataFrame:
     """Every stored snapshot in the interchange format; kept here for callers of the old location.
 
     New code should import :func:`miles.features.load.frame_from_db` (the import here is lazy so that
@@ -196,4 +198,4 @@ def frame_from_db(settings: Any = None, *, sources: Sequence[str] | None = None)
     """
     from miles.features.load import frame_from_db as load
 
-    return load(settings, sources=sources)
+    return load(settings, sources=sources, platform=platform)

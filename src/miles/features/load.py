@@ -12,10 +12,16 @@ from miles.store.db import session_scope
 from miles.store.repos.snapshots import load_snapshot_frame
 
 
-def frame_from_db(settings: Settings | None = None, *, sources: Sequence[str] | None = None) -> pd.DataFrame:
-    """Every stored snapshot in the interchange format (one read; the database is not changed)."""
+def frame_from_db(
+    settings: Settings | None = None, *, sources: Sequence[str] | None = None, platform: str = "youtube"
+) -> pd.DataFrame:
+    """Every stored snapshot of one platform in the interchange format (one read; the database is not changed).
+
+    Models are trained per platform (YouTube by default): TikTok rows never reach a YouTube model, and a TikTok
+    model is trained with ``platform="tiktok"`` once ``TIKTOK_MIN_VIDEOS`` are tracked (docs/collect.md).
+    """
     with session_scope(settings) as session:
-        frame = load_snapshot_frame(session=session, sources=sources)
+        frame = load_snapshot_frame(session=session, sources=sources, platform=platform)
     if frame.empty:
-        raise InvalidInput("the database holds no snapshots; run `miles import FILE...` first")
+        raise InvalidInput(f"the database holds no {platform} snapshots; run `miles import FILE...` first")
     return frame

@@ -40,7 +40,11 @@ def score_new_videos(
     while True:
         with session_scope(settings) as session:
             videos = prediction_repo.videos_to_score(
-                session=session, model_version=predictor.version, since=now - timedelta(hours=lookback_h), limit=BATCH
+                session=session,
+                model_version=predictor.version,
+                since=now - timedelta(hours=lookback_h),
+                limit=BATCH,
+                platform=predictor.platform,  # a YouTube model never scores TikTok videos
             )
             if not videos:
                 break

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from miles.collect.base import Entry
-from miles.collect.ytdlp import YouTubeVideo, video_id_from_url
 from miles.errors import InvalidInput, NotFound, WorkerStopping
 from miles.jobs.collect import CollectCounts, Collector, count_stored, finish_run, run_status, store_extracted
 from miles.store.db import session_scope
@@ -76,14 +75,15 @@ def add_tracking(
             if user is None:
                 raise NotFound(f"no user with email {user_email!r}; create the account first")
             user_id = user.id
-    video_id = video_id_from_url(url)
     source = collector.source(url)
-    if isinstance(source, YouTubeVideo) and video_id:
-        url = f"https://www.youtube.com/watch?v={video_id}"
+    ref = source.video_ref(url)  # YouTube and TikTok video links: the id and the canonical URL to poll
+    video_id, url = ref if ref else (None, url)
     result = source.extract(Entry(url=url, video_id=video_id, target=url), now=now)
     if result.record is None:
         why = result.failure.message if result.failure else f"skipped ({result.skipped})"
         raise InvalidInput(f"cannot track {url}: {why}")
+    if ref is None and (followed := source.video_ref(str((result.raw or {}).get("webpage_url") or ""))):
+        url = followed[1]  # a short link (vm.tiktok.com) is polled at the address it led to
     stored = store_extracted(result, collector=collector, now=now, track_new=False)
     if stored.failure is not None or stored.video_id is None:
         raise InvalidInput(f"cannot track {url}: {stored.failure}")

@@ -277,6 +277,11 @@ class Predictor:
         self._text: TextEmbedder | None = None
         self._titles = _TitleVectors()
 
+    @property
+    def platform(self) -> str:
+        """The platform the model learnt from (``extra.platform`` in its manifest; older artifacts: YouTube)."""
+        return str(self.prepublish.manifest.get("extra", {}).get("platform") or "youtube")
+
     @classmethod
     def load(
         cls, directory: Path, *, settings: Settings | None = None, embedding_cache: EmbeddingCache | None = None

@@ -33,7 +33,7 @@ from miles.config import Settings
 from miles.errors import InvalidInput, MilesError, RateLimited, Unauthorized
 from miles.serve.api.common import next_offset
 from miles.serve.api.ideas import IdeasIn
-from miles.serve.api.tracked import tracked_out, youtube_video_id
+from miles.serve.api.tracked import tracked_out, video_to_track
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
 from miles.serve.limits import RateLimiter
 from miles.serve.schemas import DraftIn, PredictOut, TrackedOut, TrackedPage, TrackIn
@@ -233,13 +233,13 @@ class MilesTools:
 
     def track_video(self, url: str, ctx: Context | None) -> TrackedOut:
         user_id = self.user(ctx)
-        video_id = youtube_video_id(url)
+        video_id, video_url = video_to_track(url)
         with self.session(user_id) as session:
             row = tracked.add_tracked(
                 session=session,
                 user_id=user_id,
                 video_id=video_id,
-                url=f"https://www.youtube.com/watch?v={video_id}",
+                url=video_url,
                 schedule_h=self.settings.track_schedule_h,
             )
             return tracked_out(row)

@@ -246,7 +246,11 @@ class VideoPage(Page):
 
 
 class TrackIn(_In):
-    url: str = Field(min_length=11, max_length=2000, description="YouTube URL (watch, shorts, youtu.be) or video id.")
+    url: str = Field(
+        min_length=11,
+        max_length=2000,
+        description="YouTube URL (watch, shorts, youtu.be) or video id, or a TikTok video URL.",
+    )
 
 
 class TrackedOut(BaseModel):

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Path, Response
 
+from miles.domain import is_tiktok_short_link, tiktok_video_ref
 from miles.errors import InvalidInput
 from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import SessionDep, SettingsDep, UserIdDep
@@ -40,8 +41,25 @@ def youtube_video_id(url: str) -> str:
         elif len(segments) >= 2 and segments[0] in {"shorts", "embed", "live", "v"}:
             candidate = segments[1]
     if not VIDEO_ID.match(candidate):
-        raise InvalidInput(f"body.url: not a YouTube video URL or id: {url[:200]!r}", details=[{"field": "body.url"}])
+        raise InvalidInput(
+            f"body.url: not a YouTube video URL or id (nor a TikTok video URL): {url[:200]!r}",
+            details=[{"field": "body.url"}],
+        )
     return candidate
+
+
+def video_to_track(url: str) -> tuple[str, str]:
+    """(video id, URL to poll) of a YouTube or TikTok video link (or a bare YouTube id)."""
+    if ref := tiktok_video_ref(url):
+        return ref
+    if is_tiktok_short_link(url):
+        raise InvalidInput(
+            "body.url: a TikTok short link names no video id; open it and give the full "
+            "https://www.tiktok.com/@name/video/ID address (`miles track add` follows short links)",
+            details=[{"field": "body.url"}],
+        )
+    video_id = youtube_video_id(url)
+    return video_id, f"https://www.youtube.com/watch?v={video_id}"
 
 
 def tracked_out(row: TrackedVideo) -> TrackedOut:
@@ -69,12 +87,12 @@ def list_tracked(user_id: UserIdDep, session: SessionDep, limit: Limit = 20, off
 @router.post("/tracked", status_code=201, summary="Track a published video", responses={409: ERRORS[422]})
 def add_tracked(body: TrackIn, user_id: UserIdDep, session: SessionDep, settings: SettingsDep) -> TrackedOut:
     """Miles re-polls its views on the tracking schedule (`MILES_TRACK_SCHEDULE_H`)."""
-    video_id = youtube_video_id(body.url)
+    video_id, url = video_to_track(body.url)
     row = tracked.add_tracked(
         session=session,
         user_id=user_id,
         video_id=video_id,
-        url=f"https://www.youtube.com/watch?v={video_id}",
+        url=url,
         schedule_h=settings.track_schedule_h,
     )
     return tracked_out(row)

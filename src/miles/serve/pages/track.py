@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from miles.domain import as_utc
 from miles.errors import MilesError
 from miles.model.predict import DraftInput
-from miles.serve.api.tracked import youtube_video_id
+from miles.recommend.platforms import model_platform, no_model_message
+from miles.serve.api.tracked import video_to_track
 from miles.serve.pages.charts import trajectory_figure
 from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.schemas import SafeStr
@@ -71,14 +72,28 @@ def _item(session: Session, row: TrackedVideo) -> tuple[dict[str, Any], DraftInp
         "published_at": None,
         "snapshots": [],
         "forecast": None,
+        "platform": None,
+        "forecast_note": None,
     }
     found = videos.get_video(session=session, video_id=row.video_id)
     if found is None:
         return item, None
     video, snaps = found
     points = _snapshot_points(video, snaps)
-    item.update(title=video.title, thumbnail_url=video.thumbnail_url, published_at=video.published_at, snapshots=points)
+    item.update(title=video.title, thumbnail_url=video.thumbnail_url, published_at=video.published_at, snapshots=points,
+                platform=video.platform)  # fmt: skip
     return item, forecast_input(video, snaps)
+
+
+def _same_platform(
+    page: Page, predictor: PredictorLike, wanted: list[tuple[dict[str, Any], DraftInput]]
+) -> list[tuple[dict[str, Any], DraftInput]]:
+    """Videos of the model's platform; the others (TikTok) get a note instead of another platform's forecast."""
+    platform = model_platform(predictor)
+    for item, _ in wanted:
+        if item["platform"] != platform:
+            item["forecast_note"] = no_model_message(item["platform"], session=page.session)
+    return [(item, row) for item, row in wanted if item["platform"] == platform]
 
 
 def track_data(page: Page) -> dict[str, Any]:
@@ -90,7 +105,8 @@ def track_data(page: Page) -> dict[str, Any]:
     if wanted:
         predictor, model_message = _predictor(page)
         if predictor is not None:
-            raw = list(predictor.predict([row for _, row in wanted]))
+            wanted = _same_platform(page, predictor, wanted)
+            raw = list(predictor.predict([row for _, row in wanted])) if wanted else []
             for (item, row), r in zip(wanted, raw, strict=True):
                 pred = to_prediction_out(r, version=predictor.version, mode=mode_of(row))
                 item["forecast"] = pred.model_dump(mode="json")
@@ -122,12 +138,12 @@ def track_page(page: PageDep) -> Response:
 def add_tracked(page: PageDep, url: Annotated[SafeStr, Form(max_length=2000)], csrf: Csrf = None) -> Response:
     check_csrf(page.request, csrf)
     user_id = page.require_user()
-    video_id = youtube_video_id(url)
+    video_id, video_url = video_to_track(url)
     tracked.add_tracked(
         session=page.session,
         user_id=user_id,
         video_id=video_id,
-        url=f"https://www.youtube.com/watch?v={video_id}",
+        url=video_url,
         schedule_h=page.settings.track_schedule_h,
     )
     page.commit()

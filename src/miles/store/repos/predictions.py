@@ -63,14 +63,16 @@ def get_prediction(*, session: Session, user_id: int, prediction_id: int) -> Pre
     )
 
 
-def videos_to_score(*, session: Session, model_version: str, since: datetime, limit: int = 500) -> list[Any]:
-    """Videos first stored since ``since`` that have no prediction from ``model_version`` yet."""
+def videos_to_score(
+    *, session: Session, model_version: str, since: datetime, limit: int = 500, platform: str = "youtube"
+) -> list[Any]:
+    """Videos of ``platform`` first stored since ``since`` that have no prediction from ``model_version`` yet."""
     scored = select(PredictionRecord.video_id).where(
         PredictionRecord.video_id.is_not(None), PredictionRecord.model_version == model_version
     )
     stmt = (
         select(Video)
-        .where(Video.created_at >= since, Video.id.not_in(scored))
+        .where(Video.created_at >= since, Video.platform == platform, Video.id.not_in(scored))
         .order_by(Video.created_at.desc())
         .limit(limit)
     )

@@ -271,10 +271,16 @@ def snapshot_query() -> Select[Any]:
 
 
 def load_snapshot_frame(
-    *, session: Session, sources: Sequence[str] | None = None, captured_before: datetime | None = None
+    *,
+    session: Session,
+    sources: Sequence[str] | None = None,
+    captured_before: datetime | None = None,
+    platform: str | None = None,
 ) -> pd.DataFrame:
-    """All snapshots joined with video metadata, in the interchange format (tags as `|`-joined text)."""
+    """All snapshots (of one platform, when given) joined with video metadata, in the interchange format."""
     stmt = snapshot_query()
+    if platform is not None:
+        stmt = stmt.where(Video.platform == platform)
     if sources:
         stmt = stmt.where(func.coalesce(VideoSnapshot.source, Video.source).in_(list(sources)))
     if captured_before is not None:

@@ -127,6 +127,19 @@ def get_video(*, session: Session, video_id: str) -> tuple[Video, list[VideoSnap
     return video, list(snaps)
 
 
+def trajectory_count(*, session: Session, platform: str) -> int:
+    """Stored videos of ``platform`` with at least two snapshots (a view trajectory, what tracking builds)."""
+    per_video = (
+        select(VideoSnapshot.video_id)
+        .join(Video, Video.id == VideoSnapshot.video_id)
+        .where(Video.platform == platform)
+        .group_by(VideoSnapshot.video_id)
+        .having(func.count() >= 2)
+        .subquery()
+    )
+    return int(session.scalar(select(func.count()).select_from(per_video)) or 0)
+
+
 def video_channels(*, session: Session, video_ids: Sequence[str]) -> list[str | None]:
     """The channel id of each stored video among ``video_ids`` (unknown videos are left out)."""
     ids = list(video_ids)
