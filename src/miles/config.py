@@ -115,6 +115,12 @@ class Settings(BaseSettings):
         gt=0,
         description="A job lock whose heartbeat (every quarter of this) is older than this is taken over.",
     )
+    max_queued_collections: int = Field(
+        5,
+        ge=1,
+        description="Collection requests one caller (a user, or an address when anonymous) may have waiting for "
+        "the worker; /ideas and unknown channels queue no more until some finish.",
+    )
     log_level: str = Field("INFO", description="Logging level.")
 
     @field_validator("thumbnail_hosts")

@@ -135,19 +135,24 @@ def test_unknown_topic_still_answers_with_a_note(sqlite_settings: Settings) -> N
 
 
 def test_stale_niche_queues_a_background_collection(niche_settings: Settings) -> None:
-    from miles.serve.services.ideas import _queue_collection, collection_status
+    from miles.serve.services.collections import collection_status
+    from miles.serve.services.ideas import queue_collection
+    from miles.store.repos.jobs import Requester
 
     stale = IdeasDeps(
         score=title_length_scorer,
         model_version="test",
         generator=OfflineGenerator(),
-        request_refresh=_queue_collection(niche_settings),
+        request_refresh=queue_collection(niche_settings, Requester(None, "ip:203.0.113.9")),
     )
     later = utcnow() + timedelta(days=2)  # every stored snapshot is now older than the fresh window
     result = run_ideas(settings=niche_settings, deps=stale, topic="bread", now=later)
-    run_id = result["freshness"]["refresh_run_id"]
-    assert run_id is not None and any("background" in n for n in result["notes"])
-    assert collection_status(settings=niche_settings, run_id=run_id)["status"] == "queued"
+    run_id, token = result["freshness"]["refresh_run_id"], result["freshness"]["refresh_token"]
+    assert run_id is not None and token and any("background" in n for n in result["notes"])
+    status = collection_status(settings=niche_settings, run_id=run_id, user_id=None, token=token)
+    assert status["status"] == "queued"
+    cached = run_ideas(settings=niche_settings, deps=stale, topic="bread", now=later)
+    assert cached["cached"] and cached["freshness"]["refresh_run_id"] == run_id  # the same request, reused
 
 
 @pytest.mark.xdist_group("encoders")
@@ -168,3 +173,20 @@ def test_real_text_encoder_ranks_candidates_and_diversifies(
     assert result["candidates"] == 72 and len(result["ideas"]) == 3
     vectors = embed([i["title"] for i in result["ideas"]])
     assert vectors.shape == (3, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_a_caller_cannot_queue_one_collection_per_topic_without_bound(niche_settings: Settings) -> None:
+    from miles.serve.services.ideas import queue_collection
+    from miles.store.repos.jobs import Requester
+
+    settings = niche_settings.model_copy(update={"max_queued_collections": 2})
+    stale = IdeasDeps(
+        score=title_length_scorer,
+        model_version="test",
+        generator=OfflineGenerator(),
+        request_refresh=queue_collection(settings, Requester(None, "ip:203.0.113.10")),
+    )
+    later = utcnow() + timedelta(days=2)
+    results = [run_ideas(settings=settings, deps=stale, topic=f"bread {i}", n=1, now=later) for i in range(3)]
+    assert [r["freshness"]["refresh_run_id"] is not None for r in results] == [True, True, False]
+    assert any("2 collections waiting" in note for note in results[2]["notes"]) and results[2]["ideas"]

@@ -475,7 +475,10 @@ def test_an_unknown_channel_is_queued_for_collection_and_used_once_collected(
     assert run_id and f"run {run_id}" in first["channel_note"] and "background" in first["channel_note"]
     again = predictor_client.post(f"{API}/predict", json=draft).json()["prediction"]
     assert again["channel_collection_run_id"] == run_id  # one queued request per channel
-    status = predictor_client.get(f"{API}/collections/{run_id}").json()
+    token = first["channel_collection_token"]  # anonymous: the owner token shows the status
+    assert token and f"token={token}" in first["channel_note"]
+    assert predictor_client.get(f"{API}/collections/{run_id}").status_code == 404
+    status = predictor_client.get(f"{API}/collections/{run_id}", params={"token": token}).json()
     assert status["status"] == "queued" and status["counts"]["query"] == "https://www.youtube.com/@miles_kitchen"
     recorded = {url.replace("@chefmiles", "@miles_kitchen"): name
                 for url, name in YouTubeChannel.EXAMPLES[0].responses.items()}  # fmt: skip

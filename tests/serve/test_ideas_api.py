@@ -37,10 +37,12 @@ def test_ideas_queue_a_collection_for_a_stale_niche_and_are_stored_per_user(
     assert all(i["prediction"]["views"] and i["inspired_by"] for i in result["ideas"])
     run_id = result["freshness"]["refresh_run_id"]  # the 2019–20 demo snapshots are not fresh
     assert run_id is not None and any("background" in note for note in result["notes"])
-    status = ideas_client.get(f"{API}/collections/{run_id}").json()
+    status = ideas_client.get(f"{API}/collections/{run_id}", headers=alice.headers).json()
     assert status["status"] == "queued" and status["counts"]["query"] == "music"
     mine = ideas_client.get(f"{API}/queries", headers=alice.headers).json()
     assert mine["total"] == 1 and mine["items"][0]["ideas"] == result["ideas"]
     bob = make_user(db_settings, "bob@example.com")
     assert ideas_client.get(f"{API}/queries", headers=bob.headers).json()["total"] == 0
+    assert ideas_client.get(f"{API}/collections/{run_id}", headers=bob.headers).status_code == 404  # alice's
+    assert ideas_client.get(f"{API}/collections/{run_id}").status_code == 404
     assert ideas_client.get(f"{API}/collections/999999").status_code == 404

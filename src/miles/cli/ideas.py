@@ -16,9 +16,11 @@ from miles.errors import SourceUnavailable
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder
 from miles.store.db import session_scope
+from miles.store.repos.jobs import Requester
 
 console = Console()
 COLLECT_LIMIT = 40
+CLI_REQUESTER = Requester(user_id=None, key="cli")
 
 
 def register(app: typer.Typer) -> None:
@@ -44,7 +46,16 @@ def ideas_cmd(
     with session_scope(settings) as session:
         predictor = PredictorHolder(settings).get(session)
     with console.status("finding the niche, its outliers and ideas…", spinner="dots"):
-        result = ideas_for(settings=settings, predictor=predictor, topic=topic, vibe=vibe, n=n, seed=seed, user_id=None)
+        result = ideas_for(
+            settings=settings,
+            predictor=predictor,
+            topic=topic,
+            vibe=vibe,
+            n=n,
+            seed=seed,
+            requester=CLI_REQUESTER,
+            collect=_collector(settings) if collect else None,
+        )
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
         return

@@ -223,7 +223,9 @@ def _collect_channel(settings: Any, url: str) -> str | None:
     from miles.store.repos import jobs
 
     with session_scope(settings) as session:
-        request_id = jobs.request_collection(session=session, query=url, now=utcnow()).id
+        run = jobs.request_collection(session=session, query=url, now=utcnow())  # no cap: never None
+        assert run is not None
+        request_id = run.id
     with _progress(True) as update:
         done = run_request(request_id, url, collector=Collector(settings=settings, progress=update))
     if done["status"] == "failed" or not done.get("channel_id"):

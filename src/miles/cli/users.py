@@ -45,6 +45,27 @@ def create_user(
         console.print(f"next: [bold]miles key create --email {user.email}[/bold]")
 
 
+@user_app.command("password")
+def set_password(
+    email: Annotated[str, typer.Argument(help="E-mail address of the user.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="New password",
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="MILES_NEW_USER_PASSWORD",
+            help="New password (asked for when omitted; or set MILES_NEW_USER_PASSWORD).",
+        ),
+    ],
+) -> None:
+    """Set a user's password (an operator's reset); every web session of the user ends, API keys keep working."""
+    with session_scope(STATE.settings) as session:
+        user = users.require_user(session=session, email=email)
+        users.set_password(session=session, user=user, password=password)
+    console.print(f"password of [bold]{user.email}[/bold] changed; their web sessions are logged out")
+
+
 @key_app.command("create")
 def create_key(
     email: EmailOpt,

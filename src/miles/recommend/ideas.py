@@ -28,6 +28,7 @@ from miles.recommend.patterns import find_patterns
 from miles.store.db import session_scope
 from miles.store.repos import ideas as ideas_repo
 from miles.store.repos import niche as niche_repo
+from miles.store.repos import users
 from miles.store.repos.snapshots import count_snapshots, load_snapshot_frame
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,23 @@ Embedder = Callable[[list[str]], np.ndarray]
 Collector = Callable[[str], int]
 
 
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """What asking the worker to collect a stale niche gave this caller: the run and (anonymous callers) its
+    owner token, or why nothing was queued (the caller's cap of waiting collections)."""
+
+    run_id: int | None
+    token: str | None = None
+    refused: str | None = None
+
+
 @dataclass
 class IdeasDeps:
     score: Scorer  # drafts -> predictions (views at horizons, viral probability)
     model_version: str
     embed: Embedder | None = None
     collect: Collector | None = None  # topic -> number of videos collected (blocking: the CLI)
-    request_refresh: Callable[[str], int] | None = None  # topic -> queued collection run id (the API and web)
+    request_refresh: Callable[[str], Refresh] | None = None  # topic -> this caller's queued collection (API, web)
     generator: IdeaGenerator | None = None
 
 
@@ -83,6 +94,7 @@ def run_ideas(
         cached = ideas_repo.cache_get(session=session, key=key, now=now)
     result = cached or _jsonable(_compute(settings, deps, generator, topic, vibe, n, seed, now))
     with session_scope(settings) as session:
+        users.set_current_user(session=session, user_id=user_id)  # PostgreSQL RLS: the query row is the user's
         if not cached:
             ideas_repo.cache_put(session=session, key=key, payload=result, now=now, ttl_s=settings.ideas_cache_ttl_s)
         query = ideas_repo.save_query(
@@ -95,7 +107,30 @@ def run_ideas(
             ideas=result["ideas"],
             now=now,
         )
-        return {**result, "query_id": query.id, "cached": bool(cached)}
+        query_id = query.id
+    return {**result, **_refreshed(deps, topic, result), "query_id": query_id, "cached": bool(cached)}
+
+
+def _refreshed(deps: IdeasDeps, topic: str, result: dict[str, Any]) -> dict[str, Any]:
+    """A stale niche is queued for the worker per caller (never cached: the run and its token are the caller's)."""
+    freshness = dict(result.get("freshness") or {})
+    if not freshness.get("stale"):
+        return {}
+    notes = list(result.get("notes") or [])
+    if deps.request_refresh is None:
+        notes.append("`miles collect search` or the worker fetch fresh ones")
+        return {"freshness": freshness, "notes": notes}
+    refresh = deps.request_refresh(topic)
+    freshness.update(refresh_run_id=refresh.run_id, refresh_token=refresh.token)
+    if refresh.run_id is None:
+        notes.append(f"fresh videos were {refresh.refused}")
+    else:
+        token = f"?token={refresh.token}" if refresh.token else ""
+        notes.append(
+            f"fresh ones are being collected in the background (run {refresh.run_id}, by `miles worker`; "
+            f"status at /api/v1/collections/{refresh.run_id}{token})"
+        )
+    return {"freshness": freshness, "notes": notes}
 
 
 def _jsonable(value: Any) -> Any:
@@ -167,23 +202,20 @@ def _candidates(
             with session_scope(settings) as session:
                 ids = niche_repo.search_video_ids(session=session, topic=topic)
                 fresh = niche_repo.fresh_count(session=session, video_ids=ids, since=since)
-    refresh_run_id = None
-    if fresh < settings.min_fresh_candidates and deps.collect is None:
-        stale = f"{fresh} of the {len(ids)} niche videos have a snapshot from the last {settings.fresh_window_h:g} h; "
-        if deps.request_refresh is not None:
-            refresh_run_id = deps.request_refresh(topic)
-            notes.append(
-                stale + f"fresh ones are being collected in the background (run {refresh_run_id}, by "
-                "`miles worker`); these results use the stored snapshots"
-            )
-        else:
-            notes.append(stale + "results use older snapshots (`miles collect search` or the worker fetch fresh ones)")
+    stale = fresh < settings.min_fresh_candidates and deps.collect is None
+    if stale:
+        notes.append(
+            f"{fresh} of the {len(ids)} niche videos have a snapshot from the last {settings.fresh_window_h:g} h; "
+            "these results use the stored snapshots"
+        )
     ids = _rank_by_similarity(deps, ids, topic, vibe, settings)
     freshness = {
         "fresh": fresh,
         "collected": collected,
         "window_h": settings.fresh_window_h,
-        "refresh_run_id": refresh_run_id,
+        "stale": stale,
+        "refresh_run_id": None,
+        "refresh_token": None,
     }
     return ids, freshness
 
@@ -292,6 +324,7 @@ def _mmr(deps: IdeasDeps, titles: list[str], values: np.ndarray, n: int) -> list
 
 def past_queries(*, settings: Settings, user_id: int | None, limit: int = 20, offset: int = 0) -> dict[str, Any]:
     with session_scope(settings) as session:
+        users.set_current_user(session=session, user_id=user_id)
         rows, total = ideas_repo.list_queries(session=session, user_id=user_id, limit=limit, offset=offset)
         items = [
             {

@@ -13,9 +13,10 @@ from miles.config import Settings
 from miles.errors import Unauthorized
 from miles.serve.limits import RateLimiter
 from miles.serve.services.model import PredictorHolder, PredictorLike
-from miles.serve.web_auth import cookie_user_id, user_is_active
+from miles.serve.web_auth import active_user, cookie_session
 from miles.store.db import session_scope
 from miles.store.repos import users
+from miles.store.repos.jobs import Requester
 
 UNKNOWN_KEY = "API key is unknown or revoked; create one with `miles key create`"
 KEY_REQUIRED = "an API key is required (Authorization: Bearer <key>); anonymous access is off"
@@ -51,6 +52,15 @@ class Caller:
     def rate_key(self) -> str:
         return f"key:{self.key_id}" if self.key_id is not None else f"ip:{self.ip}"
 
+    @property
+    def requester(self) -> Requester:
+        """Whose collection requests these are: the user's, or the address's when anonymous."""
+        return requester_of(self.user_id, self.ip)
+
+
+def requester_of(user_id: int | None, ip: str) -> Requester:
+    return Requester(user_id, f"user:{user_id}" if user_id is not None else f"ip:{ip}")
+
 
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization")
@@ -69,9 +79,15 @@ def touch_key(settings: Settings, owner: users.KeyOwner) -> None:
         users.touch_api_key(session=touch, key_id=owner.key_id)
 
 
+def client_ip(request: Request) -> str:
+    """The client's address: the peer's, or the one a trusted proxy forwarded (``miles serve`` trusts
+    X-Forwarded-For only from ``MILES_TRUSTED_PROXIES``; uvicorn rewrites the peer before the app sees it)."""
+    return request.client.host if request.client else "unknown"
+
+
 def get_caller(request: Request, session: SessionDep) -> Caller:
     """Authenticate the bearer key (if any), set the RLS user for this transaction, and apply the rate limit."""
-    ip = request.client.host if request.client else "unknown"
+    ip = client_ip(request)
     limiter: RateLimiter = request.app.state.rate_limiter
     token = _bearer(request)
     if token is None:
@@ -89,13 +105,17 @@ def get_caller(request: Request, session: SessionDep) -> Caller:
 
 
 def _cookie_user(request: Request, session: Session) -> int | None:
-    """The web session's user (pages' cookie) when there is no bearer key; sets the RLS user either way."""
-    user_id = cookie_user_id(request)
-    users.set_current_user(session=session, user_id=user_id)
-    if user_id is not None and not user_is_active(session, user_id):
+    """The web session's user (pages' cookie) when there is no bearer key and the session is still live (not ended
+    by logout or a password change); sets the RLS user either way."""
+    web = cookie_session(request)
+    if web is None:
         users.set_current_user(session=session, user_id=None)
         return None
-    return user_id
+    users.set_current_user(session=session, user_id=web.user_id)
+    if active_user(session, web) is None:
+        users.set_current_user(session=session, user_id=None)
+        return None
+    return web.user_id
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

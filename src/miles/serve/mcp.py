@@ -211,7 +211,9 @@ class MilesTools:
         model = self.model()  # no model: the API's 503 message, before any thumbnail is fetched
         items = [ScoredDraft(d, self.thumbnail(d, f"drafts[{i}]")) for i, d in enumerate(drafts)]
         with self.session(caller.user_id) as session:
-            results = score_drafts(session=session, predictor=model, drafts=items, user_id=caller.user_id)
+            results = score_drafts(
+                session=session, settings=self.settings, predictor=model, drafts=items, requester=caller.requester
+            )
         scored = [
             DraftScoreOut(**result.model_dump(), draft=stored_inputs(item.draft, item.thumbnail))
             for item, result in zip(items, results, strict=True)
@@ -227,7 +229,7 @@ class MilesTools:
             vibe=request.vibe,
             n=request.n,
             seed=request.seed,
-            user_id=caller.user_id,
+            requester=caller.requester,
         )
         return {"ok": True, **json.loads(json.dumps(result, default=str))}
 

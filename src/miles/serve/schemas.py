@@ -179,6 +179,11 @@ class PredictionOut(BaseModel):
         description="For a channel Miles did not know: the background collection of its recent uploads queued for "
         "the worker (status at GET /api/v1/collections/{id}); later forecasts use them.",
     )
+    channel_collection_token: str | None = Field(
+        default=None,
+        description="For an anonymous caller: the owner token that shows that collection's status "
+        "(GET /api/v1/collections/{id}?token=...); signed-in callers see their own collections without it.",
+    )
 
 
 class VariantOut(BaseModel):

@@ -1,9 +1,11 @@
 """Cookie sessions for the web pages: sign up, log in, log out, and CSRF protection for form posts.
 
 The session is one signed cookie (``itsdangerous``, keyed by ``MILES_SECRET_KEY``), HttpOnly and SameSite=Lax,
-holding the user id (or none, for an anonymous visitor) and a random CSRF token. Every form carries the token
-in a hidden field and every HTMX request sends it in the ``X-CSRF-Token`` header; a post without the matching
-token is refused. Passwords are checked by the users repository (argon2).
+holding the user id (or none, for an anonymous visitor), the user's session version and a random CSRF token. The
+cookie names a live session only while its version equals ``users.session_version``: logging out and changing the
+password bump that counter, so every cookie issued before (saved, copied or stolen) stops working at once. Every
+form carries the token in a hidden field and every HTMX request sends it in the ``X-CSRF-Token`` header; a post
+without the matching token is refused. Passwords are checked by the users repository (argon2).
 
 The JSON API accepts the cookie too (``deps.get_caller``), but for a state-changing method only together with
 the ``X-CSRF-Token`` header; without it the request counts as anonymous.
@@ -39,14 +41,15 @@ class WebSession:
     user_id: int | None
     csrf: str
     changed: bool = False  # the cookie must be (re)written on the response
+    version: int | None = None  # the user's session_version when the cookie was issued
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key.get_secret_value(), salt=_SALT)
 
 
-def new_session(user_id: int | None = None) -> WebSession:
-    return WebSession(user_id=user_id, csrf=secrets.token_urlsafe(24), changed=True)
+def new_session(user_id: int | None = None, version: int | None = None) -> WebSession:
+    return WebSession(user_id=user_id, csrf=secrets.token_urlsafe(24), changed=True, version=version)
 
 
 def _decode(request: Request, settings: Settings) -> WebSession | None:
@@ -59,8 +62,10 @@ def _decode(request: Request, settings: Settings) -> WebSession | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("csrf"), str):
         return None
-    uid = data.get("uid")
-    return WebSession(user_id=uid if isinstance(uid, int) else None, csrf=data["csrf"])
+    uid, version = data.get("uid"), data.get("sv")
+    if not isinstance(uid, int) or not isinstance(version, int):  # a cookie without a version names no session
+        return WebSession(user_id=None, csrf=data["csrf"])
+    return WebSession(user_id=uid, csrf=data["csrf"], version=version)
 
 
 def read_session(request: Request) -> WebSession:
@@ -75,16 +80,14 @@ def read_session(request: Request) -> WebSession:
 
 
 def active_user(session: Session, web: WebSession) -> User | None:
-    """The logged-in user if the account still exists and is active."""
+    """The logged-in user if the account still exists, is active, and has not ended this session since (logout
+    or password change: the cookie's version is older than the user's)."""
     if web.user_id is None:
         return None
     user = session.get(User, web.user_id)
-    return user if user is not None and user.is_active else None
-
-
-def user_is_active(session: Session, user_id: int) -> bool:
-    user = session.get(User, user_id)
-    return user is not None and user.is_active
+    if user is None or not user.is_active or user.session_version != web.version:
+        return None
+    return user
 
 
 def csrf_ok(web: WebSession, token: str | None) -> bool:
@@ -100,19 +103,20 @@ def check_csrf(request: Request, form_token: str | None) -> WebSession:
     return web
 
 
-def cookie_user_id(request: Request) -> int | None:
-    """The user of the session cookie, for the JSON API: unsafe methods also need the X-CSRF-Token header."""
+def cookie_session(request: Request) -> WebSession | None:
+    """The session cookie naming a user, for the JSON API (``active_user`` then checks it is still live); unsafe
+    methods also need the X-CSRF-Token header."""
     web = read_session(request)
     if web.user_id is None or web.changed:
         return None
     if request.method not in SAFE_METHODS and not csrf_ok(web, request.headers.get(CSRF_HEADER)):
         return None
-    return web.user_id
+    return web
 
 
 def write_cookie(response: Response, request: Request, web: WebSession) -> None:
     settings: Settings = request.app.state.settings
-    value = _serializer(settings).dumps({"uid": web.user_id, "csrf": web.csrf})
+    value = _serializer(settings).dumps({"uid": web.user_id, "sv": web.version, "csrf": web.csrf})
     response.set_cookie(
         COOKIE,
         value,
@@ -124,9 +128,10 @@ def write_cookie(response: Response, request: Request, web: WebSession) -> None:
     )
 
 
-def start_session(request: Request, user_id: int | None) -> WebSession:
-    """Log in (or out, with None): a fresh CSRF token too, so a token seen before login is useless after."""
-    web = new_session(user_id)
+def start_session(request: Request, user: User | None) -> WebSession:
+    """Log in as ``user`` (or out, with None): a fresh CSRF token too, so a token seen before login is useless
+    after. The cookie carries the user's current session version."""
+    web = new_session(None) if user is None else new_session(user.id, user.session_version)
     request.state.web_session = web
     return web
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
 from miles.serve.api.common import ERRORS, MODEL_ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
 from miles.serve.schemas import CleanText
-from miles.serve.services.ideas import collection_status, ideas_for, queries_for
+from miles.serve.services.collections import collection_status
+from miles.serve.services.ideas import ideas_for, queries_for
 
 router = APIRouter(tags=["ideas"])
 
@@ -33,7 +34,7 @@ def ideas(body: IdeasIn, caller: MaybeUserDep, settings: SettingsDep, predictor:
         vibe=body.vibe,
         n=body.n,
         seed=body.seed,
-        user_id=caller.user_id,
+        requester=caller.requester,
     )
     return {"ok": True, **result}
 
@@ -51,5 +52,11 @@ def collection(
     run_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The run id from /ideas' freshness.")],
     caller: MaybeUserDep,
     settings: SettingsDep,
+    token: Annotated[
+        str | None,
+        Query(max_length=64, description="The owner token an anonymous caller got when the collection was queued."),
+    ] = None,
 ) -> dict[str, Any]:
-    return {"ok": True, **collection_status(settings=settings, run_id=run_id)}
+    """Only the user who queued it sees a collection (or an anonymous caller showing its owner token); to
+    anyone else it does not exist (404)."""
+    return {"ok": True, **collection_status(settings=settings, run_id=run_id, user_id=caller.user_id, token=token)}

@@ -37,7 +37,9 @@ def predict(
     """
     model = predictor()  # 503 before any thumbnail is fetched when no model is available
     item = ScoredDraft(draft, _thumbnail(draft, settings, "body"))
-    return score_drafts(session=session, predictor=model, drafts=[item], user_id=caller.user_id)[0]
+    return score_drafts(session=session, settings=settings, predictor=model, drafts=[item], requester=caller.requester)[
+        0
+    ]
 
 
 @router.post("/predict/upload", summary="Score one draft with an uploaded thumbnail (multipart)")
@@ -62,7 +64,8 @@ def predict_upload(
             raise InvalidInput("give the thumbnail either as a file or in the draft, not both")
         data = thumbnail.file.read(settings.max_image_bytes + 1)
         image = thumbnails.checked_image(data, settings=settings, field="body.thumbnail")
-    return score_drafts(session=session, predictor=model, drafts=[ScoredDraft(parsed, image)], user_id=caller.user_id)[
+    item = ScoredDraft(parsed, image)
+    return score_drafts(session=session, settings=settings, predictor=model, drafts=[item], requester=caller.requester)[
         0
     ]
 
@@ -79,5 +82,7 @@ def predict_batch(
         )
     model = predictor()
     items = [ScoredDraft(d, _thumbnail(d, settings, f"body.items[{i}]")) for i, d in enumerate(batch.items)]
-    results = score_drafts(session=session, predictor=model, drafts=items, user_id=caller.user_id)
+    results = score_drafts(
+        session=session, settings=settings, predictor=model, drafts=items, requester=caller.requester
+    )
     return BatchOut(count=len(results), results=results)

@@ -1,4 +1,8 @@
-"""Sign up, log in, log out, and the API keys page (create — shown once —, list, revoke)."""
+"""Sign up, log in, log out, change password, and the API keys page (create — shown once —, list, revoke).
+
+Logging out and changing the password end every session of the user (``users.end_sessions``), not only this
+browser's: a cookie saved before stops working. API keys are separate credentials and keep working.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.schemas import SafeStr
 from miles.serve.web_auth import CSRF_FIELD, check_csrf, log_in, sign_up, start_session, write_cookie
 from miles.store.repos import users
-from miles.store.tables import ApiKey
+from miles.store.tables import ApiKey, User
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[SafeStr, Form(max_length=500)]
@@ -32,9 +36,9 @@ def account_data(page: Page) -> dict[str, Any]:
     return {"user": None if user is None else {"id": user.id, "email": user.email, "created_at": user.created_at}}
 
 
-def _logged_in(page: Page, user_id: int, target: str) -> Response:
+def _logged_in(page: Page, user: User, target: str) -> Response:
     page.commit()
-    web = start_session(page.request, user_id)
+    web = start_session(page.request, user)
     response = RedirectResponse(safe_next(target), status_code=303)
     write_cookie(response, page.request, web)
     return response
@@ -53,7 +57,7 @@ def signup(page: PageDep, email: Text, password: Text, confirm: Text, csrf: Csrf
         user = sign_up(session=page.session, email=email, password=password, confirm=confirm)
     except InvalidInput as exc:
         return render(page, "signup.html", account_data(page), status=422, error=exc.message, email=email, next=next)
-    return _logged_in(page, user.id, next)
+    return _logged_in(page, user, next)
 
 
 @router.get("/login")
@@ -79,16 +83,43 @@ def login(page: PageDep, email: Text, password: Text, csrf: Csrf, next: Text = "
         throttle.failed(account)
         return render(page, "login.html", account_data(page), status=401, error=exc.message, email=email, next=next)
     throttle.succeeded(account)
-    return _logged_in(page, user.id, next)
+    return _logged_in(page, user, next)
 
 
 @router.post("/logout")
 def logout(page: PageDep, csrf: Csrf) -> Response:
     check_csrf(page.request, csrf)
+    if page.user is not None:
+        users.end_sessions(session=page.session, user_id=page.user.id)
+        page.commit()
     web = start_session(page.request, None)
     response = RedirectResponse("/login?logged_out=1", status_code=303)
     write_cookie(response, page.request, web)
     return response
+
+
+@router.get("/password")
+@router.get("/password.json")
+def password_form(page: PageDep) -> Response:
+    page.require_user()
+    return render(page, "password.html", account_data(page))
+
+
+@router.post("/password")
+def change_password(page: PageDep, current: Text, password: Text, confirm: Text, csrf: Csrf) -> Response:
+    """A new password ends every session of the user; this browser gets a fresh cookie and stays logged in."""
+    check_csrf(page.request, csrf)
+    user_id = page.require_user()
+    try:
+        if password != confirm:
+            raise InvalidInput("the two new passwords differ; type the same password twice")
+        users.change_password(session=page.session, user_id=user_id, current=current, new=password)
+    except InvalidInput as exc:
+        return render(page, "password.html", account_data(page), status=exc.status, error=exc.message)
+    assert page.user is not None
+    page.commit()
+    page.web = start_session(page.request, page.user)
+    return render(page, "password.html", account_data(page), changed=True)
 
 
 def _key_out(key: ApiKey) -> dict[str, Any]:

@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.domain import as_utc
 from miles.errors import Unauthorized
-from miles.serve.deps import SessionDep
+from miles.serve.deps import SessionDep, client_ip, requester_of
 from miles.serve.limits import RateLimiter
 from miles.serve.services.model import PredictorHolder, PredictorLike
 from miles.serve.web_auth import CSRF_FIELD, CSRF_HEADER, WebSession, active_user, read_session, write_cookie
 from miles.store.repos import users
+from miles.store.repos.jobs import Requester
 from miles.store.tables import User
 
 SERVE_DIR = Path(__file__).resolve().parent.parent
@@ -110,6 +111,10 @@ class Page:
         return self.user.id if self.user is not None else None
 
     @property
+    def requester(self) -> Requester:
+        return requester_of(self.user_id, client_ip(self.request))
+
+    @property
     def wants_json(self) -> bool:
         return self.request.url.path.endswith(".json")
 
@@ -134,9 +139,8 @@ class Page:
 
 def get_page(request: Request, session: SessionDep) -> Page:
     """Rate-limit by address, read the cookie, and set the row-level-security user for this transaction."""
-    ip = request.client.host if request.client else "unknown"
     limiter: RateLimiter = request.app.state.rate_limiter
-    limiter.hit(f"ip:{ip}")
+    limiter.hit(f"ip:{client_ip(request)}")
     web = read_session(request)
     users.set_current_user(session=session, user_id=web.user_id)
     user = active_user(session, web)

@@ -38,7 +38,7 @@ def ideas_data(page: Page, *, topic: str, vibe: str, n: int) -> dict[str, Any]:
         vibe=vibe,
         n=n,
         seed=0,
-        user_id=page.user_id,
+        requester=page.requester,
     )
     return {"result": result}
 

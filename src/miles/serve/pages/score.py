@@ -97,7 +97,11 @@ def score_data(page: Page, form: dict[str, str], image: bytes | None) -> dict[st
     draft = draft_from_form(form)
     predictor = page.predictor()
     result = score_drafts(
-        session=page.session, predictor=predictor, drafts=[ScoredDraft(draft, image)], user_id=page.user_id
+        session=page.session,
+        settings=page.settings,
+        predictor=predictor,
+        drafts=[ScoredDraft(draft, image)],
+        requester=page.requester,
     )[0]
     out = result.model_dump(mode="json")
     unused_thumbnail = image is not None and "thumbnail" not in out["prediction"]["inputs_used"]

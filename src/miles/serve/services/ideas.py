@@ -7,12 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from miles.config import Settings
-from miles.domain import utcnow
-from miles.recommend.ideas import Collector, Embedder, IdeasDeps, past_queries, run_ideas
+from miles.recommend.ideas import Collector, Embedder, IdeasDeps, Refresh, past_queries, run_ideas
 from miles.recommend.scoring import default_embedder, predictor_scorer
+from miles.serve.services import collections
 from miles.serve.services.model import PredictorLike
-from miles.store.db import session_scope
-from miles.store.repos import jobs
+from miles.store.repos.jobs import Requester
 
 _EMBEDDER: dict[str, Embedder | None] = {}
 _LOCK = threading.Lock()
@@ -35,7 +34,7 @@ def ideas_for(
     vibe: str,
     n: int,
     seed: int,
-    user_id: int | None,
+    requester: Requester,
     collect: Collector | None = None,
 ) -> dict[str, Any]:
     """``collect`` (the CLI passes one) refreshes a stale niche; the web app never collects inside a request."""
@@ -44,33 +43,20 @@ def ideas_for(
         model_version=predictor.version,
         embed=embedder_for(settings),
         collect=collect,
-        request_refresh=None if collect is not None else _queue_collection(settings),
+        request_refresh=None if collect is not None else queue_collection(settings, requester),
     )
-    return run_ideas(settings=settings, deps=deps, topic=topic, vibe=vibe, n=n, seed=seed, user_id=user_id)
+    return run_ideas(settings=settings, deps=deps, topic=topic, vibe=vibe, n=n, seed=seed, user_id=requester.user_id)
 
 
-def _queue_collection(settings: Settings) -> Callable[[str], int]:
-    """The web app never collects inside a request: it queues the niche for the worker's `collect_requested`."""
+def queue_collection(settings: Settings, requester: Requester) -> Callable[[str], Refresh]:
+    """The web app never collects inside a request: it queues the niche for the worker's `collect_requested`,
+    as the caller's request (capped per caller, status shown to the caller only)."""
 
-    def request(topic: str) -> int:
-        with session_scope(settings) as session:
-            return jobs.request_collection(session=session, query=topic, now=utcnow()).id
+    def request(topic: str) -> Refresh:
+        queued = collections.queue_in_own_transaction(settings, topic, requester)
+        return Refresh(queued.run_id, queued.token, queued.refused)
 
     return request
-
-
-def collection_status(*, settings: Settings, run_id: int) -> dict[str, Any]:
-    with session_scope(settings) as session:
-        run = jobs.get_run(session=session, run_id=run_id)
-        return {
-            "id": run.id,
-            "job": run.job,
-            "status": run.status,
-            "counts": run.counts,
-            "error": run.error,
-            "started_at": run.started_at.isoformat(),
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        }
 
 
 def queries_for(*, settings: Settings, user_id: int | None, limit: int, offset: int) -> dict[str, Any]:

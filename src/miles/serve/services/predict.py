@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from miles.config import Settings
 from miles.domain import as_utc, channel_url, utcnow
 from miles.errors import InvalidInput, MilesError
 from miles.model.predict import Draft, DraftInput
@@ -30,9 +31,11 @@ from miles.serve.schemas import (
     VariantIn,
     VariantOut,
 )
+from miles.serve.services import collections
 from miles.serve.services.model import PredictorLike
 from miles.serve.services.thumbnails import content_hash
-from miles.store.repos import jobs, niche, predictions
+from miles.store.repos import niche, predictions
+from miles.store.repos.jobs import Requester
 
 TOP_CONTRIBUTIONS = 8
 OUTLIER_HORIZON_H = 168.0  # the outlier multiple is read at 7 days, or the longest horizon below it
@@ -179,9 +182,12 @@ class ChannelRead:
 
     note: str | None = None
     collection_run_id: int | None = None
+    collection_token: str | None = None
 
 
-def _with_channel(session: Session, item: ScoredDraft, reads: list[ChannelRead]) -> ScoredDraft:
+def _with_channel(
+    session: Session, settings: Settings, requester: Requester, item: ScoredDraft, reads: list[ChannelRead]
+) -> ScoredDraft:
     """Resolve the draft's ``channel`` (id, @handle or URL) to a stored channel id. An unknown channel that names a
     YouTube channel is queued for the worker to collect (requests never collect themselves); the note says so."""
     ref = item.draft.channel
@@ -200,26 +206,37 @@ def _with_channel(session: Session, item: ScoredDraft, reads: list[ChannelRead])
     if url is None:
         reads.append(ChannelRead(f"{unknown} Give its @handle or youtube.com URL to have its uploads collected."))
         return item
-    run = jobs.request_collection(session=session, query=url, now=utcnow())
+    queued = collections.queue(session=session, settings=settings, query=url, requester=requester)
+    if queued.run_id is None:
+        reads.append(ChannelRead(f"{unknown} Its uploads were {queued.refused}."))
+        return item
     reads.append(
         ChannelRead(
-            f"{unknown} Its recent uploads are being collected in the background (run {run.id}, by `miles worker`; "
-            f"status at /api/v1/collections/{run.id}); score again once it has finished to use them.",
-            run.id,
+            f"{unknown} Its recent uploads are being collected in the background (run {queued.run_id}, by "
+            f"`miles worker`; status at {queued.status_url()}); score again once it has finished to use them.",
+            queued.run_id,
+            queued.token,
         )
     )
     return item
 
 
 def score_drafts(
-    *, session: Session, predictor: PredictorLike, drafts: Sequence[ScoredDraft], user_id: int | None
+    *,
+    session: Session,
+    settings: Settings,
+    predictor: PredictorLike,
+    drafts: Sequence[ScoredDraft],
+    requester: Requester,
 ) -> list[PredictOut]:
-    """Score every draft and its variants in one predictor call; store one prediction row per draft."""
+    """Score every draft and its variants in one predictor call; store one prediction row per draft (the
+    requester's user's). An unknown channel is queued for collection under the requester's cap."""
+    user_id = requester.user_id
     now = utcnow()
     rows: list[DraftInput] = []
     spans: list[tuple[int, int]] = []
     reads: list[ChannelRead] = []
-    drafts = [_with_channel(session, item, reads) for item in drafts]
+    drafts = [_with_channel(session, settings, requester, item, reads) for item in drafts]
     for item in drafts:
         base = draft_input(item.draft, item.thumbnail, now)
         start = len(rows)
@@ -243,6 +260,7 @@ def score_drafts(
                 "channel history was used."
             )
             group[0].channel_collection_run_id = read.collection_run_id
+            group[0].channel_collection_token = read.collection_token
         for row, pred in zip(rows[start:end], group, strict=True):
             pred.outlier = _outlier(history, row.draft, pred)
         variants = _ranked(item.draft, group)

@@ -6,10 +6,11 @@ them at once. Acquiring is one atomic statement: insert the lock, or take it ove
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,16 @@ from miles.store.tables import JobLock, JobRun
 
 RUN_STATUSES = ("queued", "running", "ok", "partial", "failed", "skipped", "interrupted")
 REQUEST_JOB = "collect_request"  # a niche a user asked about that the worker should collect
+WAITING = ("queued", "running")
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who asks for a collection: the signed-in user (None: anonymous) and the key its waiting requests are
+    counted under ("user:<id>", "ip:<address>", "cli")."""
+
+    user_id: int | None
+    key: str
 
 
 def start_run(*, session: Session, job: str, now: datetime) -> JobRun:
@@ -43,16 +54,44 @@ def finish_run(
     return run
 
 
-def request_collection(*, session: Session, query: str, now: datetime) -> JobRun:
-    """Queue a collection of ``query`` for the worker; an identical request still waiting is reused."""
-    pending = session.scalars(select(JobRun).where(JobRun.job == REQUEST_JOB, JobRun.status.in_(("queued", "running"))))
+def request_collection(
+    *, session: Session, query: str, now: datetime, requester: Requester | None = None, max_waiting: int | None = None
+) -> JobRun | None:
+    """Queue a collection of ``query`` for the worker, owned by ``requester``'s user (anonymous requests have no
+    user). An identical request of the same user still waiting is reused. None when ``requester`` already has
+    ``max_waiting`` requests waiting: a caller cannot fill the worker's queue with one request per topic."""
+    user_id = requester.user_id if requester is not None else None
+    pending = session.scalars(
+        select(JobRun).where(
+            JobRun.job == REQUEST_JOB, JobRun.status.in_(WAITING), JobRun.user_id.is_not_distinct_from(user_id)
+        )
+    )
     for run in pending:
         if run.counts.get("query") == query:
             return run
-    run = JobRun(job=REQUEST_JOB, status="queued", started_at=now, counts={"query": query})
+    if (
+        requester is not None
+        and max_waiting is not None
+        and waiting_requests(session=session, key=requester.key) >= max_waiting
+    ):
+        return None
+    run = JobRun(
+        job=REQUEST_JOB,
+        status="queued",
+        started_at=now,
+        counts={"query": query},
+        user_id=user_id,
+        requester=requester.key if requester is not None else None,
+    )
     session.add(run)
     session.flush()
     return run
+
+
+def waiting_requests(*, session: Session, key: str) -> int:
+    """How many collection requests of ``key`` are queued or running."""
+    stmt = select(func.count()).where(JobRun.job == REQUEST_JOB, JobRun.status.in_(WAITING), JobRun.requester == key)
+    return int(session.scalar(stmt) or 0)
 
 
 def collected_channel(*, session: Session, query: str) -> str | None:

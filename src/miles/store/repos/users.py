@@ -113,6 +113,36 @@ def authenticate_password(*, session: Session, email: str, password: str) -> Use
     return user
 
 
+def end_sessions(*, session: Session, user_id: int) -> int:
+    """Bump the user's session version: every session cookie issued before stops working (API keys do not).
+
+    Returns the new version, which a cookie issued from now on carries."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    user.session_version += 1
+    session.flush()
+    return user.session_version
+
+
+def set_password(*, session: Session, user: User, password: str) -> int:
+    """Replace the password (policy-checked) and end every session of the user; returns the new session version."""
+    if problem := password_problem(password, email=user.email):
+        raise InvalidInput(problem)
+    user.password_hash = hash_password(password)
+    return end_sessions(session=session, user_id=user.id)
+
+
+def change_password(*, session: Session, user_id: int, current: str, new: str) -> int:
+    """The user's own change: the current password must be right; every other session ends."""
+    user = session.get(User, user_id)
+    if user is None or not verify_password(user.password_hash, current):
+        raise InvalidInput("current password: wrong", status=401)
+    if verify_password(user.password_hash, new):
+        raise InvalidInput("new password: same as the current one; choose a different password")
+    return set_password(session=session, user=user, password=new)
+
+
 def create_api_key(*, session: Session, user_id: int, name: str = "default") -> tuple[ApiKey, str]:
     """A new key for ``user_id``; returns the row and the plaintext key (the only time it exists)."""
     name = name.strip() or "default"
