@@ -18,7 +18,7 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
         ("0001-01-01T00:00:00+14:00", "out of range"),
         ("1990-01-01", "before 2005"),
         ("2027-06-02T00:00:00Z", "more than one year ahead"),
-        ("not a time", "is not a date-time"),
+        ("not a time", "is not a date and time"),
     ],
 )
 def test_publish_time_outside_2005_to_one_year_ahead_is_refused(when: str, words: str) -> None:

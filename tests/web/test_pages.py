@@ -123,9 +123,9 @@ def test_score_twin_returns_what_the_page_shows_and_lands_in_history(web: TestCl
         "duration_s": "45",
         "subscribers": "2000",
         "tags": "bread, baking",
-        "alt_titles": "Why is my sourdough dense?",
-        "alt_hours": "9",
-        "alt_durations": "20",
+        "alt_title": "Why is my sourdough dense?",
+        "alt_hour": "9",
+        "alt_duration": "20",
     }
     twin = web.post(
         "/score.json", data=form, files={"thumbnail": ("t.png", png(), "image/png")}, headers={"X-CSRF-Token": token}
@@ -136,7 +136,7 @@ def test_score_twin_returns_what_the_page_shows_and_lands_in_history(web: TestCl
     assert len(horizons) >= 3 and all(h["p10"] <= h["p50"] <= h["p90"] for h in horizons)
     assert "thumbnail" not in result["prediction"]["inputs_used"] and twin.json()["thumbnail_unused"] is True
     assert [v["rank"] for v in result["variants"]] == [1, 2, 3, 4]
-    assert {v["label"] for v in result["variants"]} >= {"draft", "posted at 09:00 UTC", "duration: 20 s"}
+    assert {v["label"] for v in result["variants"]} >= {"draft", "posted at 09:00 UTC", "duration: 0:20"}
     page = web.post("/score", data={**form, "csrf_token": token}, headers={"HX-Request": "true"})
     shown = text_of(page.text)
     assert "Forecast" in shown and "What drove it" in shown and "What if… ranked" in shown

@@ -118,10 +118,19 @@ def predict_cmd(
     title: Annotated[str, typer.Option("--title", help="Draft title.")],
     description: Annotated[str | None, typer.Option("--description")] = None,
     tags: Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")] = None,
-    duration: Annotated[float | None, typer.Option("--duration", help="Duration in seconds.")] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", help="Duration: seconds, m:ss or 1m30s (a Short: at most 3:00).")
+    ] = None,
     category: Annotated[int | None, typer.Option("--category", help="YouTube category id.")] = None,
-    publish_at: Annotated[str | None, typer.Option("--publish-at", help="Planned publish time (ISO 8601).")] = None,
-    subscribers: Annotated[int | None, typer.Option("--subscribers", help="Channel subscribers now.")] = None,
+    publish_at: Annotated[
+        str | None,
+        typer.Option(
+            "--publish-at", help="Planned publish time, ISO 8601 (UTC unless an offset is given); default now."
+        ),
+    ] = None,
+    subscribers: Annotated[
+        str | None, typer.Option("--subscribers", help="Channel subscribers now: 1200, 1,200, 12k or 1.2M.")
+    ] = None,
     channel: Annotated[
         str | None,
         typer.Option("--channel", help="Your channel (id, @handle or channel URL): its stored uploads are used."),
@@ -143,14 +152,16 @@ def predict_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as JSON.")] = False,
 ) -> None:
     """Predict views (p10/p50/p90 at 1 h … 30 d) and P(viral) for one draft."""
+    from miles.inputs import parse_count, parse_duration, parse_publish_time
     from miles.model.predict import DraftInput, Predictor, parse_early_views
 
     settings = STATE.settings
     if collect and not channel:
         raise InvalidInput("--collect needs --channel (an @handle, a UC… channel id or a youtube.com channel URL)")
     draft = DraftInput.from_mapping({
-        "title": title, "description": description, "duration_s": duration, "category_id": category,
-        "publish_at": publish_at, "channel_subscribers": subscribers,
+        "title": title, "description": description, "duration_s": parse_duration(duration, "--duration"),
+        "category_id": category, "publish_at": parse_publish_time(publish_at, "--publish-at"),
+        "channel_subscribers": parse_count(subscribers, "--subscribers"),
         "tags": [t.strip() for t in tags.split(",") if t.strip()] if tags else None,
         "early_views": parse_early_views(early_views or []), "thumbnail": _thumbnail(thumbnail),
     })  # fmt: skip
@@ -178,10 +189,41 @@ def predict_cmd(
                       f"{used['first_published'][:10]} – {used['last_published'][:10]}", highlight=False)  # fmt: skip
     elif note:
         err.print(f"[yellow]{note}[/yellow]", highlight=False)
-    console.print(
-        "inputs used: " + ", ".join(pred.inputs_used) + "; missing: " + (", ".join(pred.inputs_missing) or "none")
-    )
+    console.print("read as: " + read_as_line(pred.draft), highlight=False)
     console.print("top contributions (log views): " + ", ".join(f"{f} {v:+.2f}" for f, v in pred.contributions))
+
+
+def read_as_line(draft: dict[str, dict[str, Any]]) -> str:
+    """The draft as the forecast read it, in one line: given values, then what stood in for each blank."""
+    from miles.inputs import format_duration
+
+    shown = {"duration_s": "duration", "channel_subscribers": "subscribers", "publish_at": "publish time",
+             "tags": "tags", "category_id": "category", "early_views": "early views", "thumbnail": "thumbnail",
+             "description": "description"}  # fmt: skip
+    parts = []
+    for name, label in shown.items():
+        f = draft.get(name)
+        if f is None:
+            continue
+        value = f["value"]
+        when = f"{value[:16].replace('T', ' ')} UTC" if name == "publish_at" else ""
+        if f["status"] == "defaulted":
+            parts.append(f"{label} {f['note']}" + (f" ({when})" if when else ""))
+        elif name == "duration_s":
+            parts.append(f"{label} {format_duration(value)} ({value:g} s)")
+        elif name == "channel_subscribers":
+            parts.append(f"{label} {value:,}")
+        elif name == "publish_at":
+            parts.append(f"{label} {when}")
+        elif name == "early_views":
+            parts.append(f"{label} " + ", ".join(f"{e['views']:,} at {e['age_h']:g} h" for e in value))
+        elif name == "tags":
+            parts.append(f"{label} {', '.join(value)}")
+        elif name == "description":
+            parts.append(f"{label} ({len(value):,} characters)")
+        else:
+            parts.append(f"{label} {value}")
+    return "; ".join(parts)
 
 
 def _channel_history(settings: Any, reference: str, *, collect: bool) -> tuple[str | None, Any, str | None]:

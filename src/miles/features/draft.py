@@ -38,6 +38,7 @@ from miles.features.build import MIN_GAP_H, build_features, group_ids, prepare_s
 from miles.features.matrix import per_row_values
 from miles.features.registry import resolve_groups
 from miles.features.schema import DraftRows, Feature, Task
+from miles.inputs import InputError, parse_count, parse_duration, parse_publish_time
 
 log = logging.getLogger(__name__)
 DEFAULT_HORIZONS_H: tuple[float, ...] = (1.0, 6.0, 24.0, 168.0, 720.0)
@@ -87,6 +88,7 @@ class DraftInput:
     draft: Draft
     thumbnail: Any = None
     publish_given: bool = True
+    notes: dict[str, str] = field(default_factory=dict)  # where a value the creator left blank came from
 
     @property
     def given(self) -> set[str]:
@@ -143,6 +145,58 @@ class DraftInput:
         return cls(draft)
 
 
+GIVEN, DEFAULTED = "given", "defaulted"
+DRAFT_CHANNEL = "draft-channel-"  # the predictor's id for a draft's own, unknown channel (never echoed)
+
+
+def read_as(item: DraftInput, *, typical_subscribers: float | None = None) -> dict[str, dict[str, Any]]:
+    """Each input of a draft as the forecast read it: ``{"value", "status": "given" | "defaulted", "note"}``, so a
+    creator sees "12k" read as 12,000 and what stood in for each blank (publish time now, a typical channel, ...).
+
+    ``typical_subscribers``: the count the model reads a blank subscriber count as (its training median).
+    """
+    d, given = item.draft, item.given
+    when = as_utc(d.publish_at).isoformat(timespec="seconds")
+    subs = d.channel_subscribers
+    blanks: dict[str, tuple[Any, str]] = {
+        "description": (None, "none"),
+        "tags": ([], "none"),
+        "duration_s": (None, "not given: the forecast goes without it"),
+        "category_id": (None, "not given: the forecast goes without it"),
+        "publish_at": (when, "not given: now"),
+        "channel_subscribers": (
+            (round(typical_subscribers), f"not given: a typical channel ({typical_subscribers:,.0f} subscribers)")
+            if typical_subscribers is not None
+            else (None, "not given: the forecast goes without it")
+        ),
+        "thumbnail": (None, "none"),
+        "early_views": ([], "none: a forecast before publishing"),
+    }
+    values: dict[str, Any] = {
+        "title": d.title,
+        "description": d.description,
+        "tags": list(d.tags),
+        "duration_s": d.duration_s,
+        "category_id": d.category_id,
+        "publish_at": when,
+        "channel_subscribers": None if subs is None else round(subs),
+        "thumbnail": "image" if item.thumbnail is not None else None,
+        "early_views": [{"age_h": a, "views": round(v)} for a, v in d.early_views],
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for name in INPUT_FIELDS:
+        if name in item.notes:  # filled in from a stored record, not typed
+            out[name] = {"value": values[name], "status": DEFAULTED, "note": item.notes[name]}
+        elif name in given:
+            out[name] = {"value": values[name], "status": GIVEN, "note": None}
+        else:
+            value, note = blanks[name]
+            out[name] = {"value": value, "status": DEFAULTED, "note": note}
+    if d.channel_id and not d.channel_id.startswith(DRAFT_CHANNEL):
+        out["channel_id"] = {"value": d.channel_id, "status": GIVEN, "note": None}
+    return out
+
+
 class StoredVideo(Protocol):
     """What :meth:`DraftInput.from_stored` reads of a stored video (``store.tables.Video``)."""
 
@@ -179,10 +233,19 @@ def age_delta(age_h: float) -> pd.Timedelta:
 # --- parsing user input ------------------------------------------------------------------------------------
 
 
+COUNT_FIELDS = frozenset({"channel_subscribers", "views"})
+
+
 def _number(row: Mapping[str, Any], name: str, index: int) -> float | None:
     value = row.get(name)
     if value is None or value == "":
         return None
+    if isinstance(value, str) and name in COUNT_FIELDS | {"duration_s"}:  # as people type them: "12k", "1:30"
+        try:
+            parsed = parse_duration(value, name) if name == "duration_s" else parse_count(value, name)
+        except InputError as exc:
+            raise InvalidInput(f"draft {index}: {exc.message}", details=exc.details) from None
+        return None if parsed is None else float(parsed)
     try:
         out = float(value)
     except (TypeError, ValueError) as exc:
@@ -215,15 +278,7 @@ def parse_draft(row: Mapping[str, Any], index: int, now: datetime | None = None)
     title = row.get("title")
     if not isinstance(title, str) or not title.strip():
         raise InvalidInput(f"draft {index}: title is required and must be non-empty text")
-    when = row.get("publish_at")
-    try:
-        given = pd.Timestamp(when).to_pydatetime() if when else None
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInput(f"draft {index}: publish time {when!r} is not a date-time") from exc
-    try:  # a given publish time lies between 2005 and one year ahead, as on the API
-        published = checked_publish_time(given, now=now) if given is not None else (now or utcnow())
-    except ValueError as exc:
-        raise InvalidInput(f"draft {index}: {exc}") from None
+    published = _publish_time(row.get("publish_at"), index, now) or now or utcnow()
     tags = row.get("tags")
     tag_list = [str(t) for t in tags] if isinstance(tags, list | tuple) else (str(tags).split("|") if tags else [])
     category = _number(row, "category_id", index)
@@ -239,6 +294,23 @@ def parse_draft(row: Mapping[str, Any], index: int, now: datetime | None = None)
         country=row.get("country") or None,
         early_views=_early(row.get("early_views"), index),
     )
+
+
+def _publish_time(when: Any, index: int, now: datetime | None) -> datetime | None:
+    """A given publish time (text as people type it, or a datetime) between 2005 and one year ahead."""
+    if isinstance(when, str):
+        try:
+            return parse_publish_time(when, "publish_at", now=now)
+        except InputError as exc:
+            raise InvalidInput(f"draft {index}: {exc.message}", details=exc.details) from None
+    try:
+        given = pd.Timestamp(when).to_pydatetime() if when else None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidInput(f"draft {index}: publish time {when!r} is not a date-time") from exc
+    try:  # as on the API
+        return checked_publish_time(given, now=now) if given is not None else None
+    except ValueError as exc:
+        raise InvalidInput(f"draft {index}: {exc}") from None
 
 
 def horizons_for(draft: Draft, horizons: Sequence[float], task: Task) -> list[float]:

@@ -30,9 +30,19 @@ from PIL import Image
 
 from miles.config import Settings, get_settings
 from miles.errors import InvalidInput, ModelNotReady
-from miles.features.draft import INPUT_FIELDS, Draft, DraftInput, DraftMatrix, draft_matrix, horizons_for
+from miles.features.draft import (
+    DRAFT_CHANNEL,
+    INPUT_FIELDS,
+    Draft,
+    DraftInput,
+    DraftMatrix,
+    draft_matrix,
+    horizons_for,
+    read_as,
+)
 from miles.features.labels import VIRAL_DEFINITION
 from miles.features.schema import Task, subscriber_bucket
+from miles.inputs import parse_count
 from miles.model.artifact import read_manifest
 from miles.model.embed_features import PREDICT_SELECTION, THUMB_COLUMNS, TITLE_COLUMNS, TextEmbedder
 from miles.model.encoders import EmbeddingCache
@@ -69,6 +79,7 @@ class DraftPrediction:
     contributions: list[tuple[str, float]] = field(default_factory=list)
     accuracy: str | None = None  # how far off forecasts like this one were on videos Miles never trained on
     channel_history: dict[str, Any] | None = None  # the channel's earlier uploads the forecast used, if any
+    draft: dict[str, dict[str, Any]] = field(default_factory=dict)  # each input as read (features.draft.read_as)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -179,7 +190,9 @@ def _use_stored_subscribers(item: DraftInput, history: pd.DataFrame) -> None:
     rows = _earlier(history, item.draft).dropna(subset=["channel_subscribers"])
     if not rows.empty:
         latest = rows.sort_values("captured_at").iloc[-1]
-        item.draft.channel_subscribers = float(latest["channel_subscribers"])  # hence among the inputs given
+        item.draft.channel_subscribers = float(latest["channel_subscribers"])  # hence among the inputs used
+        when = pd.Timestamp(latest["captured_at"]).strftime("%Y-%m-%d")
+        item.notes = {**item.notes, "channel_subscribers": f"not given: your channel's stored count on {when}"}
 
 
 def _statement_horizon(horizons: np.ndarray) -> float:
@@ -196,6 +209,12 @@ def cumulative_in_age(views: FloatArray, draft: np.ndarray, horizon_h: np.ndarra
         rows = rows[np.argsort(horizon_h[rows], kind="stable")]
         out[rows] = np.maximum.accumulate(views[rows], axis=0)
     return out
+
+
+def _typical_subscribers(model: GBDTModel) -> float | None:
+    """The subscriber count a blank one is read as (the training median), when the model fills blanks."""
+    value = model.blank_values.get("log_subscribers")
+    return None if value is None or "log_subscribers" not in model.features else float(np.round(np.expm1(value)))
 
 
 def _uses_thumbnail(model: GBDTModel) -> bool:
@@ -251,7 +270,7 @@ def _parse(row: DraftInput | Mapping[str, Any], index: int) -> DraftInput:
     if thumb is not None and not isinstance(thumb, bytes | bytearray | Image.Image):
         raise InvalidInput(f"draft {index}: thumbnail must be image bytes or a PIL image")
     # A draft always has a channel, even when we know none of its uploads: counts 0, not unknown.
-    draft = replace(item.draft, channel_id=item.draft.channel_id or f"draft-channel-{index}")
+    draft = replace(item.draft, channel_id=item.draft.channel_id or f"{DRAFT_CHANNEL}{index}")
     return replace(item, draft=draft, thumbnail=bytes(thumb) if isinstance(thumb, bytearray) else thumb)
 
 
@@ -418,6 +437,7 @@ class Predictor:
                     inputs_missing=[f for f in INPUT_FIELDS if f not in item.given],
                     contributions=_top_contributions(loaded.model.features, contrib[k]) if contrib is not None else [],
                     channel_history=summaries[k],
+                    draft=read_as(item, typical_subscribers=_typical_subscribers(loaded.model)),
                     accuracy=accuracy_statement(
                         loaded.accuracy,
                         item.draft.channel_subscribers,
@@ -503,12 +523,16 @@ def load_default_predictor(
 
 
 def parse_early_views(items: Sequence[str]) -> list[tuple[float, float]]:
-    """``["1:120", "6:900"]`` (AGE_H:VIEWS) -> [(1.0, 120.0), (6.0, 900.0)], with a clear error per bad item."""
+    """``["1:120", "6:1.2k"]`` (AGE_H:VIEWS, views as people type counts) -> [(1.0, 120.0), (6.0, 1200.0)], with a
+    clear error per bad item."""
     out = []
     for item in items:
         try:
             age, views = item.split(":")
-            out.append((float(age), float(views)))
+            count = parse_count(views, f"--early-views {item!r}: views")
+            if count is None:
+                raise ValueError("no views")
+            out.append((float(age), float(count)))
         except ValueError as exc:
-            raise InvalidInput(f"--early-views {item!r}: expected AGE_H:VIEWS, e.g. 6:1500") from exc
+            raise InvalidInput(f"--early-views {item!r}: expected AGE_H:VIEWS, e.g. 6:1500 or 6:1.5k") from exc
     return out

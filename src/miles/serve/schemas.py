@@ -5,9 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from miles.domain import checked_publish_time, checked_utc, control_char_problem
+from miles.inputs import MAX_DURATION_S, InputError, parse_count, parse_duration
 from miles.model.predict import VIRAL_DEFINITION
 
 Mode = Literal["prepublish", "early"]
@@ -17,6 +28,27 @@ MULTILINE_FIELDS = frozenset({"description"})
 def _publish_time(value: datetime) -> datetime:
     checked_publish_time(value)
     return value
+
+
+def _typed(parse: Any) -> Any:
+    """A validator reading a string as people type it (``parse``); numbers pass through to the field's checks."""
+
+    def read(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse(value, "value")
+        except InputError as exc:  # the error's location names the field
+            raise PydanticCustomError("invalid_input", exc.short) from None
+
+    return BeforeValidator(read)
+
+
+Count = Annotated[int, _typed(parse_count)]
+"""A count: a number, or text as people type it ("1,200", "1 200", "12k", "1.2M")."""
+Duration = Annotated[float, _typed(parse_duration)]
+"""A duration in seconds: a number, or text ("90", "1:30", "1m30s"); a Short lasts at most MAX_DURATION_S."""
+DURATION_HELP = f"Length in seconds (or text: '1:30', '1m30s'), at most {MAX_DURATION_S:g} (a Short)."
 
 
 PublishTime = Annotated[datetime, AfterValidator(_publish_time)]
@@ -58,7 +90,7 @@ class _In(CleanText):
 
 class EarlyViewIn(_In):
     age_h: float = Field(gt=0, le=24 * 365, description="Hours since publishing when the views were read.")
-    views: int = Field(ge=0, le=10**12, description="View count at that age.")
+    views: Count = Field(ge=0, le=10**12, description="View count at that age (a number, or text such as '1.2k').")
 
 
 class VariantIn(_In):
@@ -66,7 +98,7 @@ class VariantIn(_In):
 
     label: str | None = Field(None, max_length=100, description="Name shown in the ranking (default: variant N).")
     title: str | None = Field(None, min_length=1, max_length=300)
-    duration_s: float | None = Field(None, gt=0, le=86_400)
+    duration_s: Duration | None = Field(None, gt=0, le=MAX_DURATION_S, description=DURATION_HELP)
     publish_at: PublishTime | None = Field(None, description="Between 2005 and one year ahead; naive means UTC.")
 
     @model_validator(mode="after")
@@ -82,7 +114,7 @@ class DraftIn(_In):
     title: str = Field(min_length=1, max_length=300, description="Title of the video.")
     description: str | None = Field(None, max_length=5000)
     tags: list[str] = Field(default_factory=list, max_length=100, description="Tags, without '#'.")
-    duration_s: float | None = Field(None, gt=0, le=86_400, description="Length in seconds.")
+    duration_s: Duration | None = Field(None, gt=0, le=MAX_DURATION_S, description=DURATION_HELP)
     category_id: int | None = Field(None, ge=0, le=100, description="YouTube category id.")
     publish_at: PublishTime | None = Field(
         None,
@@ -97,7 +129,9 @@ class DraftIn(_In):
         description="Your channel as an id, @handle or youtube.com channel/Shorts URL; when Miles has its uploads, "
         "the forecast uses the channel's record (and its subscriber count when none is given).",
     )
-    channel_subscribers: int | None = Field(None, ge=0, le=10**10, description="Subscriber count at publish.")
+    channel_subscribers: Count | None = Field(
+        None, ge=0, le=10**10, description="Subscriber count at publish: a number, or text ('1,200', '12k'); 0 is 0."
+    )
     thumbnail_url: str | None = Field(
         None, max_length=2000, description="HTTPS URL on an allowed thumbnail host (MILES_THUMBNAIL_HOSTS)."
     )
@@ -154,6 +188,12 @@ class ChannelHistoryOut(BaseModel):
     last_published: datetime
 
 
+class DraftFieldOut(BaseModel):
+    value: Any = Field(description="The value the forecast used (a count of '12k' reads 12000, '1:30' reads 90).")
+    status: Literal["given", "defaulted"] = Field(description="Typed by you, or filled in because it was blank.")
+    note: str | None = Field(None, description="For a defaulted field: what stood in for it.")
+
+
 class PredictionOut(BaseModel):
     mode: Mode
     model_version: str
@@ -168,6 +208,10 @@ class PredictionOut(BaseModel):
         "trained on (test fold, ordinary uploads), in one plain sentence.",
     )
     viral_definition: str = Field(default=VIRAL_DEFINITION, description="What the viral chance means.")
+    draft: dict[str, DraftFieldOut] = Field(
+        default_factory=dict,
+        description="The draft as read: each input's value and whether it was given or defaulted (and to what).",
+    )
     channel_history: ChannelHistoryOut | None = Field(
         None, description="The channel history the forecast used (the channel's record as of the publish time)."
     )
@@ -190,6 +234,11 @@ class VariantOut(BaseModel):
     label: str
     rank: int = Field(description="1 = highest predicted median views at the longest horizon.")
     changes: dict[str, Any] = Field(description="The fields this variant changed ('draft' for the draft itself).")
+    too_close_to_call: bool = Field(
+        False,
+        description="Its forecast and the top-ranked one's are within each other's uncertainty (see docs/api.md): "
+        "treat them as a tie.",
+    )
     prediction: PredictionOut
 
 

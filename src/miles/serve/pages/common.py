@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.domain import as_utc
 from miles.errors import Unauthorized
+from miles.inputs import format_duration
 from miles.serve.deps import SessionDep, client_ip, requester_of
 from miles.serve.limits import RateLimiter
 from miles.serve.services.model import PredictorHolder, PredictorLike
@@ -94,6 +95,7 @@ def _figure(figure: Any) -> Markup:
 
 
 TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple, figure=_figure)
+TEMPLATES.env.filters["duration"] = format_duration
 
 
 @dataclass

@@ -14,8 +14,9 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from miles.domain import checked_publish_time, utcnow
+from miles.domain import utcnow
 from miles.errors import InvalidInput
+from miles.inputs import InputError, format_duration, parse_count, parse_duration, parse_hour, parse_publish_time
 from miles.serve.errors import field_path
 from miles.serve.pages.charts import interval_figure
 from miles.serve.pages.common import Page, PageDep, render
@@ -27,73 +28,83 @@ from miles.serve.web_auth import CSRF_FIELD, check_csrf
 
 router = APIRouter(include_in_schema=False)
 OptText = Annotated[str, Form(max_length=5000)]
-MAX_ALTERNATIVES = 6
+MAX_ALTERNATIVES = 6  # of each kind (title, duration, posting hour); the API takes up to 20 variants in all
+AltField = Annotated[list[str], Form(max_length=MAX_ALTERNATIVES)]  # one input per alternative
 
 
-def _numbers(text: str, field: str, *, lo: float, hi: float) -> list[float]:
-    out = []
-    for part in text.replace(";", ",").split(","):
-        if not part.strip():
-            continue
+FORM_FIELDS = {"duration_s": "duration", "subscribers": "subscribers", "publish_at": "planned publish time"}
+
+
+class FormErrors:
+    """Every problem of one form, each naming its field (the form input's name) and what was typed."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, str]] = []
+
+    def read(self, name: str, parse: Any, text: str, label: str, **kw: Any) -> Any:
         try:
-            value = float(part)
-        except ValueError:
-            raise InvalidInput(f"{field}: {part.strip()!r} is not a number; separate values with commas") from None
-        if not lo <= value <= hi:
-            raise InvalidInput(f"{field}: {value:g} is outside {lo:g}–{hi:g}")
-        out.append(value)
-    return out[:MAX_ALTERNATIVES]
+            return parse(text, label, **kw)
+        except InputError as exc:
+            self.items.append({"field": name, "message": exc.message})
+            return None
+
+    def raise_any(self) -> None:
+        if self.items:
+            message = "; ".join(e["message"] for e in self.items)
+            raise InvalidInput(message, details={"fields": self.items})
 
 
-def _opt_float(text: str, field: str, *, lo: float, hi: float) -> float | None:
-    values = _numbers(text, field, lo=lo, hi=hi) if text.strip() else []
-    return values[0] if values else None
-
-
-def variants_from_form(alt_titles: str, alt_durations: str, alt_hours: str, publish_at: datetime) -> list[VariantIn]:
-    variants = [
-        VariantIn.model_validate({"label": f"title: {t.strip()[:60]}", "title": t.strip()})
-        for t in alt_titles.splitlines()
-        if t.strip()
+def variants_from_form(
+    alt_titles: list[str], alt_durations: list[str], alt_hours: list[str], publish_at: datetime, errors: FormErrors
+) -> list[VariantIn]:
+    """One variant per filled alternative field (each its own input, so a comma is never a separator)."""
+    out: list[dict[str, Any]] = [
+        {"label": f"title: {t.strip()[:60]}", "title": t.strip()} for t in alt_titles if t.strip()
     ]
-    variants = variants[:MAX_ALTERNATIVES]
-    for d in _numbers(alt_durations, "alternative durations", lo=1, hi=86_400):
-        variants.append(VariantIn.model_validate({"label": f"duration: {d:g} s", "duration_s": d}))
-    for h in _numbers(alt_hours, "alternative posting hours", lo=0, hi=23):
-        when = publish_at.replace(hour=int(h), minute=0, second=0, microsecond=0)
-        variants.append(VariantIn.model_validate({"label": f"posted at {int(h):02d}:00 UTC", "publish_at": when}))
-    return variants
+    for i, text in enumerate(alt_durations, start=1):
+        d = errors.read("alt_duration", parse_duration, text, f"alternative duration {i}")
+        if d is not None:
+            out.append({"label": f"duration: {format_duration(d)}", "duration_s": d})
+    for i, text in enumerate(alt_hours, start=1):
+        h = errors.read("alt_hour", parse_hour, text, f"alternative posting hour {i}")
+        if h is not None:
+            when = publish_at.replace(hour=h, minute=0, second=0, microsecond=0)
+            out.append({"label": f"posted at {h:02d}:00 UTC", "publish_at": when})
+    return [VariantIn.model_validate(v) for v in out]
 
 
-def draft_from_form(form: dict[str, str]) -> DraftIn:
-    """The form's strings as a validated ``DraftIn``; problems become one InvalidInput naming the field."""
-    try:
-        when = datetime.fromisoformat(form["publish_at"]) if form["publish_at"].strip() else utcnow()
-    except ValueError:
-        raise InvalidInput(f"planned publish time: {form['publish_at']!r} is not a date and time") from None
-    try:
-        publish = checked_publish_time(when)
-    except ValueError as exc:
-        raise InvalidInput(f"planned publish time: {exc}") from None
+def draft_from_form(form: dict[str, Any]) -> DraftIn:
+    """The form's strings as a validated ``DraftIn``, read as people type them (``miles.inputs``); every problem
+    is listed in one InvalidInput (``details.fields``: the input's name and the message)."""
+    errors = FormErrors()
+    duration = errors.read("duration_s", parse_duration, form["duration_s"], "duration")
+    subscribers = errors.read("subscribers", parse_count, form["subscribers"], "subscribers")
+    publish = errors.read("publish_at", parse_publish_time, form["publish_at"], "planned publish time")
+    variants = variants_from_form(form["alt_title"], form["alt_duration"], form["alt_hour"], publish or utcnow(),
+                                  errors)  # fmt: skip
+    errors.raise_any()
     try:
         return DraftIn.model_validate(
             {
                 "title": form["title"],
                 "description": form["description"] or None,
                 "tags": [t for t in form["tags"].replace("#", " ").replace(",", " ").split() if t],
-                "duration_s": _opt_float(form["duration_s"], "duration", lo=1, hi=86_400),
-                "channel_subscribers": int(_opt_float(form["subscribers"], "subscribers", lo=0, hi=1e10) or 0) or None,
+                "duration_s": duration,
+                "channel_subscribers": subscribers,
                 "channel": form.get("channel", "").strip() or None,
                 "publish_at": publish,
-                "variants": variants_from_form(form["alt_titles"], form["alt_durations"], form["alt_hours"], publish),
+                "variants": variants,
             }
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidInput(f"{field_path(first['loc']) or 'form'}: {first['msg']}") from None
+        for err in exc.errors():
+            name = field_path(err["loc"]) or "form"
+            errors.items.append({"field": name, "message": f"{FORM_FIELDS.get(name, name)}: {err['msg']}"})
+        errors.raise_any()
+        raise
 
 
-def score_data(page: Page, form: dict[str, str], image: bytes | None) -> dict[str, Any]:
+def score_data(page: Page, form: dict[str, Any], image: bytes | None) -> dict[str, Any]:
     draft = draft_from_form(form)
     predictor = page.predictor()
     result = score_drafts(
@@ -140,9 +151,9 @@ def score(
     subscribers: Annotated[str, Form(max_length=20)] = "",
     channel: Annotated[str, Form(max_length=300)] = "",
     publish_at: Annotated[str, Form(max_length=40)] = "",
-    alt_titles: OptText = "",
-    alt_durations: Annotated[str, Form(max_length=200)] = "",
-    alt_hours: Annotated[str, Form(max_length=200)] = "",
+    alt_title: AltField = [],  # noqa: B006 - FastAPI copies defaults
+    alt_duration: AltField = [],  # noqa: B006
+    alt_hour: AltField = [],  # noqa: B006
     thumbnail: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     check_csrf(page.request, csrf)
@@ -154,9 +165,9 @@ def score(
         subscribers=subscribers,
         channel=channel,
         publish_at=publish_at,
-        alt_titles=alt_titles,
-        alt_durations=alt_durations,
-        alt_hours=alt_hours,
+        alt_title=alt_title,
+        alt_duration=alt_duration,
+        alt_hour=alt_hour,
     )
     image = None
     if thumbnail is not None and thumbnail.filename:

@@ -7,6 +7,7 @@ ranking of variants, and one ``predictions`` row per draft (inputs hash, outputs
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,6 +24,7 @@ from miles.recommend.outliers import draft_usual_views
 from miles.recommend.scoring import field_of, horizon_label
 from miles.serve.schemas import (
     ContributionOut,
+    DraftFieldOut,
     DraftIn,
     HorizonOut,
     OutlierOut,
@@ -136,6 +138,7 @@ def to_prediction_out(raw: Any, *, version: str, mode: str) -> PredictionOut:
         top_contributions=_contributions(field_of(raw, "contributions")),
         accuracy=field_of(raw, "accuracy", None),
         channel_history=field_of(raw, "channel_history", None),
+        draft=field_of(raw, "draft", None) or {},
     )
 
 
@@ -159,7 +162,22 @@ def _outlier(history: pd.DataFrame | None, draft: Draft, pred: PredictionOut) ->
     )
 
 
+def _in_middle_half(views: float, h: HorizonOut) -> bool:
+    """Whether ``views`` lies in the middle half of ``h``'s p10-p90 interval, on the log scale views live on."""
+    lo, hi = math.log1p(h.p10), math.log1p(h.p90)
+    quarter = (hi - lo) / 4
+    return lo + quarter <= math.log1p(views) <= hi - quarter
+
+
+def too_close_to_call(a: HorizonOut, b: HorizonOut) -> bool:
+    """Two forecasts are a tie when either median lies in the middle half (log scale) of the other's p10-p90
+    interval: the difference between them is small next to how far off either forecast can be."""
+    return _in_middle_half(a.p50, b) or _in_middle_half(b.p50, a)
+
+
 def _ranked(draft: DraftIn, preds: Sequence[PredictionOut]) -> list[VariantOut]:
+    """The draft and its variants by median views at the longest horizon; every row but the first is marked too
+    close to call when it ties with the first (``too_close_to_call``)."""
     if not draft.variants:
         return []
     entries = [("draft", {"draft": True}, preds[0])]
@@ -167,7 +185,12 @@ def _ranked(draft: DraftIn, preds: Sequence[PredictionOut]) -> list[VariantOut]:
         changes = variant.model_dump(mode="json", exclude_none=True, exclude={"label"})
         entries.append((variant.label or f"variant {i}", changes, pred))
     entries.sort(key=lambda e: e[2].horizons[-1].p50, reverse=True)
-    return [VariantOut(label=lbl, rank=r, changes=ch, prediction=p) for r, (lbl, ch, p) in enumerate(entries, 1)]
+    best = entries[0][2].horizons[-1]
+    return [
+        VariantOut(label=lbl, rank=r, changes=ch, prediction=p,
+                   too_close_to_call=r > 1 and too_close_to_call(best, p.horizons[-1]))
+        for r, (lbl, ch, p) in enumerate(entries, 1)
+    ]  # fmt: skip
 
 
 def stored_inputs(draft: DraftIn, thumbnail: bytes | None) -> dict[str, Any]:
@@ -263,6 +286,8 @@ def score_drafts(
             group[0].channel_collection_token = read.collection_token
         for row, pred in zip(rows[start:end], group, strict=True):
             pred.outlier = _outlier(history, row.draft, pred)
+            if item.draft.channel:
+                pred.draft["channel"] = DraftFieldOut(value=item.draft.channel, status="given", note=read.note)
         variants = _ranked(item.draft, group)
         outputs = {
             "prediction": group[0].model_dump(mode="json"),

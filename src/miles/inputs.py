@@ -1,0 +1,139 @@
+"""Numbers, durations and times as people type them, read the same way on every surface (form, API, CLI).
+
+Counts: ``1200``, ``1,200``, ``1 200``, ``12k``, ``1.2M``, ``0`` (0 is zero, not unknown). Durations: ``90``,
+``90s``, ``1:30``, ``1m30s``, ``1:02:03``, up to :data:`MAX_DURATION_S`. Publish times: ISO 8601 (``T`` or a
+space; naive means UTC) between 2005 and one year ahead. Hours of the day: ``17``, ``17:00``, ``5pm``.
+A blank is ``None`` (not given). Anything else is an :class:`InputError` naming the field and what was typed,
+so a value is never read as something the person did not mean (``1,200`` is never 1, nor a list).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+
+from miles.domain import checked_publish_time
+from miles.errors import InvalidInput
+
+MAX_DURATION_S = 180.0  # a YouTube Short is at most 3 minutes (since October 2024); Miles scores Shorts
+MAX_COUNT = 10**10
+MAX_ECHO = 40  # characters of the typed text repeated in an error
+SUFFIXES = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000, "bn": 1_000_000_000}
+# thousands separators people use: comma, space, no-break and thin spaces, apostrophe (Swiss), underscore
+_GROUPED = re.compile("^\\d{1,3}(?:([, \u00a0\u2009\u202f'\u2019_])\\d{3})?(?:\\1\\d{3})*$")
+_SHORTHAND = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)\s*(k|m|bn|b)?$", re.IGNORECASE)
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d{2}(?:\.\d+)?)$")
+_UNITS = re.compile(r"^(?:(\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in(?:utes?|s)?)?)?\s*"
+                    r"(?:(\d+(?:\.\d+)?)\s*s(?:ec(?:onds?|s)?)?)?$", re.IGNORECASE)  # fmt: skip
+_HOUR = re.compile(r"^(\d{1,2})(?::(00))?\s*(am|pm|h)?$", re.IGNORECASE)
+
+
+class InputError(InvalidInput):
+    """A typed value that cannot be read: ``field``, the ``text`` as typed and the ``problem`` in plain words."""
+
+    def __init__(self, field: str, text: str, problem: str) -> None:
+        self.field, self.text, self.problem = field, text, problem
+        super().__init__(f"{field}: {self.short}", details={"field": field})
+
+    @property
+    def short(self) -> str:
+        """The message without the field name, for surfaces that show it beside the field."""
+        typed = self.text if len(self.text) <= MAX_ECHO else self.text[: MAX_ECHO - 1] + "…"
+        return f"{typed!r} {self.problem}"
+
+
+def _blank(text: str | None) -> bool:
+    return text is None or not str(text).strip()
+
+
+def parse_count(text: str | None, field: str, *, maximum: int = MAX_COUNT) -> int | None:
+    """A whole count as typed (``1,200`` / ``1 200`` / ``12k`` / ``1.2M`` / ``0``); None when blank."""
+    if _blank(text):
+        return None
+    raw = str(text).strip()
+    hint = "(try 1200, 1,200 or 1.2k)"
+    value: float
+    if _GROUPED.match(raw):
+        value = float(re.sub(r"\D", "", raw))
+    elif match := _SHORTHAND.match(raw):
+        value = float(match.group(1)) * SUFFIXES[(match.group(2) or "").lower()]
+        if not value.is_integer() and not match.group(2):
+            raise InputError(field, raw, f"is not a whole number {hint}")
+    elif raw.startswith("-"):
+        raise InputError(field, raw, "is negative; a count is 0 or more")
+    else:
+        raise InputError(field, raw, f"is not a number {hint}")
+    if value > maximum:
+        raise InputError(field, raw, f"is more than {maximum:,}")
+    return round(value)
+
+
+def parse_duration(text: str | None, field: str, *, maximum: float = MAX_DURATION_S) -> float | None:
+    """Seconds as typed (``90`` / ``90s`` / ``1:30`` / ``1m30s`` / ``1:02:03``); None when blank."""
+    if _blank(text):
+        return None
+    raw = str(text).strip()
+    seconds: float | None = None
+    if clock := _CLOCK.match(raw):
+        hours, minutes, secs = (float(g) if g else 0.0 for g in clock.groups())
+        if secs >= 60 or (clock.group(1) is not None and minutes >= 60):
+            raise InputError(field, raw, "is not a duration: minutes and seconds after ':' run from 00 to 59")
+        seconds = hours * 3600 + minutes * 60 + secs
+    elif re.fullmatch(r"\d+(?:\.\d+)?", raw):
+        seconds = float(raw)
+    elif (units := _UNITS.match(raw)) and any(units.groups()):
+        h, m, s = (float(g) if g else 0.0 for g in units.groups())
+        seconds = h * 3600 + m * 60 + s
+    if seconds is None or not math.isfinite(seconds):
+        raise InputError(field, raw, "is not a duration (try 45, 1:30 or 1m30s)")
+    if seconds <= 0:
+        raise InputError(field, raw, "is not a length: a video lasts more than 0 seconds")
+    if seconds > maximum:
+        limit = f"{format_duration(maximum)} ({maximum:g} s)"
+        raise InputError(field, raw, f"is {seconds:g} s; a YouTube Short is at most {limit}")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """``90`` -> ``1:30``; ``3723`` -> ``1:02:03``; fractions of a second kept (``1:30.5``)."""
+    whole, frac = divmod(seconds, 1)
+    h, rest = divmod(int(whole), 3600)
+    m, s = divmod(rest, 60)
+    tail = f"{s:02d}" + (f"{frac:.2f}".lstrip("0").rstrip("0").rstrip(".") if frac else "")
+    return f"{h}:{m:02d}:{tail}" if h else f"{m}:{tail}"
+
+
+def parse_publish_time(text: str | None, field: str, *, now: datetime | None = None) -> datetime | None:
+    """A publish time (ISO 8601 date, or date and time with ``T`` or a space; naive means UTC) in UTC, between
+    2005 and one year ahead; None when blank."""
+    if _blank(text):
+        return None
+    raw = str(text).strip()
+    try:
+        when = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise InputError(field, raw, "is not a date and time (try 2026-03-01 17:00)") from None
+    try:
+        return checked_publish_time(when, now=now)
+    except ValueError as exc:
+        problem = str(exc).removeprefix(f"publish time {when.isoformat()} ")
+        raise InputError(field, raw, problem) from None
+
+
+def parse_hour(text: str | None, field: str) -> int | None:
+    """An hour of the day (``17``, ``17:00``, ``5pm``, ``12am``); None when blank."""
+    if _blank(text):
+        return None
+    raw = str(text).strip()
+    match = _HOUR.match(raw)
+    if match is None:
+        raise InputError(field, raw, "is not an hour of the day (try 17, 17:00 or 5pm)")
+    hour, suffix = int(match.group(1)), (match.group(3) or "").lower()
+    if suffix in ("am", "pm"):
+        if not 1 <= hour <= 12:
+            raise InputError(field, raw, "is not an hour: with am/pm the hour runs from 1 to 12")
+        hour = hour % 12 + (12 if suffix == "pm" else 0)
+    if not 0 <= hour <= 23:
+        raise InputError(field, raw, "is not an hour: hours run from 0 to 23")
+    return hour

@@ -1,0 +1,122 @@
+"""The draft as read (``draft`` in every result), counts and durations as people type them, clear errors for what
+cannot be read, and "too close to call" on what-if rows - through the API with the packaged model."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from tests.serve.conftest import ENCODERS
+
+from miles.serve.schemas import HorizonOut
+from miles.serve.services.predict import too_close_to_call
+
+API = "/api/v1"
+TITLE = "How I bake bread in 90 seconds"
+
+
+def predict(client: TestClient, **fields: object) -> dict:  # type: ignore[type-arg]
+    response = client.post(f"{API}/predict", json={"title": TITLE, **fields})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+@ENCODERS
+def test_typed_counts_and_durations_read_as_numbers_and_echoed(predictor_client: TestClient) -> None:
+    typed = predict(predictor_client, channel_subscribers="12k", duration_s="1:30", publish_at="2026-12-01 17:00")
+    numbers = predict(predictor_client, channel_subscribers=12000, duration_s=90, publish_at="2026-12-01T17:00:00Z")
+    assert typed["prediction"]["horizons"] == numbers["prediction"]["horizons"]  # the same draft, however typed
+    draft = typed["prediction"]["draft"]
+    assert draft["channel_subscribers"] == {"value": 12000, "status": "given", "note": None}
+    assert draft["duration_s"] == {"value": 90.0, "status": "given", "note": None}
+    assert draft["publish_at"] == {"value": "2026-12-01T17:00:00+00:00", "status": "given", "note": None}
+    assert draft["title"]["value"] == TITLE and draft["title"]["status"] == "given"
+    assert draft["description"] == {"value": None, "status": "defaulted", "note": "none"}
+    assert draft["early_views"]["status"] == "defaulted"
+    assert (
+        predict(predictor_client, channel_subscribers="1,200")["prediction"]["draft"]["channel_subscribers"]["value"]
+        == 1200
+    )
+
+
+@ENCODERS
+def test_blanks_are_echoed_as_defaulted_with_what_stood_in(predictor_client: TestClient) -> None:
+    draft = predict(predictor_client)["prediction"]["draft"]
+    publish = draft["publish_at"]
+    assert publish["status"] == "defaulted" and publish["note"] == "not given: now" and publish["value"]
+    subs = draft["channel_subscribers"]
+    assert subs["status"] == "defaulted" and subs["value"] > 0
+    assert subs["note"] == f"not given: a typical channel ({subs['value']:,} subscribers)"
+    # the typical channel is what the model really used: typing that count gives the same forecast
+    blank = predict(predictor_client)["prediction"]["horizons"]
+    typical = predict(predictor_client, channel_subscribers=subs["value"])["prediction"]["horizons"]
+    assert [h["p50"] for h in blank] == [h["p50"] for h in typical]
+
+
+@ENCODERS
+def test_zero_subscribers_means_zero_not_unknown(predictor_client: TestClient) -> None:
+    zero = predict(predictor_client, channel_subscribers="0")["prediction"]
+    blank = predict(predictor_client)["prediction"]
+    assert zero["draft"]["channel_subscribers"] == {"value": 0, "status": "given", "note": None}
+    assert "channel_subscribers" in zero["inputs_used"] and "channel_subscribers" not in blank["inputs_used"]
+    assert zero["horizons"][-1]["p50"] < blank["horizons"][-1]["p50"]  # 0 subscribers is a tiny channel
+
+
+def test_what_cannot_be_read_is_refused_naming_field_and_text(client: TestClient) -> None:
+    cases = {
+        "channel_subscribers": ("12q", "'12q' is not a number (try 1200, 1,200 or 1.2k)"),
+        "duration_s": ("4:00", "'4:00' is 240 s; a YouTube Short is at most 3:00 (180 s)"),
+    }
+    for name, (typed, message) in cases.items():
+        body = client.post(f"{API}/predict", json={"title": TITLE, name: typed}).json()
+        assert body["ok"] is False and body["error"]["code"] == "invalid_input"
+        assert body["error"]["details"] == [{"field": f"body.{name}", "message": message, "type": "invalid_input"}]
+        assert f"body.{name}: {message}" in body["error"]["message"]
+    too_long = client.post(f"{API}/predict", json={"title": TITLE, "duration_s": 86_400}).json()
+    assert too_long["error"]["details"][0]["field"] == "body.duration_s"
+    assert "less than or equal to 180" in too_long["error"]["details"][0]["message"]
+    old = client.post(f"{API}/predict", json={"title": TITLE, "publish_at": "1990-01-01T00:00:00Z"}).json()
+    assert "before 2005" in old["error"]["message"]
+    variant = client.post(f"{API}/predict", json={"title": TITLE, "variants": [{"duration_s": "1:75"}]}).json()
+    assert variant["error"]["details"][0]["field"] == "body.variants[0].duration_s"
+    early = client.post(f"{API}/predict", json={"title": TITLE, "early_views": [{"age_h": 2, "views": "1.2k"}]})
+    assert early.status_code != 422  # views as typed are read too (503 here: this client has no model)
+
+
+@ENCODERS
+def test_batch_results_each_echo_their_draft(predictor_client: TestClient) -> None:
+    items = [{"title": "Kettle pasta", "channel_subscribers": "1.2M"}, {"title": "Risotto", "duration_s": "45s"}]
+    body = predictor_client.post(f"{API}/predict/batch", json={"items": items}).json()
+    drafts = [r["prediction"]["draft"] for r in body["results"]]
+    assert drafts[0]["channel_subscribers"]["value"] == 1_200_000 and drafts[0]["duration_s"]["status"] == "defaulted"
+    assert drafts[1]["duration_s"]["value"] == 45.0 and drafts[1]["channel_subscribers"]["status"] == "defaulted"
+
+
+def h(p10: float, p50: float, p90: float) -> HorizonOut:
+    return HorizonOut(horizon_h=168.0, label="7d", p10=p10, p50=p50, p90=p90)
+
+
+def test_too_close_to_call_rule() -> None:
+    # the issue's example: 145 vs 158 views inside a 52-561 band is a tie
+    assert too_close_to_call(h(52, 158, 561), h(48, 145, 520))
+    # a median three times higher than the other's lies outside its middle half: not a tie
+    assert not too_close_to_call(h(52, 158, 561), h(150, 480, 1700))
+    # a narrow forecast (early views) separates medians 1.5x apart
+    assert not too_close_to_call(h(900, 1000, 1100), h(1400, 1500, 1600))
+    assert too_close_to_call(h(100, 1000, 10_000), h(150, 1500, 15_000))  # the same medians, wide bands
+    assert too_close_to_call(h(52, 158, 561), h(52, 158, 561))
+
+
+@ENCODERS
+def test_variants_are_marked_too_close_to_call_by_the_rule(predictor_client: TestClient) -> None:
+    body = predict(
+        predictor_client,
+        duration_s=30,
+        channel_subscribers=500,
+        variants=[{"title": "How I bake bread in 90 seconds!"}, {"duration_s": 170}, {"title": "bread"}],
+    )
+    rows = body["variants"]
+    best = HorizonOut(**rows[0]["prediction"]["horizons"][-1])
+    assert rows[0]["rank"] == 1 and rows[0]["too_close_to_call"] is False
+    for row in rows[1:]:
+        assert row["too_close_to_call"] == too_close_to_call(best, HorizonOut(**row["prediction"]["horizons"][-1]))
+    assert any(row["too_close_to_call"] for row in rows[1:])  # a punctuation mark is no real difference
+    assert all(row["prediction"]["draft"]["title"]["status"] == "given" for row in rows)

@@ -1,0 +1,166 @@
+"""miles.inputs: numbers, durations, publish times and hours read as people type them (one table per kind)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from miles.inputs import (
+    InputError,
+    format_duration,
+    parse_count,
+    parse_duration,
+    parse_hour,
+    parse_publish_time,
+)
+
+NOW = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", 0),  # 0 means 0, not unknown
+        ("1200", 1200),
+        ("1,200", 1200),
+        ("1 200", 1200),
+        ("1\u202f200", 1200),  # narrow no-break space, as some locales format numbers
+        ("1'200", 1200),
+        ("1,234,567", 1_234_567),
+        ("12k", 12_000),
+        ("12K", 12_000),
+        ("12 k", 12_000),
+        ("1.2k", 1200),
+        ("1.2M", 1_200_000),
+        ("3m", 3_000_000),
+        ("1.5b", 1_500_000_000),
+        (".5k", 500),
+        ("  42 ", 42),
+        ("", None),
+        ("   ", None),
+        (None, None),
+    ],
+)
+def test_counts_read_as_typed(text: str | None, expected: int | None) -> None:
+    assert parse_count(text, "subscribers") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("12q", "subscribers: '12q' is not a number (try 1200, 1,200 or 1.2k)"),
+        ("12,00", "subscribers: '12,00' is not a number (try 1200, 1,200 or 1.2k)"),  # not groups of three
+        ("1,200 300", "is not a number"),  # two separators mixed
+        ("1.5", "subscribers: '1.5' is not a whole number"),
+        ("-3", "subscribers: '-3' is negative; a count is 0 or more"),
+        ("20b", "is more than 10,000,000,000"),
+        ("1,200, 3,400", "is not a number"),  # alternatives are separate fields, never a comma list
+    ],
+)
+def test_nonsense_counts_are_refused_naming_field_and_text(text: str, problem: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_count(text, "subscribers")
+    assert problem in caught.value.message and caught.value.field == "subscribers"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90", 90.0),
+        ("45.5", 45.5),
+        ("90s", 90.0),
+        ("90 sec", 90.0),
+        ("1:30", 90.0),
+        ("0:45", 45.0),
+        ("1:30.5", 90.5),
+        ("1m30s", 90.0),
+        ("1m 30s", 90.0),
+        ("2 min", 120.0),
+        ("1.5m", 90.0),
+        ("0:02:30", 150.0),
+        ("3:00", 180.0),  # the longest Short
+    ],
+)
+def test_durations_read_as_typed(text: str, seconds: float) -> None:
+    assert parse_duration(text, "duration") == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("abc", "duration: 'abc' is not a duration (try 45, 1:30 or 1m30s)"),
+        ("1:5", "is not a duration"),  # seconds after ':' take two digits
+        ("1:75", "minutes and seconds after ':' run from 00 to 59"),
+        ("1:60:00", "minutes and seconds after ':' run from 00 to 59"),
+        ("0", "a video lasts more than 0 seconds"),
+        ("0:00", "a video lasts more than 0 seconds"),
+        ("3:01", "duration: '3:01' is 181 s; a YouTube Short is at most 3:00 (180 s)"),
+        ("86400", "is 86400 s; a YouTube Short is at most 3:00 (180 s)"),
+        ("1:02:03", "is 3723 s"),
+        ("1h", "is 3600 s"),
+        ("-5", "is not a duration"),
+    ],
+)
+def test_nonsense_and_too_long_durations_are_refused(text: str, problem: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_duration(text, "duration")
+    assert problem in caught.value.message
+
+
+def test_duration_limit_can_be_raised_by_a_caller_and_formats_back() -> None:
+    assert parse_duration("1:02:03", "duration", maximum=4 * 3600) == 3723.0
+    assert [format_duration(s) for s in (20, 90, 90.5, 3723)] == ["0:20", "1:30", "1:30.5", "1:02:03"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-05T17:00", datetime(2026, 12, 5, 17, tzinfo=UTC)),  # naive is UTC (datetime-local input)
+        ("2026-12-05 17:00", datetime(2026, 12, 5, 17, tzinfo=UTC)),
+        ("2026-12-05T17:00Z", datetime(2026, 12, 5, 17, tzinfo=UTC)),
+        ("2026-12-05T19:00+02:00", datetime(2026, 12, 5, 17, tzinfo=UTC)),
+        ("2026-12-05", datetime(2026, 12, 5, tzinfo=UTC)),
+        ("2005-01-01", datetime(2005, 1, 1, tzinfo=UTC)),
+        ("", None),
+    ],
+)
+def test_publish_times_read_as_typed(text: str, expected: datetime | None) -> None:
+    assert parse_publish_time(text, "publish time", now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("1990-01-01", "publish time: '1990-01-01' is before 2005 (YouTube's first year)"),
+        ("2028-01-01", "publish time: '2028-01-01' is more than one year ahead (latest 2027-12-04)"),
+        ("tomorrow", "publish time: 'tomorrow' is not a date and time (try 2026-03-01 17:00)"),
+        ("0001-01-01T00:00:00+14:00", "is out of range"),
+    ],
+)
+def test_publish_times_outside_2005_to_a_year_ahead_are_refused(text: str, problem: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_publish_time(text, "publish time", now=NOW)
+    assert problem in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "hour"), [("0", 0), ("17", 17), ("17:00", 17), ("5pm", 17), ("5 PM", 17), ("12am", 0), ("12pm", 12)]
+)
+def test_hours_read_as_typed(text: str, hour: int) -> None:
+    assert parse_hour(text, "posting hour") == hour
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("24", "hours run from 0 to 23"), ("13pm", "from 1 to 12"), ("noon", "not an hour of the day"), ("17:30", "hour")],
+)
+def test_nonsense_hours_are_refused(text: str, problem: str) -> None:
+    with pytest.raises(InputError, match=problem):
+        parse_hour(text, "posting hour")
+
+
+def test_a_long_typed_value_is_shortened_in_the_message() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_count("x" * 5000, "subscribers")
+    assert len(caught.value.message) < 120 and "…" in caught.value.message
