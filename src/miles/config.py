@@ -6,6 +6,7 @@ and documented by its ``description``; ``tests/test_config.py`` checks the READM
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
     allow_anonymous: bool = Field(
         True, description="Allow predictions and ideas without an API key (on for local use)."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies (addresses or CIDR networks, as a JSON list) whose X-Forwarded-For and "
+        "X-Forwarded-Proto `miles serve` trusts; empty trusts none, so the client address is the peer's.",
+    )
     rate_limit_per_minute: int = Field(
         120, ge=1, description="Requests per minute per API key (or per IP when anonymous)."
     )
@@ -122,6 +128,17 @@ class Settings(BaseSettings):
         "the worker; /ideas and unknown channels queue no more until some finish.",
     )
     log_level: str = Field("INFO", description="Logging level.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, proxies: list[str]) -> list[str]:
+        cleaned = [p.strip() for p in proxies if p.strip()]
+        for proxy in cleaned:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or CIDR network") from None
+        return cleaned
 
     @field_validator("thumbnail_hosts")
     @classmethod

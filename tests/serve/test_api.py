@@ -20,6 +20,7 @@ from miles.serve.app import create_app
 from miles.serve.deps import get_predictor
 from miles.serve.services.predict import horizon_label
 from miles.serve.services.thumbnails import content_hash
+from miles.store import migrate
 from miles.store.db import session_scope
 from miles.store.repos.predictions import inputs_hash
 from miles.store.repos.snapshots import ingest_frame
@@ -70,7 +71,11 @@ def seed_videos(settings: Settings) -> None:
 def test_health_reports_database_and_model(client: TestClient) -> None:
     body = client.get(f"{API}/health").json()
     assert body["ok"] is True
-    assert body["database"] == {"ok": True, "revision": "0003", "migrated": True}
+    assert body["database"] == {
+        "ok": True,
+        "revision": migrate.head_revision(client.app.state.settings),
+        "migrated": True,
+    }
     assert body["model"]["state"] == "not_loaded"
 
 

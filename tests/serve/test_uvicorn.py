@@ -17,6 +17,7 @@ from tests.serve.conftest import ENCODERS, make_user
 
 from miles.config import Settings
 from miles.model.predict import Predictor
+from miles.store import migrate
 
 
 def free_port() -> int:
@@ -64,7 +65,7 @@ def test_real_server_serves_the_api(sqlite_settings: Settings, tmp_path: Path) -
         httpx.Client(base_url=base, timeout=10) as http,
     ):
         health = http.get("/api/v1/health").json()
-        assert health["ok"] is True and health["database"]["revision"] == "0003"
+        assert health["ok"] is True and health["database"]["revision"] == migrate.head_revision(sqlite_settings)
         assert http.get("/docs").status_code == 200
         assert "/api/v1/predict" in http.get("/openapi.json").json()["paths"]
         user = make_user(sqlite_settings, "alice@example.com")

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from miles.errors import MilesError
+from miles.errors import MilesError, RateLimited
 from miles.serve.errors import field_path
 from miles.serve.pages.common import TEMPLATES, LoginRequired, base_context
 from miles.serve.web_auth import read_session, write_cookie
@@ -56,6 +56,8 @@ def error_page(request: Request, exc: Exception) -> Response:
     context = {**base_context(request), "status": status, "message": message}
     template = "_error.html" if htmx else "error.html"
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
     web = read_session(request)
     if web.changed:
         write_cookie(response, request, web)
