@@ -13,6 +13,8 @@ from rich.table import Table
 
 from miles.cli.state import STATE
 from miles.collect.files import FORMATS
+from miles.domain import checked_platform
+from miles.errors import InvalidInput
 from miles.jobs.export import export_snapshots
 from miles.jobs.ingest import ImportSummary, expand_paths, import_demo_data, import_paths
 
@@ -93,7 +95,14 @@ def _print_summary(summary: ImportSummary) -> None:
 def export_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .parquet or .jsonl.")],
     source: Annotated[list[str] | None, typer.Option("--source", help="Only snapshots from this source.")] = None,
+    platform: Annotated[
+        str | None, typer.Option("--platform", help="Only videos of this platform: youtube or tiktok.")
+    ] = None,
 ) -> None:
     """Export every stored snapshot in the interchange format (import -> export -> import round-trips)."""
-    n = export_snapshots(out, settings=STATE.settings, sources=source)
+    try:
+        chosen = checked_platform(platform) if platform is not None else None
+    except ValueError as exc:
+        raise InvalidInput(f"--platform: {exc}") from None
+    n = export_snapshots(out, settings=STATE.settings, sources=source, platform=chosen)
     console.print(f"wrote {n:,} snapshots to {out}")

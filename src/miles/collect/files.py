@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 
 from miles.collect.ytdlp import info_to_record
-from miles.domain import CONTROL_CHARS_EXCEPT_WHITESPACE, EARLIEST_PUBLISH, REQUIRED_COLUMNS, SNAPSHOT_COLUMNS, utcnow
+from miles.domain import (
+    CONTROL_CHARS_EXCEPT_WHITESPACE,
+    EARLIEST_PUBLISH,
+    PLATFORMS,
+    REQUIRED_COLUMNS,
+    SNAPSHOT_COLUMNS,
+    utcnow,
+)
 from miles.errors import InvalidInput
 
 # A private-use code point marks bytes that were not UTF-8; real titles never contain it.
@@ -207,6 +214,8 @@ def _row_labels(frame: pd.DataFrame, prefix: str) -> pd.Series:
 
 def read_snapshots(path: Path) -> ReadResult:
     raw, prefix = load_table(path)
+    if "channel_followers" in raw.columns and "channel_subscribers" not in raw.columns:
+        raw = raw.rename(columns={"channel_followers": "channel_subscribers"})  # TikTok's name for the channel size
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         raise InvalidInput(f"{path}: missing required column(s): {', '.join(missing)}")
@@ -275,7 +284,8 @@ def validate(raw: pd.DataFrame, path: Path) -> ReadResult:
         frame[col] = text.where(text.str.len() > 0)
     tags = _tags_text(raw["tags"].reset_index(drop=True)) if "tags" in raw.columns else pd.Series([None] * n)
     frame["tags"] = _strip_controls(tags.astype("string"), multiline=False).astype(object).where(tags.notna(), None)
-    frame["platform"] = frame["platform"].fillna("youtube")
+    frame["platform"] = frame["platform"].str.strip().str.lower().fillna("youtube")
+    reject(~frame["platform"].isin(PLATFORMS), f"platform must be one of {', '.join(PLATFORMS)}")
     for col in ("video_id", "title"):
         reject(frame[col].isna(), f"missing required value in column {col}")
     for col in (*TEXT_COLUMNS, "tags"):

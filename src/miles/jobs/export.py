@@ -28,8 +28,10 @@ def write_frame(frame: pd.DataFrame, out: Path) -> None:
     tmp.replace(out)  # atomic: a crash never leaves half a file under the real name
 
 
-def export_snapshots(out: Path, *, settings: Settings, sources: Sequence[str] | None = None) -> int:
+def export_snapshots(
+    out: Path, *, settings: Settings, sources: Sequence[str] | None = None, platform: str | None = None
+) -> int:
     with session_scope(settings) as session:
-        frame = load_snapshot_frame(session=session, sources=sources)
+        frame = load_snapshot_frame(session=session, sources=sources, platform=platform)
     write_frame(frame, out)
     return len(frame)

@@ -232,14 +232,15 @@ def _rank_by_similarity(deps: IdeasDeps, ids: list[str], topic: str, vibe: str, 
     return kept if len(kept) >= MAX_CANDIDATES // 3 else [ids[i] for i in order[:MAX_CANDIDATES]]
 
 
-def reference_labeler(settings: Settings, now: datetime) -> ViralLabeler | None:
-    """The niche expectation model, refitted when the store grows and cached in the database for a day."""
+def reference_labeler(settings: Settings, now: datetime, platform: str = "youtube") -> ViralLabeler | None:
+    """The niche expectation model of one platform (a typical TikTok is not a typical Short), refitted when the
+    store grows and cached in the database for a day."""
     with session_scope(settings) as session:
-        key = f"reference-labeler:{count_snapshots(session=session)}"
+        key = f"reference-labeler:{platform}:{count_snapshots(session=session)}"
         cached = ideas_repo.cache_get(session=session, key=key[:64], now=now)
         if cached is not None:
             return ViralLabeler.from_json(cached) if cached else None
-        labeler = fit_reference_labeler(load_snapshot_frame(session=session))
+        labeler = fit_reference_labeler(load_snapshot_frame(session=session, platform=platform))
         payload = labeler.to_json() if labeler else {}
         ideas_repo.cache_put(session=session, key=key[:64], payload=payload, now=now, ttl_s=REFERENCE_TTL_S)
         return labeler

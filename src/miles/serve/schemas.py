@@ -22,6 +22,7 @@ from miles.inputs import MAX_DURATION_S, InputError, parse_count, parse_duration
 from miles.model.predict import VIRAL_DEFINITION
 
 Mode = Literal["prepublish", "early"]
+Platform = Literal["youtube", "tiktok"]  # miles.domain.PLATFORMS
 MULTILINE_FIELDS = frozenset({"description"})
 
 

@@ -10,7 +10,7 @@ from miles.domain import as_utc
 from miles.errors import NotFound
 from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import MaybeUserDep, SessionDep
-from miles.serve.schemas import SafeStr, SnapshotOut, UtcTime, VideoDetailOut, VideoOut, VideoPage
+from miles.serve.schemas import Platform, SafeStr, SnapshotOut, UtcTime, VideoDetailOut, VideoOut, VideoPage
 from miles.store.repos import videos
 from miles.store.repos.videos import LatestStats
 from miles.store.tables import Video
@@ -46,6 +46,7 @@ def list_videos(
     category_id: Annotated[int | None, Query(ge=0, le=100, description="YouTube category (the niche).")] = None,
     channel_id: Annotated[SafeStr | None, Query(max_length=64)] = None,
     source: Annotated[SafeStr | None, Query(max_length=64, description="Dataset or collector, e.g. 'ytdlp'.")] = None,
+    platform: Annotated[Platform | None, Query(description="Only videos of this platform.")] = None,
     published_from: Annotated[UtcTime | None, Query(description="Published at or after (UTC).")] = None,
     published_to: Annotated[UtcTime | None, Query(description="Published before (UTC).")] = None,
 ) -> VideoPage:
@@ -56,6 +57,7 @@ def list_videos(
         category_id=category_id,
         channel_id=channel_id,
         source=source,
+        platform=platform,
         published_from=as_utc(published_from) if published_from else None,
         published_to=as_utc(published_to) if published_to else None,
         limit=limit,

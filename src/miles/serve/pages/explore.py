@@ -11,15 +11,16 @@ import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from miles.domain import utcnow
+from miles.domain import PLATFORM_NAMES, PLATFORMS, utcnow
 from miles.recommend.ideas import reference_labeler
 from miles.recommend.outliers import niche_outliers
 from miles.serve.pages.charts import hours_figure, scatter_figure
 from miles.serve.pages.common import Page, PageDep, render
-from miles.serve.schemas import SafeStr
+from miles.serve.schemas import Platform, SafeStr
 from miles.store.repos import niche as niche_repo
 
 router = APIRouter(include_in_schema=False)
+PLATFORM_CHOICES = [{"value": p, "label": PLATFORM_NAMES[p]} for p in PLATFORMS]
 TOP_SHOWN = 10
 
 
@@ -62,15 +63,17 @@ def by_hour(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def explore_data(page: Page, topic: str) -> dict[str, Any]:
+def explore_data(page: Page, topic: str, platform: str = "youtube") -> dict[str, Any]:
+    """One platform's niche at a time: views and outlier multiples of YouTube and TikTok are not comparable."""
     topic = topic.strip()
+    base = {"platform": platform, "platforms": PLATFORM_CHOICES}
     if not topic:
-        return {"topic": "", "videos": 0, "points": [], "by_hour": [], "counts": {}, "top": []}
-    ids = niche_repo.search_video_ids(session=page.session, topic=topic)
+        return {**base, "topic": "", "videos": 0, "points": [], "by_hour": [], "counts": {}, "top": []}
+    ids = niche_repo.search_video_ids(session=page.session, topic=topic, platform=platform)
     snaps = niche_repo.snapshots_for(session=page.session, video_ids=ids)
     channels = snaps["channel_id"].dropna().unique().tolist() if not snaps.empty else []
     history = niche_repo.channel_history(session=page.session, channel_ids=channels)
-    outliers = niche_outliers(snaps, history, reference_labeler(page.settings, utcnow()))
+    outliers = niche_outliers(snaps, history, reference_labeler(page.settings, utcnow(), platform))
     points = _points(outliers)
     hours = by_hour(points)
     counts = {
@@ -79,6 +82,7 @@ def explore_data(page: Page, topic: str) -> dict[str, Any]:
         "posting_hours": sum(h["count"] for h in hours),
     }
     return {
+        **base,
         "topic": topic,
         "videos": len(points),
         "points": points,
@@ -103,7 +107,11 @@ def figures(data: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/explore")
 @router.get("/explore.json")
-def explore(page: PageDep, topic: Annotated[SafeStr, Query(max_length=200)] = "") -> Response:
-    data = explore_data(page, topic)
+def explore(
+    page: PageDep,
+    topic: Annotated[SafeStr, Query(max_length=200)] = "",
+    platform: Annotated[Platform, Query(description="youtube or tiktok")] = "youtube",
+) -> Response:
+    data = explore_data(page, topic, platform)
     charts = figures(data) if not page.wants_json and data["points"] else {}
     return render(page, "explore.html", data, figures=charts)

@@ -23,9 +23,9 @@ def topic_terms(topic: str) -> list[str]:
     return [w for w in _WORD.findall(topic.lower()) if len(w) >= 2][:8]
 
 
-def search_video_ids(*, session: Session, topic: str, limit: int = 400) -> list[str]:
-    """Videos whose title matches any topic word: FTS5 on SQLite, full-text on PostgreSQL, LIKE as a fallback
-    for scripts without word boundaries (Japanese)."""
+def search_video_ids(*, session: Session, topic: str, limit: int = 400, platform: str | None = None) -> list[str]:
+    """Videos (of one platform, when given) whose title matches any topic word: FTS5 on SQLite, full-text on
+    PostgreSQL, LIKE as a fallback for scripts without word boundaries (Japanese)."""
     terms = topic_terms(topic)
     if not terms:
         return []
@@ -35,17 +35,22 @@ def search_video_ids(*, session: Session, topic: str, limit: int = 400) -> list[
         ids = session.execute(
             text(
                 "SELECT v.id FROM videos_fts f JOIN videos v ON v.rowid = f.rowid "
-                "WHERE videos_fts MATCH :m ORDER BY rank LIMIT :n"
+                "WHERE videos_fts MATCH :m AND (:p IS NULL OR v.platform = :p) ORDER BY rank LIMIT :n"
             ),
-            {"m": match, "n": limit},
+            {"m": match, "n": limit, "p": platform},
         )
         found = [r[0] for r in ids]
     else:
         query = " | ".join(terms)
-        stmt = text("SELECT id FROM videos WHERE to_tsvector('simple', title) @@ to_tsquery('simple', :q) LIMIT :n")
-        found = [r[0] for r in session.execute(stmt, {"q": query, "n": limit})]
+        stmt = text(
+            "SELECT id FROM videos WHERE to_tsvector('simple', title) @@ to_tsquery('simple', :q) "
+            "AND (CAST(:p AS varchar) IS NULL OR platform = :p) LIMIT :n"
+        )
+        found = [r[0] for r in session.execute(stmt, {"q": query, "n": limit, "p": platform})]
     if len(found) < limit:
         like = or_(*[Video.title.ilike(f"%{t}%") for t in terms])
+        if platform is not None:
+            like = like & (Video.platform == platform)
         extra = session.scalars(select(Video.id).where(like).limit(limit)).all()
         found += [v for v in extra if v not in set(found)]
     return found[:limit]

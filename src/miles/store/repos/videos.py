@@ -55,6 +55,7 @@ def _filtered(
     source: str | None,
     published_from: datetime | None,
     published_to: datetime | None,
+    platform: str | None = None,
 ) -> Select[Video]:
     stmt = select(Video)
     if q and q.strip():
@@ -65,6 +66,8 @@ def _filtered(
         stmt = stmt.where(Video.channel_id == channel_id)
     if source:
         stmt = stmt.where(Video.source == source)
+    if platform:
+        stmt = stmt.where(Video.platform == platform)
     if published_from is not None:
         stmt = stmt.where(Video.published_at >= published_from)
     if published_to is not None:
@@ -79,6 +82,7 @@ def search_videos(
     category_id: int | None = None,
     channel_id: str | None = None,
     source: str | None = None,
+    platform: str | None = None,
     published_from: datetime | None = None,
     published_to: datetime | None = None,
     limit: int = 20,
@@ -91,6 +95,7 @@ def search_videos(
         category_id=category_id,
         channel_id=channel_id,
         source=source,
+        platform=platform,
         published_from=published_from,
         published_to=published_to,
     )
