@@ -7,11 +7,16 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from tests.web.conftest import NICHE_VIDEOS, NOW, niche_frame, sign_up
+from typer.testing import CliRunner
 
-from miles.config import Settings
+from miles.cli.main import app
+from miles.config import Settings, get_settings
+from miles.errors import NoPlatformModel
 from miles.store.db import session_scope
 from miles.store.repos.snapshots import ingest_frame
+from miles.store.tables import PredictionRecord
 
 TIKTOK_VIDEOS = 24
 
@@ -90,3 +95,48 @@ def test_track_page_gives_a_tiktok_video_no_youtube_forecast(both: TestClient) -
     assert tiktok["forecast"] is None and tiktok["forecast_note"].startswith("no TikTok model yet: track 500 TikTok")
     assert youtube["forecast"]["mode"] == "early" and youtube["forecast_note"] is None
     assert "no TikTok model yet" in both.get("/track").text
+
+
+NO_TIKTOK_MODEL = "no TikTok model yet: track 500 TikTok videos first"
+
+
+def _predictions(settings: Settings) -> int:
+    with session_scope(settings) as session:
+        return session.scalar(select(func.count()).select_from(PredictionRecord)) or 0
+
+
+def test_api_answers_409_for_a_tiktok_draft_and_stores_nothing(both: TestClient, web_settings: Settings) -> None:
+    draft = {"title": "sourdough crumb shot #breadtok", "duration_s": 20}
+    tiktok = both.post("/api/v1/predict", json={**draft, "platform": "tiktok"})
+    assert tiktok.status_code == 409, tiktok.text
+    error = tiktok.json()["error"]
+    assert error["code"] == "no_platform_model" and error["message"].startswith(NO_TIKTOK_MODEL)
+    trajectories = int((tiktok_frame().groupby("video_id").size() >= 2).sum())  # videos with 2+ snapshots
+    assert 0 < trajectories < TIKTOK_VIDEOS and f"(Miles has {trajectories})" in error["message"]
+    assert error["details"] == {"platform": "tiktok"}
+    mixed = both.post("/api/v1/predict/batch", json={"items": [draft, {**draft, "platform": "tiktok"}]})
+    assert mixed.status_code == 409 and _predictions(web_settings) == 0
+    youtube = both.post("/api/v1/predict", json={**draft, "platform": "youtube"})
+    assert youtube.status_code == 200 and youtube.json()["prediction"]["horizons"]
+    assert both.post("/api/v1/predict", json={**draft, "platform": "vimeo"}).status_code == 422
+
+
+def test_score_page_says_there_is_no_tiktok_model(both: TestClient, web_settings: Settings) -> None:
+    token = sign_up(both)
+    form = {"title": "sourdough crumb shot", "platform": "tiktok", "csrf_token": token}
+    page = both.post("/score", data=form, headers={"HX-Request": "true"})
+    assert page.status_code == 409 and NO_TIKTOK_MODEL in page.text
+    assert _predictions(web_settings) == 0
+    assert '<option value="tiktok">TikTok</option>' in both.get("/score").text
+
+
+def test_cli_predict_platform_tiktok_exits_1(web_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MILES_DATA_DIR", str(web_settings.data_dir))
+    monkeypatch.setenv("MILES_MODEL_DIR", str(web_settings.model_dir))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["predict", "--title", "crumb shot", "--platform", "tiktok"])
+    finally:
+        get_settings.cache_clear()
+    assert isinstance(result.exception, NoPlatformModel) and result.exception.message.startswith(NO_TIKTOK_MODEL)
+    assert result.exception.expected  # the CLI prints one line and exits 1

@@ -149,6 +149,9 @@ def predict_cmd(
     model_dir: Annotated[
         Path | None, typer.Option("--model", help="Model directory (default: the served one).")
     ] = None,
+    platform: Annotated[
+        str, typer.Option("--platform", help="youtube or tiktok; a TikTok draft needs a model trained on TikTok.")
+    ] = "youtube",
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as JSON.")] = False,
 ) -> None:
     """Predict views (p10/p50/p90 at 1 h … 30 d) and P(viral) for one draft."""
@@ -156,6 +159,8 @@ def predict_cmd(
     from miles.model.predict import DraftInput, Predictor, parse_early_views
 
     settings = STATE.settings
+    predictor = Predictor.load(model_dir or _served_dir(), settings=settings)
+    _require_platform(predictor, platform)  # exit 1 with "no TikTok model yet" before reading any other input
     if collect and not channel:
         raise InvalidInput("--collect needs --channel (an @handle, a UC… channel id or a youtube.com channel URL)")
     draft = DraftInput.from_mapping({
@@ -165,7 +170,6 @@ def predict_cmd(
         "tags": [t.strip() for t in tags.split(",") if t.strip()] if tags else None,
         "early_views": parse_early_views(early_views or []), "thumbnail": _thumbnail(thumbnail),
     })  # fmt: skip
-    predictor = Predictor.load(model_dir or _served_dir(), settings=settings)
     channel_id, history, note = _channel_history(settings, channel, collect=collect) if channel else (None, None, None)
     draft.draft.channel_id = channel_id
     pred = predictor.predict([draft], channel_history=history)[0]
@@ -297,6 +301,19 @@ def _thumbnail(value: str | None) -> bytes | None:
             f"--thumbnail {value}: {path.stat().st_size:,} bytes; the limit is {settings.max_image_bytes:,}"
         )
     return path.read_bytes()
+
+
+def _require_platform(predictor: Any, platform: str) -> None:
+    from miles.domain import checked_platform
+    from miles.recommend.platforms import require_platform_model
+    from miles.store.db import session_scope
+
+    try:
+        chosen = checked_platform(platform)
+    except ValueError as exc:
+        raise InvalidInput(f"--platform: {exc}") from None
+    with session_scope(STATE.settings) as session:
+        require_platform_model(predictor, {chosen}, session=session)
 
 
 def _served_dir() -> Path:

@@ -112,6 +112,11 @@ class VariantIn(_In):
 class DraftIn(_In):
     """A video draft (prepublish) or a published video with its first views (early)."""
 
+    platform: Platform = Field(
+        "youtube",
+        description="Where the video will be posted. A TikTok draft is scored only by a model trained on TikTok "
+        "data; until Miles has one the answer is 409 `no_platform_model`, never a YouTube forecast.",
+    )
     title: str = Field(min_length=1, max_length=300, description="Title of the video.")
     description: str | None = Field(None, max_length=5000)
     tags: list[str] = Field(default_factory=list, max_length=100, description="Tags, without '#'.")

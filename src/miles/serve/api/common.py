@@ -18,6 +18,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     502: {"model": ErrorOut, "description": "A thumbnail URL could not be fetched."},
+    409: {"model": ErrorOut, "description": "No model for the draft's platform yet (`no_platform_model`: TikTok)."},
     503: {"model": ErrorOut, "description": "No model is available to serve."},
 }
 

@@ -94,6 +94,7 @@ def draft_from_form(form: dict[str, Any]) -> DraftIn:
                 "channel": form.get("channel", "").strip() or None,
                 "publish_at": publish,
                 "variants": variants,
+                "platform": form.get("platform") or "youtube",
             }
         )
     except ValidationError as exc:
@@ -151,6 +152,7 @@ def score(
     subscribers: Annotated[str, Form(max_length=20)] = "",
     channel: Annotated[str, Form(max_length=300)] = "",
     publish_at: Annotated[str, Form(max_length=40)] = "",
+    platform: Annotated[str, Form(max_length=20)] = "youtube",
     alt_title: AltField = [],  # noqa: B006 - FastAPI copies defaults
     alt_duration: AltField = [],  # noqa: B006
     alt_hour: AltField = [],  # noqa: B006
@@ -165,6 +167,7 @@ def score(
         subscribers=subscribers,
         channel=channel,
         publish_at=publish_at,
+        platform=platform,
         alt_title=alt_title,
         alt_duration=alt_duration,
         alt_hour=alt_hour,

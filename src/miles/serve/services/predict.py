@@ -21,6 +21,7 @@ from miles.domain import as_utc, channel_url, utcnow
 from miles.errors import InvalidInput, MilesError
 from miles.model.predict import Draft, DraftInput
 from miles.recommend.outliers import draft_usual_views
+from miles.recommend.platforms import require_platform_model
 from miles.recommend.scoring import field_of, horizon_label
 from miles.serve.schemas import (
     ContributionOut,
@@ -254,6 +255,8 @@ def score_drafts(
 ) -> list[PredictOut]:
     """Score every draft and its variants in one predictor call; store one prediction row per draft (the
     requester's user's). An unknown channel is queued for collection under the requester's cap."""
+    # before anything is queued or stored: a TikTok draft never gets a YouTube model's forecast
+    require_platform_model(predictor, {item.draft.platform for item in drafts}, session=session)
     user_id = requester.user_id
     now = utcnow()
     rows: list[DraftInput] = []
