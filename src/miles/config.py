@@ -82,6 +82,18 @@ class Settings(BaseSettings):
         20_000_000, ge=1, description="Largest thumbnail size in pixels (decompression-bomb guard)."
     )
     batch_max_items: int = Field(1000, ge=1, description="Most drafts accepted by `POST /predict/batch`.")
+    max_rows_per_request: int = Field(
+        2000,
+        ge=1,
+        description="Most rows one request may have scored (each draft and each of its variants is a row); "
+        "every 50 rows also take one more token from the caller's rate limit.",
+    )
+    max_thumbnail_fetches: int = Field(
+        20, ge=0, description="Most thumbnail URLs one request may ask the server to fetch (each takes a token)."
+    )
+    thumbnail_deadline_s: float = Field(
+        20.0, gt=0, description="Overall time one request may spend fetching its thumbnail URLs."
+    )
     thumbnail_hosts: list[str] = Field(
         default_factory=lambda: list(DEFAULT_THUMBNAIL_HOSTS),
         description="Hosts thumbnails may be fetched from (HTTPS only), as a JSON list; `*.example.com` allows "

@@ -13,9 +13,10 @@ from __future__ import annotations
 import io
 import ipaddress
 import socket
+import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -58,6 +59,16 @@ class FetchPolicy:
     timeout_s: float = 10.0
     max_redirects: int = 3
     resolver: Resolver = field(default=system_resolver, compare=False)
+    deadline: float | None = None  # time.monotonic() after which the fetch stops, whatever the timeouts say
+
+    def until(self, deadline: float) -> FetchPolicy:
+        """This policy cut to end by ``deadline`` (a request's overall budget for its fetches)."""
+        remaining = max(0.001, deadline - time.monotonic())
+        return replace(self, timeout_s=min(self.timeout_s, remaining), deadline=deadline)
+
+    def check_deadline(self, url: str) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SourceUnavailable(f"ran out of time fetching {url!r}", details={"transient": True})
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchPolicy:
@@ -153,7 +164,7 @@ def _pinned_url(url: str, address: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+def _read_capped(response: httpx.Response, url: str, max_bytes: int, policy: FetchPolicy | None = None) -> bytes:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise FetchRefused(f"refused {url!r}: body of {int(declared):,} bytes exceeds the {max_bytes:,}-byte limit")
@@ -163,6 +174,8 @@ def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
         total += len(chunk)
         if total > max_bytes:
             raise FetchRefused(f"refused {url!r}: body exceeds the {max_bytes:,}-byte limit")
+        if policy is not None:
+            policy.check_deadline(url)  # a server dripping bytes cannot hold the request past its deadline
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -174,6 +187,7 @@ def fetch(url: str, *, policy: FetchPolicy, client: httpx.Client | None = None) 
     try:
         current = url
         for _hop in range(policy.max_redirects + 1):
+            policy.check_deadline(current)
             scheme, host, port = check_url(current, policy)
             address = resolve_public(host, port, policy)
             default_port = port == (443 if scheme == "https" else 80)
@@ -209,7 +223,7 @@ def _finish(response: httpx.Response, url: str, policy: FetchPolicy) -> Fetched:
             details={"transient": transient, "status": response.status_code},
         )
     try:
-        body = _read_capped(response, url, policy.max_bytes)
+        body = _read_capped(response, url, policy.max_bytes, policy)
     except httpx.TimeoutException as exc:
         raise SourceUnavailable(f"timed out reading {url!r}", details={"transient": True}) from exc
     except httpx.HTTPError as exc:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -77,6 +78,21 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+class Limiter(Protocol):
+    """A rate limiter: in process memory (``RateLimiter``) or shared by every process through Redis."""
+
+    capacity: float
+
+    def hit(self, key: str, cost: float = 1.0, what: str = "") -> None: ...
+
+
+def limited(capacity: float, wait: int, what: str = "") -> RateLimited:
+    because = f" ({what})" if what else ""
+    return RateLimited(
+        f"rate limit of {int(capacity)} requests per minute exceeded{because}; retry in {wait} s", retry_after_s=wait
+    )
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -94,7 +110,7 @@ class RateLimiter:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
-    def hit(self, key: str, cost: float = 1.0) -> None:
+    def hit(self, key: str, cost: float = 1.0, what: str = "") -> None:
         """Take ``cost`` tokens from ``key``'s bucket or raise RateLimited with the seconds to wait."""
         now = self.clock()
         with self._lock:
@@ -109,9 +125,7 @@ class RateLimiter:
                 bucket.tokens -= cost
                 return
             wait = math.ceil((cost - bucket.tokens) / self.rate)
-        raise RateLimited(
-            f"rate limit of {int(self.capacity)} requests per minute exceeded; retry in {wait} s", retry_after_s=wait
-        )
+        raise limited(self.capacity, wait, what)
 
     def _evict(self, now: float) -> None:
         """Drop buckets that are full again (idle long enough); they carry no state worth keeping."""

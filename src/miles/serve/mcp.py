@@ -37,7 +37,7 @@ from miles.serve.api.tracked import tracked_out, video_to_track
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
 from miles.serve.limits import RateLimiter
 from miles.serve.schemas import DraftIn, PredictOut, TrackedOut, TrackedPage, TrackIn
-from miles.serve.services import thumbnails
+from miles.serve.services import cost, thumbnails
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder, PredictorLike, read_artifact
 from miles.serve.services.predict import ScoredDraft, score_drafts, stored_inputs
@@ -194,22 +194,20 @@ class MilesTools:
             users.set_current_user(session=session, user_id=user_id)
             yield session
 
-    def thumbnail(self, draft: DraftIn, where: str) -> bytes | None:
-        if draft.thumbnail_base64 is not None:
-            return thumbnails.from_base64(
-                draft.thumbnail_base64, settings=self.settings, field=f"{where}.thumbnail_base64"
-            )
-        if draft.thumbnail_url is not None:
-            return thumbnails.from_url(draft.thumbnail_url, settings=self.settings, field=f"{where}.thumbnail_url")
-        return None
-
     def score_drafts(self, drafts: list[DraftIn], ctx: Context | None) -> ScoreDraftsOut:
         caller = self.maybe_user(ctx)
         limit = self.settings.batch_max_items
         if len(drafts) > limit:
             raise InvalidInput(f"drafts: {len(drafts)} drafts exceed the batch limit of {limit}")
         model = self.model()  # no model: the API's 503 message, before any thumbnail is fetched
-        items = [ScoredDraft(d, self.thumbnail(d, f"drafts[{i}]")) for i, d in enumerate(drafts)]
+        cost.charge(
+            cost.cost_of(drafts), settings=self.settings, limiter=self.limiter, key=caller.rate_key, where="drafts"
+        )
+        fetch = thumbnails.Fetcher(self.settings)
+        items = [
+            ScoredDraft(d, fetch(base64_text=d.thumbnail_base64, url=d.thumbnail_url, where=f"drafts[{i}]"))
+            for i, d in enumerate(drafts)
+        ]
         with self.session(caller.user_id) as session:
             results = score_drafts(
                 session=session, settings=self.settings, predictor=model, drafts=items, requester=caller.requester

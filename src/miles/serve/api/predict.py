@@ -1,42 +1,52 @@
-"""POST /predict (JSON), /predict/upload (multipart thumbnail) and /predict/batch."""
+"""POST /predict (JSON), /predict/upload (multipart thumbnail) and /predict/batch.
+
+Each request's cost (rows to score, thumbnail URLs to fetch) is checked and charged to the caller's rate-limit
+bucket after the body is validated and before any thumbnail is fetched (``services.cost``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from miles.config import Settings
 from miles.errors import InvalidInput
 from miles.serve.api.common import MODEL_ERRORS
-from miles.serve.deps import MaybeUserDep, PredictorDep, SessionDep, SettingsDep
+from miles.serve.deps import Caller, MaybeUserDep, PredictorDep, SessionDep, SettingsDep
 from miles.serve.schemas import BatchIn, BatchOut, DraftIn, PredictOut
-from miles.serve.services import thumbnails
+from miles.serve.services import cost, thumbnails
 from miles.serve.services.predict import ScoredDraft, score_drafts
 
 router = APIRouter(tags=["predict"], responses=MODEL_ERRORS)
 
 
-def _thumbnail(draft: DraftIn, settings: Settings, where: str) -> bytes | None:
-    if draft.thumbnail_base64 is not None:
-        return thumbnails.from_base64(draft.thumbnail_base64, settings=settings, field=f"{where}.thumbnail_base64")
-    if draft.thumbnail_url is not None:
-        return thumbnails.from_url(draft.thumbnail_url, settings=settings, field=f"{where}.thumbnail_url")
-    return None
+def _charged(request: Request, caller: Caller, settings: Settings, drafts: list[DraftIn], where: str) -> None:
+    limiter = request.app.state.rate_limiter
+    cost.charge(cost.cost_of(drafts), settings=settings, limiter=limiter, key=caller.rate_key, where=where)
+
+
+def _thumbnail(fetch: thumbnails.Fetcher, draft: DraftIn, where: str) -> bytes | None:
+    return fetch(base64_text=draft.thumbnail_base64, url=draft.thumbnail_url, where=where)
 
 
 @router.post("/predict", summary="Score one draft (and its variants)")
 def predict(
-    draft: DraftIn, caller: MaybeUserDep, session: SessionDep, settings: SettingsDep, predictor: PredictorDep
+    request: Request,
+    draft: DraftIn,
+    caller: MaybeUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    predictor: PredictorDep,
 ) -> PredictOut:
     """Views at each horizon (p10/p50/p90), viral probability, outlier multiple and the reasons, for one draft.
 
     The thumbnail may be a URL on an allowed host or base64; for a file upload use `/predict/upload`.
     """
+    _charged(request, caller, settings, [draft], "body")
     model = predictor()  # 503 before any thumbnail is fetched when no model is available
-    item = ScoredDraft(draft, _thumbnail(draft, settings, "body"))
+    item = ScoredDraft(draft, _thumbnail(thumbnails.Fetcher(settings), draft, "body"))
     return score_drafts(session=session, settings=settings, predictor=model, drafts=[item], requester=caller.requester)[
         0
     ]
@@ -45,6 +55,7 @@ def predict(
 @router.post("/predict/upload", summary="Score one draft with an uploaded thumbnail (multipart)")
 def predict_upload(
     *,
+    request: Request,
     draft: Annotated[str, Form(description="The draft as JSON (same fields as POST /predict).")],
     caller: MaybeUserDep,
     session: SessionDep,
@@ -57,8 +68,9 @@ def predict_upload(
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", "draft", *e["loc"])} for e in exc.errors(include_url=False)]
         raise RequestValidationError(errors) from None
+    _charged(request, caller, settings, [parsed], "body.draft")
     model = predictor()
-    image = _thumbnail(parsed, settings, "body.draft")
+    image = _thumbnail(thumbnails.Fetcher(settings), parsed, "body.draft")
     if thumbnail is not None:
         if image is not None:
             raise InvalidInput("give the thumbnail either as a file or in the draft, not both")
@@ -72,16 +84,25 @@ def predict_upload(
 
 @router.post("/predict/batch", summary="Score many drafts in one call")
 def predict_batch(
-    batch: BatchIn, caller: MaybeUserDep, session: SessionDep, settings: SettingsDep, predictor: PredictorDep
+    request: Request,
+    batch: BatchIn,
+    caller: MaybeUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    predictor: PredictorDep,
 ) -> BatchOut:
-    """Up to `MILES_BATCH_MAX_ITEMS` drafts (default 1000), scored in one model call, results in input order."""
+    """Up to `MILES_BATCH_MAX_ITEMS` drafts (default 1000) and `MILES_MAX_ROWS_PER_REQUEST` rows (drafts and their
+    variants, default 2000), scored in one model call, results in input order. Every 50 rows and every thumbnail
+    URL take one more token from the caller's rate limit."""
     if len(batch.items) > settings.batch_max_items:
         raise InvalidInput(
             f"body.items: {len(batch.items)} drafts exceed the batch limit of {settings.batch_max_items}",
             details=[{"field": "body.items", "message": f"at most {settings.batch_max_items} items"}],
         )
+    _charged(request, caller, settings, batch.items, "body.items")
     model = predictor()
-    items = [ScoredDraft(d, _thumbnail(d, settings, f"body.items[{i}]")) for i, d in enumerate(batch.items)]
+    fetch = thumbnails.Fetcher(settings)
+    items = [ScoredDraft(d, _thumbnail(fetch, d, f"body.items[{i}]")) for i, d in enumerate(batch.items)]
     results = score_drafts(
         session=session, settings=settings, predictor=model, drafts=items, requester=caller.requester
     )
