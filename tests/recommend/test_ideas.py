@@ -131,7 +131,8 @@ def test_bad_requests_are_clear(sqlite_settings: Settings) -> None:
 
 def test_unknown_topic_still_answers_with_a_note(sqlite_settings: Settings) -> None:
     result = run_ideas(settings=sqlite_settings, deps=deps(), topic="zzzz unknown", n=2)
-    assert result["candidates"] == 0 and result["ideas"] and any("no stored videos" in n for n in result["notes"])
+    assert result["candidates"] == 0 and result["ideas"]
+    assert any("no stored video mentions" in n for n in result["notes"])
 
 
 def test_stale_niche_queues_a_background_collection(niche_settings: Settings) -> None:

@@ -10,9 +10,12 @@ from fastapi.testclient import TestClient
 from tests.serve.conftest import ENCODERS, ApiUser, make_user, serving
 
 from miles.config import Settings
+from miles.domain import utcnow
 from miles.jobs.ingest import import_demo_data
 from miles.model.predict import Predictor
 from miles.serve.app import create_app
+from miles.store.db import session_scope
+from miles.store.repos.jobs import start_run
 
 API = "/api/v1"
 
@@ -36,11 +39,19 @@ def test_ideas_queue_a_collection_for_a_stale_niche_and_are_stored_per_user(
     assert result["ok"] and result["candidates"] > 0 and len(result["ideas"]) == 3
     assert all(i["prediction"]["views"] and i["inspired_by"] for i in result["ideas"])
     run_id = result["freshness"]["refresh_run_id"]  # the 2019–20 demo snapshots are not fresh
-    assert run_id is not None and any("background" in note for note in result["notes"])
+    assert run_id is not None and result["freshness"]["worker_running"] is False
+    assert any("no worker is running" in note and "miles worker" in note for note in result["notes"])
+    with session_scope(db_settings) as session:  # a worker's tracking poll leaves a run every 5 minutes
+        start_run(session=session, job="track", now=utcnow())
+    again = ideas_client.post(f"{API}/ideas", json={"topic": "music", "vibe": "calm", "n": 3}).json()
+    assert again["freshness"]["worker_running"] is True
+    assert any("collected in the background" in note for note in again["notes"])
     status = ideas_client.get(f"{API}/collections/{run_id}", headers=alice.headers).json()
     assert status["status"] == "queued" and status["counts"]["query"] == "music"
     mine = ideas_client.get(f"{API}/queries", headers=alice.headers).json()
     assert mine["total"] == 1 and mine["items"][0]["ideas"] == result["ideas"]
+    bad = ideas_client.post(f"{API}/ideas", json={"topic": "music", "shorts": "sometimes"})
+    assert bad.status_code == 422 and "shorts" in bad.text
     bob = make_user(db_settings, "bob@example.com")
     assert ideas_client.get(f"{API}/queries", headers=bob.headers).json()["total"] == 0
     assert ideas_client.get(f"{API}/collections/{run_id}", headers=bob.headers).status_code == 404  # alice's

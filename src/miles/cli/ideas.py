@@ -13,6 +13,7 @@ from rich.table import Table
 from miles.cli.state import STATE
 from miles.config import Settings
 from miles.errors import SourceUnavailable
+from miles.recommend.candidates import Filters
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder
 from miles.store.db import session_scope
@@ -39,10 +40,23 @@ def ideas_cmd(
             help="Search YouTube for fresh niche videos first when the store has too few recent ones (needs network).",
         ),
     ] = False,
+    language: Annotated[
+        str,
+        typer.Option(
+            "--language", help="Niche videos in this language only: auto (the topic's language), any, or a code (en)."
+        ),
+    ] = "auto",
+    shorts: Annotated[
+        str, typer.Option("--shorts", help="any, only (Shorts only) or exclude (no Shorts).", case_sensitive=False)
+    ] = "any",
+    include_long: Annotated[bool, typer.Option("--include-long", help="Keep long-form videos (> 3 min).")] = False,
+    include_ads: Annotated[bool, typer.Option("--include-ads", help="Keep videos that look like ads.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
 ) -> None:
     """Ideas with evidence: what over-performs in the niche, which patterns matter, and scored ideas."""
     settings = STATE.settings
+    filters = Filters(language=language.lower(), shorts=shorts.lower(), include_long=include_long,
+                      include_ads=include_ads)  # fmt: skip
     with session_scope(settings) as session:
         predictor = PredictorHolder(settings).get(session)
     with console.status("finding the niche, its outliers and ideas…", spinner="dots"):
@@ -55,6 +69,7 @@ def ideas_cmd(
             seed=seed,
             requester=CLI_REQUESTER,
             collect=_collector(settings) if collect else None,
+            filters=filters,
         )
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))

@@ -36,10 +36,21 @@ MIN_CELL = 20
 def outlier_multiples(snaps: pd.DataFrame) -> np.ndarray:
     """Outlier multiple of every snapshot of a prepared snapshot frame: views relative to the channel's usual
     views at that age as of that capture (:func:`miles.features.channel.usual_views`); NaN without history."""
+    multiples: np.ndarray = outlier_baselines(snaps)["multiple"].to_numpy(dtype=float)
+    return multiples
+
+
+def outlier_baselines(snaps: pd.DataFrame) -> pd.DataFrame:
+    """:func:`outlier_multiples` with what stands behind each: ``multiple`` and ``baseline_count`` (how many of the
+    channel's earlier uploads were in the same age bucket; 0 without history), one row per snapshot."""
     examples = snaps.assign(as_of=snaps["captured_at"], key=np.arange(len(snaps)))
     ctx = FeatureContext(task="early", examples=examples, snapshots=snaps)
     usual = usual_views(ctx.earlier_uploads(), examples, examples["age_h"])
-    return outlier_multiple(snaps["views"].to_numpy(dtype=float), usual["channel_baseline_log_views"].to_numpy())
+    multiple = outlier_multiple(snaps["views"].to_numpy(dtype=float), usual["channel_baseline_log_views"].to_numpy())
+    return pd.DataFrame(
+        {"multiple": multiple, "baseline_count": usual["channel_baseline_count"].to_numpy(dtype=int)},
+        index=snaps.index,
+    )
 
 
 def _cells(x: pd.DataFrame) -> pd.DataFrame:

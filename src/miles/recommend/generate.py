@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Protocol
 
 import numpy as np
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from miles.config import Settings
 from miles.errors import SourceUnavailable
+from miles.recommend.candidates import SHORTS_MAX_S
 from miles.recommend.patterns import Pattern
 
 
@@ -57,131 +58,161 @@ class IdeaGenerator(Protocol):
 
 # --- offline --------------------------------------------------------------------------------------
 
-STOPWORDS = frozenset(
-    "a an the and or of to in on for with my your this that is are was i you it at by from be "
-    "how what why when who me we our so just not no do does did de la le les et des un une "
-    "shorts short video videos vlog youtube".split()
-)
-VIBE_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "funny": (
-        "skit",
-        (
-            "I tried {x} so you don't have to",
-            "{x}, but everything goes wrong",
-            "POV: your first time doing {x}",
-            "Rating viral {x} hacks, honestly",
-        ),
-    ),
-    "educational": (
-        "explainer",
-        (
-            "{x} explained in 30 seconds",
-            "The {x} mistake everyone makes",
-            "How {x} actually works",
-            "What nobody tells you about {x}",
-        ),
-    ),
-    "cozy": ("vlog", ("A cozy {x} routine", "Slow morning: {x}", "{x}, but relaxing", "Quiet {x} with me")),
-    "chill": ("vlog", ("A calm day of {x}", "{x}, no talking", "Easy {x} to unwind", "Lazy Sunday {x}")),
-    "hype": (
-        "challenge",
-        ("{x} challenge: can I beat it?", "I did {x} for 7 days", "The fastest {x} ever", "{x} speedrun"),
-    ),
-    "dramatic": (
-        "story",
-        ("The {x} that went wrong", "I almost gave up on {x}", "{x}: the plot twist", "Nobody believed my {x}"),
-    ),
-}
-DEFAULT_TEMPLATES = (
-    "tutorial",
-    (
-        "{x}: the trick nobody shows you",
-        "How I do {x} in under a minute",
-        "{x} in 30 seconds",
-        "Why your {x} doesn't work",
-    ),
-)
-HOOK_TEMPLATES = (
-    "Show the finished {x} in the first second, then rewind.",
-    "Open on the most surprising moment of the {x}.",
-    "Ask the viewer a yes/no question about {x} on screen.",
-    "Start mid-action with the {x} already going.",
-)
-_HASHTAG = re.compile(r"#\S+")
-_WORD = re.compile(r"[^\W\d_]{2,}")
+
+@dataclass(frozen=True)
+class Template:
+    """One idea shape with typed slots: ``{x}`` the topic noun phrase, ``{n}`` a number; ``pattern`` is the niche
+    pattern it leans on (a key of ``patterns.pattern_masks``), ``seconds`` its usual length."""
+
+    format: str
+    title: str
+    hook: str
+    pattern: str | None = None
+    seconds: float = 40.0
+    vibes: tuple[str, ...] = ()  # the vibes it suits best; empty: any
 
 
-def subjects(titles: list[str], topic: str, k: int = 6) -> list[str]:
-    """The topic plus the niche's recurring 2–3-word phrases (in at least two distinct titles), topic-words
-    first, none overlapping another (so 'cooking made easy' does not also give 'cooking made')."""
-    counts: Counter[str] = Counter()
-    for title in {t.strip().lower() for t in titles}:
-        words = _WORD.findall(_HASHTAG.sub(" ", title))  # hashtags are labels, not phrases to reuse
-        grams = {" ".join(words[i : i + n]) for n in (2, 3) for i in range(len(words) - n + 1)}
-        counts.update(g for g in grams if g.split()[0] not in STOPWORDS and g.split()[-1] not in STOPWORDS)
-    topic_words = set(topic.lower().split())
-    recurring = [g for g, c in counts.most_common() if c >= 2 and g != topic.lower()]
-    chosen: list[str] = []
-    for gram in sorted(recurring, key=lambda g: not (set(g.split()) & topic_words)):
-        if not any(gram in other or other in gram for other in chosen):
-            chosen.append(gram)
-    return [topic.strip(), *chosen[: k - 1]]
+TEMPLATES: tuple[Template, ...] = (
+    Template("list", "{n} {x} mistakes beginners make", "Put “mistake #1” on screen in the first frame.", "number", 45),
+    Template("list", "{n} {x} tips I wish I knew sooner", "Count down from {n} on screen, fastest tip first.",
+             "number"),
+    Template("myth test", "{n} {x} myths, tested", "Open on the myth in big letters, then the verdict stamp.",
+             "number"),
+    Template("rating", "Rating {n} viral {x} hacks", "Show the score card before the first hack.", "number", 50,
+             ("funny",)),
+    Template("tutorial", "How to start {x} in {n} simple steps", "Show the finished result, then rewind to step 1.",
+             "number", 55, ("educational",)),
+    Template("challenge", "I tried {x} for {n} days", "Open on day {n} first, then jump back to day 1.", "number", 50,
+             ("hype", "dramatic")),
+    Template("question", "Is {x} worth it in {year}?", "Ask the question on screen and answer it in one word.",
+             "question", 35),
+    Template("question", "Why does nobody talk about this {x} trick?", "Start mid-trick with no introduction.",
+             "question", 30),
+    Template("question", "What happens if you get {x} wrong?", "Open on the failed result, then explain the fix.",
+             "question", 35, ("educational", "dramatic")),
+    Template("comparison", "Cheap vs expensive {x}: can you tell?", "Put both side by side in the first frame.",
+             None, 40, ("funny", "hype")),
+    Template("explainer", "{X} explained in 30 seconds", "State the one-sentence answer before anything else.",
+             None, 30, ("educational",)),
+    Template("explainer", "The science behind great {x}", "Show the close-up that makes the difference first.",
+             None, 45, ("educational",)),
+    Template("story", "My first {x} went completely wrong", "Open on the disaster, then “here is what happened”.",
+             None, 45, ("dramatic", "funny")),
+    Template("story", "The {x} mistake that cost me a week", "Show the ruined result with a time stamp on screen.",
+             None, 40, ("dramatic",)),
+    Template("POV", "POV: your first time trying {x}", "Film from your own eyes, hands already in frame.", None, 20,
+             ("funny",)),
+    Template("routine", "A slow, cozy {x} session", "Open on a calm close-up with natural sound, no talking.",
+             None, 45, ("cozy", "chill")),
+    Template("routine", "Sunday morning {x}, start to finish", "Start with the light and the first sound of the work.",
+             None, 50, ("cozy", "chill")),
+    Template("ASMR", "{X} with no talking, just sound", "Open on the loudest satisfying sound of the process.",
+             None, 40, ("cozy", "chill")),
+    Template("speedrun", "{X} speedrun: beat my time", "Start the timer on screen in the first frame.", None, 35,
+             ("hype",)),
+    Template("before/after", "{X} before and after: one change", "Show the after first, then cut to the before.",
+             None, 30),
+    Template("budget", "{X} on a tiny budget", "Show the receipt total in the first frame.", None, 40),
+    Template("secret", "The {x} detail pros never skip", "Zoom on the detail before saying a word.", None, 30),
+    Template("reaction", "Reacting to the best {x} on the internet", "Open on your face at the wildest moment.",
+             None, 45, ("funny", "hype")),
+    Template("checklist", "Everything you need for {x}, nothing more", "Lay every item out in the first frame.",
+             None, 35, ("educational",)),
+)  # fmt: skip
+NUMBERS = (3, 5, 7)
+_SPACES = re.compile(r"\s+")
+
+
+def topic_phrase(topic: str) -> str:
+    """The topic as a noun phrase to put in a sentence: trimmed, single spaces, hashtags and quotes dropped."""
+    return _SPACES.sub(" ", re.sub(r"[#\"“”]", " ", topic)).strip()
+
+
+def _fill(text: str, x: str, n: int, year: int) -> str:
+    filled = text.format(x=x, X=x[:1].upper() + x[1:], n=n, year=year)
+    return filled[:1].upper() + filled[1:]
 
 
 class OfflineGenerator:
-    """Recombines the niche's winning patterns, recurring phrases and formats with the vibe; deterministic per seed."""
+    """Grammatical ideas from typed slots (topic noun phrase, number, hook, format), no words lifted from other
+    titles. Templates that lean on one of the niche's winning patterns come first, the vibe's next; every draft
+    names the outliers and patterns it used, or says that the niche gave no evidence. Deterministic per seed."""
 
     name = "offline"
-    version = "4"  # part of the ideas cache key: a new recipe must not serve old cached ideas
+    version = "5"  # part of the ideas cache key: a new recipe must not serve old cached ideas
+
+    def __init__(self, *, year: int | None = None) -> None:
+        self.year = year
 
     def generate(self, context: NicheContext, *, n: int, seed: int = 0) -> list[IdeaDraft]:
         rng = np.random.default_rng(seed)
-        titles = [str(o["title"]) for o in context.outliers]
-        phrases = subjects(titles, context.topic)
-        winning = {p.key for p in context.winning()}
-        vibe = context.vibe.strip().lower()
-        fmt_name, templates = VIBE_TEMPLATES.get(vibe, DEFAULT_TEMPLATES)
-        durations = [float(o["duration_s"]) for o in context.outliers if o.get("duration_s")]
-        base_duration = float(np.median(durations)) if durations else 35.0
+        x = topic_phrase(context.topic) or context.topic
+        winning = {p.key: p for p in context.winning()}
+        order = self._order(context.vibe.strip().lower(), winning, rng)
+        year = self.year or date.today().year
+        seconds = self._typical_seconds(context.outliers)
         drafts = []
-        for i in range(n * 3):  # over-generate; scoring and diversity pick the best n
-            subject = phrases[i % len(phrases)] if i < len(phrases) else phrases[int(rng.integers(len(phrases)))]
-            template = templates[int(rng.integers(len(templates)))]
-            title = self._title(template, subject, winning, rng, i)
-            reasons = [
-                f"'{subject}' recurs in the niche's top videos"
-                if subject != phrases[0]
-                else f"built on the niche's top videos for '{subject}'"
-            ]
-            reasons += [f"{p.label} ({p.effect:.1f}x median)" for p in context.winning()[:2] if p.effect]
+        for template in order[: max(n * 3, n)]:
+            number = int(NUMBERS[int(rng.integers(len(NUMBERS)))])
+            used = winning.get(template.pattern) if template.pattern else None
+            cited = self._cite(context.outliers, template.pattern)
             drafts.append(
                 IdeaDraft(
-                    title=title[:120],
-                    hook=HOOK_TEMPLATES[int(rng.integers(len(HOOK_TEMPLATES)))].format(x=subject),
-                    format=fmt_name,
-                    duration_s=round(max(8.0, base_duration * float(rng.uniform(0.7, 1.2))), 0),
-                    reasoning="; ".join(reasons) + f"; fits a {context.vibe or 'neutral'} vibe as a {fmt_name}.",
-                    inspired_by=self._cite(context.outliers, subject),
+                    title=_fill(template.title, x, number, year)[:120],
+                    hook=_fill(template.hook, x, number, year)[:300],
+                    format=template.format,
+                    duration_s=float(round(min(SHORTS_MAX_S, seconds or template.seconds))),
+                    reasoning=self._reasoning(context, template, used, cited),
+                    inspired_by=[str(o["video_id"]) for o in cited],
                 )
             )
         return drafts
 
     @staticmethod
-    def _title(template: str, subject: str, winning: set[str], rng: np.random.Generator, i: int) -> str:
-        title = template.format(x=subject)
-        if "number" in winning and i % 3 == 2:
-            title = f"{int(rng.choice([3, 5, 7, 10]))} {subject} ideas that actually work"
-        if "question" in winning and i % 4 == 3:
-            title = f"Why does nobody talk about {subject}?"
-        if "shorts_tag" in winning and "#shorts" not in title.lower():
-            title += " #shorts"
-        return title[:1].upper() + title[1:]
+    def _order(vibe: str, winning: dict[str, Pattern], rng: np.random.Generator) -> list[Template]:
+        """Templates using a winning pattern first, then those suiting the vibe, then the rest; shuffled within."""
+
+        def rank(t: Template) -> int:
+            return (0 if t.pattern in winning else 2) + (0 if vibe and vibe in t.vibes else 1)
+
+        shuffled = [TEMPLATES[i] for i in rng.permutation(len(TEMPLATES))]
+        return sorted(shuffled, key=rank)
 
     @staticmethod
-    def _cite(outliers: list[dict[str, Any]], subject: str) -> list[str]:
-        words = set(subject.lower().split())
-        matching = [str(o["video_id"]) for o in outliers if words & set(str(o["title"]).lower().split())]
-        return (matching or [str(o["video_id"]) for o in outliers])[:3]
+    def _typical_seconds(outliers: list[dict[str, Any]]) -> float | None:
+        """The median length of the niche's Short outliers (never a long video's), within 15–60 s."""
+        shorts = [float(o["duration_s"]) for o in outliers if o.get("duration_s") and o["duration_s"] <= SHORTS_MAX_S]
+        return float(np.clip(np.median(shorts), 15, 60)) if shorts else None
+
+    @staticmethod
+    def _cite(outliers: list[dict[str, Any]], pattern: str | None) -> list[dict[str, Any]]:
+        """Up to three trusted outliers, those showing the template's pattern first."""
+        trusted = [o for o in outliers if o.get("trusted", True)]
+        marks = {"number": r"\d", "question": r"[?？]"}
+        if pattern in marks:
+            showing = [o for o in trusted if re.search(marks[pattern], str(o["title"]))]
+            trusted = showing + [o for o in trusted if o not in showing]
+        return trusted[:3]
+
+    @staticmethod
+    def _reasoning(context: NicheContext, template: Template, used: Pattern | None, cited: list[dict[str, Any]]) -> str:
+        parts = []
+        if used is not None and used.effect is not None:
+            parts.append(
+                f"Uses the niche's pattern “{used.label}”: {used.effect:.1f}x the median multiple "
+                f"(95 % interval {used.ci_low:.1f}–{used.ci_high:.1f}x, {used.n_with} videos)."
+            )
+        if cited:
+            shown = "; ".join(f"“{str(o['title'])[:60]}” ({float(o['multiple'] or 0):.1f}x)" for o in cited)
+            parts.append(f"Closest outliers: {shown}.")
+        else:
+            parts.append(
+                "The niche gave no outlier to learn from: this is a proven Shorts format applied to the topic, "
+                "not evidence from the niche."
+            )
+        vibe = context.vibe.strip()
+        parts.append(f"Format: {template.format}" + (f", for a {vibe} feel." if vibe else "."))
+        return " ".join(parts)[:1200]
 
 
 # --- LLM -------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,9 +22,11 @@ from miles.config import Settings
 from miles.domain import utcnow
 from miles.errors import InvalidInput, SourceUnavailable
 from miles.features.labels import ViralLabeler
+from miles.recommend.candidates import LANGUAGES, MIN_IN_LANGUAGE, MIN_RELEVANCE, SHORTS_CHOICES, Candidates, Filters
+from miles.recommend.candidates import select as select_candidates
 from miles.recommend.generate import IdeaDraft, IdeaGenerator, NicheContext, OfflineGenerator, generator_for
-from miles.recommend.outliers import fit_reference_labeler, niche_outliers
-from miles.recommend.patterns import find_patterns
+from miles.recommend.outliers import MIN_BASELINE, fit_reference_labeler, niche_outliers
+from miles.recommend.patterns import Pattern, find_patterns
 from miles.store.db import session_scope
 from miles.store.repos import ideas as ideas_repo
 from miles.store.repos import niche as niche_repo
@@ -33,9 +35,10 @@ from miles.store.repos.snapshots import count_snapshots, load_snapshot_frame
 
 log = logging.getLogger(__name__)
 MAX_CANDIDATES = 150
-MIN_SIMILARITY = 0.25
+MIN_TRUSTED_OUTLIERS = 3  # fewer trusted outliers than this: the page says the niche has too little evidence
 OUTLIERS_SHOWN = 12
 MMR_LAMBDA = 0.7
+MAX_IDEA_SIMILARITY = 0.85  # two ideas closer than this (MiniLM cosine, or word overlap) are one idea
 REFERENCE_TTL_S = 24 * 3600
 
 Scorer = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -61,10 +64,14 @@ class IdeasDeps:
     collect: Collector | None = None  # topic -> number of videos collected (blocking: the CLI)
     request_refresh: Callable[[str], Refresh] | None = None  # topic -> this caller's queued collection (API, web)
     generator: IdeaGenerator | None = None
+    worker_seen: Callable[[], bool] | None = None  # whether a worker ran lately (None: unknown, assume it did)
 
 
-def cache_key(topic: str, vibe: str, n: int, seed: int, model_version: str, generator: str) -> str:
-    parts = [topic.strip().lower(), vibe.strip().lower(), n, seed, model_version, generator]
+def cache_key(
+    topic: str, vibe: str, n: int, seed: int, model_version: str, generator: str, filters: Filters | None = None
+) -> str:
+    chosen = (filters or Filters()).key()
+    parts = [topic.strip().lower(), vibe.strip().lower(), n, seed, model_version, generator, chosen]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
@@ -78,6 +85,7 @@ def run_ideas(
     seed: int = 0,
     user_id: int | None = None,
     now: datetime | None = None,
+    filters: Filters | None = None,
 ) -> dict[str, Any]:
     """Ideas for (topic, vibe), from the cache when fresh; every call is stored as the user's query."""
     topic, vibe = topic.strip(), vibe.strip()
@@ -88,11 +96,12 @@ def run_ideas(
     if not 1 <= n <= 20:
         raise InvalidInput("n: must be between 1 and 20")
     now = now or utcnow()
+    filters = _checked(filters or Filters())
     generator = deps.generator or generator_for(settings)
-    key = cache_key(topic, vibe, n, seed, deps.model_version, f"{generator.name}/{generator.version}")
+    key = cache_key(topic, vibe, n, seed, deps.model_version, f"{generator.name}/{generator.version}", filters)
     with session_scope(settings) as session:
         cached = ideas_repo.cache_get(session=session, key=key, now=now)
-    result = cached or _jsonable(_compute(settings, deps, generator, topic, vibe, n, seed, now))
+    result = cached or _jsonable(_compute(settings, deps, generator, Request(topic, vibe, n, seed, filters), now))
     with session_scope(settings) as session:
         users.set_current_user(session=session, user_id=user_id)  # PostgreSQL RLS: the query row is the user's
         if not cached:
@@ -121,14 +130,20 @@ def _refreshed(deps: IdeasDeps, topic: str, result: dict[str, Any]) -> dict[str,
         notes.append("`miles collect search` or the worker fetch fresh ones")
         return {"freshness": freshness, "notes": notes}
     refresh = deps.request_refresh(topic)
-    freshness.update(refresh_run_id=refresh.run_id, refresh_token=refresh.token)
+    worker = deps.worker_seen() if deps.worker_seen is not None else True
+    freshness.update(refresh_run_id=refresh.run_id, refresh_token=refresh.token, worker_running=worker)
     if refresh.run_id is None:
         notes.append(f"fresh videos were {refresh.refused}")
-    else:
+    elif worker:
         token = f"?token={refresh.token}" if refresh.token else ""
         notes.append(
-            f"fresh ones are being collected in the background (run {refresh.run_id}, by `miles worker`; "
+            f"fresh ones are being collected in the background (run {refresh.run_id}, by the running worker; "
             f"status at /api/v1/collections/{refresh.run_id}{token})"
+        )
+    else:
+        notes.append(
+            "no worker is running, so nothing collects fresh videos: start one with `miles worker` (it then "
+            f"collects the queued request, run {refresh.run_id}), or run `miles ideas --collect` from the command line"
         )
     return {"freshness": freshness, "notes": notes}
 
@@ -146,37 +161,55 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Request:
+    topic: str
+    vibe: str
+    n: int
+    seed: int
+    filters: Filters
+
+
+def _checked(filters: Filters) -> Filters:
+    if filters.shorts not in SHORTS_CHOICES:
+        raise InvalidInput(f"shorts: must be one of {', '.join(SHORTS_CHOICES)}, got {filters.shorts!r}")
+    if filters.language not in ("auto", "any", *LANGUAGES):
+        raise InvalidInput(f"language: must be auto, any or one of {', '.join(LANGUAGES)}, got {filters.language!r}")
+    return filters
+
+
 def _compute(
-    settings: Settings,
-    deps: IdeasDeps,
-    generator: IdeaGenerator,
-    topic: str,
-    vibe: str,
-    n: int,
-    seed: int,
-    now: datetime,
+    settings: Settings, deps: IdeasDeps, generator: IdeaGenerator, req: Request, now: datetime
 ) -> dict[str, Any]:
     notes: list[str] = []
-    candidates, freshness = _candidates(settings, deps, topic, vibe, now, notes)
+    found, freshness = _candidates(settings, deps, req, now, notes)
     with session_scope(settings) as session:
-        snaps = niche_repo.snapshots_for(session=session, video_ids=candidates)
+        snaps = niche_repo.snapshots_for(session=session, video_ids=found.ids)
         channels = snaps["channel_id"].dropna().unique().tolist()
         history = niche_repo.channel_history(session=session, channel_ids=channels)
     outliers = niche_outliers(snaps, history, reference_labeler(settings, now))
-    patterns = find_patterns(outliers, seed=seed)
-    top = [_outlier_out(row) for row in outliers.head(OUTLIERS_SHOWN).to_dict("records")]
-    context = NicheContext(topic=topic, vibe=vibe, outliers=top, patterns=patterns)
-    drafts, used = _generate(generator, context, n, seed, notes)
-    ideas = _score_and_rank(deps, drafts, n, top)
-    if not candidates:
-        notes.append("no stored videos match this topic yet; ideas rest on the topic words alone")
+    patterns = find_patterns(outliers, seed=req.seed)
+    top = _outliers_out(outliers.head(OUTLIERS_SHOWN).to_dict("records"), found.info, notes)
+    context = NicheContext(topic=req.topic, vibe=req.vibe, outliers=top, patterns=patterns)
+    drafts, used = _generate(generator, context, req.n, req.seed, notes)
+    ideas = _score_and_rank(deps, drafts, req.n, top, notes)
+    _evidence_notes(found, top, patterns, req, notes)
+    if len(ideas) < req.n:
+        distinct = len({d.title.lower() for d in drafts})
+        why = (
+            f"the generator gave only {distinct} distinct titles"
+            if distinct < req.n
+            else f"the others were near-copies (similarity above {MAX_IDEA_SIMILARITY}) or could not be scored"
+        )
+        notes.append(f"{len(ideas)} of the {req.n} ideas asked for: {why}")
     return {
-        "topic": topic,
-        "vibe": vibe,
+        "topic": req.topic,
+        "vibe": req.vibe,
         "model_version": deps.model_version,
         "generator": used,
         "generated_at": now.isoformat(),
-        "candidates": len(candidates),
+        "candidates": len(found.ids),
+        "niche": _niche_out(found, req.filters),
         "freshness": freshness,
         "outliers": top,
         "patterns": [p.as_dict() for p in patterns],
@@ -185,30 +218,79 @@ def _compute(
     }
 
 
+def _niche_out(found: Candidates, filters: Filters) -> dict[str, Any]:
+    """How the niche was chosen: matches, the relevance bar, what each filter left out."""
+    return {
+        "matched": found.matched,
+        "relevant": found.relevant,
+        "kept": len(found.ids),
+        "relevance_by": found.relevance_by,
+        "min_relevance": MIN_RELEVANCE,
+        "topic_language": found.topic_language,
+        "language": found.language,
+        "filters": asdict(filters),
+        "dropped": dict(found.dropped),
+        "language_fallback": found.language_fallback,
+    }
+
+
+def _evidence_notes(
+    found: Candidates, top: list[dict[str, Any]], patterns: list[Pattern], req: Request, notes: list[str]
+) -> None:
+    """Say plainly how much evidence the niche gave."""
+    if not found.matched:
+        notes.append("no stored video mentions these words: no outliers; the ideas rest on the topic alone")
+    elif not found.relevant:
+        notes.append(
+            f"{found.matched} stored videos share a word with “{req.topic}” but none is about it (relevance below "
+            f"{MIN_RELEVANCE:.2f}): no outliers; the ideas rest on the topic alone"
+        )
+    elif not found.ids:
+        dropped = ", ".join(f"{k}: {v}" for k, v in found.dropped.most_common())
+        notes.append(f"the filters left no video of the {found.relevant} relevant ones ({dropped}); loosen them")
+    elif found.dropped:
+        dropped = ", ".join(f"{v} {k}" for k, v in found.dropped.most_common())
+        notes.append(f"left out by the filters: {dropped}")
+    if found.language_fallback:
+        notes.append(
+            f"fewer than {MIN_IN_LANGUAGE} relevant videos are in the topic's language ({found.topic_language}, "
+            "guessed from the topic), so videos in every language are shown; pick a language to narrow it"
+        )
+    trusted = sum(1 for o in top if o["trusted"])
+    if found.ids and trusted < MIN_TRUSTED_OUTLIERS:
+        notes.append(
+            f"too little evidence in this niche: {trusted} outlier(s) with a baseline of at least {MIN_BASELINE} "
+            "videos; treat the ideas as guesses"
+        )
+    if found.ids and not any(p.is_finding for p in patterns):
+        notes.append("no pattern stands out in this niche (no effect whose 95 % interval excludes 1x)")
+
+
 def _candidates(
-    settings: Settings, deps: IdeasDeps, topic: str, vibe: str, now: datetime, notes: list[str]
-) -> tuple[list[str], dict[str, Any]]:
+    settings: Settings, deps: IdeasDeps, req: Request, now: datetime, notes: list[str]
+) -> tuple[Candidates, dict[str, Any]]:
+    found = _relevant(settings, deps, req)
+    since = now - timedelta(hours=settings.fresh_window_h)
     with session_scope(settings) as session:
-        ids = niche_repo.search_video_ids(session=session, topic=topic)
-        since = now - timedelta(hours=settings.fresh_window_h)
-        fresh = niche_repo.fresh_count(session=session, video_ids=ids, since=since)
+        fresh = niche_repo.fresh_count(session=session, video_ids=found.ids, since=since)
     collected = 0
     if fresh < settings.min_fresh_candidates and deps.collect is not None:
         try:
-            collected = deps.collect(topic)
+            collected = deps.collect(req.topic)
         except SourceUnavailable as exc:
             notes.append(f"could not collect fresh videos: {exc.message}")
         if collected:
+            found = _relevant(settings, deps, req)
             with session_scope(settings) as session:
-                ids = niche_repo.search_video_ids(session=session, topic=topic)
-                fresh = niche_repo.fresh_count(session=session, video_ids=ids, since=since)
+                fresh = niche_repo.fresh_count(session=session, video_ids=found.ids, since=since)
     stale = fresh < settings.min_fresh_candidates and deps.collect is None
     if stale:
         notes.append(
-            f"{fresh} of the {len(ids)} niche videos have a snapshot from the last {settings.fresh_window_h:g} h; "
-            "these results use the stored snapshots"
+            f"{fresh} of the {len(found.ids)} niche videos have a snapshot from the last "
+            f"{settings.fresh_window_h:g} h; these results use the stored snapshots"
+            if found.ids
+            else "no stored niche video is recent"
         )
-    ids = _rank_by_similarity(deps, ids, topic, vibe, settings)
     freshness = {
         "fresh": fresh,
         "collected": collected,
@@ -217,19 +299,21 @@ def _candidates(
         "refresh_run_id": None,
         "refresh_token": None,
     }
-    return ids, freshness
+    return found, freshness
 
 
-def _rank_by_similarity(deps: IdeasDeps, ids: list[str], topic: str, vibe: str, settings: Settings) -> list[str]:
-    if deps.embed is None or len(ids) <= MAX_CANDIDATES // 3:
-        return ids[:MAX_CANDIDATES]
+def _relevant(settings: Settings, deps: IdeasDeps, req: Request) -> Candidates:
     with session_scope(settings) as session:
-        titles = niche_repo.titles_of(session=session, video_ids=ids)
-    vectors = deps.embed([f"{topic} {vibe}".strip(), *[titles[i] for i in ids]])
-    sims = vectors[1:] @ vectors[0]
-    order = np.argsort(-sims)
-    kept = [ids[i] for i in order if sims[i] >= MIN_SIMILARITY][:MAX_CANDIDATES]
-    return kept if len(kept) >= MAX_CANDIDATES // 3 else [ids[i] for i in order[:MAX_CANDIDATES]]
+        ids = niche_repo.search_video_ids(session=session, topic=req.topic)
+        rows = niche_repo.candidate_rows(session=session, video_ids=ids)
+
+    def channel_titles(channel_ids: list[str]) -> dict[str, list[str]]:
+        with session_scope(settings) as session:
+            return niche_repo.channel_titles(session=session, channel_ids=channel_ids)
+
+    found = select_candidates(req.topic, ids, rows, deps.embed, req.filters, channel_titles)
+    found.ids = found.ids[:MAX_CANDIDATES]
+    return found
 
 
 def reference_labeler(settings: Settings, now: datetime, platform: str = "youtube") -> ViralLabeler | None:
@@ -246,6 +330,19 @@ def reference_labeler(settings: Settings, now: datetime, platform: str = "youtub
         return labeler
 
 
+def _outliers_out(
+    rows: list[dict[str, Any]], info: dict[str, dict[str, Any]], notes: list[str]
+) -> list[dict[str, Any]]:
+    """The outliers as JSON; a video whose stored values cannot be read is skipped with a note, never fatal."""
+    out = []
+    for row in rows:
+        try:
+            out.append({**_outlier_out(row), **info.get(str(row["video_id"]), {})})
+        except (TypeError, ValueError, KeyError) as exc:
+            notes.append(f"skipped video {row.get('video_id')}: its stored values are unusable ({exc})")
+    return out
+
+
 def _outlier_out(row: dict[str, Any]) -> dict[str, Any]:
     def num(v: Any) -> float | None:
         return None if v is None or pd.isna(v) else float(v)
@@ -257,12 +354,30 @@ def _outlier_out(row: dict[str, Any]) -> dict[str, Any]:
         "age_h": round(float(row["age_h"]), 1),
         "multiple": num(row["multiple"]),
         "basis": row["basis"],
+        "baseline_count": int(row["baseline_count"]),
+        "baseline_kind": str(row["baseline_kind"]),
+        "age_window": str(row["age_window"]),
+        "trusted": bool(row["trusted"]),
         "channel_multiple": num(row["channel_multiple"]),
         "niche_multiple": num(row["niche_multiple"]),
         "duration_s": num(row.get("duration_s")),
         "thumbnail_url": row.get("thumbnail_url"),
         "published_at": pd.Timestamp(row["published_at"]).isoformat(),
+        "captured_at": pd.Timestamp(row["captured_at"]).isoformat(),
+        "source": source_label(row.get("source")),
     }
+
+
+def source_label(source: Any) -> str:
+    """Where a snapshot came from, in words: collected by a yt-dlp source, or imported from a dataset file."""
+    if source is None or (isinstance(source, float) and np.isnan(source)) or not str(source):
+        return "unknown source"
+    text = str(source)
+    return (
+        f"collected ({text.split(':', 1)[1] if ':' in text else text})"
+        if text.startswith("ytdlp")
+        else (f"imported ({text})")
+    )
 
 
 def _generate(
@@ -276,12 +391,14 @@ def _generate(
 
 
 def _score_and_rank(
-    deps: IdeasDeps, drafts: list[IdeaDraft], n: int, outliers: list[dict[str, Any]]
+    deps: IdeasDeps, drafts: list[IdeaDraft], n: int, outliers: list[dict[str, Any]], notes: list[str]
 ) -> list[dict[str, Any]]:
     unique = list({d.title.lower(): d for d in drafts}.values())
     if not unique:
         return []
-    predictions = deps.score([{"title": d.title, "description": d.hook, "duration_s": d.duration_s} for d in unique])
+    unique, predictions = _scored(deps, unique, notes)
+    if not unique:
+        return []
     values = np.array([rank_value(p) for p in predictions])
     chosen = _mmr(deps, [d.title for d in unique], values, n)
     titles = {o["video_id"]: o["title"] for o in outliers}
@@ -294,6 +411,25 @@ def _score_and_rank(
         }
         for i in chosen
     ]
+
+
+def _scored(deps: IdeasDeps, drafts: list[IdeaDraft], notes: list[str]) -> tuple[list[IdeaDraft], list[dict[str, Any]]]:
+    """Score all drafts at once; when the batch fails on bad input, one by one, skipping (with a note) what fails."""
+
+    def inputs(ds: list[IdeaDraft]) -> list[dict[str, Any]]:
+        return [{"title": d.title, "description": d.hook, "duration_s": d.duration_s} for d in ds]
+
+    try:
+        return drafts, deps.score(inputs(drafts))
+    except (InvalidInput, ValueError):
+        kept, predictions = [], []
+        for draft in drafts:
+            try:
+                predictions.append(deps.score(inputs([draft]))[0])
+                kept.append(draft)
+            except (InvalidInput, ValueError) as exc:
+                notes.append(f"skipped idea “{draft.title}”: the model could not score it ({exc})")
+        return kept, predictions
 
 
 def rank_value(prediction: dict[str, Any]) -> float:
@@ -317,6 +453,9 @@ def _mmr(deps: IdeasDeps, titles: list[str], values: np.ndarray, n: int) -> list
     chosen: list[int] = []
     while len(chosen) < min(n, len(titles)):
         rest = [i for i in range(len(titles)) if i not in chosen]
+        rest = [i for i in rest if all(similarity[i, j] <= MAX_IDEA_SIMILARITY for j in chosen)]
+        if not rest:  # every remaining idea is a near-copy of one already picked
+            break
         penalty = [max((similarity[i, j] for j in chosen), default=0.0) for i in rest]
         scores = [MMR_LAMBDA * relevance[i] - (1 - MMR_LAMBDA) * p for i, p in zip(rest, penalty, strict=True)]
         chosen.append(rest[int(np.argmax(scores))])

@@ -5,7 +5,10 @@ Each niche video gets, at its latest snapshot:
   (``miles.features.labels.outlier_multiples``), where that history exists;
 - ``niche_multiple``: exp(age-adjusted residual): views ÷ what a typical video of its category and channel
   size gets at that age (the ``ViralLabeler`` expectation model, fitted on the store's data).
-``multiple`` ranks them: the channel multiple where known, else the niche multiple; ``basis`` says which.
+``multiple`` ranks them: the channel multiple where known, else the niche multiple; ``basis`` says which, and
+``baseline_count`` how many videos stand behind it (in the same age window, ``age_window``). A multiple over fewer
+than ``MIN_BASELINE`` (5) videos is flagged (``trusted`` False) and ranked after every trusted one: 2,678x over a
+channel's two tiny earlier uploads says more about the baseline than about the video.
 
 :func:`draft_usual_views` gives a draft (a video not yet stored) the same channel baseline, for the prediction
 API's outlier multiple: training, ideas and the API all use ``miles.features.channel.usual_views``.
@@ -20,9 +23,11 @@ import pandas as pd
 
 from miles.features.build import prepare_snapshots
 from miles.features.channel import UsualViews, usual_views_before
-from miles.features.labels import ViralLabeler, outlier_multiples
+from miles.features.labels import ViralLabeler, outlier_baselines
+from miles.features.schema import AGE_EDGES_H, age_bucket
 
 MIN_REFERENCE_ROWS = 200
+MIN_BASELINE = 5  # fewer videos behind a multiple than this: shown, flagged, never ranked above a trusted one
 
 
 def fit_reference_labeler(frame: pd.DataFrame) -> ViralLabeler | None:
@@ -57,23 +62,43 @@ def draft_usual_views(
     return usual_views_before(snaps, channel_id=channel_id, published_at=published_at, as_of=published_at, age_h=age_h)
 
 
+def age_window(age_h: float) -> str:
+    """The age bucket a multiple compares within, in words ("1–3 d", "6–12 h")."""
+    i = int(age_bucket(np.array([age_h]))[0])
+    edges = (*AGE_EDGES_H, float("inf"))
+    return f"{_hours(edges[i])}–{_hours(edges[i + 1])}" if edges[i + 1] != float("inf") else f"over {_hours(edges[i])}"
+
+
+def _hours(h: float) -> str:
+    return f"{h / 24:g} d" if h >= 24 else f"{h:g} h"
+
+
 def niche_outliers(niche: pd.DataFrame, history: pd.DataFrame, labeler: ViralLabeler | None) -> pd.DataFrame:
-    """One row per niche video (latest snapshot), most outstanding first."""
+    """One row per niche video (latest snapshot): trusted multiples first (a baseline of at least
+    ``MIN_BASELINE`` videos), each by size; ``baseline_count``/``baseline_kind`` say what the multiple compares with."""
     if niche.empty:
-        return pd.DataFrame(columns=["video_id", "title", "views", "age_h", "multiple", "basis"])
+        return pd.DataFrame(columns=["video_id", "title", "views", "age_h", "multiple", "basis", "trusted"])
     combined = pd.concat([niche, history], ignore_index=True).drop_duplicates(["video_id", "captured_at"])
     snaps = prepare_snapshots(combined)
-    snaps["channel_multiple"] = outlier_multiples(snaps)
+    baselines = outlier_baselines(snaps)
+    snaps["channel_multiple"] = baselines["multiple"]
+    snaps["channel_baseline_count"] = baselines["baseline_count"]
     latest = snaps.drop_duplicates("video_id", keep="last")
     latest = latest[latest["video_id"].isin(set(niche["video_id"]))].copy()
     log_views = np.log1p(latest["views"].to_numpy(dtype=float))
     if labeler is not None:
         latest["niche_multiple"] = np.exp(log_views - labeler.expected(_expectation_inputs(latest)))
+        niche_count, niche_kind = labeler.n_train, "stored videos of its category and channel size"
     else:
         latest["niche_multiple"] = np.exp(log_views - np.median(log_views))
+        niche_count, niche_kind = len(latest), "niche videos (median, any age)"
     has_channel = latest["channel_multiple"].notna().to_numpy()
     latest["multiple"] = np.where(has_channel, latest["channel_multiple"], latest["niche_multiple"])
     latest["basis"] = np.where(has_channel, "channel", "niche")
+    latest["baseline_count"] = np.where(has_channel, latest["channel_baseline_count"], niche_count).astype(int)
+    latest["baseline_kind"] = np.where(has_channel, "earlier uploads of its channel", niche_kind)
+    latest["age_window"] = [age_window(a) for a in latest["age_h"]]
+    latest["trusted"] = latest["baseline_count"] >= MIN_BASELINE
     keep = [
         "video_id",
         "title",
@@ -89,8 +114,14 @@ def niche_outliers(niche: pd.DataFrame, history: pd.DataFrame, labeler: ViralLab
         "channel_multiple",
         "niche_multiple",
         "basis",
+        "baseline_count",
+        "baseline_kind",
+        "age_window",
+        "trusted",
         "description",
         "tags",
+        "source",
     ]
     extra = [c for c in ("thumbnail_url", "channel_title") if c in latest.columns]
-    return latest[keep + extra].sort_values("multiple", ascending=False).reset_index(drop=True)
+    ranked = latest[keep + extra].sort_values(["trusted", "multiple"], ascending=[False, False])
+    return ranked.reset_index(drop=True)

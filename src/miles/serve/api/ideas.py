@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
+from miles.recommend.candidates import Filters
 from miles.serve.api.common import ERRORS, MODEL_ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
 from miles.serve.schemas import CleanText
@@ -21,6 +22,14 @@ class IdeasIn(CleanText):
     vibe: str = Field("", max_length=200, description="The feel you want, e.g. 'funny', 'cozy', 'educational'.")
     n: int = Field(5, ge=1, le=20, description="How many ideas to return.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the offline generator (same seed, same ideas).")
+    language: str = Field(
+        default="auto",
+        max_length=8,
+        description="Niche videos in this language: auto (the topic's, guessed), any, or a code.",
+    )
+    shorts: Literal["any", "only", "exclude"] = Field(default="any", description="Shorts only, no Shorts, or any.")
+    include_long: bool = Field(default=False, description="Keep long-form videos (over 3 minutes) in the niche.")
+    include_ads: bool = Field(default=False, description="Keep videos that look like ads in the niche.")
 
 
 @router.post("/ideas", summary="Ideas for a topic and vibe, with the evidence behind them", responses=MODEL_ERRORS)
@@ -35,6 +44,9 @@ def ideas(body: IdeasIn, caller: MaybeUserDep, settings: SettingsDep, predictor:
         n=body.n,
         seed=body.seed,
         requester=caller.requester,
+        filters=Filters(
+            language=body.language, shorts=body.shorts, include_long=body.include_long, include_ads=body.include_ads
+        ),
     )
     return {"ok": True, **result}
 

@@ -6,12 +6,13 @@ the ideas are scored; without JavaScript the same form posts normally and the wh
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
 from miles.errors import InvalidInput
+from miles.recommend.candidates import LANGUAGES, Filters
 from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.schemas import SafeStr
 from miles.serve.services.ideas import ideas_for, queries_for
@@ -24,10 +25,10 @@ RECENT = 5
 def home_data(page: Page) -> dict[str, Any]:
     """The form's page: the user's recent queries (anonymous visitors share the local anonymous history)."""
     recent = queries_for(settings=page.settings, user_id=page.user_id, limit=RECENT, offset=0)
-    return {"result": None, "recent": recent["items"]}
+    return {"result": None, "recent": recent["items"], "languages": LANGUAGES}
 
 
-def ideas_data(page: Page, *, topic: str, vibe: str, n: int) -> dict[str, Any]:
+def ideas_data(page: Page, *, topic: str, vibe: str, n: int, filters: Filters | None = None) -> dict[str, Any]:
     """One ideas query, exactly as ``POST /api/v1/ideas`` computes it, stored in the user's history."""
     if not topic.strip():
         raise InvalidInput("topic: type a niche, e.g. 'sourdough bread'")
@@ -39,6 +40,7 @@ def ideas_data(page: Page, *, topic: str, vibe: str, n: int) -> dict[str, Any]:
         n=n,
         seed=0,
         requester=page.requester,
+        filters=filters,
     )
     return {"result": result}
 
@@ -47,7 +49,7 @@ def ideas_data(page: Page, *, topic: str, vibe: str, n: int) -> dict[str, Any]:
 @router.get("/ideas")
 @router.get("/ideas.json")
 def home(page: PageDep) -> Response:
-    return render(page, "ideas.html", home_data(page), topic="", vibe="")
+    return render(page, "ideas.html", home_data(page), topic="", vibe="", filters=Filters())
 
 
 @router.post("/ideas")
@@ -58,9 +60,14 @@ def ideas(
     csrf: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)] = None,
     vibe: Annotated[SafeStr, Form(max_length=200)] = "",
     n: Annotated[int, Form(ge=1, le=20)] = 5,
+    language: Annotated[str, Form(max_length=8)] = "auto",
+    shorts: Annotated[Literal["any", "only", "exclude"], Form()] = "any",
+    include_long: Annotated[bool, Form()] = False,
+    include_ads: Annotated[bool, Form()] = False,
 ) -> Response:
     check_csrf(page.request, csrf)
-    data = ideas_data(page, topic=topic, vibe=vibe, n=n)
+    filters = Filters(language=language, shorts=shorts, include_long=include_long, include_ads=include_ads)
+    data = ideas_data(page, topic=topic, vibe=vibe, n=n, filters=filters)
     if page.is_htmx:
         return render(page, "_ideas_result.html", data)
-    return render(page, "ideas.html", {**home_data(page), **data}, topic=topic, vibe=vibe)
+    return render(page, "ideas.html", {**home_data(page), **data}, topic=topic, vibe=vibe, filters=filters)

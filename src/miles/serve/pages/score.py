@@ -7,6 +7,7 @@ The form is turned into the API's ``DraftIn`` (alternatives become ``variants``)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -134,10 +135,21 @@ def _default_publish() -> str:
     return utcnow().astimezone(UTC).replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M")
 
 
+PREFILL_FIELDS = {"title": 300, "description": 5000, "tags": 1000, "duration_s": 20, "channel": 300, "subscribers": 20}
+
+
+def prefilled(query: Mapping[str, str]) -> dict[str, str]:
+    """The form as a link fills it in (an idea's "Score this": ``/score?title=…&duration_s=…``): known fields only,
+    cut to the form's limits; the values are checked when the form is submitted, like typed ones."""
+    form = {name: query[name][:limit] for name, limit in PREFILL_FIELDS.items() if query.get(name)}
+    return {"publish_at": _default_publish(), **form}
+
+
 @router.get("/score")
 @router.get("/score.json")
 def score_form(page: PageDep) -> Response:
-    return render(page, "score.html", form_data(page), form={"publish_at": _default_publish()})
+    form = prefilled(page.request.query_params)
+    return render(page, "score.html", {**form_data(page), "prefill": form}, form=form)
 
 
 @router.post("/score")

@@ -122,6 +122,18 @@ def requeue_running_requests(*, session: Session) -> list[int]:
     return [run.id for run in runs]
 
 
+def worker_last_seen(*, session: Session, now: datetime) -> datetime | None:
+    """When a worker last showed signs of life: the newest run a worker started (every job but the web app's queued
+    requests; ``poll_tracking`` starts one every 5 minutes) or a job lock held now, whichever is later."""
+    started = session.scalar(select(func.max(JobRun.started_at)).where(JobRun.job != REQUEST_JOB))
+    handled = session.scalar(
+        select(func.max(JobRun.finished_at)).where(JobRun.job == REQUEST_JOB, JobRun.finished_at.is_not(None))
+    )
+    locked = now if session.scalar(select(func.count()).where(JobLock.expires_at >= now)) else None
+    seen = [t for t in (started, handled, locked) if t is not None]
+    return max(seen) if seen else None
+
+
 def get_run(*, session: Session, run_id: int) -> JobRun:
     run = session.get(JobRun, run_id)
     if run is None:

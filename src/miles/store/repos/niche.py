@@ -109,6 +109,37 @@ def fresh_count(*, session: Session, video_ids: Sequence[str], since: datetime) 
     return int(session.scalar(stmt) or 0)
 
 
+CANDIDATE_FIELDS = ("title", "tags", "description", "duration_s", "source", "channel_id")
+
+
+def candidate_rows(*, session: Session, video_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What relevance and the filters read of each video (``CANDIDATE_FIELDS``)."""
+    ids = list(video_ids)
+    out: dict[str, dict[str, Any]] = {}
+    cols = (Video.id, Video.title, Video.tags, Video.description, Video.duration_s, Video.source, Video.channel_id)
+    for start in range(0, len(ids), 500):
+        for row in session.execute(select(*cols).where(Video.id.in_(ids[start : start + 500]))):
+            out[row.id] = dict(zip(CANDIDATE_FIELDS, row[1:], strict=True))
+    return out
+
+
+def channel_titles(*, session: Session, channel_ids: Sequence[str], per_channel: int = 20) -> dict[str, list[str]]:
+    """Up to ``per_channel`` stored titles of each channel (newest first): what a channel's language is told from."""
+    ids = sorted({c for c in channel_ids if c})
+    out: dict[str, list[str]] = {}
+    for start in range(0, len(ids), 500):
+        stmt = (
+            select(Video.channel_id, Video.title)
+            .where(Video.channel_id.in_(ids[start : start + 500]))
+            .order_by(Video.channel_id, Video.published_at.desc())
+        )
+        for channel_id, title in session.execute(stmt):
+            titles = out.setdefault(str(channel_id), [])
+            if len(titles) < per_channel:
+                titles.append(str(title))
+    return out
+
+
 def titles_of(*, session: Session, video_ids: Sequence[str]) -> dict[str, str]:
     ids = list(video_ids)
     out: dict[str, str] = {}

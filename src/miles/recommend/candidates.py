@@ -1,0 +1,222 @@
+"""Niche candidates: the stored videos that are really about the topic, with what the filters need to know.
+
+A video is a candidate when it matches the topic in full text (at least one topic word in its title, via FTS) *and*
+passes the relevance bar: MiniLM cosine between the topic and "title + first tags" of at least
+``MIN_RELEVANCE`` (0.40), or at least ``MIN_RELEVANCE_ALL_TERMS`` (0.30) when every topic word appears in its title
+or tags. The bar was measured on the development data (docs/ideas.md): nonsense or absent topics ("underwater basket
+weaving", "quantum knitting for cats") reach at most 0.39 on videos that share one word by accident (NBA, cat
+videos), while on-topic matches ("budget gaming setup", "iphone review", "makeup tutorial") sit at 0.40–0.82.
+Without the text encoder, every topic word must appear (full text only), and a note says so.
+
+Each candidate also gets its language (py3langid on the title, restricted to common languages), whether it is a
+Short (``shorts_kind``: the store keeps neither the URL kind nor the frame, so stored videos are told by duration,
+and say so), and whether it looks like an ad; the filters drop by language, length and ads, and count
+what they dropped so the page can say so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+MIN_RELEVANCE = 0.40
+SHORTS_CHOICES = ("any", "only", "exclude")
+MIN_RELEVANCE_ALL_TERMS = 0.30
+SHORTS_MAX_S = 180.0  # YouTube Shorts may run up to three minutes
+LANGUAGES = ("en", "fr", "es", "pt", "de", "it", "nl", "ja", "ko", "zh", "ru", "hi", "ar", "tr", "id", "pl")
+MIN_LANGUAGE_CONFIDENCE = 0.3  # measured on titles: below this the guess is noise
+TOPIC_LANGUAGE_CONFIDENCE = 0.4  # a topic is a few words: a weaker guess still beats none
+MIN_IN_LANGUAGE = 5  # "auto" keeps to the topic's language only when that leaves at least this many videos
+TAGS_IN_TEXT = 10
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Paid promotions, app-install and shop ads, giveaways: what a creator cannot copy as a video idea.
+_AD = re.compile(
+    r"(?:^|[\s#(\[|])(?:ad|ads|advert|sponsored|sponso|werbung|anzeige)(?:$|[\s)\]|:!])"
+    r"|paid promotion|partenariat|in partnership with|download (?:it )?now|install (?:it )?now"
+    r"|play (?:it )?(?:now|free)|available (?:now )?on (?:the )?(?:app store|google play)|shop now|buy now|order now"
+    r"|use (?:my )?code|promo code|code promo|giveaway|gewinne|gewinnspiel|concours",
+    re.IGNORECASE,
+)
+Embedder = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the creator asked to see. ``language``: "auto" (the topic's language when it can be told), "any", or
+    a code such as "en"; ``shorts``: "any", "only" (Shorts only) or "exclude"; long-form videos (> 3 minutes) and
+    ads are left out unless included."""
+
+    language: str = "auto"
+    shorts: str = "any"
+    include_long: bool = False
+    include_ads: bool = False
+
+    def key(self) -> list[Any]:
+        return [self.language, self.shorts, self.include_long, self.include_ads]
+
+
+@dataclass
+class Candidates:
+    ids: list[str]  # kept, most relevant first
+    info: dict[str, dict[str, Any]]  # per kept video: relevance, language, kind, kind_basis, is_ad
+    matched: int  # videos the full-text search found
+    relevant: int  # of those, above the relevance bar
+    dropped: Counter[str] = field(default_factory=Counter)  # by filter: "language", "long-form", "ad", "Shorts" ...
+    topic_language: str | None = None
+    language: str | None = None  # the language filter applied (None: any)
+    relevance_by: str = "MiniLM + full text"
+    language_fallback: bool = False  # "auto" found too few videos in the topic's language and showed all languages
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    from py3langid import langid
+
+    ident = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
+    ident.set_languages(list(LANGUAGES))
+    return ident
+
+
+def language_of(text: str, *, min_confidence: float = MIN_LANGUAGE_CONFIDENCE) -> str | None:
+    """The text's language code, or None when the guess is weak (short or mixed titles)."""
+    cleaned = re.sub(r"#\S+|@\S+|https?://\S+", " ", text).strip()
+    if not any(c.isalpha() for c in cleaned):
+        return None
+    code, confidence = _identifier().classify(cleaned)
+    return str(code) if confidence >= min_confidence else None
+
+
+def languages_of(rows: dict[str, dict[str, Any]], channel_titles: dict[str, list[str]]) -> dict[str, str | None]:
+    """Each video's language: its channel's (the language most of the channel's stored titles are in, when at
+    least two agree and they are the majority) or else its own title's. A short title ("Un laptop gaming
+    extensible !") fools a guesser; a channel's run of titles rarely does."""
+    by_channel = {}
+    for channel, titles in channel_titles.items():
+        counts = Counter(code for code in map(language_of, titles) if code)
+        if counts:
+            top, count = counts.most_common(1)[0]
+            if count >= 2 and count > sum(counts.values()) / 2:
+                by_channel[channel] = top
+    own = {vid: language_of(str(row["title"])) for vid, row in rows.items()}
+    return {vid: by_channel.get(str(rows[vid].get("channel_id")), own[vid]) for vid in rows}
+
+
+def same_language(a: str | None, b: str | None) -> bool:
+    """Han-only text cannot be told apart between Chinese and Japanese by a short-text guesser: they match."""
+    cjk = {"ja", "zh"}
+    return a == b or (a in cjk and b in cjk)
+
+
+def shorts_kind(duration_s: float | None, *, url: str | None = None, aspect: float | None = None) -> tuple[str, str]:
+    """("short" | "long" | "unknown", how it was told). A ``/shorts/`` URL decides; a longer video is never a Short;
+    a duration of at most 3 minutes counts with a vertical or square frame (``aspect`` = width / height); without
+    URL kind and frame (the store keeps neither today) the duration alone decides, and says so."""
+    if url is not None and "/shorts/" in url:
+        return "short", "Shorts URL"
+    if duration_s is None:
+        return "unknown", "length unknown"
+    if duration_s > SHORTS_MAX_S:
+        return "long", "longer than 3 min"
+    if aspect is not None:
+        return ("short", "≤ 3 min, vertical") if aspect <= 1.0 else ("long", "≤ 3 min but horizontal")
+    if url is not None:
+        return "long", "watch URL, frame unknown"
+    return "short", "≤ 3 min (URL and frame unknown)"
+
+
+def is_ad(row: dict[str, Any]) -> bool:
+    text = " ".join([row.get("title") or "", (row.get("description") or "")[:500], " ".join(row.get("tags") or [])])
+    return bool(_AD.search(text))
+
+
+def _terms(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if len(w) >= 2}
+
+
+def relevance(topic: str, rows: dict[str, dict[str, Any]], embed: Embedder | None) -> dict[str, tuple[float, bool]]:
+    """(cosine to the topic or NaN without an encoder, every topic word present) per video id."""
+    ids = list(rows)
+    words = _terms(topic)
+    texts = [_text(rows[i]) for i in ids]
+    all_terms = [bool(words) and words <= _terms(t) for t in texts]
+    if embed is None or not ids:
+        return {i: (float("nan"), a) for i, a in zip(ids, all_terms, strict=True)}
+    vectors = embed([topic, *texts])
+    sims = vectors[1:] @ vectors[0]
+    return {i: (float(s), a) for i, s, a in zip(ids, sims, all_terms, strict=True)}
+
+
+def _text(row: dict[str, Any]) -> str:
+    tags = [str(t) for t in (row.get("tags") or [])[:TAGS_IN_TEXT]]
+    return str(row["title"]) + (" | " + " ".join(tags) if tags else "")
+
+
+def passes(score: float, all_terms: bool) -> bool:
+    if np.isnan(score):
+        return all_terms
+    return score >= MIN_RELEVANCE or (all_terms and score >= MIN_RELEVANCE_ALL_TERMS)
+
+
+def select(
+    topic: str,
+    matched_ids: list[str],
+    rows: dict[str, dict[str, Any]],
+    embed: Embedder | None,
+    filters: Filters,
+    channel_titles: Callable[[list[str]], dict[str, list[str]]],
+) -> Candidates:
+    """Relevant candidates of ``matched_ids`` (the full-text matches) after the filters, most relevant first.
+    ``channel_titles`` gives the stored titles of channels (for their language)."""
+    scores = relevance(topic, {i: rows[i] for i in matched_ids if i in rows}, embed)
+    relevant = sorted((i for i, (s, a) in scores.items() if passes(s, a)), key=lambda i: -np.nan_to_num(scores[i][0]))
+    topic_language = language_of(topic, min_confidence=TOPIC_LANGUAGE_CONFIDENCE)
+    wanted = {"auto": topic_language, "any": None}.get(filters.language, filters.language)
+    out = Candidates(ids=[], info={}, matched=len(matched_ids), relevant=len(relevant), topic_language=topic_language)
+    out.language = wanted
+    out.relevance_by = "full text only (text encoder unavailable)" if embed is None else out.relevance_by
+    channels = [str(rows[i]["channel_id"]) for i in relevant if rows[i].get("channel_id")]
+    languages = languages_of({i: rows[i] for i in relevant}, channel_titles(channels))
+    for vid in relevant:
+        row = rows[vid]
+        kind, basis = shorts_kind(row.get("duration_s"))
+        info = {
+            "relevance": None if np.isnan(scores[vid][0]) else round(scores[vid][0], 3),
+            "language": languages[vid],
+            "kind": kind,
+            "kind_basis": basis,
+            "is_ad": is_ad(row),
+        }
+        reason = _dropped_by(info, filters, wanted)
+        if reason:
+            out.dropped[reason] += 1
+            continue
+        out.ids.append(vid)
+        out.info[vid] = info
+    in_language = sum(1 for i in out.info.values() if same_language(i["language"], wanted))
+    if filters.language == "auto" and wanted and in_language < MIN_IN_LANGUAGE <= out.dropped["other language"]:
+        # a guessed topic language that empties the niche is more likely a wrong guess than a rule: any language
+        fallback = select(topic, matched_ids, rows, embed, replace(filters, language="any"), channel_titles)
+        fallback.topic_language = topic_language
+        fallback.language_fallback = True
+        return fallback
+    return out
+
+
+def _dropped_by(info: dict[str, Any], filters: Filters, language: str | None) -> str | None:
+    if info["is_ad"] and not filters.include_ads:
+        return "ad"
+    if info["kind"] == "long" and not filters.include_long:
+        return "long-form"
+    if filters.shorts == "only" and info["kind"] != "short":
+        return "not a Short"
+    if filters.shorts == "exclude" and info["kind"] == "short":
+        return "Short"
+    if language and info["language"] is not None and not same_language(info["language"], language):
+        return "other language"
+    return None
