@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from miles.errors import ConfigError
@@ -57,7 +57,20 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "",
         description="SQLAlchemy URL; empty means SQLite at `<data_dir>/miles.db`. "
-        "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+        "PostgreSQL: `postgresql+psycopg://user@host/db`, the role that owns the tables: migrations, the CLI and "
+        "the worker connect with it.",
+    )
+    app_database_url: str = Field(
+        "",
+        description="PostgreSQL URL `miles serve` and `miles mcp` connect with: a login role that owns no tables, "
+        "so row-level security binds (`miles db upgrade` creates or checks it and grants it table access); empty: "
+        "they use MILES_DATABASE_URL and act as MILES_DB_APP_ROLE (SET ROLE).",
+    )
+    db_app_role: str = Field(
+        "miles_app",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL role the web app and MCP server act as when MILES_APP_DATABASE_URL is empty; "
+        "`miles db upgrade` creates it (NOLOGIN, owns nothing, no BYPASSRLS) and grants it table access.",
     )
     secret_key: SecretStr = Field(
         SecretStr(DEFAULT_SECRET),
@@ -107,6 +120,11 @@ class Settings(BaseSettings):
     broker_url: str = Field(
         "", description="Celery broker (e.g. `redis://127.0.0.1:6379/0`); empty runs jobs in-process."
     )
+    redis_url: str = Field(
+        "",
+        description="Redis (e.g. `redis://127.0.0.1:6379/1`) holding the rate limits and login lockouts shared by "
+        "every server process; empty: the broker URL when it is Redis, else each process keeps its own.",
+    )
     llm_base_url: str = Field(
         "", description="OpenAI-compatible API base URL for idea generation; empty uses the offline generator."
     )
@@ -140,6 +158,7 @@ class Settings(BaseSettings):
         "the worker; /ideas and unknown channels queue no more until some finish.",
     )
     log_level: str = Field("INFO", description="Logging level.")
+    _acts_as: str = PrivateAttr(default="")
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -176,6 +195,21 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'miles.db'}"
+
+    def for_app(self) -> Settings:
+        """These settings as the web app and MCP server use them: on PostgreSQL, connected as the application role
+        (MILES_APP_DATABASE_URL, or MILES_DATABASE_URL with SET ROLE MILES_DB_APP_ROLE), so row-level security
+        binds every query; SQLite is unchanged."""
+        if not self.sqlalchemy_url.startswith("postgresql"):
+            return self
+        app = self.model_copy(update={"database_url": self.app_database_url or self.database_url})
+        app._acts_as = "" if self.app_database_url else self.db_app_role
+        return app
+
+    @property
+    def engine_role(self) -> str:
+        """The role every connection switches to (SET ROLE), or "" to stay the URL's role."""
+        return self._acts_as
 
     @property
     def raw_dir(self) -> Path:

@@ -40,12 +40,12 @@ def _key_for(settings: Settings, email: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def test_a_cookie_saved_before_logout_no_longer_works(client: TestClient, app: FastAPI) -> None:
+def test_a_cookie_saved_before_logout_no_longer_works(client: TestClient, app: FastAPI, db_settings: Settings) -> None:
     token = sign_up(client, email="saver@example.com")
     saved = client.cookies[COOKIE]
     assert _cookie_works(app, saved)
     laptop = _signed_in(app, "saver@example.com")
-    key = _key_for(app.state.settings, "saver@example.com")
+    key = _key_for(db_settings, "saver@example.com")
     logged_out = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
     assert logged_out.status_code == 303
     # Before: the saved cookie kept working for 14 days. Now logout ends it, and the other browser's too.
@@ -56,11 +56,13 @@ def test_a_cookie_saved_before_logout_no_longer_works(client: TestClient, app: F
     assert _cookie_works(app, again.cookies[COOKIE])
 
 
-def test_a_password_change_ends_other_sessions_and_keeps_this_one(client: TestClient, app: FastAPI) -> None:
+def test_a_password_change_ends_other_sessions_and_keeps_this_one(
+    client: TestClient, app: FastAPI, db_settings: Settings
+) -> None:
     token = sign_up(client, email="changer@example.com")
     laptop = _signed_in(app, "changer@example.com")
     stolen = laptop.cookies[COOKIE]
-    key = _key_for(app.state.settings, "changer@example.com")
+    key = _key_for(db_settings, "changer@example.com")
     form = {"current": "a-long-password", "password": "a-new-long-password", "confirm": "a-new-long-password"}
     changed = client.post("/password", data={**form, "csrf_token": token})
     assert changed.status_code == 200 and "Your password is changed" in changed.text

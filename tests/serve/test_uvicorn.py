@@ -27,19 +27,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def miles_serve(settings: Settings, **env_extra: str) -> Iterator[str]:
-    """`miles serve` on the database of ``settings``; yields its base URL and stops it afterwards."""
+def miles_serve(settings: Settings, workers: int = 1, **env_extra: str) -> Iterator[str]:
+    """`miles serve` (``workers`` processes) on the database of ``settings``; yields its base URL, stops it after."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("MILES_DATABASE_URL", "MILES_MODEL_DIR")}
     env.update(MILES_DATA_DIR=str(settings.data_dir), MILES_CACHE_DIR=str(settings.cache_dir), MILES_ENV="test")
     env.update(HF_HUB_OFFLINE="1", **env_extra)
     miles = Path(sys.executable).with_name("miles")
     proc = subprocess.Popen(
-        [str(miles), "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [str(miles), "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        for _ in range(300 * workers):
             if proc.poll() is not None:
                 out = proc.stdout.read().decode() if proc.stdout else ""
                 pytest.fail(f"miles serve exited with {proc.returncode}: {out}")
@@ -49,7 +52,7 @@ def miles_serve(settings: Settings, **env_extra: str) -> Iterator[str]:
             except httpx.TransportError:
                 time.sleep(0.1)
         else:
-            pytest.fail("miles serve did not answer within 30 s")
+            pytest.fail(f"miles serve did not answer within {30 * workers} s")
         yield base
     finally:
         proc.terminate()

@@ -8,16 +8,17 @@ from miles import __version__
 from miles.config import Settings, get_settings
 from miles.serve.api import health, history, ideas, model, predict, tracked, videos
 from miles.serve.errors import install_error_handlers
-from miles.serve.limits import BodySizeLimit, LoginThrottle, RateLimiter
+from miles.serve.limits import BodySizeLimit
 from miles.serve.pages import install_pages
 from miles.serve.security import SecurityHeaders
 from miles.serve.services.model import PredictorHolder
+from miles.serve.shared_limits import limits_for
 
 API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    settings = (settings or get_settings()).for_app()  # PostgreSQL: act as the application role, under RLS
     app = FastAPI(
         title="Miles",
         version=__version__,
@@ -27,8 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-    app.state.login_throttle = LoginThrottle()
+    app.state.rate_limiter, app.state.login_throttle = limits_for(settings)  # Redis-shared when configured
     app.state.predictor = PredictorHolder(settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from miles.config import Settings
 from miles.errors import Unauthorized
-from miles.serve.limits import RateLimiter
+from miles.serve.limits import Limiter
 from miles.serve.services.model import PredictorHolder, PredictorLike
 from miles.serve.web_auth import active_user, cookie_session
 from miles.store.db import session_scope
@@ -88,7 +88,7 @@ def client_ip(request: Request) -> str:
 def get_caller(request: Request, session: SessionDep) -> Caller:
     """Authenticate the bearer key (if any), set the RLS user for this transaction, and apply the rate limit."""
     ip = client_ip(request)
-    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter: Limiter = request.app.state.rate_limiter
     token = _bearer(request)
     if token is None:
         limiter.hit(f"ip:{ip}")

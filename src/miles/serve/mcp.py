@@ -35,12 +35,12 @@ from miles.serve.api.common import next_offset
 from miles.serve.api.ideas import IdeasIn
 from miles.serve.api.tracked import tracked_out, video_to_track
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
-from miles.serve.limits import RateLimiter
 from miles.serve.schemas import DraftIn, PredictOut, TrackedOut, TrackedPage, TrackIn
 from miles.serve.services import cost, thumbnails
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder, PredictorLike, read_artifact
 from miles.serve.services.predict import ScoredDraft, score_drafts, stored_inputs
+from miles.serve.shared_limits import limits_for
 from miles.store.db import session_scope
 from miles.store.repos import tracked, users
 
@@ -148,9 +148,9 @@ class MilesTools:
     """The state the tools share: settings, the served model, the rate limiter and the stdio key."""
 
     def __init__(self, settings: Settings, key: str | None = None) -> None:
-        self.settings = settings
+        self.settings = settings.for_app()  # PostgreSQL: act as the application role, under row-level security
         self.key = key
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.limiter = limits_for(settings)[0]  # shared with `miles serve` through Redis when configured
         self.predictor = PredictorHolder(settings)
 
     def caller(self, ctx: Context | None) -> Caller:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from miles.config import Settings, get_settings
 
-_ENGINES: dict[str, Engine] = {}
+_ENGINES: dict[tuple[str, str], Engine] = {}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -24,7 +24,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+def _set_role(role: str) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f'SET ROLE "{role}"')  # role names are checked by Settings (lower-case identifier)
+        cur.close()
+        dbapi_conn.commit()
+
+    return on_connect
+
+
+def make_engine(url: str, role: str = "") -> Engine:
+    """An engine for ``url``; with ``role`` (PostgreSQL), every connection acts as that role (SET ROLE)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -32,14 +43,18 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if role:
+        event.listen(engine, "connect", _set_role(role))
+    return engine
 
 
 def get_engine(settings: Settings | None = None) -> Engine:
-    url = (settings or get_settings()).sqlalchemy_url
-    if url not in _ENGINES:
-        _ENGINES[url] = make_engine(url)
-    return _ENGINES[url]
+    settings = settings or get_settings()
+    url, role = settings.sqlalchemy_url, settings.engine_role
+    if (url, role) not in _ENGINES:
+        _ENGINES[(url, role)] = make_engine(url, role)
+    return _ENGINES[(url, role)]
 
 
 def dispose_engines() -> None:

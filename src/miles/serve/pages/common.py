@@ -25,7 +25,7 @@ from miles.domain import as_utc
 from miles.errors import Unauthorized
 from miles.inputs import format_duration
 from miles.serve.deps import SessionDep, client_ip, requester_of
-from miles.serve.limits import RateLimiter
+from miles.serve.limits import Limiter
 from miles.serve.services.model import PredictorHolder, PredictorLike
 from miles.serve.web_auth import CSRF_FIELD, CSRF_HEADER, WebSession, active_user, read_session, write_cookie
 from miles.store.repos import users
@@ -141,7 +141,7 @@ class Page:
 
 def get_page(request: Request, session: SessionDep) -> Page:
     """Rate-limit by address, read the cookie, and set the row-level-security user for this transaction."""
-    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter: Limiter = request.app.state.rate_limiter
     limiter.hit(f"ip:{client_ip(request)}")
     web = read_session(request)
     users.set_current_user(session=session, user_id=web.user_id)

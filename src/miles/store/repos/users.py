@@ -2,8 +2,10 @@
 
 Passwords are hashed with argon2id (argon2-cffi). API keys are 256-bit random tokens shown once;
 only their SHA-256 is stored (a slow hash is pointless for high-entropy keys and would make every
-request slow). On PostgreSQL the ``api_keys`` table is under row-level security, so the lookup
-from key to owner goes through the ``miles_api_key_owner`` SECURITY DEFINER function (migration 0003).
+request slow). On PostgreSQL the ``api_keys`` and ``users`` tables are under row-level security, so the
+lookups that happen before a request has a user go through SECURITY DEFINER functions: key to owner
+(``miles_api_key_owner``, migration 0003), e-mail to user id and sign-up (``miles_user_id``,
+``miles_create_user``, migration 0005); the user's own row is then read as that user.
 """
 
 from __future__ import annotations
@@ -81,15 +83,33 @@ def normalise_email(email: str) -> str:
 
 
 def create_user(*, session: Session, email: str, password: str) -> User:
+    """A new account; on PostgreSQL the transaction then acts as the new user (its row is visible only so)."""
     email = normalise_email(email)
     if problem := password_problem(password, email=email):
         raise InvalidInput(problem)
-    if get_user_by_email(session=session, email=email) is not None:
+    if _user_id_by_email(session, email) is not None:
         raise InvalidInput(f"a user with e-mail {email} already exists")
-    user = User(email=email, password_hash=hash_password(password))
-    session.add(user)
-    session.flush()
-    return user
+    if not is_postgres(session):
+        user = User(email=email, password_hash=hash_password(password))
+        session.add(user)
+        session.flush()
+        return user
+    user_id = int(session.scalar(text("SELECT miles_create_user(:e, :h)"), {"e": email, "h": hash_password(password)}))
+    set_current_user(session=session, user_id=user_id)
+    created = session.get(User, user_id)
+    assert created is not None, "a user just created is visible to itself"
+    return created
+
+
+def _user_id_by_email(session: Session, email: str) -> int | None:
+    """The id of the account with this (normalised) e-mail; through ``miles_user_id`` on PostgreSQL, where a
+    request without a user cannot read ``users``."""
+    email = email.strip().lower()
+    if is_postgres(session):
+        found = session.scalar(text("SELECT miles_user_id(:e)"), {"e": email})
+    else:
+        found = session.scalar(select(User.id).where(User.email == email))
+    return None if found is None else int(found)
 
 
 def get_user_by_email(*, session: Session, email: str) -> User | None:
@@ -104,13 +124,19 @@ def require_user(*, session: Session, email: str) -> User:
 
 
 def authenticate_password(*, session: Session, email: str, password: str) -> User | None:
-    user = get_user_by_email(session=session, email=email)
+    """The user if the password is right and the account active. The row is read as that user (RLS on
+    PostgreSQL); on failure the transaction goes back to acting for nobody."""
+    user_id = _user_id_by_email(session, email)
+    user = None
+    if user_id is not None:
+        set_current_user(session=session, user_id=user_id)
+        user = session.get(User, user_id)
     if user is None:
         verify_password(_dummy_hash(), password)  # same work as for a known e-mail
-        return None
-    if not verify_password(user.password_hash, password) or not user.is_active:
-        return None
-    return user
+    elif verify_password(user.password_hash, password) and user.is_active:
+        return user
+    set_current_user(session=session, user_id=None)
+    return None
 
 
 def end_sessions(*, session: Session, user_id: int) -> int:
