@@ -33,7 +33,7 @@ def _commands() -> list[list[str]]:
     return found
 
 
-@pytest.mark.parametrize("command", _commands(), ids=lambda c: " ".join(c))
+@pytest.mark.parametrize("command", _commands(), ids=" ".join)
 def test_every_container_command_is_a_real_miles_command(command: list[str]) -> None:
     assert command[0] == "miles"
     result = CliRunner().invoke(app, [*command[1:], "--help"])
