@@ -140,3 +140,24 @@ def test_cli_predict_platform_tiktok_exits_1(web_settings: Settings, monkeypatch
         get_settings.cache_clear()
     assert isinstance(result.exception, NoPlatformModel) and result.exception.message.startswith(NO_TIKTOK_MODEL)
     assert result.exception.expected  # the CLI prints one line and exits 1
+
+
+def test_ideas_on_a_tiktok_niche_use_its_videos_and_leave_ideas_unscored(both: TestClient) -> None:
+    tiktok = both.post("/api/v1/ideas", json={"topic": "sourdough", "n": 3, "platform": "tiktok"})
+    assert tiktok.status_code == 200, tiktok.text
+    body = tiktok.json()
+    assert (body["platform"], body["candidates"], body["model_version"]) == ("tiktok", TIKTOK_VIDEOS, None)
+    assert body["outliers"] and all(len(o["video_id"]) == 19 for o in body["outliers"])
+    assert all(o["multiple"] is not None for o in body["outliers"])
+    assert any(p["enough_data"] for p in body["patterns"])  # patterns measured on the TikTok videos
+    assert len(body["ideas"]) == 3 and all(i["prediction"] is None and i["score"] is None for i in body["ideas"])
+    assert any(NO_TIKTOK_MODEL in note for note in body["notes"])
+    youtube = both.post("/api/v1/ideas", json={"topic": "sourdough", "n": 3}).json()
+    assert youtube["platform"] == "youtube" and youtube["candidates"] == NICHE_VIDEOS
+    assert all(o["video_id"].startswith("sourdough") for o in youtube["outliers"])
+    assert all(i["prediction"]["views"] for i in youtube["ideas"])
+    token = sign_up(both)
+    form = {"topic": "sourdough", "n": "3", "platform": "tiktok", "csrf_token": token}
+    page = both.post("/ideas", data=form, headers={"HX-Request": "true"})
+    assert page.status_code == 200 and "no forecast: no model for this platform yet" in page.text
+    assert "https://www.tiktok.com/@/video/746" in page.text and "TikTok niche videos" in page.text

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from miles.cli.state import STATE
 from miles.config import Settings
-from miles.errors import SourceUnavailable
+from miles.domain import checked_platform
+from miles.errors import InvalidInput, SourceUnavailable
 from miles.recommend.candidates import Filters
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder
@@ -51,10 +52,20 @@ def ideas_cmd(
     ] = "any",
     include_long: Annotated[bool, typer.Option("--include-long", help="Keep long-form videos (> 3 min).")] = False,
     include_ads: Annotated[bool, typer.Option("--include-ads", help="Keep videos that look like ads.")] = False,
+    platform: Annotated[
+        str,
+        typer.Option("--platform", help="youtube or tiktok (a TikTok niche: stored TikTok videos, ideas unscored)."),
+    ] = "youtube",
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
 ) -> None:
     """Ideas with evidence: what over-performs in the niche, which patterns matter, and scored ideas."""
     settings = STATE.settings
+    try:
+        platform = checked_platform(platform)
+    except ValueError as exc:
+        raise InvalidInput(f"--platform: {exc}") from None
+    if collect and platform != "youtube":
+        raise InvalidInput("--collect searches YouTube; for TikTok use `miles collect tiktok user|tag` first")
     filters = Filters(language=language.lower(), shorts=shorts.lower(), include_long=include_long,
                       include_ads=include_ads)  # fmt: skip
     with session_scope(settings) as session:
@@ -68,6 +79,7 @@ def ideas_cmd(
             n=n,
             seed=seed,
             requester=CLI_REQUESTER,
+            platform=platform,
             collect=_collector(settings) if collect else None,
             filters=filters,
         )
@@ -98,7 +110,7 @@ def _fmt(value: float | None, spec: str = ".1f") -> str:
 def _print(result: dict[str, Any]) -> None:
     console.print(
         f"[bold]{result['topic']}[/bold] {result['vibe']} · {result['candidates']} niche videos · "
-        f"model {result['model_version']} · ideas by {result['generator']}"
+        f"model {result['model_version'] or '- (not scored)'} · ideas by {result['generator']}"
         + (" · cached" if result.get("cached") else "")
     )
     outliers = Table(title="Outliers (age-normalised)")
@@ -125,18 +137,20 @@ def _print(result: dict[str, Any]) -> None:
             f"{_fmt(p['ci_low'], '.2f')}–{_fmt(p['ci_high'], '.2f')}",
         )
     console.print(patterns)
-    ideas = Table(title="Ideas (scored by the model)")
+    scored = result["model_version"] is not None
+    ideas = Table(title="Ideas (scored by the model)" if scored else "Ideas (not scored: no model for this platform)")
     for col in ("#", "title", "views 7 d (p10–p90)", "viral", "inspired by"):
         ideas.add_column(col)
     for rank, idea in enumerate(result["ideas"], start=1):
-        views = idea["prediction"]["views"]
+        prediction = idea["prediction"] or {}  # None: no model for the niche's platform (see the notes)
+        views = prediction.get("views") or {}
         longest = max(views.values(), key=lambda h: h["age_h"]) if views else None
         band = f"{longest['p50']:,.0f} ({longest['p10']:,.0f}–{longest['p90']:,.0f})" if longest else "–"
         ideas.add_row(
             str(rank),
             idea["title"],
             band,
-            f"{idea['prediction']['viral_probability']:.0%}",
+            f"{prediction['viral_probability']:.0%}" if prediction else "–",
             "; ".join(t[:40] for t in idea["inspired_by_titles"][:2]),
         )
     console.print(ideas)

@@ -58,13 +58,15 @@ class Refresh:
 
 @dataclass
 class IdeasDeps:
-    score: Scorer  # drafts -> predictions (views at horizons, viral probability)
+    score: Scorer | None  # drafts -> predictions; None when no model speaks for ``platform`` (ideas left unscored)
     model_version: str
     embed: Embedder | None = None
     collect: Collector | None = None  # topic -> number of videos collected (blocking: the CLI)
     request_refresh: Callable[[str], Refresh] | None = None  # topic -> this caller's queued collection (API, web)
     generator: IdeaGenerator | None = None
     worker_seen: Callable[[], bool] | None = None  # whether a worker ran lately (None: unknown, assume it did)
+    platform: str = "youtube"  # the niche's platform: candidates, reference model and collection follow it
+    unscored_note: str | None = None  # why ideas carry no prediction (no model for the platform)
 
 
 def cache_key(
@@ -98,7 +100,8 @@ def run_ideas(
     now = now or utcnow()
     filters = _checked(filters or Filters())
     generator = deps.generator or generator_for(settings)
-    key = cache_key(topic, vibe, n, seed, deps.model_version, f"{generator.name}/{generator.version}", filters)
+    generator_id = f"{generator.name}/{generator.version}/{deps.platform}"
+    key = cache_key(topic, vibe, n, seed, deps.model_version, generator_id, filters)
     with session_scope(settings) as session:
         cached = ideas_repo.cache_get(session=session, key=key, now=now)
     result = cached or _jsonable(_compute(settings, deps, generator, Request(topic, vibe, n, seed, filters), now))
@@ -111,7 +114,7 @@ def run_ideas(
             user_id=user_id,
             topic=topic,
             vibe=vibe,
-            model_version=deps.model_version,
+            model_version=deps.model_version if deps.score is not None else None,
             result=result,
             ideas=result["ideas"],
             now=now,
@@ -127,7 +130,8 @@ def _refreshed(deps: IdeasDeps, topic: str, result: dict[str, Any]) -> dict[str,
         return {}
     notes = list(result.get("notes") or [])
     if deps.request_refresh is None:
-        notes.append("`miles collect search` or the worker fetch fresh ones")
+        how = "`miles collect tiktok user|tag`" if deps.platform == "tiktok" else "`miles collect search` or the worker"
+        notes.append(f"{how} fetch fresh ones")
         return {"freshness": freshness, "notes": notes}
     refresh = deps.request_refresh(topic)
     worker = deps.worker_seen() if deps.worker_seen is not None else True
@@ -187,13 +191,15 @@ def _compute(
         snaps = niche_repo.snapshots_for(session=session, video_ids=found.ids)
         channels = snaps["channel_id"].dropna().unique().tolist()
         history = niche_repo.channel_history(session=session, channel_ids=channels)
-    outliers = niche_outliers(snaps, history, reference_labeler(settings, now))
+    outliers = niche_outliers(snaps, history, reference_labeler(settings, now, deps.platform))
     patterns = find_patterns(outliers, seed=req.seed)
     top = _outliers_out(outliers.head(OUTLIERS_SHOWN).to_dict("records"), found.info, notes)
     context = NicheContext(topic=req.topic, vibe=req.vibe, outliers=top, patterns=patterns)
     drafts, used = _generate(generator, context, req.n, req.seed, notes)
     ideas = _score_and_rank(deps, drafts, req.n, top, notes)
     _evidence_notes(found, top, patterns, req, notes)
+    if deps.score is None and deps.unscored_note:
+        notes.append(f"ideas are not scored: {deps.unscored_note}")
     if len(ideas) < req.n:
         distinct = len({d.title.lower() for d in drafts})
         why = (
@@ -205,7 +211,8 @@ def _compute(
     return {
         "topic": req.topic,
         "vibe": req.vibe,
-        "model_version": deps.model_version,
+        "platform": deps.platform,
+        "model_version": deps.model_version if deps.score is not None else None,
         "generator": used,
         "generated_at": now.isoformat(),
         "candidates": len(found.ids),
@@ -304,7 +311,7 @@ def _candidates(
 
 def _relevant(settings: Settings, deps: IdeasDeps, req: Request) -> Candidates:
     with session_scope(settings) as session:
-        ids = niche_repo.search_video_ids(session=session, topic=req.topic)
+        ids = niche_repo.search_video_ids(session=session, topic=req.topic, platform=deps.platform)
         rows = niche_repo.candidate_rows(session=session, video_ids=ids)
 
     def channel_titles(channel_ids: list[str]) -> dict[str, list[str]]:
@@ -396,17 +403,23 @@ def _score_and_rank(
     unique = list({d.title.lower(): d for d in drafts}.values())
     if not unique:
         return []
-    unique, predictions = _scored(deps, unique, notes)
+    # without a model for the platform, ideas are picked for variety alone and carry no forecast
+    predictions: list[dict[str, Any] | None]
+    if deps.score is None:
+        predictions = [None] * len(unique)
+    else:
+        unique, scored = _scored(deps, unique, notes)
+        predictions = list(scored)
     if not unique:
         return []
-    values = np.array([rank_value(p) for p in predictions])
+    values = np.array([rank_value(p) if p else 0.0 for p in predictions])
     chosen = _mmr(deps, [d.title for d in unique], values, n)
     titles = {o["video_id"]: o["title"] for o in outliers}
     return [
         {
             **unique[i].model_dump(),
             "prediction": predictions[i],
-            "score": float(values[i]),
+            "score": float(values[i]) if predictions[i] else None,
             "inspired_by_titles": list(dict.fromkeys(titles.get(v, v) for v in unique[i].inspired_by)),
         }
         for i in chosen
@@ -419,6 +432,7 @@ def _scored(deps: IdeasDeps, drafts: list[IdeaDraft], notes: list[str]) -> tuple
     def inputs(ds: list[IdeaDraft]) -> list[dict[str, Any]]:
         return [{"title": d.title, "description": d.hook, "duration_s": d.duration_s} for d in ds]
 
+    assert deps.score is not None
     try:
         return drafts, deps.score(inputs(drafts))
     except (InvalidInput, ValueError):

@@ -113,7 +113,7 @@ class DraftIn(_In):
     """A video draft (prepublish) or a published video with its first views (early)."""
 
     platform: Platform = Field(
-        "youtube",
+        default="youtube",
         description="Where the video will be posted. A TikTok draft is scored only by a model trained on TikTok "
         "data; until Miles has one the answer is 409 `no_platform_model`, never a YouTube forecast.",
     )

@@ -10,7 +10,7 @@ from pydantic import Field
 from miles.recommend.candidates import Filters
 from miles.serve.api.common import ERRORS, MODEL_ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
-from miles.serve.schemas import CleanText
+from miles.serve.schemas import CleanText, Platform
 from miles.serve.services.collections import collection_status
 from miles.serve.services.ideas import ideas_for, queries_for
 
@@ -30,6 +30,11 @@ class IdeasIn(CleanText):
     shorts: Literal["any", "only", "exclude"] = Field(default="any", description="Shorts only, no Shorts, or any.")
     include_long: bool = Field(default=False, description="Keep long-form videos (over 3 minutes) in the niche.")
     include_ads: bool = Field(default=False, description="Keep videos that look like ads in the niche.")
+    platform: Platform = Field(
+        default="youtube",
+        description="The niche's platform. A TikTok niche: outliers and patterns of its stored TikTok videos, ideas "
+        "unscored (no TikTok model yet; a note says so).",
+    )
 
 
 @router.post("/ideas", summary="Ideas for a topic and vibe, with the evidence behind them", responses=MODEL_ERRORS)
@@ -47,6 +52,7 @@ def ideas(body: IdeasIn, caller: MaybeUserDep, settings: SettingsDep, predictor:
         filters=Filters(
             language=body.language, shorts=body.shorts, include_long=body.include_long, include_ads=body.include_ads
         ),
+        platform=body.platform,
     )
     return {"ok": True, **result}
 

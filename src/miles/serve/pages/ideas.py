@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from miles.errors import InvalidInput
 from miles.recommend.candidates import LANGUAGES, Filters
 from miles.serve.pages.common import Page, PageDep, render
-from miles.serve.schemas import SafeStr
+from miles.serve.schemas import Platform, SafeStr
 from miles.serve.services.ideas import ideas_for, queries_for
 from miles.serve.web_auth import CSRF_FIELD, check_csrf
 
@@ -28,7 +28,9 @@ def home_data(page: Page) -> dict[str, Any]:
     return {"result": None, "recent": recent["items"], "languages": LANGUAGES}
 
 
-def ideas_data(page: Page, *, topic: str, vibe: str, n: int, filters: Filters | None = None) -> dict[str, Any]:
+def ideas_data(
+    page: Page, *, topic: str, vibe: str, n: int, filters: Filters | None = None, platform: str = "youtube"
+) -> dict[str, Any]:
     """One ideas query, exactly as ``POST /api/v1/ideas`` computes it, stored in the user's history."""
     if not topic.strip():
         raise InvalidInput("topic: type a niche, e.g. 'sourdough bread'")
@@ -41,6 +43,7 @@ def ideas_data(page: Page, *, topic: str, vibe: str, n: int, filters: Filters | 
         seed=0,
         requester=page.requester,
         filters=filters,
+        platform=platform,
     )
     return {"result": result}
 
@@ -64,10 +67,12 @@ def ideas(
     shorts: Annotated[Literal["any", "only", "exclude"], Form()] = "any",
     include_long: Annotated[bool, Form()] = False,
     include_ads: Annotated[bool, Form()] = False,
+    platform: Annotated[Platform, Form()] = "youtube",
 ) -> Response:
     check_csrf(page.request, csrf)
     filters = Filters(language=language, shorts=shorts, include_long=include_long, include_ads=include_ads)
-    data = ideas_data(page, topic=topic, vibe=vibe, n=n, filters=filters)
+    data = ideas_data(page, topic=topic, vibe=vibe, n=n, filters=filters, platform=platform)
     if page.is_htmx:
         return render(page, "_ideas_result.html", data)
-    return render(page, "ideas.html", {**home_data(page), **data}, topic=topic, vibe=vibe, filters=filters)
+    return render(page, "ideas.html", {**home_data(page), **data}, topic=topic, vibe=vibe, filters=filters,
+                  platform=platform)  # fmt: skip

@@ -11,6 +11,7 @@ from miles.config import Settings
 from miles.domain import utcnow
 from miles.recommend.candidates import Filters
 from miles.recommend.ideas import Collector, Embedder, IdeasDeps, Refresh, past_queries, run_ideas
+from miles.recommend.platforms import model_platform, no_model_message
 from miles.recommend.scoring import default_embedder, predictor_scorer
 from miles.serve.services import collections
 from miles.serve.services.model import PredictorLike
@@ -43,9 +44,21 @@ def ideas_for(
     requester: Requester,
     collect: Collector | None = None,
     filters: Filters | None = None,
+    platform: str = "youtube",
 ) -> dict[str, Any]:
     """``collect`` (the CLI passes one) refreshes a stale niche; the web app never collects inside a request: it
-    queues the niche for the worker and says when no worker is running."""
+    queues the niche for the worker and says when no worker is running.
+
+    A niche of another platform than the model's (TikTok) gets its outliers and patterns from its stored videos and
+    unscored ideas: collection by topic is YouTube search, and a YouTube model does not forecast TikTok videos.
+    """
+    if platform != model_platform(predictor):
+        with session_scope(settings) as session:
+            note = no_model_message(platform, session=session)
+        other = IdeasDeps(score=None, model_version=predictor.version, embed=embedder_for(settings),
+                          platform=platform, unscored_note=note)  # fmt: skip
+        return run_ideas(settings=settings, deps=other, topic=topic, vibe=vibe, n=n, seed=seed,
+                         user_id=requester.user_id, filters=filters)  # fmt: skip
     deps = IdeasDeps(
         score=predictor_scorer(predictor),
         model_version=predictor.version,
