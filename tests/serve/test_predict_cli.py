@@ -6,6 +6,7 @@ Collection replays recorded yt-dlp answers (``tests/collect/fakeydl.py``): the l
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,3 +81,35 @@ def test_an_unknown_channel_is_collected_with_collect(cli_env: Settings, monkeyp
     assert again["channel_history"]["channel_id"] == "UCchefmiles0000000000000" and calls == []
     with pytest.raises(InvalidInput, match="--collect needs --channel"):  # `miles` prints it as one red line
         runner.invoke(app, ["predict", *DRAFT, "--collect"], catch_exceptions=False)
+
+
+@ENCODERS
+def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> None:
+    typed = ["--title", "Sourdough in 90 seconds", "--subscribers", "12k", "--duration", "1:30"]
+    as_json = runner.invoke(app, ["predict", *typed, "--early-views", "2:1.2k", "--json"], catch_exceptions=False)
+    assert as_json.exit_code == 0, as_json.output
+    draft = json.loads(as_json.stdout)["draft"]
+    assert draft["channel_subscribers"] == {"value": 12000, "status": "given", "note": None}
+    assert draft["duration_s"] == {"value": 90.0, "status": "given", "note": None}
+    assert draft["early_views"]["value"] == [{"age_h": 2.0, "views": 1200}]
+    assert draft["publish_at"]["status"] == "defaulted" and draft["publish_at"]["note"] == "not given: now"
+    human = runner.invoke(app, ["predict", *typed], catch_exceptions=False)
+    shown = " ".join(human.stdout.split())  # rich wraps at the terminal width
+    assert "read as: duration 1:30 (90 s); subscribers 12,000; publish time not given: now (" in shown
+    for option, value, message in (
+        ("--subscribers", "12q", "--subscribers: '12q' is not a number (try 1200, 1,200 or 1.2k)"),
+        ("--duration", "4:00", "--duration: '4:00' is 240 s; a YouTube Short is at most 3:00 (180 s)"),
+        ("--publish-at", "1990-01-01", "--publish-at: '1990-01-01' is before 2005"),
+    ):
+        with pytest.raises(InvalidInput, match=re.escape(message)):  # `miles` prints it as one red line
+            runner.invoke(app, ["predict", "--title", "x", option, value], catch_exceptions=False)
+
+
+@ENCODERS
+def test_a_blank_subscriber_count_is_read_from_the_known_channel(cli_env: Settings) -> None:
+    publish = seed_channel(cli_env, HITS, 80_000, subscribers=7_600)
+    pred = predict("--channel", HITS, "--publish-at", publish.isoformat())
+    subs = pred["draft"]["channel_subscribers"]
+    assert subs["value"] == 7600 and subs["status"] == "defaulted"
+    assert subs["note"].startswith("not given: your channel's stored count on ")
+    assert pred["draft"]["channel_id"] == {"value": HITS, "status": "given", "note": None}

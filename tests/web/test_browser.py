@@ -122,10 +122,11 @@ def test_every_flow_in_a_real_browser(server: str, browser, tmp_path: Path) -> N
 
     page.goto(f"{server}/score")
     page.get_by_label("Title", exact=True).fill("Sourdough in 60 seconds")
-    page.get_by_label("Duration (seconds)").fill("45")
+    page.get_by_label("Duration (seconds or m:ss").fill("45")
     page.get_by_label("Channel subscribers").fill("2000")
-    page.get_by_label("Alternative titles").fill("Why is my sourdough so dense?")
-    page.get_by_label("Alternative posting hours").fill("9, 18")
+    page.get_by_label("Alternative title 1").fill("Why is my sourdough so dense?")
+    page.get_by_label("Alternative posting hour 1").fill("9")
+    page.get_by_label("Alternative posting hour 2").fill("18")
     page.get_by_label("Thumbnail (JPEG, PNG, WebP or GIF, optional)").set_input_files(
         str(thumbnail_png(tmp_path / "thumb.png"))
     )

@@ -1,0 +1,46 @@
+"""A score typed as a creator types it ("12k" subscribers, a "1:30" duration, a title with a comma as an
+alternative) in Debian's Chromium: the result echoes the draft as read. Screenshots (desktop 1280x900 and phone
+390x844) go to ``test-output/screenshots/``."""
+
+from __future__ import annotations
+
+import pytest
+from tests.web.test_browser import browser, server, shoot  # noqa: F401 - the browser and server fixtures
+
+pytestmark = pytest.mark.browser
+
+
+def score_typed_draft(page, base: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/score")
+    page.get_by_label("Title", exact=True).fill("Sourdough in 90 seconds")
+    page.get_by_label("Duration (seconds or m:ss").fill("1:30")
+    page.get_by_label("Channel subscribers").fill("12k")
+    page.get_by_label("Alternative title 1").fill("Bread, butter and jam: which wins?")
+    page.get_by_label("Alternative duration 1").fill("0:45")
+    page.get_by_role("button", name="Score this draft").click()
+
+
+def test_typed_numbers_are_echoed_as_read(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=90_000)  # the first prediction loads the model
+    for name, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        score_typed_draft(page, server)
+        read_as = page.locator("#read-as")
+        expect(read_as).to_contain_text("subscribers 12,000")
+        expect(read_as).to_contain_text("duration 1:30 (90 s)")
+        expect(read_as).to_contain_text("thumbnail (none)")
+        expect(page.locator("#score-result")).to_contain_text("within ×")  # the accuracy sentence
+        ranked = page.locator("table.variants")
+        expect(ranked).to_contain_text("title: Bread, butter and jam: which wins?")
+        expect(ranked).to_contain_text("duration: 0:45")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"the score result is {width}px wide on a {viewport['width']}px screen"
+        read_as.scroll_into_view_if_needed()
+        shoot(page, f"score-read-as-{name}")
+        assert not errors, f"JavaScript errors: {errors}"
+        context.close()
