@@ -135,7 +135,7 @@ def test_publish_times_read_as_typed(text: str, expected: datetime | None) -> No
         ("1990-01-01", "publish time: '1990-01-01' is before 2005 (YouTube's first year)"),
         ("2028-01-01", "publish time: '2028-01-01' is more than one year ahead (latest 2027-12-04)"),
         ("tomorrow", "publish time: 'tomorrow' is not a date and time (try 2026-03-01 17:00)"),
-        ("0001-01-01T00:00:00+14:00", "is out of range"),
+        ("0001-01-01T00:00:00+14:00", "publish time: '0001-01-01T00:00:00+14:00' is out of range"),
     ],
 )
 def test_publish_times_outside_2005_to_a_year_ahead_are_refused(text: str, problem: str) -> None:

@@ -117,7 +117,7 @@ def parse_publish_time(text: str | None, field: str, *, now: datetime | None = N
     try:
         return checked_publish_time(when, now=now)
     except ValueError as exc:
-        problem = str(exc).removeprefix(f"publish time {when.isoformat()} ")
+        problem = str(exc).removeprefix("publish time ").removeprefix(f"{when.isoformat()} ")
         raise InputError(field, raw, problem) from None
 
 

@@ -19,7 +19,7 @@ def test_score_form_bounds_the_publish_time(web: TestClient, publish_at: str, wo
     token = csrf(web)
     response = web.post(
         "/score",
-        data={"title": "Bread", "publish_at": publish_at, "alt_hours": "9", "csrf_token": token},
+        data={"title": "Bread", "publish_at": publish_at, "alt_hour": "9", "csrf_token": token},
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 422 and words in response.text and "planned publish time" in response.text
