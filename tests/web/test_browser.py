@@ -142,7 +142,7 @@ def test_every_flow_in_a_real_browser(server: str, browser, tmp_path: Path) -> N
 
     page.goto(f"{server}/track")
     expect(page.locator("main")).to_contain_text("not tracking any videos yet")
-    page.get_by_label("YouTube video URL or id").fill("https://www.youtube.com/shorts/sourdough20")
+    page.get_by_label("YouTube or TikTok video URL").fill("https://www.youtube.com/shorts/sourdough20")
     page.get_by_role("button", name="Track", exact=True).click()
     tracked = page.locator("article.tracked").first
     expect(tracked).to_contain_text("views at")
