@@ -2,7 +2,7 @@
 variable is a real setting, and the image is multi-stage, non-root and takes torch from the CPU index.
 
 No Docker engine runs here (and `docker compose` is not installed), so this checks the files, not a running
-stack; tests/serve/test_shared_limits.py runs `miles serve --workers 2` with Redis as real processes."""
+stack; tests/serve/test_topology.py runs the same topology as real processes."""
 
 from __future__ import annotations
 
