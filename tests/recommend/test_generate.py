@@ -10,7 +10,7 @@ from tests.recommend.conftest import FakeLLMState
 from tests.recommend.test_patterns import niche
 
 from miles.errors import SourceUnavailable
-from miles.recommend.generate import LLMGenerator, NicheContext, OfflineGenerator, parse_ideas
+from miles.recommend.generate import TEMPLATES, LLMGenerator, NicheContext, OfflineGenerator, _fill, parse_ideas
 
 OUTLIERS = [
     {"video_id": "v1", "title": "Why is my sourdough bread flat?", "multiple": 6.0, "views": 90000, "duration_s": 40},
@@ -37,6 +37,28 @@ def test_offline_is_deterministic_for_a_seed_and_cites_outliers() -> None:
     assert any("question" in d.reasoning for d in first)  # the niche's winning pattern is cited
 
 
+def test_offline_titles_fill_typed_slots_and_say_what_they_rest_on() -> None:
+    drafts = OfflineGenerator(year=2026).generate(context(), n=5, seed=3)
+    fills = {
+        _fill(t.title, "bread", n, 2026).lower(): t for t in TEMPLATES for n in (3, 5, 7)
+    }  # every title is a template with the topic and a number, never words lifted from other titles
+    assert all(d.title.lower() in fills for d in drafts)
+    assert len({d.hook for d in drafts}) == len(drafts) and len({d.format for d in drafts}) >= 3
+    first = fills[drafts[0].title.lower()]
+    assert first.pattern == "question"  # the niche's winning pattern leads
+    assert "question in the title" in drafts[0].reasoning and "Why is my sourdough bread flat?" in drafts[0].reasoning
+    bare = OfflineGenerator().generate(NicheContext(topic="bread", vibe="", outliers=[]), n=3)
+    assert all("no outlier" in d.reasoning and not d.inspired_by for d in bare)
+
+
+def test_the_prompt_says_when_the_niche_gave_no_evidence(llm_server: tuple[str, FakeLLMState]) -> None:
+    url, state = llm_server
+    state.content = json.dumps(GOOD_REPLY)
+    generator(url).generate(NicheContext(topic="bread", vibe="", outliers=[]), n=1)
+    prompt = json.loads(state.requests[0]["messages"][1]["content"])
+    assert prompt["outliers"] == [] and prompt["significant_patterns"] == [] and "guess" in prompt["rules"]
+
+
 GOOD_REPLY = {
     "ideas": [
         {
@@ -61,7 +83,10 @@ def test_llm_reply_is_validated_and_unknown_citations_dropped(llm_server: tuple[
     ideas = generator(url).generate(context(), n=1)
     assert ideas[0].title.startswith("Flat sourdough") and ideas[0].inspired_by == ["v1"]
     prompt = json.loads(state.requests[0]["messages"][1]["content"])
-    assert prompt["topic"] == "bread" and prompt["outliers"][0]["video_id"] == "v1" and prompt["patterns"]
+    assert prompt["topic"] == "bread" and prompt["outliers"][0]["video_id"] == "v1"
+    significant = prompt["significant_patterns"]
+    assert significant and all(p["ci95"][0] > 1 or p["ci95"][1] < 1 for p in significant)
+    assert len(significant) < len([p for p in context().patterns if p.enough_data])  # the rest stay out
 
 
 def test_malformed_reply_is_retried_then_fails_cleanly(llm_server: tuple[str, FakeLLMState]) -> None:

@@ -250,7 +250,28 @@ def test_ideas_twin_and_page(web: TestClient) -> None:
     shown = text_of(page.text)
     assert "Outliers in this niche" in shown and "Patterns" in shown and "views" in shown
     assert "not enough data" in shown or "finding" in shown
+    assert "Niche:" in shown and "Topic language:" in shown and "captured" in shown and "imported (test-niche)" in shown
+    assert "Short" in shown and "aged" in shown
     assert web.get("/history.json").json()["queries"]["total"] == 2
+    home = web.get("/ideas").text
+    assert 'name="language"' in home and 'name="shorts"' in home and 'name="include_long"' in home
+    assert 'name="include_ads"' in home
+
+
+def test_score_this_opens_the_score_page_filled_in(web: TestClient) -> None:
+    token = sign_up(web)
+    page = web.post(
+        "/ideas", data={"topic": "sourdough", "n": "3", "csrf_token": token}, headers={"HX-Request": "true"}
+    )
+    links = re.findall(r'href="(/score\?[^"]+)"', page.text)
+    assert len(links) == 3
+    idea = web.post("/ideas.json", data={"topic": "sourdough", "n": "3"}, headers={"X-CSRF-Token": token})
+    first = idea.json()["result"]["ideas"][0]
+    form = web.get(html.unescape(links[0]).replace("/score?", "/score.json?")).json()["prefill"]
+    assert form["title"] == first["title"] and form["description"] == first["hook"]
+    assert float(form["duration_s"]) == first["duration_s"]
+    shown = web.get(html.unescape(links[0])).text
+    assert f'value="{html.escape(first["title"], quote=True)}"' in shown
 
 
 def test_static_files_and_plotly_are_served_locally(web: TestClient) -> None:

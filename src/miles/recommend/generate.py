@@ -225,22 +225,31 @@ SYSTEM_PROMPT = (
 
 
 def build_prompt(context: NicheContext, n: int) -> str:
-    outliers = [
-        {k: o.get(k) for k in ("video_id", "title", "multiple", "views", "duration_s")} for o in context.outliers[:15]
-    ]
+    """The evidence for the LLM: the niche's outliers (trusted ones first, each with what its multiple compares
+    with) and only the significant patterns (95 % interval excluding 1x); says so when the niche gave none."""
+    keys = ("video_id", "title", "multiple", "views", "duration_s", "baseline_count", "age_window", "trusted")
+    outliers = [{k: o.get(k) for k in keys if k in o} for o in context.outliers[:15]]
     patterns = [
-        {"pattern": p.label, "effect": round(p.effect, 2), "n_with": p.n_with, "n_without": p.n_without}
+        {
+            "pattern": p.label,
+            "effect": round(p.effect, 2),
+            "ci95": [round(p.ci_low or 0.0, 2), round(p.ci_high or 0.0, 2)],
+            "n_with": p.n_with,
+            "n_without": p.n_without,
+        }
         for p in context.patterns
-        if p.enough_data and p.effect is not None
+        if p.is_finding and p.effect is not None
     ][:12]
+    evidence = "" if outliers else "The niche has no outlier videos: say in each reasoning that the idea is a guess. "
     return json.dumps(
         {
             "topic": context.topic,
             "vibe": context.vibe,
             "ideas_wanted": n,
             "outliers": outliers,
-            "patterns": patterns,
-            "rules": "inspired_by must list video_ids from outliers",
+            "significant_patterns": patterns,
+            "rules": evidence + "inspired_by must list video_ids from outliers; reasoning must name the outliers and "
+            "patterns the idea uses; duration_s at most 180 (a Short); every idea distinct from the others",
         },
         ensure_ascii=False,
     )

