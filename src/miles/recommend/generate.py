@@ -94,7 +94,7 @@ TEMPLATES: tuple[Template, ...] = (
              None, 40, ("funny", "hype")),
     Template("explainer", "{X} explained in 30 seconds", "State the one-sentence answer before anything else.",
              None, 30, ("educational",)),
-    Template("explainer", "The science behind great {x}", "Show the close-up that makes the difference first.",
+    Template("explainer", "The science behind {x}, made simple", "Show the close-up that makes the difference first.",
              None, 45, ("educational",)),
     Template("story", "My first {x} went completely wrong", "Open on the disaster, then “here is what happened”.",
              None, 45, ("dramatic", "funny")),
@@ -139,7 +139,7 @@ class OfflineGenerator:
     names the outliers and patterns it used, or says that the niche gave no evidence. Deterministic per seed."""
 
     name = "offline"
-    version = "5"  # part of the ideas cache key: a new recipe must not serve old cached ideas
+    version = "6"  # part of the ideas cache key: a new recipe must not serve old cached ideas
 
     def __init__(self, *, year: int | None = None) -> None:
         self.year = year
