@@ -193,6 +193,10 @@ def test_stdio_tools_match_the_api(
             assert not ideas.is_error, text_of(ideas)
             assert len(ideas.structured_content["ideas"]) == 2
             assert {"outliers", "patterns", "freshness"} <= set(ideas.structured_content)
+            tiktok = await client.call_tool("niche_ideas", {"topic": "sourdough", "n": 2, "platform": "tiktok"})
+            assert not tiktok.is_error, text_of(tiktok)
+            assert tiktok.structured_content["platform"] == "tiktok" and tiktok.structured_content["outliers"] == []
+            assert all(i["prediction"] is None for i in tiktok.structured_content["ideas"])  # no TikTok model yet
             assert not (await client.call_tool("track_video", {"url": VIDEO})).is_error
             listed = await client.call_tool("tracked_videos", {})
             assert [i["video_id"] for i in listed.structured_content["items"]] == ["dQw4w9WgXcQ"]

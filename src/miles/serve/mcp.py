@@ -35,7 +35,7 @@ from miles.serve.api.common import next_offset
 from miles.serve.api.ideas import IdeasIn
 from miles.serve.api.tracked import tracked_out, video_to_track
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
-from miles.serve.schemas import DraftIn, PredictOut, TrackedOut, TrackedPage, TrackIn
+from miles.serve.schemas import DraftIn, Platform, PredictOut, TrackedOut, TrackedPage, TrackIn
 from miles.serve.services import cost, thumbnails
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder, PredictorLike, read_artifact
@@ -228,6 +228,7 @@ class MilesTools:
             n=request.n,
             seed=request.seed,
             requester=caller.requester,
+            platform=request.platform,
         )
         return {"ok": True, **json.loads(json.dumps(result, default=str))}
 
@@ -266,6 +267,7 @@ Topic = Annotated[str, IdeasIn.model_fields["topic"]]
 Vibe = Annotated[str, IdeasIn.model_fields["vibe"]]
 HowMany = Annotated[int, IdeasIn.model_fields["n"]]
 Seed = Annotated[int, IdeasIn.model_fields["seed"]]
+PlatformArg = Annotated[Platform, IdeasIn.model_fields["platform"]]
 
 
 def build_server(settings: Settings, *, key: str | None = None, tools: MilesTools | None = None) -> MCPServer:
@@ -289,12 +291,13 @@ def build_server(settings: Settings, *, key: str | None = None, tools: MilesTool
         vibe: Vibe = "",
         n: HowMany = 5,
         seed: Seed = 0,
+        platform: PlatformArg = "youtube",
     ) -> dict[str, Any]:
         """Topic + vibe -> the niche's age-normalised outliers, patterns with effect sizes and counter-examples,
         and n scored ideas citing the outliers they came from (as POST /api/v1/ideas). A stale niche is queued
         for collection by the worker; `freshness` says so."""
         with as_tool_error():
-            return tools.niche_ideas(IdeasIn(topic=topic, vibe=vibe, n=n, seed=seed), ctx)
+            return tools.niche_ideas(IdeasIn(topic=topic, vibe=vibe, n=n, seed=seed, platform=platform), ctx)
 
     @server.tool(title="Track a video")
     def track_video(url: TrackUrl, ctx: Context) -> TrackedOut:
