@@ -172,6 +172,7 @@ def test_every_flow_in_a_real_browser(server: str, browser, tmp_path: Path) -> N
     assert key.startswith("miles_")
     assert httpx.get(f"{server}/api/v1/history", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     shoot(page, "08-keys")
+    page.get_by_role("link", name="Revoke key laptop…").click()  # a confirmation page first
     page.get_by_role("button", name="Revoke key laptop").click()
     expect(page.locator("main")).to_contain_text("is revoked")
 

@@ -213,7 +213,9 @@ def test_track_twin_shows_snapshots_and_a_forecast_band(web: TestClient) -> None
     assert "miles track run" in web.get("/track").text
     bad = web.post("/track", data={"url": "https://example.com/video", "csrf_token": token})
     assert bad.status_code == 422 and "not a YouTube video URL" in bad.text
-    stop = web.post(f"/track/{waiting['id']}/delete", data={"csrf_token": token}, follow_redirects=False)
+    stop = web.post(
+        f"/track/{waiting['id']}/delete", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=False
+    )
     assert stop.status_code == 303 and web.get("/track.json").json()["total"] == 1
 
 
@@ -227,7 +229,7 @@ def test_keys_are_shown_once_listed_and_revocable(web: TestClient) -> None:
     bearer = {"Authorization": f"Bearer {key.group(1)}"}
     with TestClient(web.app) as other:
         assert other.get("/api/v1/history", headers=bearer).status_code == 200
-        web.post(f"/keys/{listed[0]['id']}/revoke", data={"csrf_token": token})
+        web.post(f"/keys/{listed[0]['id']}/revoke", data={"csrf_token": token, "confirm": "yes"})
         assert other.get("/api/v1/history", headers=bearer).status_code == 401
     assert web.get("/keys.json").json()["keys"][0]["active"] is False
 

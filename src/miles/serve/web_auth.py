@@ -7,16 +7,25 @@ password bump that counter, so every cookie issued before (saved, copied or stol
 form carries the token in a hidden field and every HTMX request sends it in the ``X-CSRF-Token`` header; a post
 without the matching token is refused. Passwords are checked by the users repository (argon2).
 
+The cookie also carries the browser's time zone (for showing times on pages; the API stays UTC) and, for one
+page view, an encrypted one-time message (a new API key after POST-redirect-GET): it is readable only by
+this server and removed when the page that shows it is rendered.
+
 The JSON API accepts the cookie too (``deps.get_caller``), but for a state-changing method only together with
 the ``X-CSRF-Token`` header; without it the request counts as anonymous.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
@@ -32,6 +41,7 @@ CSRF_FIELD = "csrf_token"
 MAX_AGE_S = 14 * 24 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SALT = "miles.web.session.v1"
+FLASH_TTL_S = 600  # a one-time message not shown within 10 minutes is dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +52,8 @@ class WebSession:
     csrf: str
     changed: bool = False  # the cookie must be (re)written on the response
     version: int | None = None  # the user's session_version when the cookie was issued
+    tz: str | None = None  # the browser's IANA time zone, e.g. "Europe/Berlin"; None: UTC
+    flash: str | None = None  # an encrypted one-time message for the next page view
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -63,9 +75,54 @@ def _decode(request: Request, settings: Settings) -> WebSession | None:
     if not isinstance(data, dict) or not isinstance(data.get("csrf"), str):
         return None
     uid, version = data.get("uid"), data.get("sv")
+    tz, flash = data.get("tz"), data.get("flash")
+    tz = tz if isinstance(tz, str) and valid_time_zone(tz) else None
+    flash = flash if isinstance(flash, str) else None
     if not isinstance(uid, int) or not isinstance(version, int):  # a cookie without a version names no session
-        return WebSession(user_id=None, csrf=data["csrf"])
-    return WebSession(user_id=uid, csrf=data["csrf"], version=version)
+        return WebSession(user_id=None, csrf=data["csrf"], tz=tz, flash=flash)
+    return WebSession(user_id=uid, csrf=data["csrf"], version=version, tz=tz, flash=flash)
+
+
+def valid_time_zone(name: str) -> bool:
+    if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _fernet(settings: Settings) -> Fernet:
+    digest = hashlib.sha256(b"miles.web.flash|" + settings.secret_key.get_secret_value().encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def update_session(request: Request, web: WebSession, **changes: Any) -> WebSession:
+    """The session with ``changes`` (cached on the request, marked for writing to the cookie)."""
+    web = replace(web, changed=True, **changes)
+    request.state.web_session = web
+    return web
+
+
+def put_flash(request: Request, web: WebSession, message: dict[str, Any]) -> WebSession:
+    """Keep ``message`` for the next page view, encrypted (it may hold a secret, e.g. a new API key)."""
+    settings: Settings = request.app.state.settings
+    token = _fernet(settings).encrypt(json.dumps(message).encode()).decode()
+    return update_session(request, web, flash=token)
+
+
+def take_flash(request: Request, web: WebSession) -> tuple[dict[str, Any] | None, WebSession]:
+    """The one-time message (None if there is none, or it is too old or not ours), removed from the session."""
+    if web.flash is None:
+        return None, web
+    settings: Settings = request.app.state.settings
+    cleared = update_session(request, web, flash=None)
+    try:
+        message = json.loads(_fernet(settings).decrypt(web.flash.encode(), ttl=FLASH_TTL_S))
+    except (InvalidToken, ValueError):
+        return None, cleared
+    return (message if isinstance(message, dict) else None), cleared
 
 
 def read_session(request: Request) -> WebSession:
@@ -116,7 +173,12 @@ def cookie_session(request: Request) -> WebSession | None:
 
 def write_cookie(response: Response, request: Request, web: WebSession) -> None:
     settings: Settings = request.app.state.settings
-    value = _serializer(settings).dumps({"uid": web.user_id, "sv": web.version, "csrf": web.csrf})
+    payload: dict[str, Any] = {"uid": web.user_id, "sv": web.version, "csrf": web.csrf}
+    if web.tz:
+        payload["tz"] = web.tz
+    if web.flash:
+        payload["flash"] = web.flash
+    value = _serializer(settings).dumps(payload)
     response.set_cookie(
         COOKIE,
         value,
@@ -130,8 +192,10 @@ def write_cookie(response: Response, request: Request, web: WebSession) -> None:
 
 def start_session(request: Request, user: User | None) -> WebSession:
     """Log in as ``user`` (or out, with None): a fresh CSRF token too, so a token seen before login is useless
-    after. The cookie carries the user's current session version."""
+    after. The cookie carries the user's current session version; the browser's time zone is kept (it belongs to
+    the browser, not the account)."""
     web = new_session(None) if user is None else new_session(user.id, user.session_version)
+    web = replace(web, tz=read_session(request).tz)
     request.state.web_session = web
     return web
 

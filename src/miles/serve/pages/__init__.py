@@ -2,7 +2,8 @@
 
 ``install_pages(app)`` mounts ``/static`` (our CSS and JS, and HTMX installed by ``make`` from npm into
 ``static/vendor/``), serves Plotly's JavaScript from the installed ``plotly`` package at
-``/assets/plotly.min.js`` (never a CDN), adds the page routers and the HTML error pages.
+``/assets/plotly.min.js`` and the Roboto font of the installed ``fontpkg-roboto`` package at
+``/assets/fonts/roboto.ttf`` (for the feed preview; never a CDN), adds the page routers and the HTML error pages.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from miles.serve.pages import auth, explore, history, ideas, model_card, score, track
+from miles.serve.pages import auth, explore, history, ideas, model_card, score, timezone, track
 from miles.serve.pages.common import STATIC_DIR
 from miles.serve.pages.errors import install_page_error_handlers
 
@@ -36,9 +37,22 @@ def plotly_js() -> Response:
     return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
 
+def roboto_path() -> Path:
+    return Path(str(resources.files("fontpkg_roboto") / "files" / "Roboto[wdth,wght].ttf"))
+
+
+@assets.get("/assets/fonts/roboto.ttf")
+def roboto() -> Response:
+    """YouTube's typeface for the feed preview, from the installed package (the preview falls back to sans-serif)."""
+    path = roboto_path()
+    if not path.is_file():
+        return PlainTextResponse("Roboto is missing from the installed fontpkg-roboto package", status_code=404)
+    return FileResponse(path, media_type="font/ttf", headers={"Cache-Control": "public, max-age=86400"})
+
+
 def install_pages(app: FastAPI) -> None:
     app.include_router(assets)
-    for module in (ideas, score, track, explore, model_card, history, auth):
+    for module in (ideas, score, track, explore, model_card, history, auth, timezone):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_page_error_handlers(app)

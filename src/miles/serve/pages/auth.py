@@ -11,17 +11,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path
 from fastapi.responses import RedirectResponse, Response
 
-from miles.errors import InvalidInput, RateLimited
+from miles.errors import InvalidInput, NotFound, RateLimited
 from miles.serve.limits import LoginThrottle
-from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.pages.common import Confirm, Page, PageDep, confirm_page, render
+from miles.serve.pages.forms import form_page
 from miles.serve.schemas import SafeStr
-from miles.serve.web_auth import CSRF_FIELD, check_csrf, log_in, sign_up, start_session, write_cookie
+from miles.serve.web_auth import (
+    CSRF_FIELD,
+    check_csrf,
+    log_in,
+    put_flash,
+    sign_up,
+    start_session,
+    take_flash,
+    write_cookie,
+)
 from miles.store.repos import users
 from miles.store.tables import ApiKey, User
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[SafeStr, Form(max_length=500)]
 Csrf = Annotated[str, Form(alias=CSRF_FIELD, max_length=200)]
+KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def safe_next(target: str | None) -> str:
@@ -42,6 +53,14 @@ def _logged_in(page: Page, user: User, target: str) -> Response:
     response = RedirectResponse(safe_next(target), status_code=303)
     write_cookie(response, page.request, web)
     return response
+
+
+def _typed_account(form: dict[str, str]) -> dict[str, Any]:
+    return {"email": form.get("email", ""), "next": safe_next(form.get("next"))}
+
+
+form_page("/signup", "signup.html", account_data, _typed_account)
+form_page("/login", "login.html", account_data, _typed_account)
 
 
 @router.get("/signup")
@@ -139,27 +158,67 @@ def keys_data(page: Page) -> dict[str, Any]:
     return {"keys": [_key_out(k) for k in users.list_api_keys(session=page.session, user_id=user_id)]}
 
 
+for _route in ("/keys", "/keys/{key_id}/revoke"):
+    form_page(_route, "keys.html", keys_data, lambda form: {"key_name": form.get("name")})
+
+
 @router.get("/keys")
 @router.get("/keys.json")
 def keys_page(page: PageDep) -> Response:
-    return render(page, "keys.html", keys_data(page))
+    data = keys_data(page)
+    if page.wants_json:
+        return render(page, "keys.html", data)
+    flash, page.web = take_flash(page.request, page.web)  # the new key, shown on this one view only
+    return render(page, "keys.html", data, **(flash or {}))
 
 
 @router.post("/keys")
 def create_key(page: PageDep, csrf: Csrf, name: Annotated[str, Form(max_length=100)] = "web") -> Response:
+    """Create, then redirect (POST-redirect-GET): a reload of the page that shows the key creates nothing."""
     check_csrf(page.request, csrf)
     user_id = page.require_user()
     row, plaintext = users.create_api_key(session=page.session, user_id=user_id, name=name)
-    response = render(page, "keys.html", keys_data(page), new_key=plaintext, new_key_name=row.name)
     page.commit()
+    web = put_flash(page.request, page.web, {"new_key": plaintext, "new_key_name": row.name})
+    response = RedirectResponse("/keys", status_code=303)
+    write_cookie(response, page.request, web)
     return response
 
 
+def _own_key(page: Page, key_id: int) -> ApiKey:
+    user_id = page.require_user()
+    for key in users.list_api_keys(session=page.session, user_id=user_id):
+        if key.id == key_id:
+            return key
+    raise NotFound(f"you have no API key with id {key_id}")
+
+
+@router.get("/keys/{key_id}/revoke")
+def revoke_key_confirm(page: PageDep, key_id: KeyId) -> Response:
+    """The confirmation step (works without JavaScript): what revoking does, and the button that does it."""
+    key = _own_key(page, key_id)
+    if key.revoked_at is not None:
+        return RedirectResponse("/keys", status_code=303)
+    return confirm_page(
+        page,
+        title=f"Revoke key “{key.name}”?",
+        consequence=f"Scripts and tools using the key that starts with {key.prefix}… will get 401 at once. "
+        "This cannot be undone; you can create a new key afterwards.",
+        action=f"/keys/{key.id}/revoke",
+        button=f"Revoke key {key.name}",
+        cancel="/keys",
+    )
+
+
 @router.post("/keys/{key_id}/revoke")
-def revoke_key(page: PageDep, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)], csrf: Csrf) -> Response:
+def revoke_key(page: PageDep, key_id: KeyId, csrf: Csrf, confirm: Confirm = "") -> Response:
     check_csrf(page.request, csrf)
+    if confirm != "yes":  # a bare post (an old form, a script) goes to the confirmation step first
+        return RedirectResponse(f"/keys/{key_id}/revoke", status_code=303)
     user_id = page.require_user()
     row = users.revoke_api_key(session=page.session, user_id=user_id, key_id=key_id)
-    response = render(page, "keys.html", keys_data(page), revoked=row.name)
     page.commit()
+    web = put_flash(page.request, page.web, {"revoked": row.name})
+    response = RedirectResponse("/keys", status_code=303)
+    write_cookie(response, page.request, web)
     return response

@@ -111,7 +111,8 @@ def scatter_figure(
     }
 
 
-def hours_figure(by_hour: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def hours_figure(by_hour: Sequence[dict[str, Any]], zone: str = "UTC") -> dict[str, Any]:
+    """Median outlier multiple by publish hour, on the clock of ``zone`` (the browser's time zone on pages)."""
     return {
         "data": [
             {
@@ -121,15 +122,15 @@ def hours_figure(by_hour: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 "text": [f"n={h['count']}" for h in by_hour],
                 "textposition": "outside",
                 "marker": {"color": [LINE if h["count"] >= 3 else MUTED for h in by_hour]},
-                "hovertemplate": "%{x}:00 UTC: median %{y:.2f}× (%{text})<extra></extra>",
+                "hovertemplate": "%{x}:00 " + zone + ": median %{y:.2f}× (%{text})<extra></extra>",
                 "name": "median multiple",
             }
         ],
         "layout": _layout(
-            "publish hour (UTC)",
+            f"publish hour ({zone})",
             "median outlier multiple",
             showlegend=False,
-            xaxis={"title": {"text": "publish hour (UTC)"}, "dtick": 3, "range": [-0.5, 23.5]},
+            xaxis={"title": {"text": f"publish hour ({zone})"}, "dtick": 3, "range": [-0.5, 23.5]},
         ),
     }
 

@@ -7,15 +7,18 @@ ends in ``.json`` (the JSON twin, STYLE.md habit 6), into ``{"ok": true, ...the 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -66,12 +69,16 @@ def _age(hours: Any) -> str:
     return f"{h / 24 / 30.4:.0f} months"
 
 
-def _when(value: Any) -> str:
+@pass_context
+def _when(context: Mapping[str, Any], value: Any) -> str:
+    """A time in the browser's zone (``tz`` of the page's context; UTC when unknown), e.g. '2026-05-01 18:30 CEST'."""
     if value is None:
         return "–"
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+    name = context.get("tz")
+    zone = ZoneInfo(name) if isinstance(name, str) and name else UTC
+    return as_utc(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _multiple(value: Any) -> str:
@@ -143,6 +150,11 @@ def get_page(request: Request, session: SessionDep) -> Page:
     """Rate-limit by address, read the cookie, and set the row-level-security user for this transaction."""
     limiter: Limiter = request.app.state.rate_limiter
     limiter.hit(f"ip:{client_ip(request)}")
+    return page_from(request, session)
+
+
+def page_from(request: Request, session: Session) -> Page:
+    """The page's view of the request (no rate limit): also used to render a form again after an error."""
     web = read_session(request)
     users.set_current_user(session=session, user_id=web.user_id)
     user = active_user(session, web)
@@ -163,6 +175,8 @@ def base_context(request: Request, user: User | None = None) -> dict[str, Any]:
         "csrf_header": CSRF_HEADER,
         "htmx_available": HTMX_FILE.is_file() and HTMX_FILE.stat().st_size > 0,
         "path": request.url.path,
+        "tz": web.tz,  # the browser's time zone (None: not known yet, times in UTC)
+        "reloadable": request.method == "GET",  # miles.js may reload it once the time zone is known
     }
 
 
@@ -177,3 +191,12 @@ def render(page: Page, template: str, data: dict[str, Any], *, status: int = 200
     if page.web.changed:
         write_cookie(response, page.request, page.web)
     return response
+
+
+Confirm = Annotated[str, Form(max_length=10)]  # "yes" from a confirmation page's form
+
+
+def confirm_page(page: Page, *, title: str, consequence: str, action: str, button: str, cancel: str) -> Response:
+    """A confirmation step before a destructive action: a form posting ``confirm=yes`` to ``action`` (no script)."""
+    data = {"confirm": {"title": title, "consequence": consequence, "action": action, "button": button}}
+    return render(page, "confirm.html", data, cancel=cancel)

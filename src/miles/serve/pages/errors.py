@@ -1,26 +1,31 @@
-"""Errors on pages: an HTML error page (or, for HTMX, an error box) instead of the API's JSON envelope.
+"""Errors on pages: the form the user sent, shown again with every problem beside its field; otherwise an HTML
+error page (or, for HTMX, an error box) instead of the API's JSON envelope.
 
-The API's handlers (``serve.errors``) stay in charge of ``/api/...``, ``/docs`` and every ``.json`` twin;
-for the other paths a browser gets ``error.html`` with the same status and message, and a page that needs a
-logged-in user redirects to ``/login?next=...``.
+The API's handlers (``serve.errors``) stay in charge of ``/api/...``, ``/docs`` and every ``.json`` twin. For a
+page route registered with ``forms.form_page``, an expected error (4xx) renders that page again, as typed; for
+the other paths a browser gets ``error.html`` with the same status and message. The header always shows who is
+logged in, and a page that needs a logged-in user redirects to ``/login?next=...``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import cast
+from typing import Any, cast
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from miles.errors import MilesError, RateLimited
 from miles.serve.errors import field_path
-from miles.serve.pages.common import TEMPLATES, LoginRequired, base_context
-from miles.serve.web_auth import read_session, write_cookie
+from miles.serve.pages.common import TEMPLATES, LoginRequired, base_context, page_from, render
+from miles.serve.pages.forms import FORM_PAGES, FormPage, clean_typed, problems_of
+from miles.serve.web_auth import active_user, read_session, write_cookie
+from miles.store.db import session_scope
 
 log = logging.getLogger("miles.serve.pages")
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -39,21 +44,72 @@ def _message(exc: Exception) -> tuple[int, str]:
         return exc.status_code, "page not found" if exc.status_code == 404 else str(exc.detail)
     if isinstance(exc, RequestValidationError):
         problems = [f"{field_path(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
-        return 422, "invalid form: " + "; ".join(problems[:3])
+        return 422, "invalid form: " + "; ".join(problems)
     return 500, "internal error; the server log has the details"
 
 
-def error_page(request: Request, exc: Exception) -> Response:
-    if not isinstance(exc, MilesError | StarletteHTTPException | RequestValidationError) or (
-        isinstance(exc, MilesError) and (not exc.expected or exc.status >= 500)
-    ):
+def _expected(exc: Exception) -> bool:
+    if isinstance(exc, MilesError):
+        return exc.expected and exc.status < 500
+    return isinstance(exc, StarletteHTTPException | RequestValidationError)
+
+
+def _form_page(request: Request, exc: Exception, status: int) -> FormPage | None:
+    """The registered form page this request came from, when the error is one the user can fix there."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    if not isinstance(path, str) or not _expected(exc) or status == 401:
+        return None
+    return FORM_PAGES.get(path)
+
+
+async def _typed(request: Request) -> dict[str, str]:
+    """What the user typed: the parsed form (FastAPI keeps it on the request) or the query string."""
+    if request.method == "GET":
+        return clean_typed(request.query_params.multi_items())
+    try:
+        form = await request.form()
+    except Exception:  # an unreadable body leaves nothing to show again
+        return {}
+    return clean_typed(form.multi_items())
+
+
+def _form_again(request: Request, entry: FormPage, exc: Exception, status: int, typed: dict[str, str]) -> Response:
+    problems = problems_of(exc)
+    with session_scope(request.app.state.settings) as session:
+        page = page_from(request, session)
+        data = entry.data(page)
+        extra: dict[str, Any] = {**entry.typed(typed), "field_errors": problems.by_field, "problems": problems.listed()}
+        response = render(page, entry.template, data, status=status, **extra)
+        session.rollback()  # re-rendering never writes
+    if page.is_htmx:  # the form and its errors replace the page's main part, not the result box
+        response.headers.update({"HX-Retarget": "#main", "HX-Reselect": "#main", "HX-Reswap": "outerHTML"})
+    return response
+
+
+def _current_user_context(request: Request) -> dict[str, Any]:
+    with session_scope(request.app.state.settings) as session:
+        user = active_user(session, read_session(request))
+        if user is not None:
+            session.expunge(user)
+    return base_context(request, user)
+
+
+def error_page(request: Request, exc: Exception, typed: dict[str, str] | None = None) -> Response:
+    if not _expected(exc):
         log.error("error on page %s %s", request.method, request.url.path, exc_info=exc)
     if isinstance(exc, LoginRequired) and request.method == "GET" and request.headers.get("hx-request") != "true":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     status, message = _message(exc)
+    entry = _form_page(request, exc, status)
+    if entry is not None and typed is not None:
+        try:
+            return _form_again(request, entry, exc, status, typed)
+        except MilesError as again:  # e.g. the page's data needs a login that has expired: a plain error page
+            log.info("could not show %s again: %s", request.url.path, again.message)
     htmx = request.headers.get("hx-request") == "true"
-    context = {**base_context(request), "status": status, "message": message}
+    context = {**_current_user_context(request), "status": status, "message": message}
     template = "_error.html" if htmx else "error.html"
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status)
     if isinstance(exc, RateLimited):
@@ -72,7 +128,9 @@ def install_page_error_handlers(app: FastAPI) -> None:
         def make(api: Handler) -> Handler:
             async def handler(request: Request, exc: Exception) -> Response:
                 if is_page_request(request):
-                    return error_page(request, exc)
+                    route = getattr(request.scope.get("route"), "path", "")
+                    typed = await _typed(request) if route in FORM_PAGES else None
+                    return await run_in_threadpool(error_page, request, exc, typed)  # it reads the database
                 return await api(request, exc)
 
             return handler

@@ -5,17 +5,20 @@ ideas service (``repos.niche`` + ``recommend.outliers.niche_outliers``)."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, tzinfo
 from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from miles.domain import PLATFORM_NAMES, PLATFORMS, utcnow
+from miles.domain import PLATFORM_NAMES, PLATFORMS, as_utc, utcnow
 from miles.recommend.ideas import reference_labeler
 from miles.recommend.outliers import niche_outliers
 from miles.serve.pages.charts import hours_figure, scatter_figure
 from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.pages.forms import form_page
+from miles.serve.pages.timezone import local_zone, zone_name
 from miles.serve.schemas import Platform, SafeStr
 from miles.store.repos import niche as niche_repo
 
@@ -45,18 +48,25 @@ def _points(outliers: pd.DataFrame) -> list[dict[str, Any]]:
                 "multiple": _num(row.get("multiple")),
                 "basis": str(row["basis"]),
                 "publish_hour_utc": int(published.tz_convert("UTC").hour if published.tzinfo else published.hour),
+                "published_at": as_utc(published.to_pydatetime()),
                 "thumbnail_url": row.get("thumbnail_url"),
             }
         )
     return points
 
 
-def by_hour(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Median outlier multiple of the videos published in each UTC hour (hours without videos left out)."""
-    frame = pd.DataFrame([p for p in points if p["multiple"] is not None], columns=["publish_hour_utc", "multiple"])
+def by_hour(points: list[dict[str, Any]], tz: tzinfo = UTC) -> list[dict[str, Any]]:
+    """Median outlier multiple of the videos published in each hour on the clock of ``tz`` (UTC for the JSON
+    twin, the browser's zone for the page's chart); hours without videos are left out."""
+    rows = [
+        {"hour": p["published_at"].astimezone(tz).hour, "multiple": p["multiple"]}
+        for p in points
+        if p["multiple"] is not None
+    ]
+    frame = pd.DataFrame(rows, columns=["hour", "multiple"])
     if frame.empty:
         return []
-    grouped = frame.groupby("publish_hour_utc")["multiple"].agg(["median", "count"])
+    grouped = frame.groupby("hour")["multiple"].agg(["median", "count"])
     return [
         {"hour": int(h), "median_multiple": round(float(r["median"]), 3), "count": int(r["count"])}
         for h, r in grouped.iterrows()
@@ -92,7 +102,7 @@ def explore_data(page: Page, topic: str, platform: str = "youtube") -> dict[str,
     }
 
 
-def figures(data: dict[str, Any]) -> dict[str, Any]:
+def figures(data: dict[str, Any], tz: tzinfo = UTC, zone: str = "UTC") -> dict[str, Any]:
     points = data["points"]
     return {
         "views_by_age": scatter_figure(
@@ -101,8 +111,11 @@ def figures(data: dict[str, Any]) -> dict[str, Any]:
         "duration_vs_multiple": scatter_figure(
             points, "duration_s", "multiple", "duration (seconds)", "outlier multiple", log_x=True, log_y=True
         ),
-        "posting_hours": hours_figure(data["by_hour"]),
+        "posting_hours": hours_figure(by_hour(points, tz), zone),
     }
+
+
+form_page("/explore", "explore.html", lambda page: explore_data(page, ""), lambda q: {"topic": q.get("topic", "")})
 
 
 @router.get("/explore")
@@ -113,5 +126,6 @@ def explore(
     platform: Annotated[Platform, Query(description="youtube or tiktok")] = "youtube",
 ) -> Response:
     data = explore_data(page, topic, platform)
-    charts = figures(data) if not page.wants_json and data["points"] else {}
+    zone = zone_name(page.web)
+    charts = figures(data, local_zone(page.web), zone) if not page.wants_json and data["points"] else {}
     return render(page, "explore.html", data, figures=charts)

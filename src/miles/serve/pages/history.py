@@ -1,13 +1,17 @@
-"""History: the user's past predictions (drafts scored) and idea queries, newest first, paginated."""
+"""History: the user's past predictions (drafts scored) and idea queries, newest first, paginated; each scored
+draft opens at ``/history/<id>`` (and ``.json``) with the full stored result, for its owner only."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 
+from miles.errors import NotFound
 from miles.serve.api.common import next_offset
+from miles.serve.pages.charts import interval_figure
 from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.services.ideas import queries_for
 from miles.store.repos import predictions
@@ -61,4 +65,35 @@ def history_data(page: Page, *, predictions_offset: int, queries_offset: int) ->
 def history(page: PageDep, predictions_offset: Offset = 0, queries_offset: Offset = 0) -> Response:
     return render(
         page, "history.html", history_data(page, predictions_offset=predictions_offset, queries_offset=queries_offset)
+    )
+
+
+def prediction_detail(page: Page, prediction_id: int) -> dict[str, Any]:
+    """One stored prediction as it was scored: the inputs and the full result (forecast, drivers, what-ifs)."""
+    user_id = page.require_user()
+    row = predictions.get_prediction(session=page.session, user_id=user_id, prediction_id=prediction_id)
+    if row is None:  # another user's prediction is reported exactly like a missing one
+        raise NotFound(f"you have no scored draft with id {prediction_id}")
+    outputs = row.outputs or {}
+    return {
+        "prediction": {
+            "id": row.id,
+            "created_at": row.created_at,
+            "model_version": row.model_version,
+            "inputs_hash": row.inputs_hash,
+            "inputs": row.inputs or {},
+            "outputs": outputs,
+        },
+    }
+
+
+@router.get("/history/{prediction_id:int}")
+@router.get("/history/{prediction_id:int}.json")
+def history_item(page: PageDep, prediction_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)]) -> Response:
+    data = prediction_detail(page, prediction_id)
+    outputs = data["prediction"]["outputs"]
+    horizons = (outputs.get("prediction") or {}).get("horizons") or []
+    result = {"prediction_id": prediction_id, **outputs} if outputs.get("prediction") else None
+    return render(
+        page, "history_item.html", data, result=result, figure=interval_figure(horizons) if horizons else None
     )

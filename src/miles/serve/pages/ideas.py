@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from miles.errors import InvalidInput
 from miles.recommend.candidates import LANGUAGES, Filters
 from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.pages.forms import form_page
 from miles.serve.schemas import Platform, SafeStr
 from miles.serve.services.ideas import ideas_for, queries_for
 from miles.serve.web_auth import CSRF_FIELD, check_csrf
@@ -46,6 +47,13 @@ def ideas_data(
         platform=platform,
     )
     return {"result": result}
+
+
+def _typed(form: dict[str, str]) -> dict[str, Any]:
+    return {"topic": form.get("topic", ""), "vibe": form.get("vibe", ""), "n": form.get("n", "5")}
+
+
+form_page("/ideas", "ideas.html", home_data, _typed)
 
 
 @router.get("/")

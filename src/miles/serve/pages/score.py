@@ -8,7 +8,7 @@ The form is turned into the API's ``DraftIn`` (alternatives become ``variants``)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -16,11 +16,14 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from miles.domain import utcnow
-from miles.errors import InvalidInput
+from miles.errors import InvalidInput, MilesError
 from miles.inputs import InputError, format_duration, parse_count, parse_duration, parse_hour, parse_publish_time
 from miles.serve.errors import field_path
 from miles.serve.pages.charts import interval_figure
 from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.pages.early import parse_early_views
+from miles.serve.pages.forms import form_page
+from miles.serve.pages.timezone import local_input, local_zone
 from miles.serve.schemas import DraftIn, VariantIn
 from miles.serve.services import thumbnails
 from miles.serve.services.model import PredictorHolder
@@ -56,7 +59,12 @@ class FormErrors:
 
 
 def variants_from_form(
-    alt_titles: list[str], alt_durations: list[str], alt_hours: list[str], publish_at: datetime, errors: FormErrors
+    alt_titles: list[str],
+    alt_durations: list[str],
+    alt_hours: list[str],
+    publish_at: datetime,
+    errors: FormErrors,
+    tz: tzinfo = UTC,
 ) -> list[VariantIn]:
     """One variant per filled alternative field (each its own input, so a comma is never a separator)."""
     out: list[dict[str, Any]] = [
@@ -68,21 +76,53 @@ def variants_from_form(
             out.append({"label": f"duration: {format_duration(d)}", "duration_s": d})
     for i, text in enumerate(alt_hours, start=1):
         h = errors.read("alt_hour", parse_hour, text, f"alternative posting hour {i}")
-        if h is not None:
-            when = publish_at.replace(hour=h, minute=0, second=0, microsecond=0)
-            out.append({"label": f"posted at {h:02d}:00 UTC", "publish_at": when})
+        if h is not None:  # an hour on the browser's clock, on the planned day
+            local = publish_at.astimezone(tz).replace(hour=h, minute=0, second=0, microsecond=0)
+            out.append({"label": f"posted at {h:02d}:00 {local.tzname()}", "publish_at": local.astimezone(UTC)})
     return [VariantIn.model_validate(v) for v in out]
 
 
-def draft_from_form(form: dict[str, Any]) -> DraftIn:
-    """The form's strings as a validated ``DraftIn``, read as people type them (``miles.inputs``); every problem
-    is listed in one InvalidInput (``details.fields``: the input's name and the message)."""
-    errors = FormErrors()
+def _in_zone(text: str, tz: tzinfo) -> str:
+    """A date and time typed without a zone is on the browser's clock: give it that zone's offset."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return text  # parse_publish_time names the problem
+    return when.replace(tzinfo=tz).isoformat() if when.tzinfo is None and tz is not UTC else text
+
+
+def _early_views(form: dict[str, Any], publish: datetime | None, errors: FormErrors) -> list[tuple[float, int]]:
+    """Views so far (``AGE:VIEWS`` pairs); with them the publish time is when the video went out (blank: the
+    latest reading is now), and a reading that would lie in the future is a problem."""
+    try:
+        early = parse_early_views(form.get("early_views", ""))
+    except InvalidInput as exc:
+        errors.items.append({"field": "early_views", "message": exc.message})
+        return []
+    if early and publish is not None and publish + timedelta(hours=early[-1][0]) > utcnow() + timedelta(minutes=5):
+        errors.items.append(
+            {
+                "field": "early_views",
+                "message": f"early views: the reading at {early[-1][0]:g} h after publishing lies in the future for "
+                f"a video published {publish:%Y-%m-%d %H:%M} UTC; set the publish time to when it went out",
+            }
+        )
+    return early
+
+
+def draft_from_form(form: dict[str, Any], errors: FormErrors | None = None, tz: tzinfo = UTC) -> DraftIn:
+    """The form's strings as a validated ``DraftIn``, read as people type them (``miles.inputs``; times on the
+    browser's clock ``tz``); every problem (with any found before, e.g. the thumbnail's) is listed in one
+    InvalidInput (``details.fields``: the input's name and the message)."""
+    errors = errors or FormErrors()
     duration = errors.read("duration_s", parse_duration, form["duration_s"], "duration")
     subscribers = errors.read("subscribers", parse_count, form["subscribers"], "subscribers")
-    publish = errors.read("publish_at", parse_publish_time, form["publish_at"], "planned publish time")
+    publish = errors.read("publish_at", parse_publish_time, _in_zone(form["publish_at"], tz), "planned publish time")
+    early = _early_views(form, publish, errors)
+    if early and publish is None and not form["publish_at"].strip():
+        publish = utcnow() - timedelta(hours=early[-1][0])
     variants = variants_from_form(form["alt_title"], form["alt_duration"], form["alt_hour"], publish or utcnow(),
-                                  errors)  # fmt: skip
+                                  errors, tz)  # fmt: skip
     errors.raise_any()
     try:
         return DraftIn.model_validate(
@@ -94,6 +134,7 @@ def draft_from_form(form: dict[str, Any]) -> DraftIn:
                 "channel_subscribers": subscribers,
                 "channel": form.get("channel", "").strip() or None,
                 "publish_at": publish,
+                "early_views": [{"age_h": age_h, "views": views} for age_h, views in early],
                 "variants": variants,
                 "platform": form.get("platform") or "youtube",
             }
@@ -106,8 +147,10 @@ def draft_from_form(form: dict[str, Any]) -> DraftIn:
         raise
 
 
-def score_data(page: Page, form: dict[str, Any], image: bytes | None) -> dict[str, Any]:
-    draft = draft_from_form(form)
+def score_data(
+    page: Page, form: dict[str, Any], image: bytes | None, errors: FormErrors | None = None
+) -> dict[str, Any]:
+    draft = draft_from_form(form, errors, local_zone(page.web))
     predictor = page.predictor()
     result = score_drafts(
         session=page.session,
@@ -125,14 +168,38 @@ def score_data(page: Page, form: dict[str, Any], image: bytes | None) -> dict[st
     }
 
 
+def feed_preview(form: dict[str, Any], image: bytes | None, result: dict[str, Any]) -> dict[str, Any]:
+    """What the page's feed preview shows: the title, the thumbnail (small, inline), the channel as typed and the
+    forecast views at 7 days (or the longest horizon below it) as the card's view count."""
+    horizons = result["prediction"]["horizons"]
+    shown = [h for h in horizons if h["horizon_h"] <= 168] or horizons[:1]
+    return {
+        "title": form["title"].strip(),
+        "channel": form.get("channel", "").strip() or "Your channel",
+        "image": thumbnails.preview_data_uri(image) if image is not None else None,
+        "views": shown[-1]["p50"],
+        "views_at": shown[-1]["label"],
+    }
+
+
 def form_data(page: Page) -> dict[str, Any]:
     holder: PredictorHolder = page.request.app.state.predictor
     status = holder.status()
     return {"result": None, "model": {"state": status.state, "version": status.version, "message": status.message}}
 
 
-def _default_publish() -> str:
-    return utcnow().astimezone(UTC).replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M")
+def _default_publish(tz: tzinfo) -> str:
+    return local_input(utcnow().replace(minute=0, second=0, microsecond=0), tz)
+
+
+def _typed(form: dict[str, Any]) -> dict[str, Any]:
+    """The form as typed, for showing it again: the alternatives are lists (one input each)."""
+    alts = {name: v if isinstance(v := form.get(name, []), list) else [v] for name in ALT_FIELDS}
+    return {"form": {**form, **alts}}
+
+
+ALT_FIELDS = ("alt_title", "alt_duration", "alt_hour")
+form_page("/score", "score.html", form_data, _typed)
 
 
 PREFILL_FIELDS = {"title": 300, "description": 5000, "tags": 1000, "duration_s": 20, "channel": 300, "subscribers": 20}
@@ -142,13 +209,13 @@ def prefilled(query: Mapping[str, str]) -> dict[str, str]:
     """The form as a link fills it in (an idea's "Score this": ``/score?title=…&duration_s=…``): known fields only,
     cut to the form's limits; the values are checked when the form is submitted, like typed ones."""
     form = {name: query[name][:limit] for name, limit in PREFILL_FIELDS.items() if query.get(name)}
-    return {"publish_at": _default_publish(), **form}
+    return form
 
 
 @router.get("/score")
 @router.get("/score.json")
 def score_form(page: PageDep) -> Response:
-    form = prefilled(page.request.query_params)
+    form = {"publish_at": _default_publish(local_zone(page.web)), **prefilled(page.request.query_params)}
     return render(page, "score.html", {**form_data(page), "prefill": form}, form=form)
 
 
@@ -168,6 +235,7 @@ def score(
     alt_title: AltField = [],  # noqa: B006 - FastAPI copies defaults
     alt_duration: AltField = [],  # noqa: B006
     alt_hour: AltField = [],  # noqa: B006
+    early_views: Annotated[str, Form(max_length=2000)] = "",
     thumbnail: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     check_csrf(page.request, csrf)
@@ -183,15 +251,23 @@ def score(
         alt_title=alt_title,
         alt_duration=alt_duration,
         alt_hour=alt_hour,
+        early_views=early_views,
     )
+    errors = FormErrors()  # the thumbnail's problem is listed with the fields'
     image = None
     if thumbnail is not None and thumbnail.filename:
         raw = thumbnail.file.read(page.settings.max_image_bytes + 1)
-        image = thumbnails.checked_image(raw, settings=page.settings, field="thumbnail")
-    data = score_data(page, form, image)
+        try:
+            image = thumbnails.checked_image(raw, settings=page.settings, field="thumbnail")
+        except MilesError as exc:
+            if not exc.expected:
+                raise
+            errors.items.append({"field": "thumbnail", "message": exc.message})
+    data = score_data(page, form, image, errors)
+    preview = feed_preview(form, image, data["result"]) if not page.wants_json else None
     if page.is_htmx:
-        response = render(page, "_score_result.html", data)
+        response = render(page, "_score_result.html", data, preview=preview)
     else:
-        response = render(page, "score.html", {**form_data(page), **data}, form=form)
+        response = render(page, "score.html", {**form_data(page), **data}, form=form, preview=preview)
     page.commit()  # the prediction is in the history before the user can open it
     return response

@@ -8,19 +8,23 @@ every minute, so new snapshots appear without a reload.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from miles.domain import as_utc
+from miles.domain import as_utc, utcnow
 from miles.errors import MilesError
 from miles.model.predict import DraftInput
 from miles.recommend.platforms import model_platform, no_model_message
 from miles.serve.api.tracked import video_to_track
 from miles.serve.pages.charts import trajectory_figure
-from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.pages.common import Confirm, Page, PageDep, confirm_page, render
+from miles.serve.pages.early import forecast_check, parse_count
+from miles.serve.pages.forms import FieldProblems, form_page
+from miles.serve.pages.timezone import local_zone, parse_local
 from miles.serve.schemas import SafeStr
 from miles.serve.services.model import PredictorLike
 from miles.serve.services.predict import mode_of, to_prediction_out
@@ -32,6 +36,7 @@ router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 MAX_TRACKED_SHOWN = 50
 Csrf = Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)]
+TrackedId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _snapshot_points(video: Video, snaps: list[VideoSnapshot]) -> list[dict[str, Any]]:
@@ -74,6 +79,8 @@ def _item(session: Session, row: TrackedVideo) -> tuple[dict[str, Any], DraftInp
         "forecast": None,
         "platform": None,
         "forecast_note": None,
+        "prepublish_forecast": None,
+        "forecast_check": None,
     }
     found = videos.get_video(session=session, video_id=row.video_id)
     if found is None:
@@ -96,6 +103,23 @@ def _same_platform(
     return [(item, row) for item, row in wanted if item["platform"] == platform]
 
 
+def _forecasts(predictor: PredictorLike, wanted: list[tuple[dict[str, Any], DraftInput]]) -> None:
+    """Each video's forecast (early mode once it has views) and the one made from its metadata alone, as before
+    publishing, compared with its latest views: one predictor call for both."""
+    before = [replace(row, draft=replace(row.draft, early_views=[])) for _, row in wanted]
+    raw = list(predictor.predict([row for _, row in wanted] + before))
+    for i, (item, row) in enumerate(wanted):
+        now = to_prediction_out(raw[i], version=predictor.version, mode=mode_of(row))
+        prior = to_prediction_out(raw[len(wanted) + i], version=predictor.version, mode="prepublish")
+        item["forecast"] = now.model_dump(mode="json")
+        item["prepublish_forecast"] = prior.model_dump(mode="json")
+        if item["snapshots"]:
+            last = item["snapshots"][-1]
+            item["forecast_check"] = forecast_check(
+                item["prepublish_forecast"]["horizons"], last["age_h"], last["views"]
+            )
+
+
 def track_data(page: Page) -> dict[str, Any]:
     user_id = page.require_user()
     rows, total = tracked.list_tracked(session=page.session, user_id=user_id, limit=MAX_TRACKED_SHOWN)
@@ -106,10 +130,8 @@ def track_data(page: Page) -> dict[str, Any]:
         predictor, model_message = _predictor(page)
         if predictor is not None:
             wanted = _same_platform(page, predictor, wanted)
-            raw = list(predictor.predict([row for _, row in wanted])) if wanted else []
-            for (item, row), r in zip(wanted, raw, strict=True):
-                pred = to_prediction_out(r, version=predictor.version, mode=mode_of(row))
-                item["forecast"] = pred.model_dump(mode="json")
+            if wanted:
+                _forecasts(predictor, wanted)
     items = [item for item, _ in pairs]
     return {
         "total": total,
@@ -125,6 +147,15 @@ def _figures(items: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
         for i in items
         if i["snapshots"]
     }
+
+
+def track_page_data(page: Page) -> dict[str, Any]:
+    data = track_data(page)
+    return {**data, "figures": _figures(data["items"])}
+
+
+for _route in ("/track", "/track/{tracked_id}/delete", "/track/{tracked_id}/views"):
+    form_page(_route, "track.html", track_page_data, lambda form: {"url": form.get("url", ""), "views_form": form})
 
 
 @router.get("/track")
@@ -150,10 +181,63 @@ def add_tracked(page: PageDep, url: Annotated[SafeStr, Form(max_length=2000)], c
     return RedirectResponse(f"/track?added={video_id}", status_code=303)
 
 
+@router.get("/track/{tracked_id}/delete")
+def delete_tracked_confirm(page: PageDep, tracked_id: TrackedId) -> Response:
+    """The confirmation step before tracking stops (its snapshots stay in the store; only the tracking ends)."""
+    row = tracked.get_tracked(session=page.session, user_id=page.require_user(), tracked_id=tracked_id)
+    found = videos.get_video(session=page.session, video_id=row.video_id)
+    name = found[0].title if found is not None else row.video_id
+    return confirm_page(
+        page,
+        title=f"Stop tracking “{name}”?",
+        consequence="Miles stops polling its views and it leaves this page. The views already recorded stay in the "
+        "store; you can track it again later.",
+        action=f"/track/{row.id}/delete",
+        button="Stop tracking",
+        cancel="/track",
+    )
+
+
 @router.post("/track/{tracked_id}/delete")
-def delete_tracked(page: PageDep, tracked_id: Annotated[int, Path(ge=1, le=2**31 - 1)], csrf: Csrf = None) -> Response:
+def delete_tracked(page: PageDep, tracked_id: TrackedId, csrf: Csrf = None, confirm: Confirm = "") -> Response:
     check_csrf(page.request, csrf)
+    if confirm != "yes":  # a bare post goes to the confirmation step first
+        return RedirectResponse(f"/track/{tracked_id}/delete", status_code=303)
     user_id = page.require_user()
     tracked.delete_tracked(session=page.session, user_id=user_id, tracked_id=tracked_id)
     page.commit()
-    return RedirectResponse("/track", status_code=303)
+    return RedirectResponse("/track?stopped=1", status_code=303)
+
+
+@router.post("/track/{tracked_id}/views")
+def add_views(
+    page: PageDep,
+    tracked_id: TrackedId,
+    views: Annotated[str, Form(max_length=40)],
+    csrf: Csrf = None,
+    read_at: Annotated[str, Form(max_length=40)] = "",
+    title: Annotated[SafeStr, Form(max_length=300)] = "",
+    published_at: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Views the user read themselves (YouTube Studio, the app): stored as a snapshot of the video, after which its
+    forecast is in early mode and compared with the forecast made before publishing."""
+    check_csrf(page.request, csrf)
+    user_id = page.require_user()
+    tz = local_zone(page.web)
+    problems = FieldProblems()
+    count = problems.check("views", lambda: parse_count(views, "views"))
+    captured = problems.check("read_at", lambda: parse_local(read_at, tz, "read at") or utcnow())
+    published = problems.check("published_at", lambda: parse_local(published_at, tz, "published at"))
+    problems.raise_if_any()
+    assert count is not None and captured is not None
+    tracked.record_views(
+        session=page.session,
+        user_id=user_id,
+        tracked_id=tracked_id,
+        views=count,
+        captured_at=captured,
+        title=title.strip() or None,
+        published_at=published,
+    )
+    page.commit()
+    return RedirectResponse(f"/track?views={tracked_id}#tracked-{tracked_id}", status_code=303)

@@ -222,7 +222,8 @@ def _with_channel(
         found = niche.resolve_channel(session=session, reference=ref)
         url = channel_url(ref)
     except ValueError as exc:
-        raise InvalidInput(f"channel: {exc}") from None
+        message = f"channel: {exc}"
+        raise InvalidInput(message, details=[{"field": "body.channel", "message": message}]) from None
     if found is not None:
         reads.append(ChannelRead())
         return ScoredDraft(item.draft.model_copy(update={"channel_id": found}), item.thumbnail)

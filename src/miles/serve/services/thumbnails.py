@@ -14,7 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import time
+
+from PIL import Image
 
 from miles import net
 from miles.config import Settings
@@ -89,6 +92,17 @@ class Fetcher:
             if time.monotonic() >= self.deadline:
                 raise late from None
             raise
+
+
+def preview_data_uri(data: bytes, *, width: int = 480) -> str:
+    """A small JPEG of a checked image as a ``data:`` URI, for the page's feed preview (the page never links to
+    the upload itself)."""
+    with Image.open(io.BytesIO(data)) as opened:
+        img = opened.convert("RGB")
+        img.thumbnail((width, width))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def content_hash(data: bytes) -> str:

@@ -1,5 +1,6 @@
 // Miles' own small script: draws Plotly charts from data-figure, previews the chosen thumbnail,
-// hides thumbnails that fail to load, and lets HTMX swap error responses into the page.
+// hides thumbnails that fail to load, lets HTMX swap error responses into the page, and clears a form's old
+// problem markers once it is accepted.
 (function () {
   "use strict";
 
@@ -33,8 +34,9 @@
     if (!img) { return; }
     var file = input.files && input.files[0];
     if (!file) { img.hidden = true; img.removeAttribute("src"); return; }
-    img.src = URL.createObjectURL(file);
-    img.hidden = false;
+    var reader = new FileReader();  // a data: URL (the CSP allows data: images, not blob:)
+    reader.onload = function () { img.src = reader.result; img.hidden = false; };
+    reader.readAsDataURL(file);
   }
 
   document.addEventListener("change", function (e) {
@@ -44,6 +46,16 @@
     if (e.target.tagName === "IMG" && e.target.closest(".thumb")) { e.target.classList.add("broken"); }
   }, true);
   document.addEventListener("htmx:afterSettle", function (e) { drawCharts(e.target); markBrokenImages(e.target); });
+  // A form sent again after problems, now accepted: its old problem markers go (the result box alone is swapped).
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (!e.detail.successful || e.detail.elt.tagName !== "FORM") { return; }
+    var main = document.getElementById("main");
+    main.querySelectorAll(".error-box.problems, .field-error").forEach(function (el) { el.remove(); });
+    main.querySelectorAll('[aria-invalid="true"]').forEach(function (el) {
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("aria-describedby");
+    });
+  });
   document.addEventListener("htmx:sendError", function (e) {
     var target = e.detail.target;
     if (target) {
@@ -54,7 +66,27 @@
     var meta = document.querySelector('meta[name="csrf-token"]');
     if (meta) { e.detail.headers["X-CSRF-Token"] = meta.content; }
   });
+  // The browser's time zone, once per browser: posted to the session so pages show local times (the API stays
+  // UTC); a page opened with GET is then reloaded once to show them (never a page that answered a form).
+  function syncTimeZone() {
+    var meta = document.querySelector('meta[name="miles-tz"]');
+    var csrf = document.querySelector('meta[name="csrf-token"]');
+    var tz;
+    try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (err) { return; }
+    if (!meta || !csrf || !tz || meta.content || window.sessionStorage.getItem("miles-tz-sent") === tz) { return; }
+    window.sessionStorage.setItem("miles-tz-sent", tz);
+    fetch("/timezone", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf.content, "Content-Type": "application/x-www-form-urlencoded" },
+      body: "tz=" + encodeURIComponent(tz),
+    }).then(function (r) {
+      if (r.ok && document.body.dataset.reloadable === "1") { window.location.reload(); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    syncTimeZone();
     if (window.htmx) {
       // Swap 4xx/5xx answers too: they carry a readable error box for the same target.
       window.htmx.config.responseHandling = [

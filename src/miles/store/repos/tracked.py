@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
+import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from miles.domain import utcnow
+from miles.domain import SNAPSHOT_COLUMNS, as_utc, utcnow
 from miles.errors import InvalidInput, NotFound
+from miles.store.repos.snapshots import ingest_frame
 from miles.store.repos.tracking import schedule_video
-from miles.store.tables import TrackedVideo
+from miles.store.tables import TrackedVideo, Video, VideoSnapshot
 
 
 def list_tracked(*, session: Session, user_id: int, limit: int = 20, offset: int = 0) -> tuple[list[TrackedVideo], int]:
@@ -49,3 +52,71 @@ def delete_tracked(*, session: Session, user_id: int, tracked_id: int) -> None:
     """Stop tracking; another user's id is reported exactly like a missing one."""
     session.delete(get_tracked(session=session, user_id=user_id, tracked_id=tracked_id))
     session.flush()
+
+
+MANUAL_SOURCE = "web-entry"  # snapshots typed in by a user (kept apart from collected ones by their source)
+
+
+def _problem(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", details=[{"field": field, "message": message}])
+
+
+def record_views(
+    *,
+    session: Session,
+    user_id: int,
+    tracked_id: int,
+    views: int,
+    captured_at: datetime,
+    title: str | None = None,
+    published_at: datetime | None = None,
+) -> None:
+    """A view count the user read for one of their tracked videos, stored as a snapshot (source ``web-entry``).
+
+    A video Miles has not read yet needs its title and publish time. Views never fall with age, so a count below
+    an earlier snapshot's (or above a later one's) is refused, as is a reading before publishing or in the future.
+    """
+    row = get_tracked(session=session, user_id=user_id, tracked_id=tracked_id)
+    video = session.get(Video, row.video_id)
+    if video is not None:
+        title, published_at = video.title, video.published_at
+    if not title or published_at is None:
+        raise InvalidInput(
+            "published_at: Miles has not read this video yet: give its title and when it was published",
+            details=[
+                {"field": "published_at", "message": "Miles has not read this video yet: give when it was published"}
+            ],
+        )
+    published, captured = as_utc(published_at), as_utc(captured_at)
+    if captured <= published:
+        raise InvalidInput(
+            f"read_at: {captured:%Y-%m-%d %H:%M} UTC is not after it was published ({published:%Y-%m-%d %H:%M} UTC)"
+        )
+    if captured > utcnow() + timedelta(minutes=5):
+        raise _problem("read_at", f"{captured:%Y-%m-%d %H:%M} UTC is in the future")
+    snaps = session.scalars(select(VideoSnapshot).where(VideoSnapshot.video_id == row.video_id)).all()
+    for snap in snaps:
+        at = as_utc(snap.captured_at)
+        if (at < captured and snap.views > views) or (at > captured and snap.views < views):
+            raise _problem(
+                "views",
+                f"{views:,} at {captured:%Y-%m-%d %H:%M} UTC does not fit {snap.views:,} at "
+                f"{at:%Y-%m-%d %H:%M} UTC (views only grow)",
+            )
+    frame = pd.DataFrame(
+        [
+            {
+                "video_id": row.video_id,
+                "platform": "youtube",
+                "title": title,
+                "published_at": published,
+                "captured_at": captured,
+                "views": views,
+                "source": MANUAL_SOURCE,
+                "published_at_is_date_only": False,
+                "captured_at_is_date_only": False,
+            }
+        ],
+        columns=list(SNAPSHOT_COLUMNS),
+    )
+    ingest_frame(session=session, frame=frame)

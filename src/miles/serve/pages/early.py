@@ -1,0 +1,113 @@
+"""Early views on the web: reading "age:views" pairs as typed on the Score page (what ``miles predict
+--early-views`` takes), reading a view count typed on the Track page, and comparing the forecast made before
+publishing with the views that arrived."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from miles.errors import InvalidInput
+
+MAX_PAIRS = 50  # as many as the API's draft accepts
+_PAIR = re.compile(r"^(\d+(?:\.\d+)?)\s*(min|m|h|d)?\s*[:=]\s*(\d+(?:\.\d+)?)\s*([km])?$", re.IGNORECASE)
+_AGE_UNIT_H = {"min": 1 / 60, "m": 1 / 60, "h": 1.0, "d": 24.0, None: 1.0}
+_VIEW_UNIT = {"k": 1e3, "m": 1e6, None: 1.0}
+FAR_OFF = 10.0  # a forecast this many times off (either way) gets a remark
+
+
+def parse_count(text: str, field: str) -> int:
+    """'15000', '15,000', '15 000', '15k', '1.2M' -> a whole, non-negative view count."""
+    raw = text.strip().replace(",", "").replace("_", "").replace(" ", "").replace("\u202f", "")
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", raw)
+    if not found:
+        raise InvalidInput(f"{field}: {text.strip()[:40]!r} is not a view count (e.g. 15000, 15,000 or 15k)")
+    value = float(found.group(1)) * _VIEW_UNIT[found.group(2).lower() or None]
+    if value > 1e12:
+        raise InvalidInput(f"{field}: {value:,.0f} views is more than any video has")
+    return round(value)
+
+
+def parse_early_views(text: str, field: str = "early views") -> list[tuple[float, int]]:
+    """'1:120, 6:900; 2d:15k' -> [(1.0, 120), (6.0, 900), (48.0, 15000)]: hours since publishing and views,
+    sorted by age; ages must differ and views may not fall as the video ages."""
+    pairs: dict[float, int] = {}
+    for part in re.split(r"[,;\n]+", text):
+        item = part.strip()
+        if not item:
+            continue
+        found = _PAIR.match(item)
+        if not found:
+            raise InvalidInput(f"{field}: {item[:40]!r} is not AGE:VIEWS (hours since publishing : views, e.g. 6:900)")
+        age_h = float(found.group(1)) * _AGE_UNIT_H[(found.group(2) or "h").lower()]
+        views = round(float(found.group(3)) * _VIEW_UNIT[(found.group(4) or "").lower() or None])
+        if not 0 < age_h <= 24 * 365:
+            raise InvalidInput(f"{field}: {item!r}: the age must be after publishing and within a year")
+        if age_h in pairs:
+            raise InvalidInput(f"{field}: two readings at {age_h:g} h; give each age once")
+        pairs[age_h] = views
+    out = sorted(pairs.items())
+    for (a1, v1), (a2, v2) in itertools.pairwise(out):
+        if v2 < v1:
+            raise InvalidInput(f"{field}: views fall from {v1:,} at {a1:g} h to {v2:,} at {a2:g} h; views only grow")
+    if len(out) > MAX_PAIRS:
+        raise InvalidInput(f"{field}: at most {MAX_PAIRS} readings")
+    return out
+
+
+def _p50_at(horizons: Sequence[dict[str, Any]], age_h: float) -> dict[str, float] | None:
+    """The forecast at ``age_h``: a horizon's own numbers, or log-log interpolation between the two around it;
+    None outside the horizons (no extrapolation)."""
+    hs = sorted(horizons, key=lambda h: h["horizon_h"])
+    for h in hs:
+        if math.isclose(h["horizon_h"], age_h, rel_tol=0.05):
+            return {k: float(h[k]) for k in ("p10", "p50", "p90")}
+    for lo, hi in itertools.pairwise(hs):
+        if lo["horizon_h"] < age_h < hi["horizon_h"]:
+            t = math.log(age_h / lo["horizon_h"]) / math.log(hi["horizon_h"] / lo["horizon_h"])
+            return {
+                k: math.expm1(math.log1p(lo[k]) + t * (math.log1p(hi[k]) - math.log1p(lo[k])))
+                for k in ("p10", "p50", "p90")
+            }
+    return None
+
+
+def forecast_check(horizons: Sequence[dict[str, Any]], age_h: float, views: int) -> dict[str, Any] | None:
+    """How far the forecast made before publishing was from the views at ``age_h``: the forecast there, the
+    ratio, whether the views fell inside its 80 % range, and a remark when it was far off."""
+    at = _p50_at(horizons, age_h)
+    if at is None or at["p50"] <= 0:
+        return None
+    ratio = max(views, 1) / max(at["p50"], 1.0)
+    inside = at["p10"] <= views <= at["p90"]
+    if ratio >= 1:
+        off = f"{ratio:.1f}× more" if ratio < 10 else f"{ratio:,.0f}× more"
+    else:
+        off = f"{1 / ratio:.1f}× fewer" if ratio > 0.1 else f"{1 / ratio:,.0f}× fewer"
+    remark = None
+    if ratio >= FAR_OFF or ratio <= 1 / FAR_OFF:
+        remark = (
+            f"The forecast made before publishing was far off ({off} than expected, outside its 80 % range). "
+            "Something the model cannot see (the topic, the hook, the feed) made the difference; from now on "
+            "the forecast uses the views that arrived."
+        )
+    elif not inside:
+        remark = (
+            "Outside the forecast's 80 % range: this video is doing "
+            + ("better" if ratio > 1 else "worse")
+            + (" than the model expected for a draft like it.")
+        )
+    return {
+        "age_h": age_h,
+        "views": views,
+        "forecast_p10": at["p10"],
+        "forecast_p50": at["p50"],
+        "forecast_p90": at["p90"],
+        "ratio": ratio,
+        "off": off,
+        "inside_interval": inside,
+        "remark": remark,
+    }

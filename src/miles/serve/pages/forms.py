@@ -1,0 +1,128 @@
+"""Form errors inside the page the user was on: the same page again, with the form as typed and every problem
+listed beside its field (and in a summary at the top), instead of a bare error page.
+
+A page module registers each form route with ``form_page(route, template, data, typed)``: ``data`` builds the
+page's own data (as its GET route does), ``typed`` turns the submitted values back into the template's
+variables. Problems come from FastAPI's validation (every failing field) or from an ``InvalidInput`` whose
+``details`` name fields (``FieldProblems`` collects several before raising one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from fastapi.exceptions import RequestValidationError
+
+from miles.errors import InvalidInput, MilesError
+from miles.serve.errors import field_path
+
+if TYPE_CHECKING:
+    from miles.serve.pages.common import Page
+
+T = TypeVar("T")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LOCATIONS = ("body", "query", "form", "path")
+
+
+@dataclass(frozen=True)
+class FormPage:
+    template: str
+    data: Callable[[Page], dict[str, Any]]
+    typed: Callable[[dict[str, str]], dict[str, Any]]
+
+
+FORM_PAGES: dict[str, FormPage] = {}
+
+
+def form_page(
+    route: str,
+    template: str,
+    data: Callable[[Page], dict[str, Any]],
+    typed: Callable[[dict[str, str]], dict[str, Any]] = lambda form: {"form": form},
+) -> None:
+    """Register ``route`` (the path template, e.g. ``/keys/{key_id}/revoke``) as a form re-rendered on errors."""
+    FORM_PAGES[route] = FormPage(template, data, typed)
+
+
+SECRET_FIELDS = frozenset({"password", "confirm", "csrf_token"})
+
+
+def clean_typed(values: Iterable[tuple[str, Any]]) -> dict[str, str]:
+    """The submitted text values to show again: never passwords, files or the CSRF token; no control characters."""
+    skip = SECRET_FIELDS
+    return {k: _CONTROL.sub("", v) for k, v in values if isinstance(v, str) and k not in skip}
+
+
+@dataclass
+class Problems:
+    """What was wrong with a form: messages by field name (``""`` for the form as a whole), in order."""
+
+    by_field: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.by_field.setdefault(name, []).append(message)
+
+    def listed(self) -> list[dict[str, str]]:
+        return [{"field": name, "message": m} for name, messages in self.by_field.items() for m in messages]
+
+
+def _field_name(path: str) -> str:
+    """'body.url' -> 'url', 'body.variants[0].title' -> 'variants', 'query.topic' -> 'topic'."""
+    parts = [p for p in re.split(r"[.\[\]]", path) if p and not p.isdigit()]
+    if parts and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    return parts[0] if parts else ""
+
+
+def _without_prefix(message: str, path: str) -> str:
+    """'body.url: not a YouTube URL' -> 'not a YouTube URL' (the API's field path means nothing on a page)."""
+    prefix = f"{path}: "
+    return message[len(prefix) :] if "." in path and message.startswith(prefix) else message
+
+
+def problems_of(exc: Exception) -> Problems:
+    """Every problem the error names, by field (FastAPI's validation errors list all failing fields)."""
+    problems = Problems()
+    if isinstance(exc, RequestValidationError):
+        for err in exc.errors():
+            problems.add(_field_name(field_path(err.get("loc", ()))), str(err.get("msg", "invalid")))
+        return problems
+    assert isinstance(exc, MilesError)
+    details = exc.details
+    if isinstance(details, dict) and isinstance(details.get("fields"), list):  # the Score form's FormErrors
+        details = details["fields"]
+    details = details if isinstance(details, list) else [details] if isinstance(details, dict) else []
+    named = [d for d in details if isinstance(d, dict) and isinstance(d.get("field"), str)]
+    for d in named:
+        message = d.get("message") if isinstance(d.get("message"), str) else exc.message
+        problems.add(_field_name(d["field"]), _without_prefix(str(message), d["field"]))
+    if not named:
+        problems.add("", exc.message)
+    return problems
+
+
+class FieldProblems:
+    """Collects every field's problem while a form is read, then raises one ``InvalidInput`` naming them all."""
+
+    def __init__(self) -> None:
+        self.problems: list[dict[str, str]] = []
+
+    def add(self, name: str, message: str) -> None:
+        self.problems.append({"field": name, "message": message})
+
+    def check(self, name: str, read: Callable[[], T]) -> T | None:
+        """``read()``, or None with its problem noted when it raises an expected error (bad input, too large)."""
+        try:
+            return read()
+        except MilesError as exc:
+            if not exc.expected or exc.status >= 500:
+                raise
+            self.add(name, exc.message)
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InvalidInput("; ".join(p["message"] for p in self.problems), details=self.problems)

@@ -1,0 +1,194 @@
+"""The creator's flows of issue 14 in a real browser (Debian's Chromium + Playwright against `miles serve`):
+form problems inside the page, key creation that a reload does not repeat, confirmations, history details,
+early views, the browser's time zone and the feed preview. Screenshots (desktop and 390x844) go to
+``test-output/screenshots/``."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from tests.web.test_browser import browser, server, shoot  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.browser
+
+
+def signed_up(chromium, base: str, *, width: int = 1280, height: int = 900, tz: str = "Europe/Berlin"):  # type: ignore[no-untyped-def]
+    context = chromium.new_context(viewport={"width": width, "height": height}, timezone_id=tz)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{base}/signup")
+    page.get_by_label("E-mail").fill("baker@example.com")
+    page.get_by_label("Password", exact=False).first.fill("a-long-password")
+    page.get_by_label("Password again").fill("a-long-password")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{base}/")
+    return context, page
+
+
+def test_form_problems_show_inside_the_page(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from playwright.sync_api import expect
+
+    context, page = signed_up(browser, server)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/score")
+    page.get_by_label("Title", exact=True).fill("Sourdough in 60 seconds")
+    page.get_by_label("Duration", exact=False).fill("long")
+    page.get_by_label("Channel subscribers").fill("lots")
+    page.get_by_label("Alternative posting hour 1").fill("25")
+    page.get_by_role("button", name="Score this draft").click()  # HTMX post: the form comes back with its problems
+    expect(page.locator("#problems")).to_contain_text("3 things to fix")
+    expect(page.locator("#duration_s-error")).to_contain_text("'long' is not a duration")
+    expect(page.locator("#subscribers-error")).to_contain_text("'lots' is not a number")
+    expect(page.locator("#alt_hour-error")).to_contain_text("hours run from 0 to 23")
+    expect(page.get_by_label("Title", exact=True)).to_have_value("Sourdough in 60 seconds")
+    expect(page.locator("header")).to_contain_text("baker@example.com")
+    assert page.locator("h1").count() == 1
+    shoot(page, "14-score-problems")
+    page.get_by_label("Duration", exact=False).fill("45")
+    page.get_by_label("Channel subscribers").fill("2000")
+    page.get_by_label("Alternative posting hour 1").fill("9")
+    page.get_by_role("button", name="Score this draft").click()  # HTMX is bound again to the new form
+    expect(page.locator("#score-result")).to_contain_text("Forecast", timeout=90_000)
+    expect(page.locator("#problems")).to_have_count(0)
+
+    page.goto(f"{server}/track")
+    page.get_by_label("video URL", exact=False).fill("https://example.com/video")
+    page.get_by_role("button", name="Track", exact=True).click()
+    expect(page.locator("#url-error")).to_contain_text("not a YouTube video URL or id")
+    expect(page.get_by_label("video URL", exact=False)).to_have_value("https://example.com/video")
+    assert "body.url" not in page.content()
+    shoot(page, "14-track-problems")
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state())
+    mobile = phone.new_page()
+    mobile.goto(f"{server}/score")
+    mobile.get_by_label("Title", exact=True).fill("Bread")
+    mobile.get_by_label("Duration", exact=False).fill("long")
+    mobile.get_by_role("button", name="Score this draft").click()
+    expect(mobile.locator("#duration_s-error")).to_be_visible()
+    assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(mobile, "phone-14-score-problems")
+    phone.close()
+    assert not errors, f"JavaScript errors: {errors}"
+    context.close()
+
+
+def test_keys_confirmations_history_early_views_time_zone_and_preview(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    import httpx
+    from playwright.sync_api import expect
+    from tests.web.test_browser import thumbnail_png
+
+    expect.set_options(timeout=90_000)
+    context, page = signed_up(browser, server, tz="Europe/Berlin")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    # The browser's time zone reaches the session (miles.js posts it), and pages show it.
+    page.goto(f"{server}/score")
+    expect(page.locator("label[for=publish_at]")).to_contain_text("Europe/Berlin")
+    expect(page.locator("#tz-select")).to_have_value("Europe/Berlin")
+
+    # Score with a thumbnail: the result previews it in the feeds.
+    page.get_by_label("Title", exact=True).fill("I baked sourdough every day for a year and this is what happened")
+    page.get_by_label("Your channel").fill("@baker")
+    page.get_by_label("Alternative posting hour 1").fill("9")
+    page.get_by_label("Thumbnail (JPEG, PNG, WebP or GIF, optional)").set_input_files(
+        str(thumbnail_png(tmp_path / "thumb.png"))
+    )
+    expect(page.locator("#thumb-preview")).to_have_attribute("src", re.compile("^data:image/"))
+    page.get_by_role("button", name="Score this draft").click()
+    preview = page.locator(".feed-preview")
+    expect(preview).to_contain_text("Shorts feed (phone)")
+    expect(page.locator("#score-result")).to_contain_text("posted at 09:00 CET")
+    assert preview.locator("img").first.evaluate("img => img.naturalWidth") > 0
+    font = page.evaluate("document.fonts.check('16px \"Miles Roboto\"')")
+    assert font, "the bundled Roboto did not load"
+    tile_title = preview.locator(".pv-shelf-phone .pv-tile-title").first
+    assert tile_title.evaluate("el => el.scrollHeight > el.clientHeight"), "a long title is cut at two lines"
+    assert tile_title.evaluate("el => Math.round(el.clientHeight)") == 40  # two lines of 20 px, as on YouTube
+    preview.scroll_into_view_if_needed()
+    shoot(page, "14-score-preview")
+
+    # Early views on the Score page.
+    page.goto(f"{server}/score")
+    page.get_by_label("Title", exact=True).fill("Sourdough in 60 seconds")
+    published = datetime.now(ZoneInfo("Europe/Berlin")) - timedelta(hours=30)
+    page.get_by_label("Planned publish time").fill(published.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_text("Already published? Add the views so far").click()
+    page.get_by_label("Views so far").fill("1:2000, 24:90k")
+    page.get_by_role("button", name="Score this draft").click()
+    expect(page.locator("#score-result")).to_contain_text("Mode: early")
+
+    # History rows open the full stored result.
+    page.goto(f"{server}/history")
+    expect(page.locator("main")).to_contain_text(re.compile(r"\d\d:\d\d CET"))
+    page.get_by_role("link", name="I baked sourdough every day for a year and this is what happened").click()
+    expect(page.locator("main")).to_contain_text("What was scored")
+    expect(page.locator("main")).to_contain_text("@baker")
+    expect(page.locator(".chart .main-svg").first).to_be_visible()
+    shoot(page, "14-history-item")
+
+    # Keys: POST-redirect-GET, shown once; a reload creates no second key; revoking asks first.
+    page.goto(f"{server}/keys")
+    page.get_by_label("Name of the new key").fill("laptop")
+    page.get_by_role("button", name="Create key").click()
+    key = page.locator("#new-key").inner_text()
+    assert key.startswith("miles_") and page.url == f"{server}/keys"
+    page.reload()
+    expect(page.locator("#new-key")).to_have_count(0)
+    expect(page.locator("tbody tr")).to_have_count(1)
+    page.get_by_role("link", name="Revoke key laptop…").click()
+    expect(page.locator("h1")).to_contain_text("Revoke key “laptop”?")
+    shoot(page, "14-confirm-revoke")
+    page.get_by_role("link", name="Cancel, keep it").click()
+    assert httpx.get(f"{server}/api/v1/history", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    page.get_by_role("link", name="Revoke key laptop…").click()
+    page.get_by_role("button", name="Revoke key laptop").click()
+    expect(page.locator("main")).to_contain_text("is revoked")
+    assert httpx.get(f"{server}/api/v1/history", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+    # Track: enter views for a video Miles has not read; the forecast turns early and says how far off it was.
+    page.goto(f"{server}/track")
+    page.get_by_label("video URL", exact=False).fill("https://youtu.be/AAAAAAAAAAA")
+    page.get_by_role("button", name="Track", exact=True).click()
+    card = page.locator("article.tracked").first
+    card.get_by_text("Enter views you have read").click()
+    card.get_by_label("Views").fill("500k")
+    card.get_by_label("Title").fill("My sourdough starter after 30 days")
+    card.get_by_label("Published at").fill("2026-01-01T10:00")
+    card.get_by_label("Read at").fill("2026-01-02T10:00")
+    card.get_by_role("button", name="Add views").click()
+    card = page.locator("article.tracked").first
+    expect(card).to_contain_text("Forecast before publishing for 24 h")
+    expect(card).to_contain_text("actual at 24 h: 500,000")
+    expect(card.locator(".remark")).to_contain_text("far off")
+    expect(card).to_contain_text("early mode")
+    shoot(page, "14-track-views")
+    card.get_by_role("link", name=re.compile("^Stop tracking")).click()
+    expect(page.locator("h1")).to_contain_text("Stop tracking “My sourdough starter after 30 days”?")
+    page.get_by_role("button", name="Stop tracking").click()
+    expect(page.locator("main")).to_contain_text("Tracking stopped")
+
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, storage_state=context.storage_state(), timezone_id="Europe/Berlin"
+    )
+    mobile = phone.new_page()
+    mobile.goto(f"{server}/score")
+    mobile.get_by_label("Title", exact=True).fill("I baked sourdough every day for a year and this is what happened")
+    mobile.get_by_label("Thumbnail (JPEG, PNG, WebP or GIF, optional)").set_input_files(str(tmp_path / "thumb.png"))
+    mobile.get_by_role("button", name="Score this draft").click()
+    expect(mobile.locator(".feed-preview")).to_contain_text("Home grid (desktop)")
+    assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(mobile, "phone-14-score-preview")
+    for path, name in (("/history", "history"), ("/keys", "keys"), ("/track", "track")):
+        mobile.goto(f"{server}{path}")
+        assert mobile.evaluate("document.documentElement.scrollWidth") <= 390, path
+        shoot(mobile, f"phone-14-{name}")
+    phone.close()
+    assert not errors, f"JavaScript errors: {errors}"
+    context.close()

@@ -1,0 +1,145 @@
+"""Early views on the web: the Score page scores a published video from its views so far (early mode), the Track
+page takes views the user read, switches the forecast to early mode and says how far the forecast made before
+publishing was off; the browser's time zone is used for times on pages (the API stays UTC)."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.web.conftest import csrf, sign_up
+
+from miles.errors import InvalidInput
+from miles.serve.pages.early import forecast_check, parse_count, parse_early_views
+
+
+def test_early_views_and_counts_are_read_as_typed() -> None:
+    assert parse_early_views("1:120, 6:900; 2d:15k\n30min:40") == [(0.5, 40), (1.0, 120), (6.0, 900), (48.0, 15000)]
+    assert parse_count("15,000", "views") == 15000 and parse_count("1.2M", "views") == 1_200_000
+    for bad, words in (("6:900, 24:100", "views fall"), ("abc", "is not AGE:VIEWS"), ("0:5", "after publishing")):
+        with pytest.raises(InvalidInput, match=words):
+            parse_early_views(bad)
+
+
+def test_forecast_check_reads_the_forecast_at_the_age_of_the_views() -> None:
+    horizons = [
+        {"horizon_h": 1.0, "p10": 10.0, "p50": 100.0, "p90": 1000.0},
+        {"horizon_h": 24.0, "p10": 300.0, "p50": 1200.0, "p90": 5000.0},
+        {"horizon_h": 168.0, "p10": 900.0, "p50": 3000.0, "p90": 12000.0},
+    ]
+    far = forecast_check(horizons, 24.0, 15000)
+    assert far is not None and far["forecast_p50"] == 1200.0 and far["off"] == "12× more"
+    assert not far["inside_interval"] and "far off" in far["remark"]
+    close = forecast_check(horizons, 24.0, 1500)
+    assert close is not None and close["inside_interval"] and close["remark"] is None and close["off"] == "1.2× more"
+    between = forecast_check(horizons, 72.0, 2000)  # log-log between 24 h and 7 d
+    assert between is not None and 1200 < between["forecast_p50"] < 3000
+    assert forecast_check(horizons, 2000.0, 5) is None  # no extrapolation past the last horizon
+
+
+def test_score_page_scores_in_early_mode_from_the_views_so_far(web: TestClient) -> None:
+    token = csrf(web)
+    published = (datetime.now(UTC) - timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M")
+    form = {"title": "Sourdough in 60 seconds", "duration_s": "45", "subscribers": "2000", "csrf_token": token}
+    before = web.post("/score.json", data={**form, "publish_at": published}).json()["result"]["prediction"]
+    early = web.post("/score.json", data={**form, "publish_at": published, "early_views": "1:2000, 24:90k"})
+    assert early.status_code == 200, early.text
+    pred = early.json()["result"]["prediction"]
+    assert before["mode"] == "prepublish" and pred["mode"] == "early"
+    week = {h["label"]: h["p50"] for h in pred["horizons"]}
+    assert week["7d"] > 90_000 > {h["label"]: h["p50"] for h in before["horizons"]}["7d"]
+    page = web.post("/score", data={**form, "early_views": "1:2000, 24:90k"})
+    assert page.status_code == 200 and "Mode: early" in page.text
+    future = web.post("/score", data={**form, "publish_at": published, "early_views": "48:5000"})
+    assert future.status_code == 422 and "lies in the future" in html.unescape(future.text)
+    assert 'id="early_views-error"' in future.text and 'value="48:5000"' in future.text
+
+
+def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(web: TestClient) -> None:
+    token = sign_up(web)
+    web.post("/track", data={"url": "https://youtu.be/AAAAAAAAAAA", "csrf_token": token})
+    item = web.get("/track.json").json()["items"][0]
+    assert item["forecast"] is None and 'action="/track/' + str(item["id"]) + '/views"' in web.get("/track").text
+    published = datetime.now(UTC) - timedelta(hours=30)
+    missing = web.post(
+        f"/track/{item['id']}/views", data={"views": "15000", "csrf_token": token, "tracked_id": item["id"]}
+    )
+    assert missing.status_code == 422 and "give when it was published" in html.unescape(missing.text)
+    added = web.post(
+        f"/track/{item['id']}/views",
+        data={
+            "views": "500k",
+            "read_at": (published + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"),
+            "title": "My sourdough starter after 30 days",
+            "published_at": published.strftime("%Y-%m-%dT%H:%M"),
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert added.status_code == 303, added.text
+    item = web.get("/track.json").json()["items"][0]
+    assert item["snapshots"][0]["views"] == 500_000 and item["forecast"]["mode"] == "early"
+    check = item["forecast_check"]
+    assert check["age_h"] == pytest.approx(24.0, abs=0.02) and check["views"] == 500_000
+    assert check["ratio"] == pytest.approx(500_000 / check["forecast_p50"]) and check["ratio"] > 10
+    assert check["remark"] and "far off" in check["remark"]
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html.unescape(web.get("/track").text)))
+    assert "Forecast before publishing for 24 h" in page and "actual at 24 h: 500,000" in page and "far off" in page
+    fall = web.post(f"/track/{item['id']}/views", data={"views": "10", "csrf_token": token, "tracked_id": item["id"]})
+    assert fall.status_code == 422 and "views only grow" in html.unescape(fall.text)
+    assert 'id="views-' + str(item["id"]) + '-error"' in fall.text
+
+
+def test_the_browsers_time_zone_is_used_on_pages_and_the_api_stays_utc(web: TestClient) -> None:
+    token = sign_up(web)
+    assert web.post("/timezone", data={"tz": "Mars/Olympus", "csrf_token": token}).status_code == 422
+    assert web.post("/timezone", data={"tz": "Asia/Kolkata", "csrf_token": token}).status_code == 204
+    form = {"title": "Bread", "publish_at": "2026-06-01T18:30", "alt_hour": "9", "csrf_token": token}
+    result = web.post("/score.json", data=form).json()["result"]
+    variant = next(v for v in result["variants"] if v["label"].startswith("posted at"))
+    assert variant["label"] == "posted at 09:00 IST" and variant["changes"]["publish_at"].startswith("2026-06-01T03:30")
+    history = web.get("/history.json").json()["predictions"]["items"][0]
+    assert history["created_at"].endswith(("Z", "+00:00")) or "T" in history["created_at"]
+    page = web.get("/history").text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d IST", page) and "Times on pages are in" in page
+    assert "Planned publish time" in web.get("/score").text and "(Asia/Kolkata)" in web.get("/score").text
+    explore = web.get("/explore", params={"topic": "sourdough"}).text
+    assert "publish hour (Asia/Kolkata)" in explore
+    # Without JavaScript: the footer's select posts the zone and comes back to the page.
+    back = web.post("/timezone", data={"tz": "UTC", "next": "/history", "csrf_token": token}, follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == "/history"
+    assert "UTC" in web.get("/history").text
+
+
+def test_the_score_result_previews_the_title_and_thumbnail_in_the_feeds(web: TestClient) -> None:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (1280, 720), (200, 40, 40)).save(buf, format="PNG")
+    token = csrf(web)
+    title = "I baked sourdough every day for a year and this is what happened to my starter"
+    page = web.post(
+        "/score",
+        data={"title": title, "channel": "@baker", "csrf_token": token},
+        files={"thumbnail": ("t.png", buf.getvalue(), "image/png")},
+    )
+    assert page.status_code == 200
+    for words in (
+        "How it looks in the feed",
+        "Shorts feed (phone)",
+        "Home, Shorts shelf (phone)",
+        "Home grid (desktop)",
+    ):
+        assert words in page.text
+    assert page.text.count(html.escape(title)) >= 4 and "@baker" in page.text
+    assert page.text.count('<img src="data:image/jpeg;base64,') >= 4
+    twin = web.post("/score.json", data={"title": title, "csrf_token": token})
+    assert "preview" not in twin.json() and "data:image" not in twin.text
+    font = web.get("/assets/fonts/roboto.ttf")
+    assert font.status_code == 200 and font.headers["content-type"] == "font/ttf" and len(font.content) > 100_000
+    assert 'url("/assets/fonts/roboto.ttf")' in web.get("/static/miles.css").text

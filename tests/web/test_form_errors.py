@@ -1,0 +1,164 @@
+"""Form errors are shown inside the page the user was on: the form kept as typed, every problem beside its field,
+and the header still showing who is logged in."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from fastapi.testclient import TestClient
+from tests.web.conftest import csrf, sign_up
+
+
+def field_error(page: str, name: str) -> str:
+    found = re.search(rf'<p class="field-error" id="{name}-error">(.*?)</p>', page, re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def test_score_lists_every_field_problem_beside_its_field_and_keeps_the_form(web: TestClient) -> None:
+    token = sign_up(web)
+    form = {
+        "title": "My sourdough diary",
+        "duration_s": "long",
+        "subscribers": "lots",
+        "alt_hour": "25",
+        "alt_title": "A second title",
+        "csrf_token": token,
+    }
+    page = web.post("/score", data=form)
+    assert page.status_code == 422
+    text = page.text
+    assert "Error 422" not in text and "<h1>Score a draft</h1>" in text
+    assert "'long' is not a duration" in field_error(text, "duration_s")
+    assert "'lots' is not a number" in field_error(text, "subscribers")
+    assert "hours run from 0 to 23" in field_error(text, "alt_hour")
+    assert field_error(text, "title") == ""
+    assert "3 things to fix" in text and 'href="#subscribers"' in text
+    assert 'id="duration_s" name="duration_s"' in text and 'value="long"' in text
+    assert 'value="My sourdough diary"' in text and ">A second title</textarea>" in text
+    assert 'aria-invalid="true" aria-describedby="subscribers-error"' in text
+    assert "baker@example.com" in text and "Log out" in text and ">Log in</a>" not in text
+    # The JSON twin keeps the API's envelope, with every field in the details.
+    twin = web.post("/score.json", data=form)
+    assert twin.status_code == 422 and twin.json()["ok"] is False
+    assert {d["field"] for d in twin.json()["error"]["details"]} == {"duration_s", "subscribers", "alt_hour"}
+
+
+def test_an_htmx_post_with_problems_replaces_the_main_part_with_the_form_again(web: TestClient) -> None:
+    token = csrf(web)
+    page = web.post(
+        "/score", data={"title": "x", "duration_s": "long", "csrf_token": token}, headers={"HX-Request": "true"}
+    )
+    assert page.status_code == 422
+    assert page.headers["HX-Retarget"] == "#main" and page.headers["HX-Reselect"] == "#main"
+    assert "'long' is not a duration" in field_error(page.text, "duration_s") and 'value="long"' in page.text
+
+
+def test_validation_errors_of_fastapi_are_listed_per_field(web: TestClient) -> None:
+    token = csrf(web)
+    page = web.post("/score", data={"title": "t" * 301, "duration_s": "9" * 30, "csrf_token": token})
+    assert page.status_code == 422 and "<h1>Score a draft</h1>" in page.text
+    assert "at most 300 characters" in field_error(page.text, "title")
+    assert "at most 20 characters" in field_error(page.text, "duration_s")
+
+
+def test_track_keys_ideas_explore_and_login_show_problems_in_their_own_page(web: TestClient) -> None:
+    token = sign_up(web)
+    track = web.post("/track", data={"url": "https://example.com/video", "csrf_token": token})
+    assert track.status_code == 422 and "<h1>Track your videos</h1>" in track.text
+    message = field_error(track.text, "url")
+    assert message.startswith("not a YouTube video URL or id") and "body.url" not in track.text
+    assert 'value="https://example.com/video"' in track.text and "Log out" in track.text
+
+    keys = web.post("/keys", data={"name": "k" * 101, "csrf_token": token})
+    assert keys.status_code == 422 and "<h1>API keys</h1>" in keys.text
+    assert "at most 100 characters" in field_error(keys.text, "name")
+    gone = web.post("/keys/999/revoke", data={"csrf_token": token})
+    assert gone.status_code == 404 and "<h1>API keys</h1>" in gone.text and "Log out" in gone.text
+
+    ideas = web.post("/ideas", data={"topic": "bread\x00", "vibe": "cosy", "n": "8", "csrf_token": token})
+    assert ideas.status_code == 422 and "What should I make next?" in ideas.text
+    assert field_error(ideas.text, "topic") and 'value="bread"' in ideas.text and 'value="cosy"' in ideas.text
+    assert '<option value="8" selected>' in ideas.text
+
+    explore = web.get("/explore", params={"topic": "bread\x00"})
+    assert (
+        explore.status_code == 422 and "<h1>Explore a niche</h1>" in explore.text and field_error(explore.text, "topic")
+    )
+
+    web.post("/logout", data={"csrf_token": token})
+    login = web.post("/login", data={"email": "a" * 600, "password": "x", "csrf_token": csrf(web)})
+    assert login.status_code == 422 and "<h1>Log in</h1>" in login.text and field_error(login.text, "email")
+    assert 'type="password" autocomplete="current-password" required value' not in login.text
+
+
+def test_a_plain_error_page_shows_the_signed_in_header(web: TestClient) -> None:
+    sign_up(web)
+    missing = web.get("/no-such-page")
+    assert missing.status_code == 404 and "baker@example.com" in missing.text and ">Log in</a>" not in missing.text
+
+
+def test_a_new_key_is_created_once_and_shown_once_after_the_redirect(web: TestClient) -> None:
+    token = sign_up(web)
+    created = web.post("/keys", data={"name": "laptop", "csrf_token": token}, follow_redirects=False)
+    assert created.status_code == 303 and created.headers["location"] == "/keys"
+    shown = web.get("/keys")
+    key = re.search(r'id="new-key">(miles_[^<]+)<', shown.text)
+    assert key and "New key “laptop”" in shown.text
+    assert key.group(1)[6:] not in created.headers["set-cookie"]  # the key travels encrypted, never readable
+    reload = web.get("/keys")  # a reload shows no key and creates none
+    assert "new-key" not in reload.text and key.group(1) not in reload.text
+    assert [k["name"] for k in web.get("/keys.json").json()["keys"]] == ["laptop"]
+    with TestClient(web.app) as other:
+        assert other.get("/api/v1/history", headers={"Authorization": f"Bearer {key.group(1)}"}).status_code == 200
+
+
+def test_revoking_a_key_and_stopping_tracking_ask_first(web: TestClient) -> None:
+    token = sign_up(web)
+    web.post("/keys", data={"name": "laptop", "csrf_token": token})
+    key_id = web.get("/keys.json").json()["keys"][0]["id"]
+    assert f'href="/keys/{key_id}/revoke"' in web.get("/keys").text  # a link to the confirmation, not a post
+    bare = web.post(f"/keys/{key_id}/revoke", data={"csrf_token": token}, follow_redirects=False)
+    assert bare.status_code == 303 and bare.headers["location"] == f"/keys/{key_id}/revoke"
+    assert web.get("/keys.json").json()["keys"][0]["active"] is True
+    ask = web.get(f"/keys/{key_id}/revoke")
+    assert ask.status_code == 200 and "Revoke key “laptop”?" in html.unescape(ask.text)
+    assert 'name="confirm" value="yes"' in ask.text and "<script" not in ask.text.split("<main")[1]
+    done = web.post(f"/keys/{key_id}/revoke", data={"csrf_token": token, "confirm": "yes"})
+    assert done.status_code == 200 and "is revoked" in done.text
+    assert web.get("/keys.json").json()["keys"][0]["active"] is False
+    assert "is revoked" not in web.get("/keys").text
+
+    web.post("/track", data={"url": "https://www.youtube.com/shorts/sourdough20", "csrf_token": token})
+    tracked_id = web.get("/track.json").json()["items"][0]["id"]
+    bare = web.post(f"/track/{tracked_id}/delete", data={"csrf_token": token}, follow_redirects=False)
+    assert bare.status_code == 303 and web.get("/track.json").json()["total"] == 1
+    ask = web.get(f"/track/{tracked_id}/delete")
+    assert "Stop tracking “" in html.unescape(ask.text) and "views already recorded stay" in ask.text
+    stopped = web.post(f"/track/{tracked_id}/delete", data={"csrf_token": token, "confirm": "yes"})
+    assert "Tracking stopped" in stopped.text and web.get("/track.json").json()["total"] == 0
+    assert web.get("/track/99999/delete").status_code == 404
+
+
+def test_history_rows_open_the_full_stored_result_for_their_owner_only(web: TestClient) -> None:
+    token = sign_up(web)
+    form = {"title": "Sourdough in 60 seconds", "duration_s": "45", "subscribers": "2000", "csrf_token": token}
+    scored = web.post("/score.json", data={**form, "alt_title": "Why is my sourdough so dense?"}).json()["result"]
+    pid = scored["prediction_id"]
+    assert f'href="/history/{pid}"' in web.get("/history").text
+    twin = web.get(f"/history/{pid}.json").json()["prediction"]
+    assert twin["inputs"]["title"] == "Sourdough in 60 seconds" and twin["inputs"]["channel_subscribers"] == 2000
+    assert twin["outputs"]["prediction"] == scored["prediction"] and twin["outputs"]["variants"] == scored["variants"]
+    page = web.get(f"/history/{pid}")
+    shown = html.unescape(page.text)
+    assert page.status_code == 200 and "What was scored" in shown and "What if… ranked" in shown
+    p50 = scored["prediction"]["horizons"][0]["p50"]
+    assert 'class="chart" data-figure=' in page.text and scored["prediction"]["model_version"] in shown
+    assert f"#{pid}" in shown and p50 > 0
+
+    web.post("/logout", data={"csrf_token": token})
+    sign_up(web, "other@example.com")
+    assert web.get(f"/history/{pid}.json").status_code == 404
+    assert web.get(f"/history/{pid}").status_code == 404
+    web.post("/logout", data={"csrf_token": csrf(web)})
+    assert web.get(f"/history/{pid}", follow_redirects=False).headers["location"] == f"/login?next=%2Fhistory%2F{pid}"
