@@ -35,13 +35,13 @@ def test_score_lists_every_field_problem_beside_its_field_and_keeps_the_form(web
     assert field_error(text, "title") == ""
     assert "3 things to fix" in text and 'href="#subscribers"' in text
     assert 'id="duration_s" name="duration_s"' in text and 'value="long"' in text
-    assert 'value="My sourdough diary"' in text and ">A second title</textarea>" in text
+    assert 'value="My sourdough diary"' in text and 'name="alt_title" maxlength="300" value="A second title"' in text
     assert 'aria-invalid="true" aria-describedby="subscribers-error"' in text
     assert "baker@example.com" in text and "Log out" in text and ">Log in</a>" not in text
     # The JSON twin keeps the API's envelope, with every field in the details.
     twin = web.post("/score.json", data=form)
     assert twin.status_code == 422 and twin.json()["ok"] is False
-    assert {d["field"] for d in twin.json()["error"]["details"]} == {"duration_s", "subscribers", "alt_hour"}
+    assert {d["field"] for d in twin.json()["error"]["details"]["fields"]} == {"duration_s", "subscribers", "alt_hour"}
 
 
 def test_an_htmx_post_with_problems_replaces_the_main_part_with_the_form_again(web: TestClient) -> None:
