@@ -25,7 +25,9 @@ def signed_up(chromium, base: str, *, width: int = 1280, height: int = 900, tz: 
     page.get_by_label("Password", exact=False).first.fill("a-long-password")
     page.get_by_label("Password again").fill("a-long-password")
     page.get_by_role("button", name="Create account").click()
-    page.wait_for_url(f"{base}/")
+    from playwright.sync_api import expect
+
+    expect(page.locator("header")).to_contain_text("baker@example.com", timeout=90_000)
     return context, page
 
 
@@ -37,7 +39,7 @@ def test_form_problems_show_inside_the_page(server: str, browser, tmp_path: Path
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{server}/score")
     page.get_by_label("Title", exact=True).fill("Sourdough in 60 seconds")
-    page.get_by_label("Duration", exact=False).fill("long")
+    page.get_by_label("Duration (seconds or m:ss").fill("long")
     page.get_by_label("Channel subscribers").fill("lots")
     page.get_by_label("Alternative posting hour 1").fill("25")
     page.get_by_role("button", name="Score this draft").click()  # HTMX post: the form comes back with its problems
@@ -46,10 +48,11 @@ def test_form_problems_show_inside_the_page(server: str, browser, tmp_path: Path
     expect(page.locator("#subscribers-error")).to_contain_text("'lots' is not a number")
     expect(page.locator("#alt_hour-error")).to_contain_text("hours run from 0 to 23")
     expect(page.get_by_label("Title", exact=True)).to_have_value("Sourdough in 60 seconds")
+    expect(page.get_by_label("Alternative posting hour 1")).to_have_value("25")
     expect(page.locator("header")).to_contain_text("baker@example.com")
     assert page.locator("h1").count() == 1
     shoot(page, "14-score-problems")
-    page.get_by_label("Duration", exact=False).fill("45")
+    page.get_by_label("Duration (seconds or m:ss").fill("45")
     page.get_by_label("Channel subscribers").fill("2000")
     page.get_by_label("Alternative posting hour 1").fill("9")
     page.get_by_role("button", name="Score this draft").click()  # HTMX is bound again to the new form
@@ -68,7 +71,7 @@ def test_form_problems_show_inside_the_page(server: str, browser, tmp_path: Path
     mobile = phone.new_page()
     mobile.goto(f"{server}/score")
     mobile.get_by_label("Title", exact=True).fill("Bread")
-    mobile.get_by_label("Duration", exact=False).fill("long")
+    mobile.get_by_label("Duration (seconds or m:ss").fill("long")
     mobile.get_by_role("button", name="Score this draft").click()
     expect(mobile.locator("#duration_s-error")).to_be_visible()
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 390

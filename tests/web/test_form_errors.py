@@ -21,7 +21,7 @@ def test_score_lists_every_field_problem_beside_its_field_and_keeps_the_form(web
         "title": "My sourdough diary",
         "duration_s": "long",
         "subscribers": "lots",
-        "alt_hour": "25",
+        "alt_hour": ["25", "9"],
         "alt_title": "A second title",
         "csrf_token": token,
     }
@@ -32,6 +32,7 @@ def test_score_lists_every_field_problem_beside_its_field_and_keeps_the_form(web
     assert "'long' is not a duration" in field_error(text, "duration_s")
     assert "'lots' is not a number" in field_error(text, "subscribers")
     assert "hours run from 0 to 23" in field_error(text, "alt_hour")
+    assert re.search(r'name="alt_hour" maxlength="20" value="25"', text)
     assert field_error(text, "title") == ""
     assert "3 things to fix" in text and 'href="#subscribers"' in text
     assert 'id="duration_s" name="duration_s"' in text and 'value="long"' in text

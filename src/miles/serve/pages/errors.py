@@ -63,7 +63,7 @@ def _form_page(request: Request, exc: Exception, status: int) -> FormPage | None
     return FORM_PAGES.get(path)
 
 
-async def _typed(request: Request) -> dict[str, str]:
+async def _typed(request: Request) -> dict[str, Any]:
     """What the user typed: the parsed form (FastAPI keeps it on the request) or the query string."""
     if request.method == "GET":
         return clean_typed(request.query_params.multi_items())
@@ -74,7 +74,7 @@ async def _typed(request: Request) -> dict[str, str]:
     return clean_typed(form.multi_items())
 
 
-def _form_again(request: Request, entry: FormPage, exc: Exception, status: int, typed: dict[str, str]) -> Response:
+def _form_again(request: Request, entry: FormPage, exc: Exception, status: int, typed: dict[str, Any]) -> Response:
     problems = problems_of(exc)
     with session_scope(request.app.state.settings) as session:
         page = page_from(request, session)
@@ -95,7 +95,7 @@ def _current_user_context(request: Request) -> dict[str, Any]:
     return base_context(request, user)
 
 
-def error_page(request: Request, exc: Exception, typed: dict[str, str] | None = None) -> Response:
+def error_page(request: Request, exc: Exception, typed: dict[str, Any] | None = None) -> Response:
     if not _expected(exc):
         log.error("error on page %s %s", request.method, request.url.path, exc_info=exc)
     if isinstance(exc, LoginRequired) and request.method == "GET" and request.headers.get("hx-request") != "true":

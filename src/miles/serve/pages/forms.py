@@ -50,10 +50,19 @@ def form_page(
 SECRET_FIELDS = frozenset({"password", "confirm", "csrf_token"})
 
 
-def clean_typed(values: Iterable[tuple[str, Any]]) -> dict[str, str]:
-    """The submitted text values to show again: never passwords, files or the CSRF token; no control characters."""
-    skip = SECRET_FIELDS
-    return {k: _CONTROL.sub("", v) for k, v in values if isinstance(v, str) and k not in skip}
+def clean_typed(values: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """The submitted text values to show again: never passwords, files or the CSRF token; no control characters.
+    A name sent more than once (one input per alternative) keeps all its values, as a list."""
+    out: dict[str, Any] = {}
+    for key, value in values:
+        if not isinstance(value, str) or key in SECRET_FIELDS:
+            continue
+        text = _CONTROL.sub("", value)
+        if key in out:
+            out[key] = [*out[key], text] if isinstance(out[key], list) else [out[key], text]
+        else:
+            out[key] = text
+    return out
 
 
 @dataclass
