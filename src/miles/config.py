@@ -157,6 +157,12 @@ class Settings(BaseSettings):
         description="Collection requests one caller (a user, or an address when anonymous) may have waiting for "
         "the worker; /ideas and unknown channels queue no more until some finish.",
     )
+    retrain_interval_h: float = Field(
+        168.0, gt=0, description="How often the worker trains a challenger on the store (hours; weekly by default)."
+    )
+    quality_stale_h: float = Field(
+        24.0, gt=0, description="`miles quality` flags a configured niche with no capture for this many hours."
+    )
     log_level: str = Field("INFO", description="Logging level.")
     _acts_as: str = PrivateAttr(default="")
 

@@ -282,7 +282,8 @@ def worker_cmd(
     once: Annotated[bool, typer.Option("--once", help="Run each job once and exit.")] = False,
     job: Annotated[list[str] | None, typer.Option("--job", help="Only this job (repeatable).")] = None,
 ) -> None:
-    """Run the periodic jobs in-process: collect niches (6 h), poll tracking (5 min), score new videos (30 min)."""
+    """Run the periodic jobs in-process: collect niches (6 h), poll tracking (5 min), collect requests (1 min), score
+    new videos and grade stored predictions (30 min), retrain (weekly, MILES_RETRAIN_INTERVAL_H)."""
     from miles.jobs.schedule import SCHEDULE
     from miles.jobs.worker import run_forever, run_once, selected_jobs
 
@@ -294,7 +295,7 @@ def worker_cmd(
         typer.echo(json.dumps(results, indent=2, default=str))
         return
     for j in SCHEDULE if not job else selected_jobs(job):
-        err_console.print(f"scheduled [bold]{j.name}[/bold] every {j.interval} ({j.description})")
+        err_console.print(f"scheduled [bold]{j.name}[/bold] every {j.every(STATE.settings)} ({j.description})")
     if STATE.settings.broker_url:
         err_console.print("MILES_BROKER_URL is set: Celery workers can share the load (see docs/collect.md)")
     run_forever(STATE.settings, names=job)

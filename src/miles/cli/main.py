@@ -18,6 +18,7 @@ from miles.cli import evaluate as evaluate_cmds
 from miles.cli import ideas as ideas_cmds
 from miles.cli import mcp as mcp_cmds
 from miles.cli import model as model_cmds
+from miles.cli import quality as quality_cmds
 from miles.cli import serve as serve_cmds
 from miles.cli import users as user_cmds
 from miles.cli.state import STATE
@@ -58,6 +59,7 @@ collect_cmds.register(app)
 collect_tiktok.register(collect_cmds.collect_app)
 importer.register(app)
 model_cmds.register(app)
+quality_cmds.register(app)
 evaluate_cmds.register(app)
 serve_cmds.register(app)
 mcp_cmds.register(app)

@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
     model_app.command("show")(show_cmd)
     model_app.command("promote")(promote_cmd)
     model_app.command("prepare")(prepare_cmd)
+    model_app.command("compare")(compare_cmd)
     app.add_typer(model_app, name="model")
 
 
@@ -389,3 +390,59 @@ def prepare_cmd() -> None:
     with console.status("loading the model…"):
         predictor = Predictor.load(_served_dir(), settings=settings)
     console.print(f"ready: {text.encoder_id}, {image.encoder_id} in {cache_dir}; model {predictor.version}")
+
+
+def compare_cmd(
+    a: Annotated[str, typer.Argument(help="Model A (the champion): a directory, a version, `served` or `default`.")],
+    b: Annotated[str, typer.Argument(help="Model B (the challenger), the same way.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Snapshot file to use entirely as test rows for both.")
+    ] = None,
+    db: Annotated[
+        bool, typer.Option("--db", help="The stored rows neither model trained or validated on (the default).")
+    ] = False,
+    task: Annotated[str, typer.Option("--task", help="prepublish or early (a bundle holds both).")] = "prepublish",
+    n_boot: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples (by channel).")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+) -> None:
+    """Two models side by side on the same rows: every metric with its interval, and B - A with a paired interval."""
+    from miles.cli.evaluate import _load_frame, _print_report
+    from miles.jobs.compare import compare_models, resolve_model
+    from miles.model.evaluate import HEADLINE, EvalReport, Interval
+
+    if data is not None and db:
+        raise InvalidInput("use either --data FILE or --db, not both")
+    if task not in ("prepublish", "early"):
+        raise InvalidInput(f"--task must be prepublish or early, got {task!r}")
+    a_dir, b_dir = resolve_model(a, settings=STATE.settings), resolve_model(b, settings=STATE.settings)
+    frame, _source = _load_frame(data, "auto")
+    with err.status("building features and bootstrapping both models"):
+        result = compare_models(a_dir, b_dir, frame, task=task, from_file=data is not None,  # type: ignore[arg-type]
+                                n_boot=n_boot)  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    rep = result["report"]
+    report = EvalReport(task=rep["task"], fold=f"compare ({result['rows']})", rows=rep["rows"], videos=rep["videos"],
+                        groups=rep["groups"], viral_rate=rep["viral_rate"], k=rep["precision_at_k_k"],
+                        metrics={n: {k: Interval(*(float("nan") if iv[f] is None else iv[f]
+                                                    for f in ("value", "lo", "hi"))) for k, iv in ms.items()}
+                                 for n, ms in rep["metrics"].items()})  # fmt: skip
+    _print_report(report)
+    table = Table(title="B - A, 95 % paired interval by channel")
+    for col in ("metric", "B - A", "interval", "verdict"):
+        table.add_column(col, justify="left" if col in ("metric", "verdict") else "right")
+    for key in HEADLINE:
+        iv = result["difference"].get(key)
+        if not iv or iv["value"] is None:
+            continue
+        verdict = (
+            "B worse" if key in result["worse"] else "B better" if key in result["better"] else "no clear difference"
+        )
+        lo, hi = iv["lo"], iv["hi"]
+        span = f"[{lo:+.3f}, {hi:+.3f}]" if lo is not None and hi is not None else "-"
+        table.add_row(key, f"{iv['value']:+.3f}", span, verdict)
+    console.print(table)
+    worse = ", ".join(result["worse"]) or "none"
+    console.print(f"A = {result['names'][0]}, B = {result['names'][1]}; B worse beyond the interval on: {worse}",
+                  highlight=False)  # fmt: skip

@@ -11,6 +11,7 @@ import codecs
 import io
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +60,7 @@ MAX_LEN = {
     "source": 64,
 }
 INT_COLUMNS = ("views", "likes", "comments", "channel_subscribers", "category_id")
+VIEW_METRIC = r"[a-z][a-z0-9_]{0,31}"  # e.g. views (YouTube's public count), engaged_views
 MAX_COUNT = 1e15  # no count on YouTube comes near; larger means a broken file
 MAX_DURATION_S = 7 * 86_400.0  # the longest videos (streams) are hours long; a week means a broken value
 CLOCK_SKEW = pd.Timedelta(minutes=10)  # a capture time this far ahead of our clock is still "now"
@@ -266,6 +268,19 @@ def _numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return numbers.where(np.isfinite(numbers)), given
 
 
+def _view_metric(raw: pd.DataFrame, n: int, reject: Callable[[pd.Series, str], None]) -> pd.Series:
+    """What each row's ``views`` counts (``views`` when not given); a trajectory never mixes two metrics."""
+    if "view_metric" not in raw.columns:
+        return pd.Series(["views"] * n, dtype=object)
+    text = raw["view_metric"].reset_index(drop=True).astype("string").str.strip()
+    text = text.where(text.str.len() > 0).fillna("views")
+    reject(
+        ~text.str.fullmatch(VIEW_METRIC).fillna(False),
+        "view_metric must be a lowercase name such as views or engaged_views",
+    )
+    return text.astype(object)
+
+
 def validate(raw: pd.DataFrame, path: Path) -> ReadResult:
     """Coerce a frame to the interchange schema; every bad row is rejected with its reason."""
     raw = raw.reset_index(drop=True)
@@ -321,6 +336,7 @@ def validate(raw: pd.DataFrame, path: Path) -> ReadResult:
     for col in ("published_at_is_date_only", "captured_at_is_date_only"):
         frame[col] = _as_bool(raw[col].reset_index(drop=True)) if col in raw.columns else False
     reject((frame["captured_at"] < frame["published_at"]).fillna(False), "captured_at before published_at")
+    frame["view_metric"] = _view_metric(raw, n, reject)
 
     bad = (reasons != "").to_numpy()
     rejected = [
@@ -328,7 +344,11 @@ def validate(raw: pd.DataFrame, path: Path) -> ReadResult:
     ]
     good = frame.loc[~bad].reset_index(drop=True)
     return ReadResult(
-        path=path, format="snapshots", frame=good[[*SNAPSHOT_COLUMNS, "_row"]], rows_read=n, rejected=rejected
+        path=path,
+        format="snapshots",
+        frame=good[[*SNAPSHOT_COLUMNS, "view_metric", "_row"]],
+        rows_read=n,
+        rejected=rejected,
     )
 
 

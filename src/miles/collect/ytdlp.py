@@ -134,6 +134,8 @@ def info_to_record(info: Any, *, captured_at: datetime) -> tuple[dict[str, Any] 
         "published_at": published,
         "captured_at": captured,
         "views": views,
+        # yt-dlp's view_count, taken as YouTube's public count; a source that reports another count says so here
+        "view_metric": "views",
         "likes": _int_or_none(info.get("like_count")),
         "comments": _int_or_none(info.get("comment_count")),
         "channel_subscribers": _int_or_none(info.get("channel_follower_count")),

@@ -35,7 +35,7 @@ def configure(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         beat_schedule={
-            job.name: {"task": f"miles.{job.name}", "schedule": job.interval.total_seconds()} for job in SCHEDULE
+            job.name: {"task": f"miles.{job.name}", "schedule": job.every(settings).total_seconds()} for job in SCHEDULE
         },
     )
     return app

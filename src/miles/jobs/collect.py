@@ -42,6 +42,12 @@ Clock = Callable[[], datetime]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
+def ytdlp_version() -> str:
+    from yt_dlp.version import __version__
+
+    return str(__version__)
+
+
 @dataclass
 class CollectCounts:
     targets: int = 0
@@ -57,9 +63,12 @@ class CollectCounts:
     failed: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     thumbnails_failed: Counter[str] = field(default_factory=Counter)
+    by_target: Counter[str] = field(default_factory=Counter)  # entries each target listed (fresh niche captures)
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "ytdlp_version": ytdlp_version(),  # a change between runs is a data-quality flag (`miles quality`)
+            "by_target": dict(self.by_target),
             "targets": self.targets,
             "found": self.found,
             "duplicates": self.duplicates,
@@ -183,6 +192,7 @@ def _list_targets(
         counts.skipped.update(listing.skipped)
         for entry in listing.entries:
             counts.found += 1
+            counts.by_target[target] += 1
             if entry.key in seen:
                 counts.duplicates += 1
                 continue

@@ -17,6 +17,12 @@ class PeriodicJob:
     interval: timedelta
     func: Callable[[Settings, Callable[[], None] | None], JobResult]
     description: str
+    interval_setting: str | None = None  # a setting in hours that replaces ``interval``
+
+    def every(self, settings: Settings) -> timedelta:
+        if self.interval_setting is None:
+            return self.interval
+        return timedelta(hours=float(getattr(settings, self.interval_setting)))
 
     def run(self, settings: Settings) -> JobResult:
         """Run once under the job's database lock (skipped when another worker holds it)."""
@@ -28,6 +34,14 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("poll_tracking", timedelta(minutes=5), tasks.poll_tracking, "poll due tracked videos"),
     PeriodicJob("collect_requested", timedelta(minutes=1), tasks.collect_requested, "collect niches users asked about"),
     PeriodicJob("score_new", timedelta(minutes=30), tasks.score_new, "score new videos"),
+    PeriodicJob("grade", timedelta(minutes=30), tasks.grade, "grade stored predictions against arrived views"),
+    PeriodicJob(
+        "retrain",
+        timedelta(days=7),
+        tasks.retrain,
+        "train a challenger; promote it only if not worse",
+        interval_setting="retrain_interval_h",
+    ),
 )
 
 

@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from miles.collect.ytdlp import YouTubeChannel
@@ -123,6 +124,18 @@ def run_locked(
 
 
 REQUEST_LIMIT = 40
+QUALITY_LOOKBACK = timedelta(hours=48)
+
+
+def with_quality(settings: Settings, result: JobResult) -> JobResult:
+    """Run the data-quality checks over the videos captured lately (``miles quality``) after a collection."""
+    from miles.jobs.quality import check_quality
+
+    report = check_quality(settings, since=utcnow() - QUALITY_LOOKBACK)
+    if report.new_flags:
+        log.warning("data quality: %d new findings %s; see `miles quality`", report.new_flags, report.found)
+    return {**result, "quality": report.as_dict()}
+
 
 # --- the jobs ------------------------------------------------------------------------------------
 
@@ -136,13 +149,16 @@ def collect_targets(
     heartbeat: Callable[[], None] | None = None,
 ) -> JobResult:
     collector = Collector(settings=settings, heartbeat=heartbeat)
-    return collect(list(targets), collector=collector, limit=limit, refresh_known=refresh_known).as_dict()
+    report = collect(list(targets), collector=collector, limit=limit, refresh_known=refresh_known).as_dict()
+    return with_quality(settings, report)
 
 
 def collect_niches(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:
     """Collect every configured niche (``MILES_NICHES``), deduped across niches."""
     collector = Collector(settings=settings, heartbeat=heartbeat)
-    return collect(settings.niches, collector=collector, job="collect_niches", limit=20).as_dict()
+    return with_quality(
+        settings, collect(settings.niches, collector=collector, job="collect_niches", limit=20).as_dict()
+    )
 
 
 def collect_requested(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:
@@ -169,7 +185,8 @@ def collect_requested(settings: Settings, heartbeat: Callable[[], None] | None =
                 job_repo.requeue_running_requests(session=session)
             raise
         done.append(request_id)
-    return {"job": "collect_requested", "status": "ok", "requests": done, "requeued": requeued}
+    result = {"job": "collect_requested", "status": "ok", "requests": done, "requeued": requeued}
+    return with_quality(settings, result) if done else result
 
 
 def run_request(request_id: int, query: str, *, collector: Collector) -> JobResult:
@@ -201,7 +218,26 @@ def _channel_of(settings: Settings, video_ids: Sequence[str]) -> str | None:
 
 def poll_tracking(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:
     """Poll every tracked video that is due."""
-    return poll_due(collector=Collector(settings=settings, heartbeat=heartbeat)).as_dict()
+    report = poll_due(collector=Collector(settings=settings, heartbeat=heartbeat))
+    return with_quality(settings, report.as_dict()) if report.counts.extracted else report.as_dict()
+
+
+def grade(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:
+    """Grade stored predictions against the views that arrived since (live accuracy per model version)."""
+    from miles.jobs.grade import grade_predictions
+
+    return {"job": "grade", "status": "ok", **grade_predictions(settings=settings, heartbeat=heartbeat)}
+
+
+def retrain(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:
+    """Train a challenger on the store and promote it only when it is not worse than the champion (weekly)."""
+    from miles.jobs.retrain import last_retrain
+    from miles.jobs.retrain import retrain as run_retrain
+
+    last = last_retrain(settings)
+    if last is not None and utcnow() - last < timedelta(hours=settings.retrain_interval_h):
+        return {"job": "retrain", "status": "skipped", "reason": f"the last retrain ran at {last:%Y-%m-%d %H:%M} UTC"}
+    return run_retrain(settings, heartbeat=heartbeat)
 
 
 def score_new(settings: Settings, heartbeat: Callable[[], None] | None = None) -> JobResult:

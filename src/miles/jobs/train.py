@@ -168,14 +168,17 @@ def train_bundle(
     ablations: Sequence[tuple[str, str, tuple[str, ...]]] | None = None,
     progress: Progress = _noop,
     register: bool = True,
+    overrides: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Prepublish + early artifacts in one directory (``bundle.json``), one card, one metrics.json."""
+    """Prepublish + early artifacts in one directory (``bundle.json``), one card, one metrics.json. ``overrides``
+    replaces ``TrainConfig`` fields of both tasks (the retrain's size)."""
     import shutil
     import tempfile
+    from dataclasses import replace
 
     sections: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for task in ("prepublish", "early"):
-        cfg = TrainConfig(task=task, text_embedding=text)  # type: ignore[arg-type]
+        cfg = replace(TrainConfig(task=task, text_embedding=text), **(overrides or {}))  # type: ignore[arg-type]
         result, _ = train_task(frame, task, out / task, settings=settings, cfg=cfg,  # type: ignore[arg-type]
                                progress=progress, register=False)  # fmt: skip
         manifest = json.loads((out / task / "manifest.json").read_text(encoding="utf-8"))

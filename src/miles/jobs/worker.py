@@ -91,15 +91,15 @@ def build_scheduler(settings: Settings, *, names: Sequence[str] | None = None, f
             _safe_run,
             "interval",
             args=(job, settings),
-            seconds=job.interval.total_seconds(),
+            seconds=job.every(settings).total_seconds(),
             id=job.name,
             name=job.description,
             next_run_time=start if first_run_now else None,
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=int(job.interval.total_seconds()),
+            misfire_grace_time=int(job.every(settings).total_seconds()),
         )
-        log.info("scheduled %s every %s", job.name, job.interval)
+        log.info("scheduled %s every %s", job.name, job.every(settings))
     return scheduler
 
 

@@ -216,3 +216,62 @@ def plot_reliability(report: EvalReport, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+# --- champion vs challenger ------------------------------------------------------------------------------------------
+
+HIGHER_IS_BETTER = {"spearman": True, "r2": True, "mae_log10": False, "auroc": True, "pr_auc": True,
+                    "precision_at_k": True, "ece": False}  # fmt: skip
+HEADLINE = ("spearman", "mae_log10", "auroc", "ece")
+
+
+def _row_keys(meta: pd.DataFrame) -> pd.Series:
+    return meta["video_id"].astype(str) + "@" + meta["as_of"].astype(str) + "@" + meta["captured_at"].astype(str)
+
+
+def unseen_rows(artifact: Artifact, data: Dataset) -> np.ndarray:
+    """Rows ``artifact`` neither trained nor validated on (rows of a source it never saw are all unseen)."""
+    from miles.features.splits import assign_folds
+
+    if artifact.split is None:
+        raise ModelNotReady(f"{artifact.directory} records no split; compare it on a file with --data FILE")
+    folds = assign_folds(data.meta, artifact.split)
+    return np.asarray(~(folds["train"] | folds["val"]), dtype=bool)
+
+
+def compare_artifacts(
+    a: Artifact, b: Artifact, data_a: Dataset, data_b: Dataset, *, n_boot: int = 200, seed: int = 0,
+    names: tuple[str, str] = ("A", "B"),
+) -> dict[str, Any]:  # fmt: skip
+    """Two models on the same rows: both reports (with A's baselines and A's viral labels), and B - A per metric with
+    a paired bootstrap interval by channel. ``data_a`` and ``data_b`` are the same rows built for each model."""
+    keys_b = pd.Series(np.arange(len(data_b)), index=_row_keys(data_b.meta))
+    keys_a = _row_keys(data_a.meta)
+    shared = keys_a.isin(keys_b.index).to_numpy()
+    if not shared.any():
+        raise ModelNotReady("the two models share no evaluation rows")
+    data_a = data_a.take(shared)
+    data_b = data_b.take(keys_b.loc[_row_keys(data_a.meta)].to_numpy())
+    y = data_a.y["log_views"].to_numpy(dtype=float)
+    viral = a.labeler.label(data_a.X, data_a.y["log_views"])
+    preds_a, preds_b = predict_all(a, data_a.X, data_a.meta["source"]), predict_all(b, data_b.X, data_b.meta["source"])
+    model_a, model_b = next(iter(preds_a.values())), next(iter(preds_b.values()))
+    both = {names[0]: model_a, names[1]: model_b, **dict(list(preds_a.items())[1:])}
+    report = evaluate_predictions(task=a.task, fold="compare", meta=data_a.meta, log_views=y, viral=viral,
+                                  predictions=both, n_boot=n_boot, seed=seed)  # fmt: skip
+
+    def diff(rows: np.ndarray) -> dict[str, float]:
+        pa = _point_metrics(rows, y, viral, model_a, K_SHARE)
+        pb = _point_metrics(rows, y, viral, model_b, K_SHARE)
+        return {k: pb[k] - pa[k] for k in pa if k in pb}
+
+    delta = _with_intervals(diff, len(y), data_a.meta["group_id"].to_numpy(), n_boot, seed)
+    worse = [k for k in HEADLINE if k in delta and (delta[k].hi < 0 if HIGHER_IS_BETTER[k] else delta[k].lo > 0)]
+    better = [k for k in HEADLINE if k in delta and (delta[k].lo > 0 if HIGHER_IS_BETTER[k] else delta[k].hi < 0)]
+    return {
+        "names": list(names),
+        "report": report.as_dict(),
+        "difference": {k: v.as_dict() for k, v in delta.items()},
+        "worse": worse,
+        "better": better,
+    }

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from miles import __version__
 from miles.config import Settings, get_settings
-from miles.serve.api import health, history, ideas, model, predict, tracked, videos
+from miles.serve.api import health, history, ideas, model, predict, quality, tracked, videos
 from miles.serve.errors import install_error_handlers
 from miles.serve.limits import BodySizeLimit
 from miles.serve.pages import install_pages
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
-    for module in (health, model, predict, ideas, videos, tracked, history):
+    for module in (health, model, predict, ideas, videos, tracked, history, quality):
         app.include_router(module.router, prefix=API_PREFIX)
     install_pages(app)  # HTML pages, their .json twins, /static and /assets/plotly.min.js
     return app

@@ -341,6 +341,23 @@ class HistoryPage(Page):
     items: list[HistoryItemOut]
 
 
+class QualityFlagOut(BaseModel):
+    id: int
+    kind: str
+    video_id: str | None
+    snapshot_id: int | None
+    quarantined: bool = Field(description="Kept out of training and grading.")
+    detail: str
+    created_at: datetime
+
+
+class QualityPage(Page):
+    by_kind: dict[str, int] = Field(description="Stored findings per kind.")
+    kinds: dict[str, str] = Field(description="What each kind of finding means.")
+    quarantined_snapshots: int
+    items: list[QualityFlagOut]
+
+
 class ModelOut(BaseModel):
     ok: Literal[True] = True
     version: str
@@ -348,6 +365,10 @@ class ModelOut(BaseModel):
     manifest: dict[str, Any] | None = Field(description="Feature list, version, training-data fingerprint, ...")
     metrics: dict[str, Any] | None = Field(description="metrics.json: the model beside its baselines.")
     model_card: str | None = Field(description="MODEL_CARD.md as Markdown.")
+    live: dict[str, Any] = Field(
+        description="Live accuracy (last 30 days): the served version's stored predictions graded against the views "
+        "that arrived - videos, grades, MAE log10, bias, p10-p90 coverage, by horizon, channel size and version."
+    )
 
 
 class ErrorBody(BaseModel):

@@ -110,6 +110,29 @@ class VideoSnapshot(Base):
     channel_subscribers: Mapped[int | None] = mapped_column(BigInteger)
     country: Mapped[str | None] = mapped_column(String(8))
     source: Mapped[str | None] = mapped_column(String(64))
+    # What ``views`` counts: "views" (the public count) or e.g. "engaged_views"; one trajectory never mixes them.
+    view_metric: Mapped[str] = mapped_column(String(32), default="views", server_default="views")
+
+
+class QualityFlag(Base):
+    """A data-quality finding (``miles quality``); a quarantined snapshot is kept out of training and grading."""
+
+    __tablename__ = "quality_flags"
+    __table_args__ = (
+        Index("ix_quality_flags_snapshot", "snapshot_id"),
+        Index("ix_quality_flags_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)  # one row per finding, however often it is checked
+    kind: Mapped[str] = mapped_column(String(32))
+    snapshot_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("video_snapshots.id", ondelete="CASCADE")
+    )
+    video_id: Mapped[str | None] = mapped_column(String(64))
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ChannelSnapshot(Base):
@@ -244,6 +267,31 @@ class PredictionRecord(Base):
     outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     video_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PredictionGrade(Base):
+    """A stored prediction against the views that arrived at (about) one of its horizons (the ``grade`` job)."""
+
+    __tablename__ = "prediction_grades"
+    __table_args__ = (
+        UniqueConstraint("prediction_id", "horizon_h", name="uq_grade_prediction_horizon"),
+        Index("ix_grades_version_graded", "model_version", "graded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prediction_id: Mapped[int] = mapped_column(ForeignKey("predictions.id", ondelete="CASCADE"))
+    model_version: Mapped[str] = mapped_column(String(64))
+    video_id: Mapped[str] = mapped_column(String(64))
+    horizon_h: Mapped[float] = mapped_column(Float)
+    age_h: Mapped[float] = mapped_column(Float)  # the age of the capture the horizon was graded with
+    actual_views: Mapped[int] = mapped_column(BigInteger)
+    p10: Mapped[float] = mapped_column(Float)
+    p50: Mapped[float] = mapped_column(Float)
+    p90: Mapped[float] = mapped_column(Float)
+    error_log10: Mapped[float] = mapped_column(Float)  # log10(p50 + 1) - log10(views + 1): > 0 means too high
+    inside: Mapped[bool] = mapped_column(Boolean)  # p10 <= views <= p90
+    channel_subscribers: Mapped[int | None] = mapped_column(BigInteger)
+    graded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ModelVersion(Base):

@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from miles.serve.pages import auth, explore, history, ideas, model_card, score, timezone, track
+from miles.serve.pages import auth, explore, history, ideas, model_card, quality, score, timezone, track
 from miles.serve.pages.common import STATIC_DIR
 from miles.serve.pages.errors import install_page_error_handlers
 
@@ -52,7 +52,7 @@ def roboto() -> Response:
 
 def install_pages(app: FastAPI) -> None:
     app.include_router(assets)
-    for module in (ideas, score, track, explore, model_card, history, auth, timezone):
+    for module in (ideas, score, track, explore, model_card, quality, history, auth, timezone):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_page_error_handlers(app)

@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from miles.errors import MilesError
 from miles.serve.pages.charts import reliability_figure
 from miles.serve.pages.common import Page, PageDep, render
-from miles.serve.services.model import PredictorHolder, read_artifact
+from miles.serve.services.model import PredictorHolder, live_section, read_artifact
 
 router = APIRouter(include_in_schema=False)
 _MD = MarkdownIt("commonmark", {"html": False}).enable("table")
@@ -121,6 +121,7 @@ def model_data(page: Page) -> dict[str, Any]:
         "tasks": artifact_tasks(path, artifact) if path is not None else [],
         "model_card": card,
         "unknowns": unknowns_section(card),
+        "live": live_section(session=page.session, version=predictor.version),
     }
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
+from miles.domain import utcnow
 from miles.errors import MilesError, ModelNotReady
 from miles.recommend.scoring import PredictorLike, served_model_dir
 
@@ -102,3 +104,13 @@ def read_artifact(path: Path) -> dict[str, Any]:
     if card.is_file():
         out["model_card"] = card.read_text(encoding="utf-8")
     return out
+
+
+LIVE_WINDOW = timedelta(days=30)
+
+
+def live_section(*, session: Session, version: str) -> dict[str, Any]:
+    """Live accuracy of ``version``: its stored predictions graded against the views that arrived (30 days)."""
+    from miles.store.repos.grades import live_accuracy
+
+    return live_accuracy(session=session, model_version=version, since=utcnow() - LIVE_WINDOW)

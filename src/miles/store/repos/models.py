@@ -32,6 +32,10 @@ def list_models(*, session: Session, task: str | None = None, limit: int = 50, o
     return list(session.scalars(stmt.limit(limit).offset(offset)))
 
 
+def find_model(*, session: Session, version: str) -> ModelVersion | None:
+    return session.get(ModelVersion, version)
+
+
 def get_model(*, session: Session, version: str) -> ModelVersion:
     row = session.get(ModelVersion, version)
     if row is None:

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from miles.domain import SNAPSHOT_COLUMNS, utcnow
-from miles.store.tables import Channel, ChannelSnapshot, Video, VideoSnapshot
+from miles.store.tables import Channel, ChannelSnapshot, QualityFlag, Video, VideoSnapshot
 
 CHUNK = 2000
 # Video columns refreshed from the latest snapshot of a video; a change counts the video as updated.
@@ -213,9 +213,11 @@ SNAP_FIELDS = (
 
 
 def _append_snapshots(session: Session, frame: pd.DataFrame) -> int:
-    rows = _records(frame, SNAP_FIELDS)
+    has_metric = "view_metric" in frame.columns
+    rows = _records(frame, (*SNAP_FIELDS, "view_metric") if has_metric else SNAP_FIELDS)
     for r in rows:
         r["captured_at_is_date_only"] = bool(r["captured_at_is_date_only"])
+        r["view_metric"] = r.get("view_metric") or "views"
     added = 0
     stmt = _insert(session, VideoSnapshot).on_conflict_do_nothing(index_elements=["video_id", "captured_at"])
     for part in _chunks(rows):
@@ -276,8 +278,12 @@ def load_snapshot_frame(
     sources: Sequence[str] | None = None,
     captured_before: datetime | None = None,
     platform: str | None = None,
+    clean: bool = False,
 ) -> pd.DataFrame:
-    """All snapshots (of one platform, when given) joined with video metadata, in the interchange format."""
+    """All snapshots (of one platform, when given) joined with video metadata, in the interchange format.
+
+    ``clean`` (what training reads) leaves out quarantined snapshots and, per video, every snapshot whose view
+    metric differs from the video's first one, so that no trajectory mixes two kinds of count."""
     stmt = snapshot_query()
     if platform is not None:
         stmt = stmt.where(Video.platform == platform)
@@ -285,7 +291,21 @@ def load_snapshot_frame(
         stmt = stmt.where(func.coalesce(VideoSnapshot.source, Video.source).in_(list(sources)))
     if captured_before is not None:
         stmt = stmt.where(VideoSnapshot.captured_at <= captured_before)
-    return rows_to_frame(session.connection().execute(stmt).fetchall())
+    if not clean:
+        return rows_to_frame(session.connection().execute(stmt).fetchall())
+    stmt = stmt.add_columns(VideoSnapshot.view_metric).where(VideoSnapshot.id.not_in(quarantined_ids()))
+    rows = session.connection().execute(stmt).fetchall()
+    frame = rows_to_frame([row[:-1] for row in rows])
+    metric = pd.Series([row[-1] for row in rows], dtype=object)
+    first = metric.groupby(frame["video_id"].to_numpy()).transform("first")  # rows come by video, then time
+    return frame[(metric == first).to_numpy()].reset_index(drop=True)
+
+
+def quarantined_ids() -> Select[Any]:
+    """Ids of quarantined snapshots (``miles quality``), as a subquery."""
+    return select(QualityFlag.snapshot_id).where(
+        QualityFlag.quarantined.is_(True), QualityFlag.snapshot_id.is_not(None)
+    )
 
 
 def rows_to_frame(rows: Sequence[Any]) -> pd.DataFrame:
