@@ -11,6 +11,7 @@ difference on any headline metric (Spearman, MAE log10, AUROC, ECE) of either ta
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from miles.config import Settings
+from miles.errors import InvalidInput
 from miles.jobs.compare import compare_models, version_of
 from miles.jobs.train import frame_from_store, train_bundle
 from miles.recommend.scoring import served_model_dir
@@ -58,8 +60,12 @@ def retrain(
     overrides = {"n_boot": options.n_boot, "leave_one_source_out": options.leave_one_source_out,
                  "max_train_rows": options.max_train_rows}  # fmt: skip
     log.info("retrain: training a challenger on %d stored videos into %s", videos, out)
-    version, metrics = train_bundle(frame, out, settings=settings, text=options.text_embedding,
-                                    register=False, overrides=overrides)  # fmt: skip
+    try:
+        version, metrics = train_bundle(frame, out, settings=settings, text=options.text_embedding,
+                                        register=False, overrides=overrides)  # fmt: skip
+    except InvalidInput as exc:  # too little data for an honest split: nothing to compare yet
+        shutil.rmtree(out, ignore_errors=True)
+        return {"job": "retrain", "status": "skipped", "reason": f"no challenger trained: {exc.message}"}
     if heartbeat is not None:
         heartbeat()
     comparisons = {}

@@ -245,13 +245,15 @@ def compare_artifacts(
 ) -> dict[str, Any]:  # fmt: skip
     """Two models on the same rows: both reports (with A's baselines and A's viral labels), and B - A per metric with
     a paired bootstrap interval by channel. ``data_a`` and ``data_b`` are the same rows built for each model."""
-    keys_b = pd.Series(np.arange(len(data_b)), index=_row_keys(data_b.meta))
-    keys_a = _row_keys(data_a.meta)
-    shared = keys_a.isin(keys_b.index).to_numpy()
+    keys_a, keys_b = _row_keys(data_a.meta), _row_keys(data_b.meta)
+    position_b = pd.Series(np.arange(len(data_b)), index=keys_b.to_numpy())
+    position_b = position_b[~position_b.index.duplicated()]
+    shared = (keys_a.isin(position_b.index) & ~keys_a.duplicated()).to_numpy()
     if not shared.any():
         raise ModelNotReady("the two models share no evaluation rows")
     data_a = data_a.take(shared)
-    data_b = data_b.take(keys_b.loc[_row_keys(data_a.meta)].to_numpy())
+    order = position_b.loc[_row_keys(data_a.meta).to_numpy()].to_numpy()
+    data_b = Dataset(data_b.task, *(f.iloc[order].reset_index(drop=True) for f in (data_b.X, data_b.y, data_b.meta)))
     y = data_a.y["log_views"].to_numpy(dtype=float)
     viral = a.labeler.label(data_a.X, data_a.y["log_views"])
     preds_a, preds_b = predict_all(a, data_a.X, data_a.meta["source"]), predict_all(b, data_b.X, data_b.meta["source"])

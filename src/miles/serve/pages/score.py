@@ -26,7 +26,7 @@ from miles.serve.pages.forms import form_page
 from miles.serve.pages.timezone import local_input, local_zone
 from miles.serve.schemas import DraftIn, VariantIn
 from miles.serve.services import thumbnails
-from miles.serve.services.model import PredictorHolder
+from miles.serve.services.model import LIVE_MIN_VIDEOS, PredictorHolder, live_section
 from miles.serve.services.predict import ScoredDraft, score_drafts
 from miles.serve.web_auth import CSRF_FIELD, check_csrf
 
@@ -161,8 +161,10 @@ def score_data(
     )[0]
     out = result.model_dump(mode="json")
     unused_thumbnail = image is not None and "thumbnail" not in out["prediction"]["inputs_used"]
+    live = live_section(session=page.session, version=out["prediction"]["model_version"])
     return {
         "result": out,
+        "live": live if live["videos"] >= LIVE_MIN_VIDEOS else None,
         "figure": interval_figure(out["prediction"]["horizons"]),
         "thumbnail_unused": unused_thumbnail,
     }

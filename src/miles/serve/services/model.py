@@ -107,6 +107,7 @@ def read_artifact(path: Path) -> dict[str, Any]:
 
 
 LIVE_WINDOW = timedelta(days=30)
+LIVE_MIN_VIDEOS = 50  # the Score page quotes live accuracy beside the offline figure from this many graded videos
 
 
 def live_section(*, session: Session, version: str) -> dict[str, Any]:
