@@ -27,8 +27,8 @@ from miles.features.schema import FEATURE_VERSION, age_bucket, subscriber_bucket
 VIRAL_TOP_SHARE = 0.20
 # The one definition in words, shown wherever a viral chance is (API, pages, CLI, MCP, model card).
 VIRAL_DEFINITION = (
-    "the chance this video ends up with more views than 4 in 5 videos of its channel size and category at the same "
-    "age (top 20 % of the training videos, age-adjusted)"
+    "the chance this video ends up with more views than 4 in 5 ordinary uploads from channels of its size and "
+    "category at the same age (top 20 % of the training fold's ordinary uploads, age-adjusted)"
 )
 MIN_CELL = 20
 

@@ -163,6 +163,10 @@ class GBDTModel:
         self.viral_labeler: ViralLabeler | None = None
         # a blank input is read as this typical value at training and serving alike (DESIGN.md §3.3 rule 9)
         self.blank_values: dict[str, float] = {}
+        # share of the trees' correction to the offset that is applied: chosen by cross-source validation
+        # (``miles.model.train.transfer_weight``), because what the trees learn in one source may not carry to another
+        self.tree_weight = 1.0
+        self.transfer: dict[str, Any] = {}  # the cross-source validation table behind ``tree_weight``
         self.calibrator = calibrator
         self.config = config
 
@@ -178,15 +182,18 @@ class GBDTModel:
         task: Task = "prepublish",
         offset_model: Baseline | None = None,
         labeler: ViralLabeler | None = None,
+        tree_features: list[str] | None = None,
+        tree_weight: float = 1.0,
     ) -> GBDTModel:
         """Fit on ``train``; early stopping, probability calibration and interval scaling on ``valid`` only.
 
         With ``offset_model`` (already fitted on the training fold) the centre learns the residual of its
-        log-views prediction; ``FitData.offset`` is filled from it when absent.
+        log-views prediction; ``FitData.offset`` is filled from it when absent. ``tree_features`` (default: every
+        column) are the columns the boosters see; the offset model and the labeler read the whole frame.
         """
         cfg = config or GBDTConfig()
-        features = list(train.x.columns)
-        if list(valid.x.columns) != features:
+        features = list(tree_features) if tree_features is not None else list(train.x.columns)
+        if list(valid.x.columns) != list(train.x.columns) or not set(features) <= set(train.x.columns):
             raise InvalidInput("training and validation folds have different feature columns")
         if offset_model is not None:
             for part in (train, valid):
@@ -200,7 +207,10 @@ class GBDTModel:
         objective = "relative" if cfg.centre_objective == "relative" else "regression"
         centre = _train(cfg, features, train, valid, train.log_views, valid.log_views, objective, init=base)
         boosters = {0.5: centre}
-        init = (_raw(centre, train.x) + _zero(train.offset), _raw(centre, valid.x) + _zero(valid.offset))
+        init = (
+            _raw(centre, train.x[features]) + _zero(train.offset),
+            _raw(centre, valid.x[features]) + _zero(valid.offset),
+        )
         for q in cfg.quantiles:
             if q != 0.5:
                 boosters[q] = _train(cfg, features, train, valid, train.log_views, valid.log_views, "quantile",
@@ -208,6 +218,7 @@ class GBDTModel:
         viral = None if labeler is not None else _train(cfg, features, train, valid, train.viral, valid.viral, "binary")
         model = cls(features, boosters, viral, Calibrator(), cfg, task=task, offset_model=offset_model)
         model.viral_labeler = labeler
+        model.tree_weight = tree_weight
         shift = None if valid.offset is None or offset_model is None else valid.offset - model._offset(valid.x)
         model.fit_viral(valid.x, valid.log_views, valid.viral, shift)
         # in the frame's level: subtracting the shift from the outcome is adding it to every quantile
@@ -348,7 +359,7 @@ class GBDTModel:
 
     def _raw_sorted(self, inputs: FloatArray, x: pd.DataFrame, shift: FloatArray | None, threads: int) -> FloatArray:
         """Centre plus each quantile booster's offset from it, sorted so quantiles never cross (before scaling)."""
-        centre = _raw(self.quantile_boosters[0.5], inputs, threads) + self._offset(x)
+        centre = self.tree_weight * _raw(self.quantile_boosters[0.5], inputs, threads) + self._offset(x)
         if shift is not None:
             centre = centre + shift
         cols = [centre if q == 0.5 else centre + _raw(self.quantile_boosters[q], inputs, threads)
@@ -395,9 +406,13 @@ class GBDTModel:
         log_views: FloatArray,
         references: dict[str, Baseline],
         sources: pd.Series | None = None,
+        centre: FloatArray | None = None,
     ) -> None:
         """Per t_i bucket, the blend of the model with S-H or Pinto (weights 1, .75, ... 0) chosen on ``x`` (the
-        validation fold); buckets under BLEND_MIN_ROWS rows share the overall choice ("*").
+        validation fold); buckets under BLEND_MIN_ROWS rows share the overall choice ("*"). ``centre`` (default: this
+        model's) is the model's forecast for ``x`` to judge it by: the cross-source one (each row forecast by a centre
+        fitted without its source, ``miles.model.train.cross_source_centre``) asks whether the gain carries to a
+        source the model never saw.
 
         The model gets weight only where it beats the better baseline clearly overall (BLEND_MARGIN) *and* in every
         source of the fold with enough rows: a gain that holds in one source only does not carry to a source it never
@@ -407,7 +422,7 @@ class GBDTModel:
         from miles.model.metrics import mrse
 
         self.references, self.blend = dict(references), {}
-        centre = self.predict_quantiles(x)[:, self._mid]
+        centre = self.predict_quantiles(x)[:, self._mid] if centre is None else np.asarray(centre, dtype=float)
         refs = {kind: ref.predict_log_views(x) for kind, ref in references.items()}
         views = np.expm1(np.asarray(log_views, dtype=float))
         buckets = ti_buckets(x["early_t_i_h"].to_numpy(dtype=float)).astype(str)
@@ -448,6 +463,7 @@ class GBDTModel:
         out = np.asarray(
             self.quantile_boosters[0.5].predict(inputs, pred_contrib=True, num_threads=threads), dtype=float
         )
+        out *= self.tree_weight
         out[:, -1] += self._offset(x)
         return out
 
@@ -496,6 +512,7 @@ class GBDTModel:
             "blend": {b: list(v) for b, v in self.blend.items()},
             "viral_labeler": self.viral_labeler.to_json() if self.viral_labeler is not None else None,
             "blank_values": self.blank_values,
+            "tree_weight": self.tree_weight,
         }
         (directory / "gbdt.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         if self.projector is not None:
@@ -544,6 +561,7 @@ class GBDTModel:
         model.references = {k: v for k, v in references.items() if v is not None}
         model.blend = {b: (str(v[0]), float(v[1])) for b, v in meta.get("blend", {}).items()}
         model.blank_values = {str(k): float(v) for k, v in (meta.get("blank_values") or {}).items()}
+        model.tree_weight = float(meta.get("tree_weight", 1.0))
         if meta.get("viral_labeler"):
             model.viral_labeler = ViralLabeler.from_json(meta["viral_labeler"])
         return model
@@ -593,6 +611,17 @@ def _zero(values: FloatArray | None) -> FloatArray | float:
     return 0.0 if values is None else values
 
 
+def centre_correction(
+    cfg: GBDTConfig, features: list[str], train: FitData, valid: FitData, x: pd.DataFrame
+) -> FloatArray:
+    """The trees' correction to the offset for ``x`` from a centre fitted on ``train`` (early stopping on ``valid``)
+    the way ``GBDTModel.fit_folds`` fits it: cross-source validation of the trees' weight."""
+    objective = "relative" if cfg.centre_objective == "relative" else "regression"
+    init = None if train.offset is None or valid.offset is None else (train.offset, valid.offset)
+    booster = _train(cfg, features, train, valid, train.log_views, valid.log_views, objective, init=init)
+    return _raw(booster, x[features])
+
+
 def _load_offset(directory: Path, kind: str | None) -> Baseline | None:
     if kind is None:
         return None
@@ -619,9 +648,10 @@ def _train(
     **extra: Any,
 ) -> lgb.Booster:
     init_train, init_valid = init if init is not None else (None, None)
-    dtrain = lgb.Dataset(train.x, label=y_train, weight=train.weight, init_score=init_train, free_raw_data=False)
+    x_train, x_valid = train.x[features], valid.x[features]
+    dtrain = lgb.Dataset(x_train, label=y_train, weight=train.weight, init_score=init_train, free_raw_data=False)
     dvalid = lgb.Dataset(
-        valid.x, label=y_valid, weight=valid.weight, init_score=init_valid, reference=dtrain, free_raw_data=False
+        x_valid, label=y_valid, weight=valid.weight, init_score=init_valid, reference=dtrain, free_raw_data=False
     )
     return lgb.train(
         cfg.params(features, objective, **extra),

@@ -28,6 +28,7 @@ from miles.model.baselines import MIN_CELL, Baseline
 from miles.model.embed_features import PREDICT_SELECTION, selection_of
 
 MIN_SLOPE_PER_LOG_AGE = 0.02  # the age curve rises at least this much per unit of log1p(age)
+SELECTED = "selected"  # the pooled shift of success-selected frames (trending lists, search results)
 MIN_CHANNEL_UPLOADS = 3  # earlier uploads at a comparable age before the channel's record moves the level
 
 
@@ -129,14 +130,17 @@ class OrdinaryLevel(Baseline):
 
     @staticmethod
     def _shifts(residual: np.ndarray, frames: np.ndarray, buckets: np.ndarray) -> dict[str, dict[str, float]]:
+        """Per sampling frame (and age bucket), the median residual from the level; ``SELECTED`` pools every
+        success-selected frame (each frame weighted equally) for a selected frame never seen in training."""
         out: dict[str, dict[str, float]] = {}
-        for frame in sorted(set(frames)):
-            if frame == PREDICT_SELECTION:
-                continue
+        selected = frames != PREDICT_SELECTION
+        for frame in sorted(set(frames[selected])):
             sel = frames == frame
-            part = pd.Series(residual[sel]).groupby(buckets[sel])
-            cells = part.median().where(part.size() >= MIN_CELL).dropna()
-            out[str(frame)] = {"all": float(np.median(residual[sel])), **{str(k): float(v) for k, v in cells.items()}}
+            out[str(frame)] = _frame_cells(residual[sel], buckets[sel])
+        if selected.any():
+            counts = pd.Series(frames[selected]).value_counts()
+            weights = 1.0 / pd.Series(frames).map(counts).to_numpy(dtype=float)
+            out[SELECTED] = _frame_cells(residual[selected], buckets[selected], weights[selected])
         return out
 
     def _predict(self, x: pd.DataFrame) -> np.ndarray:
@@ -156,11 +160,33 @@ class OrdinaryLevel(Baseline):
         return out
 
     def frame_shift(self, x: pd.DataFrame, sources: pd.Series) -> np.ndarray:
-        """Each training row's sampling-frame shift (0 for ordinary uploads and frames never seen in training)."""
+        """Each row's sampling-frame shift: its own frame's when that frame was seen in training, else - for a
+        success-selected frame never seen (a held-out trending or search source) - the pooled shift of the selected
+        frames that were; 0 for ordinary uploads (and drafts)."""
         frames = selection_of(sources).to_numpy(dtype=object)
         buckets = age_bucket(x["age_h"]).astype(str)
+        shifts = self.state.get("frame_shift", {})
         out = np.zeros(len(x))
-        for frame, cells in self.state.get("frame_shift", {}).items():
-            sel = frames == frame
-            out[sel] = pd.Series(buckets[sel]).map(cells).fillna(cells["all"]).to_numpy(dtype=float)
+        for frame in set(frames) - {PREDICT_SELECTION}:
+            cells = shifts.get(frame) or shifts.get(SELECTED)
+            if cells:
+                sel = frames == frame
+                out[sel] = pd.Series(buckets[sel]).map(cells).fillna(cells["all"]).to_numpy(dtype=float)
         return out
+
+
+def _frame_cells(residual: np.ndarray, buckets: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float]:
+    """Weighted median residual overall ("all") and per age bucket with at least MIN_CELL rows."""
+    w = np.ones(len(residual)) if weights is None else weights
+
+    def median(rows: np.ndarray) -> float:
+        order = np.argsort(residual[rows])
+        cum = np.cumsum(w[rows][order])
+        return float(residual[rows][order][np.searchsorted(cum, 0.5 * cum[-1])])
+
+    out = {"all": median(np.ones(len(residual), dtype=bool))}
+    for bucket in np.unique(buckets):
+        rows = buckets == bucket
+        if rows.sum() >= MIN_CELL:
+            out[str(bucket)] = median(rows)
+    return out

@@ -51,7 +51,7 @@ from miles.model.embed_features import (
     title_columns,
 )
 from miles.model.evaluate import EvalReport, evaluate_predictions
-from miles.model.gbdt import MONOTONE_UP, QUANTILES, FitData, GBDTConfig, GBDTModel
+from miles.model.gbdt import MONOTONE_UP, QUANTILES, FitData, GBDTConfig, GBDTModel, centre_correction
 from miles.model.level import OrdinaryLevel
 
 Progress = Callable[[str, float], None]  # (step description, fraction done 0-1)
@@ -85,6 +85,10 @@ class TrainConfig:
     field_dropout: float = 0.3  # share of training rows in which each optional field is blanked
     viral_from_forecast: bool = True  # P(viral) read from the views forecast (consistent with it), not a classifier
     leave_one_source_out: bool = True  # the second headline: train without each source, test on it
+    # prepublish with the level: columns the trees never see because the level carries them (see fit_models)
+    tree_exclude: tuple[str, ...] = ()
+    # prepublish with the level: weigh the trees' correction by how well it carries to a source they never saw
+    cross_source_weight: bool = True
     gbdt: GBDTConfig = field(default_factory=GBDTConfig)
     split: SplitSpec = field(default_factory=SplitSpec)
     n_boot: int = 200
@@ -251,9 +255,22 @@ def fill_blanks(x: pd.DataFrame, values: dict[str, float]) -> pd.DataFrame:
     return x.fillna(present) if present else x
 
 
+MIN_REFERENCE_ROWS = 200  # ordinary-upload training rows needed to define "viral" against them
+
+
+def viral_labeler(train_set: Dataset) -> ViralLabeler:
+    """"Viral" is measured against ordinary uploads (the population a creator's video belongs to): the labeler's
+    expectation and top-20 % threshold are fitted on the training fold's ordinary uploads, or on every training row
+    when there are too few. A trending or search-ranked video - a hit by selection - is then viral by that yardstick,
+    so the viral chance means the same thing in every source (DESIGN.md §3.3 rule 8)."""
+    ordinary = (selection_of(train_set.meta["source"]) == PREDICT_SELECTION).to_numpy()
+    rows = train_set.take(ordinary) if ordinary.sum() >= MIN_REFERENCE_ROWS else train_set
+    return ViralLabeler.fit(rows.X, rows.y["log_views"])
+
+
 def fit_models(train_set: Dataset, val_set: Dataset, cfg: TrainConfig, progress: Progress = _noop) -> Fitted:
     """Labeler, baselines and the GBDT on ``train_set``; early stopping and calibration on ``val_set``."""
-    labeler = ViralLabeler.fit(train_set.X, train_set.y["log_views"])
+    labeler = viral_labeler(train_set)
     progress(f"fitting LightGBM on {len(train_set):,} rows (early stopping on {len(val_set):,})", 0.45)
     weights = source_weights(train_set.meta, cfg.balance_sources)
     labels_x = train_set.X
@@ -278,13 +295,98 @@ def fit_models(train_set: Dataset, val_set: Dataset, cfg: TrainConfig, progress:
     if isinstance(offset, OrdinaryLevel):  # training rows start from their own sampling frame's level
         for part, data, x in ((fit_train, train_set, train_x), (fit_val, val_set, val_x)):
             part.offset = offset.predict_log_views(x) + offset.frame_shift(x, data.meta["source"])
+    tree_features = [c for c in train_x.columns if not (isinstance(offset, OrdinaryLevel) and c in cfg.tree_exclude)]
+    weight, transfer = 1.0, {}
+    if isinstance(offset, OrdinaryLevel) and cfg.cross_source_weight:
+        progress("choosing the trees' weight by cross-source validation", 0.5)
+        sources = (train_set.meta["source"].to_numpy(dtype=str), val_set.meta["source"].to_numpy(dtype=str))
+        weight, transfer = transfer_weight(fit_train, fit_val, sources, gbdt_cfg, tree_features)
     model = GBDTModel.fit_folds(fit_train, fit_val, gbdt_cfg, task=cfg.task, offset_model=offset,
-                                labeler=labeler if cfg.viral_from_forecast else None)  # fmt: skip
+                                labeler=labeler if cfg.viral_from_forecast else None,
+                                tree_features=tree_features, tree_weight=weight)  # fmt: skip
+    model.transfer = transfer
     model.blank_values = blanks
     references = {k: baselines[k] for k in EARLY_REFERENCES if k in baselines}
-    if cfg.task == "early" and references:  # never worse than S-H or Pinto on the validation fold, per t_i bucket
-        model.fit_blend(fit_val.x, fit_val.log_views, references, val_set.meta["source"])
+    if cfg.task == "early" and references:  # never worse than S-H or Pinto, per t_i bucket, across sources
+        sources = (train_set.meta["source"].to_numpy(dtype=str), val_set.meta["source"].to_numpy(dtype=str))
+        centre = None
+        if cfg.cross_source_weight:
+            progress("checking the early model across sources", 0.55)
+            centre = cross_source_centre(fit_train, fit_val, sources, gbdt_cfg, tree_features, cfg.seed)
+        model.fit_blend(fit_val.x, fit_val.log_views, references, val_set.meta["source"], centre=centre)
     return Fitted(model, labeler, baselines, weights)
+
+
+TRANSFER_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+TRANSFER_TIE = 0.005  # a larger weight must raise the mean Spearman by more than this
+
+
+def transfer_weight(
+    train: FitData, val: FitData, sources: tuple[np.ndarray, np.ndarray], cfg: GBDTConfig, features: list[str]
+) -> tuple[float, dict[str, Any]]:
+    """The share of the trees' correction that carries to a source they never saw (DESIGN.md §3.3 rule 8).
+
+    For each training source with enough validation rows, the centre is refitted on the other sources' training
+    rows (early stopping on their validation rows) and scored on that source's validation rows: the Spearman of
+    ``offset + w * trees`` for each weight ``w``. The weight with the best mean over those sources is kept (a larger
+    one only when it is better by more than TRANSFER_TIE). With fewer than two such sources: 1.0. Users' videos come
+    from none of the development sources, so this - not the in-source fit - decides how much the trees count.
+    """
+    src_train, src_val = sources
+    table: dict[str, list[float]] = {}
+    for source in sorted(set(src_train)):
+        fit_rows, stop_rows, score_rows = src_train != source, src_val != source, src_val == source
+        if min(fit_rows.sum(), stop_rows.sum(), score_rows.sum()) < MIN_ROWS:
+            continue
+        part = [_rows(d, r) for d, r in ((train, fit_rows), (val, stop_rows), (val, score_rows))]
+        trees = centre_correction(cfg, features, part[0], part[1], part[2].x)
+        base = part[2].offset if part[2].offset is not None else np.zeros(len(trees))
+        table[source] = [m.spearman(part[2].log_views, base + w * trees) for w in TRANSFER_WEIGHTS]
+    if len(table) < 2:
+        return 1.0, {"weights": list(TRANSFER_WEIGHTS), "spearman_by_held_out_source": table, "chosen": 1.0}
+    mean = np.nanmean(np.array(list(table.values())), axis=0)
+    chosen = 0
+    for k in range(1, len(TRANSFER_WEIGHTS)):
+        if mean[k] > mean[chosen] + TRANSFER_TIE:
+            chosen = k
+    weight = TRANSFER_WEIGHTS[chosen]
+    return weight, {"weights": list(TRANSFER_WEIGHTS), "spearman_by_held_out_source": table, "chosen": weight}
+
+
+CROSS_SOURCE_ROWS = 40_000  # training rows of each cross-source refit (a seeded subsample keeps it fast)
+
+
+def _rows(data: FitData, rows: np.ndarray) -> FitData:
+    return FitData(data.x.loc[rows].reset_index(drop=True), data.log_views[rows], data.viral[rows],
+                   None if data.weight is None else data.weight[rows],
+                   None if data.offset is None else data.offset[rows])  # fmt: skip
+
+
+def cross_source_centre(
+    train: FitData,
+    val: FitData,
+    sources: tuple[np.ndarray, np.ndarray],
+    cfg: GBDTConfig,
+    features: list[str],
+    seed: int,
+) -> np.ndarray | None:
+    """The early centre's forecast for each validation row from a centre fitted *without that row's source* (early
+    stopping on the other sources' validation rows): what ``fit_blend`` judges the model by, so the model keeps weight
+    in a t_i bucket only where its gain carries to a source it never saw (DESIGN.md §3.3 rules 8 and 10). Rows of a
+    source that cannot be held out keep the offset alone (the reference), which gives the model no credit there.
+    None with fewer than two sources."""
+    src_train, src_val = sources
+    if len(set(src_train)) < 2 or val.offset is None:
+        return None
+    out = np.asarray(val.offset, dtype=float).copy()
+    for source in sorted(set(src_val)):
+        fit_rows = _subsample(src_train != source, CROSS_SOURCE_ROWS, seed)
+        stop_rows, score_rows = src_val != source, src_val == source
+        if min(fit_rows.sum(), stop_rows.sum()) < MIN_ROWS:
+            continue
+        out[score_rows] += centre_correction(cfg, features, _rows(train, fit_rows), _rows(val, stop_rows),
+                                             val.x.loc[score_rows])  # fmt: skip
+    return out
 
 
 def train(
@@ -308,6 +410,7 @@ def train(
     model.projector = projector
     progress(f"evaluating on {len(test_set):,} test rows", 0.7)
     report, extra_metrics = evaluate(model, baselines, labeler, test_set, data.take(folds["warm_test"]), cfg)
+    extra_metrics["tree_transfer"] = model.transfer
     if cfg.leave_one_source_out:
         extra_metrics["leave_one_source_out"] = leave_one_source_out(data, folds, cfg, progress)
     training = training_summary(train_set, folds, labeler, fitted.weights)
@@ -350,7 +453,11 @@ def leave_one_source_out(
         progress(f"leave-one-source-out: {source} ({k + 1}/{len(names)})", 0.75 + 0.2 * k / len(names))
         fitted = fit_models(train_set, val_set, cfg)
         report, _ = evaluate(fitted.model, fitted.baselines, fitted.labeler, test, test.take(np.zeros(len(test))), cfg)
-        out[source] = {"trained_on": [s for s in names if s != source], **report.as_dict()}
+        out[source] = {
+            "trained_on": [s for s in names if s != source],
+            "tree_weight": fitted.model.tree_weight,
+            **report.as_dict(),
+        }
     return out
 
 
