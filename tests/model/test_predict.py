@@ -50,7 +50,10 @@ def test_default_model_predicts_every_horizon(predictor: Predictor) -> None:
     assert p50 == sorted(p50)  # monotone in age
     assert 0.0 <= pred.viral_probability <= 1.0
     assert "thumbnail" in pred.inputs_missing and "title" in pred.inputs_used
-    assert pred.contributions and all(isinstance(v, float) for _, v in pred.contributions)
+    assert all(isinstance(v, float) for _, v in pred.contributions)
+    (known,) = predictor.predict([{**DRAFT, "channel_subscribers": 1_000_000}])
+    # the channel's size is a reason (the level's part), whatever weight cross-source validation gave the trees
+    assert any(name == "log_subscribers" and value > 0 for name, value in known.contributions), known.contributions
 
 
 def test_small_channel_numbers_are_sane(predictor: Predictor) -> None:

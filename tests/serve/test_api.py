@@ -139,7 +139,9 @@ def assert_sane(pred: dict[str, Any]) -> None:
     assert 0 <= pred["viral_probability"] <= 1
     assert pred["model_version"] and "title" in pred["inputs_used"]
     weights = [abs(c["contribution"]) for c in pred["top_contributions"]]
-    assert weights and weights == sorted(weights, reverse=True)
+    # reasons: the level's channel size / usual views and the trees' effects where cross-source validation gave them
+    # weight; a draft with nothing that sets it apart from a typical channel's ordinary upload has none
+    assert weights == sorted(weights, reverse=True)
 
 
 def stored(settings: Settings, prediction_id: int) -> PredictionRecord:

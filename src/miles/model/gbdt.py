@@ -465,6 +465,11 @@ class GBDTModel:
         )
         out *= self.tree_weight
         out[:, -1] += self._offset(x)
+        parts = getattr(self.offset_model, "components", None)
+        for name, values in (parts(x) if parts is not None else {}).items():
+            if name in self.features:  # the level's channel size and usual views are reasons too
+                out[:, self.features.index(name)] += values
+                out[:, -1] -= values
         return out
 
     def _raw_quantiles(self, x: pd.DataFrame) -> FloatArray:

@@ -150,6 +150,19 @@ class OrdinaryLevel(Baseline):
             level = level + weight * np.nan_to_num(self._channel_usual(x, level), nan=0.0)
         return level
 
+    def components(self, x: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The parts of the level a forecast can be explained by, keyed by the feature that carries each: the channel's
+        size (vs the typical channel) and its usual views; the age curve stays in the base value."""
+        subs = _log_subscribers(x)
+        typical = self.state["typical_log_subscribers"]
+        size = self.state["slope"] * (np.where(np.isfinite(subs), subs, typical) - typical)
+        out = {"log_subscribers": size}
+        weight = float(self.state.get("channel_weight", 0.0))
+        if weight > 0:
+            usual = self._channel_usual(x, self._size_age(x))
+            out["channel_baseline_log_views"] = weight * np.nan_to_num(usual, nan=0.0)
+        return out
+
     def _size_age(self, x: pd.DataFrame) -> np.ndarray:
         subs = _log_subscribers(x)
         typical = self.state["typical_log_subscribers"]

@@ -259,7 +259,7 @@ MIN_REFERENCE_ROWS = 200  # ordinary-upload training rows needed to define "vira
 
 
 def viral_labeler(train_set: Dataset) -> ViralLabeler:
-    """"Viral" is measured against ordinary uploads (the population a creator's video belongs to): the labeler's
+    """ "Viral" is measured against ordinary uploads (the population a creator's video belongs to): the labeler's
     expectation and top-20 % threshold are fitted on the training fold's ordinary uploads, or on every training row
     when there are too few. A trending or search-ranked video - a hit by selection - is then viral by that yardstick,
     so the viral chance means the same thing in every source (DESIGN.md §3.3 rule 8)."""
