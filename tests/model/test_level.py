@@ -75,3 +75,47 @@ def test_unseen_frames_get_no_shift_and_the_state_round_trips(tmp_path: object) 
     again = OrdinaryLevel.load(Path(str(tmp_path)) / "level")
     assert np.array_equal(again.predict_log_views(x), level.predict_log_views(x))
     assert np.array_equal(again.frame_shift(x, y["source"]), level.frame_shift(x, y["source"]))
+
+
+def test_a_selected_frame_never_seen_takes_the_pooled_selected_shift() -> None:
+    """Leave-one-source-out: a held-out search source is a list of hits like the trending lists the level saw."""
+    level, x, y = _fit()
+    seen = level.frame_shift(x, y["source"])
+    trending = (y["source"] == "fedelux3_trending").to_numpy()
+    unseen = level.frame_shift(x, pd.Series("jp_keyword_search_2025", index=x.index))
+    assert np.median(unseen[trending]) > TRENDING_UPLIFT - 1.0  # the pooled shift: only trending was seen
+    assert np.allclose(unseen[trending], seen[trending], atol=0.05)
+    assert (level.frame_shift(x, pd.Series("mftn_tech", index=x.index)) == 0).all()  # ordinary uploads: none
+
+
+def _transfer_case(shared: bool) -> float:
+    from miles.model.gbdt import FitData, GBDTConfig
+    from miles.model.train import transfer_weight
+
+    rng = np.random.default_rng(5)
+    frames, sources = [], []
+    for k, name in enumerate(("a_trending", "b_search", "c_ordinary")):
+        n = 900
+        signal = rng.normal(0, 1, n)
+        sign = 1.0 if shared or k == 0 else -1.0  # the feature's effect holds in every source, or flips
+        level = rng.normal(0, 1, n)  # what the offset (the level) explains
+        frames.append(pd.DataFrame({"signal": signal, "level": level,
+                                    "y": level + sign * signal + rng.normal(0, 0.3, n)}))  # fmt: skip
+        sources.append(np.full(n, name))
+    frame, src = pd.concat(frames, ignore_index=True), np.concatenate(sources)
+    val = rng.random(len(frame)) < 0.3
+
+    def part(rows: np.ndarray) -> FitData:
+        sub = frame.loc[rows].reset_index(drop=True)
+        y = sub["y"].to_numpy()
+        return FitData(sub[["signal"]], y, np.zeros(len(y)), None, sub["level"].to_numpy())
+
+    cfg = GBDTConfig(max_rounds=60, num_threads=1)
+    weight, table = transfer_weight(part(~val), part(val), (src[~val], src[val]), cfg, ["signal"])
+    assert len(table["spearman_by_held_out_source"]) == 3
+    return weight
+
+
+def test_the_trees_count_only_as_far_as_their_effect_carries_to_an_unseen_source() -> None:
+    assert _transfer_case(shared=True) == 1.0
+    assert _transfer_case(shared=False) == 0.0

@@ -344,7 +344,7 @@ def transfer_weight(
         table[source] = [m.spearman(part[2].log_views, base + w * trees) for w in TRANSFER_WEIGHTS]
     if len(table) < 2:
         return 1.0, {"weights": list(TRANSFER_WEIGHTS), "spearman_by_held_out_source": table, "chosen": 1.0}
-    mean = np.nanmean(np.array(list(table.values())), axis=0)
+    mean = np.nan_to_num(np.nanmean(np.array(list(table.values())), axis=0), nan=-1.0)
     chosen = 0
     for k in range(1, len(TRANSFER_WEIGHTS)):
         if mean[k] > mean[chosen] + TRANSFER_TIE:
