@@ -296,7 +296,7 @@ def fit_models(train_set: Dataset, val_set: Dataset, cfg: TrainConfig, progress:
         for part, data, x in ((fit_train, train_set, train_x), (fit_val, val_set, val_x)):
             part.offset = offset.predict_log_views(x) + offset.frame_shift(x, data.meta["source"])
     tree_features = [c for c in train_x.columns if not (isinstance(offset, OrdinaryLevel) and c in cfg.tree_exclude)]
-    weight, transfer = 1.0, {}
+    weight, transfer = 1.0, dict[str, Any]()
     if isinstance(offset, OrdinaryLevel) and cfg.cross_source_weight:
         progress("choosing the trees' weight by cross-source validation", 0.5)
         sources = (train_set.meta["source"].to_numpy(dtype=str), val_set.meta["source"].to_numpy(dtype=str))
