@@ -41,7 +41,7 @@ def test_score_reads_typed_numbers_and_echoes_the_draft(web: TestClient) -> None
     shown = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", read_as.group())).split())
     assert "subscribers 12,000" in shown and "duration 1:30 (90 s)" in shown
     assert "publish time 2026-12-20 17:00 UTC" in shown and "thumbnail (none)" in shown
-    assert "chance this video ends up with more views than 4 in 5 videos" in page.text  # the viral definition
+    assert "chance this video ends up with more views than 4 in 5 ordinary uploads" in page.text  # the viral definition
     assert 'class="accuracy"' in page.text and "of the real views for 8 of 10 videos" in page.text
     ties = [v for v in result["variants"] if v["too_close_to_call"]]
     assert page.text.count('class="tie"') == len(ties)

@@ -105,7 +105,10 @@ def error_page(request: Request, exc: Exception, typed: dict[str, Any] | None = 
     entry = _form_page(request, exc, status)
     if entry is not None and typed is not None:
         try:
-            return _form_again(request, entry, exc, status, typed)
+            again_page = _form_again(request, entry, exc, status, typed)
+            if isinstance(exc, RateLimited):  # the form shown again still says when to retry
+                again_page.headers["Retry-After"] = str(exc.retry_after_s)
+            return again_page
         except MilesError as again:  # e.g. the page's data needs a login that has expired: a plain error page
             log.info("could not show %s again: %s", request.url.path, again.message)
     htmx = request.headers.get("hx-request") == "true"
