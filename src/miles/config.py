@@ -89,6 +89,18 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         120, ge=1, description="Requests per minute per API key (or per IP when anonymous)."
     )
+    login_attempts_per_account: int = Field(
+        5,
+        ge=1,
+        description="Failed logins in a row one account may have before it is locked (30 s, doubling with each "
+        "further failure up to 15 min; the right password is refused too while locked).",
+    )
+    login_attempts_per_address: int = Field(
+        20,
+        ge=1,
+        description="Failed logins (any accounts) one client address may have before it is locked the same way; "
+        "a success does not clear it, an hour without failures does.",
+    )
     max_body_bytes: int = Field(8_000_000, ge=1024, description="Largest accepted request body.")
     max_image_bytes: int = Field(5_000_000, ge=1024, description="Largest accepted thumbnail, upload or download.")
     max_image_pixels: int = Field(

@@ -44,3 +44,18 @@ def test_key_for_unknown_user_is_a_clear_error(cli_env: Settings) -> None:
     result = CliRunner().invoke(app, ["key", "create", "--email", "nobody@example.com"])
     assert result.exit_code != 0
     assert "no user with e-mail nobody@example.com" in str(result.exception)
+
+
+@pytest.mark.parametrize("password", ["aaaaaaaaaa", " " * 10, "password123"])
+def test_weak_passwords_are_refused_by_the_cli_with_zxcvbns_words(cli_env: Settings, password: str) -> None:
+    runner = CliRunner()
+    created = runner.invoke(app, ["user", "create", "weak@example.com", "--password", password])
+    assert created.exit_code == 1  # `miles` prints the message as "error: ..." and exits 1 (an expected error)
+    message = str(created.exception)
+    assert message.startswith("password too easy to guess") and "Add another word or two" in message
+    with session_scope(cli_env) as session:
+        assert users.get_user_by_email(session=session, email="weak@example.com") is None
+    ok = runner.invoke(app, ["user", "create", "weak@example.com", "--password", "correct horse battery"])
+    assert ok.exit_code == 0, ok.output
+    reset = runner.invoke(app, ["user", "password", "weak@example.com", "--password", password])
+    assert reset.exit_code == 1 and "password too easy to guess" in str(reset.exception)

@@ -15,11 +15,28 @@ from miles.store.repos import users
 
 @pytest.mark.parametrize(
     ("password", "words"),
-    [("aaaaaaaaaa", "repeats one character"), (" " * 10, "only spaces"), ("short", "too short")],
+    [
+        ("aaaaaaaaaa", 'Repeats like "aaa" are easy to guess.'),
+        (" " * 10, 'Repeats like "aaa" are easy to guess.'),
+        ("password123", "This is a very common password."),
+        ("qwertyuiop", "top-100 common password"),
+        ("weak@example.com!", "strength 1 of 4"),  # zxcvbn is told the e-mail, so it counts as one guess
+        ("short", "too short"),
+    ],
 )
-def test_weak_passwords_are_refused_with_a_clear_message(db_settings: Settings, password: str, words: str) -> None:
-    with session_scope(db_settings) as session, pytest.raises(InvalidInput, match=words):
+def test_weak_passwords_are_refused_with_zxcvbns_words(db_settings: Settings, password: str, words: str) -> None:
+    with session_scope(db_settings) as session, pytest.raises(InvalidInput) as err:
         users.create_user(session=session, email="weak@example.com", password=password)
+    assert words in err.value.message
+    if password != "short":
+        assert err.value.message.startswith("password too easy to guess (strength ")
+        assert "Add another word or two." in err.value.message  # zxcvbn's suggestion, in words
+
+
+@pytest.mark.parametrize("password", ["correct horse battery", "Tr0ub4dor&3x", "a" * 10 + "-kettle-fjord-91"])
+def test_strong_passwords_are_accepted(sqlite_settings: Settings, password: str) -> None:
+    assert users.password_problem(password, email="a@example.com") is None
+    assert users.password_problem(password + "x" * 400) is None  # longer than zxcvbn's 72 characters is fine
 
 
 def test_the_e_mail_is_not_a_password(sqlite_settings: Settings) -> None:

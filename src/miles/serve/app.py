@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    app.state.rate_limiter, app.state.login_throttle = limits_for(settings)  # Redis-shared when configured
+    app.state.rate_limiter, app.state.login_guard = limits_for(settings)  # Redis-shared when configured
     app.state.predictor = PredictorHolder(settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

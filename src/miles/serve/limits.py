@@ -141,12 +141,22 @@ class _Failures:
     last: float = 0.0
 
 
-class LoginThrottle:
-    """Per-account failed-login lockout with exponential backoff (in process memory, like the rate limiter).
+def login_locked(scope: str, wait: int) -> RateLimited:
+    return RateLimited(
+        f"too many failed logins {scope}; try again in {wait} s (until then every login {scope} is refused, "
+        "even with the right password)",
+        retry_after_s=wait,
+    )
 
-    After ``free_attempts`` consecutive failures the account is locked for ``base_s`` seconds, doubling with each
+
+class LoginThrottle:
+    """Failed-login lockout with exponential backoff, one record per key (an account, or a client address); in
+    process memory, like the rate limiter.
+
+    After ``free_attempts`` consecutive failures the key is locked for ``base_s`` seconds, doubling with each
     further failure up to ``max_s``; while locked every attempt - even with the right password - is refused with
-    the seconds to wait. A success clears the account's record; a record idle for ``forget_s`` is forgotten.
+    the seconds to wait. A success clears the key's record; a record idle for ``forget_s`` is forgotten.
+    ``scope`` words the refusal ("for this account", "from your address").
     """
 
     def __init__(
@@ -156,23 +166,28 @@ class LoginThrottle:
         base_s: float = 30.0,
         max_s: float = 900.0,
         forget_s: float = 3600.0,
+        scope: str = "for this account",
         clock: Callable[[], float] = time.monotonic,
         max_accounts: int = 100_000,
     ) -> None:
         self.free_attempts, self.base_s, self.max_s, self.forget_s = free_attempts, base_s, max_s, forget_s
+        self.scope = scope
         self.clock = clock
         self.max_accounts = max_accounts
         self._failures: dict[str, _Failures] = {}
         self._lock = threading.Lock()
 
-    def check(self, account: str) -> None:
-        """Raise RateLimited while ``account`` is locked."""
+    def wait(self, account: str) -> int:
+        """Seconds ``account`` stays locked (0: not locked)."""
         now = self.clock()
         with self._lock:
             record = self._failures.get(account)
-            wait = math.ceil(record.locked_until - now) if record is not None else 0
-        if wait > 0:
-            raise RateLimited(f"too many failed logins for this account; try again in {wait} s", retry_after_s=wait)
+            return max(0, math.ceil(record.locked_until - now)) if record is not None else 0
+
+    def check(self, account: str) -> None:
+        """Raise RateLimited while ``account`` is locked."""
+        if (wait := self.wait(account)) > 0:
+            raise login_locked(self.scope, wait)
 
     def failed(self, account: str) -> None:
         now = self.clock()
@@ -196,3 +211,44 @@ class LoginThrottle:
         idle = [k for k, r in self._failures.items() if now - r.last > self.forget_s and r.locked_until <= now]
         for key in idle:
             del self._failures[key]
+
+
+ACCOUNT_SCOPE = "for this account"
+ADDRESS_SCOPE = "from your address"
+
+
+@dataclass
+class LoginGuard:
+    """The two failed-login throttles a password check goes through: per account (guessing one account's password
+    from many addresses) and per client address (one address trying many accounts, or many passwords).
+
+    Both must be open before the password is even checked; a failure counts against both. A success clears the
+    account's record but not the address's, so an attacker holding one good account cannot reset the address's
+    count between guesses; the address's record is forgotten after ``forget_s`` without failures.
+    """
+
+    account: LoginThrottle
+    address: LoginThrottle
+
+    def check(self, account: str, address: str) -> None:
+        """Raise RateLimited (the longer wait, worded for whichever lock holds it) while either is locked."""
+        waits = [(self.account.wait(account), ACCOUNT_SCOPE), (self.address.wait(address), ADDRESS_SCOPE)]
+        wait, scope = max(waits)
+        if wait > 0:
+            raise login_locked(scope, wait)
+
+    def failed(self, account: str, address: str) -> None:
+        self.account.failed(account)
+        self.address.failed(address)
+
+    def succeeded(self, account: str, address: str) -> None:
+        self.account.succeeded(account)
+
+
+def login_guard(per_account: int = 5, per_address: int = 20, clock: Callable[[], float] = time.monotonic) -> LoginGuard:
+    """In-process throttles: ``per_account`` failures for one account, ``per_address`` from one address, before
+    the 30 s lockout that doubles up to 15 min."""
+    return LoginGuard(
+        LoginThrottle(free_attempts=per_account, scope=ACCOUNT_SCOPE, clock=clock),
+        LoginThrottle(free_attempts=per_address, scope=ADDRESS_SCOPE, clock=clock),
+    )

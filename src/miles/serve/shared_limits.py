@@ -1,11 +1,11 @@
 """Rate limits and login lockouts shared by every server process through Redis (``MILES_REDIS_URL``).
 
 ``miles serve --workers N`` runs N processes; the in-memory ``RateLimiter`` and ``LoginThrottle`` would give each
-its own budget (N times the limit). With Redis, each bucket and each account's failure record is one Redis hash
-changed by one Lua script (atomic, timed by the Redis server's clock), so all processes - and ``miles mcp`` -
-share them. Keys carry a prefix derived from the database URL, so two deployments (or test runs) sharing one Redis
-do not share budgets. If Redis stops answering, the process falls back to its own in-memory limits (logged once)
-rather than refusing every request.
+its own budget (N times the limit). With Redis, each bucket and each account's (or address's) failure record is
+one Redis hash changed by one Lua script (atomic, timed by the Redis server's clock), so all processes - and
+``miles mcp`` - share them. Keys carry a prefix derived from the database URL, so two deployments (or test runs)
+sharing one Redis do not share budgets. If Redis stops answering, the process falls back to its own in-memory
+limits (logged once) rather than refusing every request.
 """
 
 from __future__ import annotations
@@ -19,8 +19,16 @@ from typing import Any
 import redis
 
 from miles.config import Settings
-from miles.errors import RateLimited
-from miles.serve.limits import Limiter, LoginThrottle, RateLimiter, limited
+from miles.serve.limits import (
+    ACCOUNT_SCOPE,
+    ADDRESS_SCOPE,
+    Limiter,
+    LoginGuard,
+    LoginThrottle,
+    RateLimiter,
+    limited,
+    login_guard,
+)
 
 log = logging.getLogger("miles.serve.limits")
 
@@ -117,22 +125,20 @@ class RedisRateLimiter:
 
 
 class RedisLoginThrottle(LoginThrottle):
-    """``LoginThrottle``'s per-account failure records in Redis (the same backoff), shared by every process."""
+    """``LoginThrottle``'s failure records in Redis (the same backoff), shared by every process; ``name`` keeps
+    the per-account and per-address records apart."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "miles:", **kwargs: Any) -> None:
+    def __init__(self, client: redis.Redis, prefix: str = "miles:", name: str = "login", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._shared = _Shared(client, prefix + "login:")
+        self._shared = _Shared(client, f"{prefix}{name}:")
         self._failed = client.register_script(_FAILED)
         self._check = client.register_script(_CHECK)
 
-    def check(self, account: str) -> None:
+    def wait(self, account: str) -> int:
         left = self._shared.run(self._check, account)
         if left is None:
-            super().check(account)
-            return
-        wait = math.ceil(float(left))
-        if wait > 0:
-            raise RateLimited(f"too many failed logins for this account; try again in {wait} s", retry_after_s=wait)
+            return super().wait(account)
+        return max(0, math.ceil(float(left)))
 
     def failed(self, account: str) -> None:
         args = (self.free_attempts, self.base_s, self.max_s, self.forget_s)
@@ -145,11 +151,16 @@ class RedisLoginThrottle(LoginThrottle):
         super().succeeded(account)
 
 
-def limits_for(settings: Settings) -> tuple[Limiter, LoginThrottle]:
+def limits_for(settings: Settings) -> tuple[Limiter, LoginGuard]:
     """Shared limits when Redis is configured, else this process's own."""
+    per_account, per_address = settings.login_attempts_per_account, settings.login_attempts_per_address
     url = redis_url(settings)
     if not url:
-        return RateLimiter(settings.rate_limit_per_minute), LoginThrottle()
+        return RateLimiter(settings.rate_limit_per_minute), login_guard(per_account, per_address)
     client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     prefix = key_prefix(settings)
-    return RedisRateLimiter(client, settings.rate_limit_per_minute, prefix), RedisLoginThrottle(client, prefix)
+    guard = LoginGuard(
+        RedisLoginThrottle(client, prefix, "login", free_attempts=per_account, scope=ACCOUNT_SCOPE),
+        RedisLoginThrottle(client, prefix, "login-ip", free_attempts=per_address, scope=ADDRESS_SCOPE),
+    )
+    return RedisRateLimiter(client, settings.rate_limit_per_minute, prefix), guard

@@ -1,6 +1,8 @@
 """Sign up, log in, log out, change password, and the API keys page (create — shown once —, list, revoke).
 
-Logging out and changing the password end every session of the user (``users.end_sessions``), not only this
+Logging in (and changing the password, which asks for the current one) goes through the login guard: failed
+attempts lock the account and the client address for a while (``limits.LoginGuard``). Logging out and changing
+the password end every session of the user (``users.end_sessions``), not only this
 browser's: a cookie saved before stops working. API keys are separate credentials and keep working.
 """
 
@@ -12,7 +14,8 @@ from fastapi import APIRouter, Form, Path
 from fastapi.responses import RedirectResponse, Response
 
 from miles.errors import InvalidInput, NotFound, RateLimited
-from miles.serve.limits import LoginThrottle
+from miles.serve.deps import client_ip
+from miles.serve.limits import LoginGuard
 from miles.serve.pages.common import Confirm, Page, PageDep, confirm_page, render
 from miles.serve.pages.forms import form_page
 from miles.serve.schemas import SafeStr
@@ -85,23 +88,33 @@ def login_form(page: PageDep, next: str = "/") -> Response:
     return render(page, "login.html", account_data(page), next=safe_next(next))
 
 
+def _guard(page: Page) -> tuple[LoginGuard, str]:
+    return page.request.app.state.login_guard, client_ip(page.request)
+
+
+def _locked(page: Page, template: str, exc: RateLimited, **extra: Any) -> Response:
+    locked = render(page, template, account_data(page), status=429, error=exc.message, **extra)
+    locked.headers["Retry-After"] = str(exc.retry_after_s)
+    return locked
+
+
 @router.post("/login")
 def login(page: PageDep, email: Text, password: Text, csrf: Csrf, next: Text = "/") -> Response:
+    """Checked by the login guard first (per account and per address, ``limits.LoginGuard``): while either is
+    locked the password is not even verified, so the right one is refused too."""
     check_csrf(page.request, csrf)
-    throttle: LoginThrottle = page.request.app.state.login_throttle
+    guard, address = _guard(page)
     account = email.strip().lower()
     try:
-        throttle.check(account)
+        guard.check(account, address)
     except RateLimited as exc:
-        locked = render(page, "login.html", account_data(page), status=429, error=exc.message, email=email, next=next)
-        locked.headers["Retry-After"] = str(exc.retry_after_s)
-        return locked
+        return _locked(page, "login.html", exc, email=email, next=next)
     try:
         user = log_in(session=page.session, email=email, password=password)
     except InvalidInput as exc:
-        throttle.failed(account)
+        guard.failed(account, address)
         return render(page, "login.html", account_data(page), status=401, error=exc.message, email=email, next=next)
-    throttle.succeeded(account)
+    guard.succeeded(account, address)
     return _logged_in(page, user, next)
 
 
@@ -129,13 +142,22 @@ def change_password(page: PageDep, current: Text, password: Text, confirm: Text,
     """A new password ends every session of the user; this browser gets a fresh cookie and stays logged in."""
     check_csrf(page.request, csrf)
     user_id = page.require_user()
+    assert page.user is not None
+    guard, address = _guard(page)  # guessing the current password with a borrowed session is a login attempt too
+    account = page.user.email
+    try:
+        guard.check(account, address)
+    except RateLimited as exc:
+        return _locked(page, "password.html", exc)
     try:
         if password != confirm:
             raise InvalidInput("the two new passwords differ; type the same password twice")
         users.change_password(session=page.session, user_id=user_id, current=current, new=password)
     except InvalidInput as exc:
+        if exc.status == 401:  # the current password was wrong
+            guard.failed(account, address)
         return render(page, "password.html", account_data(page), status=exc.status, error=exc.message)
-    assert page.user is not None
+    guard.succeeded(account, address)
     page.commit()
     page.web = start_session(page.request, page.user)
     return render(page, "password.html", account_data(page), changed=True)

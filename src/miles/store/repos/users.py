@@ -1,11 +1,11 @@
 """Local accounts and API keys.
 
-Passwords are hashed with argon2id (argon2-cffi). API keys are 256-bit random tokens shown once;
-only their SHA-256 is stored (a slow hash is pointless for high-entropy keys and would make every
-request slow). On PostgreSQL the ``api_keys`` and ``users`` tables are under row-level security, so the
-lookups that happen before a request has a user go through SECURITY DEFINER functions: key to owner
-(``miles_api_key_owner``, migration 0003), e-mail to user id and sign-up (``miles_user_id``,
-``miles_create_user``, migration 0005); the user's own row is then read as that user.
+Passwords are hashed with argon2id (argon2-cffi) and must pass zxcvbn's strength estimate (``password_problem``).
+API keys are 256-bit random tokens shown once; only their SHA-256 is stored (a slow hash is pointless for
+high-entropy keys and would make every request slow). On PostgreSQL the ``api_keys`` and ``users`` tables are
+under row-level security, so the lookups that happen before a request has a user go through SECURITY DEFINER
+functions: key to owner (``miles_api_key_owner``, migration 0003), e-mail to user id and sign-up
+(``miles_user_id``, ``miles_create_user``, migration 0005); the user's own row is then read as that user.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from miles.domain import control_char_problem, utcnow
 from miles.errors import InvalidInput, NotFound
@@ -28,6 +29,8 @@ from miles.store.tables import ApiKey, User
 
 KEY_PREFIX = "miles_"
 MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_SCORE = 3  # zxcvbn: 0 too guessable ... 4 very unguessable
+ZXCVBN_MAX_CHARS = 72
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HASHER = PasswordHasher()
 
@@ -52,16 +55,31 @@ def _dummy_hash() -> str:
 
 
 def password_problem(password: str, *, email: str = "") -> str | None:
-    """Why ``password`` is too weak to accept, or None."""
+    """Why ``password`` is too weak to accept, or None.
+
+    At least ``MIN_PASSWORD_LENGTH`` characters, not the e-mail address, and - judged by zxcvbn (Dropbox's
+    password strength estimator: dictionaries of common passwords, names and words, keyboard patterns, repeats,
+    sequences, dates, l33t) - at least ``MIN_PASSWORD_SCORE`` of 4 ("safely unguessable"). The refusal carries
+    zxcvbn's own warning and suggestions. zxcvbn reads the first 72 characters (its limit; longer is fine).
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"password too short: use at least {MIN_PASSWORD_LENGTH} characters"
-    if not password.strip():
-        return "password is only spaces: use words, numbers or symbols"
-    if len(set(password)) == 1:
-        return "password repeats one character: use a mix of characters"
-    if email and password.strip().lower() == email.strip().lower():
+    email = email.strip().lower()
+    if email and password.strip().lower() == email:
         return "password is your e-mail address: choose something else"
-    return None
+    hints = [email, email.partition("@")[0], "miles"] if email else ["miles"]
+    strength = zxcvbn(password[:ZXCVBN_MAX_CHARS], user_inputs=hints)
+    if strength["score"] >= MIN_PASSWORD_SCORE:
+        return None
+    feedback = strength["feedback"]
+    words = " ".join(
+        part if part.endswith((".", "!", "?")) else part + "."
+        for part in [feedback.get("warning") or "", *feedback.get("suggestions", [])]
+        if part
+    )
+    return f"password too easy to guess (strength {strength['score']} of 4, needs {MIN_PASSWORD_SCORE}): " + (
+        words or "Add another word or two. Uncommon words are better."
+    )
 
 
 def verify_password(password_hash: str, password: str) -> bool:
