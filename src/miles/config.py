@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from platformdirs import user_cache_dir, user_data_dir
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
@@ -234,14 +234,20 @@ class Settings(BaseSettings):
         return self.data_dir / "raw"
 
 
+def _problem(err: Any) -> str:
+    """One validation error as "MILES_NAME: what is wrong"; a check across settings names them in its message."""
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if not err["loc"]:
+        return message
+    return f"MILES_{'_'.join(str(p) for p in err['loc']).upper()}: {message}"
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build and validate settings; a bad value becomes one clear ConfigError."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"MILES_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from exc
 
 

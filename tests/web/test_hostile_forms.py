@@ -41,3 +41,20 @@ def test_text_forms_and_explore_refuse_a_nul(web: TestClient) -> None:
         response = web.post(path, data={**data, "csrf_token": token}, headers={"HX-Request": "true"})
         assert response.status_code == 422, (path, response.status_code)
     assert web.get("/explore", params={"topic": "bread\x00"}).status_code == 422
+
+
+def test_an_unsupported_method_on_any_page_is_a_405_page_not_a_500(web: TestClient) -> None:
+    """HEAD (uptime checks), PUT, DELETE, PATCH on a page - form pages included - answer 405 with Allow, in HTML
+    (before: 500, the form page's error handler expected a form error)."""
+    from miles.serve.pages.forms import FORM_PAGES
+
+    pages = {path for path in FORM_PAGES if "{" not in path} | {"/", "/explore", "/history", "/password", "/quality"}
+    assert {"/login", "/signup", "/score", "/password", "/keys", "/ideas"} <= pages
+    web.app.state.rate_limiter.capacity = 1e9  # many requests; the rate limit is not what this checks
+    for path in sorted(pages):
+        for method in ("HEAD", "PUT", "DELETE", "PATCH"):
+            response = web.request(method, path)
+            assert response.status_code == 405, (method, path, response.status_code)
+            assert "GET" in response.headers["allow"], (method, path)
+            if method != "HEAD":
+                assert "text/html" in response.headers["content-type"] and "Method Not Allowed" in response.text

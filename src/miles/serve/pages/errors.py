@@ -60,6 +60,8 @@ def _form_page(request: Request, exc: Exception, status: int) -> FormPage | None
     path = getattr(route, "path", None)
     if not isinstance(path, str) or not _expected(exc) or status == 401:
         return None
+    if not isinstance(exc, MilesError | RequestValidationError):  # e.g. 405 for HEAD or PUT on the form's path
+        return None
     return FORM_PAGES.get(path)
 
 
@@ -117,6 +119,8 @@ def error_page(request: Request, exc: Exception, typed: dict[str, Any] | None = 
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status)
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after_s)
+    if isinstance(exc, StarletteHTTPException) and exc.headers:  # e.g. Allow on a 405
+        response.headers.update(exc.headers)
     web = read_session(request)
     if web.changed:
         write_cookie(response, request, web)
