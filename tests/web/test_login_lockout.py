@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.web.conftest import csrf, sign_up
 
 from miles.errors import RateLimited
-from miles.serve.limits import LoginThrottle, RateLimiter, login_guard
+from miles.serve.limits import LoginThrottle, RateLimiter, address_key, login_guard
 
 
 class Clock:
@@ -46,6 +46,19 @@ def test_lockout_starts_after_five_failures_and_doubles() -> None:
     assert err.value.retry_after_s == 900  # capped
     throttle.succeeded("a@example.com")
     throttle.check("a@example.com")
+
+
+def test_an_ipv6_host_counts_as_its_slash_64() -> None:
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("203.0.113.7") == address_key("::ffff:203.0.113.7") == "203.0.113.7"
+    assert address_key("unknown") == "unknown"
+    guard = login_guard(per_account=100, per_address=2, clock=Clock())
+    guard.failed("a@example.com", "2001:db8:1:2::1")
+    guard.failed("b@example.com", "2001:db8:1:2::2")
+    with pytest.raises(RateLimited, match="from your address"):
+        guard.check("c@example.com", "2001:db8:1:2::3")
+    guard.check("c@example.com", "2001:db8:9:9::3")
 
 
 def test_the_login_page_locks_an_account_after_repeated_wrong_passwords(web: TestClient) -> None:

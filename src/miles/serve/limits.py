@@ -6,6 +6,7 @@ uvicorn workers each enforces its own budget (docs/api.md says so).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import threading
@@ -213,6 +214,20 @@ class LoginThrottle:
             del self._failures[key]
 
 
+def address_key(address: str) -> str:
+    """The record an address's failures count against: the address itself, or for IPv6 its /64 network (one
+    host usually holds a whole /64, so counting single addresses would give it billions of fresh records)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 ACCOUNT_SCOPE = "for this account"
 ADDRESS_SCOPE = "from your address"
 
@@ -232,14 +247,14 @@ class LoginGuard:
 
     def check(self, account: str, address: str) -> None:
         """Raise RateLimited (the longer wait, worded for whichever lock holds it) while either is locked."""
-        waits = [(self.account.wait(account), ACCOUNT_SCOPE), (self.address.wait(address), ADDRESS_SCOPE)]
+        waits = [(self.account.wait(account), ACCOUNT_SCOPE), (self.address.wait(address_key(address)), ADDRESS_SCOPE)]
         wait, scope = max(waits)
         if wait > 0:
             raise login_locked(scope, wait)
 
     def failed(self, account: str, address: str) -> None:
         self.account.failed(account)
-        self.address.failed(address)
+        self.address.failed(address_key(address))
 
     def succeeded(self, account: str, address: str) -> None:
         self.account.succeeded(account)
