@@ -58,3 +58,18 @@ def test_an_unsupported_method_on_any_page_is_a_405_page_not_a_500(web: TestClie
             assert "GET" in response.headers["allow"], (method, path)
             if method != "HEAD":
                 assert "text/html" in response.headers["content-type"] and "Method Not Allowed" in response.text
+
+
+@pytest.mark.parametrize(
+    ("alt_title", "words"),
+    [("\x00", "control character"), ("a\x00b", "control character"), ("x" * 400, "at most 300 characters")],
+)
+def test_score_form_refuses_a_bad_alternative_title_beside_its_field(
+    web: TestClient, alt_title: str, words: str
+) -> None:
+    """Before: 500 (the variant was validated outside the form's error list)."""
+    token = csrf(web)
+    data = {"title": "Bread", "alt_title": ["Good other title", alt_title], "csrf_token": token}
+    response = web.post("/score", data=data, headers={"HX-Request": "true"})
+    assert response.status_code == 422, response.text[:300]
+    assert "alternative title 2: " in response.text and words in response.text

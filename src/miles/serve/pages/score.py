@@ -66,20 +66,34 @@ def variants_from_form(
     errors: FormErrors,
     tz: tzinfo = UTC,
 ) -> list[VariantIn]:
-    """One variant per filled alternative field (each its own input, so a comma is never a separator)."""
-    out: list[dict[str, Any]] = [
-        {"label": f"title: {t.strip()[:60]}", "title": t.strip()} for t in alt_titles if t.strip()
+    """One variant per filled alternative field (each its own input, so a comma is never a separator); a variant
+    the API would refuse (a control character, a title too long) is a problem of its field, not a server error."""
+    out: list[tuple[str, str, dict[str, Any]]] = [
+        ("alt_title", f"alternative title {i}", {"label": f"title: {t.strip()[:60]}", "title": t.strip()})
+        for i, t in enumerate((t for t in alt_titles if t.strip()), start=1)
     ]
     for i, text in enumerate(alt_durations, start=1):
         d = errors.read("alt_duration", parse_duration, text, f"alternative duration {i}")
         if d is not None:
-            out.append({"label": f"duration: {format_duration(d)}", "duration_s": d})
+            variant = {"label": f"duration: {format_duration(d)}", "duration_s": d}
+            out.append(("alt_duration", f"alternative duration {i}", variant))
     for i, text in enumerate(alt_hours, start=1):
         h = errors.read("alt_hour", parse_hour, text, f"alternative posting hour {i}")
         if h is not None:  # an hour on the browser's clock, on the planned day
             local = publish_at.astimezone(tz).replace(hour=h, minute=0, second=0, microsecond=0)
-            out.append({"label": f"posted at {h:02d}:00 {local.tzname()}", "publish_at": local.astimezone(UTC)})
-    return [VariantIn.model_validate(v) for v in out]
+            variant = {"label": f"posted at {h:02d}:00 {local.tzname()}", "publish_at": local.astimezone(UTC)}
+            out.append(("alt_hour", f"alternative posting hour {i}", variant))
+    variants = []
+    for field, label, raw in out:
+        try:
+            variants.append(VariantIn.model_validate(raw))
+        except ValidationError as exc:
+            problems = {
+                str(err["msg"]).removeprefix("Value error, ") for err in exc.errors() if err["loc"] != ("label",)
+            }
+            for problem in sorted(problems or {str(exc.errors()[0]["msg"]).removeprefix("Value error, ")}):
+                errors.items.append({"field": field, "message": f"{label}: {problem}"})
+    return variants
 
 
 def _in_zone(text: str, tz: tzinfo) -> str:
