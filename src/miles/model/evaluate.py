@@ -226,7 +226,13 @@ HEADLINE = ("spearman", "mae_log10", "auroc", "ece")
 
 
 def _row_keys(meta: pd.DataFrame) -> pd.Series:
-    return meta["video_id"].astype(str) + "@" + meta["as_of"].astype(str) + "@" + meta["captured_at"].astype(str)
+    """One key per row: video, as-of and capture time as integer nanoseconds. (Not the timestamps' text: a datetime
+    column formats every value with the finest precision any value in it needs, so the same row reads differently in
+    two row sets.)"""
+    from miles.features.context import to_ns
+
+    stamps = [pd.Series(to_ns(meta[c]), index=meta.index).astype(str) for c in ("as_of", "captured_at")]
+    return meta["video_id"].astype(str) + "@" + stamps[0] + "@" + stamps[1]
 
 
 def unseen_rows(artifact: Artifact, data: Dataset) -> np.ndarray:

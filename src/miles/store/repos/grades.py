@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from miles.store.repos.snapshots import quarantined_ids
+from miles.store.repos.snapshots import MANUAL_SOURCE, quarantined_ids
 from miles.store.tables import PredictionGrade, PredictionRecord, Video, VideoSnapshot
 
 BANDS: tuple[tuple[str, float, float], ...] = (
@@ -48,13 +48,18 @@ def graded_horizons(*, session: Session, prediction_ids: Sequence[int]) -> dict[
 
 
 def clean_snapshots_of(*, session: Session, video_ids: Sequence[str]) -> dict[str, list[VideoSnapshot]]:
-    """Each video's snapshots in time order, without quarantined ones and only in the video's first view metric."""
+    """Each video's snapshots in time order, without quarantined ones or counts a user typed in (``web-entry``:
+    unverified, so they never grade), and only in the video's first view metric."""
     out: dict[str, list[VideoSnapshot]] = {v: [] for v in video_ids}
     if not video_ids:
         return out
     stmt = (
         select(VideoSnapshot)
-        .where(VideoSnapshot.video_id.in_(list(video_ids)), VideoSnapshot.id.not_in(quarantined_ids()))
+        .where(
+            VideoSnapshot.video_id.in_(list(video_ids)),
+            VideoSnapshot.id.not_in(quarantined_ids()),
+            func.coalesce(VideoSnapshot.source, "") != MANUAL_SOURCE,
+        )
         .order_by(VideoSnapshot.video_id, VideoSnapshot.captured_at)
     )
     for snap in session.scalars(stmt):

@@ -11,12 +11,14 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from miles.domain import SNAPSHOT_COLUMNS, utcnow
 from miles.store.tables import Channel, ChannelSnapshot, QualityFlag, Video, VideoSnapshot
+
+MANUAL_SOURCE = "web-entry"  # snapshots typed in by a user (kept apart from collected ones by their source)
 
 CHUNK = 2000
 # Video columns refreshed from the latest snapshot of a video; a change counts the video as updated.
@@ -282,8 +284,9 @@ def load_snapshot_frame(
 ) -> pd.DataFrame:
     """All snapshots (of one platform, when given) joined with video metadata, in the interchange format.
 
-    ``clean`` (what training reads) leaves out quarantined snapshots and, per video, every snapshot whose view
-    metric differs from the video's first one, so that no trajectory mixes two kinds of count."""
+    ``clean`` (what training reads) leaves out quarantined snapshots, counts a user typed in (``web-entry``:
+    unverified; they serve that user's own forecast only) and, per video, every snapshot whose view metric differs
+    from the video's first one, so that no trajectory mixes two kinds of count."""
     stmt = snapshot_query()
     if platform is not None:
         stmt = stmt.where(Video.platform == platform)
@@ -293,12 +296,17 @@ def load_snapshot_frame(
         stmt = stmt.where(VideoSnapshot.captured_at <= captured_before)
     if not clean:
         return rows_to_frame(session.connection().execute(stmt).fetchall())
-    stmt = stmt.add_columns(VideoSnapshot.view_metric).where(VideoSnapshot.id.not_in(quarantined_ids()))
+    stmt = stmt.add_columns(VideoSnapshot.view_metric).where(VideoSnapshot.id.not_in(quarantined_ids()), collected())
     rows = session.connection().execute(stmt).fetchall()
     frame = rows_to_frame([row[:-1] for row in rows])
     metric = pd.Series([row[-1] for row in rows], dtype=object)
     first = metric.groupby(frame["video_id"].to_numpy()).transform("first")  # rows come by video, then time
     return frame[(metric == first).to_numpy()].reset_index(drop=True)
+
+
+def collected() -> ColumnElement[bool]:
+    """Snapshots Miles read itself (or imported): not a count a user typed in."""
+    return func.coalesce(VideoSnapshot.source, Video.source, "").is_distinct_from(MANUAL_SOURCE)
 
 
 def quarantined_ids() -> Select[Any]:

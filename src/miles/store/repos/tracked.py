@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from miles.domain import SNAPSHOT_COLUMNS, as_utc, utcnow
 from miles.errors import InvalidInput, NotFound
-from miles.store.repos.snapshots import ingest_frame
+from miles.store.repos.snapshots import MANUAL_SOURCE, ingest_frame
 from miles.store.repos.tracking import schedule_video
 from miles.store.tables import TrackedVideo, Video, VideoSnapshot
 
@@ -52,9 +52,6 @@ def delete_tracked(*, session: Session, user_id: int, tracked_id: int) -> None:
     """Stop tracking; another user's id is reported exactly like a missing one."""
     session.delete(get_tracked(session=session, user_id=user_id, tracked_id=tracked_id))
     session.flush()
-
-
-MANUAL_SOURCE = "web-entry"  # snapshots typed in by a user (kept apart from collected ones by their source)
 
 
 def _problem(field: str, message: str) -> InvalidInput:
