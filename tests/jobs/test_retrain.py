@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from miles.store.repos.models import promoted_model
 from miles.store.tables import ModelVersion, PredictionGrade, PredictionRecord, Video
 
 MFTN = "mftn_tech_channels_2026/recent_uploads_snapshots.parquet"
+JP = "jp_keyword_search_2025/videos_complete_6062.parquet"
 SMALL = RetrainOptions(text_embedding=False, n_boot=20, leave_one_source_out=False, max_train_rows=20_000)
 
 
@@ -43,6 +45,15 @@ def sample(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     channels = sorted(frame["channel_id"].dropna().unique())[:100]
     path = tmp_path_factory.mktemp("retrain") / "sample.parquet"
     frame.loc[frame["channel_id"].isin(channels)].to_parquet(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def jp_sample(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1,500 videos of the Japanese keyword-search set (a second source for the leave-one-source-out table)."""
+    frame = pd.read_parquet(shared_data / JP)
+    path = tmp_path_factory.mktemp("retrain-jp") / "jp_sample.parquet"
+    frame.sample(n=1500, random_state=0).to_parquet(path)
     return path
 
 
@@ -88,7 +99,7 @@ def later_snapshots(path: Path, published: datetime) -> Path:
     return path
 
 
-def test_the_learning_loop_end_to_end(loop_env: Settings, sample: Path, tmp_path: Path) -> None:
+def test_the_learning_loop_end_to_end(loop_env: Settings, sample: Path, jp_sample: Path, tmp_path: Path) -> None:
     """Predictions stored -> later snapshots imported -> `grade` fills the live section -> `retrain` trains a
     challenger on the store, compares it with the champion on the same rows and promotes or keeps it with its reason;
     `miles quality` flags the planted drop and backwards count, which never grade. (A SIGKILLed worker not blocking
@@ -96,7 +107,8 @@ def test_the_learning_loop_end_to_end(loop_env: Settings, sample: Path, tmp_path
     from miles.cli.main import app
 
     settings = loop_env
-    assert import_paths([sample], settings=settings).counts.videos_new > 2000  # development data in the store
+    imported = import_paths([sample, jp_sample], settings=settings)  # development data in the store: two sources
+    assert imported.counts.videos_new > 3500
     with session_scope(settings) as s:  # imported days ago: the scorer looks at videos stored in the last 48 h
         s.execute(update(Video).values(created_at=utcnow() - timedelta(days=5)))
     published = utcnow().replace(microsecond=0) - timedelta(hours=30)
@@ -124,7 +136,7 @@ def test_the_learning_loop_end_to_end(loop_env: Settings, sample: Path, tmp_path
         live = client.get("/api/v1/model").json()["live"]
     assert live["model_version"] == scored["model_version"] and (live["videos"], live["grades"]) == (4, 6)
 
-    result = retrain(settings, options=SMALL)
+    result = retrain(settings, options=replace(SMALL, leave_one_source_out=True))
     assert result["status"] == "ok", result
     assert result["champion"] == json.loads((packaged_default_dir() / "bundle.json").read_text())["version"]
     with session_scope(settings) as s:
@@ -145,6 +157,16 @@ def test_the_learning_loop_end_to_end(loop_env: Settings, sample: Path, tmp_path
             assert math.isclose(c["difference"][metric]["value"], diff, abs_tol=1e-5)
         worse += [f"{task} {m}" for m in c["worse"]]
         assert f"{task} {c['rows']:,} rows" in result["reason"] or worse
+    loso = record["leave_one_source_out"]  # both tables side by side, source by source
+    jp = "jp_keyword_search_2025"
+    assert loso["prepublish"]["status"] == "compared" and loso["prepublish"]["sources"] == [jp]
+    assert set(loso["prepublish"]["table"][jp]["spearman"]) == {"champion", "challenger"}
+    assert "mftn_fr_tech_channels_2026" in loso["prepublish"]["challenger_skipped"]  # too few rows without it
+    assert loso["early"]["status"].startswith("not compared (no source in both tables")  # jp: one capture per video
+    for task in ("prepublish", "early"):
+        worse += [f"{task} {w} (leave-one-source-out)" for w in loso[task]["worse"]]
+    if result["promoted"]:
+        assert f"leave-one-source-out: prepublish not worse on {jp}; early not compared" in result["reason"]
     assert result["promoted"] == (not worse)  # promoted exactly when not worse beyond the interval anywhere
     if result["promoted"]:
         assert promoted_version == result["version"] and result["reason"].startswith("promoted:")
@@ -188,14 +210,78 @@ def test_too_little_data_skips_with_its_reason(cli_env: Settings) -> None:
 
 def test_decide_keeps_the_champion_when_worse_anywhere() -> None:
     same = {"worse": [], "better": [], "report": {"rows": 500}}
-    assert decide({"prepublish": same, "early": same}) == (
+    loso = {"status": "compared", "sources": ["jp", "mftn"], "worse": [], "better": []}
+    assert decide({"prepublish": same, "early": same}, {"prepublish": loso, "early": loso}) == (
         True,
         "promoted: not worse on any headline metric (no clear difference on any headline metric; same rows: "
-        "prepublish 500 rows, early 500 rows)",
+        "prepublish 500 rows, early 500 rows); leave-one-source-out: prepublish not worse on jp, mftn; early not "
+        "worse on jp, mftn",
     )
     worse = {**same, "worse": ["mae_log10"]}
     keep, reason = decide({"prepublish": same, "early": worse})
     assert not keep and reason.endswith("worse beyond the interval on early mae_log10")
+    keep, reason = decide({"prepublish": same, "early": same}, {"early": {**loso, "worse": ["jp spearman"]}})
+    assert not keep and reason.endswith("worse beyond the interval on early jp spearman (leave-one-source-out)")
+
+
+def loso_model(tmp: Path, name: str, table: dict[str, object] | None) -> Path:
+    """A bundle directory whose prepublish metrics.json records ``table`` as its leave-one-source-out table."""
+    (tmp / name / "prepublish").mkdir(parents=True)
+    (tmp / name / "bundle.json").write_text(json.dumps({"version": name, "tasks": ["prepublish"]}))
+    metrics = {"leave_one_source_out": table} if table is not None else {}
+    (tmp / name / "prepublish" / "metrics.json").write_text(json.dumps(metrics))
+    return tmp / name
+
+
+def entry(spearman: tuple[float, float, float], mae: tuple[float, float, float], rows: int = 400) -> dict[str, object]:
+    def ci(v: tuple[float, float, float]) -> dict[str, float]:
+        return {"value": v[0], "lo": v[1], "hi": v[2]}
+
+    return {"rows": rows, "metrics": {"model (lightgbm)": {"spearman": ci(spearman), "mae_log10": ci(mae),
+                                                           "auroc": {"value": None, "lo": None, "hi": None}},
+                                      "age": {"spearman": ci((0.0, -0.1, 0.1))}}}  # fmt: skip
+
+
+def test_leave_one_source_out_is_judged_source_by_source(tmp_path: Path) -> None:
+    from miles.jobs.retrain import compare_loso
+
+    champion = loso_model(tmp_path, "champ", {
+        "jp": entry((0.50, 0.45, 0.55), (0.60, 0.55, 0.65)),
+        "mftn": entry((0.40, 0.35, 0.45), (0.70, 0.65, 0.75)),
+        "trending": entry((0.30, 0.20, 0.40), (0.90, 0.80, 1.00)),
+    })  # fmt: skip
+    challenger = loso_model(tmp_path, "chall", {
+        "jp": entry((0.30, 0.25, 0.40), (0.62, 0.58, 0.66)),  # Spearman's interval wholly below: worse
+        "mftn": entry((0.43, 0.38, 0.48), (0.50, 0.45, 0.55)),  # Spearman overlaps; MAE wholly below: better
+        "ytdlp": {"skipped": "too few rows (train 10, val 0, test 3)"},
+    })  # fmt: skip
+    c = compare_loso(champion, challenger, "prepublish")
+    assert c["status"] == "compared" and c["sources"] == ["jp", "mftn"]
+    assert c["worse"] == ["jp spearman"] and c["better"] == ["mftn mae_log10"]
+    assert c["champion_only"] == ["trending"] and c["challenger_skipped"] == {
+        "ytdlp": "too few rows (train 10, val 0, test 3)"
+    }
+    assert set(c["table"]["jp"]) == {"champion_rows", "challenger_rows", "spearman", "mae_log10"}  # no AUROC figure
+    keep, reason = decide({"prepublish": {"worse": [], "better": [], "report": {"rows": 9}}}, {"prepublish": c})
+    assert not keep and "prepublish jp spearman (leave-one-source-out)" in reason
+
+    off = loso_model(tmp_path, "off", None)
+    assert compare_loso(champion, off, "prepublish")["status"] == (
+        "not compared (this run trained no leave-one-source-out table)"
+    )
+    assert compare_loso(off, challenger, "prepublish")["status"].startswith("not compared (the champion recorded no")
+    elsewhere = loso_model(tmp_path, "elsewhere", {"ytdlp": entry((0.5, 0.4, 0.6), (0.6, 0.5, 0.7))})
+    assert compare_loso(champion, elsewhere, "prepublish")["status"] == (
+        "not compared (no source in both tables: champion jp, mftn, trending; challenger ytdlp)"
+    )
+
+
+def test_the_shipped_model_records_its_table() -> None:
+    from miles.jobs.retrain import loso_table
+
+    for task in ("prepublish", "early"):
+        table = loso_table(packaged_default_dir(), task)
+        assert table is not None and len([s for s, e in table.items() if "skipped" not in e]) >= 2
 
 
 def test_rows_match_however_their_timestamps_print() -> None:

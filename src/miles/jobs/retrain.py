@@ -1,16 +1,29 @@
 """The scheduled retrain (DESIGN.md §7): a challenger trained on the store against the champion (the served model).
 
 The challenger is a bundle like the default (prepublish + early) trained on every clean stored snapshot (development
-data imported into the store plus Miles' own trajectories; quarantined snapshots and view-metric breaks left out).
-Champion and challenger are evaluated on the same rows - the stored rows neither trained nor validated on - with a
-paired bootstrap by channel. The challenger is promoted only when it is not worse beyond the interval of the
-difference on any headline metric (Spearman, MAE log10, AUROC, ECE) of either task. Every run is registered in
-``model_versions`` with both models' reports and the reason, promoted or not.
+data imported into the store plus Miles' own trajectories; quarantined snapshots, view-metric breaks and counts a
+user typed in left out). The promotion rule has two parts, and the challenger is promoted only when it passes both:
+
+1. **Same forward rows.** Champion and challenger are evaluated on the same rows - the stored rows neither trained
+   nor validated on - with a paired bootstrap by channel. The challenger fails when it is worse beyond the 95 %
+   interval of the difference on any headline metric (Spearman, MAE log10, AUROC, ECE) of either task.
+2. **Leave one source out.** The challenger's leave-one-source-out table (trained without each source, tested on
+   that source's forward rows; ``metrics.json``) is set against the champion's recorded table, source by source,
+   for every source both tables hold. The two tables' rows are not the same (each model held out its own data), so
+   no paired interval exists; the stated margin is the two 95 % bootstrap intervals: the challenger fails when, on
+   any shared source and headline metric of either task, its interval lies wholly on the worse side of the
+   champion's (no overlap). Sources only one table holds are listed, not judged. A run with the table off
+   (``RetrainOptions.leave_one_source_out``) or with no shared source says so in its reason.
+
+Every run is registered in ``model_versions`` with both models' reports (both parts) and the reason, promoted or
+not.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +35,8 @@ from miles.config import Settings
 from miles.errors import InvalidInput
 from miles.jobs.compare import compare_models, version_of
 from miles.jobs.train import frame_from_store, train_bundle
+from miles.model.evaluate import HEADLINE, HIGHER_IS_BETTER
+from miles.model.predict import BUNDLE
 from miles.recommend.scoring import served_model_dir
 from miles.store.db import session_scope
 from miles.store.repos import models as model_repo
@@ -74,8 +89,9 @@ def retrain(
                                            n_boot=options.n_boot)  # fmt: skip
         if heartbeat is not None:
             heartbeat()
-    promote, reason = decide(comparisons)
-    record = retrain_record(champion, comparisons, promote=promote, reason=reason, videos=videos)
+    loso = {task: compare_loso(champion, out, task) for task in TASKS}
+    promote, reason = decide(comparisons, loso)
+    record = retrain_record(champion, comparisons, promote=promote, reason=reason, videos=videos, loso=loso)
     with session_scope(settings) as session:
         headline = metrics["prepublish"].get("headline", {}).get("metrics", {})
         summary = {name: {k: v.get("value") for k, v in ms.items()} for name, ms in headline.items()}
@@ -89,21 +105,103 @@ def retrain(
             "promoted": promote, "reason": reason, "videos": videos}  # fmt: skip
 
 
-def decide(comparisons: dict[str, dict[str, Any]]) -> tuple[bool, str]:
-    """Promote only when the challenger is worse beyond the interval on no headline metric of any task."""
+def decide(comparisons: dict[str, dict[str, Any]], loso: dict[str, dict[str, Any]] | None = None) -> tuple[bool, str]:
+    """Promote only when the challenger is worse beyond the interval on no headline metric of any task, on the same
+    rows and on no source of the leave-one-source-out tables (see the module docstring)."""
+    loso = loso or {}
     worse = [f"{task} {metric}" for task, c in comparisons.items() for metric in c["worse"]]
+    worse += [f"{task} {w} (leave-one-source-out)" for task, c in loso.items() for w in c["worse"]]
     if worse:
         return False, "kept the champion: the challenger is worse beyond the interval on " + ", ".join(worse)
     better = [f"{task} {metric}" for task, c in comparisons.items() for metric in c["better"]]
     rows = ", ".join(f"{task} {c['report']['rows']:,} rows" for task, c in comparisons.items())
     gain = f"better on {', '.join(better)}" if better else "no clear difference on any headline metric"
-    return True, f"promoted: not worse on any headline metric ({gain}; same rows: {rows})"
+    return True, f"promoted: not worse on any headline metric ({gain}; same rows: {rows}); {loso_summary(loso)}"
+
+
+def loso_summary(loso: dict[str, dict[str, Any]]) -> str:
+    """One clause for the reason: which sources the leave-one-source-out part judged, or why none."""
+    if not loso:
+        return "leave-one-source-out: not compared"
+    parts = []
+    for task, c in loso.items():
+        if c["status"] != "compared":
+            parts.append(f"{task} {c['status']}")
+        else:
+            parts.append(f"{task} not worse on {', '.join(c['sources'])}")
+    return "leave-one-source-out: " + "; ".join(parts)
+
+
+def loso_table(directory: Path, task: str) -> dict[str, Any] | None:
+    """The leave-one-source-out table a model recorded for ``task`` (None when it was trained without one)."""
+    if (directory / BUNDLE).is_file():
+        directory = directory / task
+    path = directory / "metrics.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    table = data.get("leave_one_source_out") if isinstance(data, dict) else None
+    return dict(table) if table else None
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _model_metrics(entry: dict[str, Any]) -> dict[str, Any]:
+    metrics = entry.get("metrics") or {}
+    return dict(next(iter(metrics.values()))) if metrics else {}
+
+
+def compare_loso(champion: Path, challenger: Path, task: str) -> dict[str, Any]:
+    """The challenger's leave-one-source-out figures against the champion's, per source both tables hold: ``worse``
+    and ``better`` list ``source metric`` where the two 95 % intervals do not overlap."""
+    a, b = loso_table(champion, task), loso_table(challenger, task)
+    if a is None or b is None:
+        who = "the champion recorded" if a is None else "this run trained"
+        return {"status": f"not compared ({who} no leave-one-source-out table)", "sources": [], "worse": [],
+                "better": [], "table": {}}  # fmt: skip
+    usable_a = {s: e for s, e in a.items() if "skipped" not in e}
+    usable_b = {s: e for s, e in b.items() if "skipped" not in e}
+    shared = sorted(set(usable_a) & set(usable_b))
+    table: dict[str, Any] = {}
+    worse, better = [], []
+    for source in shared:
+        ma, mb = _model_metrics(usable_a[source]), _model_metrics(usable_b[source])
+        row: dict[str, Any] = {
+            "champion_rows": usable_a[source].get("rows"),
+            "challenger_rows": usable_b[source].get("rows"),
+        }
+        for metric in HEADLINE:
+            ca, cb = ma.get(metric) or {}, mb.get(metric) or {}
+            if not all(_finite(x.get(k)) for x in (ca, cb) for k in ("value", "lo", "hi")):
+                continue  # no figure (e.g. AUROC of a source where every video is viral)
+            row[metric] = {"champion": ca, "challenger": cb}
+            up = HIGHER_IS_BETTER[metric]
+            if (cb["hi"] < ca["lo"]) if up else (cb["lo"] > ca["hi"]):
+                worse.append(f"{source} {metric}")
+            elif (cb["lo"] > ca["hi"]) if up else (cb["hi"] < ca["lo"]):
+                better.append(f"{source} {metric}")
+        table[source] = row
+    skipped = {s: e["skipped"] for s, e in b.items() if "skipped" in e}
+    status = "compared" if shared else (
+        "not compared (no source in both tables: champion " + ", ".join(sorted(usable_a)) + "; challenger "
+        + (", ".join(sorted(usable_b)) or "none") + ")"
+    )  # fmt: skip
+    only_a, only_b = sorted(set(usable_a) - set(shared)), sorted(set(usable_b) - set(shared))
+    return {"status": status, "sources": shared, "worse": worse, "better": better, "table": table,
+            "champion_only": only_a, "challenger_only": only_b, "challenger_skipped": skipped}  # fmt: skip
 
 
 def retrain_record(
-    champion: Path, comparisons: dict[str, dict[str, Any]], *, promote: bool, reason: str, videos: int
+    champion: Path,
+    comparisons: dict[str, dict[str, Any]],
+    *,
+    promote: bool,
+    reason: str,
+    videos: int,
+    loso: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """What ``model_versions`` keeps of a run: both models' metrics on the same rows, the differences, the verdict."""
+    """What ``model_versions`` keeps of a run: both models' metrics on the same rows, the differences, both
+    leave-one-source-out tables side by side, the verdict."""
     return {
         "champion": version_of(champion),
         "champion_path": str(champion),
@@ -122,6 +220,7 @@ def retrain_record(
             }
             for task, c in comparisons.items()
         },
+        "leave_one_source_out": loso or {},
     }
 
 
