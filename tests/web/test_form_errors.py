@@ -163,3 +163,26 @@ def test_history_rows_open_the_full_stored_result_for_their_owner_only(web: Test
     assert web.get(f"/history/{pid}").status_code == 404
     web.post("/logout", data={"csrf_token": csrf(web)})
     assert web.get(f"/history/{pid}", follow_redirects=False).headers["location"] == f"/login?next=%2Fhistory%2F{pid}"
+
+
+def test_a_history_row_links_the_draft_to_its_published_video(web: TestClient) -> None:
+    token = sign_up(web)
+    form = {"title": "Sourdough in 60 seconds", "duration_s": "45", "subscribers": "2000", "csrf_token": token}
+    pid = web.post("/score.json", data=form).json()["result"]["prediction_id"]
+    page = web.get(f"/history/{pid}")
+    assert f'action="/history/{pid}/link"' in page.text and "Published it?" in page.text
+    bad = web.post(f"/history/{pid}/link", data={"video": "not a video", "csrf_token": token})
+    assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text and "not a YouTube video URL" in bad.text
+    assert 'value="not a video"' in bad.text  # kept as typed
+    assert web.post(f"/history/{pid}/link", data={"video": "dRaFtVid0_1"}).status_code == 403  # no CSRF token
+    linked = web.post(f"/history/{pid}/link", data={"video": "https://www.youtube.com/shorts/dRaFtVid0_1",
+                                                    "csrf_token": token})  # fmt: skip
+    assert linked.status_code == 200 and "Linked to video <strong>dRaFtVid0_1</strong>" in linked.text
+    assert "No horizon graded yet" in linked.text
+    twin = web.get(f"/history/{pid}.json").json()
+    assert twin["prediction"]["video_id"] == "dRaFtVid0_1" and twin["grades"] == []
+    assert [t["video_id"] for t in web.get("/track.json").json()["items"]] == ["dRaFtVid0_1"]
+
+    web.post("/logout", data={"csrf_token": token})
+    other = sign_up(web, "other@example.com")
+    assert web.post(f"/history/{pid}/link", data={"video": "dRaFtVid0_1", "csrf_token": other}).status_code == 404

@@ -335,6 +335,37 @@ class HistoryItemOut(BaseModel):
     inputs_hash: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    video_id: str | None = Field(default=None, description="The published video this draft is linked to, if any.")
+
+
+class LinkIn(_In):
+    video: str = Field(
+        min_length=11,
+        max_length=2000,
+        description="The published video: YouTube URL (watch, shorts, youtu.be) or id, or a TikTok video URL.",
+    )
+
+
+class GradeOut(BaseModel):
+    horizon_h: float
+    age_h: float = Field(description="The graded capture's age (hours since publishing).")
+    actual_views: int
+    p10: float
+    p50: float
+    p90: float
+    error_log10: float = Field(description="log10(p50 + 1) - log10(views + 1): positive when the forecast was high.")
+    inside: bool = Field(description="Whether the views fell inside p10-p90.")
+    graded_at: datetime
+
+
+class LinkOut(BaseModel):
+    prediction_id: int
+    video_id: str
+    url: str
+    linked: bool = Field(description="False when the draft was already linked to this video.")
+    tracked_id: int = Field(description="Your tracked-video row that polls its views (GET /tracked).")
+    tracking_started: bool = Field(description="False when you were already tracking the video.")
+    grades: list[GradeOut] = Field(description="The grades so far, by horizon (the grade job adds them).")
 
 
 class HistoryPage(Page):

@@ -21,7 +21,7 @@ VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be"}
 
 
-def youtube_video_id(url: str) -> str:
+def youtube_video_id(url: str, field: str = "body.url") -> str:
     """The 11-character id from a watch, shorts, embed or youtu.be URL, or a bare id."""
     url = url.strip()
     if VIDEO_ID.match(url):
@@ -42,23 +42,23 @@ def youtube_video_id(url: str) -> str:
             candidate = segments[1]
     if not VIDEO_ID.match(candidate):
         raise InvalidInput(
-            f"body.url: not a YouTube video URL or id (nor a TikTok video URL): {url[:200]!r}",
-            details=[{"field": "body.url"}],
+            f"{field}: not a YouTube video URL or id (nor a TikTok video URL): {url[:200]!r}",
+            details=[{"field": field}],
         )
     return candidate
 
 
-def video_to_track(url: str) -> tuple[str, str]:
+def video_to_track(url: str, field: str = "body.url") -> tuple[str, str]:
     """(video id, URL to poll) of a YouTube or TikTok video link (or a bare YouTube id)."""
     if ref := tiktok_video_ref(url):
         return ref
     if is_tiktok_short_link(url):
         raise InvalidInput(
-            "body.url: a TikTok short link names no video id; open it and give the full "
+            f"{field}: a TikTok short link names no video id; open it and give the full "
             "https://www.tiktok.com/@name/video/ID address (`miles track add` follows short links)",
-            details=[{"field": "body.url"}],
+            details=[{"field": field}],
         )
-    video_id = youtube_video_id(url)
+    video_id = youtube_video_id(url, field)
     return video_id, f"https://www.youtube.com/watch?v={video_id}"
 
 

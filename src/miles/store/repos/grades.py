@@ -69,6 +69,12 @@ def clean_snapshots_of(*, session: Session, video_ids: Sequence[str]) -> dict[st
     return out
 
 
+def grades_of(*, session: Session, prediction_id: int) -> list[PredictionGrade]:
+    """One prediction's grades, by horizon (the caller checked the prediction is the user's)."""
+    stmt = select(PredictionGrade).where(PredictionGrade.prediction_id == prediction_id)
+    return list(session.scalars(stmt.order_by(PredictionGrade.horizon_h)))
+
+
 def add_grades(*, session: Session, grades: Iterable[dict[str, Any]]) -> int:
     rows = [PredictionGrade(**g) for g in grades]
     session.add_all(rows)

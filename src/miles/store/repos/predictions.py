@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from miles.errors import InvalidInput, NotFound
 from miles.store.tables import PredictionRecord, Video, VideoSnapshot
 
 
@@ -63,12 +64,43 @@ def get_prediction(*, session: Session, user_id: int, prediction_id: int) -> Pre
     )
 
 
+def link_prediction(
+    *, session: Session, user_id: int, prediction_id: int, video_id: str, platform: str
+) -> tuple[PredictionRecord, bool]:
+    """Link the user's scored draft to its published video, so that the ``grade`` job grades it as the video's views
+    arrive; (row, newly linked). Another user's prediction is reported exactly like a missing one; a draft linked to
+    another video, or scored for another platform, is refused."""
+    row = get_prediction(session=session, user_id=user_id, prediction_id=prediction_id)
+    if row is None:
+        raise NotFound(f"you have no scored draft with id {prediction_id}")
+    if row.video_id == video_id:
+        return row, False
+    if row.video_id is not None:
+        raise InvalidInput(
+            f"body.video: scored draft {prediction_id} is already linked to video {row.video_id}; a draft is graded "
+            "against one video only",
+            status=409,
+        )
+    scored_for = str((row.inputs or {}).get("platform") or "youtube")
+    if scored_for != platform:
+        raise InvalidInput(
+            f"body.video: draft {prediction_id} was scored as a {scored_for} draft, but this is a {platform} video",
+            details=[{"field": "body.video"}],
+        )
+    row.video_id = video_id
+    session.flush()
+    return row, True
+
+
 def videos_to_score(
     *, session: Session, model_version: str, since: datetime, limit: int = 500, platform: str = "youtube"
 ) -> list[Any]:
-    """Videos of ``platform`` first stored since ``since`` that have no prediction from ``model_version`` yet."""
+    """Videos of ``platform`` first stored since ``since`` that Miles' scorer has not scored with ``model_version``
+    yet (a user's draft linked to the video is the user's prediction, not the scorer's)."""
     scored = select(PredictionRecord.video_id).where(
-        PredictionRecord.video_id.is_not(None), PredictionRecord.model_version == model_version
+        PredictionRecord.video_id.is_not(None),
+        PredictionRecord.model_version == model_version,
+        PredictionRecord.user_id.is_(None),
     )
     stmt = (
         select(Video)

@@ -1,0 +1,62 @@
+"""Link a scored draft to its published video: the prediction is then graded as the video's views arrive.
+
+The user scored a draft (``POST /api/v1/predict`` or the Score page; a stored prediction in their history) and later
+published it. Linking names the published video: Miles starts tracking it for the user (if it is not tracked yet)
+so that its views are polled, and the ``grade`` job grades the stored prediction at each horizon from captures taken
+*after* the prediction was made (user-typed counts never grade). Owner-only: another user's prediction is reported
+exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from miles.config import Settings
+from miles.domain import tiktok_video_ref, utcnow
+from miles.serve.api.tracked import video_to_track
+from miles.store.repos import grades as grade_repo
+from miles.store.repos import predictions
+from miles.store.repos.tracking import schedule_video
+from miles.store.tables import PredictionGrade
+
+
+def link_draft(
+    *, session: Session, settings: Settings, user_id: int, prediction_id: int, video: str, field: str = "body.video"
+) -> dict[str, Any]:
+    """Link prediction ``prediction_id`` of ``user_id`` to ``video`` (URL or id) and track the video."""
+    video_id, url = video_to_track(video, field)
+    platform = "tiktok" if tiktok_video_ref(video) else "youtube"
+    row, linked = predictions.link_prediction(
+        session=session, user_id=user_id, prediction_id=prediction_id, video_id=video_id, platform=platform
+    )
+    tracked, started = schedule_video(
+        session=session, video_id=video_id, url=url, now=utcnow(), schedule_h=settings.track_schedule_h, user_id=user_id
+    )
+    return {
+        "prediction_id": row.id,
+        "video_id": video_id,
+        "url": url,
+        "linked": linked,
+        "tracked_id": tracked.id,
+        "tracking_started": started,
+        "grades": grades_out(grade_repo.grades_of(session=session, prediction_id=row.id)),
+    }
+
+
+def grades_out(rows: list[PredictionGrade]) -> list[dict[str, Any]]:
+    return [
+        {
+            "horizon_h": g.horizon_h,
+            "age_h": g.age_h,
+            "actual_views": g.actual_views,
+            "p10": g.p10,
+            "p50": g.p50,
+            "p90": g.p90,
+            "error_log10": round(g.error_log10, 4),
+            "inside": g.inside,
+            "graded_at": g.graded_at,
+        }
+        for g in rows
+    ]
