@@ -31,7 +31,7 @@ from miles.recommend.scoring import served_model_dir
 from miles.serve.app import create_app
 from miles.store.db import session_scope
 from miles.store.repos.models import promoted_model
-from miles.store.tables import ModelVersion, PredictionGrade, PredictionRecord, Video
+from miles.store.tables import ModelVersion, PredictionGrade, PredictionRecord, Thumbnail, Video
 
 MFTN = "mftn_tech_channels_2026/recent_uploads_snapshots.parquet"
 JP = "jp_keyword_search_2025/videos_complete_6062.parquet"
@@ -157,6 +157,10 @@ def test_the_learning_loop_end_to_end(loop_env: Settings, sample: Path, jp_sampl
             assert math.isclose(c["difference"][metric]["value"], diff, abs_tol=1e-5)
         worse += [f"{task} {m}" for m in c["worse"]]
         assert f"{task} {c['rows']:,} rows" in result["reason"] or worse
+    assert record["thumbnail_ablation"]["status"] == (  # no stored thumbnails here: see the next test
+        "not tried: 0 stored videos have a thumbnail and views; the retrain tries the thumbnail features from 500"
+    )
+    assert "## Thumbnail features (retrain ablation)" in (path / "MODEL_CARD.md").read_text(encoding="utf-8")
     loso = record["leave_one_source_out"]  # both tables side by side, source by source
     jp = "jp_keyword_search_2025"
     assert loso["prepublish"]["status"] == "compared" and loso["prepublish"]["sources"] == [jp]
@@ -182,6 +186,50 @@ def test_the_learning_loop_end_to_end(loop_env: Settings, sample: Path, jp_sampl
     compared = json.loads(out.output)
     assert compared["report"]["rows"] == record["comparison"]["prepublish"]["rows"]  # the same rows as the retrain
     assert compared["worse"] == record["comparison"]["prepublish"]["worse"]
+
+
+def test_thumbnail_features_are_tried_and_kept_only_if_they_win(
+    cli_env: Settings, sample: Path, jp_sample: Path, shared_data: Path
+) -> None:
+    """Stored videos with a thumbnail Miles fetched (here: the jp sample's real image statistics, stored as the
+    collector stores them) reach the threshold: the retrain trains the challenger with and without the thumbnail
+    features, keeps them only if they win on the same rows, and says so in the record and the card."""
+    settings = cli_env
+    import_paths([sample, jp_sample], settings=settings)
+    stats = pd.read_parquet(shared_data / JP).drop_duplicates("video_id").set_index("video_id")
+    with session_scope(settings) as s:
+        ids = list(s.scalars(select(Video.id).where(Video.id.in_(pd.read_parquet(jp_sample)["video_id"].tolist()))))
+        for vid in ids:
+            row = stats.loc[vid]
+            s.add(
+                Thumbnail(
+                    content_hash=f"sha-{vid}",
+                    url=str(row["thumbnail_link"]),
+                    width=480,
+                    height=360,
+                    stats={"brightness": float(row["brightness"]), "colorfulness": float(row["colorfulness"])},
+                )
+            )
+            s.execute(update(Video).where(Video.id == vid).values(thumbnail_hash=f"sha-{vid}"))  # fmt: skip
+    result = retrain(settings, options=replace(SMALL, thumbnail_min_videos=1000))
+    assert result["status"] == "ok", result
+    with session_scope(settings) as s:
+        row = s.get(ModelVersion, result["version"])
+        assert row is not None
+        ablation, path = row.metrics["retrain"]["thumbnail_ablation"], Path(row.path)
+    assert ablation["videos_with_thumbnails"] == len(ids) >= 1000 and result["thumbnails"] == ablation["status"]
+    worse = [f"{t} {m}" for t, c in ablation["comparison"].items() for m in c["worse"]]
+    better = [f"{t} {m}" for t, c in ablation["comparison"].items() for m in c["better"]]
+    assert ablation["kept"] == (bool(better) and not worse)
+    assert ablation["status"].startswith("kept: " if ablation["kept"] else "dropped: ")
+    for task in ("prepublish", "early"):
+        c = ablation["comparison"][task]
+        assert c["rows"] > 100 and set(c["names"]) <= set(c["metrics"])  # both challengers on the same rows
+        features = json.loads((path / task / "manifest.json").read_text(encoding="utf-8"))["features"]
+        assert any(f.startswith("thumb_") for f in features) == ablation["kept"]  # the served one is the winner
+    card = (path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "## Thumbnail features (retrain ablation)" in card and "without (A) vs with (B)" in card
+    assert [p.name for p in (settings.data_dir / "models").iterdir()] == [path.name]  # the loser is removed
 
 
 def test_compare_a_model_with_itself_on_a_file(cli_env: Settings, sample: Path) -> None:

@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from miles.config import Settings
 from miles.errors import InvalidInput
 from miles.jobs.compare import compare_models, version_of
@@ -44,6 +46,9 @@ from miles.store.repos import models as model_repo
 log = logging.getLogger(__name__)
 TASKS = ("prepublish", "early")
 MIN_VIDEOS = 200  # fewer stored videos than this make no honest test fold
+# The retrain tries the thumbnail features once this many stored videos have a thumbnail Miles fetched (its image
+# statistics in ``thumbnails``) and views: below it, a held-out fold would hold too few of them to show an effect.
+THUMBNAIL_MIN_VIDEOS = 500
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class RetrainOptions:
     n_boot: int = 200
     leave_one_source_out: bool = True
     max_train_rows: int = 120_000
+    thumbnail_min_videos: int = THUMBNAIL_MIN_VIDEOS
 
 
 def retrain(
@@ -83,6 +89,17 @@ def retrain(
         return {"job": "retrain", "status": "skipped", "reason": f"no challenger trained: {exc.message}"}
     if heartbeat is not None:
         heartbeat()
+    thumbs = thumbnail_videos(frame)
+    ablation: dict[str, Any] = {"videos_with_thumbnails": thumbs, "min_videos": options.thumbnail_min_videos}
+    if thumbs < options.thumbnail_min_videos:
+        ablation["status"] = (f"not tried: {thumbs:,} stored videos have a thumbnail and views; the retrain tries "
+                              f"the thumbnail features from {options.thumbnail_min_videos:,}")  # fmt: skip
+    else:
+        out, version, metrics = thumbnail_ablation(frame, out, version, metrics, settings=settings, options=options,
+                                                   overrides=overrides, ablation=ablation)  # fmt: skip
+        if heartbeat is not None:
+            heartbeat()
+    append_ablation_to_card(out, ablation)
     comparisons = {}
     for task in TASKS:
         comparisons[task] = compare_models(champion, out, frame, task=task, from_file=False,  # type: ignore[arg-type]
@@ -92,6 +109,7 @@ def retrain(
     loso = {task: compare_loso(champion, out, task) for task in TASKS}
     promote, reason = decide(comparisons, loso)
     record = retrain_record(champion, comparisons, promote=promote, reason=reason, videos=videos, loso=loso)
+    record["thumbnail_ablation"] = ablation
     with session_scope(settings) as session:
         headline = metrics["prepublish"].get("headline", {}).get("metrics", {})
         summary = {name: {k: v.get("value") for k, v in ms.items()} for name, ms in headline.items()}
@@ -102,7 +120,83 @@ def retrain(
             model_repo.promote_model(session=session, version=version)
     log.info("retrain: %s %s (%s)", version, "promoted" if promote else "kept as challenger", reason)
     return {"job": "retrain", "status": "ok", "version": version, "champion": record["champion"],
-            "promoted": promote, "reason": reason, "videos": videos}  # fmt: skip
+            "promoted": promote, "reason": reason, "videos": videos,
+            "thumbnails": ablation["status"]}  # fmt: skip
+
+
+def thumbnail_videos(frame: pd.DataFrame) -> int:
+    """Stored videos with a thumbnail Miles fetched (its statistics joined by ``frame_from_store``) and views."""
+    if "thumb_present" not in frame.columns:
+        return 0
+    return int(frame.loc[frame["thumb_present"].fillna(0) > 0, "video_id"].nunique())
+
+
+def thumbnail_ablation(
+    frame: pd.DataFrame,
+    out: Path,
+    version: str,
+    metrics: dict[str, Any],
+    *,
+    settings: Settings,
+    options: RetrainOptions,
+    overrides: dict[str, Any],
+    ablation: dict[str, Any],
+) -> tuple[Path, str, dict[str, Any]]:
+    """Train the same challenger with the thumbnail features and compare the two on the same rows (B = with). The
+    thumbnail features are kept only when they win: better beyond the paired interval on at least one headline
+    metric and worse on none, in both tasks together. Returns the challenger that goes on to meet the champion."""
+    with_thumbs = out.with_name(out.name + "-thumbnail")
+    log.info("retrain: %d videos have thumbnails; training the challenger with them into %s", ablation[
+        "videos_with_thumbnails"], with_thumbs)  # fmt: skip
+    version_t, metrics_t = train_bundle(frame, with_thumbs, settings=settings, text=options.text_embedding,
+                                        register=False, overrides={**overrides, "thumbnail": True})  # fmt: skip
+    comparisons = {task: compare_models(out, with_thumbs, frame, task=task, from_file=False,  # type: ignore[arg-type]
+                                        n_boot=options.n_boot) for task in TASKS}  # fmt: skip
+    worse = [f"{task} {m}" for task, c in comparisons.items() for m in c["worse"]]
+    better = [f"{task} {m}" for task, c in comparisons.items() for m in c["better"]]
+    keep = bool(better) and not worse
+    if keep:
+        ablation["status"] = "kept: with the thumbnail features the challenger is better on " + ", ".join(better)
+    elif worse:
+        ablation["status"] = "dropped: with the thumbnail features the challenger is worse on " + ", ".join(worse)
+    else:
+        ablation["status"] = "dropped: the thumbnail features made no clear difference on any headline metric"
+    ablation["comparison"] = {
+        task: {"rows": c["report"]["rows"], "names": c["names"], "metrics": c["report"]["metrics"],
+               "difference": c["difference"], "worse": c["worse"], "better": c["better"]}
+        for task, c in comparisons.items()
+    }  # fmt: skip
+    ablation["kept"] = keep
+    shutil.rmtree(out if keep else with_thumbs, ignore_errors=True)
+    return (with_thumbs, version_t, metrics_t) if keep else (out, version, metrics)
+
+
+def append_ablation_to_card(directory: Path, ablation: dict[str, Any]) -> None:
+    """The thumbnail ablation as a section of the challenger's model card (the bundle's and each task's copy)."""
+    lines = ["", "## Thumbnail features (retrain ablation)", "",
+             f"Stored videos with a thumbnail and views: {ablation['videos_with_thumbnails']:,} (the retrain tries "
+             f"the thumbnail features from {ablation['min_videos']:,}). Result: {ablation['status']}."]  # fmt: skip
+    for task, c in (ablation.get("comparison") or {}).items():
+        a, b = c["names"]
+        lines += ["", f"{task}: without (A) vs with (B) the thumbnail features on the same {c['rows']:,} rows", "",
+                  "| metric | without | with | B - A (95% paired interval) |", "|---|---|---|---|"]  # fmt: skip
+        for metric in HEADLINE:
+            va, vb = c["metrics"][a].get(metric, {}), c["metrics"][b].get(metric, {})
+            d = c["difference"].get(metric)
+            if d is None:
+                continue
+            delta = f"{_fmt(d.get('value'), True)} ({_fmt(d.get('lo'), True)} to {_fmt(d.get('hi'), True)})"
+            lines.append(f"| {metric} | {_fmt(va.get('value'))} | {_fmt(vb.get('value'))} | {delta} |")
+    text = "\n".join(lines) + "\n"
+    for card in [directory / "MODEL_CARD.md", *(directory / task / "MODEL_CARD.md" for task in TASKS)]:
+        if card.is_file():
+            card.write_text(card.read_text(encoding="utf-8").rstrip("\n") + "\n" + text, encoding="utf-8")
+
+
+def _fmt(value: object, sign: bool = False) -> str:
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "–"
+    return f"{value:+.3f}" if sign else f"{value:.3f}"
 
 
 def decide(comparisons: dict[str, dict[str, Any]], loso: dict[str, dict[str, Any]] | None = None) -> tuple[bool, str]:
