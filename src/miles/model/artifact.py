@@ -49,7 +49,7 @@ class Predictions:
 
 @runtime_checkable
 class Model(Protocol):
-    """What every model (baseline, LightGBM, fusion) implements.
+    """What every model (baseline, ordinary-upload level, LightGBM) implements.
 
     ``fit`` gets the training rows' features and labels (columns ``log_views`` and ``viral``) and the labeler
     fitted on the same rows; ``predict`` returns log views (and P(viral) if the model has one).
@@ -69,7 +69,7 @@ class Model(Protocol):
 
 
 MODEL_KINDS: dict[str, type[Any]] = {}
-KIND_MODULES = ("miles.model.baselines", "miles.model.level", "miles.model.gbdt", "miles.model.fusion")
+KIND_MODULES = ("miles.model.baselines", "miles.model.level", "miles.model.gbdt")
 
 
 def register_model_kind(cls: type[Any]) -> type[Any]:

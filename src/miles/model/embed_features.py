@@ -5,7 +5,7 @@ training and serving run the same feature code:
 
 - ``title_pc_0..15``: the MiniLM title embedding (384-d) projected on a PCA fitted on the training fold's
   titles only (:class:`TitleProjector`, saved in the artifact). Absent columns give NaN (the GBDT treats
-  them as missing, the fusion model masks the text tower).
+  them as missing).
 - ``thumb_*``: image statistics of the thumbnail (:func:`miles.model.images.image_stats`) and
   ``thumb_present`` (1 when an image was seen, else 0) - an explicit mask, never a silent zero. The jp
   development set carries ``brightness`` and ``colorfulness`` of its thumbnails (no images), so those two
