@@ -179,3 +179,13 @@ def test_views_a_user_typed_in_never_train_or_grade(db_settings: Settings) -> No
     assert frame_from_db(db_settings, clean=False)["views"].tolist() == [10, 30, 60]
     with session_scope(db_settings) as s:
         assert [x.views for x in clean_snapshots_of(session=s, video_ids=["t"])["t"]] == [10, 60]
+
+
+def test_a_video_keeps_the_source_that_found_it(db_settings: Settings) -> None:
+    plant(db_settings, [snap("f", 1, 10, source="ytdlp:search"), snap("f", 6, 60, source="ytdlp:poll"),
+                        snap("g", 2, 5, source="ytdlp:poll")])  # fmt: skip
+    clean = frame_from_db(db_settings)
+    assert clean.groupby("video_id")["source"].apply(list).to_dict() == {
+        "f": ["ytdlp:search", "ytdlp:search"], "g": ["ytdlp:poll"]
+    }  # fmt: skip
+    assert frame_from_db(db_settings, clean=False)["source"].tolist() == ["ytdlp:search", "ytdlp:poll", "ytdlp:poll"]

@@ -286,7 +286,8 @@ def load_snapshot_frame(
 
     ``clean`` (what training reads) leaves out quarantined snapshots, counts a user typed in (``web-entry``:
     unverified; they serve that user's own forecast only) and, per video, every snapshot whose view metric differs
-    from the video's first one, so that no trajectory mixes two kinds of count."""
+    from the video's first one, so that no trajectory mixes two kinds of count; and gives every row of a video the
+    source of its first capture."""
     stmt = snapshot_query()
     if platform is not None:
         stmt = stmt.where(Video.platform == platform)
@@ -301,7 +302,12 @@ def load_snapshot_frame(
     frame = rows_to_frame([row[:-1] for row in rows])
     metric = pd.Series([row[-1] for row in rows], dtype=object)
     first = metric.groupby(frame["video_id"].to_numpy()).transform("first")  # rows come by video, then time
-    return frame[(metric == first).to_numpy()].reset_index(drop=True)
+    frame = frame[(metric == first).to_numpy()].reset_index(drop=True)
+    # One source per video: how it was found (its first capture's source). A video found by a search and then
+    # polled by the tracker is one trajectory of one sampling frame, never split across two sources' cut dates or
+    # held out as one source while its other captures train (leave-one-source-out).
+    frame["source"] = frame.groupby("video_id", sort=False)["source"].transform("first")
+    return frame
 
 
 def collected() -> ColumnElement[bool]:
