@@ -174,6 +174,11 @@ def test_a_history_row_links_the_draft_to_its_published_video(web: TestClient) -
     bad = web.post(f"/history/{pid}/link", data={"video": "not a video", "csrf_token": token})
     assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text and "not a YouTube video URL" in bad.text
     assert 'value="not a video"' in bad.text  # kept as typed
+    tiktok = web.post(f"/history/{pid}/link", data={"video": "https://www.tiktok.com/@b/video/7300000000000000001",
+                                                    "csrf_token": token})  # fmt: skip
+    assert (
+        tiktok.status_code == 422 and 'id="video-error"' in tiktok.text and "scored as a youtube draft" in tiktok.text
+    )
     assert web.post(f"/history/{pid}/link", data={"video": "dRaFtVid0_1"}).status_code == 403  # no CSRF token
     linked = web.post(f"/history/{pid}/link", data={"video": "https://www.youtube.com/shorts/dRaFtVid0_1",
                                                     "csrf_token": token})  # fmt: skip

@@ -29,7 +29,7 @@ def link_draft(
     video_id, url = video_to_track(video, field)
     platform = "tiktok" if tiktok_video_ref(video) else "youtube"
     row, linked = predictions.link_prediction(
-        session=session, user_id=user_id, prediction_id=prediction_id, video_id=video_id, platform=platform
+        session=session, user_id=user_id, prediction_id=prediction_id, video_id=video_id, platform=platform, field=field
     )
     tracked, started = schedule_video(
         session=session, video_id=video_id, url=url, now=utcnow(), schedule_h=settings.track_schedule_h, user_id=user_id

@@ -65,7 +65,7 @@ def get_prediction(*, session: Session, user_id: int, prediction_id: int) -> Pre
 
 
 def link_prediction(
-    *, session: Session, user_id: int, prediction_id: int, video_id: str, platform: str
+    *, session: Session, user_id: int, prediction_id: int, video_id: str, platform: str, field: str = "body.video"
 ) -> tuple[PredictionRecord, bool]:
     """Link the user's scored draft to its published video, so that the ``grade`` job grades it as the video's views
     arrive; (row, newly linked). Another user's prediction is reported exactly like a missing one; a draft linked to
@@ -77,15 +77,16 @@ def link_prediction(
         return row, False
     if row.video_id is not None:
         raise InvalidInput(
-            f"body.video: scored draft {prediction_id} is already linked to video {row.video_id}; a draft is graded "
+            f"{field}: scored draft {prediction_id} is already linked to video {row.video_id}; a draft is graded "
             "against one video only",
             status=409,
+            details=[{"field": field}],
         )
     scored_for = str((row.inputs or {}).get("platform") or "youtube")
     if scored_for != platform:
         raise InvalidInput(
-            f"body.video: draft {prediction_id} was scored as a {scored_for} draft, but this is a {platform} video",
-            details=[{"field": "body.video"}],
+            f"{field}: draft {prediction_id} was scored as a {scored_for} draft, but this is a {platform} video",
+            details=[{"field": field}],
         )
     row.video_id = video_id
     session.flush()
