@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +16,7 @@ from miles.config import Settings
 from miles.errors import InvalidInput, NotFound
 from miles.jobs.track import add_tracking, poll_due
 from miles.store.db import session_scope
-from miles.store.repos import tracking
+from miles.store.repos import tracking, users
 from miles.store.repos.users import create_user
 from miles.store.tables import TrackedVideo, VideoSnapshot
 
@@ -109,3 +111,32 @@ def test_track_add_errors_are_clear(sqlite_settings: Settings) -> None:
         add_tracking(url, collector=collector)
     with pytest.raises(NotFound, match="no user with email"):
         add_tracking(url, collector=collector, user_email="nobody@example.com")
+
+
+def test_two_requests_tracking_one_video_at_once_end_with_one_row(db_settings: Settings) -> None:
+    """A double click: the second transaction looks before the first commits, then its insert meets the first's row
+    (uq_tracked_user_video). It was a 500; now it answers with the first's row."""
+    with session_scope(db_settings) as s:
+        user_id = create_user(session=s, email="double@example.com", password="a-long-password").id
+    results: list[tuple[int, bool]] = []
+
+    def second() -> None:
+        with session_scope(db_settings) as s:
+            users.set_current_user(session=s, user_id=user_id)
+            row, created = tracking.schedule_video(
+                session=s, video_id="v1", url="u", now=T0, schedule_h=SCHEDULE, user_id=user_id
+            )
+            results.append((row.id, created))
+
+    with session_scope(db_settings) as s:
+        users.set_current_user(session=s, user_id=user_id)
+        first, created = tracking.schedule_video(
+            session=s, video_id="v1", url="u", now=T0, schedule_h=SCHEDULE, user_id=user_id
+        )
+        assert created
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)  # the second transaction has looked (nothing) and waits on the unique index
+        first_id = first.id
+    thread.join(timeout=30)
+    assert results == [(first_id, False)]

@@ -37,7 +37,10 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+"""The request's transaction, committed *before* the response is sent (``scope="function"``): FastAPI's default
+ends a yield dependency after sending, so a client could read 200 before the commit - its next request not seeing
+the row it was just told about, or a commit failing after success was reported."""
 
 
 @dataclass(frozen=True, slots=True)

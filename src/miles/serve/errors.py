@@ -1,8 +1,9 @@
 """One error envelope for every error: ``{"ok": false, "error": {"code", "message", "details"}}``.
 
 Expected errors (``MilesError``) keep their status and message; validation errors are 422 with the
-field path of each problem; anything else is a 500 with a generic message (the traceback goes to the
-server log, never to the client).
+field path of each problem; a body that cannot be read at all (not JSON, not UTF-8, nested too deeply, broken
+multipart) is a 422 on ``body`` saying why and where; anything else is a 500 with a generic message (the traceback
+goes to the server log, never to the client).
 """
 
 from __future__ import annotations
@@ -55,6 +56,39 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _line_column(doc: str | bytes, pos: int) -> tuple[int, int]:
+    text = doc.decode("utf-8", "replace") if isinstance(doc, bytes) else doc
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _not_json(exc: RequestValidationError) -> dict[str, Any] | None:
+    """FastAPI's ``json_invalid`` error (its message is only "JSON decode error" at ``body[<offset>]``) as where
+    and why the body stops being JSON."""
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            loc = tuple(err.get("loc", ()))
+            pos = loc[-1] if loc and isinstance(loc[-1], int) else 0
+            line, column = _line_column(exc.body or "", pos)
+            why = (err.get("ctx") or {}).get("error", "not JSON")
+            message = f"the request body is not valid JSON: {why} at line {line}, column {column}"
+            return {"field": "body", "message": message, "type": "json_invalid", "line": line, "column": column}
+    return None
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> str:
+    """Why a 400 from parsing the body (FastAPI or Starlette) happened, in words."""
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        byte = cause.object[cause.start : cause.start + 1].hex()
+        return f"the request body is not valid JSON: it is not UTF-8 text (byte 0x{byte} at offset {cause.start})"
+    if isinstance(cause, RecursionError):
+        return "the request body is not valid JSON: arrays or objects nested too deeply"
+    if cause is not None:
+        return f"the request body could not be read: {cause}"
+    return f"the request body could not be read: {exc.detail}"
+
+
 async def _miles_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MilesError)
     if not exc.expected or exc.status >= 500:
@@ -66,6 +100,9 @@ async def _miles_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # only body parsing raises a bare 400 (Miles' own errors are MilesError)
+        message = _unreadable_body(exc)
+        return envelope(422, "invalid_input", message, [{"field": "body", "message": message, "type": "body_invalid"}])
     code = HTTP_CODES.get(exc.status_code, "error" if exc.status_code < 500 else "server_error")
     headers = dict(exc.headers) if exc.headers else None
     return envelope(exc.status_code, code, str(exc.detail), None, headers)
@@ -73,6 +110,8 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if (not_json := _not_json(exc)) is not None:
+        return envelope(422, "invalid_input", not_json["message"], [not_json])
     details = _validation_details(exc)
     first = details[0] if details else {"field": "request", "message": "invalid"}
     message = f"invalid request: {first['field']}: {first['message']}"

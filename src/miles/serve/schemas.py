@@ -66,7 +66,10 @@ def no_control_chars(value: str, *, multiline: bool = False) -> str:
 
 
 class CleanText(BaseModel):
-    """Request body whose strings (and lists of strings) hold no control characters: they are never stored."""
+    """Request body whose strings (and lists of strings) hold no control characters: they are never stored; and
+    whose numbers are finite (Python reads NaN and Infinity in a JSON body, which JSON itself does not allow)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     @field_validator("*", mode="after")
     @classmethod

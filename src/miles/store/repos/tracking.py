@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from miles.store.tables import TrackedVideo
@@ -40,13 +41,10 @@ def schedule_video(
     schedule_h: Sequence[float],
     user_id: int | None = None,
 ) -> tuple[TrackedVideo, bool]:
-    """Track ``video_id`` from ``now`` on (for ``user_id``, or for Miles itself); (row, created)."""
-    existing = session.scalar(
-        select(TrackedVideo).where(
-            TrackedVideo.video_id == video_id,
-            TrackedVideo.user_id.is_(None) if user_id is None else TrackedVideo.user_id == user_id,
-        )
-    )
+    """Track ``video_id`` from ``now`` on (for ``user_id``, or for Miles itself); (row, created). Two requests of one
+    user for one video at the same moment (a double click) both end with the one row: the second finds the first's
+    row once its insert collides with it."""
+    existing = _tracked(session, video_id, user_id)
     if existing is not None:
         return existing, False
     row = TrackedVideo(
@@ -59,9 +57,23 @@ def schedule_video(
         next_poll_at=_slot_time(now, schedule_h, 0),
         active=bool(schedule_h),
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # uq_tracked_user_video: another transaction inserted it after our look
+        if (existing := _tracked(session, video_id, user_id)) is None:
+            raise
+        return existing, False
     return row, True
+
+
+def _tracked(session: Session, video_id: str, user_id: int | None) -> TrackedVideo | None:
+    return session.scalar(
+        select(TrackedVideo).where(
+            TrackedVideo.video_id == video_id,
+            TrackedVideo.user_id.is_(None) if user_id is None else TrackedVideo.user_id == user_id,
+        )
+    )
 
 
 def due(*, session: Session, now: datetime, limit: int = 500) -> list[TrackedVideo]:
