@@ -49,6 +49,10 @@ BAD_VALUES = [
     ("published_at", 1e20, "unparseable timestamp in column published_at"),
     ("captured_at", FUTURE, "captured_at is in the future"),
     ("captured_at", "9999-12-31T23:59:59-14:00", "captured_at is in the future"),
+    # An identifier with a control character is refused, not stripped (that would store another id).
+    ("video_id", "bad\x000000001", "video_id contains a control character (U+0000) at position 4"),
+    ("channel_id", "UC\x1bchan", "channel_id contains a control character (U+001B) at position 3"),
+    ("video_id", None, "missing required value in column video_id"),
 ]
 
 
@@ -140,7 +144,8 @@ def test_control_characters_are_stripped_before_storing(db_settings: Settings, t
         "title": "Bread\x00 in\r\n60\tseconds\x07\x1b[31m",
         "description": "line one\nline two\x00\x7f\ttab",
         "tags": ["sour\x00dough", "bread\nbaking"],
-        "channel_id": "UC\x00chan",
+        "channel_id": "UCchan",
+        "channel_title": "Chef\x00 Ann",
     }
     path = _jsonl(tmp_path, [row])
     assert import_paths([path], settings=db_settings).counts.snapshots_added == 1
@@ -149,7 +154,35 @@ def test_control_characters_are_stripped_before_storing(db_settings: Settings, t
     assert stored.title == "Bread in 60 seconds[31m"
     assert stored.description == "line one\nline two\ttab"
     assert stored.tags == "sourdough|bread baking"
-    assert stored.channel_id == "UCchan"
+    assert stored.channel_title == "Chef Ann"
+
+
+def test_a_json_array_file_says_the_file_is_read_as_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "drafts.json"
+    path.write_text(json.dumps([{"video_id": None}]))
+    with pytest.raises(InvalidInput) as err:
+        read_file(path)
+    assert err.value.message == (
+        f"{path}, line 1: a JSON array, not a JSON object: the file is read as JSON Lines, one snapshot object per "
+        'line ({"video_id": ..., "title": ..., ...}), with no enclosing [ ]'
+    )
+
+
+def test_a_binary_parquet_column_is_read_as_utf8_or_refused(tmp_path: Path) -> None:
+    path = tmp_path / "binary.parquet"
+    frame = pd.DataFrame([GOOD_ROW, {**GOOD_ROW, "video_id": "bad00000001"}])
+    frame["video_id"] = [b"good0000001", b"\xff\xfebad"]  # a binary column (was an internal UnicodeDecodeError)
+    frame.to_parquet(path)
+    result = read_file(path)
+    assert [str(r) for r in result.rejected] == [f"{path}, row 2: video_id is not valid UTF-8"]
+    assert list(result.frame["video_id"]) == ["good0000001"]
+
+
+def test_a_repeated_csv_column_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text("video_id,video_id,title,published_at,captured_at,views\na,b,t,2026-01-01,2026-01-02,1\n")
+    with pytest.raises(InvalidInput, match=r"twice.csv, line 1: column\(s\) video_id appear more than once"):
+        read_file(path)
 
 
 def test_only_control_characters_leave_a_required_field_missing(db_settings: Settings, tmp_path: Path) -> None:

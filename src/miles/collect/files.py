@@ -8,6 +8,7 @@ rows dropped because of a documented dataset quirk (DATA.md). Nothing here touch
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import json
 from collections import Counter
@@ -22,11 +23,13 @@ import pandas as pd
 
 from miles.collect.ytdlp import info_to_record
 from miles.domain import (
+    CONTROL_CHARS,
     CONTROL_CHARS_EXCEPT_WHITESPACE,
     EARLIEST_PUBLISH,
     PLATFORMS,
     REQUIRED_COLUMNS,
     SNAPSHOT_COLUMNS,
+    control_char_problem,
     utcnow,
 )
 from miles.errors import InvalidInput
@@ -65,6 +68,9 @@ MAX_COUNT = 1e15  # no count on YouTube comes near; larger means a broken file
 MAX_DURATION_S = 7 * 86_400.0  # the longest videos (streams) are hours long; a week means a broken value
 CLOCK_SKEW = pd.Timedelta(minutes=10)  # a capture time this far ahead of our clock is still "now"
 MULTILINE_COLUMNS = ("description",)
+# Identifiers are refused with a control character (a NUL in an id is a broken or hostile file, and stripping it
+# would store another video's id); free text has them removed (DESIGN.md §2.1).
+ID_COLUMNS = ("video_id", "platform", "channel_id", "thumbnail_url", "country", "source")
 LINE_BREAKS = r"[\t\n\r]+"
 TEXT_COLUMNS = (
     "video_id",
@@ -177,6 +183,7 @@ def load_table(path: Path) -> tuple[pd.DataFrame, str]:
         if suffix == ".csv":
             # Undecodable bytes become a marker so the bad row can be named instead of failing the file.
             text = path.read_bytes().decode("utf-8", errors=BAD_UTF8_HANDLER)
+            _no_repeated_columns(path, text)
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
             return frame, "line"
         return _load_jsonl(path), "line"
@@ -184,6 +191,23 @@ def load_table(path: Path) -> tuple[pd.DataFrame, str]:
         raise
     except Exception as exc:  # pandas/pyarrow raise many types for corrupt files
         raise InvalidInput(f"{path}: cannot read file: {_one_line(exc)}") from exc
+
+
+def _no_repeated_columns(path: Path, text: str) -> None:
+    """pandas renames a repeated column (video_id, video_id.1) and would read the first silently."""
+    header = next(csv.reader(io.StringIO(text)), [])
+    if repeated := sorted({name for name in header if header.count(name) > 1}):
+        raise InvalidInput(f"{path}, line 1: column(s) {', '.join(repeated)} appear more than once in the header")
+
+
+def _not_an_object(obj: object) -> str:
+    kind = {list: "a JSON array", str: "a JSON string", bool: "true or false", type(None): "null"}.get(
+        type(obj), "a JSON number"
+    )
+    return (
+        f"{kind}, not a JSON object: the file is read as JSON Lines, one snapshot object per line "
+        '({"video_id": ..., "title": ..., ...}), with no enclosing [ ]'
+    )
 
 
 def _load_jsonl(path: Path) -> pd.DataFrame:
@@ -198,7 +222,7 @@ def _load_jsonl(path: Path) -> pd.DataFrame:
             except json.JSONDecodeError as exc:
                 raise InvalidInput(f"{path}, line {lineno}: not valid JSON ({exc.msg})") from exc
             if not isinstance(obj, dict):
-                raise InvalidInput(f"{path}, line {lineno}: expected a JSON object")
+                raise InvalidInput(f"{path}, line {lineno}: {_not_an_object(obj)}")
             obj["_lineno"] = lineno
             records.append(obj)
     return pd.DataFrame.from_records(records)
@@ -260,6 +284,20 @@ def _strip_controls(text: pd.Series, *, multiline: bool) -> pd.Series:
     return text.str.replace(CONTROL_CHARS_EXCEPT_WHITESPACE.pattern, "", regex=True)
 
 
+def _bytes_as_text(values: pd.Series) -> pd.Series:
+    """A Parquet binary column holds bytes: read as UTF-8, undecodable bytes marked (the row is then refused)."""
+    return values.map(lambda v: v.decode("utf-8", errors=BAD_UTF8_HANDLER) if isinstance(v, bytes) else v)
+
+
+def _reject_controls(text: pd.Series, col: str, reject: Callable[[pd.Series, str], None]) -> None:
+    """Refuse, row by row, an identifier holding a control character, naming the character and its position."""
+    found = text.str.contains(CONTROL_CHARS.pattern, regex=True).fillna(False)
+    for i in np.flatnonzero(found.to_numpy()):
+        mask = pd.Series(False, index=text.index)
+        mask.iloc[i] = True
+        reject(mask, f"{col} {control_char_problem(str(text.iloc[i]), multiline=False)}")
+
+
 def _numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Values as float64 (NaN where not a finite number) and which values were given at all."""
     given = values.notna() & ~values.map(lambda v: isinstance(v, float) and np.isnan(v))
@@ -281,6 +319,20 @@ def _view_metric(raw: pd.DataFrame, n: int, reject: Callable[[pd.Series, str], N
     return text.astype(object)
 
 
+def _text_columns(raw: pd.DataFrame, frame: pd.DataFrame, reject: Callable[[pd.Series, str], None]) -> None:
+    """Each text column into ``frame``: non-text refused, identifiers with a control character refused, free
+    text with its control characters removed."""
+    for col in TEXT_COLUMNS:
+        missing = pd.Series([None] * len(raw))
+        values = _bytes_as_text(raw[col].reset_index(drop=True) if col in raw.columns else missing)
+        reject(values.map(lambda v: isinstance(v, dict | list | tuple | np.ndarray)), f"{col} is not text")
+        text = values.astype("string")
+        if col in ID_COLUMNS:
+            _reject_controls(text, col, reject)
+        text = _strip_controls(text, multiline=col in MULTILINE_COLUMNS)
+        frame[col] = text.where(text.str.len() > 0)
+
+
 def validate(raw: pd.DataFrame, path: Path) -> ReadResult:
     """Coerce a frame to the interchange schema; every bad row is rejected with its reason."""
     raw = raw.reset_index(drop=True)
@@ -292,11 +344,7 @@ def validate(raw: pd.DataFrame, path: Path) -> ReadResult:
         m = np.asarray(mask, dtype=bool) & (reasons == "").to_numpy()
         reasons[m] = reason
 
-    for col in TEXT_COLUMNS:
-        values = raw[col].reset_index(drop=True) if col in raw.columns else pd.Series([None] * n)
-        reject(values.map(lambda v: isinstance(v, dict | list | tuple | np.ndarray)), f"{col} is not text")
-        text = _strip_controls(values.astype("string"), multiline=col in MULTILINE_COLUMNS)
-        frame[col] = text.where(text.str.len() > 0)
+    _text_columns(raw, frame, reject)
     tags = _tags_text(raw["tags"].reset_index(drop=True)) if "tags" in raw.columns else pd.Series([None] * n)
     frame["tags"] = _strip_controls(tags.astype("string"), multiline=False).astype(object).where(tags.notna(), None)
     frame["platform"] = frame["platform"].str.strip().str.lower().fillna("youtube")
