@@ -5,6 +5,7 @@ Miles' own scored and graded videos; `retrain` trains a small challenger on the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterator
@@ -158,7 +159,8 @@ def test_the_learning_loop_end_to_end(loop_env: Settings, sample: Path, jp_sampl
         worse += [f"{task} {m}" for m in c["worse"]]
         assert f"{task} {c['rows']:,} rows" in result["reason"] or worse
     assert record["thumbnail_ablation"]["status"] == (  # no stored thumbnails here: see the next test
-        "not tried: 0 stored videos have a thumbnail and views; the retrain tries the thumbnail features from 500"
+        "not tried: 0 stored videos have a thumbnail and views and 0 a thumbnail embedding; the retrain tries the "
+        "image statistics from 500 and the image embedding from 500"
     )
     assert "## Thumbnail features (retrain ablation)" in (path / "MODEL_CARD.md").read_text(encoding="utf-8")
     loso = record["leave_one_source_out"]  # both tables side by side, source by source
@@ -191,12 +193,25 @@ def test_the_learning_loop_end_to_end(loop_env: Settings, sample: Path, jp_sampl
 def test_thumbnail_features_are_tried_and_kept_only_if_they_win(
     cli_env: Settings, sample: Path, jp_sample: Path, shared_data: Path
 ) -> None:
-    """Stored videos with a thumbnail Miles fetched (here: the jp sample's real image statistics, stored as the
-    collector stores them) reach the threshold: the retrain trains the challenger with and without the thumbnail
-    features, keeps them only if they win on the same rows, and says so in the record and the card."""
+    """Stored videos with a thumbnail Miles fetched reach the thresholds: the jp sample's real image statistics (stored
+    as the collector stores them, without the images, which were never published) and 60 ordinary uploads with a real
+    image (crops of photographs shipped in installed packages, tests/model/test_thumbnail_embedding.py; half embedded
+    by the collector's own step, half left for the retrain to embed from the stored bytes). The retrain trains the
+    challenger without thumbnail features, with the image statistics, and with the statistics plus the image
+    embedding's PCA; keeps a set only if it wins on the same rows; says so in the record and the card; `miles model
+    compare --db` then sees the rows as the retrain did."""
+    from tests.model.test_thumbnail_embedding import real_thumbnails
+
+    from miles.cli.main import app
+    from miles.jobs.collect import CollectCounts, embed_thumbnails
+    from miles.model.encoders import ImageEncoder
+    from miles.model.images import decode_image, image_stats
+    from miles.store.repos.embeddings import get_embeddings
+
     settings = cli_env
     import_paths([sample, jp_sample], settings=settings)
     stats = pd.read_parquet(shared_data / JP).drop_duplicates("video_id").set_index("video_id")
+    blobs = real_thumbnails(60)
     with session_scope(settings) as s:
         ids = list(s.scalars(select(Video.id).where(Video.id.in_(pd.read_parquet(jp_sample)["video_id"].tolist()))))
         for vid in ids:
@@ -211,25 +226,62 @@ def test_thumbnail_features_are_tried_and_kept_only_if_they_win(
                 )
             )
             s.execute(update(Video).where(Video.id == vid).values(thumbnail_hash=f"sha-{vid}"))  # fmt: skip
-    result = retrain(settings, options=replace(SMALL, thumbnail_min_videos=1000))
+        ordinary = sorted(s.scalars(select(Video.id).where(Video.id.not_in(ids))))[::13][:60]
+        hashes = []
+        for vid, blob in zip(ordinary, blobs, strict=True):  # as jobs.collect.fetch_thumbnails stores them
+            digest = hashlib.sha256(blob).hexdigest()
+            img = decode_image(blob, max_pixels=settings.max_image_pixels, max_bytes=settings.max_image_bytes)
+            s.add(Thumbnail(content_hash=digest, url=f"https://i.ytimg.com/vi/{vid}/hqdefault.jpg", width=img.width,
+                            height=img.height, stats={**image_stats(img), "format": "JPEG", "bytes": len(blob)},
+                            image=blob))  # fmt: skip
+            s.execute(update(Video).where(Video.id == vid).values(thumbnail_hash=digest))
+            hashes.append(digest)
+    embed_thumbnails(blobs[:30], settings=settings, counts=CollectCounts())  # the collector's embedding step
+    options = replace(SMALL, thumbnail_min_videos=1000, thumbnail_embedding_min_videos=50)
+    result = retrain(settings, options=options)
     assert result["status"] == "ok", result
     with session_scope(settings) as s:
         row = s.get(ModelVersion, result["version"])
         assert row is not None
         ablation, path = row.metrics["retrain"]["thumbnail_ablation"], Path(row.path)
-    assert ablation["videos_with_thumbnails"] == len(ids) >= 1000 and result["thumbnails"] == ablation["status"]
-    worse = [f"{t} {m}" for t, c in ablation["comparison"].items() for m in c["worse"]]
-    better = [f"{t} {m}" for t, c in ablation["comparison"].items() for m in c["better"]]
-    assert ablation["kept"] == (bool(better) and not worse)
-    assert ablation["status"].startswith("kept: " if ablation["kept"] else "dropped: ")
+        embedded = get_embeddings(session=s, encoder_id=ImageEncoder.encoder_id, hashes=hashes)
+    assert len(embedded) == 60  # the retrain embedded the 30 the collector had not, from the stored bytes
+    assert ablation["videos_with_thumbnails"] == len(ids) + 60 >= 1000 and ablation["videos_with_embeddings"] == 60
+    assert result["thumbnails"] == ablation["status"]
+    assert set(ablation["candidates"]) == {"image statistics", "image statistics and embedding"}
+    for name, c in ablation["candidates"].items():
+        assert c["against"] == "without"
+        worse = [f"{t} {m}" for t, cmp in c["comparison"].items() for m in cmp["worse"]]
+        better = [f"{t} {m}" for t, cmp in c["comparison"].items() for m in cmp["better"]]
+        assert c["wins"] == (bool(better) and not worse), (name, c["status"])
+        for task in ("prepublish", "early"):
+            cmp = c["comparison"][task]
+            assert cmp["rows"] > 100 and set(cmp["names"]) <= set(cmp["metrics"])  # both challengers, same rows
+    wins = {n for n, c in ablation["candidates"].items() if c["wins"]}
+    assert ablation["kept"] == bool(wins)
+    if len(wins) == 2:
+        expected = "image statistics and embedding" if ablation["head_to_head"]["wins"] else "image statistics"
+    else:
+        expected = next(iter(wins), None)
+    assert ablation["kept_features"] == expected
+    assert ablation["status"].startswith(f"kept the {expected} (" if expected else "dropped (")
     for task in ("prepublish", "early"):
-        c = ablation["comparison"][task]
-        assert c["rows"] > 100 and set(c["names"]) <= set(c["metrics"])  # both challengers on the same rows
         features = json.loads((path / task / "manifest.json").read_text(encoding="utf-8"))["features"]
         assert any(f.startswith("thumb_") for f in features) == ablation["kept"]  # the served one is the winner
+        assert any(f.startswith("thumb_pc_") for f in features) == (expected == "image statistics and embedding")
+        assert (path / task / "model" / "thumbnail_pca.npz").is_file() == (expected == "image statistics and embedding")
     card = (path / "MODEL_CARD.md").read_text(encoding="utf-8")
-    assert "## Thumbnail features (retrain ablation)" in card and "without (A) vs with (B)" in card
-    assert [p.name for p in (settings.data_dir / "models").iterdir()] == [path.name]  # the loser is removed
+    assert "## Thumbnail features (retrain ablation)" in card and "with a thumbnail embedding: 60" in card
+    assert "without (A) vs image statistics (B)" in card and "without (A) vs image statistics and embedding (B)" in card
+    assert [p.name for p in (settings.data_dir / "models").iterdir()] == [path.name]  # the losers are removed
+
+    out = CliRunner().invoke(app, ["model", "compare", "default", str(path), "--db", "--bootstrap", "20", "--json"],
+                             catch_exceptions=False)  # fmt: skip
+    assert out.exit_code == 0, out.output
+    compared = json.loads(out.output)
+    recorded = row.metrics["retrain"]["comparison"]["prepublish"]
+    assert compared["report"]["rows"] == recorded["rows"] and compared["worse"] == recorded["worse"]
+    assert compared["difference"]["spearman"]["value"] == pytest.approx(recorded["difference"]["spearman"]["value"])
 
 
 def test_compare_a_model_with_itself_on_a_file(cli_env: Settings, sample: Path) -> None:

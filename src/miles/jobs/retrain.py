@@ -36,7 +36,7 @@ import pandas as pd
 from miles.config import Settings
 from miles.errors import InvalidInput
 from miles.jobs.compare import compare_models, version_of
-from miles.jobs.train import frame_from_store, train_bundle
+from miles.jobs.train import attach_thumbnail_embeddings, frame_from_store, stored_images, train_bundle
 from miles.model.evaluate import HEADLINE, HIGHER_IS_BETTER
 from miles.model.predict import BUNDLE
 from miles.recommend.scoring import served_model_dir
@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 TASKS = ("prepublish", "early")
 MIN_VIDEOS = 200  # fewer stored videos than this make no honest test fold
 # The retrain tries the thumbnail features once this many stored videos have a thumbnail Miles fetched (its image
-# statistics in ``thumbnails``) and views: below it, a held-out fold would hold too few of them to show an effect.
+# statistics in ``thumbnails``; for the image embedding: its EfficientNet-Lite0 vector in ``embeddings``) and views:
+# below it, a held-out fold would hold too few of them to show an effect.
 THUMBNAIL_MIN_VIDEOS = 500
 
 
@@ -60,6 +61,7 @@ class RetrainOptions:
     leave_one_source_out: bool = True
     max_train_rows: int = 120_000
     thumbnail_min_videos: int = THUMBNAIL_MIN_VIDEOS
+    thumbnail_embedding_min_videos: int = THUMBNAIL_MIN_VIDEOS
 
 
 def retrain(
@@ -89,16 +91,10 @@ def retrain(
         return {"job": "retrain", "status": "skipped", "reason": f"no challenger trained: {exc.message}"}
     if heartbeat is not None:
         heartbeat()
-    thumbs = thumbnail_videos(frame)
-    ablation: dict[str, Any] = {"videos_with_thumbnails": thumbs, "min_videos": options.thumbnail_min_videos}
-    if thumbs < options.thumbnail_min_videos:
-        ablation["status"] = (f"not tried: {thumbs:,} stored videos have a thumbnail and views; the retrain tries "
-                              f"the thumbnail features from {options.thumbnail_min_videos:,}")  # fmt: skip
-    else:
-        out, version, metrics = thumbnail_ablation(frame, out, version, metrics, settings=settings, options=options,
-                                                   overrides=overrides, ablation=ablation)  # fmt: skip
-        if heartbeat is not None:
-            heartbeat()
+    # the frame comes back with each video's image embedding when that was tried (the kept model may read it)
+    frame, out, version, metrics, ablation = try_thumbnail_features(frame, out, version, metrics, settings=settings,
+                                                                    options=options, overrides=overrides,
+                                                                    heartbeat=heartbeat)  # fmt: skip
     append_ablation_to_card(out, ablation)
     comparisons = {}
     for task in TASKS:
@@ -131,7 +127,15 @@ def thumbnail_videos(frame: pd.DataFrame) -> int:
     return int(frame.loc[frame["thumb_present"].fillna(0) > 0, "video_id"].nunique())
 
 
-def thumbnail_ablation(
+STATISTICS = "image statistics"
+EMBEDDING = "image statistics and embedding"
+CANDIDATES: dict[str, dict[str, bool]] = {
+    STATISTICS: {"thumbnail": True},
+    EMBEDDING: {"thumbnail": True, "thumbnail_embedding": True},
+}
+
+
+def try_thumbnail_features(
     frame: pd.DataFrame,
     out: Path,
     version: str,
@@ -140,53 +144,112 @@ def thumbnail_ablation(
     settings: Settings,
     options: RetrainOptions,
     overrides: dict[str, Any],
-    ablation: dict[str, Any],
-) -> tuple[Path, str, dict[str, Any]]:
-    """Train the same challenger with the thumbnail features and compare the two on the same rows (B = with). The
-    thumbnail features are kept only when they win: better beyond the paired interval on at least one headline
-    metric and worse on none, in both tasks together. Returns the challenger that goes on to meet the champion."""
-    with_thumbs = out.with_name(out.name + "-thumbnail")
-    log.info("retrain: %d videos have thumbnails; training the challenger with them into %s", ablation[
-        "videos_with_thumbnails"], with_thumbs)  # fmt: skip
-    version_t, metrics_t = train_bundle(frame, with_thumbs, settings=settings, text=options.text_embedding,
-                                        register=False, overrides={**overrides, "thumbnail": True})  # fmt: skip
-    comparisons = {task: compare_models(out, with_thumbs, frame, task=task, from_file=False,  # type: ignore[arg-type]
+    heartbeat: Callable[[], None] | None = None,
+) -> tuple[pd.DataFrame, Path, str, dict[str, Any], dict[str, Any]]:
+    """The thumbnail ablation: each set of thumbnail features with enough stored videos behind it is tried (the image
+    statistics from ``thumbnail_min_videos`` videos with a fetched thumbnail; the statistics plus the image
+    embedding's PCA from ``thumbnail_embedding_min_videos`` videos with an embedding), each against the challenger
+    without thumbnail features on the same rows. Returns the frame (with a ``thumb_embedding`` column when the
+    embedding was tried), the challenger that goes on to meet the champion and the ablation record."""
+    stats_videos = thumbnail_videos(frame)
+    images = stored_images(settings, frame["video_id"].astype(str).unique().tolist())
+    ablation: dict[str, Any] = {"videos_with_thumbnails": stats_videos, "videos_with_embeddings": images.videos(),
+                                "min_videos": options.thumbnail_min_videos,
+                                "min_videos_embedding": options.thumbnail_embedding_min_videos,
+                                "kept": False, "kept_features": None, "candidates": {}}  # fmt: skip
+    tried = []
+    if stats_videos >= options.thumbnail_min_videos:
+        tried.append(STATISTICS)
+    if images.videos() >= options.thumbnail_embedding_min_videos:
+        tried.append(EMBEDDING)
+        frame = attach_thumbnail_embeddings(frame, settings, images)
+    if not tried:
+        ablation["status"] = (f"not tried: {stats_videos:,} stored videos have a thumbnail and views and "
+                              f"{images.videos():,} a thumbnail embedding; the retrain tries the image statistics from "
+                              f"{options.thumbnail_min_videos:,} and the image embedding from "
+                              f"{options.thumbnail_embedding_min_videos:,}")  # fmt: skip
+        return frame, out, version, metrics, ablation
+    trained = {"": (out, version, metrics)}
+    for name in tried:
+        directory = out.with_name(out.name + "-thumbnail" + ("-embedding" if name == EMBEDDING else ""))
+        log.info("retrain: trying the thumbnail features (%s) into %s", name, directory)
+        try:
+            v, met = train_bundle(frame, directory, settings=settings, text=options.text_embedding, register=False,
+                                  overrides={**overrides, **CANDIDATES[name]})  # fmt: skip
+        except InvalidInput as exc:  # e.g. too few images in the training fold for the PCA
+            shutil.rmtree(directory, ignore_errors=True)
+            ablation["candidates"][name] = {"status": f"not trained: {exc.message}", "wins": False}
+            continue
+        trained[name] = (directory, v, met)
+        ablation["candidates"][name] = judge(out, directory, frame, options=options, against="without")
+        if heartbeat is not None:
+            heartbeat()
+    winners = [n for n in tried if ablation["candidates"].get(n, {}).get("wins")]
+    kept = winners[0] if winners else ""
+    if len(winners) == 2:  # the embedding is kept only if it also beats the statistics alone
+        head = judge(trained[STATISTICS][0], trained[EMBEDDING][0], frame, options=options, against=STATISTICS)
+        ablation["head_to_head"] = head
+        kept = EMBEDDING if head["wins"] else STATISTICS
+    for name, (directory, _, _) in trained.items():
+        if name != kept:
+            shutil.rmtree(directory, ignore_errors=True)
+    verdicts = "; ".join(f"{n}: {c['status']}" for n, c in ablation["candidates"].items())
+    if kept:
+        ablation.update(kept=True, kept_features=kept)
+        ablation["status"] = f"kept the {kept} ({verdicts})"
+    else:
+        ablation["status"] = f"dropped ({verdicts})"
+    return (frame, *trained[kept], ablation)
+
+
+def judge(a: Path, b: Path, frame: pd.DataFrame, *, options: RetrainOptions, against: str) -> dict[str, Any]:
+    """B (with more thumbnail features) against A on the same rows: it wins when better beyond the paired interval on
+    at least one headline metric and worse on none, in both tasks together."""
+    comparisons = {task: compare_models(a, b, frame, task=task, from_file=False,  # type: ignore[arg-type]
                                         n_boot=options.n_boot) for task in TASKS}  # fmt: skip
     worse = [f"{task} {m}" for task, c in comparisons.items() for m in c["worse"]]
     better = [f"{task} {m}" for task, c in comparisons.items() for m in c["better"]]
-    keep = bool(better) and not worse
-    if keep:
-        ablation["status"] = "kept: with the thumbnail features the challenger is better on " + ", ".join(better)
+    wins = bool(better) and not worse
+    if wins:
+        status = f"better than {against} on " + ", ".join(better)
     elif worse:
-        ablation["status"] = "dropped: with the thumbnail features the challenger is worse on " + ", ".join(worse)
+        status = f"worse than {against} on " + ", ".join(worse)
     else:
-        ablation["status"] = "dropped: the thumbnail features made no clear difference on any headline metric"
-    ablation["comparison"] = {
-        task: {"rows": c["report"]["rows"], "names": c["names"], "metrics": c["report"]["metrics"],
-               "difference": c["difference"], "worse": c["worse"], "better": c["better"]}
-        for task, c in comparisons.items()
+        status = f"no clear difference from {against} on any headline metric"
+    return {
+        "status": status,
+        "wins": wins,
+        "against": against,
+        "comparison": {
+            task: {"rows": c["report"]["rows"], "names": c["names"], "metrics": c["report"]["metrics"],
+                   "difference": c["difference"], "worse": c["worse"], "better": c["better"]}
+            for task, c in comparisons.items()
+        },
     }  # fmt: skip
-    ablation["kept"] = keep
-    shutil.rmtree(out if keep else with_thumbs, ignore_errors=True)
-    return (with_thumbs, version_t, metrics_t) if keep else (out, version, metrics)
 
 
 def append_ablation_to_card(directory: Path, ablation: dict[str, Any]) -> None:
     """The thumbnail ablation as a section of the challenger's model card (the bundle's and each task's copy)."""
     lines = ["", "## Thumbnail features (retrain ablation)", "",
-             f"Stored videos with a thumbnail and views: {ablation['videos_with_thumbnails']:,} (the retrain tries "
-             f"the thumbnail features from {ablation['min_videos']:,}). Result: {ablation['status']}."]  # fmt: skip
-    for task, c in (ablation.get("comparison") or {}).items():
-        a, b = c["names"]
-        lines += ["", f"{task}: without (A) vs with (B) the thumbnail features on the same {c['rows']:,} rows", "",
-                  "| metric | without | with | B - A (95% paired interval) |", "|---|---|---|---|"]  # fmt: skip
-        for metric in HEADLINE:
-            va, vb = c["metrics"][a].get(metric, {}), c["metrics"][b].get(metric, {})
-            d = c["difference"].get(metric)
-            if d is None:
-                continue
-            delta = f"{_fmt(d.get('value'), True)} ({_fmt(d.get('lo'), True)} to {_fmt(d.get('hi'), True)})"
-            lines.append(f"| {metric} | {_fmt(va.get('value'))} | {_fmt(vb.get('value'))} | {delta} |")
+             f"Stored videos with a thumbnail and views: {ablation['videos_with_thumbnails']:,}; with a thumbnail "
+             f"embedding: {ablation['videos_with_embeddings']:,} (the retrain tries the image statistics from "
+             f"{ablation['min_videos']:,} and the image embedding from {ablation['min_videos_embedding']:,}). "
+             f"Result: {ablation['status']}."]  # fmt: skip
+    judged = [(name, c) for name, c in ablation["candidates"].items() if "comparison" in c]
+    if "head_to_head" in ablation:
+        judged.append((f"{EMBEDDING} (against {STATISTICS})", ablation["head_to_head"]))
+    for name, judgement in judged:
+        for task, c in judgement["comparison"].items():
+            a, b = c["names"]
+            lines += ["", f"{task}: {judgement['against']} (A) vs {name} (B) on the same {c['rows']:,} rows", "",
+                      "| metric | A | B | B - A (95% paired interval) |", "|---|---|---|---|"]  # fmt: skip
+            for metric in HEADLINE:
+                va, vb = c["metrics"][a].get(metric, {}), c["metrics"][b].get(metric, {})
+                d = c["difference"].get(metric)
+                if d is None:
+                    continue
+                delta = f"{_fmt(d.get('value'), True)} ({_fmt(d.get('lo'), True)} to {_fmt(d.get('hi'), True)})"
+                lines.append(f"| {metric} | {_fmt(va.get('value'))} | {_fmt(vb.get('value'))} | {delta} |")
     text = "\n".join(lines) + "\n"
     for card in [directory / "MODEL_CARD.md", *(directory / task / "MODEL_CARD.md" for task in TASKS)]:
         if card.is_file():

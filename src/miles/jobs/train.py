@@ -7,11 +7,14 @@ and an embedding cache backed by the ``embeddings`` table, and records the resul
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,10 +30,12 @@ from miles.model.predict import BUNDLE, Predictor
 from miles.model.train import Progress, TrainConfig, TrainResult, train
 from miles.store.db import session_scope
 from miles.store.repos import models as model_repo
-from miles.store.repos.embeddings import DbEmbeddingCache
+from miles.store.repos import thumbnails as thumb_repo
+from miles.store.repos.embeddings import DbEmbeddingCache, get_embeddings
 from miles.store.tables import Thumbnail, Video
 
 JP_STATS = ("brightness", "colorfulness")
+log = logging.getLogger(__name__)
 
 
 def _noop(_msg: str, _frac: float) -> None:
@@ -69,6 +74,72 @@ def frame_from_store(settings: Settings) -> pd.DataFrame:
         stats = pd.DataFrame([{"video_id": vid, **{f"thumb_{k}": v for k, v in (s or {}).items()}} for vid, s in rows])
         stats["thumb_present"] = 1.0
         frame = frame.join(stats.set_index("video_id"), on="video_id")
+    return frame
+
+
+@dataclass
+class StoredImages:
+    """Stored videos whose thumbnail image has an embedding, cached or computable from its stored bytes."""
+
+    by_video: dict[str, str]  # video id -> thumbnail content hash
+    vectors: dict[str, np.ndarray]  # content hash -> cached EfficientNet-Lite0 vector
+    to_embed: list[str]  # content hashes whose bytes are stored but whose embedding is not cached yet
+
+    def videos(self) -> int:
+        return len(self.by_video)
+
+
+def stored_images(settings: Settings, video_ids: Sequence[str]) -> StoredImages:
+    """Which of ``video_ids`` have a thumbnail embedding (the collector embeds each image it fetches; one it could not
+    embed then can be embedded from its stored bytes)."""
+    from miles.model.encoders import ImageEncoder
+
+    with session_scope(settings) as session:
+        linked = thumb_repo.video_images(session=session, video_ids=video_ids)
+        hashes = [v.content_hash for v in linked]
+        vectors = get_embeddings(session=session, encoder_id=ImageEncoder.encoder_id, hashes=hashes)
+    usable = [v for v in linked if v.content_hash in vectors or v.has_image]
+    to_embed = sorted({v.content_hash for v in usable if v.content_hash not in vectors})
+    return StoredImages({v.video_id: v.content_hash for v in usable}, vectors, to_embed)
+
+
+def attach_thumbnail_embeddings(frame: pd.DataFrame, settings: Settings, images: StoredImages) -> pd.DataFrame:
+    """The frame with a ``thumb_embedding`` column (each video's image vector, None without one): cached vectors, and
+    the missing ones computed from the stored bytes with the real image encoder (and cached). An image that no longer
+    decodes is left out (logged), never fatal."""
+    from miles.model.embed_features import THUMB_EMBEDDING
+    from miles.model.encoders import ImageEncoder
+
+    vectors = dict(images.vectors)
+    if images.to_embed:
+        encoder = ImageEncoder.load(settings.cache_dir / "encoders", cache=embedding_cache(settings))
+        limits = {"max_pixels": settings.max_image_pixels, "max_bytes": settings.max_image_bytes}
+        for start in range(0, len(images.to_embed), 64):
+            with session_scope(settings) as session:
+                blobs = thumb_repo.thumbnail_images(session=session, content_hashes=images.to_embed[start : start + 64])
+            for content_hash, blob in blobs.items():  # one at a time: a bad image fails alone
+                try:
+                    vectors[content_hash] = encoder.encode_bytes([blob], **limits)[0]
+                except InvalidInput as exc:
+                    log.warning("thumbnail %s not embedded: %s", content_hash[:12], exc.message)
+    by_video = {vid: vectors.get(h) for vid, h in images.by_video.items()}
+    out = frame.drop(columns=[THUMB_EMBEDDING], errors="ignore")
+    out[THUMB_EMBEDDING] = pd.Series([by_video.get(v) for v in out["video_id"]], index=out.index, dtype=object)
+    return out
+
+
+def uses_thumbnail_embedding(directory: Path) -> bool:
+    """Whether a model directory (one artifact or a bundle) holds a thumbnail-embedding PCA."""
+    return any(directory.glob("model/thumbnail_pca.npz")) or any(directory.glob("*/model/thumbnail_pca.npz"))
+
+
+def frame_for_models(settings: Settings, directories: Sequence[Path]) -> pd.DataFrame:
+    """The stored rows for evaluating these models: ``frame_from_store``, plus each video's image embedding when one
+    of them reads it."""
+    frame = frame_from_store(settings)
+    if any(uses_thumbnail_embedding(d) for d in directories):
+        images = stored_images(settings, frame["video_id"].astype(str).unique().tolist())
+        frame = attach_thumbnail_embeddings(frame, settings, images)
     return frame
 
 

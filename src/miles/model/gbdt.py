@@ -33,7 +33,7 @@ from miles.features.schema import Task
 from miles.features.splits import group_position
 from miles.model.artifact import Predictions, register_model_kind
 from miles.model.baselines import Baseline
-from miles.model.embed_features import TextEmbedder, TitleProjector
+from miles.model.embed_features import THUMB_EMBEDDING, TextEmbedder, TitleProjector, attach_thumbnail_components
 
 FloatArray = NDArray[np.float64]
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
@@ -149,6 +149,7 @@ class GBDTModel:
     ) -> None:
         self.task: Task = task
         self.projector = projector
+        self.thumb_projector: TitleProjector | None = None  # the thumbnail-embedding PCA (thumbnail_pca.npz), if used
         self.offset_model = offset_model
         # early task: per t_i bucket, the reference baseline and the model's weight in the blend (``fit_blend``)
         self.references: dict[str, Baseline] = {}
@@ -257,6 +258,7 @@ class GBDTModel:
         part = [FitData(x.loc[m].reset_index(drop=True), log_views[m], viral[m]) for m in (~hold, hold)]
         fitted = GBDTModel.fit_folds(part[0], part[1], self.config, task=self.task)
         fitted.projector = self.projector
+        fitted.thumb_projector = self.thumb_projector
         return fitted
 
     def predict(self, x: pd.DataFrame, sources: pd.Series | None = None) -> Predictions:
@@ -522,6 +524,8 @@ class GBDTModel:
         (directory / "gbdt.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         if self.projector is not None:
             self.projector.save(directory / "title_pca.npz")
+        if self.thumb_projector is not None:
+            self.thumb_projector.save(directory / "thumbnail_pca.npz")
         if self.offset_model is not None:
             self.offset_model.save(directory / "offset")
         for kind, ref in self.references.items():
@@ -547,6 +551,8 @@ class GBDTModel:
             viral = lgb.Booster(model_file=str(viral_file)) if viral_file.is_file() else None
             pca = directory / "title_pca.npz"
             projector = TitleProjector.load(pca) if pca.is_file() else None
+            thumb_pca = directory / "thumbnail_pca.npz"
+            thumb_projector = TitleProjector.load(thumb_pca) if thumb_pca.is_file() else None
             offset = _load_offset(directory / "offset", meta.get("offset_model"))
             scale = tuple(float(v) for v in meta.get("interval_scale", (1.0, 1.0)))
             references = {k: _load_offset(directory / f"reference_{k}", k) for k in meta.get("references", [])}
@@ -563,6 +569,7 @@ class GBDTModel:
             offset_model=offset,
             interval_scale=(scale[0], scale[1]),
         )
+        model.thumb_projector = thumb_projector
         model.references = {k: v for k, v in references.items() if v is not None}
         model.blend = {b: (str(v[0]), float(v[1])) for b, v in meta.get("blend", {}).items()}
         model.blank_values = {str(k): float(v) for k, v in (meta.get("blank_values") or {}).items()}
@@ -574,11 +581,17 @@ class GBDTModel:
     # --- evaluation hook (artifact protocol) -------------------------------------------------------
 
     def prepare_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Attach the ``title_pc_*`` columns this model was trained with (``miles evaluate`` calls this).
+        """Attach the ``title_pc_*`` and ``thumb_pc_*`` columns this model was trained with (``miles evaluate`` and
+        ``miles model compare`` call this).
 
-        Uses the packaged text encoder from the user cache dir (built offline on first use) and the model's own
-        title PCA; a model without title embeddings returns the frame unchanged.
+        Titles: the packaged text encoder from the user cache dir (built offline on first use) and the model's own
+        title PCA. Thumbnails: the model's own thumbnail PCA applied to the frame's ``thumb_embedding`` column (NaN
+        without one). The raw ``thumb_embedding`` column is always dropped; a model without embeddings returns the
+        rest of the frame unchanged.
         """
+        if self.thumb_projector is not None:
+            frame = attach_thumbnail_components(frame, self.thumb_projector)
+        frame = frame.drop(columns=[THUMB_EMBEDDING], errors="ignore")
         if self.projector is None:
             return frame
         from miles.model.embed_features import title_columns

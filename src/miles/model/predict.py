@@ -44,8 +44,16 @@ from miles.features.labels import VIRAL_DEFINITION
 from miles.features.schema import Task, subscriber_bucket
 from miles.inputs import parse_count
 from miles.model.artifact import read_manifest
-from miles.model.embed_features import PREDICT_SELECTION, THUMB_COLUMNS, TITLE_COLUMNS, TextEmbedder
-from miles.model.encoders import EmbeddingCache
+from miles.model.embed_features import (
+    PREDICT_SELECTION,
+    THUMB_COLUMNS,
+    THUMB_PC_COLUMNS,
+    TITLE_COLUMNS,
+    TextEmbedder,
+    TitleProjector,
+    thumbnail_components,
+)
+from miles.model.encoders import EmbeddingCache, ImageEncoder
 from miles.model.gbdt import GBDTModel
 from miles.model.images import STAT_NAMES, decode_image, image_stats
 
@@ -218,8 +226,9 @@ def _typical_subscribers(model: GBDTModel) -> float | None:
 
 
 def _uses_thumbnail(model: GBDTModel) -> bool:
-    """The default model leaves thumbnails out until thumbnail data exists across sources (see its card)."""
-    return any(f in THUMB_COLUMNS for f in model.features)
+    """The default model leaves thumbnails out until thumbnail data exists across sources (see its card); a retrained
+    one may use the image statistics and the image embedding (``jobs.retrain``'s ablation)."""
+    return any(f in THUMB_COLUMNS or f in THUMB_PC_COLUMNS for f in model.features)
 
 
 def _extra_columns(
@@ -295,6 +304,7 @@ class Predictor:
         self.embedding_cache = embedding_cache
         self._text: TextEmbedder | None = None
         self._titles = _TitleVectors()
+        self._image: ImageEncoder | None = None
 
     @property
     def platform(self) -> str:
@@ -342,23 +352,39 @@ class Predictor:
         if model.projector is not None:
             encoder = self._text_encoder(model.projector.encoder_id)
             components = model.projector.transform(self._titles.encode(encoder, [i.draft.title for i in inputs]))
+        images = [self._decoded(i.thumbnail) for i in inputs]  # a broken upload is an error whatever the model uses
         if not _uses_thumbnail(model):
-            for item in inputs:  # still decoded: a broken upload is an error whatever the model uses
-                self._check(item.thumbnail)
             return _extra_columns(components, [None] * len(inputs))
-        return _extra_columns(components, [self._thumb_stats(i.thumbnail) for i in inputs])
+        out = _extra_columns(components, [image_stats(im) if im is not None else None for im in images])
+        if model.thumb_projector is not None:
+            comps = self._thumb_components(images, model.thumb_projector)
+            out.update({c: comps[c].to_numpy(dtype=float) for c in THUMB_PC_COLUMNS})
+        return out
 
-    def _check(self, thumbnail: bytes | Image.Image | None) -> None:
-        if isinstance(thumbnail, bytes):
-            decode_image(thumbnail, max_pixels=self.settings.max_image_pixels, max_bytes=self.settings.max_image_bytes)
-
-    def _thumb_stats(self, thumbnail: bytes | Image.Image | None) -> dict[str, float] | None:
-        if thumbnail is None:
-            return None
+    def _decoded(self, thumbnail: bytes | Image.Image | None) -> Image.Image | None:
         if isinstance(thumbnail, bytes):
             limits = {"max_pixels": self.settings.max_image_pixels, "max_bytes": self.settings.max_image_bytes}
-            thumbnail = decode_image(thumbnail, **limits)
-        return image_stats(thumbnail)
+            return decode_image(thumbnail, **limits)
+        return thumbnail
+
+    def _thumb_components(self, images: list[Image.Image | None], projector: TitleProjector) -> pd.DataFrame:
+        """``thumb_pc_*`` of each draft through the model's own thumbnail PCA (the training code); NaN without an
+        image, as for a training video whose image Miles never fetched."""
+        given = [im for im in images if im is not None]
+        encoded = self._image_encoder(projector.encoder_id).encode(given) if given else np.zeros((0, 0))
+        vectors = iter(list(encoded))
+        embeddings = pd.Series([next(vectors) if im is not None else None for im in images], dtype=object)
+        return thumbnail_components(embeddings, projector)
+
+    def _image_encoder(self, encoder_id: str) -> ImageEncoder:
+        """The image encoder the model's thumbnail PCA was fitted on, loaded once."""
+        if self._image is None:
+            encoder = ImageEncoder.load(self.settings.cache_dir / "encoders", cache=self.embedding_cache)
+            if encoder.encoder_id != encoder_id:
+                raise ModelNotReady(f"the model's thumbnail PCA needs {encoder_id!r} embeddings; got "
+                                    f"{encoder.encoder_id!r}")  # fmt: skip
+            self._image = encoder
+        return self._image
 
     # --- prediction --------------------------------------------------------------------------------
 
@@ -483,7 +509,8 @@ def feature_label(name: str) -> str:
 def _top_contributions(features: Sequence[str], contrib: FloatArray) -> list[tuple[str, float]]:
     grouped: dict[str, float] = {}
     for name, value in zip(features, contrib, strict=True):
-        key = "title_embedding" if name in TITLE_COLUMNS else ("thumbnail" if name in THUMB_COLUMNS else name)
+        thumb = name in THUMB_COLUMNS or name in THUMB_PC_COLUMNS
+        key = "title_embedding" if name in TITLE_COLUMNS else ("thumbnail" if thumb else name)
         grouped[key] = grouped.get(key, 0.0) + float(value)
     ranked = sorted(grouped.items(), key=lambda kv: -abs(kv[1]))
     return [(k, round(v, 4)) for k, v in ranked[:TOP_K] if v != 0.0]

@@ -43,10 +43,14 @@ from miles.model.baselines import BASELINES, make_baseline
 from miles.model.embed_features import (
     PREDICT_SELECTION,
     SELECTION_GROUP,
+    THUMB_EMBED_GROUP,
+    THUMB_EMBEDDING,
     THUMB_GROUP,
     TITLE_GROUP,
     TextEmbedder,
     TitleProjector,
+    attach_thumbnail_components,
+    fit_thumbnail_projector,
     selection_of,
     title_columns,
 )
@@ -68,6 +72,9 @@ class TrainConfig:
     # comes with a thumbnail was predicted ~3x the views of the same draft without one. Turn on once thumbnails
     # exist across sources (Miles' own tracking data).
     thumbnail: bool = False
+    # Thumbnail image embedding (``thumb_pc_*``, PCA fitted on the training fold): needs a ``thumb_embedding`` column
+    # (jobs.train.attach_thumbnail_embeddings). Off; the retrain tries it beside the statistics (jobs.retrain).
+    thumbnail_embedding: bool = False
     # Condition on the sampling frame (trending / search / ordinary; drafts predicted as ordinary)? Off: without it
     # the per-source test errors are as good or better and the small-channel predictions barely move
     # (docs/evaluation.md), while it reveals the source to the model on mixed-source test rows.
@@ -100,6 +107,8 @@ class TrainConfig:
             groups.append(TITLE_GROUP)
         if self.groups is None and self.thumbnail:
             groups.append(THUMB_GROUP)
+        if self.groups is None and self.thumbnail_embedding:
+            groups.append(THUMB_EMBED_GROUP)
         if self.groups is None and self.selection:
             groups.append(SELECTION_GROUP)
         return groups
@@ -186,10 +195,25 @@ def offset_model(cfg: TrainConfig, baselines: dict[str, Any], features: list[str
     return baselines[kind]
 
 
+def thumbnail_pca(
+    frame: pd.DataFrame, videos: pd.DataFrame, train_mask: np.ndarray, groups: list[str]
+) -> tuple[pd.DataFrame, TitleProjector | None]:
+    """With the thumbnail-embedding group: the PCA fitted on the training fold's images and the ``thumb_pc_*``
+    columns attached (the raw vectors dropped). Without it: the frame without the raw vectors, no PCA."""
+    if THUMB_EMBED_GROUP not in groups:
+        return frame.drop(columns=[THUMB_EMBEDDING], errors="ignore"), None
+    if THUMB_EMBEDDING not in videos.columns:
+        raise InvalidInput("thumbnail embeddings are on but the frame has no thumb_embedding column")
+    from miles.model.encoders import ImageEncoder
+
+    projector = fit_thumbnail_projector(videos[THUMB_EMBEDDING], train_mask, ImageEncoder.encoder_id)
+    return attach_thumbnail_components(frame, projector), projector
+
+
 def prepare_data(
     frame: pd.DataFrame, cfg: TrainConfig, encoder: TextEmbedder | None, progress: Progress = _noop
-) -> tuple[Dataset, dict[str, np.ndarray], SplitSpec, TitleProjector | None]:
-    """Folds, title components and the dataset, exactly as ``train`` uses them."""
+) -> tuple[Dataset, dict[str, np.ndarray], SplitSpec, TitleProjector | None, TitleProjector | None]:
+    """Folds, title and thumbnail components and the dataset, exactly as ``train`` uses them (with both PCAs)."""
     snaps = prepare_snapshots(frame)
     spec, videos, vfolds = video_folds(snaps, cfg.split)
     projector = None
@@ -199,10 +223,11 @@ def prepare_data(
             raise InvalidInput("title embeddings are on but no text encoder was given (or turn them off)")
         progress(f"embedding {videos['title'].nunique():,} distinct titles", 0.05)
         frame, projector = attach_title_components(frame, videos, vfolds["train"], encoder)
+    frame, thumb_projector = thumbnail_pca(frame, videos, vfolds["train"], groups)
     progress(f"building {cfg.task} features", 0.3)
     data = build_dataset(cfg.task, frame, groups=groups)
     folds = assign_folds(data.meta, spec)
-    return data, folds, spec, projector
+    return data, folds, spec, projector, thumb_projector
 
 
 @dataclass
@@ -399,7 +424,7 @@ def train(
 ) -> TrainResult:
     """Train, evaluate and save one artifact directory for ``cfg.task``."""
     started = time.perf_counter()
-    data, folds, spec, projector = prepare_data(frame, cfg, encoder, progress)
+    data, folds, spec, projector, thumb_projector = prepare_data(frame, cfg, encoder, progress)
     fit_mask = _subsample(folds["train"], cfg.max_train_rows, cfg.seed)
     train_set, val_set, test_set = (data.take(fit_mask), data.take(folds["val"]), data.take(folds["test"]))
     for name, part in (("training", train_set), ("validation", val_set), ("test", test_set)):
@@ -408,6 +433,7 @@ def train(
     fitted = fit_models(train_set, val_set, cfg, progress)
     model, labeler, baselines = fitted.model, fitted.labeler, fitted.baselines
     model.projector = projector
+    model.thumb_projector = thumb_projector
     progress(f"evaluating on {len(test_set):,} test rows", 0.7)
     report, extra_metrics = evaluate(model, baselines, labeler, test_set, data.take(folds["warm_test"]), cfg)
     extra_metrics["tree_transfer"] = model.transfer
@@ -416,7 +442,11 @@ def train(
     training = training_summary(train_set, folds, labeler, fitted.weights)
     seconds = time.perf_counter() - started
     manifest_extra = {
-        "encoders": {"text": projector.encoder_id if projector else None, "image_stats": "miles.model.images"},
+        "encoders": {
+            "text": projector.encoder_id if projector else None,
+            "image_stats": "miles.model.images",
+            "image": thumb_projector.encoder_id if thumb_projector else None,
+        },
         "groups": cfg.feature_groups(),
         "train_config": {**asdict(cfg), "split": spec.to_json()},
         "packages": package_versions(),

@@ -62,3 +62,32 @@ def videos_missing_thumbnail(
             return []
         stmt = stmt.where(Video.id.in_(list(video_ids)))
     return [MissingThumbnail(video_id=vid, url=str(url)) for vid, url in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class VideoImage:
+    video_id: str
+    content_hash: str
+    has_image: bool  # the image bytes are stored (an embedding can be computed from them)
+
+
+def video_images(*, session: Session, video_ids: Sequence[str] | None = None) -> list[VideoImage]:
+    """Videos linked to a stored thumbnail (optionally only among ``video_ids``) and whether its bytes are kept."""
+    stmt = select(Video.id, Thumbnail.content_hash, Thumbnail.image.is_not(None)).join(
+        Thumbnail, Thumbnail.content_hash == Video.thumbnail_hash
+    )
+    wanted = None if video_ids is None else set(video_ids)
+    return [VideoImage(video_id=vid, content_hash=h, has_image=bool(has))
+            for vid, h, has in session.execute(stmt) if wanted is None or vid in wanted]  # fmt: skip
+
+
+def thumbnail_images(*, session: Session, content_hashes: Sequence[str]) -> dict[str, bytes]:
+    """The stored image bytes of these thumbnails (those that keep them)."""
+    out: dict[str, bytes] = {}
+    hashes = list(dict.fromkeys(content_hashes))
+    for start in range(0, len(hashes), 200):
+        stmt = select(Thumbnail.content_hash, Thumbnail.image).where(
+            Thumbnail.content_hash.in_(hashes[start : start + 200]), Thumbnail.image.is_not(None)
+        )
+        out.update({h: bytes(image) for h, image in session.execute(stmt) if image is not None})
+    return out
