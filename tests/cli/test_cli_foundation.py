@@ -58,6 +58,48 @@ def test_missing_file_is_a_clear_error(sqlite_settings: Settings) -> None:
     assert out.returncode == 1 and "no such file" in out.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "usage", "problem"),
+    [
+        (("key", "create", "someone@example.com"), "miles key create [OPTIONS]", "Missing option '--email'"),
+        (("key", "create"), "miles key create [OPTIONS]", "Missing option '--email'"),
+        (("model", "show"), "miles model show [OPTIONS]", "Missing argument 'version'"),
+        (("model", "list", "--limit", "zero"), "miles model list [OPTIONS]", "Invalid value for '--limit'"),
+        (("model", "list", "--bogus"), "miles model list [OPTIONS]", "No such option: --bogus"),
+    ],
+)
+def test_usage_errors_print_the_usage_and_exit_2(
+    sqlite_settings: Settings, args: tuple[str, ...], usage: str, problem: str
+) -> None:
+    """A missing argument or option, or a bad value, is the user's mistake: the usage line, the --help pointer and the
+    problem, exit 2 - never 'internal error'."""
+    out = miles(sqlite_settings, *args)
+    assert out.returncode == 2, out.stderr
+    assert "internal error" not in out.stderr and "Traceback" not in out.stderr
+    assert f"Usage: {usage}" in out.stderr and "--help' for help" in out.stderr and problem in out.stderr, out.stderr
+
+
+def test_model_list_labels_the_feature_set(sqlite_settings: Settings) -> None:
+    from miles.store.db import session_scope
+    from miles.store.repos.models import register_model
+
+    with session_scope(sqlite_settings) as session:
+        register_model(session=session, version="bundle-20260101-000000", task="both", path="/models/x",
+                       feature_version="3", metrics={"model (lightgbm)": {"spearman": 0.5}})  # fmt: skip
+    for columns in ("200", "80"):
+        out = subprocess.run([sys.executable, "-m", "miles.cli", "model", "list"], capture_output=True, text=True,
+                             timeout=120, check=False, env={**env_of(sqlite_settings), "COLUMNS": columns})  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert "model version" in out.stdout and "bundle-20260101-000000" in out.stdout  # never wrapped
+        assert "v3" in out.stdout and "feature" in out.stdout
+        assert all(not line.strip("┃ ").startswith("version") for line in out.stdout.splitlines())
+
+
+def env_of(settings: Settings) -> dict[str, str]:
+    return {**os.environ, "MILES_DATA_DIR": str(settings.data_dir), "MILES_DATABASE_URL": settings.database_url,
+            "MILES_CACHE_DIR": str(settings.cache_dir)}  # fmt: skip
+
+
 def test_db_downgrade_and_upgrade(sqlite_settings: Settings) -> None:
     assert miles(sqlite_settings, "db", "downgrade", "base").returncode == 0
     assert miles(sqlite_settings, "db", "stats").returncode == 1  # not migrated: a clear error, not a crash

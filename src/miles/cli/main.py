@@ -70,7 +70,7 @@ user_cmds.register(app)
 def run() -> None:
     """Console-script entry point: maps MilesError to one red line and exit code 1."""
     try:
-        app(standalone_mode=False)
+        app(standalone_mode=False, prog_name="miles")  # `python -m miles.cli` too: usage reads `miles ...`
     except MilesError as exc:
         if STATE.debug or not exc.expected:
             err_console.print_exception()
@@ -81,13 +81,23 @@ def run() -> None:
     except typer.Abort:
         err_console.print("[red]aborted[/red]")
         sys.exit(130)
-    except Exception as exc:  # click usage errors and bugs
+    except Exception as exc:  # usage errors (Typer's own copy of Click's, or Click's) and bugs
         import click
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        if isinstance(exc, click.ClickException | typer.TyperException):
+            _show_usage_error(exc)
             sys.exit(exc.exit_code)
         if STATE.debug:
             raise
         err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for details)")
         sys.exit(2)
+
+
+def _show_usage_error(exc: Exception) -> None:
+    """The usage line, a pointer to --help and the problem (a missing argument or option, a bad value): the user's
+    mistake, said as Click says it, never an internal error."""
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()
+    else:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)

@@ -335,12 +335,15 @@ def list_cmd(
     from miles.store.repos.models import list_models
 
     table = Table(title="model versions")
-    for col in ("version", "task", "promoted", "feature version", "Spearman", "AUROC", "path"):
+    # The model's own version never wraps; the feature code it was built for reads "feature set v3" (the header
+    # "feature version" wrapped in a narrow terminal into a lone "version" above the feature-code version).
+    table.add_column("model version", no_wrap=True)
+    for col in ("task", "promoted", "feature set", "Spearman", "AUROC", "path"):
         table.add_column(col, overflow="fold")
     with session_scope(STATE.settings) as session:
         for row in list_models(session=session, task=task, limit=limit, offset=offset):
             model: dict[str, Any] = next((v for k, v in row.metrics.items() if k.startswith("model")), {})
-            table.add_row(row.version, row.task, "yes" if row.promoted else "", row.feature_version,
+            table.add_row(row.version, row.task, "yes" if row.promoted else "", f"v{row.feature_version}",
                           _num(model.get("spearman")), _num(model.get("auroc")), row.path)  # fmt: skip
     console.print(table)
 
