@@ -409,48 +409,31 @@ class GBDTModel:
         references: dict[str, Baseline],
         sources: pd.Series | None = None,
         centre: FloatArray | None = None,
+        fallback: HeldOutForecasts | None = None,
     ) -> None:
         """Per t_i bucket, the blend of the model with S-H or Pinto (weights 1, .75, ... 0) chosen on ``x`` (the
-        validation fold); buckets under BLEND_MIN_ROWS rows share the overall choice ("*"). ``centre`` (default: this
-        model's) is the model's forecast for ``x`` to judge it by: the cross-source one (each row forecast by a centre
-        fitted without its source, ``miles.model.train.cross_source_centre``) asks whether the gain carries to a
-        source the model never saw.
+        validation fold). ``centre`` (default: this model's) is the model's forecast for ``x`` to judge it by: the
+        cross-source one (each row forecast by a centre fitted without its source,
+        ``miles.model.train.cross_source_centre``) asks whether the gain carries to a source the model never saw.
 
-        The model gets weight only where it beats the better baseline clearly overall (BLEND_MARGIN) *and* in every
-        source of the fold with enough rows: a gain that holds in one source only does not carry to a source it never
-        saw (the leave-one-source-out table), so there it falls back to the better baseline.
+        The model gets weight only where it beats the better baseline clearly overall (BLEND_MARGIN) *and* in each of
+        at least two sources with BLEND_MIN_ROWS rows: a gain seen in one source only is no evidence that it carries to
+        a source the model never saw (the leave-one-source-out table). Elsewhere the bucket takes the better baseline,
+        Pinto unless Szabo-Huberman is better in every such source (S-H's constant ratio is one of Pinto's linear
+        models, so Pinto is the default). A bucket with under BLEND_MIN_ROWS validation rows is judged on the
+        ``fallback`` rows when given (the training fold, each reference forecasting channels it was not fitted on:
+        in-sample, Pinto's extra parameters always look better), else it shares the overall choice ("*").
         """
-        from miles.model.evaluate import ti_buckets
-        from miles.model.metrics import mrse
-
         self.references, self.blend = dict(references), {}
         centre = self.predict_quantiles(x)[:, self._mid] if centre is None else np.asarray(centre, dtype=float)
-        refs = {kind: ref.predict_log_views(x) for kind, ref in references.items()}
-        views = np.expm1(np.asarray(log_views, dtype=float))
-        buckets = ti_buckets(x["early_t_i_h"].to_numpy(dtype=float)).astype(str)
-        groups = np.asarray(sources if sources is not None else np.zeros(len(x)), dtype=str)
-        options = [(kind, w) for kind in refs for w in BLEND_WEIGHTS]
-        pure = [k for k, (_, w) in enumerate(options) if w == 0.0]
-
-        def errors(rows: np.ndarray) -> np.ndarray:
-            return np.array([mrse(views[rows], np.expm1(w * centre[rows] + (1 - w) * refs[kind][rows]))
-                             for kind, w in options])  # fmt: skip
-
-        def best(rows: np.ndarray) -> tuple[str, float]:
-            overall = errors(rows)
-            fallback = pure[int(np.argmin(overall[pure]))]
-            ok = overall <= (1.0 - BLEND_MARGIN) * overall[fallback]
-            for g in np.unique(groups[rows]):
-                sub = rows & (groups == g)
-                if sub.sum() >= BLEND_MIN_ROWS:
-                    per = errors(sub)
-                    ok &= per <= per[pure].min()
-            ok[pure] = False
-            candidates = np.flatnonzero(ok)
-            return options[int(candidates[np.argmin(overall[candidates])])] if len(candidates) else options[fallback]
-
-        chosen = {str(b): best(buckets == b) for b in np.unique(buckets) if (buckets == b).sum() >= BLEND_MIN_ROWS}
-        chosen["*"] = best(np.ones(len(x), dtype=bool))
+        judge = _BlendJudge(x, log_views, references, sources, centre)
+        buckets = judge.buckets
+        chosen = {
+            str(b): judge.best(buckets == b) for b in np.unique(buckets) if (buckets == b).sum() >= BLEND_MIN_ROWS
+        }
+        if fallback is not None:
+            chosen.update(_thin_buckets(fallback, set(chosen)))
+        chosen["*"] = judge.best(np.ones(len(x), dtype=bool))
         self.blend = chosen
         if self.viral_labeler is not None:  # the forecast moved: recalibrate the viral chance read from it
             self.fit_viral(x, log_views)
@@ -609,6 +592,82 @@ class GBDTModel:
             )
         comps, _ = title_columns(frame["title"], encoder, self.projector)
         return frame.drop(columns=[c for c in comps.columns if c in frame.columns]).join(comps)
+
+
+class _BlendJudge:
+    """Scores every blend option of ``fit_blend`` on a set of rows (mRSE of views, per source)."""
+
+    def __init__(
+        self,
+        x: pd.DataFrame,
+        log_views: FloatArray,
+        references: dict[str, Baseline],
+        sources: pd.Series | None,
+        centre: FloatArray,
+    ) -> None:
+        from miles.model.evaluate import ti_buckets
+
+        self.centre = centre
+        self.refs = {kind: ref.predict_log_views(x) for kind, ref in references.items()}
+        self.views = np.expm1(np.asarray(log_views, dtype=float))
+        self.buckets = ti_buckets(x["early_t_i_h"].to_numpy(dtype=float)).astype(str)
+        self.groups = np.asarray(sources if sources is not None else np.zeros(len(x)), dtype=str)
+        self.options = [(kind, w) for kind in self.refs for w in BLEND_WEIGHTS]
+        self.pure = [k for k, (_, w) in enumerate(self.options) if w == 0.0]
+
+    def errors(self, rows: np.ndarray) -> np.ndarray:
+        from miles.model.metrics import mrse
+
+        return np.array([mrse(self.views[rows], np.expm1(w * self.centre[rows] + (1 - w) * self.refs[kind][rows]))
+                         for kind, w in self.options])  # fmt: skip
+
+    def best(self, rows: np.ndarray) -> tuple[str, float]:
+        overall = self.errors(rows)
+        per_source = [self.errors(sub) for g in np.unique(self.groups[rows])
+                      if (sub := rows & (self.groups == g)).sum() >= BLEND_MIN_ROWS]  # fmt: skip
+        fallback = self._baseline(overall, per_source)
+        ok = overall <= (1.0 - BLEND_MARGIN) * overall[fallback]
+        for per in per_source:
+            ok &= per <= per[self.pure].min()
+        ok[self.pure] = False
+        candidates = np.flatnonzero(ok) if len(per_source) >= 2 else np.array([], dtype=int)
+        return (
+            self.options[int(candidates[np.argmin(overall[candidates])])] if len(candidates) else self.options[fallback]
+        )
+
+    def _baseline(self, overall: np.ndarray, per_source: list[np.ndarray]) -> int:
+        """Pinto, unless another reference is better in every source with enough rows (overall when none has)."""
+        default = next((k for k in self.pure if self.options[k][0] == "pinto"), self.pure[0])
+        for k in self.pure:
+            judged = per_source or [overall]
+            if k != default and all(per[k] < per[default] for per in judged):
+                return k
+        return default
+
+
+@dataclass
+class HeldOutForecasts:
+    """Each reference's forecast for rows it was not fitted on (``fit_blend``'s judge of thin t_i buckets)."""
+
+    t_i_hours: FloatArray
+    log_views: FloatArray
+    forecasts: dict[str, FloatArray]  # reference kind -> log1p views
+
+
+def _thin_buckets(rows: HeldOutForecasts, done: set[str]) -> dict[str, tuple[str, float]]:
+    """The better pure baseline, out of sample, of each t_i bucket the validation fold left too thin to judge."""
+    from miles.model.evaluate import ti_buckets
+    from miles.model.metrics import mrse
+
+    buckets = ti_buckets(np.asarray(rows.t_i_hours, dtype=float)).astype(str)
+    views = np.expm1(np.asarray(rows.log_views, dtype=float))
+    out: dict[str, tuple[str, float]] = {}
+    for bucket in sorted(set(buckets.tolist()) - done):
+        sel = buckets == bucket
+        if sel.sum() >= BLEND_MIN_ROWS:
+            errors = {kind: mrse(views[sel], np.expm1(f[sel])) for kind, f in rows.forecasts.items()}
+            out[str(bucket)] = (min(errors, key=lambda k: errors[k]), 0.0)
+    return out
 
 
 def relative_objective(preds: FloatArray, data: lgb.Dataset) -> tuple[FloatArray, FloatArray]:
