@@ -638,8 +638,8 @@ class _BlendJudge:
     def _baseline(self, overall: np.ndarray, per_source: list[np.ndarray]) -> int:
         """Pinto, unless another reference is better in every source with enough rows (overall when none has)."""
         default = next((k for k in self.pure if self.options[k][0] == "pinto"), self.pure[0])
+        judged = per_source or [overall]
         for k in self.pure:
-            judged = per_source or [overall]
             if k != default and all(per[k] < per[default] for per in judged):
                 return k
         return default

@@ -632,6 +632,7 @@ def config_from_manifest(manifest: dict[str, Any]) -> TrainConfig:
         if (v := raw.get(k)) is not None
     }
     kept = {k: v for k, v in raw.items() if k in known and k not in ("gbdt", "split")}
+    kept.setdefault("early_tree_groups", None)  # recorded since it existed; before, the early trees saw every feature
     return TrainConfig(**{**kept, **tuples, "gbdt": GBDTConfig(**gbdt), "split": split})
 
 
