@@ -62,3 +62,30 @@ def test_a_thin_bucket_takes_the_better_reference_out_of_sample() -> None:
     assert _thin_buckets(rows, done={"4"}) == {}
     few = HeldOutForecasts(np.full(5, 200.0), y[:5], {"pinto": y[:5], "szabo_huberman": y[:5]})
     assert _thin_buckets(few, done=set()) == {}
+
+
+def test_the_interval_is_recalibrated_around_the_blended_centre() -> None:
+    """Where the blend serves a reference instead of the trees, the p10-p90 interval must cover the reference's own
+    errors (conformal scale fitted around the centre served, not the trees' centre)."""
+    from miles.model.gbdt import FitData, GBDTConfig, GBDTModel
+
+    def fold(n: int, seed: int) -> FitData:
+        rng = np.random.default_rng(seed)
+        age, subs, noise = rng.uniform(0.5, 500, n), rng.uniform(2, 14, n), rng.normal(size=n)
+        x = pd.DataFrame({"early_t_i_h": np.full(n, 48.0), "log_age_h": np.log1p(age), "log_subscribers": subs,
+                          "noise": noise})  # fmt: skip
+        y = 2 + 0.8 * np.log1p(age) + 0.5 * subs + rng.normal(scale=0.5, size=n)
+        return FitData(x, y, (rng.random(n) < 0.2).astype(float))
+
+    class _Noisy:  # the right curve plus an error the trees do not make (a worse reference)
+        def predict_log_views(self, x: pd.DataFrame) -> np.ndarray:
+            return (2 + 0.8 * x["log_age_h"] + 0.5 * x["log_subscribers"] + 1.2 * x["noise"]).to_numpy(dtype=float)
+
+    model = GBDTModel.fit_folds(fold(3000, 31), fold(1500, 32), GBDTConfig(max_rounds=150, num_threads=1))
+    valid, test = fold(1500, 33), fold(3000, 34)
+    model.fit_blend(valid.x, valid.log_views, {"pinto": _Noisy()}, pd.Series(["a"] * len(valid.x)))
+    assert model.blend["*"] == ("pinto", 0.0)  # one source: no evidence the trees' gain carries
+    q = model.predict_quantiles(test.x)
+    np.testing.assert_allclose(q[:, 1], _Noisy().predict_log_views(test.x))
+    coverage = np.mean((test.log_views >= q[:, 0]) & (test.log_views <= q[:, -1]))
+    assert 0.74 < coverage < 0.86

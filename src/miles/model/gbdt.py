@@ -233,6 +233,8 @@ class GBDTModel:
         interval that is too narrow below but fine above is widened only below.
         """
         raw = self._raw_quantiles(x)
+        if self.blend:  # the interval sits around the served (blended) centre, as ``score`` places it
+            raw = raw + (self._blended_centre(raw[:, self._mid], x) - raw[:, self._mid])[:, None]
         centre, low, high = raw[:, self._mid], raw[:, 0], raw[:, -1]
         q_lo, q_hi = self.config.quantiles[0], self.config.quantiles[-1]
         y = np.asarray(log_views, dtype=float)
@@ -435,6 +437,7 @@ class GBDTModel:
             chosen.update(_thin_buckets(fallback, set(chosen)))
         chosen["*"] = judge.best(np.ones(len(x), dtype=bool))
         self.blend = chosen
+        self.interval_scale = self.conformal_scale(x, log_views)  # calibrated around the centre now served
         if self.viral_labeler is not None:  # the forecast moved: recalibrate the viral chance read from it
             self.fit_viral(x, log_views)
 
