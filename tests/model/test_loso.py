@@ -34,5 +34,6 @@ def test_every_source_is_held_out_once_beside_baselines_on_the_same_rows(
         assert source not in report["trained_on"] and len(report["trained_on"]) == 2
         assert report["rows"] == in_source[source]["rows"]  # the same test rows as the in-source table
         assert {"model (lightgbm)", "age", "channel_size_age", "category", "ordinary_level"} <= set(report["metrics"])
+        assert 0.0 < report["coverage_p10_p90"] <= 1.0  # how often the interval held out of source
         for metrics in report["metrics"].values():
             assert metrics["mae_log10"]["value"] is not None

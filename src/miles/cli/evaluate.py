@@ -206,6 +206,8 @@ def print_loso(loso: dict[str, Any]) -> None:
         title = (f"leave-one-source-out · test on {source} ({report['rows']:,} rows, {report['groups']:,} channels), "
                  f"trained on {', '.join(report['trained_on'])}")  # fmt: skip
         console.print(_table(title, rows, keys, LABELS))
+        if (coverage := report.get("coverage_p10_p90")) is not None:
+            console.print(f"the model's p10-p90 interval held the real views for {coverage:.0%} of rows (80 % exact)")
         if report.get("mrse_by_t_i"):
             ti = {name: {k: _Iv(v) for k, v in ms.items()} for name, ms in report["mrse_by_t_i"].items()}
             counts = ", ".join(f"{k}: {v:,}" for k, v in report["t_i_counts"].items())

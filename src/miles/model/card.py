@@ -140,15 +140,15 @@ def loso_table(loso: Mapping[str, Any]) -> str:
     if not done:
         return ""
     models = list(next(iter(done.values()))["metrics"])
-    lines = ["| held-out source (trained on the others) | rows | " + " | ".join(f"{m} MAE / Spearman" for m in models)
-             + " |", "|---" * (len(models) + 2) + "|"]  # fmt: skip
+    lines = ["| held-out source (trained on the others) | rows | model p10–p90 coverage | "
+             + " | ".join(f"{m} MAE / Spearman" for m in models) + " |", "|---" * (len(models) + 3) + "|"]  # fmt: skip
     for source, r in done.items():
         cells = []
         for m in models:
             ms = r["metrics"].get(m, {})
             mae, sp = (ms.get(k, {}).get("value") for k in ("mae_log10", "spearman"))
             cells.append(f"{_fmt(mae)} / {_fmt(sp)}")
-        lines.append(f"| {source} | {r['rows']:,} | " + " | ".join(cells) + " |")
+        lines.append(f"| {source} | {r['rows']:,} | {_fmt(r.get('coverage_p10_p90'))} | " + " | ".join(cells) + " |")
     for source, r in done.items():
         if r.get("mrse_by_t_i"):
             lines += ["", f"mRSE by t_i, held-out `{source}`:", "", mrse_table(r)]

@@ -518,10 +518,12 @@ def leave_one_source_out(
             continue
         progress(f"leave-one-source-out: {source} ({k + 1}/{len(names)})", 0.75 + 0.2 * k / len(names))
         fitted = fit_models(train_set, val_set, cfg)
-        report, _ = evaluate(fitted.model, fitted.baselines, fitted.labeler, test, test.take(np.zeros(len(test))), cfg)
+        report, extra = evaluate(fitted.model, fitted.baselines, fitted.labeler, test, test.take(np.zeros(len(test))),
+                                 cfg)  # fmt: skip
         out[source] = {
             "trained_on": [s for s in names if s != source],
             "tree_weight": fitted.model.tree_weight,
+            "coverage_p10_p90": extra["interval_coverage_p10_p90"],
             **report.as_dict(),
         }
     return out
