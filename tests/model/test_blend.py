@@ -89,3 +89,6 @@ def test_the_interval_is_recalibrated_around_the_blended_centre() -> None:
     np.testing.assert_allclose(q[:, 1], _Noisy().predict_log_views(test.x))
     coverage = np.mean((test.log_views >= q[:, 0]) & (test.log_views <= q[:, -1]))
     assert 0.74 < coverage < 0.86
+    contrib = model.contributions(test.x[:50])  # the reference serves the forecast: no feature is a trees' reason
+    np.testing.assert_allclose(contrib[:, :-1], 0.0)
+    np.testing.assert_allclose(contrib.sum(axis=1), q[:50, 1])

@@ -195,7 +195,11 @@ def predict_cmd(
     elif note:
         err.print(f"[yellow]{note}[/yellow]", highlight=False)
     console.print("read as: " + read_as_line(pred.draft), highlight=False)
-    console.print("top contributions (log views): " + ", ".join(f"{f} {v:+.2f}" for f, v in pred.contributions))
+    reasons = ", ".join(f"{f} {v:+.2f}" for f, v in pred.contributions) or (
+        "none: no input moved it from where it starts (the growth curve of the views so far, or before publishing "
+        "a channel of this size at that age)"
+    )
+    console.print("top contributions (log views): " + reasons)
 
 
 def read_as_line(draft: dict[str, dict[str, Any]]) -> str:

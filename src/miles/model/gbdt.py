@@ -394,15 +394,21 @@ class GBDTModel:
     # --- never worse than the baselines it builds on (DESIGN.md §3.3 rule 10) -------------------------------
 
     def _blended_centre(self, centre: FloatArray, x: pd.DataFrame) -> FloatArray:
+        weight, reference = self._blend_parts(x)
+        out: FloatArray = weight * centre + (1.0 - weight) * reference
+        return out
+
+    def _blend_parts(self, x: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
+        """Each row's model weight in the blend and its reference forecast (log1p views) by its t_i bucket."""
         from miles.model.evaluate import ti_buckets
 
         buckets = ti_buckets(x["early_t_i_h"].to_numpy(dtype=float)).astype(str)
-        out = centre.copy()
+        weight, reference = np.ones(len(x)), np.zeros(len(x))
         refs = {kind: ref.predict_log_views(x) for kind, ref in self.references.items()}
-        for bucket, (kind, weight) in self.blend.items():
+        for bucket, (kind, w) in self.blend.items():
             rows = buckets == bucket if bucket != "*" else ~np.isin(buckets, list(self.blend))
-            out[rows] = weight * centre[rows] + (1.0 - weight) * refs[kind][rows]
-        return out
+            weight[rows], reference[rows] = w, refs[kind][rows]
+        return weight, reference
 
     def fit_blend(
         self,
@@ -445,7 +451,8 @@ class GBDTModel:
         """(n, n_features + 1) SHAP-style contributions to the p50 log views; the last column is the bias.
 
         With an offset model the bias column also holds the offset model's prediction (the trees explain only
-        the correction to it), so each row still sums to the p50.
+        the correction to it), so each row still sums to the p50. Where the early blend serves a reference, the
+        trees' parts count by their blend weight (0: no feature is a reason) and the bias holds the reference's share.
         """
         threads = 1 if len(inputs) < 256 else self.config.num_threads  # TreeSHAP is ~1 ms a row: both cores for a batch
         out = np.asarray(
@@ -458,6 +465,11 @@ class GBDTModel:
             if name in self.features:  # the level's channel size and usual views are reasons too
                 out[:, self.features.index(name)] += values
                 out[:, -1] -= values
+        if self.blend:  # a reference serves part (or all) of the centre: the trees explain only their share
+            weight, reference = self._blend_parts(x)
+            served = weight * out.sum(axis=1) + (1.0 - weight) * reference
+            out[:, :-1] *= weight[:, None]
+            out[:, -1] = served - out[:, :-1].sum(axis=1)
         return out
 
     def _raw_quantiles(self, x: pd.DataFrame) -> FloatArray:
