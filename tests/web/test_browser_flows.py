@@ -195,3 +195,36 @@ def test_keys_confirmations_history_early_views_time_zone_and_preview(server: st
     phone.close()
     assert not errors, f"JavaScript errors: {errors}"
     context.close()
+
+
+def test_the_time_zone_reload_never_wipes_a_form_being_filled(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The first page a browser opens posts its time zone and reloads to show local times - unless the creator has
+    started typing (under load the reload used to land after the form was filled and wipe it)."""
+    context = browser.new_context(timezone_id="Asia/Kolkata")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    held: list = []  # type: ignore[type-arg]
+    page.route("**/timezone", lambda route: held.append(route))  # noqa: PLW0108 - Playwright needs a Python function
+    page.goto(f"{server}/signup")
+    page.wait_for_function("() => document.readyState === 'complete'")
+    while not held:
+        page.wait_for_timeout(50)
+    page.get_by_label("E-mail").fill("baker@example.com")
+    loads: list[str] = []
+    page.on("load", lambda _: loads.append("load"))
+    with page.expect_response("**/timezone") as answer:
+        held[0].continue_()
+    assert answer.value.status == 204
+    page.wait_for_timeout(1500)  # room for a reload, were one coming
+    assert loads == [] and page.get_by_label("E-mail").input_value() == "baker@example.com"
+    context.close()
+
+    fresh = browser.new_context(timezone_id="Asia/Kolkata").new_page()  # nothing typed: the page does reload
+    fresh_loads: list[str] = []
+    fresh.on("load", lambda _: fresh_loads.append("load"))
+    fresh.goto(f"{server}/signup")
+    for _ in range(300):
+        if len(fresh_loads) >= 2:
+            break
+        fresh.wait_for_timeout(100)
+    assert len(fresh_loads) >= 2, "the time-zone reload did not happen"

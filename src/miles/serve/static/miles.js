@@ -81,9 +81,14 @@
       headers: { "X-CSRF-Token": csrf.content, "Content-Type": "application/x-www-form-urlencoded" },
       body: "tz=" + encodeURIComponent(tz),
     }).then(function (r) {
-      if (r.ok && document.body.dataset.reloadable === "1") { window.location.reload(); }
+      // Reload to show times in the browser's zone, unless the creator has started filling a form (a reload
+      // would wipe what they typed); the next page shows local times anyway.
+      if (r.ok && document.body.dataset.reloadable === "1" && !formTouched) { window.location.reload(); }
     });
   }
+
+  var formTouched = false;
+  document.addEventListener("input", function () { formTouched = true; }, true);
 
   document.addEventListener("DOMContentLoaded", function () {
     syncTimeZone();
