@@ -195,10 +195,9 @@ def predict_cmd(
     elif note:
         err.print(f"[yellow]{note}[/yellow]", highlight=False)
     console.print("read as: " + read_as_line(pred.draft), highlight=False)
-    reasons = ", ".join(f"{f} {v:+.2f}" for f, v in pred.contributions) or (
-        "none: no input moved it from where it starts (the growth curve of the views so far, or before publishing "
-        "a channel of this size at that age)"
-    )
+    from miles.model.predict import NO_REASONS
+
+    reasons = ", ".join(f"{f} {v:+.2f}" for f, v in pred.contributions) or f"none. {NO_REASONS}"
     console.print("top contributions (log views): " + reasons)
 
 

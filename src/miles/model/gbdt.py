@@ -232,9 +232,7 @@ class GBDTModel:
         Each side is calibrated on its own (split-conformal on the scaled residual beyond the centre), so an
         interval that is too narrow below but fine above is widened only below.
         """
-        raw = self._raw_quantiles(x)
-        if self.blend:  # the interval sits around the served (blended) centre, as ``score`` places it
-            raw = raw + (self._blended_centre(raw[:, self._mid], x) - raw[:, self._mid])[:, None]
+        raw = self._around_served_centre(self._raw_quantiles(x), x)  # where ``score`` places the interval
         centre, low, high = raw[:, self._mid], raw[:, 0], raw[:, -1]
         q_lo, q_hi = self.config.quantiles[0], self.config.quantiles[-1]
         y = np.asarray(log_views, dtype=float)
@@ -352,10 +350,7 @@ class GBDTModel:
         lo, hi = self.interval_scale
         scale = np.array([lo if q < 0.5 else hi if q > 0.5 else 0.0 for q in self.config.quantiles])
         quantiles: FloatArray = mid + (raw - mid) * scale[None, :] + np.where(scale == 0.0, raw - mid, 0.0)
-        if self.blend:
-            quantiles = (
-                quantiles + (self._blended_centre(quantiles[:, self._mid], x) - quantiles[:, self._mid])[:, None]
-            )
+        quantiles = self._around_served_centre(quantiles, x)
         return quantiles, np.clip(self.calibrator(self._viral_score(inputs, x, quantiles, threads)), 0.0, 1.0)
 
     def _threads(self, inputs: FloatArray) -> int:
@@ -393,9 +388,13 @@ class GBDTModel:
 
     # --- never worse than the baselines it builds on (DESIGN.md §3.3 rule 10) -------------------------------
 
-    def _blended_centre(self, centre: FloatArray, x: pd.DataFrame) -> FloatArray:
+    def _around_served_centre(self, quantiles: FloatArray, x: pd.DataFrame) -> FloatArray:
+        """``quantiles`` moved as a whole so that their middle is the centre served (the early blend's)."""
+        if not self.blend:
+            return quantiles
+        mid = quantiles[:, self._mid]
         weight, reference = self._blend_parts(x)
-        out: FloatArray = weight * centre + (1.0 - weight) * reference
+        out: FloatArray = quantiles + ((1.0 - weight) * (reference - mid))[:, None]
         return out
 
     def _blend_parts(self, x: pd.DataFrame) -> tuple[FloatArray, FloatArray]:

@@ -62,6 +62,11 @@ __all__ = ["VIRAL_DEFINITION", "Draft", "DraftInput", "DraftPrediction", "Horizo
 HORIZONS_H: tuple[float, ...] = (1.0, 6.0, 24.0, 168.0, 720.0)
 REFERENCE_H = 24.0  # P(viral) and contributions are given for this horizon (or the nearest one predicted)
 TOP_K = 8
+# Said wherever a forecast's reasons are listed and there are none (CLI, Score page).
+NO_REASONS = (
+    "No input moved this forecast away from where it starts: with views so far, the growth curve of those views; "
+    "before publishing, the usual views of a channel this size at that age."
+)
 BUNDLE = "bundle.json"
 TITLE_CACHE_SIZE = 8192  # distinct titles whose embedding stays in memory (384 float32 each: ~12 MB)
 FloatArray = np.ndarray

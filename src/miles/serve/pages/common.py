@@ -27,6 +27,7 @@ from miles.config import Settings
 from miles.domain import as_utc
 from miles.errors import Unauthorized
 from miles.inputs import format_duration
+from miles.model.predict import NO_REASONS
 from miles.serve.deps import SessionDep, client_ip, requester_of
 from miles.serve.limits import Limiter
 from miles.serve.services.model import PredictorHolder, PredictorLike
@@ -37,6 +38,7 @@ from miles.store.tables import User
 
 SERVE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES = Jinja2Templates(directory=str(SERVE_DIR / "templates"))
+TEMPLATES.env.globals["no_reasons"] = NO_REASONS
 STATIC_DIR = SERVE_DIR / "static"
 HTMX_FILE = STATIC_DIR / "vendor" / "htmx.min.js"
 
