@@ -52,6 +52,22 @@ def test_blanks_are_echoed_as_defaulted_with_what_stood_in(predictor_client: Tes
 
 
 @ENCODERS
+def test_early_views_without_a_publish_time_were_counted_now(predictor_client: TestClient) -> None:
+    """A creator reading a live video's counts types them without a publish time: the latest is from now, so the
+    video went up that long ago (not now, which would put its early views in the future)."""
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC)
+    got = predict(predictor_client, early_views=[{"age_h": 2, "views": 150}, {"age_h": 5, "views": 400}])
+    publish = got["prediction"]["draft"]["publish_at"]
+    assert publish["status"] == "defaulted" and publish["note"] == "not given: the latest early view (5 h) is " \
+        "taken as counted now"
+    published = datetime.fromisoformat(publish["value"])
+    assert before - timedelta(hours=5, seconds=2) <= published <= datetime.now(UTC) - timedelta(hours=5) + \
+        timedelta(seconds=1)
+
+
+@ENCODERS
 def test_zero_subscribers_means_zero_not_unknown(predictor_client: TestClient) -> None:
     zero = predict(predictor_client, channel_subscribers="0")["prediction"]
     blank = predict(predictor_client)["prediction"]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeAlias
 
 import numpy as np
@@ -163,7 +163,11 @@ def read_as(item: DraftInput, *, typical_subscribers: float | None = None) -> di
         "tags": ([], "none"),
         "duration_s": (None, "not given: the forecast goes without it"),
         "category_id": (None, "not given: the forecast goes without it"),
-        "publish_at": (when, "not given: now"),
+        "publish_at": (
+            (when, f"not given: the latest early view ({d.t_i_h:g} h) is taken as counted now")
+            if d.early_views
+            else (when, "not given: now")
+        ),
         "channel_subscribers": (
             (round(typical_subscribers), f"not given: a typical channel ({typical_subscribers:,.0f} subscribers)")
             if typical_subscribers is not None
@@ -278,7 +282,8 @@ def parse_draft(row: Mapping[str, Any], index: int, now: datetime | None = None)
     title = row.get("title")
     if not isinstance(title, str) or not title.strip():
         raise InvalidInput(f"draft {index}: title is required and must be non-empty text")
-    published = _publish_time(row.get("publish_at"), index, now) or now or utcnow()
+    early = _early(row.get("early_views"), index)
+    published = _publish_time(row.get("publish_at"), index, now) or blank_publish_time(now or utcnow(), early)
     tags = row.get("tags")
     tag_list = [str(t) for t in tags] if isinstance(tags, list | tuple) else (str(tags).split("|") if tags else [])
     category = _number(row, "category_id", index)
@@ -292,8 +297,13 @@ def parse_draft(row: Mapping[str, Any], index: int, now: datetime | None = None)
         channel_id=row.get("channel_id") or None,
         channel_subscribers=_number(row, "channel_subscribers", index),
         country=row.get("country") or None,
-        early_views=_early(row.get("early_views"), index),
+        early_views=early,
     )
+
+
+def blank_publish_time(now: datetime, early: list[tuple[float, float]]) -> datetime:
+    """A blank publish time: now before publishing; with early views, the latest of them is read as counted now."""
+    return now - timedelta(hours=max((a for a, _ in early), default=0.0))
 
 
 def _publish_time(when: Any, index: int, now: datetime | None) -> datetime | None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.domain import as_utc, channel_url, utcnow
 from miles.errors import InvalidInput, MilesError
+from miles.features.draft import blank_publish_time
 from miles.model.predict import Draft, DraftInput
 from miles.recommend.outliers import draft_usual_views
 from miles.recommend.platforms import require_platform_model
@@ -54,16 +55,17 @@ class ScoredDraft:
 def draft_input(draft: DraftIn, thumbnail: bytes | None, now: datetime) -> DraftInput:
     """The API's draft as the predictor reads it: the one converter for the API, the Score page and MCP."""
     subscribers = draft.channel_subscribers
+    early = sorted((e.age_h, float(e.views)) for e in draft.early_views)
     typed = Draft(
         title=draft.title,
-        publish_at=as_utc(draft.publish_at) if draft.publish_at else now,
+        publish_at=as_utc(draft.publish_at) if draft.publish_at else blank_publish_time(now, early),
         description=draft.description or None,
         tags=list(draft.tags),
         duration_s=draft.duration_s,
         category_id=draft.category_id,
         channel_id=draft.channel_id,
         channel_subscribers=float(subscribers) if subscribers is not None else None,
-        early_views=sorted((e.age_h, float(e.views)) for e in draft.early_views),
+        early_views=early,
     )
     return DraftInput(typed, thumbnail, publish_given=draft.publish_at is not None)
 
