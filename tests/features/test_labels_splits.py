@@ -34,6 +34,24 @@ def test_viral_is_the_top_fifth_of_training_residuals_and_round_trips(dataset, t
     assert set(labeler.age) and labeler.threshold > 0
 
 
+def test_the_size_yardstick_is_smooth_and_never_falls(dataset) -> None:  # type: ignore[no-untyped-def]
+    """One more subscriber never flips the label: the expectation moves with channel size along a line, with no step
+    at a size-bucket edge; a blank count has its own typical effect; older labels (a median per bucket) still load."""
+    labeler = ViralLabeler.fit(dataset.X, dataset.y["log_views"])
+    counts = np.array([10, 999, 1_001, 9_999, 10_001, 99_999, 100_001, 1_000_000, 10_000_000], dtype=float)
+    rows = pd.DataFrame({"age_h": 24.0, "category_id": 28, "log_subscribers": np.log1p(counts)})
+    expected = labeler.expected(rows)
+    assert labeler.size_slope is not None and labeler.size_slope > 0  # bigger synthetic channels get more views
+    assert (np.diff(expected) > 0).all()
+    assert np.diff(expected)[[1, 3, 5]] == pytest.approx(0.0, abs=0.01)  # across 1k, 10k and 100k: no step
+    blank = labeler.expected(rows.assign(log_subscribers=np.nan))
+    assert blank - expected == pytest.approx(labeler.size_unknown - labeler._size_effect(rows))
+    older = ViralLabeler.from_json({k: v for k, v in labeler.to_json().items()
+                                    if not k.startswith("size_")} | {"size": {"2": -1.0, "3": 1.0}})  # fmt: skip
+    step = older.expected(rows)[[3, 4]] - labeler.expected(rows)[[3, 4]] + labeler._size_effect(rows)[[3, 4]]
+    assert step == pytest.approx([-1.0, 1.0])
+
+
 def test_outlier_multiple_needs_channel_history(dataset) -> None:  # type: ignore[no-untyped-def]
     outlier = dataset.y["outlier_multiple"]
     assert outlier.notna().any() and outlier.isna().any()

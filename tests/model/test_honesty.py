@@ -1,7 +1,7 @@
 """The shipped default model predicts the video, not the dataset (DESIGN.md §3.3 rule 9, issue 12).
 
 - a blank optional input instead of its typical value moves p50 at most 2x at every horizon;
-- more subscribers never lower a forecast;
+- more subscribers never lower a forecast, and the viral chance moves smoothly and one way with channel size;
 - cumulative views rise between every pair of horizons up to 7 days, and 30 days is at least 7 days.
 """
 
@@ -85,6 +85,21 @@ def test_more_subscribers_never_lower_a_forecast(predictor: Predictor, blank: tu
                            for c in counts])  # fmt: skip
     assert (np.diff(got, axis=0) >= 0).all(), f"p50 by subscribers {counts}:\n{got}"
     assert got[-1, 2] > 10 * got[1, 2], "10M subscribers should forecast far more than 50"
+
+
+@pytest.mark.parametrize("extra", [{}, {"category_id": 10}, {"duration_s": None}])
+def test_the_viral_chance_moves_smoothly_with_channel_size(predictor: Predictor, extra: dict[str, Any]) -> None:
+    """ "Beats 4 in 5 videos from channels of its size": the yardstick follows channel size smoothly, so one more
+    subscriber never flips the chance (bucket medians made 9,999 subscribers 42 % and 10,001 0 %), and the chance
+    moves one way as the channel grows."""
+    counts = [50, 999, 1_001, 5_000, 9_999, 10_001, 50_000, 99_999, 100_001, 500_000, 999_999, 1_000_001, 5_000_000]
+    rows = [{**BASE, **TYPICAL, **extra, "channel_subscribers": c} for c in counts]
+    chance = np.array([p.viral_probability for p in predictor.predict(rows, explain=False)])
+    shown = dict(zip(counts, chance.round(3), strict=True))
+    edges = [k for k, c in enumerate(counts[:-1]) if counts[k + 1] - c == 2]
+    assert all(abs(chance[k + 1] - chance[k]) <= 0.02 for k in edges), f"viral chance by subscribers {shown}"
+    steps = np.diff(chance)
+    assert (steps >= -1e-9).all() or (steps <= 1e-9).all(), f"viral chance by subscribers {shown}"
 
 
 @pytest.mark.parametrize("extra", [{}, {"duration_s": None}, {"channel_subscribers": 120}, {"category_id": 10}])

@@ -60,11 +60,16 @@ def test_early_views_without_a_publish_time_were_counted_now(predictor_client: T
     before = datetime.now(UTC)
     got = predict(predictor_client, early_views=[{"age_h": 2, "views": 150}, {"age_h": 5, "views": 400}])
     publish = got["prediction"]["draft"]["publish_at"]
-    assert publish["status"] == "defaulted" and publish["note"] == "not given: the latest early view (5 h) is " \
-        "taken as counted now"
+    assert (
+        publish["status"] == "defaulted"
+        and publish["note"] == "not given: the latest early view (5 h) is taken as counted now"
+    )
     published = datetime.fromisoformat(publish["value"])
-    assert before - timedelta(hours=5, seconds=2) <= published <= datetime.now(UTC) - timedelta(hours=5) + \
-        timedelta(seconds=1)
+    assert (
+        before - timedelta(hours=5, seconds=2)
+        <= published
+        <= datetime.now(UTC) - timedelta(hours=5) + timedelta(seconds=1)
+    )
 
 
 @ENCODERS

@@ -93,8 +93,10 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
     assert draft["duration_s"] == {"value": 90.0, "status": "given", "note": None}
     assert draft["early_views"]["value"] == [{"age_h": 2.0, "views": 1200}]
     publish = draft["publish_at"]
-    assert publish["status"] == "defaulted" and publish["note"] == "not given: the latest early view (2 h) is taken " \
-        "as counted now"
+    assert (
+        publish["status"] == "defaulted"
+        and publish["note"] == "not given: the latest early view (2 h) is taken as counted now"
+    )
     human = runner.invoke(app, ["predict", *typed], catch_exceptions=False)
     shown = " ".join(human.stdout.split())  # rich wraps at the terminal width
     assert "read as: duration 1:30 (90 s); subscribers 12,000; publish time not given: now (" in shown

@@ -3,8 +3,8 @@
 - ``log_views = log1p(views)`` at a known age.
 - ``viral``: the age-adjusted residual - log views minus the expected log views of a typical video of
   the same category and channel size at the same age - is in the top 20 % of the training fold. The
-  expectation model (additive medians by age bucket, category and subscriber bucket) and the threshold
-  are fitted on the training fold only; :class:`ViralLabeler` holds them and round-trips through JSON.
+  expectation model (additive medians by age bucket and category, plus a never-falling line in log subscribers) and
+  the threshold are fitted on the training fold only; :class:`ViralLabeler` holds them and round-trips through JSON.
 - ``outlier_multiple``: exp(log views - the channel's median log views at the same age bucket over its
   strictly earlier uploads, from snapshots captured by the labelled snapshot's time); NaN without history.
 """
@@ -58,7 +58,6 @@ def _cells(x: pd.DataFrame) -> pd.DataFrame:
         {
             "age": age_bucket(x["age_h"]).astype(str),
             "category": x["category_id"].astype("string").fillna("?").astype(str),
-            "size": subscriber_bucket(x["log_subscribers"]).astype(str),
         },
         index=x.index,
     )
@@ -70,7 +69,11 @@ class ViralLabeler:
 
     age: dict[str, float] = field(default_factory=dict)
     category: dict[str, float] = field(default_factory=dict)
-    size: dict[str, float] = field(default_factory=dict)
+    size: dict[str, float] = field(default_factory=dict)  # labels of older artifacts: one median per size bucket
+    size_slope: float | None = None  # log views per unit of log1p(subscribers) around ``size_centre``
+    size_centre: float = 0.0
+    size_known: float = 0.0  # effect at ``size_centre``
+    size_unknown: float = 0.0  # effect of a blank subscriber count
     global_median: float = 0.0
     threshold: float = 0.0
     top_share: float = VIRAL_TOP_SHARE
@@ -87,20 +90,50 @@ class ViralLabeler:
         cells = _cells(x)
         lab = cls(global_median=float(y.median()), top_share=top_share, n_train=len(y))
         resid = y - lab.global_median
-        for name in ("age", "category", "size"):  # one pass of additive median back-fitting
+        for name in ("age", "category"):  # one pass of additive median back-fitting
             grouped = resid.groupby(cells[name])
             effect = grouped.median().where(grouped.size() >= MIN_CELL, 0.0)
             setattr(lab, name, {str(k): float(v) for k, v in effect.items()})
             resid = resid - cells[name].map(effect).fillna(0.0)
+        lab._fit_size(x["log_subscribers"].to_numpy(dtype=float), resid.to_numpy(dtype=float))
+        resid = resid - lab._size_effect(x)
         lab.threshold = float(np.quantile(resid, 1.0 - top_share))
         return lab
+
+    def _fit_size(self, log_subscribers: np.ndarray, resid: np.ndarray) -> None:
+        """Channel size as a straight line in log subscribers (never falling), not a median per size bucket: with
+        a few hundred ordinary uploads the bucket medians jumped by 2-3 log units at each bucket edge, so a channel
+        one subscriber past an edge got a far lower (or higher) viral chance than one just below it."""
+        known = np.isfinite(log_subscribers)
+        if (~known).sum() >= MIN_CELL:
+            self.size_unknown = float(np.median(resid[~known]))
+        if known.sum() < MIN_CELL:
+            self.size_slope = 0.0
+            return
+        ls, r = log_subscribers[known], resid[known]
+        self.size_centre = float(np.median(ls))
+        spread = float(np.sum((ls - ls.mean()) ** 2))
+        slope = float(np.sum((ls - ls.mean()) * (r - r.mean())) / spread) if spread > 0 else 0.0
+        self.size_slope = max(slope, 0.0)
+        self.size_known = float(np.median(r - self.size_slope * (ls - self.size_centre)))
+
+    def _size_effect(self, x: pd.DataFrame) -> np.ndarray:
+        if self.size_slope is None:  # an older artifact's labels
+            cells = subscriber_bucket(x["log_subscribers"]).astype(str)
+            by_cell: np.ndarray = pd.Series(cells).map(self.size).fillna(0.0).to_numpy(dtype=float)
+            return by_cell
+        ls = x["log_subscribers"].to_numpy(dtype=float)
+        line = self.size_known + self.size_slope * (ls - self.size_centre)
+        out: np.ndarray = np.where(np.isfinite(ls), line, self.size_unknown)
+        return out
 
     def expected(self, x: pd.DataFrame) -> np.ndarray:
         cells = _cells(x)
         total = np.full(len(x), self.global_median)
-        for name in ("age", "category", "size"):
+        for name in ("age", "category"):
             total += cells[name].map(getattr(self, name)).fillna(0.0).to_numpy(dtype=float)
-        return total
+        out: np.ndarray = total + self._size_effect(x)
+        return out
 
     def residual(self, x: pd.DataFrame, log_views: pd.Series | np.ndarray) -> np.ndarray:
         out: np.ndarray = np.asarray(log_views, dtype=float) - self.expected(x)
