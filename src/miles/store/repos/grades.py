@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from miles.store.repos.snapshots import MANUAL_SOURCE, quarantined_ids
@@ -82,42 +82,54 @@ def add_grades(*, session: Session, grades: Iterable[dict[str, Any]]) -> int:
     return len(rows)
 
 
-def band_of(subscribers: float | None) -> str:
-    if subscribers is None:
-        return "unknown"
-    return next(name for name, lo, hi in BANDS if lo <= subscribers < hi)
+def _band_sql() -> Any:
+    """A grade's channel-size band (BANDS, or "unknown") as SQL: live accuracy groups in the database."""
+    subs = PredictionGrade.channel_subscribers
+    whens = [(subs < hi, name) for name, _, hi in BANDS[:-1]]
+    return case((subs.is_(None), "unknown"), *whens, else_=BANDS[-1][0])
 
 
-def _summary(rows: Sequence[PredictionGrade]) -> dict[str, Any]:
-    n = len(rows)
-    return {
-        "videos": len({r.video_id for r in rows}),
-        "grades": n,
-        "mae_log10": round(sum(abs(r.error_log10) for r in rows) / n, 4) if n else None,
-        "bias_log10": round(sum(r.error_log10 for r in rows) / n, 4) if n else None,
-        "coverage_p10_p90": round(sum(r.inside for r in rows) / n, 4) if n else None,
-    }
+def _summaries(session: Session, where: list[Any], key: Any | None) -> dict[Any, dict[str, Any]]:
+    """Live-accuracy figures per value of ``key`` (one group when None), aggregated by the database: a month of
+    grades is never loaded into memory."""
+    err = PredictionGrade.error_log10
+    columns = [
+        func.count(func.distinct(PredictionGrade.video_id)),
+        func.count(PredictionGrade.id),
+        func.sum(func.abs(err)),
+        func.sum(err),
+        func.sum(case((PredictionGrade.inside, 1), else_=0)),
+    ]
+    stmt = select(*([key] if key is not None else []), *columns).where(*where)
+    if key is not None:
+        stmt = stmt.group_by(key)
+    out = {}
+    for row in session.execute(stmt):
+        group, (videos, n, abs_sum, err_sum, inside) = (row[0], row[1:]) if key is not None else (None, tuple(row))
+        out[group] = {
+            "videos": int(videos),
+            "grades": int(n),
+            "mae_log10": round(float(abs_sum) / n, 4) if n else None,
+            "bias_log10": round(float(err_sum) / n, 4) if n else None,
+            "coverage_p10_p90": round(float(inside) / n, 4) if n else None,
+        }
+    return out
 
 
 def live_accuracy(*, session: Session, model_version: str, since: datetime) -> dict[str, Any]:
     """How the model's stored predictions did against the views that arrived (grades made since ``since``)."""
-    stmt = select(PredictionGrade).where(PredictionGrade.graded_at >= since)
-    rows = list(session.scalars(stmt))
-    mine = [r for r in rows if r.model_version == model_version]
-    by_h: dict[float, list[PredictionGrade]] = defaultdict(list)
-    by_band: dict[str, list[PredictionGrade]] = defaultdict(list)
-    by_version: dict[str, list[PredictionGrade]] = defaultdict(list)
-    for r in mine:
-        by_h[r.horizon_h].append(r)
-        by_band[band_of(r.channel_subscribers)].append(r)
-    for r in rows:
-        by_version[r.model_version].append(r)
+    recent = [PredictionGrade.graded_at >= since]
+    mine = [*recent, PredictionGrade.model_version == model_version]
+    band = _band_sql().label("band")
+    by_h = _summaries(session, mine, PredictionGrade.horizon_h)
+    by_band = _summaries(session, mine, band)
+    by_version = _summaries(session, recent, PredictionGrade.model_version)
     band_order = [name for name, _, _ in BANDS] + ["unknown"]
     return {
         "model_version": model_version,
         "since": since.isoformat(),
-        **_summary(mine),
-        "by_horizon": [{"horizon_h": h, **_summary(by_h[h])} for h in sorted(by_h)],
-        "by_channel_size": [{"band": b, **_summary(by_band[b])} for b in band_order if b in by_band],
-        "by_version": [{"model_version": v, **_summary(by_version[v])} for v in sorted(by_version)],
+        **_summaries(session, mine, None)[None],
+        "by_horizon": [{"horizon_h": h, **by_h[h]} for h in sorted(by_h)],
+        "by_channel_size": [{"band": b, **by_band[b]} for b in band_order if b in by_band],
+        "by_version": [{"model_version": v, **by_version[v]} for v in sorted(by_version)],
     }
