@@ -18,6 +18,7 @@ from miles.errors import InvalidInput
 
 MAX_DURATION_S = 180.0  # a YouTube Short is at most 3 minutes (since October 2024); Miles scores Shorts
 MAX_COUNT = 10**10
+MAX_TITLE_CHARS = 300  # YouTube allows 100; longer text is pasted by mistake, and every surface refuses it alike
 MAX_ECHO = 40  # characters of the typed text repeated in an error
 SUFFIXES = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000, "bn": 1_000_000_000}
 # thousands separators people use: comma, space, no-break and thin spaces, apostrophe (Swiss), underscore

@@ -283,6 +283,15 @@ def test_thumbnail_features_are_tried_and_kept_only_if_they_win(
     recorded = row.metrics["retrain"]["comparison"]["prepublish"]
     assert compared["report"]["rows"] == recorded["rows"] and compared["worse"] == recorded["worse"]
     assert compared["difference"]["spearman"]["value"] == pytest.approx(recorded["difference"]["spearman"]["value"])
+    from miles.cli.evaluate import _load_frame
+
+    frame, _ = _load_frame(None, "auto", [path])  # `miles evaluate --db`: the stored thumbnails, as the retrain saw
+    assert frame.loc[frame["video_id"].isin(ids), "thumb_brightness"].notna().all()
+    embedded = frame.loc[frame["thumb_embedding"].notna(), "video_id"] if "thumb_embedding" in frame else []
+    assert len(set(embedded)) == (60 if "embedding" in str(expected) else 0)  # read only for an embedding model
+    out = CliRunner().invoke(app, ["evaluate", "--model", str(path / "prepublish"), "--db", "--no-loso", "--bootstrap",
+                                   "0", "--json"], catch_exceptions=False)  # fmt: skip
+    assert out.exit_code == 0, out.output
 
 
 def test_compare_a_model_with_itself_on_a_file(cli_env: Settings, sample: Path) -> None:

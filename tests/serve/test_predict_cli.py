@@ -104,9 +104,12 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
         ("--subscribers", "12q", "--subscribers: '12q' is not a number (try 1200, 1,200 or 1.2k)"),
         ("--duration", "4:00", "--duration: '4:00' is 240 s; a YouTube Short is at most 3:00 (180 s)"),
         ("--publish-at", "1990-01-01", "--publish-at: '1990-01-01' is before 2005"),
+        ("--early-views", "6:20", "early views fall from 50 at 1 h to 20 at 6 h; views only grow"),  # after 1:50
+        ("--title", "x" * 301, "the title is 301 characters; at most 300"),
     ):
         with pytest.raises(InvalidInput, match=re.escape(message)):  # `miles` prints it as one red line
-            runner.invoke(app, ["predict", "--title", "x", option, value], catch_exceptions=False)
+            runner.invoke(app, ["predict", "--title", "x", "--early-views", "1:50", option, value],
+                          catch_exceptions=False)  # fmt: skip
 
 
 @ENCODERS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,10 +57,14 @@ def _task(value: str | None) -> Task | None:
     return value  # type: ignore[return-value]
 
 
-def _load_frame(data: Path | None, fmt: str) -> tuple[pd.DataFrame, str]:
+def _load_frame(data: Path | None, fmt: str, models: Sequence[Path] = ()) -> tuple[pd.DataFrame, str]:
+    """The file's rows, or the stored rows as training and the retrain see them: thumbnail statistics, and the image
+    embedding when one of ``models`` reads it, joined (a thumbnail model scored without them would be judged blind)."""
     if data is None:
+        from miles.jobs.train import frame_for_models
+
         with err.status("reading snapshots from the database"):
-            return frame_from_db(STATE.settings), "database"
+            return frame_for_models(STATE.settings, list(models)), "database"
     result = read_file(data, fmt)
     if result.rejected:
         err.print(
@@ -125,7 +130,7 @@ def evaluate_cmd(
         raise InvalidInput(f"{model} is a {artifact.task} model; it cannot be evaluated on the {wanted} task")
     if history not in ("none", "db"):
         raise InvalidInput(f"--history must be none or db, not {history!r}")
-    frame, source = _load_frame(data, fmt)
+    frame, source = _load_frame(data, fmt, [model])
     if history == "db" and data is not None:
         dataset = _with_store_history(artifact, frame)
     else:

@@ -421,13 +421,7 @@ def compare_cmd(
     if task not in ("prepublish", "early"):
         raise InvalidInput(f"--task must be prepublish or early, got {task!r}")
     a_dir, b_dir = resolve_model(a, settings=STATE.settings), resolve_model(b, settings=STATE.settings)
-    if data is None:  # the stored rows as the retrain sees them: thumbnail statistics and embeddings joined
-        from miles.jobs.train import frame_for_models
-
-        with err.status("reading snapshots from the database"):
-            frame = frame_for_models(STATE.settings, [a_dir, b_dir])
-    else:
-        frame, _source = _load_frame(data, "auto")
+    frame, _source = _load_frame(data, "auto", [a_dir, b_dir])  # stored rows as the retrain sees them
     with err.status("building features and bootstrapping both models"):
         result = compare_models(a_dir, b_dir, frame, task=task, from_file=data is not None,  # type: ignore[arg-type]
                                 n_boot=n_boot)  # fmt: skip

@@ -23,6 +23,7 @@ comes from ``extra``); ``tests/features/test_draft_parity.py`` checks that both 
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from miles.features.build import MIN_GAP_H, build_features, group_ids, prepare_s
 from miles.features.matrix import per_row_values
 from miles.features.registry import resolve_groups
 from miles.features.schema import DraftRows, Feature, Task
-from miles.inputs import InputError, parse_count, parse_duration, parse_publish_time
+from miles.inputs import MAX_TITLE_CHARS, InputError, parse_count, parse_duration, parse_publish_time
 
 log = logging.getLogger(__name__)
 DEFAULT_HORIZONS_H: tuple[float, ...] = (1.0, 6.0, 24.0, 168.0, 720.0)
@@ -272,7 +273,20 @@ def _early(raw: Any, index: int) -> list[tuple[float, float]]:
     ages = [quantise_age(a) for a, _ in out]
     if len(set(ages)) != len(ages):
         raise InvalidInput(f"draft {index}: two early views have the same age_h; give one view per age")
-    return sorted(out)
+    out.sort()
+    if problem := falling_views(out):
+        raise InvalidInput(f"draft {index}: {problem}")
+    return out
+
+
+def falling_views(readings: Sequence[tuple[float, float]]) -> str | None:
+    """Why (age_h, views) readings cannot be one video's - a count that falls as it ages (a typo, or two videos'
+    counts mixed up) - or None. Every surface refuses them alike."""
+    ordered = sorted(readings)
+    for (a1, v1), (a2, v2) in itertools.pairwise(ordered):
+        if v2 < v1:
+            return f"early views fall from {v1:,.0f} at {a1:g} h to {v2:,.0f} at {a2:g} h; views only grow"
+    return None
 
 
 def parse_draft(row: Mapping[str, Any], index: int, now: datetime | None = None) -> Draft:
@@ -282,6 +296,8 @@ def parse_draft(row: Mapping[str, Any], index: int, now: datetime | None = None)
     title = row.get("title")
     if not isinstance(title, str) or not title.strip():
         raise InvalidInput(f"draft {index}: title is required and must be non-empty text")
+    if len(title) > MAX_TITLE_CHARS:
+        raise InvalidInput(f"draft {index}: the title is {len(title):,} characters; at most {MAX_TITLE_CHARS}")
     early = _early(row.get("early_views"), index)
     published = _publish_time(row.get("publish_at"), index, now) or blank_publish_time(now or utcnow(), early)
     tags = row.get("tags")

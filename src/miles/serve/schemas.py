@@ -18,7 +18,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from miles.domain import checked_publish_time, checked_utc, control_char_problem
-from miles.inputs import MAX_DURATION_S, InputError, parse_count, parse_duration
+from miles.features.draft import falling_views
+from miles.inputs import MAX_DURATION_S, MAX_TITLE_CHARS, InputError, parse_count, parse_duration
 from miles.model.predict import VIRAL_DEFINITION
 
 Mode = Literal["prepublish", "early"]
@@ -101,7 +102,7 @@ class VariantIn(_In):
     """An alternative to score beside the draft: only the fields given replace the draft's."""
 
     label: str | None = Field(None, max_length=100, description="Name shown in the ranking (default: variant N).")
-    title: str | None = Field(None, min_length=1, max_length=300)
+    title: str | None = Field(None, min_length=1, max_length=MAX_TITLE_CHARS)
     duration_s: Duration | None = Field(None, gt=0, le=MAX_DURATION_S, description=DURATION_HELP)
     publish_at: PublishTime | None = Field(None, description="Between 2005 and one year ahead; naive means UTC.")
 
@@ -120,7 +121,7 @@ class DraftIn(_In):
         description="Where the video will be posted. A TikTok draft is scored only by a model trained on TikTok "
         "data; until Miles has one the answer is 409 `no_platform_model`, never a YouTube forecast.",
     )
-    title: str = Field(min_length=1, max_length=300, description="Title of the video.")
+    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS, description="Title of the video.")
     description: str | None = Field(None, max_length=5000)
     tags: list[str] = Field(default_factory=list, max_length=100, description="Tags, without '#'.")
     duration_s: Duration | None = Field(None, gt=0, le=MAX_DURATION_S, description=DURATION_HELP)
@@ -157,6 +158,13 @@ class DraftIn(_In):
         if any(len(t) > 100 for t in cleaned):
             raise ValueError("each tag must be at most 100 characters")
         return [t for t in cleaned if t]
+
+    @field_validator("early_views")
+    @classmethod
+    def _views_only_grow(cls, early: list[EarlyViewIn]) -> list[EarlyViewIn]:
+        if problem := falling_views([(e.age_h, float(e.views)) for e in early]):
+            raise ValueError(problem)
+        return early
 
     @model_validator(mode="after")
     def _one_thumbnail(self) -> DraftIn:
