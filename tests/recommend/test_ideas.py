@@ -15,7 +15,7 @@ from miles.errors import InvalidInput
 from miles.jobs.collect import records_frame
 from miles.jobs.ingest import import_frame
 from miles.recommend.generate import OfflineGenerator
-from miles.recommend.ideas import IdeasDeps, past_queries, run_ideas
+from miles.recommend.ideas import SAME_FORECAST_NOTE, IdeasDeps, past_queries, run_ideas
 from miles.store.db import session_scope
 from miles.store.repos.users import create_user
 
@@ -95,6 +95,20 @@ def test_ideas_have_outliers_patterns_and_ranked_cited_ideas(niche_settings: Set
     assert ideas[0]["score"] == max(i["score"] for i in ideas)
     assert all(i["inspired_by"] and i["inspired_by_titles"] for i in ideas)
     assert len({i["title"] for i in ideas}) == 4
+    assert SAME_FORECAST_NOTE not in result["notes"]
+
+
+def test_ideas_the_model_cannot_tell_apart_say_so(niche_settings: Settings) -> None:
+    """A model whose forecast ignores the title gives every idea the same numbers: the page says the order is not
+    the forecast's, instead of presenting a tie as a ranking."""
+
+    def same_for_all(drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**title_length_scorer([{"title": "x" * 40}])[0]} for _ in drafts]
+
+    flat = IdeasDeps(score=same_for_all, model_version="flat", generator=OfflineGenerator())
+    result = run_ideas(settings=niche_settings, deps=flat, topic="bread", vibe="educational", n=4, seed=1)
+    assert len(result["ideas"]) == 4 and len({i["score"] for i in result["ideas"]}) == 1
+    assert SAME_FORECAST_NOTE in result["notes"]
 
 
 def test_cache_hit_miss_and_expiry(niche_settings: Settings) -> None:

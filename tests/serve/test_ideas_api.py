@@ -57,3 +57,24 @@ def test_ideas_queue_a_collection_for_a_stale_niche_and_are_stored_per_user(
     assert ideas_client.get(f"{API}/collections/{run_id}", headers=bob.headers).status_code == 404  # alice's
     assert ideas_client.get(f"{API}/collections/{run_id}").status_code == 404
     assert ideas_client.get(f"{API}/collections/999999").status_code == 404
+
+
+@ENCODERS
+def test_ideas_are_forecast_for_the_creators_channel_size(ideas_client: TestClient) -> None:
+    """Without a subscriber count the ideas are forecast for the model's typical channel, and a note says so; with
+    one, for that channel: the same ideas, lower for a small channel, never lower for a bigger one."""
+    ask = {"topic": "music", "vibe": "hype", "n": 3}
+    typical = ideas_client.post(f"{API}/ideas", json=ask).json()
+    assert typical["channel_subscribers"] is None and any("no subscriber count given" in n for n in typical["notes"])
+    sized = {}
+    for subs in ("800", "12k", "2M"):
+        body = ideas_client.post(f"{API}/ideas", json={**ask, "channel_subscribers": subs}).json()
+        assert body["channel_subscribers"] == {"800": 800, "12k": 12_000, "2M": 2_000_000}[subs]
+        assert not any("no subscriber count given" in n for n in body["notes"]) and not body["cached"]
+        sized[subs] = {i["title"]: i["prediction"]["views"]["30d"]["p50"] for i in body["ideas"]}
+    assert set(sized["800"]) == set(sized["2M"])  # the same ideas, scored for another channel
+    for title, small in sized["800"].items():
+        assert small <= sized["12k"][title] <= sized["2M"][title] and small < sized["2M"][title], title
+    assert ideas_client.post(f"{API}/ideas", json={**ask, "channel_subscribers": "800"}).json()["cached"]
+    bad = ideas_client.post(f"{API}/ideas", json={**ask, "channel_subscribers": "lots"})
+    assert bad.status_code == 422 and "channel_subscribers" in bad.text

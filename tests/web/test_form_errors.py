@@ -77,6 +77,9 @@ def test_track_keys_ideas_explore_and_login_show_problems_in_their_own_page(web:
     gone = web.post("/keys/999/revoke", data={"csrf_token": token})
     assert gone.status_code == 404 and "<h1>API keys</h1>" in gone.text and "Log out" in gone.text
 
+    sized = web.post("/ideas", data={"topic": "bread", "subscribers": "12q", "csrf_token": token})
+    assert sized.status_code == 422 and "'12q' is not a number" in field_error(sized.text, "subscribers")
+    assert 'value="12q"' in sized.text and 'value="bread"' in sized.text  # the form comes back as typed
     ideas = web.post("/ideas", data={"topic": "bread\x00", "vibe": "cosy", "n": "8", "csrf_token": token})
     assert ideas.status_code == 422 and "What should I make next?" in ideas.text
     assert field_error(ideas.text, "topic") and 'value="bread"' in ideas.text and 'value="cosy"' in ideas.text

@@ -257,6 +257,11 @@ def test_ideas_twin_and_page(web: TestClient) -> None:
     assert web.get("/history.json").json()["queries"]["total"] == 2
     home = web.get("/ideas").text
     assert 'name="language"' in home and 'name="shorts"' in home and 'name="include_long"' in home
+    assert 'name="subscribers"' in home and "no subscriber count given" in shown  # forecast for a typical channel
+    mine = web.post("/ideas", data={"topic": "sourdough", "n": "3", "subscribers": "1.2k", "csrf_token": token},
+                    headers={"HX-Request": "true"})  # fmt: skip
+    assert "forecast for a channel of 1,200 subscribers" in text_of(mine.text)
+    assert "no subscriber count given" not in text_of(mine.text)
     assert 'name="include_ads"' in home
 
 

@@ -14,6 +14,7 @@ from miles.cli.state import STATE
 from miles.config import Settings
 from miles.domain import checked_platform
 from miles.errors import InvalidInput, SourceUnavailable
+from miles.inputs import parse_count
 from miles.recommend.candidates import Filters
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder
@@ -34,6 +35,14 @@ def ideas_cmd(
     vibe: Annotated[str, typer.Option("--vibe", help="The feel you want, e.g. funny, cozy, educational.")] = "",
     n: Annotated[int, typer.Option("--n", min=1, max=20, help="How many ideas.")] = 5,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Offline generator seed.")] = 0,
+    subscribers: Annotated[
+        str | None,
+        typer.Option(
+            "--subscribers",
+            help="Your channel's subscribers (1200, 1,200, 12k): ideas are forecast for your channel, not a typical "
+            "one.",
+        ),
+    ] = None,
     collect: Annotated[
         bool,
         typer.Option(
@@ -68,6 +77,7 @@ def ideas_cmd(
         raise InvalidInput("--collect searches YouTube; for TikTok use `miles collect tiktok user|tag` first")
     filters = Filters(language=language.lower(), shorts=shorts.lower(), include_long=include_long,
                       include_ads=include_ads)  # fmt: skip
+    channel_size = parse_count(subscribers, "--subscribers")
     with session_scope(settings) as session:
         predictor = PredictorHolder(settings).get(session)
     with console.status("finding the niche, its outliers and ideas…", spinner="dots"):
@@ -82,6 +92,7 @@ def ideas_cmd(
             platform=platform,
             collect=_collector(settings) if collect else None,
             filters=filters,
+            subscribers=float(channel_size) if channel_size is not None else None,
         )
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
@@ -111,6 +122,7 @@ def _print(result: dict[str, Any]) -> None:
     console.print(
         f"[bold]{result['topic']}[/bold] {result['vibe']} · {result['candidates']} niche videos · "
         f"model {result['model_version'] or '- (not scored)'} · ideas by {result['generator']}"
+        + (f" · for {subs:,.0f} subscribers" if (subs := result.get("channel_subscribers")) is not None else "")
         + (" · cached" if result.get("cached") else "")
     )
     outliers = Table(title="Outliers (age-normalised)")

@@ -46,6 +46,17 @@ Embedder = Callable[[list[str]], np.ndarray]
 Collector = Callable[[str], int]
 
 
+SAME_FORECAST = 0.005  # rank values (log10 views + viral chance) this close: the model does not tell the ideas apart
+SAME_FORECAST_NOTE = (
+    "the model forecasts the same views for every idea here (its forecast rests on channel size and age, not on a "
+    "title's words), so the ideas are ordered for variety and the niche's evidence, not by the forecast"
+)
+NO_SUBSCRIBERS_NOTE = (
+    "no subscriber count given: the forecasts are for a typical channel of the model's training data, not yours; "
+    "give your subscriber count for your channel's numbers (a small channel's are far lower)"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Refresh:
     """What asking the worker to collect a stale niche gave this caller: the run and (anonymous callers) its
@@ -67,13 +78,21 @@ class IdeasDeps:
     worker_seen: Callable[[], bool] | None = None  # whether a worker ran lately (None: unknown, assume it did)
     platform: str = "youtube"  # the niche's platform: candidates, reference model and collection follow it
     unscored_note: str | None = None  # why ideas carry no prediction (no model for the platform)
+    subscribers: float | None = None  # the creator's channel size ``score`` forecasts for (None: not given)
 
 
 def cache_key(
-    topic: str, vibe: str, n: int, seed: int, model_version: str, generator: str, filters: Filters | None = None
+    topic: str,
+    vibe: str,
+    n: int,
+    seed: int,
+    model_version: str,
+    generator: str,
+    filters: Filters | None = None,
+    subscribers: float | None = None,
 ) -> str:
     chosen = (filters or Filters()).key()
-    parts = [topic.strip().lower(), vibe.strip().lower(), n, seed, model_version, generator, chosen]
+    parts = [topic.strip().lower(), vibe.strip().lower(), n, seed, model_version, generator, chosen, subscribers]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
@@ -101,7 +120,7 @@ def run_ideas(
     filters = _checked(filters or Filters())
     generator = deps.generator or generator_for(settings)
     generator_id = f"{generator.name}/{generator.version}/{deps.platform}"
-    key = cache_key(topic, vibe, n, seed, deps.model_version, generator_id, filters)
+    key = cache_key(topic, vibe, n, seed, deps.model_version, generator_id, filters, deps.subscribers)
     with session_scope(settings) as session:
         cached = ideas_repo.cache_get(session=session, key=key, now=now)
     result = cached or _jsonable(_compute(settings, deps, generator, Request(topic, vibe, n, seed, filters), now))
@@ -200,6 +219,8 @@ def _compute(
     _evidence_notes(found, top, patterns, req, notes)
     if deps.score is None and deps.unscored_note:
         notes.append(f"ideas are not scored: {deps.unscored_note}")
+    elif deps.score is not None and deps.subscribers is None:
+        notes.append(NO_SUBSCRIBERS_NOTE)
     if len(ideas) < req.n:
         distinct = len({d.title.lower() for d in drafts})
         why = (
@@ -213,6 +234,7 @@ def _compute(
         "vibe": req.vibe,
         "platform": deps.platform,
         "model_version": deps.model_version if deps.score is not None else None,
+        "channel_subscribers": deps.subscribers if deps.score is not None else None,
         "generator": used,
         "generated_at": now.isoformat(),
         "candidates": len(found.ids),
@@ -413,6 +435,8 @@ def _score_and_rank(
     if not unique:
         return []
     values = np.array([rank_value(p) if p else 0.0 for p in predictions])
+    if deps.score is not None and len(values) > 1 and np.ptp(values) < SAME_FORECAST:
+        notes.append(SAME_FORECAST_NOTE)
     chosen = _mmr(deps, [d.title for d in unique], values, n)
     titles = {o["video_id"]: o["title"] for o in outliers}
     return [

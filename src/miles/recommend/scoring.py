@@ -74,20 +74,23 @@ def _views(raw: Any) -> dict[str, dict[str, float]]:
     }
 
 
-def idea_input(idea: Mapping[str, Any], publish_at: datetime) -> DraftInput:
-    """An idea as the predictor reads it: a draft of its title (and description, duration) published now, with no
-    channel context; the publish time is Miles' choice, not the creator's."""
+def idea_input(idea: Mapping[str, Any], publish_at: datetime, subscribers: float | None = None) -> DraftInput:
+    """An idea as the predictor reads it: a draft of its title (and description, duration) published now on a
+    channel of ``subscribers`` (None: not given, the model's typical channel); the publish time is Miles' choice,
+    not the creator's."""
     draft = Draft(title=idea["title"], publish_at=publish_at, description=idea.get("description") or None,
-                  duration_s=idea.get("duration_s"))  # fmt: skip
+                  duration_s=idea.get("duration_s"), channel_subscribers=subscribers)  # fmt: skip
     return DraftInput(draft, publish_given=False)
 
 
-def predictor_scorer(predictor: PredictorLike, *, now: datetime | None = None) -> Scorer:
-    """Ideas are scored as drafts published now, with no channel context (what the predictor assumes)."""
+def predictor_scorer(
+    predictor: PredictorLike, *, now: datetime | None = None, subscribers: float | None = None
+) -> Scorer:
+    """Ideas are scored as drafts published now on a channel of ``subscribers`` (the creator's, when given)."""
 
     def score(drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         when = now or utcnow()
-        rows = [idea_input(d, when) for d in drafts]
+        rows = [idea_input(d, when, subscribers) for d in drafts]
         out = []
         for raw in predictor.predict(rows):
             out.append(

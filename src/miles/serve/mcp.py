@@ -229,6 +229,7 @@ class MilesTools:
             seed=request.seed,
             requester=caller.requester,
             platform=request.platform,
+            subscribers=float(request.channel_subscribers) if request.channel_subscribers is not None else None,
         )
         return {"ok": True, **json.loads(json.dumps(result, default=str))}
 
@@ -268,6 +269,7 @@ Vibe = Annotated[str, IdeasIn.model_fields["vibe"]]
 HowMany = Annotated[int, IdeasIn.model_fields["n"]]
 Seed = Annotated[int, IdeasIn.model_fields["seed"]]
 PlatformArg = Annotated[Platform, IdeasIn.model_fields["platform"]]
+Subscribers = Annotated[int | None, IdeasIn.model_fields["channel_subscribers"]]
 
 
 def build_server(settings: Settings, *, key: str | None = None, tools: MilesTools | None = None) -> MCPServer:
@@ -292,12 +294,16 @@ def build_server(settings: Settings, *, key: str | None = None, tools: MilesTool
         n: HowMany = 5,
         seed: Seed = 0,
         platform: PlatformArg = "youtube",
+        channel_subscribers: Subscribers = None,
     ) -> dict[str, Any]:
         """Topic + vibe -> the niche's age-normalised outliers, patterns with effect sizes and counter-examples,
-        and n scored ideas citing the outliers they came from (as POST /api/v1/ideas). A stale niche is queued
-        for collection by the worker; `freshness` says so."""
+        and n scored ideas citing the outliers they came from (as POST /api/v1/ideas), forecast for a channel of
+        `channel_subscribers` (give the creator's). A stale niche is queued for collection by the worker;
+        `freshness` says so."""
         with as_tool_error():
-            return tools.niche_ideas(IdeasIn(topic=topic, vibe=vibe, n=n, seed=seed, platform=platform), ctx)
+            request = IdeasIn(topic=topic, vibe=vibe, n=n, seed=seed, platform=platform,
+                              channel_subscribers=channel_subscribers)  # fmt: skip
+            return tools.niche_ideas(request, ctx)
 
     @server.tool(title="Track a video")
     def track_video(url: TrackUrl, ctx: Context) -> TrackedOut:

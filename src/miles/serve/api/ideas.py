@@ -10,7 +10,7 @@ from pydantic import Field
 from miles.recommend.candidates import Filters
 from miles.serve.api.common import ERRORS, MODEL_ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
-from miles.serve.schemas import CleanText, Platform
+from miles.serve.schemas import CleanText, Count, Platform
 from miles.serve.services.collections import collection_status
 from miles.serve.services.ideas import ideas_for, queries_for
 
@@ -21,6 +21,13 @@ class IdeasIn(CleanText):
     topic: str = Field(min_length=1, max_length=200, description="The niche, e.g. 'sourdough bread'.")
     vibe: str = Field("", max_length=200, description="The feel you want, e.g. 'funny', 'cozy', 'educational'.")
     n: int = Field(5, ge=1, le=20, description="How many ideas to return.")
+    channel_subscribers: Count | None = Field(
+        None,
+        ge=0,
+        le=10**10,
+        description="Your channel's subscribers ('1,200', '12k'): the ideas are forecast for your channel. Without "
+        "it they are forecast for a typical channel of the training data, and a note says so.",
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the offline generator (same seed, same ideas).")
     language: str = Field(
         default="auto",
@@ -53,6 +60,7 @@ def ideas(body: IdeasIn, caller: MaybeUserDep, settings: SettingsDep, predictor:
             language=body.language, shorts=body.shorts, include_long=body.include_long, include_ads=body.include_ads
         ),
         platform=body.platform,
+        subscribers=float(body.channel_subscribers) if body.channel_subscribers is not None else None,
     )
     return {"ok": True, **result}
 

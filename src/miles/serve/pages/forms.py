@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from fastapi.exceptions import RequestValidationError
 
 from miles.errors import InvalidInput, MilesError
+from miles.inputs import InputError
 from miles.serve.errors import field_path
 
 if TYPE_CHECKING:
@@ -135,3 +136,22 @@ class FieldProblems:
     def raise_if_any(self) -> None:
         if self.problems:
             raise InvalidInput("; ".join(p["message"] for p in self.problems), details=self.problems)
+
+
+class FormErrors:
+    """Every problem of one form, each naming its field (the form input's name) and what was typed."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, str]] = []
+
+    def read(self, name: str, parse: Any, text: str, label: str, **kw: Any) -> Any:
+        try:
+            return parse(text, label, **kw)
+        except InputError as exc:
+            self.items.append({"field": name, "message": exc.message})
+            return None
+
+    def raise_any(self) -> None:
+        if self.items:
+            message = "; ".join(e["message"] for e in self.items)
+            raise InvalidInput(message, details={"fields": self.items})

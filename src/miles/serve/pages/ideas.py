@@ -11,10 +11,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
-from miles.errors import InvalidInput
+from miles.inputs import parse_count
 from miles.recommend.candidates import LANGUAGES, Filters
 from miles.serve.pages.common import Page, PageDep, render
-from miles.serve.pages.forms import form_page
+from miles.serve.pages.forms import FormErrors, form_page
 from miles.serve.schemas import Platform, SafeStr
 from miles.serve.services.ideas import ideas_for, queries_for
 from miles.serve.web_auth import CSRF_FIELD, check_csrf
@@ -30,11 +30,21 @@ def home_data(page: Page) -> dict[str, Any]:
 
 
 def ideas_data(
-    page: Page, *, topic: str, vibe: str, n: int, filters: Filters | None = None, platform: str = "youtube"
+    page: Page,
+    *,
+    topic: str,
+    vibe: str,
+    n: int,
+    filters: Filters | None = None,
+    platform: str = "youtube",
+    subscribers: str = "",
 ) -> dict[str, Any]:
     """One ideas query, exactly as ``POST /api/v1/ideas`` computes it, stored in the user's history."""
+    errors = FormErrors()
     if not topic.strip():
-        raise InvalidInput("topic: type a niche, e.g. 'sourdough bread'")
+        errors.items.append({"field": "topic", "message": "topic: type a niche, e.g. 'sourdough bread'"})
+    channel_size = errors.read("subscribers", parse_count, subscribers, "your channel's subscribers")
+    errors.raise_any()
     result = ideas_for(
         settings=page.settings,
         predictor=page.predictor(),
@@ -45,12 +55,14 @@ def ideas_data(
         requester=page.requester,
         filters=filters,
         platform=platform,
+        subscribers=float(channel_size) if channel_size is not None else None,
     )
     return {"result": result}
 
 
 def _typed(form: dict[str, str]) -> dict[str, Any]:
-    return {"topic": form.get("topic", ""), "vibe": form.get("vibe", ""), "n": form.get("n", "5")}
+    return {"topic": form.get("topic", ""), "vibe": form.get("vibe", ""), "n": form.get("n", "5"),
+            "subscribers": form.get("subscribers", "")}  # fmt: skip
 
 
 form_page("/ideas", "ideas.html", home_data, _typed)
@@ -76,11 +88,12 @@ def ideas(
     include_long: Annotated[bool, Form()] = False,
     include_ads: Annotated[bool, Form()] = False,
     platform: Annotated[Platform, Form()] = "youtube",
+    subscribers: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     check_csrf(page.request, csrf)
     filters = Filters(language=language, shorts=shorts, include_long=include_long, include_ads=include_ads)
-    data = ideas_data(page, topic=topic, vibe=vibe, n=n, filters=filters, platform=platform)
+    data = ideas_data(page, topic=topic, vibe=vibe, n=n, filters=filters, platform=platform, subscribers=subscribers)
     if page.is_htmx:
         return render(page, "_ideas_result.html", data)
     return render(page, "ideas.html", {**home_data(page), **data}, topic=topic, vibe=vibe, filters=filters,
-                  platform=platform)  # fmt: skip
+                  platform=platform, subscribers=subscribers)  # fmt: skip

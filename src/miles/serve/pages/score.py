@@ -17,12 +17,12 @@ from pydantic import ValidationError
 
 from miles.domain import utcnow
 from miles.errors import InvalidInput, MilesError
-from miles.inputs import InputError, format_duration, parse_count, parse_duration, parse_hour, parse_publish_time
+from miles.inputs import format_duration, parse_count, parse_duration, parse_hour, parse_publish_time
 from miles.serve.errors import field_path
 from miles.serve.pages.charts import interval_figure
 from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.pages.early import parse_early_views
-from miles.serve.pages.forms import form_page
+from miles.serve.pages.forms import FormErrors, form_page
 from miles.serve.pages.timezone import local_input, local_zone
 from miles.serve.schemas import DraftIn, VariantIn
 from miles.serve.services import thumbnails
@@ -37,25 +37,6 @@ AltField = Annotated[list[str], Form(max_length=MAX_ALTERNATIVES)]  # one input 
 
 
 FORM_FIELDS = {"duration_s": "duration", "subscribers": "subscribers", "publish_at": "planned publish time"}
-
-
-class FormErrors:
-    """Every problem of one form, each naming its field (the form input's name) and what was typed."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, str]] = []
-
-    def read(self, name: str, parse: Any, text: str, label: str, **kw: Any) -> Any:
-        try:
-            return parse(text, label, **kw)
-        except InputError as exc:
-            self.items.append({"field": name, "message": exc.message})
-            return None
-
-    def raise_any(self) -> None:
-        if self.items:
-            message = "; ".join(e["message"] for e in self.items)
-            raise InvalidInput(message, details={"fields": self.items})
 
 
 def variants_from_form(

@@ -45,8 +45,10 @@ def ideas_for(
     collect: Collector | None = None,
     filters: Filters | None = None,
     platform: str = "youtube",
+    subscribers: float | None = None,
 ) -> dict[str, Any]:
-    """``collect`` (the CLI passes one) refreshes a stale niche; the web app never collects inside a request: it
+    """Ideas scored for a channel of ``subscribers`` (the creator's; None: the model's typical channel, and a note
+    says so). ``collect`` (the CLI passes one) refreshes a stale niche; the web app never collects inside a request: it
     queues the niche for the worker and says when no worker is running.
 
     A niche of another platform than the model's (TikTok) gets its outliers and patterns from its stored videos and
@@ -60,12 +62,13 @@ def ideas_for(
         return run_ideas(settings=settings, deps=other, topic=topic, vibe=vibe, n=n, seed=seed,
                          user_id=requester.user_id, filters=filters)  # fmt: skip
     deps = IdeasDeps(
-        score=predictor_scorer(predictor),
+        score=predictor_scorer(predictor, subscribers=subscribers),
         model_version=predictor.version,
         embed=embedder_for(settings),
         collect=collect,
         request_refresh=None if collect is not None else queue_collection(settings, requester),
         worker_seen=lambda: worker_running(settings),
+        subscribers=subscribers,
     )
     return run_ideas(
         settings=settings,
