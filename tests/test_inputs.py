@@ -13,6 +13,7 @@ from miles.inputs import (
     parse_duration,
     parse_hour,
     parse_publish_time,
+    parse_tags,
 )
 
 NOW = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
@@ -164,3 +165,18 @@ def test_a_long_typed_value_is_shortened_in_the_message() -> None:
     with pytest.raises(InputError) as caught:
         parse_count("x" * 5000, "subscribers")
     assert len(caught.value.message) < 120 and "…" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("typed", "tags"),
+    [
+        ("iphone, tech tips", ["iphone", "tech tips"]),  # a comma separates: YouTube tags may hold spaces
+        ("#iphone #tech", ["iphone", "tech"]),
+        ("iphone tech", ["iphone", "tech"]),
+        ("a,, b ,a\n#c  d", ["a", "b", "c d"]),
+        ("  ", []),
+        (None, []),
+    ],
+)
+def test_tags_are_read_alike_on_every_surface(typed: str | None, tags: list[str]) -> None:
+    assert parse_tags(typed) == tags

@@ -138,3 +138,15 @@ def parse_hour(text: str | None, field: str) -> int | None:
     if not 0 <= hour <= 23:
         raise InputError(field, raw, "is not an hour: hours run from 0 to 23")
     return hour
+
+
+def parse_tags(text: str | None) -> list[str]:
+    """Tags as people type them: ``baking, tech tips`` -> ['baking', 'tech tips'] (commas or new lines separate, so a
+    tag may hold spaces, as YouTube tags do); without a comma, ``#baking #bread`` or ``baking bread`` -> one tag per
+    word. A leading '#' is dropped; empty tags and repeats are left out."""
+    if _blank(text):
+        return []
+    raw = str(text)
+    parts = re.split(r"[,\n]+", raw) if re.search(r"[,\n]", raw) else raw.split()
+    tags = [" ".join(p.replace("#", " ").split()) for p in parts]
+    return list(dict.fromkeys(t for t in tags if t))

@@ -141,6 +141,11 @@ def test_score_twin_returns_what_the_page_shows_and_lands_in_history(web: TestCl
     shown = text_of(page.text)
     assert "Forecast" in shown and "What drove it" in shown and "What if… ranked" in shown
     assert 'class="chart" data-figure=' in page.text
+    from miles.model.predict import effect_multiple
+
+    assert result["prediction"]["top_contributions"]  # 2,000 subscribers: a smaller channel than the typical one
+    for c in result["prediction"]["top_contributions"]:  # each reason as the factor it multiplies the views by
+        assert f"{c['label']} {effect_multiple(c['contribution'])}" in shown, c
     history = web.get("/history.json").json()
     assert history["predictions"]["total"] == 2
     assert history["predictions"]["items"][0]["title"] == "Sourdough in 60 seconds"

@@ -118,7 +118,9 @@ def _print_headline(report: dict[str, Any]) -> None:
 def predict_cmd(
     title: Annotated[str, typer.Option("--title", help="Draft title.")],
     description: Annotated[str | None, typer.Option("--description")] = None,
-    tags: Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")] = None,
+    tags: Annotated[
+        str | None, typer.Option("--tags", help="Tags: 'baking, tech tips' (commas; a tag may hold spaces) or '#a #b'.")
+    ] = None,
     duration: Annotated[
         str | None, typer.Option("--duration", help="Duration: seconds, m:ss or 1m30s (a Short: at most 3:00).")
     ] = None,
@@ -156,7 +158,7 @@ def predict_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as JSON.")] = False,
 ) -> None:
     """Predict views (p10/p50/p90 at 1 h … 30 d) and P(viral) for one draft."""
-    from miles.inputs import parse_count, parse_duration, parse_publish_time
+    from miles.inputs import parse_count, parse_duration, parse_publish_time, parse_tags
     from miles.model.predict import DraftInput, Predictor, parse_early_views
 
     settings = STATE.settings
@@ -168,7 +170,7 @@ def predict_cmd(
         "title": title, "description": description, "duration_s": parse_duration(duration, "--duration"),
         "category_id": category, "publish_at": parse_publish_time(publish_at, "--publish-at"),
         "channel_subscribers": parse_count(subscribers, "--subscribers"),
-        "tags": [t.strip() for t in tags.split(",") if t.strip()] if tags else None,
+        "tags": parse_tags(tags) or None,
         "early_views": parse_early_views(early_views or []), "thumbnail": _thumbnail(thumbnail),
     })  # fmt: skip
     channel_id, history, note = _channel_history(settings, channel, collect=collect) if channel else (None, None, None)
@@ -195,10 +197,11 @@ def predict_cmd(
     elif note:
         err.print(f"[yellow]{note}[/yellow]", highlight=False)
     console.print("read as: " + read_as_line(pred.draft), highlight=False)
-    from miles.model.predict import NO_REASONS
+    from miles.model.predict import EFFECT_CAPTION, NO_REASONS, effect_multiple, feature_label
 
-    reasons = ", ".join(f"{f} {v:+.2f}" for f, v in pred.contributions) or f"none. {NO_REASONS}"
-    console.print("top contributions (log views): " + reasons)
+    reasons = ", ".join(f"{feature_label(f)} {effect_multiple(v)}" for f, v in pred.contributions)
+    console.print("what drove it: " + (f"{reasons} ({EFFECT_CAPTION[0].lower()}{EFFECT_CAPTION[1:-1]})" if reasons
+                                       else f"nothing. {NO_REASONS}"), highlight=False)  # fmt: skip
 
 
 def read_as_line(draft: dict[str, dict[str, Any]]) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -67,7 +68,18 @@ NO_REASONS = (
     "No input moved this forecast away from where it starts: with views so far, the growth curve of those views; "
     "before publishing, the usual views of a channel this size at that age."
 )
+EFFECT_CAPTION = "How much each input multiplies the forecast, compared with a typical video of the training data."
 BUNDLE = "bundle.json"
+
+
+def effect_multiple(contribution: float) -> str:
+    """A contribution to log views (natural log) as the factor a creator reads: '×2.1' raises the forecast,
+    '÷38' lowers it."""
+    factor = math.exp(abs(contribution))
+    shown = f"{factor:.1f}" if factor < 10 else f"{factor:,.0f}"
+    return f"{'×' if contribution >= 0 else '÷'}{shown}"
+
+
 TITLE_CACHE_SIZE = 8192  # distinct titles whose embedding stays in memory (384 float32 each: ~12 MB)
 FloatArray = np.ndarray
 

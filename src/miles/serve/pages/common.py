@@ -27,7 +27,7 @@ from miles.config import Settings
 from miles.domain import as_utc
 from miles.errors import Unauthorized
 from miles.inputs import format_duration
-from miles.model.predict import NO_REASONS
+from miles.model.predict import EFFECT_CAPTION, NO_REASONS, effect_multiple
 from miles.serve.deps import SessionDep, client_ip, requester_of
 from miles.serve.limits import Limiter
 from miles.serve.services.model import PredictorHolder, PredictorLike
@@ -39,6 +39,7 @@ from miles.store.tables import User
 SERVE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES = Jinja2Templates(directory=str(SERVE_DIR / "templates"))
 TEMPLATES.env.globals["no_reasons"] = NO_REASONS
+TEMPLATES.env.globals["effect_caption"] = EFFECT_CAPTION
 STATIC_DIR = SERVE_DIR / "static"
 HTMX_FILE = STATIC_DIR / "vendor" / "htmx.min.js"
 
@@ -105,6 +106,7 @@ def _figure(figure: Any) -> Markup:
 
 TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple, figure=_figure)
 TEMPLATES.env.filters["duration"] = format_duration
+TEMPLATES.env.filters["effect"] = effect_multiple
 
 
 @dataclass

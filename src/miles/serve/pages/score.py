@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from miles.domain import utcnow
 from miles.errors import InvalidInput, MilesError
-from miles.inputs import format_duration, parse_count, parse_duration, parse_hour, parse_publish_time
+from miles.inputs import format_duration, parse_count, parse_duration, parse_hour, parse_publish_time, parse_tags
 from miles.serve.errors import field_path
 from miles.serve.pages.charts import interval_figure
 from miles.serve.pages.common import Page, PageDep, render
@@ -124,7 +124,7 @@ def draft_from_form(form: dict[str, Any], errors: FormErrors | None = None, tz: 
             {
                 "title": form["title"],
                 "description": form["description"] or None,
-                "tags": [t for t in form["tags"].replace("#", " ").replace(",", " ").split() if t],
+                "tags": parse_tags(form["tags"]),
                 "duration_s": duration,
                 "channel_subscribers": subscribers,
                 "channel": form.get("channel", "").strip() or None,
