@@ -18,7 +18,7 @@ Two refinements (model-quality pass):
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ BLEND_WEIGHTS: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25, 0.0)
 BLEND_MIN_ROWS = 30
 BLEND_MARGIN = 0.25
 MONOTONE_UP: tuple[str, ...] = ("age_h", "log_age_h", "log_subscribers", "early_log_views", "early_views")
+INTERVAL_BLIND: tuple[str, ...] = ("log_subscribers",)
 
 
 @dataclass
@@ -57,6 +58,10 @@ class GBDTConfig:
     early_stopping_rounds: int = 40
     quantiles: tuple[float, ...] = QUANTILES
     monotone_up: tuple[str, ...] = MONOTONE_UP
+    # Inputs the p10/p90 boosters never split on: their offset from the centre then cannot shrink as channel size
+    # grows, so a bigger channel never gets a lower p10 or p90 (LightGBM refuses monotone constraints for quantile
+    # objectives); the width comes from the other inputs, its size-dependence from the monotone centre.
+    interval_blind: tuple[str, ...] = INTERVAL_BLIND
     # "l2": the centre minimises squared error of log views; "relative": mean relative squared error of views,
     # (v_hat / v - 1)^2 - the early task's metric (mRSE), which punishes over-prediction far more than L2 in logs
     centre_objective: str = "l2"
@@ -212,9 +217,10 @@ class GBDTModel:
             _raw(centre, train.x[features]) + _zero(train.offset),
             _raw(centre, valid.x[features]) + _zero(valid.offset),
         )
+        q_train, q_valid = _blinded(train, cfg.interval_blind), _blinded(valid, cfg.interval_blind)
         for q in cfg.quantiles:
             if q != 0.5:
-                boosters[q] = _train(cfg, features, train, valid, train.log_views, valid.log_views, "quantile",
+                boosters[q] = _train(cfg, features, q_train, q_valid, train.log_views, valid.log_views, "quantile",
                                      init=init, alpha=q)  # fmt: skip
         viral = None if labeler is not None else _train(cfg, features, train, valid, train.viral, valid.viral, "binary")
         model = cls(features, boosters, viral, Calibrator(), cfg, task=task, offset_model=offset_model)
@@ -539,6 +545,7 @@ class GBDTModel:
                     **raw_cfg,
                     "quantiles": tuple(raw_cfg["quantiles"]),
                     "monotone_up": tuple(raw_cfg["monotone_up"]),
+                    "interval_blind": tuple(raw_cfg.get("interval_blind", ())),  # absent: trained seeing every input
                 }
             )
             boosters = {
@@ -725,6 +732,13 @@ def _load_offset(directory: Path, kind: str | None) -> Baseline | None:
 def _raw(booster: lgb.Booster, x: pd.DataFrame | FloatArray, threads: int = 0) -> FloatArray:
     params: dict[str, Any] = {"num_threads": threads} if threads else {}
     return np.asarray(booster.predict(x, num_iteration=booster.best_iteration or None, **params), dtype=float)
+
+
+def _blinded(part: FitData, columns: tuple[str, ...]) -> FitData:
+    """``part`` with ``columns`` blank (NaN): a booster trained on it never splits on them, so at prediction their
+    values change nothing."""
+    blind = [c for c in columns if c in part.x.columns]
+    return replace(part, x=part.x.assign(**dict.fromkeys(blind, np.nan))) if blind else part
 
 
 def _train(

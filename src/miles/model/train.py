@@ -626,7 +626,8 @@ def config_from_manifest(manifest: dict[str, Any]) -> TrainConfig:
     known = {f.name for f in fields(TrainConfig)}
     gbdt = raw.pop("gbdt", {}) or {}
     gbdt = {**gbdt, "quantiles": tuple(gbdt.get("quantiles", QUANTILES)),
-            "monotone_up": tuple(gbdt.get("monotone_up", MONOTONE_UP))}  # fmt: skip
+            "monotone_up": tuple(gbdt.get("monotone_up", MONOTONE_UP)),
+            "interval_blind": tuple(gbdt.get("interval_blind", ()))}  # fmt: skip
     split = SplitSpec.from_json(raw.pop("split")) if raw.get("split") else SplitSpec()
     tuples = {
         k: tuple(v)
