@@ -52,6 +52,24 @@ def test_the_size_yardstick_is_smooth_and_never_falls(dataset) -> None:  # type:
     assert step == pytest.approx([-1.0, 1.0])
 
 
+def test_the_age_yardstick_never_falls_and_covers_every_age() -> None:
+    """A typical video's expected views never fall as it ages, and an age bucket without training rows takes its
+    neighbour's value (it got 0: a 1-day-old video was expected to have the views of a typical old one, so an early
+    video's viral chance was near zero)."""
+    rng = np.random.default_rng(3)
+    ages = np.repeat([30.0, 60.0, 120.0, 200.0, 400.0], 60)  # buckets 5-9 only: nothing younger than a day
+    level = {30.0: 5.0, 60.0: 4.0, 120.0: 6.0, 200.0: 6.5, 400.0: 6.0}  # a dip and a fall, as captured samples give
+    x = pd.DataFrame({"age_h": ages, "category_id": 28, "log_subscribers": np.log1p(5_000.0)})
+    y = np.array([level[a] for a in ages]) + rng.normal(0, 0.1, len(ages))
+    labeler = ViralLabeler.fit(x, y)
+    grid = pd.DataFrame({"age_h": [0.5, 2.0, 8.0, 20.0, 30.0, 60.0, 120.0, 200.0, 400.0, 1000.0, 5000.0, 10000.0],
+                         "category_id": 28, "log_subscribers": np.log1p(5_000.0)})  # fmt: skip
+    expected = labeler.expected(grid)
+    assert (np.diff(expected) >= -1e-9).all(), expected
+    assert expected[0] == pytest.approx(expected[4]) and expected[-1] == pytest.approx(expected[-4])  # flat beyond
+    assert expected[4] == pytest.approx(expected[5]) and expected[4] < expected[6]  # the dip pooled with its elder
+
+
 def test_outlier_multiple_needs_channel_history(dataset) -> None:  # type: ignore[no-untyped-def]
     outlier = dataset.y["outlier_multiple"]
     assert outlier.notna().any() and outlier.isna().any()

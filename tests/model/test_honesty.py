@@ -124,6 +124,24 @@ def test_views_rise_with_age(predictor: Predictor, extra: dict[str, Any]) -> Non
     assert got[-1] >= got[horizons == 168.0][0]
 
 
+def test_the_viral_chance_rises_with_the_views_so_far(predictor: Predictor) -> None:
+    """After publishing, the chance follows the views: more views at the same age never lower it, a video far above
+    what its channel size usually gets is likely viral and one far below is not (an 800-subscriber channel's Short
+    with 500 views at 1 h, ~100x its usual, was given 2 %: the early model had its own yardstick, without young
+    ages); both tasks share one yardstick."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    base = {**BASE, **TYPICAL, "channel_subscribers": 800, "publish_at": start}
+    usual = p50s(predictor, [{**base, "publish_at": PUBLISH}])[0][0]  # the 1-hour forecast before publishing
+    times = np.array([0.3, 1, 3, 10, 30, 100, 300, 1000])  # multiples of the usual views at 1 h
+    views = np.maximum(1, np.round(times * max(usual, 1.0)))
+    chance = np.array([p.viral_probability for p in
+                       predictor.predict([{**base, "early_views": [(1.0, v)]} for v in views], explain=False)])  # fmt: skip
+    shown = f"{dict(zip(views.tolist(), chance.round(3), strict=True))} (usual at 1 h: {usual:.1f})"
+    assert (np.diff(chance) >= -1e-9).all(), f"viral chance by views at 1 h: {shown}"
+    assert chance[times <= 1].max() <= 0.5 and chance[times >= 100].min() >= 0.8, f"viral chance: {shown}"
+    assert predictor.early.model.viral_labeler.to_json() == predictor.prepublish.model.viral_labeler.to_json()
+
+
 def test_early_views_rise_with_age(predictor: Predictor) -> None:
     row = {**BASE, **TYPICAL, "early_views": [(0.5, 40), (2.0, 160)]}
     pred = predictor.predict([row], explain=False)[0]

@@ -147,7 +147,7 @@ def evaluate_cmd(
         raise InvalidInput("nothing to evaluate: every test fold is empty")
     out_dir = out or evaluation_dir(STATE.settings.data_dir, artifact.manifest, model)
     payload = _payload(artifact.manifest, source, reports)
-    if loso and data is None and (table := _loso(artifact, dataset, n_boot)) is not None:
+    if loso and data is None and (table := _loso(artifact, dataset, n_boot, frame)) is not None:
         payload["leave_one_source_out"] = table
     stem = f"{wanted}-{'file' if data is not None else 'db'}"
     write_json(out_dir / f"metrics-{stem}.json", payload)
@@ -185,11 +185,11 @@ def _with_store_history(artifact: Artifact, frame: pd.DataFrame) -> Dataset:
     return dataset.take(dataset.meta["video_id"].astype(str).isin(wanted).to_numpy())
 
 
-def _loso(artifact: Artifact, dataset: Dataset, n_boot: int) -> dict[str, Any] | None:
+def _loso(artifact: Artifact, dataset: Dataset, n_boot: int, frame: pd.DataFrame) -> dict[str, Any] | None:
     """Leave-one-source-out for a trained (LightGBM) artifact; None, with a note, for a baseline artifact."""
     from dataclasses import replace
 
-    from miles.model.train import config_from_manifest, leave_one_source_out
+    from miles.model.train import config_from_manifest, leave_one_source_out, yardstick_rows
 
     if not (artifact.manifest.get("extra") or {}).get("train_config") or artifact.split is None:
         err.print("[yellow]leave-one-source-out skipped: this artifact records no training configuration[/yellow]")
@@ -197,7 +197,7 @@ def _loso(artifact: Artifact, dataset: Dataset, n_boot: int) -> dict[str, Any] |
     cfg = replace(config_from_manifest(artifact.manifest), n_boot=n_boot)
     folds = assign_folds(dataset.meta, artifact.split)
     with err.status("leave-one-source-out: retraining without each source"):
-        return leave_one_source_out(dataset, folds, cfg)
+        return leave_one_source_out(dataset, folds, cfg, yardstick=yardstick_rows(frame, cfg, artifact.split))
 
 
 def print_loso(loso: dict[str, Any]) -> None:

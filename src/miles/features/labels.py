@@ -22,7 +22,7 @@ import pandas as pd
 from miles.errors import InvalidInput
 from miles.features.channel import outlier_multiple, usual_views
 from miles.features.context import FeatureContext
-from miles.features.schema import FEATURE_VERSION, age_bucket, subscriber_bucket
+from miles.features.schema import AGE_EDGES_H, FEATURE_VERSION, age_bucket, subscriber_bucket
 
 VIRAL_TOP_SHARE = 0.20
 # The one definition in words, shown wherever a viral chance is (API, pages, CLI, MCP, model card).
@@ -63,6 +63,27 @@ def _cells(x: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _rising_in_age(medians: pd.Series, counts: pd.Series) -> pd.Series:
+    """The age effect per age bucket as a never-falling step in age (a video's views only grow), for every bucket:
+    an isotonic fit over the buckets with MIN_CELL rows (weighted by rows), and each other bucket takes its older
+    neighbour's value (the youngest known one below it). Bucket medians of a few hundred uploads fell and rose with
+    which videos happened to be captured at which age; and a bucket without rows got 0 - a 1-day-old video was
+    then expected to have the views of a typical *old* one, and an early video's viral chance was near zero."""
+    from sklearn.isotonic import IsotonicRegression
+
+    order = medians.index.astype(int)
+    known = (counts >= MIN_CELL).to_numpy()
+    if not known.any():
+        return pd.Series(0.0, index=[str(b) for b in range(len(AGE_EDGES_H))])
+    where = order.to_numpy()[known]
+    fitted = IsotonicRegression(increasing=True).fit(
+        where, medians.to_numpy(dtype=float)[known], sample_weight=counts.to_numpy(dtype=float)[known]
+    )
+    buckets = np.arange(len(AGE_EDGES_H))
+    values = fitted.predict(np.clip(buckets, where.min(), where.max()))  # flat beyond the known buckets
+    return pd.Series(values, index=[str(b) for b in buckets])
+
+
 @dataclass
 class ViralLabeler:
     """Expectation model + threshold, fitted on the training fold only."""
@@ -93,6 +114,8 @@ class ViralLabeler:
         for name in ("age", "category"):  # one pass of additive median back-fitting
             grouped = resid.groupby(cells[name])
             effect = grouped.median().where(grouped.size() >= MIN_CELL, 0.0)
+            if name == "age":
+                effect = _rising_in_age(grouped.median(), grouped.size())
             setattr(lab, name, {str(k): float(v) for k, v in effect.items()})
             resid = resid - cells[name].map(effect).fillna(0.0)
         lab._fit_size(x["log_subscribers"].to_numpy(dtype=float), resid.to_numpy(dtype=float))

@@ -295,19 +295,43 @@ def fill_blanks(x: pd.DataFrame, values: dict[str, float]) -> pd.DataFrame:
 MIN_REFERENCE_ROWS = 200  # ordinary-upload training rows needed to define "viral" against them
 
 
-def viral_labeler(train_set: Dataset) -> ViralLabeler:
+def viral_labeler(train_set: Dataset, yardstick: Dataset | None = None) -> ViralLabeler:
     """ "Viral" is measured against ordinary uploads (the population a creator's video belongs to): the labeler's
     expectation and top-20 % threshold are fitted on the training fold's ordinary uploads, or on every training row
     when there are too few. A trending or search-ranked video - a hit by selection - is then viral by that yardstick,
-    so the viral chance means the same thing in every source (DESIGN.md §3.3 rule 8)."""
-    ordinary = (selection_of(train_set.meta["source"]) == PREDICT_SELECTION).to_numpy()
-    rows = train_set.take(ordinary) if ordinary.sum() >= MIN_REFERENCE_ROWS else train_set
+    so the viral chance means the same thing in every source (DESIGN.md §3.3 rule 8).
+
+    ``yardstick`` (the early task: :func:`yardstick_rows`) holds the prepublish rows to fit it on instead, so both
+    tasks share one definition: fitted on the early rows' targets it lacked every video's first capture, held a
+    day-old video to the views of a week-old one and gave a Short 100x above its usual views a 2 % chance."""
+    base = yardstick if yardstick is not None else train_set
+    ordinary = (selection_of(base.meta["source"]) == PREDICT_SELECTION).to_numpy()
+    rows = base.take(ordinary) if ordinary.sum() >= MIN_REFERENCE_ROWS else base
     return ViralLabeler.fit(rows.X, rows.y["log_views"])
 
 
-def fit_models(train_set: Dataset, val_set: Dataset, cfg: TrainConfig, progress: Progress = _noop) -> Fitted:
-    """Labeler, baselines and the GBDT on ``train_set``; early stopping and calibration on ``val_set``."""
-    labeler = viral_labeler(train_set)
+YARDSTICK_GROUPS = ("video", "channel", "horizon")  # what the yardstick reads: category, subscribers, age
+
+
+def yardstick_rows(frame: pd.DataFrame, cfg: TrainConfig, spec: SplitSpec) -> Dataset | None:
+    """For the early task, the prepublish rows of the training fold (every capture of each training video, as the
+    prepublish model's labeler sees them); None for prepublish, which fits on its own rows."""
+    if cfg.task != "early":
+        return None
+    rows = build_dataset("prepublish", frame, groups=YARDSTICK_GROUPS)
+    return rows.take(assign_folds(rows.meta, spec)["train"])
+
+
+def fit_models(
+    train_set: Dataset,
+    val_set: Dataset,
+    cfg: TrainConfig,
+    progress: Progress = _noop,
+    yardstick: Dataset | None = None,
+) -> Fitted:
+    """Labeler, baselines and the GBDT on ``train_set``; early stopping and calibration on ``val_set``; the labeler on
+    ``yardstick`` when given (rows of ``train_set``'s sources only)."""
+    labeler = viral_labeler(train_set, yardstick)
     progress(f"fitting LightGBM on {len(train_set):,} rows (early stopping on {len(val_set):,})", 0.45)
     weights = source_weights(train_set.meta, cfg.balance_sources)
     labels_x = train_set.X
@@ -466,7 +490,8 @@ def train(
     for name, part in (("training", train_set), ("validation", val_set), ("test", test_set)):
         if len(part) < MIN_ROWS:
             raise InvalidInput(f"only {len(part)} {name} rows after the split; need at least {MIN_ROWS} (more data?)")
-    fitted = fit_models(train_set, val_set, cfg, progress)
+    yardstick = yardstick_rows(frame, cfg, spec)
+    fitted = fit_models(train_set, val_set, cfg, progress, yardstick)
     model, labeler, baselines = fitted.model, fitted.labeler, fitted.baselines
     model.projector = projector
     model.thumb_projector = thumb_projector
@@ -474,7 +499,7 @@ def train(
     report, extra_metrics = evaluate(model, baselines, labeler, test_set, data.take(folds["warm_test"]), cfg)
     extra_metrics["tree_transfer"] = model.transfer
     if cfg.leave_one_source_out:
-        extra_metrics["leave_one_source_out"] = leave_one_source_out(data, folds, cfg, progress)
+        extra_metrics["leave_one_source_out"] = leave_one_source_out(data, folds, cfg, progress, yardstick)
     training = training_summary(train_set, folds, labeler, fitted.weights)
     seconds = time.perf_counter() - started
     manifest_extra = {
@@ -498,7 +523,11 @@ def train(
 
 
 def leave_one_source_out(
-    data: Dataset, folds: dict[str, np.ndarray], cfg: TrainConfig, progress: Progress = _noop
+    data: Dataset,
+    folds: dict[str, np.ndarray],
+    cfg: TrainConfig,
+    progress: Progress = _noop,
+    yardstick: Dataset | None = None,
 ) -> dict[str, Any]:
     """For each source: fit on the other sources' training fold, test on this source's test fold (DESIGN §3.3 r. 8).
 
@@ -517,7 +546,8 @@ def leave_one_source_out(
             out[source] = {"skipped": f"too few rows (train {len(train_set)}, val {len(val_set)}, test {len(test)})"}
             continue
         progress(f"leave-one-source-out: {source} ({k + 1}/{len(names)})", 0.75 + 0.2 * k / len(names))
-        fitted = fit_models(train_set, val_set, cfg)
+        others_yardstick = None if yardstick is None else yardstick.take(yardstick.meta["source"].to_numpy() != source)
+        fitted = fit_models(train_set, val_set, cfg, yardstick=others_yardstick)
         report, extra = evaluate(fitted.model, fitted.baselines, fitted.labeler, test, test.take(np.zeros(len(test))),
                                  cfg)  # fmt: skip
         out[source] = {
