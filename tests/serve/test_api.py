@@ -510,3 +510,12 @@ def test_a_channel_that_is_not_a_channel_is_a_clear_error(predictor_client: Test
     bare = predictor_client.post(f"{API}/predict", json={"title": "Hello", "channel": "somechannel"}).json()
     note = bare["prediction"]["channel_note"]  # an id Miles does not know and cannot collect from
     assert "does not know" in note and bare["prediction"]["channel_collection_run_id"] is None
+
+
+@ENCODERS
+def test_a_blank_title_is_refused_in_plain_words(predictor_client: TestClient) -> None:
+    for title in ("", "   "):
+        refused = predictor_client.post(f"{API}/predict", json={"title": title})
+        assert refused.status_code == 422, refused.text
+        assert "the title is empty: type the title you plan to post" in refused.text
+        assert "String should have" not in refused.text

@@ -106,6 +106,7 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
         ("--publish-at", "1990-01-01", "--publish-at: '1990-01-01' is before 2005"),
         ("--early-views", "6:20", "early views fall from 50 at 1 h to 20 at 6 h; views only grow"),  # after 1:50
         ("--title", "x" * 301, "the title is 301 characters; at most 300"),
+        ("--thumbnail", __file__, f"--thumbnail {__file__}: "),  # not an image: the message names the file
     ):
         with pytest.raises(InvalidInput, match=re.escape(message)):  # `miles` prints it as one red line
             runner.invoke(app, ["predict", "--title", "x", "--early-views", "1:50", option, value],

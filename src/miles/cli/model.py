@@ -172,7 +172,7 @@ def predict_cmd(
         "channel_subscribers": parse_count(subscribers, "--subscribers"),
         "tags": parse_tags(tags) or None,
         "early_views": parse_early_views(early_views or []), "thumbnail": _thumbnail(thumbnail),
-    })  # fmt: skip
+    }, None)  # fmt: skip
     channel_id, history, note = _channel_history(settings, channel, collect=collect) if channel else (None, None, None)
     draft.draft.channel_id = channel_id
     pred = predictor.predict([draft], channel_history=history)[0]
@@ -307,7 +307,14 @@ def _thumbnail(value: str | None) -> bytes | None:
         raise InvalidInput(
             f"--thumbnail {value}: {path.stat().st_size:,} bytes; the limit is {settings.max_image_bytes:,}"
         )
-    return path.read_bytes()
+    from miles.model.images import decode_image
+
+    data = path.read_bytes()
+    try:  # checked here so the message names the file
+        decode_image(data, max_pixels=settings.max_image_pixels, max_bytes=settings.max_image_bytes)
+    except InvalidInput as exc:
+        raise InvalidInput(f"--thumbnail {value}: {exc.message}") from None
+    return data
 
 
 def _require_platform(predictor: Any, platform: str) -> None:

@@ -109,16 +109,16 @@ class DraftInput:
         return {f for f in INPUT_FIELDS if values[f] is not None and values[f] != [] and values[f] != ""}
 
     @classmethod
-    def from_mapping(cls, row: Mapping[str, Any], index: int = 0, *, now: datetime | None = None) -> DraftInput:
+    def from_mapping(cls, row: Mapping[str, Any], index: int | None = 0, *, now: datetime | None = None) -> DraftInput:
         """A plain mapping with the keys of :data:`MAPPING_FIELDS` (see :func:`parse_draft`); any other key is an
         error naming it, so a misspelt field is never silently ignored."""
         unknown = sorted(str(k) for k in row if k not in MAPPING_FIELDS)
         if unknown:
             known = ", ".join(sorted(MAPPING_FIELDS))
-            raise InvalidInput(f"draft {index}: unknown field(s) {', '.join(unknown)}; a draft takes {known}")
+            raise InvalidInput(f"{_at(index)}unknown field(s) {', '.join(unknown)}; a draft takes {known}")
         thumb = row.get("thumbnail")
         if thumb is not None and not isinstance(thumb, bytes | bytearray) and not hasattr(thumb, "getbbox"):
-            raise InvalidInput(f"draft {index}: thumbnail must be image bytes or a PIL image")
+            raise InvalidInput(f"{_at(index)}thumbnail must be image bytes or a PIL image")
         return cls(parse_draft(row, index, now=now), bytes(thumb) if isinstance(thumb, bytearray) else thumb,
                    publish_given=row.get("publish_at") not in (None, ""))  # fmt: skip
 
@@ -241,7 +241,12 @@ def age_delta(age_h: float) -> pd.Timedelta:
 COUNT_FIELDS = frozenset({"channel_subscribers", "views"})
 
 
-def _number(row: Mapping[str, Any], name: str, index: int) -> float | None:
+def _at(index: int | None) -> str:
+    """Where a problem is: 'draft 3: ' in a batch; nothing for a single draft (the CLI's one draft, index None)."""
+    return "" if index is None else f"draft {index}: "
+
+
+def _number(row: Mapping[str, Any], name: str, index: int | None) -> float | None:
     value = row.get(name)
     if value is None or value == "":
         return None
@@ -249,33 +254,33 @@ def _number(row: Mapping[str, Any], name: str, index: int) -> float | None:
         try:
             parsed = parse_duration(value, name) if name == "duration_s" else parse_count(value, name)
         except InputError as exc:
-            raise InvalidInput(f"draft {index}: {exc.message}", details=exc.details) from None
+            raise InvalidInput(f"{_at(index)}{exc.message}", details=exc.details) from None
         return None if parsed is None else float(parsed)
     try:
         out = float(value)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"draft {index}: {name} must be a number, got {value!r}") from exc
+        raise InvalidInput(f"{_at(index)}{name} must be a number, got {value!r}") from exc
     if not np.isfinite(out) or out < 0:
-        raise InvalidInput(f"draft {index}: {name} must be a finite number >= 0, got {value!r}")
+        raise InvalidInput(f"{_at(index)}{name} must be a finite number >= 0, got {value!r}")
     return out
 
 
-def _early(raw: Any, index: int) -> list[tuple[float, float]]:
+def _early(raw: Any, index: int | None) -> list[tuple[float, float]]:
     out = []
     for item in raw or []:
         pair = (item.get("age_h"), item.get("views")) if isinstance(item, Mapping) else tuple(item)
         if len(pair) != 2:
-            raise InvalidInput(f"draft {index}: each early view needs (age_h, views), got {item!r}")
+            raise InvalidInput(f"{_at(index)}each early view needs (age_h, views), got {item!r}")
         age, views = _number({"age_h": pair[0]}, "age_h", index), _number({"views": pair[1]}, "views", index)
         if age is None or views is None or age <= 0:
-            raise InvalidInput(f"draft {index}: early view {item!r} needs age_h > 0 and views >= 0")
+            raise InvalidInput(f"{_at(index)}early view {item!r} needs age_h > 0 and views >= 0")
         out.append((age, views))
     ages = [quantise_age(a) for a, _ in out]
     if len(set(ages)) != len(ages):
-        raise InvalidInput(f"draft {index}: two early views have the same age_h; give one view per age")
+        raise InvalidInput(f"{_at(index)}two early views have the same age_h; give one view per age")
     out.sort()
     if problem := falling_views(out):
-        raise InvalidInput(f"draft {index}: {problem}")
+        raise InvalidInput(f"{_at(index)}{problem}")
     return out
 
 
@@ -289,15 +294,15 @@ def falling_views(readings: Sequence[tuple[float, float]]) -> str | None:
     return None
 
 
-def parse_draft(row: Mapping[str, Any], index: int, now: datetime | None = None) -> Draft:
+def parse_draft(row: Mapping[str, Any], index: int | None, now: datetime | None = None) -> Draft:
     """Validate one draft mapping (``title`` required; ``description``, ``tags`` (list or ``|``-joined),
     ``duration_s``, ``category_id``, ``publish_at`` (default now), ``channel_id``, ``channel_subscribers``,
     ``country``, ``early_views`` as ``[(age_h, views)]`` or ``[{"age_h", "views"}]``)."""
     title = row.get("title")
     if not isinstance(title, str) or not title.strip():
-        raise InvalidInput(f"draft {index}: title is required and must be non-empty text")
+        raise InvalidInput(f"{_at(index)}title is required and must be non-empty text")
     if len(title) > MAX_TITLE_CHARS:
-        raise InvalidInput(f"draft {index}: the title is {len(title):,} characters; at most {MAX_TITLE_CHARS}")
+        raise InvalidInput(f"{_at(index)}the title is {len(title):,} characters; at most {MAX_TITLE_CHARS}")
     early = _early(row.get("early_views"), index)
     published = _publish_time(row.get("publish_at"), index, now) or blank_publish_time(now or utcnow(), early)
     tags = row.get("tags")
@@ -322,21 +327,21 @@ def blank_publish_time(now: datetime, early: list[tuple[float, float]]) -> datet
     return now - timedelta(hours=max((a for a, _ in early), default=0.0))
 
 
-def _publish_time(when: Any, index: int, now: datetime | None) -> datetime | None:
+def _publish_time(when: Any, index: int | None, now: datetime | None) -> datetime | None:
     """A given publish time (text as people type it, or a datetime) between 2005 and one year ahead."""
     if isinstance(when, str):
         try:
             return parse_publish_time(when, "publish_at", now=now)
         except InputError as exc:
-            raise InvalidInput(f"draft {index}: {exc.message}", details=exc.details) from None
+            raise InvalidInput(f"{_at(index)}{exc.message}", details=exc.details) from None
     try:
         given = pd.Timestamp(when).to_pydatetime() if when else None
     except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInput(f"draft {index}: publish time {when!r} is not a date-time") from exc
+        raise InvalidInput(f"{_at(index)}publish time {when!r} is not a date-time") from exc
     try:  # as on the API
         return checked_publish_time(given, now=now) if given is not None else None
     except ValueError as exc:
-        raise InvalidInput(f"draft {index}: {exc}") from None
+        raise InvalidInput(f"{_at(index)}{exc}") from None
 
 
 def horizons_for(draft: Draft, horizons: Sequence[float], task: Task) -> list[float]:

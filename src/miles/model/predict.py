@@ -181,12 +181,22 @@ def accuracy_statement(rows: Sequence[Mapping[str, Any]], subscribers: float | N
         return None
     band = int(subscriber_bucket(np.array([np.nan if subscribers is None else np.log1p(subscribers)]))[0])
     label = BAND_LABELS[band] if band < len(BAND_LABELS) else "channels of this size"
-    match = [r for r in rows if r["band"] == band and r["min_age_h"] <= horizon_h < r["max_age_h"]]
-    if not match:
-        return f"Not enough test videos from {label} at this age to say how accurate this forecast is."
-    r = match[0]
+    same_band = [r for r in rows if r["band"] == band]
+    match = [r for r in same_band if r["min_age_h"] <= horizon_h < r["max_age_h"]]
+    if not same_band:
+        return f"Not enough test videos from {label} to say how accurate this forecast is."
+    # no test videos of this size at this age: the nearest age window of the same size says more than nothing
+    r = match[0] if match else min(same_band, key=lambda r: _age_distance(r, horizon_h))
+    caveat = "" if match else " - too few test videos at this forecast's age to measure it alone"
     return (f"For {label}, forecasts for the {r['ages']} were within ×{r['within_factor']:.1f} of the real views for "
-            f"8 of 10 videos ({r['videos']:,} videos from channels Miles never trained on).")  # fmt: skip
+            f"8 of 10 videos ({r['videos']:,} videos from channels Miles never trained on{caveat}).")  # fmt: skip
+
+
+def _age_distance(row: Mapping[str, Any], horizon_h: float) -> float:
+    """How far (log hours) ``horizon_h`` lies outside an accuracy row's age window."""
+    lo, hi = math.log1p(float(row["min_age_h"])), math.log1p(float(row["max_age_h"]))
+    at = math.log1p(horizon_h)
+    return max(lo - at, at - hi, 0.0)
 
 
 def _earlier(history: pd.DataFrame, draft: Draft) -> pd.DataFrame:

@@ -159,6 +159,13 @@ class DraftIn(_In):
             raise ValueError("each tag must be at most 100 characters")
         return [t for t in cleaned if t]
 
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title_given(cls, title: Any) -> Any:
+        if title is None or (isinstance(title, str) and not title.strip()):
+            raise PydanticCustomError("title_blank", "the title is empty: type the title you plan to post")
+        return title
+
     @field_validator("early_views")
     @classmethod
     def _views_only_grow(cls, early: list[EarlyViewIn]) -> list[EarlyViewIn]:
