@@ -143,6 +143,9 @@ def test_score_twin_returns_what_the_page_shows_and_lands_in_history(web: TestCl
     assert 'class="chart" data-figure=' in page.text
     from miles.model.predict import effect_multiple
 
+    medians = {tuple(round(h["p50"], 6) for h in v["prediction"]["horizons"]) for v in result["variants"]}
+    assert twin.json()["variants_alike"] == (len(medians) == 1)  # title, length and hour moved nothing: said so
+    assert ("Every version gets the same forecast" in shown) == (len(medians) == 1)
     assert result["prediction"]["top_contributions"]  # 2,000 subscribers: a smaller channel than the typical one
     for c in result["prediction"]["top_contributions"]:  # each reason as the factor it multiplies the views by
         assert f"{c['label']} {effect_multiple(c['contribution'])}" in shown, c

@@ -162,7 +162,17 @@ def score_data(
         "live": live if live["videos"] >= LIVE_MIN_VIDEOS else None,
         "figure": interval_figure(out["prediction"]["horizons"]),
         "thumbnail_unused": unused_thumbnail,
+        "variants_alike": variants_alike(out["variants"]),
     }
+
+
+def variants_alike(variants: list[dict[str, Any]]) -> bool:
+    """Whether every version got the same medians (within 1 %): the model does not tell them apart, and the page
+    says so instead of presenting a ranking of equals."""
+    if len(variants) < 2:
+        return False
+    medians = [[h["p50"] for h in v["prediction"]["horizons"]] for v in variants]
+    return all(abs(a - b) <= 0.01 * max(a, b, 1.0) for m in medians[1:] for a, b in zip(medians[0], m, strict=True))
 
 
 def feed_preview(form: dict[str, Any], image: bytes | None, result: dict[str, Any]) -> dict[str, Any]:
