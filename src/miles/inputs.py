@@ -9,6 +9,7 @@ so a value is never read as something the person did not mean (``1,200`` is neve
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from datetime import datetime
@@ -27,6 +28,9 @@ _SHORTHAND = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)\s*(k|m|bn|b)?$", re.IGNORECASE)
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d{2}(?:\.\d+)?)$")
 _UNITS = re.compile(r"^(?:(\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in(?:utes?|s)?)?)?\s*"
                     r"(?:(\d+(?:\.\d+)?)\s*s(?:ec(?:onds?|s)?)?)?$", re.IGNORECASE)  # fmt: skip
+MAX_EARLY_READINGS = 50  # as many as the API's draft accepts
+_PAIR = re.compile(r"^(\d+(?:\.\d+)?)\s*(min|m|h|d)?\s*[:=]\s*(\d+(?:\.\d+)?)\s*([km])?$", re.IGNORECASE)
+_AGE_UNIT_H = {"min": 1 / 60, "m": 1 / 60, "h": 1.0, "d": 24.0}
 _HOUR = re.compile(r"^(\d{1,2})(?::(00))?\s*(am|pm|h)?$", re.IGNORECASE)
 
 
@@ -150,3 +154,31 @@ def parse_tags(text: str | None) -> list[str]:
     parts = re.split(r"[,\n]+", raw) if re.search(r"[,\n]", raw) else raw.split()
     tags = [" ".join(p.replace("#", " ").split()) for p in parts]
     return list(dict.fromkeys(t for t in tags if t))
+
+
+def parse_early_views(text: str, field: str = "early views") -> list[tuple[float, int]]:
+    """'1:120, 6:900; 2d:15k' -> [(1.0, 120), (6.0, 900), (48.0, 15000)]: hours since publishing and views,
+    sorted by age; ages must differ and views may not fall as the video ages (the Score page's box and
+    ``miles predict --early-views``)."""
+    pairs: dict[float, int] = {}
+    for part in re.split(r"[,;\n]+", text):
+        item = part.strip()
+        if not item:
+            continue
+        found = _PAIR.match(item)
+        if not found:
+            raise InvalidInput(f"{field}: {item[:40]!r} is not AGE:VIEWS (hours since publishing : views, e.g. 6:900)")
+        age_h = float(found.group(1)) * _AGE_UNIT_H[(found.group(2) or "h").lower()]
+        views = round(float(found.group(3)) * SUFFIXES[(found.group(4) or "").lower()])
+        if not 0 < age_h <= 24 * 365:
+            raise InvalidInput(f"{field}: {item!r}: the age must be after publishing and within a year")
+        if age_h in pairs:
+            raise InvalidInput(f"{field}: two readings at {age_h:g} h; give each age once")
+        pairs[age_h] = views
+    out = sorted(pairs.items())
+    for (a1, v1), (a2, v2) in itertools.pairwise(out):
+        if v2 < v1:
+            raise InvalidInput(f"{field}: views fall from {v1:,} at {a1:g} h to {v2:,} at {a2:g} h; views only grow")
+    if len(out) > MAX_EARLY_READINGS:
+        raise InvalidInput(f"{field}: at most {MAX_EARLY_READINGS} readings")
+    return out

@@ -97,6 +97,11 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
         publish["status"] == "defaulted"
         and publish["note"] == "not given: the latest early view (2 h) is taken as counted now"
     )
+    listed = runner.invoke(app, ["predict", *typed, "--early-views", "1:150, 6h:900", "--early-views", "1d:2k",
+                                 "--json"], catch_exceptions=False)  # fmt: skip
+    assert json.loads(listed.stdout)["draft"]["early_views"]["value"] == [
+        {"age_h": 1.0, "views": 150}, {"age_h": 6.0, "views": 900}, {"age_h": 24.0, "views": 2000}
+    ]  # fmt: skip  # the Score page's reading: commas or repeats, units on ages and counts
     human = runner.invoke(app, ["predict", *typed], catch_exceptions=False)
     shown = " ".join(human.stdout.split())  # rich wraps at the terminal width
     assert "read as: duration 1:30 (90 s); subscribers 12,000; publish time not given: now (" in shown
@@ -104,7 +109,7 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
         ("--subscribers", "12q", "--subscribers: '12q' is not a number (try 1200, 1,200 or 1.2k)"),
         ("--duration", "4:00", "--duration: '4:00' is 240 s; a YouTube Short is at most 3:00 (180 s)"),
         ("--publish-at", "1990-01-01", "--publish-at: '1990-01-01' is before 2005"),
-        ("--early-views", "6:20", "early views fall from 50 at 1 h to 20 at 6 h; views only grow"),  # after 1:50
+        ("--early-views", "6:20", "--early-views: views fall from 50 at 1 h to 20 at 6 h; views only grow"),  # 1:50
         ("--title", "x" * 301, "the title is 301 characters; at most 300"),
         ("--thumbnail", __file__, f"--thumbnail {__file__}: "),  # not an image: the message names the file
     ):

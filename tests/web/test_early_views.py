@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from tests.web.conftest import csrf, sign_up
 
 from miles.errors import InvalidInput
-from miles.serve.pages.early import forecast_check, parse_count, parse_early_views
+from miles.inputs import parse_early_views
+from miles.serve.pages.early import forecast_check, parse_count
 
 
 def test_early_views_and_counts_are_read_as_typed() -> None:

@@ -147,7 +147,12 @@ def predict_cmd(
     ] = False,
     thumbnail: Annotated[str | None, typer.Option("--thumbnail", help="Thumbnail image: a file path or URL.")] = None,
     early_views: Annotated[
-        list[str] | None, typer.Option("--early-views", help="AGE_H:VIEWS observed after publishing (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--early-views",
+            help="Views so far as AGE:VIEWS, hours by default: 1:150, '6h:1.2k', 2d:15k, 30min:40; repeat the option "
+            "or separate with commas ('1:150, 6:900').",
+        ),
     ] = None,
     model_dir: Annotated[
         Path | None, typer.Option("--model", help="Model directory (default: the served one).")
@@ -158,8 +163,8 @@ def predict_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as JSON.")] = False,
 ) -> None:
     """Predict views (p10/p50/p90 at 1 h … 30 d) and P(viral) for one draft."""
-    from miles.inputs import parse_count, parse_duration, parse_publish_time, parse_tags
-    from miles.model.predict import DraftInput, Predictor, parse_early_views
+    from miles.inputs import parse_count, parse_duration, parse_early_views, parse_publish_time, parse_tags
+    from miles.model.predict import DraftInput, Predictor
 
     settings = STATE.settings
     predictor = Predictor.load(model_dir or _served_dir(), settings=settings)
@@ -171,7 +176,8 @@ def predict_cmd(
         "category_id": category, "publish_at": parse_publish_time(publish_at, "--publish-at"),
         "channel_subscribers": parse_count(subscribers, "--subscribers"),
         "tags": parse_tags(tags) or None,
-        "early_views": parse_early_views(early_views or []), "thumbnail": _thumbnail(thumbnail),
+        "early_views": parse_early_views(", ".join(early_views or []), "--early-views"),
+        "thumbnail": _thumbnail(thumbnail),
     }, None)  # fmt: skip
     channel_id, history, note = _channel_history(settings, channel, collect=collect) if channel else (None, None, None)
     draft.draft.channel_id = channel_id

@@ -43,7 +43,6 @@ from miles.features.draft import (
 )
 from miles.features.labels import VIRAL_DEFINITION
 from miles.features.schema import Task, subscriber_bucket
-from miles.inputs import parse_count
 from miles.model.artifact import read_manifest
 from miles.model.embed_features import (
     PREDICT_SELECTION,
@@ -574,19 +573,3 @@ def load_default_predictor(
     settings: Settings, promoted_dir: Path | None = None, *, embedding_cache: EmbeddingCache | None = None
 ) -> Predictor:
     return Predictor.load(default_model_dir(settings, promoted_dir), settings=settings, embedding_cache=embedding_cache)
-
-
-def parse_early_views(items: Sequence[str]) -> list[tuple[float, float]]:
-    """``["1:120", "6:1.2k"]`` (AGE_H:VIEWS, views as people type counts) -> [(1.0, 120.0), (6.0, 1200.0)], with a
-    clear error per bad item."""
-    out = []
-    for item in items:
-        try:
-            age, views = item.split(":")
-            count = parse_count(views, f"--early-views {item!r}: views")
-            if count is None:
-                raise ValueError("no views")
-            out.append((float(age), float(count)))
-        except ValueError as exc:
-            raise InvalidInput(f"--early-views {item!r}: expected AGE_H:VIEWS, e.g. 6:1500 or 6:1.5k") from exc
-    return out

@@ -12,9 +12,6 @@ from typing import Any
 
 from miles.errors import InvalidInput
 
-MAX_PAIRS = 50  # as many as the API's draft accepts
-_PAIR = re.compile(r"^(\d+(?:\.\d+)?)\s*(min|m|h|d)?\s*[:=]\s*(\d+(?:\.\d+)?)\s*([km])?$", re.IGNORECASE)
-_AGE_UNIT_H = {"min": 1 / 60, "m": 1 / 60, "h": 1.0, "d": 24.0, None: 1.0}
 _VIEW_UNIT = {"k": 1e3, "m": 1e6, None: 1.0}
 FAR_OFF = 10.0  # a forecast this many times off (either way) gets a remark
 
@@ -29,33 +26,6 @@ def parse_count(text: str, field: str) -> int:
     if value > 1e12:
         raise InvalidInput(f"{field}: {value:,.0f} views is more than any video has")
     return round(value)
-
-
-def parse_early_views(text: str, field: str = "early views") -> list[tuple[float, int]]:
-    """'1:120, 6:900; 2d:15k' -> [(1.0, 120), (6.0, 900), (48.0, 15000)]: hours since publishing and views,
-    sorted by age; ages must differ and views may not fall as the video ages."""
-    pairs: dict[float, int] = {}
-    for part in re.split(r"[,;\n]+", text):
-        item = part.strip()
-        if not item:
-            continue
-        found = _PAIR.match(item)
-        if not found:
-            raise InvalidInput(f"{field}: {item[:40]!r} is not AGE:VIEWS (hours since publishing : views, e.g. 6:900)")
-        age_h = float(found.group(1)) * _AGE_UNIT_H[(found.group(2) or "h").lower()]
-        views = round(float(found.group(3)) * _VIEW_UNIT[(found.group(4) or "").lower() or None])
-        if not 0 < age_h <= 24 * 365:
-            raise InvalidInput(f"{field}: {item!r}: the age must be after publishing and within a year")
-        if age_h in pairs:
-            raise InvalidInput(f"{field}: two readings at {age_h:g} h; give each age once")
-        pairs[age_h] = views
-    out = sorted(pairs.items())
-    for (a1, v1), (a2, v2) in itertools.pairwise(out):
-        if v2 < v1:
-            raise InvalidInput(f"{field}: views fall from {v1:,} at {a1:g} h to {v2:,} at {a2:g} h; views only grow")
-    if len(out) > MAX_PAIRS:
-        raise InvalidInput(f"{field}: at most {MAX_PAIRS} readings")
-    return out
 
 
 def _p50_at(horizons: Sequence[dict[str, Any]], age_h: float) -> dict[str, float] | None:

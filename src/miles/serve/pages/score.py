@@ -17,11 +17,18 @@ from pydantic import ValidationError
 
 from miles.domain import utcnow
 from miles.errors import InvalidInput, MilesError
-from miles.inputs import format_duration, parse_count, parse_duration, parse_hour, parse_publish_time, parse_tags
+from miles.inputs import (
+    format_duration,
+    parse_count,
+    parse_duration,
+    parse_early_views,
+    parse_hour,
+    parse_publish_time,
+    parse_tags,
+)
 from miles.serve.errors import field_path
 from miles.serve.pages.charts import interval_figure
 from miles.serve.pages.common import Page, PageDep, render
-from miles.serve.pages.early import parse_early_views
 from miles.serve.pages.forms import FormErrors, form_page
 from miles.serve.pages.timezone import local_input, local_zone
 from miles.serve.schemas import DraftIn, VariantIn
