@@ -182,3 +182,12 @@ def parse_early_views(text: str, field: str = "early views") -> list[tuple[float
     if len(out) > MAX_EARLY_READINGS:
         raise InvalidInput(f"{field}: at most {MAX_EARLY_READINGS} readings")
     return out
+
+
+def parse_views(text: str | None, field: str) -> int:
+    """A view count someone read off YouTube Studio or the app: as :func:`parse_count` (``15,000``, ``15k``,
+    ``1.2M``), and required."""
+    count = parse_count(text, field, maximum=10**12)
+    if count is None:
+        raise InputError(field, str(text or ""), "is empty: type the views you read, e.g. 15000 or 15k")
+    return count

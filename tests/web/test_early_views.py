@@ -13,13 +13,15 @@ from fastapi.testclient import TestClient
 from tests.web.conftest import csrf, sign_up
 
 from miles.errors import InvalidInput
-from miles.inputs import parse_early_views
-from miles.serve.pages.early import forecast_check, parse_count
+from miles.inputs import parse_early_views, parse_views
+from miles.serve.pages.early import forecast_check
 
 
 def test_early_views_and_counts_are_read_as_typed() -> None:
     assert parse_early_views("1:120, 6:900; 2d:15k\n30min:40") == [(0.5, 40), (1.0, 120), (6.0, 900), (48.0, 15000)]
-    assert parse_count("15,000", "views") == 15000 and parse_count("1.2M", "views") == 1_200_000
+    assert parse_views("15,000", "views") == 15000 and parse_views("1.2M", "views") == 1_200_000
+    with pytest.raises(InvalidInput, match="views: ' ' is empty"):
+        parse_views(" ", "views")
     for bad, words in (("6:900, 24:100", "views fall"), ("abc", "is not AGE:VIEWS"), ("0:5", "after publishing")):
         with pytest.raises(InvalidInput, match=words):
             parse_early_views(bad)

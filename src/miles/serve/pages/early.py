@@ -6,26 +6,10 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from miles.errors import InvalidInput
-
-_VIEW_UNIT = {"k": 1e3, "m": 1e6, None: 1.0}
 FAR_OFF = 10.0  # a forecast this many times off (either way) gets a remark
-
-
-def parse_count(text: str, field: str) -> int:
-    """'15000', '15,000', '15 000', '15k', '1.2M' -> a whole, non-negative view count."""
-    raw = text.strip().replace(",", "").replace("_", "").replace(" ", "").replace("\u202f", "")
-    found = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", raw)
-    if not found:
-        raise InvalidInput(f"{field}: {text.strip()[:40]!r} is not a view count (e.g. 15000, 15,000 or 15k)")
-    value = float(found.group(1)) * _VIEW_UNIT[found.group(2).lower() or None]
-    if value > 1e12:
-        raise InvalidInput(f"{field}: {value:,.0f} views is more than any video has")
-    return round(value)
 
 
 def _p50_at(horizons: Sequence[dict[str, Any]], age_h: float) -> dict[str, float] | None:

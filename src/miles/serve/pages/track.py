@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from miles.domain import as_utc, utcnow
 from miles.errors import MilesError
+from miles.inputs import parse_views
 from miles.model.predict import DraftInput
 from miles.recommend.platforms import model_platform, no_model_message
 from miles.serve.api.tracked import video_to_track
 from miles.serve.pages.charts import trajectory_figure
 from miles.serve.pages.common import Confirm, Page, PageDep, confirm_page, render
-from miles.serve.pages.early import forecast_check, parse_count
+from miles.serve.pages.early import forecast_check
 from miles.serve.pages.forms import FieldProblems, form_page
 from miles.serve.pages.timezone import local_zone, parse_local
 from miles.serve.schemas import SafeStr
@@ -225,7 +226,7 @@ def add_views(
     user_id = page.require_user()
     tz = local_zone(page.web)
     problems = FieldProblems()
-    count = problems.check("views", lambda: parse_count(views, "views"))
+    count = problems.check("views", lambda: parse_views(views, "views"))
     captured = problems.check("read_at", lambda: parse_local(read_at, tz, "read at") or utcnow())
     published = problems.check("published_at", lambda: parse_local(published_at, tz, "published at"))
     problems.raise_if_any()
