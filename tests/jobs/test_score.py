@@ -64,3 +64,25 @@ def test_the_worker_scores_with_the_channels_record_as_serving_does(sqlite_setti
     assert second["channel_history"]["channel_id"] == "UCchanA" and second["channel_history"]["uploads"] == 1
     assert "channel_history" in second["inputs_used"]
     assert by_video["vid00000001"]["channel_history"] is None and by_video["vid00000003"]["channel_history"] is None
+
+
+def test_a_video_known_past_every_horizon_is_not_scored(db_settings: Settings) -> None:
+    """A stored video whose views were read 40 days after publishing has nothing left to forecast: the scorer skips
+    it (a forecast from its metadata alone could lie below the views seen), pages past it (BATCH of them would
+    otherwise come back forever) and still scores the others."""
+    from datetime import timedelta
+
+    from tests.jobs.test_quality import T0, plant, snap
+
+    from miles.jobs import score as score_job
+
+    old = [snap(f"old{k}", 40 * 24, 5_000 + k) for k in range(3)]
+    plant(db_settings, [*old, snap("fresh", 1, 40), snap("fresh", 3, 90)])
+    score_job.BATCH, batch = 2, score_job.BATCH  # pages of 2: the skipped videos fill whole pages
+    try:
+        result = score_new_videos(settings=db_settings, now=T0 + timedelta(hours=5))
+    finally:
+        score_job.BATCH = batch
+    assert (result["scored"], result["skipped"]) == (1, 3)
+    with session_scope(db_settings) as session:
+        assert [r.video_id for r in session.scalars(select(PredictionRecord))] == ["fresh"]

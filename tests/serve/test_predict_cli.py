@@ -112,6 +112,7 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
         ("--early-views", "6:20", "--early-views: views fall from 50 at 1 h to 20 at 6 h; views only grow"),  # 1:50
         ("--title", "x" * 301, "the title is 301 characters; at most 300"),
         ("--thumbnail", __file__, f"--thumbnail {__file__}: "),  # not an image: the message names the file
+        ("--early-views", "40d:3000", "the latest reading, 960 h after publishing, leaves no horizon to forecast"),
     ):
         with pytest.raises(InvalidInput, match=re.escape(message)):  # `miles` prints it as one red line
             runner.invoke(app, ["predict", "--title", "x", "--early-views", "1:50", option, value],

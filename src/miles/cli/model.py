@@ -181,6 +181,10 @@ def predict_cmd(
     }, None)  # fmt: skip
     channel_id, history, note = _channel_history(settings, channel, collect=collect) if channel else (None, None, None)
     draft.draft.channel_id = channel_id
+    from miles.model.predict import nothing_left_to_forecast
+
+    if problem := nothing_left_to_forecast(draft.draft):
+        raise InvalidInput(problem)
     pred = predictor.predict([draft], channel_history=history)[0]
     if as_json:
         typer.echo(json.dumps({**pred.as_dict(), "channel_note": note}, indent=2))

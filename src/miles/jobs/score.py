@@ -15,7 +15,7 @@ from typing import Any
 
 from miles.config import Settings
 from miles.domain import utcnow
-from miles.model.predict import DraftInput, Predictor
+from miles.model.predict import DraftInput, Predictor, nothing_left_to_forecast
 from miles.recommend.scoring import served_model_dir
 from miles.store.db import session_scope
 from miles.store.repos import niche
@@ -36,7 +36,8 @@ def score_new_videos(
     now = now or utcnow()
     with session_scope(settings) as session:
         predictor = Predictor.load(served_model_dir(settings, session), settings=settings)  # `miles model promote`
-    scored = 0
+    scored = skipped = 0
+    after = None
     while True:
         with session_scope(settings) as session:
             videos = prediction_repo.videos_to_score(
@@ -45,11 +46,18 @@ def score_new_videos(
                 since=now - timedelta(hours=lookback_h),
                 limit=BATCH,
                 platform=predictor.platform,  # a YouTube model never scores TikTok videos
+                after=after,
             )
             if not videos:
                 break
+            after = (videos[-1].created_at, videos[-1].id)
             snaps = prediction_repo.snapshots_of(session=session, video_ids=[v.id for v in videos])
             rows = [DraftInput.from_stored(v, snaps[v.id]) for v in videos]
+            # a video whose views are known past every horizon has nothing to forecast (and a forecast from its
+            # metadata alone could lie below them): not scored
+            kept = [k for k, row in enumerate(rows) if nothing_left_to_forecast(row.draft) is None]
+            skipped += len(rows) - len(kept)
+            videos, rows = [videos[k] for k in kept], [rows[k] for k in kept]
             # scored as serving scores a draft of a channel Miles knows: with the channel's record as of publish
             channels = sorted({v.channel_id for v in videos if v.channel_id})
             history = niche.channel_history(session=session, channel_ids=channels) if channels else None
@@ -67,4 +75,4 @@ def score_new_videos(
             scored += len(videos)
         if heartbeat is not None:
             heartbeat()
-    return {"scored": scored, "model_version": predictor.version}
+    return {"scored": scored, "skipped": skipped, "model_version": predictor.version}

@@ -71,6 +71,17 @@ EFFECT_CAPTION = "How much each input multiplies the forecast, compared with a t
 BUNDLE = "bundle.json"
 
 
+def nothing_left_to_forecast(draft: Draft, horizons: Sequence[float] = HORIZONS_H) -> str | None:
+    """Why a draft with early views has no horizon left (its latest reading is at or past the longest one, less the
+    hour a forecast needs), or None. Such a draft must not be forecast before publishing instead: that forecast can
+    lie below the views already seen."""
+    if not draft.early_views or horizons_for(draft, horizons, "early"):
+        return None
+    return (f"early views: the latest reading, {draft.t_i_h:,.0f} h after publishing, leaves no horizon to forecast "
+            f"(the longest is {max(horizons):g} h, and a forecast starts at least 1 h after the reading): the views "
+            "past it are known, not forecast")  # fmt: skip
+
+
 def effect_multiple(contribution: float) -> str:
     """A contribution to log views (natural log) as the factor a creator reads: '×2.1' raises the forecast,
     '÷38' lowers it."""

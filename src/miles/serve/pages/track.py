@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from miles.domain import as_utc, utcnow
 from miles.errors import MilesError
 from miles.inputs import parse_views
-from miles.model.predict import DraftInput
+from miles.model.predict import DraftInput, nothing_left_to_forecast
 from miles.recommend.platforms import model_platform, no_model_message
 from miles.serve.api.tracked import video_to_track
 from miles.serve.pages.charts import trajectory_figure
@@ -108,12 +108,18 @@ def _forecasts(predictor: PredictorLike, wanted: list[tuple[dict[str, Any], Draf
     """Each video's forecast (early mode once it has views) and the one made from its metadata alone, as before
     publishing, compared with its latest views: one predictor call for both."""
     before = [replace(row, draft=replace(row.draft, early_views=[])) for _, row in wanted]
-    raw = list(predictor.predict([row for _, row in wanted] + before))
+    past = [nothing_left_to_forecast(row.draft) for _, row in wanted]  # views known past every horizon
+    ahead = [row for (_, row), why in zip(wanted, past, strict=True) if why is None]
+    raw = list(predictor.predict(ahead + before))
+    rest = iter(raw[: len(ahead)])
     for i, (item, row) in enumerate(wanted):
-        now = to_prediction_out(raw[i], version=predictor.version, mode=mode_of(row))
-        prior = to_prediction_out(raw[len(wanted) + i], version=predictor.version, mode="prepublish")
-        item["forecast"] = now.model_dump(mode="json")
+        prior = to_prediction_out(raw[len(ahead) + i], version=predictor.version, mode="prepublish")
         item["prepublish_forecast"] = prior.model_dump(mode="json")
+        if past[i] is None:
+            now = to_prediction_out(next(rest), version=predictor.version, mode=mode_of(row))
+            item["forecast"] = now.model_dump(mode="json")
+        else:
+            item["forecast"], item["forecast_note"] = None, "No forecast now: its views are known past every horizon."
         if item["snapshots"]:
             last = item["snapshots"][-1]
             item["forecast_check"] = forecast_check(

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from miles.errors import InvalidInput, NotFound
@@ -94,22 +94,26 @@ def link_prediction(
 
 
 def videos_to_score(
-    *, session: Session, model_version: str, since: datetime, limit: int = 500, platform: str = "youtube"
+    *,
+    session: Session,
+    model_version: str,
+    since: datetime,
+    limit: int = 500,
+    platform: str = "youtube",
+    after: tuple[datetime, str] | None = None,
 ) -> list[Any]:
     """Videos of ``platform`` first stored since ``since`` that Miles' scorer has not scored with ``model_version``
-    yet (a user's draft linked to the video is the user's prediction, not the scorer's)."""
+    yet (a user's draft linked to the video is the user's prediction, not the scorer's), newest first; ``after``
+    (the last one seen: stored time, id) pages past videos the scorer looked at and left unscored."""
     scored = select(PredictionRecord.video_id).where(
         PredictionRecord.video_id.is_not(None),
         PredictionRecord.model_version == model_version,
         PredictionRecord.user_id.is_(None),
     )
-    stmt = (
-        select(Video)
-        .where(Video.created_at >= since, Video.platform == platform, Video.id.not_in(scored))
-        .order_by(Video.created_at.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(stmt))
+    stmt = select(Video).where(Video.created_at >= since, Video.platform == platform, Video.id.not_in(scored))
+    if after is not None:
+        stmt = stmt.where(tuple_(Video.created_at, Video.id) < tuple_(*after))
+    return list(session.scalars(stmt.order_by(Video.created_at.desc(), Video.id.desc()).limit(limit)))
 
 
 def snapshots_of(*, session: Session, video_ids: list[str]) -> dict[str, list[VideoSnapshot]]:
