@@ -181,9 +181,10 @@ def predict_cmd(
     }, None)  # fmt: skip
     channel_id, history, note = _channel_history(settings, channel, collect=collect) if channel else (None, None, None)
     draft.draft.channel_id = channel_id
-    from miles.model.predict import nothing_left_to_forecast
+    from miles.domain import utcnow
+    from miles.model.predict import early_views_problem
 
-    if problem := nothing_left_to_forecast(draft.draft):
+    if problem := early_views_problem(draft.draft, utcnow()):
         raise InvalidInput(problem)
     pred = predictor.predict([draft], channel_history=history)[0]
     if as_json:

@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,16 @@ NO_REASONS = (
 )
 EFFECT_CAPTION = "How much each input multiplies the forecast, compared with a typical video of the training data."
 BUNDLE = "bundle.json"
+
+
+def early_views_problem(draft: Draft, now: datetime, horizons: Sequence[float] = HORIZONS_H) -> str | None:
+    """Why a draft's early views cannot be forecast from (a reading in the future, or none left to forecast), or
+    None: what every draft surface (API, Score page, MCP, CLI) refuses alike."""
+    if draft.early_views and draft.publish_at + timedelta(hours=draft.t_i_h) > now + timedelta(minutes=5):
+        published = f"{draft.publish_at:%Y-%m-%d %H:%M} UTC"
+        return (f"early views: the reading at {draft.t_i_h:g} h after publishing lies in the future for a video "
+                f"published {published}; set the publish time to when it went out")  # fmt: skip
+    return nothing_left_to_forecast(draft, horizons)
 
 
 def nothing_left_to_forecast(draft: Draft, horizons: Sequence[float] = HORIZONS_H) -> str | None:

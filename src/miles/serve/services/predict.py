@@ -20,7 +20,7 @@ from miles.config import Settings
 from miles.domain import as_utc, channel_url, utcnow
 from miles.errors import InvalidInput, MilesError
 from miles.features.draft import blank_publish_time
-from miles.model.predict import Draft, DraftInput, nothing_left_to_forecast
+from miles.model.predict import Draft, DraftInput, early_views_problem
 from miles.recommend.outliers import draft_usual_views
 from miles.recommend.platforms import require_platform_model
 from miles.recommend.scoring import field_of, horizon_label
@@ -262,8 +262,8 @@ def score_drafts(
     require_platform_model(predictor, {item.draft.platform for item in drafts}, session=session)
     user_id = requester.user_id
     now = utcnow()
-    for k, item in enumerate(drafts):  # early views past every horizon: refused, not forecast as before publishing
-        if problem := nothing_left_to_forecast(draft_input(item.draft, None, now).draft):
+    for k, item in enumerate(drafts):  # early views in the future or past every horizon: refused, not guessed around
+        if problem := early_views_problem(draft_input(item.draft, None, now).draft, now):
             raise InvalidInput(f"drafts[{k}]: {problem}" if len(drafts) > 1 else problem)
     rows: list[DraftInput] = []
     spans: list[tuple[int, int]] = []
