@@ -201,6 +201,9 @@ def test_model_twin_shows_metrics_beside_baselines(web: TestClient) -> None:
     assert task["training"]["rows"] > 0
     page = text_of(web.get("/model").text)
     assert "Metrics beside the baselines" in page and "(baseline)" in page and "Training data" in page
+    assert data["plain_words"] and "In plain words" in page and "How far off it usually is." in page  # as MCP has
+    assert "What it does not know" not in data["unknowns"]  # the box has its own heading: not a second one inside
+    assert "hits by selection" in page  # the test fold's viral rate is explained, not left to contradict "top 20 %"
 
 
 def test_track_twin_shows_snapshots_and_a_forecast_band(web: TestClient) -> None:

@@ -3,6 +3,7 @@ what it predicts for small and large channels (DESIGN.md §3.3 rule 7) - all num
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -291,3 +292,9 @@ def write_card(
     path = directory / "MODEL_CARD.md"
     path.write_text("\n\n".join(text) + "\n", encoding="utf-8")
     return path
+
+
+def card_section(card: str, heading: str) -> str | None:
+    """The body of the first ``## heading`` section of a Markdown model card (the web page and MCP quote it)."""
+    match = re.search(rf"(?ms)^## {re.escape(heading)}\s*$\n(.*?)(?=^## |\Z)", card)
+    return match.group(1).strip() if match else None

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from miles import __version__
 from miles.config import Settings
 from miles.errors import InvalidInput, MilesError, RateLimited, Unauthorized
+from miles.model.card import card_section
 from miles.serve.api.common import next_offset
 from miles.serve.api.ideas import IdeasIn
 from miles.serve.api.tracked import tracked_out, video_to_track
@@ -108,12 +109,6 @@ def as_tool_error() -> Iterator[None]:
             log.error("%s: %s", type(exc).__name__, exc.message, exc_info=True)
             raise ToolError("internal error; the server log has the details") from exc
         raise ToolError(exc.message) from exc
-
-
-def card_section(card: str, heading: str) -> str | None:
-    """The body of the first ``## heading`` section of a Markdown model card."""
-    match = re.search(rf"(?ms)^## {re.escape(heading)}\s*$\n(.*?)(?=^## |\Z)", card)
-    return match.group(1).strip() if match else None
 
 
 def headline_tables(card: str) -> list[ModelCardTable]:

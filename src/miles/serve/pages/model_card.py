@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from markdown_it import MarkdownIt
 
 from miles.errors import MilesError
+from miles.model.card import card_section
 from miles.serve.pages.charts import reliability_figure
 from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.services.model import PredictorHolder, live_section, read_artifact
@@ -51,7 +52,9 @@ def unknowns_section(card: str | None) -> str | None:
         return None
     sections = re.split(r"(?m)^(?=#{1,3} )", card)
     found = [s for s in sections if s.startswith("#") and _UNKNOWN.search(s.splitlines()[0])]
-    return "\n".join(found) or None
+    # the page heads the box "What the model does not know": the card's own heading of that name would repeat it
+    bodies = [s.split("\n", 1)[1] if "not know" in s.splitlines()[0].lower() and "\n" in s else s for s in found]
+    return "\n".join(b.strip("\n") for b in bodies) or None
 
 
 def _json_file(path: Path) -> dict[str, Any]:
@@ -121,6 +124,7 @@ def model_data(page: Page) -> dict[str, Any]:
         "tasks": artifact_tasks(path, artifact) if path is not None else [],
         "model_card": card,
         "unknowns": unknowns_section(card),
+        "plain_words": card_section(card, "In plain words") if card else None,
         "live": live_section(session=page.session, version=predictor.version),
     }
 
@@ -133,6 +137,7 @@ def model_card(page: PageDep) -> Response:
     if not page.wants_json and data.get("available"):
         extra["card_html"] = _MD.render(data["model_card"]) if data.get("model_card") else None
         extra["unknowns_html"] = _MD.render(data["unknowns"]) if data.get("unknowns") else None
+        extra["plain_words_html"] = _MD.render(data["plain_words"]) if data.get("plain_words") else None
         extra["reliability_figures"] = {
             t["task"]: reliability_figure(t["reliability"]) for t in data["tasks"] if t.get("reliability")
         }
