@@ -181,3 +181,19 @@ def test_accuracy_statement_without_enough_test_videos_says_so() -> None:
         "forecast's age to measure it alone)."
     )
     assert accuracy_statement([], 10, 168.0) is None
+
+
+def test_the_card_claims_only_what_the_model_does(predictor: Predictor) -> None:
+    """'Good at telling two drafts apart' only when the trees that read a draft's title, length and posting time
+    carry weight; with weight 0 every draft of a channel gets the same median, and the card says so."""
+    from miles.model.card import card_section
+    from miles.model.predict import packaged_default_dir
+
+    card = (packaged_default_dir() / "MODEL_CARD.md").read_text(encoding="utf-8")
+    plain = card_section(card, "In plain words") or ""
+    weight = predictor.prepublish.model.tree_weight
+    titles = [{**BASE, **TYPICAL, "title": t} for t in (TITLE, "My laptop was slow, so I tried this", "PC tips #3")]
+    same = len({tuple(row) for row in p50s(predictor, titles).round(6)}) == 1
+    assert same == (weight == 0), f"tree weight {weight}, the same median for every title: {same}"
+    assert ("telling which of two drafts" in plain) == (weight > 0)
+    assert ("**Not at:** telling two drafts of one channel apart" in plain) == (weight == 0)

@@ -179,9 +179,15 @@ def plain_words(sections: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any
             "needs videos like the ones it forecasts, which is why Miles learns from the videos you track. Treat a "
             "single forecast as a range; the p10–p90 band is that range."
         )
+    trees = (metrics.get("tree_transfer") or {}).get("chosen", 1.0)
+    good = "telling which of two drafts for the same channel will likely do better, and " if trees else ""
+    lines.append(f"- **Good at:** {good}what a channel of a given size usually gets at each age. With views from the "
+                 "first hours it is much sharper (early mode).")  # fmt: skip
+    if not trees:
+        lines.append("- **Not at:** telling two drafts of one channel apart: titles, lengths and posting times moved "
+                     "forecasts in one source but not in the others, so this model leaves them out and every draft "
+                     "of a channel gets the same median.")  # fmt: skip
     lines += [
-        "- **Good at:** telling which of two drafts for the same channel will likely do better, and what a channel of "
-        "a given size usually gets at each age. With views from the first hours it is much sharper (early mode).",
         "- **Weak at:** spotting the rare hit (trending-list videos get far more than any forecast); channels under "
         "1,000 subscribers; niches and languages beyond French tech, Japanese search results and 2019–20 trending.",
         "- **What the numbers mean:** every forecast is for an *ordinary upload* of a channel of that size. "

@@ -9,6 +9,10 @@ BAND = "rgba(37, 99, 235, 0.18)"
 LINE = "#1d4ed8"
 ACCENT = "#b45309"
 MUTED = "#6b7280"
+# one labelled tick per power of ten, written out (1, 10, 100, 1,000): Plotly's default labels 2 3 4 ... 9 between
+# them, which made 200 and 2,000 hard to tell apart
+LOG_TICKS_Y = {"dtick": 1, "tickformat": ",.0f"}
+MIN_SHOWN_VIEWS = 1.0  # a log axis cannot show 0: lower values are drawn at 1 view (the hover text keeps them)
 
 
 def _layout(x_title: str, y_title: str, *, log_x: bool = False, log_y: bool = False, **extra: Any) -> dict[str, Any]:
@@ -19,7 +23,12 @@ def _layout(x_title: str, y_title: str, *, log_x: bool = False, log_y: bool = Fa
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "xaxis": {"title": {"text": x_title}, "type": "log" if log_x else "linear", "gridcolor": "#e5e7eb"},
-        "yaxis": {"title": {"text": y_title}, "type": "log" if log_y else "linear", "gridcolor": "#e5e7eb"},
+        "yaxis": {
+            "title": {"text": y_title},
+            "type": "log" if log_y else "linear",
+            "gridcolor": "#e5e7eb",
+            **(LOG_TICKS_Y if log_y else {}),
+        },
         "legend": {"orientation": "h", "y": -0.25},
         **extra,
     }
@@ -30,9 +39,10 @@ def band_traces(horizons: Sequence[dict[str, Any]], name: str) -> list[dict[str,
     x = [h["horizon_h"] for h in horizons]
     edge = {"x": x, "mode": "lines", "line": {"width": 0}, "hoverinfo": "skip"}
     return [
-        {**edge, "y": [h["p90"] for h in horizons], "name": "p90", "showlegend": False},
-        {**edge, "y": [h["p10"] for h in horizons], "fill": "tonexty", "fillcolor": BAND, "name": name},
-    ]
+        {**edge, "y": [max(h["p90"], MIN_SHOWN_VIEWS) for h in horizons], "name": "p90", "showlegend": False},
+        {**edge, "y": [max(h["p10"], MIN_SHOWN_VIEWS) for h in horizons], "fill": "tonexty", "fillcolor": BAND,
+         "name": name},
+    ]  # fmt: skip
 
 
 def interval_figure(horizons: Sequence[dict[str, Any]]) -> dict[str, Any]:
