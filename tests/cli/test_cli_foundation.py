@@ -119,3 +119,14 @@ def test_model_prepare_builds_encoders_and_loads_the_model(sqlite_settings: Sett
     out = miles(sqlite_settings, "model", "prepare")
     assert out.returncode == 0, out.stderr
     assert "ready: minilm-l6-v2" in out.stdout.replace("\n", "") and (sqlite_settings.cache_dir / "encoders").is_dir()
+
+
+def test_the_packaged_default_model_can_be_inspected(sqlite_settings: Settings) -> None:
+    """`miles model list` says which model serves, and `miles model show default` (or its version) describes the
+    packaged default, which is never registered in the database."""
+    listed = miles(sqlite_settings, "model", "list")
+    shown = json.loads(miles(sqlite_settings, "model", "show", "default").stdout)
+    assert shown["registered"] is False and shown["tasks"] == ["prepublish", "early"]
+    assert shown["metrics"]["prepublish"]["model (lightgbm)"]["spearman"] > 0.3
+    assert f"serving {shown['version']}" in " ".join(listed.stdout.split())
+    assert json.loads(miles(sqlite_settings, "model", "show", shown["version"]).stdout) == shown

@@ -341,6 +341,10 @@ def test_the_app_loads_the_packaged_model_itself(
         card = client.get(f"{API}/model").json()
         assert card["version"] == real_predictor.version and card["path"] == str(packaged_default_dir())
         assert card["metrics"] and card["model_card"]
+        manifest = card["manifest"]  # a bundle: its record, then each task's features and training data
+        assert manifest["version"] == real_predictor.version and set(manifest["tasks"]) == {"prepublish", "early"}
+        assert "log_subscribers" in manifest["tasks"]["prepublish"]["features"]
+        assert manifest["tasks"]["early"]["training"]["rows"] > 0
 
 
 def test_bad_revoked_and_malformed_keys_are_401(

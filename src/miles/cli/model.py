@@ -370,17 +370,54 @@ def list_cmd(
             table.add_row(row.version, row.task, "yes" if row.promoted else "", f"v{row.feature_version}",
                           _num(model.get("spearman")), _num(model.get("auroc")), row.path)  # fmt: skip
     console.print(table)
+    served = _served_summary()
+    console.print(f"serving {served['version']} ({served['path']})" + ("" if served["registered"] else
+                  " - the packaged default, not registered: `miles model show default`"), highlight=False)  # fmt: skip
+
+
+def _served_summary() -> dict[str, Any]:
+    """What the served model directory says of itself: version, tasks, feature set, each task's headline metrics."""
+    from miles.store.db import session_scope
+    from miles.store.tables import ModelVersion
+
+    path = _served_dir()
+    bundle, single = path / "bundle.json", path / "manifest.json"  # a bundle of tasks, or one task's artifact
+    if bundle.is_file():
+        meta = json.loads(bundle.read_text(encoding="utf-8"))
+        dirs = {task: path / task for task in meta.get("tasks") or []}
+    else:
+        manifest = json.loads(single.read_text(encoding="utf-8")) if single.is_file() else {}
+        meta = {"version": (manifest.get("extra") or {}).get("version"),
+                "feature_version": manifest.get("feature_version")}  # fmt: skip
+        dirs = {str(manifest.get("task")): path} if manifest else {}
+    tasks = list(dirs)
+    metrics = {}
+    for task, where in dirs.items():
+        headline = json.loads((where / "metrics.json").read_text(encoding="utf-8")).get("headline", {})
+        metrics[task] = {name: {k: v.get("value") for k, v in ms.items()}
+                         for name, ms in headline.get("metrics", {}).items() if name.startswith("model")}  # fmt: skip
+    version = str(meta.get("version") or path.name)
+    with session_scope(STATE.settings) as session:
+        registered = session.get(ModelVersion, version) is not None
+    return {"version": version, "tasks": tasks, "path": str(path), "registered": registered,
+            "feature_version": meta.get("feature_version"), "metrics": metrics}  # fmt: skip
 
 
 def _num(v: Any) -> str:
     return f"{v:.3f}" if isinstance(v, float) else "–"
 
 
-def show_cmd(version: Annotated[str, typer.Argument(help="A version from `miles model list`.")]) -> None:
+def show_cmd(
+    version: Annotated[str, typer.Argument(help="A version from `miles model list`, or 'default' (the served one).")],
+) -> None:
     """A version's manifest summary and headline metrics."""
     from miles.store.db import session_scope
     from miles.store.repos.models import get_model
 
+    served = _served_summary()
+    if version in ("default", "served") or (version == served["version"] and not served["registered"]):
+        typer.echo(json.dumps(served, indent=2))
+        return
     with session_scope(STATE.settings) as session:
         row = get_model(session=session, version=version)
         info = {"version": row.version, "task": row.task, "path": row.path, "promoted": row.promoted,

@@ -99,7 +99,7 @@ def artifact_tasks(path: Path, artifact: dict[str, Any]) -> list[dict[str, Any]]
     """A single artifact (metrics with a headline) or a bundle (metrics and manifests per task folder)."""
     metrics = artifact.get("metrics") or {}
     manifest = artifact.get("manifest") or {}
-    if "headline" in metrics or manifest:
+    if "headline" in metrics or "task" in manifest:  # one task's artifact, not a bundle
         return [task_section(str(manifest.get("task") or "model"), manifest, metrics)]
     return [
         task_section(task, _json_file(path / task / "manifest.json"), task_metrics)

@@ -100,6 +100,14 @@ def read_artifact(path: Path) -> dict[str, Any]:
                 out[key] = json.loads(file.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise ModelNotReady(f"{file} is unreadable: {exc}") from exc
+    bundle = path / "bundle.json"
+    if out["manifest"] is None and bundle.is_file():  # a bundle: its own record, then each task's manifest
+        try:
+            meta = json.loads(bundle.read_text(encoding="utf-8"))
+            tasks = {t: json.loads((path / t / "manifest.json").read_text(encoding="utf-8")) for t in meta["tasks"]}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelNotReady(f"{path}: the bundle's manifests are unreadable: {exc}") from exc
+        out["manifest"] = {**meta, "tasks": tasks}
     card = path / "MODEL_CARD.md"
     if card.is_file():
         out["model_card"] = card.read_text(encoding="utf-8")
