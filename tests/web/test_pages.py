@@ -222,6 +222,17 @@ def test_track_twin_shows_snapshots_and_a_forecast_band(web: TestClient) -> None
     assert len(known["snapshots"]) == 3 and known["forecast"]["mode"] == "early"
     assert waiting["snapshots"] == [] and waiting["forecast"] is None
     assert "miles track run" in web.get("/track").text
+    assert known["linked_prediction_id"] is None and known["prepublish_forecast"]["mode"] == "prepublish"
+    form = {"title": "Sourdough in 20 seconds", "duration_s": "20", "subscribers": "2000"}
+    draft = web.post("/score.json", data=form, headers={"X-CSRF-Token": token}).json()["result"]
+    pid = draft["prediction_id"]
+    linked = web.post(f"/history/{pid}/link", data={"video": "sourdough20", "csrf_token": token})
+    assert linked.status_code in (200, 303), linked.text
+    now = {i["video_id"]: i for i in web.get("/track.json").json()["items"]}["sourdough20"]
+    assert now["linked_prediction_id"] == pid  # compared with the creator's own forecast, for their channel size
+    assert now["prepublish_forecast"]["horizons"] == draft["prediction"]["horizons"]
+    assert now["forecast_check"]["forecast_p50"] != known["forecast_check"]["forecast_p50"]
+    assert f"your scored draft #{pid}" in web.get("/track").text
     bad = web.post("/track", data={"url": "https://example.com/video", "csrf_token": token})
     assert bad.status_code == 422 and "not a YouTube video URL" in bad.text
     stop = web.post(

@@ -30,7 +30,7 @@ from miles.serve.schemas import SafeStr
 from miles.serve.services.model import PredictorLike
 from miles.serve.services.predict import mode_of, to_prediction_out
 from miles.serve.web_auth import CSRF_FIELD, check_csrf
-from miles.store.repos import tracked, videos
+from miles.store.repos import predictions, tracked, videos
 from miles.store.tables import TrackedVideo, Video, VideoSnapshot
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +63,7 @@ def _predictor(page: Page) -> tuple[PredictorLike | None, str | None]:
         return None, exc.message
 
 
-def _item(session: Session, row: TrackedVideo) -> tuple[dict[str, Any], DraftInput | None]:
+def _item(session: Session, row: TrackedVideo, user_id: int) -> tuple[dict[str, Any], DraftInput | None]:
     item: dict[str, Any] = {
         "id": row.id,
         "video_id": row.video_id,
@@ -82,6 +82,8 @@ def _item(session: Session, row: TrackedVideo) -> tuple[dict[str, Any], DraftInp
         "forecast_note": None,
         "prepublish_forecast": None,
         "forecast_check": None,
+        "linked_prediction_id": None,
+        "linked_forecast": None,
     }
     found = videos.get_video(session=session, video_id=row.video_id)
     if found is None:
@@ -90,7 +92,16 @@ def _item(session: Session, row: TrackedVideo) -> tuple[dict[str, Any], DraftInp
     points = _snapshot_points(video, snaps)
     item.update(title=video.title, thumbnail_url=video.thumbnail_url, published_at=video.published_at, snapshots=points,
                 platform=video.platform)  # fmt: skip
-    return item, forecast_input(video, snaps)
+    row_input = forecast_input(video, snaps)
+    linked = predictions.linked_prediction(session=session, user_id=user_id, video_id=row.video_id)
+    if linked is not None:  # the creator's own draft of this video: its forecast, and the channel size they gave
+        item["linked_prediction_id"] = linked.id
+        scored = (linked.outputs or {}).get("prediction") or {}
+        item["linked_forecast"] = scored if scored.get("mode") == "prepublish" and scored.get("horizons") else None
+        subscribers = (linked.inputs or {}).get("channel_subscribers")
+        if row_input.draft.channel_subscribers is None and isinstance(subscribers, int | float):
+            row_input = replace(row_input, draft=replace(row_input.draft, channel_subscribers=float(subscribers)))
+    return item, row_input
 
 
 def _same_platform(
@@ -114,7 +125,7 @@ def _forecasts(predictor: PredictorLike, wanted: list[tuple[dict[str, Any], Draf
     rest = iter(raw[: len(ahead)])
     for i, (item, row) in enumerate(wanted):
         prior = to_prediction_out(raw[len(ahead) + i], version=predictor.version, mode="prepublish")
-        item["prepublish_forecast"] = prior.model_dump(mode="json")
+        item["prepublish_forecast"] = item["linked_forecast"] or prior.model_dump(mode="json")
         if past[i] is None:
             now = to_prediction_out(next(rest), version=predictor.version, mode=mode_of(row))
             item["forecast"] = now.model_dump(mode="json")
@@ -130,7 +141,7 @@ def _forecasts(predictor: PredictorLike, wanted: list[tuple[dict[str, Any], Draf
 def track_data(page: Page) -> dict[str, Any]:
     user_id = page.require_user()
     rows, total = tracked.list_tracked(session=page.session, user_id=user_id, limit=MAX_TRACKED_SHOWN)
-    pairs = [_item(page.session, r) for r in rows]
+    pairs = [_item(page.session, r, user_id) for r in rows]
     model_message = None
     wanted = [(item, row) for item, row in pairs if row is not None]
     if wanted:

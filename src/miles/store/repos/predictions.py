@@ -93,6 +93,17 @@ def link_prediction(
     return row, True
 
 
+def linked_prediction(*, session: Session, user_id: int, video_id: str) -> PredictionRecord | None:
+    """The user's latest scored draft linked to ``video_id`` (History's "link to the published video")."""
+    stmt = (
+        select(PredictionRecord)
+        .where(PredictionRecord.user_id == user_id, PredictionRecord.video_id == video_id)
+        .order_by(PredictionRecord.created_at.desc(), PredictionRecord.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 def videos_to_score(
     *,
     session: Session,
