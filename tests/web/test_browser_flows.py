@@ -108,6 +108,7 @@ def test_keys_confirmations_history_early_views_time_zone_and_preview(server: st
     preview = page.locator(".feed-preview")
     expect(preview).to_contain_text("Shorts feed (phone)")
     expect(page.locator("#score-result")).to_contain_text("posted at 09:00 CET")
+    expect(page.locator("#read-as [data-field=publish_at]")).to_contain_text("CET")  # one zone on the page
     assert preview.locator("img").first.evaluate("img => img.naturalWidth") > 0
     font = page.evaluate("document.fonts.check('16px \"Miles Roboto\"')")
     assert font, "the bundled Roboto did not load"
