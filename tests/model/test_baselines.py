@@ -16,7 +16,7 @@ from miles.features.schema import age_bucket
 from miles.model.artifact import model_class
 from miles.model.baselines import BASELINES, PintoBaseline, SzaboHubermanBaseline, make_baseline
 
-AGES = (1.0, 4.0, 30.0, 200.0)
+AGES = (3**0.5, 18**0.5, (24 * 48) ** 0.5, 200.0)  # t_i at age-bucket centres (1-3 h, 3-6 h, 1-2 d): no smoothing
 
 
 def _early_frame(n_videos: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -47,6 +47,26 @@ def test_szabo_huberman_reproduces_a_log_linear_series_exactly() -> None:
     # beta per (t_i, t_r) bucket is exactly shape(t_r) - shape(t_i)
     b_i, b_r = age_bucket(np.array([AGES[0], AGES[1]]))
     assert model.state["beta"][0][f"{b_i}|{b_r}"] == pytest.approx(shape[1] - shape[0])
+
+
+@pytest.mark.parametrize("kind", [SzaboHubermanBaseline, PintoBaseline])
+def test_a_reading_either_side_of_a_bucket_edge_gets_the_same_forecast(kind: type) -> None:
+    """The cells are keyed by t_i bucket; the forecast is interpolated between bucket centres, so a reading a
+    minute before or after 6 h (a bucket edge) gives the same forecast, and readings between centres lie between."""
+    rng = np.random.default_rng(5)
+    x, i, r = _early_frame(60)
+    x["early_log_views"] = 3.0 + rng.normal(size=len(x))
+    for k in (1, 2, 3):
+        x[f"early_inc_{k}"] = np.nan
+    x["early_views"] = np.expm1(x["early_log_views"])
+    y = pd.DataFrame({"log_views": x["early_log_views"] + np.array([0.4, 1.0, 2.5, 3.0])[r] - 0.3 * i})
+    model = kind("early").fit(x, y, labeler=ViralLabeler.fit(x, y["log_views"]))
+    at = pd.DataFrame({"early_snapshot_age_h": [5.99, 6.0, 6.01, 4.24, 8.49], "age_h": 200.0, "video": 0.0,
+                       "early_log_views": 4.0, "early_views": np.expm1(4.0), "category_id": "22",
+                       "log_subscribers": np.nan, **{f"early_inc_{k}": np.nan for k in (1, 2, 3)}})  # fmt: skip
+    got = model.predict(at).log_views
+    assert got[0] == pytest.approx(got[1], abs=0.01) and got[1] == pytest.approx(got[2], abs=0.01)
+    assert min(got[3], got[4]) - 1e-9 <= got[1] <= max(got[3], got[4]) + 1e-9
 
 
 def test_pinto_reproduces_a_linear_increment_model_exactly() -> None:

@@ -136,7 +136,7 @@ def test_predict_cli_end_to_end(settings: Settings, tmp_path: Path) -> None:
     assert np.isfinite([h["p50"] for h in data["horizons"]]).all()
     bad = subprocess.run([*cmd[:-1], "--early-views", "two:3"], capture_output=True, text=True, env=env,
                          timeout=300, check=False)  # fmt: skip
-    assert bad.returncode == 1 and "AGE_H:VIEWS" in bad.stderr
+    assert bad.returncode == 1 and "AGE:VIEWS" in bad.stderr
 
 
 def test_numpy_scoring_is_active_and_equals_the_reference_path(predictor: Predictor) -> None:
