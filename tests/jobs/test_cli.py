@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.collect.localsite import LocalSite, Route, rss_feed, video_page
@@ -36,8 +37,9 @@ def invoke(*args: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_collect_track_and_worker_commands(cli_env: Settings, site: LocalSite) -> None:
-    page = site.add("/v/cli.html", Route(body=video_page(site.base, title="CLI clip", views=5)))
-    other = site.add("/v/other.html", Route(body=video_page(site.base, title="Other clip", views=9)))
+    fresh = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")  # uploads with horizons ahead
+    page = site.add("/v/cli.html", Route(body=video_page(site.base, title="CLI clip", views=5, upload=fresh)))
+    other = site.add("/v/other.html", Route(body=video_page(site.base, title="Other clip", views=9, upload=fresh)))
     feed = site.add("/feed.xml", Route(body=rss_feed("c", [("a", page), ("b", other)])))
     video = invoke("collect", "video", page, "--json")
     assert (video["status"], video["new"], video["thumbnails_failed"]) == ("ok", 1, {})

@@ -217,7 +217,8 @@ def smooth_in_t_i(x: pd.DataFrame, by_cell: Callable[[pd.DataFrame, np.ndarray |
         return own
     toward = np.clip(toward, 0, last)
     log_t = np.log(np.where(known, t_i, 1.0))
-    weight = np.abs(log_t - np.log(centre)) / np.abs(np.log(_BUCKET_CENTRES[toward]) - np.log(centre))
+    span = np.abs(np.log(_BUCKET_CENTRES[toward]) - np.log(centre))
+    weight = np.abs(log_t - np.log(centre)) / np.where(usable, span, 1.0)
     neighbour = by_cell(x, np.where(usable, toward, bucket))
     mix = np.where(usable & np.isfinite(neighbour), np.clip(weight, 0.0, 1.0), 0.0)
     out: np.ndarray = (1.0 - mix) * own + mix * np.where(np.isfinite(neighbour), neighbour, own)
