@@ -102,6 +102,10 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
     assert json.loads(listed.stdout)["draft"]["early_views"]["value"] == [
         {"age_h": 1.0, "views": 150}, {"age_h": 6.0, "views": 900}, {"age_h": 24.0, "views": 2000}
     ]  # fmt: skip  # the Score page's reading: commas or repeats, units on ages and counts
+    both = "--duration: 'abc' is not a duration (try 45, 1:30 or 1m30s); --subscribers: '12q' is not a number"
+    with pytest.raises(InvalidInput, match=re.escape(both)):  # every unreadable option at once
+        runner.invoke(app, ["predict", "--title", "x", "--subscribers", "12q", "--duration", "abc"],
+                      catch_exceptions=False)  # fmt: skip
     human = runner.invoke(app, ["predict", *typed], catch_exceptions=False)
     shown = " ".join(human.stdout.split())  # rich wraps at the terminal width
     assert "read as: duration 1:30 (90 s); subscribers 12,000; publish time not given: now (" in shown

@@ -171,14 +171,26 @@ def predict_cmd(
     _require_platform(predictor, platform)  # exit 1 with "no TikTok model yet" before reading any other input
     if collect and not channel:
         raise InvalidInput("--collect needs --channel (an @handle, a UC… channel id or a youtube.com channel URL)")
-    draft = DraftInput.from_mapping({
-        "title": title, "description": description, "duration_s": parse_duration(duration, "--duration"),
-        "category_id": category, "publish_at": parse_publish_time(publish_at, "--publish-at"),
-        "channel_subscribers": parse_count(subscribers, "--subscribers"),
-        "tags": parse_tags(tags) or None,
-        "early_views": parse_early_views(", ".join(early_views or []), "--early-views"),
-        "thumbnail": _thumbnail(thumbnail),
-    }, None)  # fmt: skip
+    problems: list[str] = []  # every unreadable option at once, as the Score page lists every field
+
+    def read(parse: Any, *args: Any) -> Any:
+        try:
+            return parse(*args)
+        except InvalidInput as exc:
+            problems.append(exc.message)
+            return None
+
+    typed = {
+        "duration_s": read(parse_duration, duration, "--duration"),
+        "publish_at": read(parse_publish_time, publish_at, "--publish-at"),
+        "channel_subscribers": read(parse_count, subscribers, "--subscribers"),
+        "early_views": read(parse_early_views, ", ".join(early_views or []), "--early-views") or [],
+        "thumbnail": read(_thumbnail, thumbnail),
+    }
+    if problems:
+        raise InvalidInput("; ".join(problems))
+    draft = DraftInput.from_mapping({"title": title, "description": description, "category_id": category,
+                                     "tags": parse_tags(tags) or None, **typed}, None)  # fmt: skip
     channel_id, history, note = _channel_history(settings, channel, collect=collect) if channel else (None, None, None)
     draft.draft.channel_id = channel_id
     from miles.domain import utcnow
