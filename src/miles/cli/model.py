@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from miles.cli.state import STATE
-from miles.errors import InvalidInput
+from miles.errors import InvalidInput, NotFound
 from miles.features.labels import VIRAL_DEFINITION
 
 console = Console()
@@ -426,12 +426,18 @@ def show_cmd(
     from miles.store.db import session_scope
     from miles.store.repos.models import get_model
 
-    served = _served_summary()
-    if version in ("default", "served") or (version == served["version"] and not served["registered"]):
-        typer.echo(json.dumps(served, indent=2))
+    if version in ("default", "served"):
+        typer.echo(json.dumps(_served_summary(), indent=2))
         return
     with session_scope(STATE.settings) as session:
-        row = get_model(session=session, version=version)
+        try:
+            row = get_model(session=session, version=version)
+        except NotFound:  # the packaged default is served without being registered: it describes itself
+            served = _served_summary()
+            if version != served["version"]:
+                raise
+            typer.echo(json.dumps(served, indent=2))
+            return
         info = {"version": row.version, "task": row.task, "path": row.path, "promoted": row.promoted,
                 "feature_version": row.feature_version, "created_at": str(row.created_at),
                 "metrics": row.metrics}  # fmt: skip
