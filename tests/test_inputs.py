@@ -37,6 +37,10 @@ NOW = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
         ("3m", 3_000_000),
         ("1.5b", 1_500_000_000),
         (".5k", 500),
+        ("2.000", 2000),  # German, French...: the dot groups thousands (it was read as 2)
+        ("1.200.000", 1_200_000),
+        ("2 million", 2_000_000),
+        ("12 thousand", 12_000),
         ("  42 ", 42),
         ("", None),
         ("   ", None),
@@ -53,6 +57,7 @@ def test_counts_read_as_typed(text: str | None, expected: int | None) -> None:
         ("12q", "subscribers: '12q' is not a number (try 1200, 1,200 or 1.2k)"),
         ("12,00", "subscribers: '12,00' is not a number (try 1200, 1,200 or 1.2k)"),  # not groups of three
         ("1,200 300", "is not a number"),  # two separators mixed
+        ("1.200,000", "is not a number"),
         ("1.5", "subscribers: '1.5' is not a whole number"),
         ("-3", "subscribers: '-3' is negative; a count is 0 or more"),
         ("20b", "is more than 10,000,000,000"),

@@ -21,10 +21,12 @@ MAX_DURATION_S = 180.0  # a YouTube Short is at most 3 minutes (since October 20
 MAX_COUNT = 10**10
 MAX_TITLE_CHARS = 300  # YouTube allows 100; longer text is pasted by mistake, and every surface refuses it alike
 MAX_ECHO = 40  # characters of the typed text repeated in an error
-SUFFIXES = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000, "bn": 1_000_000_000}
-# thousands separators people use: comma, space, no-break and thin spaces, apostrophe (Swiss), underscore
-_GROUPED = re.compile("^\\d{1,3}(?:([, \u00a0\u2009\u202f'\u2019_])\\d{3})?(?:\\1\\d{3})*$")
-_SHORTHAND = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)\s*(k|m|bn|b)?$", re.IGNORECASE)
+SUFFIXES = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000, "bn": 1_000_000_000, "thousand": 1_000,
+            "million": 1_000_000, "billion": 1_000_000_000}  # fmt: skip
+# thousands separators people use: comma, space, no-break and thin spaces, apostrophe (Swiss), underscore, and the
+# dot (German, French, Spanish...: "2.000" is two thousand; a count is whole, so it cannot be 2.0)
+_GROUPED = re.compile("^\\d{1,3}(?:([., \u00a0\u2009\u202f'\u2019_])\\d{3})?(?:\\1\\d{3})*$")
+_SHORTHAND = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)\s*(k|m|bn|b|thousand|million|billion)?$", re.IGNORECASE)
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d{2}(?:\.\d+)?)$")
 _UNITS = re.compile(r"^(?:(\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in(?:utes?|s)?)?)?\s*"
                     r"(?:(\d+(?:\.\d+)?)\s*s(?:ec(?:onds?|s)?)?)?$", re.IGNORECASE)  # fmt: skip

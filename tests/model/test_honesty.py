@@ -67,6 +67,13 @@ def test_blank_subscribers_mean_a_typical_channel(predictor: Predictor) -> None:
     got = p50s(predictor, rows)
     ratio = np.maximum(got[0], got[1]) / np.maximum(1.0, np.minimum(got[0], got[1]))
     assert (ratio <= MAX_RATIO).all(), f"typical {typical:,.0f} subscribers vs blank: {got[0]} vs {got[1]}"
+    # the viral chance too (its yardstick read a blank as the trending rows' unknown size: 0.13 vs 0.19, and 0.03
+    # vs 1.0 with early views)
+    start = datetime.now(UTC) - timedelta(hours=3)
+    early = [{**row, "publish_at": start, "early_views": [(3.0, 1000)]} for row in rows]
+    for pair in (rows, early):
+        typical_chance, blank_chance = (p.viral_probability for p in predictor.predict(pair, explain=False))
+        assert typical_chance == pytest.approx(blank_chance, abs=1e-9), pair[1]
 
 
 def test_blank_publish_time_means_now(predictor: Predictor) -> None:
@@ -148,6 +155,23 @@ def test_early_views_rise_with_age(predictor: Predictor) -> None:
     assert pred.mode == "early"
     got = np.array([h.p50 for h in pred.horizons])
     assert (np.diff(got) >= 0).all() and got[0] >= 160
+
+
+@pytest.mark.parametrize("age_h", [0.25, 1.0, 2.0, 3.0])
+def test_a_young_reading_draws_one_growth_curve(predictor: Predictor, age_h: float) -> None:
+    """An ordinary upload read under 3 h: its views per doubling of age never rise from one horizon to the next, and
+    30 days is above 7 days. Cell tables mixed two populations there: 30 views at 1 h gave 73 at 1 day (a trending
+    cell) and 1,691 at 7 days (an ordinary one), and 30 days was the 7-day number."""
+    start = datetime.now(UTC) - timedelta(hours=age_h)
+    for views in (3, 30, 300):
+        row = {**BASE, **TYPICAL, "channel_subscribers": 2000, "publish_at": start, "early_views": [(age_h, views)]}
+        pred = predictor.predict([row], explain=False)[0]
+        ages = np.log1p([age_h, *(h.horizon_h for h in pred.horizons)])
+        got = np.log1p([views, *(h.p50 for h in pred.horizons)])
+        slopes = np.diff(got) / np.diff(ages)
+        shown = {h.horizon_h: round(h.p50) for h in pred.horizons}
+        assert (np.diff(slopes) <= 1e-6).all() and (slopes > 0).all(), f"{views} views at {age_h} h: {shown}"
+        assert pred.horizons[-1].p50 > pred.horizons[-2].p50, shown
 
 
 def test_a_small_fresh_upload_gets_small_numbers(predictor: Predictor) -> None:

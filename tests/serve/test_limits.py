@@ -112,6 +112,11 @@ def test_body_over_the_limit_is_413_by_length_and_by_stream(limited_model: Calla
     streamed = client.post(f"{API}/predict", content=chunks(), headers={"content-type": "application/json"})
     assert streamed.status_code == 413
     assert client.post(f"{API}/predict", json={"title": "small"}).status_code == 200
+    # a web form (HTMX swaps the answer into the page): words for the creator, not the JSON envelope
+    page = client.post("/score", data={"title": "t", "description": "x" * 3000}, headers={"HX-Request": "true"})
+    assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in page.text and "larger than the limit of 0.002048 MB" in page.text
+    assert client.post("/score.json", data={"title": "t", "description": "x" * 3000}).json()["ok"] is False
 
 
 @ENCODERS

@@ -297,10 +297,15 @@ def test_score_this_opens_the_score_page_filled_in(web: TestClient) -> None:
     idea = web.post("/ideas.json", data={"topic": "sourdough", "n": "3"}, headers={"X-CSRF-Token": token})
     first = idea.json()["result"]["ideas"][0]
     form = web.get(html.unescape(links[0]).replace("/score?", "/score.json?")).json()["prefill"]
-    assert form["title"] == first["title"] and form["description"] == first["hook"]
-    assert float(form["duration_s"]) == first["duration_s"]
+    assert form["title"] == first["title"] and "description" not in form  # the hook is not a video description
+    assert float(form["duration_s"]) == first["duration_s"] and "subscribers" not in form
     shown = web.get(html.unescape(links[0])).text
     assert f'value="{html.escape(first["title"], quote=True)}"' in shown
+    # ideas forecast for the creator's channel are scored for it too (the link used to drop the count: 18x higher)
+    mine = web.post("/ideas", data={"topic": "sourdough", "n": "3", "subscribers": "2k", "csrf_token": token},
+                    headers={"HX-Request": "true"})  # fmt: skip
+    link = html.unescape(re.findall(r'href="(/score\?[^"]+)"', mine.text)[0])
+    assert web.get(link.replace("/score?", "/score.json?")).json()["prefill"]["subscribers"] == "2000"
 
 
 def test_static_files_and_plotly_are_served_locally(web: TestClient) -> None:

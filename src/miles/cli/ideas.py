@@ -156,8 +156,8 @@ def _print(result: dict[str, Any]) -> None:
     for rank, idea in enumerate(result["ideas"], start=1):
         prediction = idea["prediction"] or {}  # None: no model for the niche's platform (see the notes)
         views = prediction.get("views") or {}
-        longest = max(views.values(), key=lambda h: h["age_h"]) if views else None
-        band = f"{longest['p50']:,.0f} ({longest['p10']:,.0f}–{longest['p90']:,.0f})" if longest else "–"
+        week = views.get("7d")  # the column's age (the web page's headline horizon)
+        band = f"{week['p50']:,.0f} ({week['p10']:,.0f}–{week['p90']:,.0f})" if week else "–"
         ideas.add_row(
             str(rank),
             idea["title"],

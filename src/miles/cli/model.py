@@ -124,7 +124,10 @@ def predict_cmd(
     duration: Annotated[
         str | None, typer.Option("--duration", help="Duration: seconds, m:ss or 1m30s (a Short: at most 3:00).")
     ] = None,
-    category: Annotated[int | None, typer.Option("--category", help="YouTube category id.")] = None,
+    category: Annotated[
+        int | None,
+        typer.Option("--category", min=0, max=100, help="YouTube category id (e.g. 28: Science & Technology)."),
+    ] = None,
     publish_at: Annotated[
         str | None,
         typer.Option(

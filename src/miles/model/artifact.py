@@ -69,7 +69,7 @@ class Model(Protocol):
 
 
 MODEL_KINDS: dict[str, type[Any]] = {}
-KIND_MODULES = ("miles.model.baselines", "miles.model.level", "miles.model.gbdt")
+KIND_MODULES = ("miles.model.baselines", "miles.model.level", "miles.model.growth", "miles.model.gbdt")
 
 
 def register_model_kind(cls: type[Any]) -> type[Any]:

@@ -33,13 +33,28 @@ from miles.features.schema import Task
 from miles.features.splits import group_position
 from miles.model.artifact import Predictions, register_model_kind
 from miles.model.baselines import Baseline
-from miles.model.embed_features import THUMB_EMBEDDING, TextEmbedder, TitleProjector, attach_thumbnail_components
+from miles.model.embed_features import (
+    PREDICT_SELECTION,
+    THUMB_EMBEDDING,
+    TextEmbedder,
+    TitleProjector,
+    attach_thumbnail_components,
+    selection_of,
+)
 
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 BLEND_WEIGHTS: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25, 0.0)
 BLEND_MIN_ROWS = 30
 BLEND_MARGIN = 0.25
+# An ordinary upload read this young is forecast from its own growth curve (``miles.model.growth``), fully under
+# YOUNG_FULL_H hours, mixed (in log t_i) into the judged reference until YOUNG_UNTIL_H, where it is that reference
+YOUNG_FULL_H, YOUNG_UNTIL_H = 3.0, 6.0
+# Almost no pair of readings in the development data runs from a reading under 3 days old to past two weeks (the
+# references extrapolate there), so an ordinary upload read that young and asked past EXTEND_PAST_H is forecast at
+# EXTEND_FROM_H (7 days, where the pairs are many) and carried on along the growth curve
+EXTEND_FROM_H, EXTEND_PAST_H, EXTEND_BELOW_T_I_H = 168.0, 336.0, 72.0
 MONOTONE_UP: tuple[str, ...] = ("age_h", "log_age_h", "log_subscribers", "early_log_views", "early_views")
 INTERVAL_BLIND: tuple[str, ...] = ("log_subscribers",)
 
@@ -159,6 +174,7 @@ class GBDTModel:
         # early task: per t_i bucket, the reference baseline and the model's weight in the blend (``fit_blend``)
         self.references: dict[str, Baseline] = {}
         self.blend: dict[str, tuple[str, float]] = {}
+        self.young: Baseline | None = None  # the growth curve served to young readings of ordinary uploads
         self.interval_scale = interval_scale
         self.text_encoder: TextEmbedder | None = None  # loaded on first use by prepare_frame
         self.features = features
@@ -232,13 +248,15 @@ class GBDTModel:
         model.interval_scale = model.conformal_scale(valid.x, valid.log_views - _zero(shift))
         return model
 
-    def conformal_scale(self, x: pd.DataFrame, log_views: FloatArray) -> tuple[float, float]:
+    def conformal_scale(
+        self, x: pd.DataFrame, log_views: FloatArray, selected: BoolArray | None = None
+    ) -> tuple[float, float]:
         """Factors (low side, high side) that make the outer quantiles cover their nominal share on ``x``.
 
         Each side is calibrated on its own (split-conformal on the scaled residual beyond the centre), so an
         interval that is too narrow below but fine above is widened only below.
         """
-        raw = self._around_served_centre(self._raw_quantiles(x), x)  # where ``score`` places the interval
+        raw = self._around_served_centre(self._raw_quantiles(x), x, selected)  # where ``score`` places the interval
         centre, low, high = raw[:, self._mid], raw[:, 0], raw[:, -1]
         q_lo, q_hi = self.config.quantiles[0], self.config.quantiles[-1]
         y = np.asarray(log_views, dtype=float)
@@ -270,7 +288,7 @@ class GBDTModel:
     def predict(self, x: pd.DataFrame, sources: pd.Series | None = None) -> Predictions:
         """Predictions for ordinary uploads; with ``sources``, rows of a sampling frame seen in training (trending,
         search) are predicted within that frame (the in-source evaluation; frames never seen get no shift)."""
-        quantiles, viral = self.score(self.inputs(x), x, self.frame_shift(x, sources))
+        quantiles, viral = self.score(self.inputs(x), x, self.frame_shift(x, sources), selected_frames(sources))
         return Predictions(log_views=quantiles[:, self._mid], p_viral=viral)
 
     def frame_shift(self, x: pd.DataFrame, sources: pd.Series | None) -> FloatArray:
@@ -346,17 +364,18 @@ class GBDTModel:
         return out
 
     def score(
-        self, inputs: FloatArray, x: pd.DataFrame, shift: FloatArray | None = None
+        self, inputs: FloatArray, x: pd.DataFrame, shift: FloatArray | None = None, selected: BoolArray | None = None
     ) -> tuple[FloatArray, FloatArray]:
         """(quantiles of log1p views, P(viral)) from the boosters' ``inputs`` and the frame ``x`` (for the offset);
-        ``shift`` moves each row's level (a sampling frame's shift, see ``frame_shift``; none for drafts)."""
+        ``shift`` moves each row's level (a sampling frame's shift, see ``frame_shift``; none for drafts);
+        ``selected`` marks rows of a success-selected frame (``selected_frames``; none for drafts)."""
         threads = self._threads(inputs)
         raw = self._raw_sorted(inputs, x, shift, threads)
         mid = raw[:, [self._mid]]
         lo, hi = self.interval_scale
         scale = np.array([lo if q < 0.5 else hi if q > 0.5 else 0.0 for q in self.config.quantiles])
         quantiles: FloatArray = mid + (raw - mid) * scale[None, :] + np.where(scale == 0.0, raw - mid, 0.0)
-        quantiles = self._around_served_centre(quantiles, x)
+        quantiles = self._around_served_centre(quantiles, x, selected)
         return quantiles, np.clip(self.calibrator(self._viral_score(inputs, x, quantiles, threads)), 0.0, 1.0)
 
     def _threads(self, inputs: FloatArray) -> int:
@@ -380,7 +399,12 @@ class GBDTModel:
         return _raw(self.viral_booster, inputs, threads)
 
     def fit_viral(
-        self, x: pd.DataFrame, log_views: FloatArray, viral: FloatArray | None = None, shift: FloatArray | None = None
+        self,
+        x: pd.DataFrame,
+        log_views: FloatArray,
+        viral: FloatArray | None = None,
+        shift: FloatArray | None = None,
+        selected: BoolArray | None = None,
     ) -> None:
         """Calibrate P(viral) on ``x`` (the validation fold): isotonic from the raw score to the observed rate."""
         if viral is None:
@@ -389,30 +413,58 @@ class GBDTModel:
             viral = self.viral_labeler.label(x, log_views)
         self.calibrator = Calibrator()
         inputs = self.inputs(x)
-        quantiles, _ = self.score(inputs, x, shift)
+        quantiles, _ = self.score(inputs, x, shift, selected)
         self.calibrator = Calibrator.fit(self._viral_score(inputs, x, quantiles, 0), viral)
 
     # --- never worse than the baselines it builds on (DESIGN.md §3.3 rule 10) -------------------------------
 
-    def _around_served_centre(self, quantiles: FloatArray, x: pd.DataFrame) -> FloatArray:
+    def _around_served_centre(
+        self, quantiles: FloatArray, x: pd.DataFrame, selected: BoolArray | None = None
+    ) -> FloatArray:
         """``quantiles`` moved as a whole so that their middle is the centre served (the early blend's)."""
         if not self.blend:
             return quantiles
         mid = quantiles[:, self._mid]
-        weight, reference = self._blend_parts(x)
+        weight, reference = self._blend_parts(x, selected)
         out: FloatArray = quantiles + ((1.0 - weight) * (reference - mid))[:, None]
         return out
 
-    def _blend_parts(self, x: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
-        """Each row's model weight in the blend and its reference forecast (log1p views) by its t_i bucket."""
+    def _blend_parts(self, x: pd.DataFrame, selected: BoolArray | None = None) -> tuple[FloatArray, FloatArray]:
+        """Each row's model weight in the blend and its reference forecast (log1p views) by its t_i bucket; a young
+        reading of an ordinary upload (every row not ``selected``) takes the growth curve (``young_share``), and
+        past a week follows it (``_carried_on``)."""
         from miles.model.evaluate import ti_buckets
 
-        buckets = ti_buckets(x["early_t_i_h"].to_numpy(dtype=float)).astype(str)
+        t_i = x["early_t_i_h"].to_numpy(dtype=float)
+        buckets = ti_buckets(t_i).astype(str)
         weight, reference = np.ones(len(x)), np.zeros(len(x))
         refs = {kind: ref.predict_log_views(x) for kind, ref in self.references.items()}
         for bucket, (kind, w) in self.blend.items():
             rows = buckets == bucket if bucket != "*" else ~np.isin(buckets, list(self.blend))
             weight[rows], reference[rows] = w, refs[kind][rows]
+        if self.young is None:
+            return weight, reference
+        ordinary = np.ones(len(x), dtype=bool) if selected is None else ~np.asarray(selected, dtype=bool)
+        share = young_share(t_i) * ordinary
+        if share.any():
+            reference = (1.0 - share) * reference + share * self.young.predict_log_views(x)
+            weight = (1.0 - share) * weight
+        return self._carried_on(x, ordinary & (t_i < EXTEND_BELOW_T_I_H), weight, reference)
+
+    def _carried_on(
+        self, x: pd.DataFrame, young: BoolArray, weight: FloatArray, reference: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Rows of ``young`` readings asked past EXTEND_PAST_H (and served by references alone): the forecast at
+        EXTEND_FROM_H plus the growth curve's rise from there, instead of the references' extrapolation (which gave
+        5,740 views at 30 days from 150 at 5.9 h, 778 from 150 at 6.1 h, the same as at 7 days)."""
+        age = x["age_h"].to_numpy(dtype=float)
+        far = young & (age > EXTEND_PAST_H) & (weight == 0.0)
+        if self.young is None or not far.any():
+            return weight, reference
+        _, at_week = self._blend_parts(x.loc[far].assign(age_h=EXTEND_FROM_H))
+        rise = self.young.curve(age[far]) - self.young.curve(np.full(int(far.sum()), EXTEND_FROM_H))
+        reference = reference.copy()
+        reference[far] = at_week + rise
         return weight, reference
 
     def fit_blend(
@@ -423,6 +475,7 @@ class GBDTModel:
         sources: pd.Series | None = None,
         centre: FloatArray | None = None,
         fallback: HeldOutForecasts | None = None,
+        young: Baseline | None = None,
     ) -> None:
         """Per t_i bucket, the blend of the model with S-H or Pinto (weights 1, .75, ... 0) chosen on ``x`` (the
         validation fold). ``centre`` (default: this model's) is the model's forecast for ``x`` to judge it by: the
@@ -436,8 +489,13 @@ class GBDTModel:
         models, so Pinto is the default). A bucket with under BLEND_MIN_ROWS validation rows is judged on the
         ``fallback`` rows when given (the training fold, each reference forecasting channels it was not fitted on:
         in-sample, Pinto's extra parameters always look better), else it shares the overall choice ("*").
+
+        ``young`` (a fitted ``GrowthCurve``, when it is active) is served to young readings of ordinary uploads,
+        whatever the judge chose for their bucket: the rows it would be judged on there are trending videos
+        (DESIGN.md §3.3 rule 9: the youngest captures are mostly trending), so the judge measures another population.
         """
         self.references, self.blend = dict(references), {}
+        self.young = young if young is not None and getattr(young, "active", True) else None
         centre = self.predict_quantiles(x)[:, self._mid] if centre is None else np.asarray(centre, dtype=float)
         judge = _BlendJudge(x, log_views, references, sources, centre)
         buckets = judge.buckets
@@ -448,9 +506,10 @@ class GBDTModel:
             chosen.update(_thin_buckets(fallback, set(chosen)))
         chosen["*"] = judge.best(np.ones(len(x), dtype=bool))
         self.blend = chosen
-        self.interval_scale = self.conformal_scale(x, log_views)  # calibrated around the centre now served
+        selected = selected_frames(sources)
+        self.interval_scale = self.conformal_scale(x, log_views, selected)  # around the centre now served
         if self.viral_labeler is not None:  # the forecast moved: recalibrate the viral chance read from it
-            self.fit_viral(x, log_views)
+            self.fit_viral(x, log_views, selected=selected)
 
     def contributions_of(self, inputs: FloatArray, x: pd.DataFrame) -> FloatArray:
         """(n, n_features + 1) SHAP-style contributions to the p50 log views; the last column is the bias.
@@ -520,6 +579,7 @@ class GBDTModel:
             "offset_model": self.offset_model.kind if self.offset_model is not None else None,
             "references": sorted(self.references),
             "blend": {b: list(v) for b, v in self.blend.items()},
+            "young_reference": self.young.kind if self.young is not None else None,
             "viral_labeler": self.viral_labeler.to_json() if self.viral_labeler is not None else None,
             "blank_values": self.blank_values,
             "tree_weight": self.tree_weight,
@@ -533,6 +593,8 @@ class GBDTModel:
             self.offset_model.save(directory / "offset")
         for kind, ref in self.references.items():
             ref.save(directory / f"reference_{kind}")
+        if self.young is not None:
+            self.young.save(directory / "young_reference")
         return [*files, "gbdt.json"]
 
     @classmethod
@@ -560,6 +622,7 @@ class GBDTModel:
             offset = _load_offset(directory / "offset", meta.get("offset_model"))
             scale = tuple(float(v) for v in meta.get("interval_scale", (1.0, 1.0)))
             references = {k: _load_offset(directory / f"reference_{k}", k) for k in meta.get("references", [])}
+            young = _load_offset(directory / "young_reference", meta.get("young_reference"))
         except (OSError, KeyError, ValueError, TypeError, InvalidInput, lgb.basic.LightGBMError) as exc:
             raise ModelNotReady(f"{directory}: the LightGBM model files are missing or unreadable ({exc})") from exc
         model = cls(
@@ -576,6 +639,7 @@ class GBDTModel:
         model.thumb_projector = thumb_projector
         model.references = {k: v for k, v in references.items() if v is not None}
         model.blend = {b: (str(v[0]), float(v[1])) for b, v in meta.get("blend", {}).items()}
+        model.young = young
         model.blank_values = {str(k): float(v) for k, v in (meta.get("blank_values") or {}).items()}
         model.tree_weight = float(meta.get("tree_weight", 1.0))
         if meta.get("viral_labeler"):
@@ -718,6 +782,22 @@ def centre_correction(
     init = None if train.offset is None or valid.offset is None else (train.offset, valid.offset)
     booster = _train(cfg, features, train, valid, train.log_views, valid.log_views, objective, init=init)
     return _raw(booster, x[features])
+
+
+def young_share(t_i_h: FloatArray) -> FloatArray:
+    """How much of a reading's forecast is the growth curve: 1 under YOUNG_FULL_H, falling in log t_i to 0 at
+    YOUNG_UNTIL_H (no jump where the judged reference takes over)."""
+    t = np.clip(np.nan_to_num(np.asarray(t_i_h, dtype=float), nan=YOUNG_UNTIL_H), 1e-6, None)
+    out: FloatArray = np.clip(np.log(YOUNG_UNTIL_H / t) / np.log(YOUNG_UNTIL_H / YOUNG_FULL_H), 0.0, 1.0)
+    return out
+
+
+def selected_frames(sources: pd.Series | None) -> BoolArray | None:
+    """Rows of a success-selected sampling frame (trending, search); None (every row ordinary) without sources."""
+    if sources is None:
+        return None
+    out: BoolArray = (selection_of(pd.Series(np.asarray(sources), dtype=object)) != PREDICT_SELECTION).to_numpy()
+    return out
 
 
 def _load_offset(directory: Path, kind: str | None) -> Baseline | None:

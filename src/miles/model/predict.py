@@ -176,10 +176,14 @@ class LoadedModel:
             accuracy = []
         return cls(directory, manifest, GBDTModel.load(directory / "model"), accuracy)
 
-    def score(self, m: DraftMatrix) -> Scored:
+    def score(self, m: DraftMatrix, blank_log_subscribers: float | None = None) -> Scored:
+        """``blank_log_subscribers``: what a blank channel size stands for in the whole forecast - the viral
+        yardstick too, which otherwise reads a blank as the unknown-size rows it was fitted on (trending videos)."""
         categories = {f.name: f.categories for f in m.features if f.dtype == "category"}
         inputs = self.model.matrix_inputs(m.values, m.columns, categories)
         frame = m.to_frame()
+        if blank_log_subscribers is not None and "log_subscribers" in frame:
+            frame["log_subscribers"] = frame["log_subscribers"].fillna(blank_log_subscribers)
         log_views, viral = self.model.score(inputs, frame)
         return Scored(log_views, viral, self.model, inputs, frame)
 
@@ -482,7 +486,7 @@ class Predictor:
         m = draft_matrix(drafts, task=task, horizons_h=horizons, groups=loaded.groups or None,
                          extra=self._extra(inputs, loaded.model),
                          channel_history=history if known else None)  # fmt: skip
-        scored = loaded.score(m)
+        scored = loaded.score(m, self.prepublish.model.blank_values.get("log_subscribers"))
         floor = np.array([d.last_views if task == "early" else 0.0 for d in drafts])[m.draft]
         views = np.maximum(np.expm1(scored.log_views), floor[:, None])  # never below what was already seen
         starts = np.searchsorted(m.draft, np.arange(len(drafts) + 1))

@@ -63,7 +63,9 @@ from miles.model.gbdt import (
     GBDTModel,
     HeldOutForecasts,
     centre_correction,
+    selected_frames,
 )
+from miles.model.growth import GrowthCurve
 from miles.model.level import OrdinaryLevel
 
 Progress = Callable[[str, float], None]  # (step description, fraction done 0-1)
@@ -376,8 +378,10 @@ def fit_models(
             centre = cross_source_centre(fit_train, fit_val, sources, gbdt_cfg, tree_features, cfg.seed)
         held_out = held_out_references(Dataset(train_set.task, labels_x, y_train, train_set.meta), list(references),
                                        labeler, cfg.seed)  # fmt: skip
+        young = GrowthCurve("early").fit(labels_x, y_train.assign(group_id=train_set.meta["group_id"].to_numpy()),
+                                         labeler=labeler)  # fmt: skip
         model.fit_blend(fit_val.x, fit_val.log_views, references, val_set.meta["source"], centre=centre,
-                        fallback=held_out)  # fmt: skip
+                        fallback=held_out, young=young)  # fmt: skip
     return Fitted(model, labeler, baselines, weights)
 
 
@@ -582,7 +586,8 @@ def evaluate(
 
     report = run(test, "test")
     extra: dict[str, Any] = {"warm_test": run(warm, "warm_test").as_dict() if len(warm) >= MIN_ROWS else None}
-    q = model.score(model.inputs(test.X), test.X, model.frame_shift(test.X, test.meta["source"]))[0]
+    sources = test.meta["source"]
+    q = model.score(model.inputs(test.X), test.X, model.frame_shift(test.X, sources), selected_frames(sources))[0]
     y = test.y["log_views"].to_numpy(dtype=float)
     inside = (y >= q[:, 0]) & (y <= q[:, -1])
     extra["interval_coverage_p10_p90"] = float(np.mean(inside))

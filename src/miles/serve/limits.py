@@ -6,6 +6,7 @@ uvicorn workers each enforces its own budget (docs/api.md says so).
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import json
 import math
@@ -37,7 +38,7 @@ class BodySizeLimit:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         seen = 0
         started = False
@@ -61,9 +62,16 @@ class BodySizeLimit:
         except _TooLarge:
             if started:
                 raise
-            await self._refuse(send)
+            await self._refuse(scope, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        if _is_page(scope):  # a web form (an oversized thumbnail): words in the page, not a JSON envelope
+            message = html.escape(
+                f"The form was larger than the limit of {self.max_bytes / 1e6:g} MB, so nothing was read: choose a "
+                "smaller thumbnail image and send it again."
+            )
+            await self._send(send, f'<div class="error-box" role="alert"><p>{message}</p></div>'.encode(), b"text/html")
+            return
         body = json.dumps(
             {
                 "ok": False,
@@ -74,9 +82,22 @@ class BodySizeLimit:
                 },
             }
         ).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await self._send(send, body, b"application/json")
+
+    @staticmethod
+    async def _send(send: Send, body: bytes, content_type: bytes) -> None:
+        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_page(scope: Scope) -> bool:
+    """A web page's form post (HTMX or a plain browser), not the JSON API, MCP or a page's JSON twin."""
+    path = str(scope.get("path", ""))
+    if path.startswith(("/api/", "/mcp")) or path.endswith(".json"):
+        return False
+    accept = dict(scope["headers"]).get(b"accept", b"")
+    return b"hx-request" in dict(scope["headers"]) or b"text/html" in accept
 
 
 class Limiter(Protocol):

@@ -36,6 +36,8 @@ def _typed(parse: Any) -> Any:
     """A validator reading a string as people type it (``parse``); numbers pass through to the field's checks."""
 
     def read(value: Any) -> Any:
+        if isinstance(value, bool):  # JSON true is not 1 view or 1 second
+            raise PydanticCustomError("invalid_input", "expected a number or text such as '1.2k', not true/false")
         if not isinstance(value, str):
             return value
         try:

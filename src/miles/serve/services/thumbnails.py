@@ -29,7 +29,7 @@ def checked_image(data: bytes, *, settings: Settings, field: str) -> bytes:
     """``data`` if it is a decodable image within the size and pixel limits; InvalidInput naming ``field``."""
     if len(data) > settings.max_image_bytes:
         raise PayloadTooLarge(
-            f"{field}: image is {len(data):,} bytes; the limit is {settings.max_image_bytes:,}",
+            f"{field}: the image is larger than the limit of {settings.max_image_bytes:,} bytes",
             details={"field": field, "max_image_bytes": settings.max_image_bytes},
         )
     try:

@@ -1,0 +1,105 @@
+"""The ordinary uploads' growth curve (miles.model.growth) and where the early model serves it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from miles.features.labels import ViralLabeler
+from miles.model.gbdt import YOUNG_FULL_H, YOUNG_UNTIL_H, GBDTModel, young_share
+from miles.model.growth import KNOTS_LOG_AGE, MIN_PAIRS, GrowthCurve
+from miles.model.predict import packaged_default_dir
+
+ORDINARY, TRENDING = "mftn_fr_tech_channels_2026", "fedelux3_trending"
+
+
+def true_curve(age_h: np.ndarray) -> np.ndarray:
+    """A rising curve that slows down with age (concave in log1p age), as typical views do."""
+    out: np.ndarray = 3.0 * np.sqrt(np.log1p(np.asarray(age_h, dtype=float)))
+    return out
+
+
+def pairs(n: int, source: str, seed: int = 0, extra_growth: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    t_i = np.exp(rng.uniform(np.log(0.2), np.log(200.0), n))
+    t_r = t_i * np.exp(rng.uniform(0.3, 3.0, n))
+    start = rng.uniform(1.0, 6.0, n)
+    end = start + true_curve(t_r) - true_curve(t_i) + extra_growth + rng.normal(0.0, 0.3, n)
+    x = pd.DataFrame({"age_h": t_r, "early_snapshot_age_h": t_i, "early_log_views": start,
+                      "category_id": 28.0, "log_subscribers": 8.0})  # fmt: skip
+    y = pd.DataFrame({"log_views": end, "source": source, "group_id": [f"{source}-{k % 60}" for k in range(n)]})
+    return x, y
+
+
+def fitted(x: pd.DataFrame, y: pd.DataFrame) -> GrowthCurve:
+    labeler = ViralLabeler.fit(x, y["log_views"].to_numpy(dtype=float))
+    curve = GrowthCurve("early").fit(x, y, labeler=labeler)
+    assert isinstance(curve, GrowthCurve)
+    return curve
+
+
+def test_the_curve_recovers_a_rising_slowing_growth() -> None:
+    curve = fitted(*pairs(3000, ORDINARY))
+    ages = np.expm1(KNOTS_LOG_AGE[1:9])  # 1 h ... 7 d, where the pairs are
+    got, want = curve.curve(ages) - curve.curve(ages[:1]), true_curve(ages) - true_curve(ages[:1])
+    assert np.abs(got - want).max() < 0.2, (got.round(2), want.round(2))
+    rises = np.asarray(curve.state["rises"])
+    slopes = rises / np.diff(KNOTS_LOG_AGE)
+    assert (rises >= 0).all() and (np.diff(slopes) <= 1e-9).all()  # never falls, never speeds up
+
+
+def test_only_ordinary_uploads_shape_the_curve() -> None:
+    """Trending videos (hits by selection) grow differently when young; they keep the references."""
+    ordinary = pairs(1500, ORDINARY)
+    trending = pairs(1500, TRENDING, seed=1, extra_growth=-1.5)
+    alone = fitted(*ordinary)
+    mixed = fitted(pd.concat([ordinary[0], trending[0]], ignore_index=True),
+                   pd.concat([ordinary[1], trending[1]], ignore_index=True))  # fmt: skip
+    assert np.allclose(alone.state["rises"], mixed.state["rises"])
+
+
+def test_too_few_ordinary_pairs_leave_the_curve_unused() -> None:
+    x, y = pairs(MIN_PAIRS - 1, ORDINARY)
+    assert not fitted(x, y).active
+    assert not fitted(*pairs(3000, TRENDING)).active  # leave-one-source-out without the ordinary uploads
+
+
+def test_the_share_of_the_curve_falls_from_1_to_0_without_a_jump() -> None:
+    share = young_share(np.array([0.1, YOUNG_FULL_H, 4.0, 5.99, YOUNG_UNTIL_H, 30.0, np.nan]))
+    assert share[:2].tolist() == [1.0, 1.0] and share[4:].tolist() == [0.0, 0.0, 0.0]
+    assert 1.0 > share[2] > share[3] > 0.0 and share[3] < 0.01
+
+
+@pytest.fixture(scope="module")
+def early_model() -> GBDTModel:
+    model = GBDTModel.load(packaged_default_dir() / "early" / "model")
+    assert model.young is not None and model.young.kind == "growth_curve", "the shipped early model has the curve"
+    return model
+
+
+def young_reading(t_i: float, views: float, t_r: float) -> pd.DataFrame:
+    return pd.DataFrame({
+        "age_h": [t_r], "early_t_i_h": [t_i], "early_snapshot_age_h": [t_i], "early_views": [views],
+        "early_log_views": [np.log1p(views)], "early_inc_1": [views], "early_inc_2": [0.0], "early_inc_3": [0.0],
+    })  # fmt: skip
+
+
+def test_a_young_ordinary_reading_follows_the_curve_and_a_trending_one_the_reference(early_model: GBDTModel) -> None:
+    x = young_reading(1.0, 30.0, 168.0)
+    weight, ordinary = early_model._blend_parts(x)
+    assert weight[0] == 0.0 and ordinary[0] == pytest.approx(early_model.young.predict_log_views(x)[0])
+    _, trending = early_model._blend_parts(x, np.array([True]))
+    kind, _ = early_model.blend["0"]
+    assert trending[0] == pytest.approx(early_model.references[kind].predict_log_views(x)[0])
+
+
+def test_past_two_weeks_a_young_reading_is_carried_on_along_the_curve(early_model: GBDTModel) -> None:
+    """No pair of readings runs from under 3 days to a month: the week's forecast grows along the curve (the
+    references' extrapolation gave 5,740 views at 30 days from 150 at 5.9 h, and 778 from 150 at 6.1 h)."""
+    assert early_model.young is not None
+    for t_i in (2.0, 5.9, 6.1, 30.0, 70.0):
+        _, week = early_model._blend_parts(young_reading(t_i, 150.0, 168.0))
+        _, month = early_model._blend_parts(young_reading(t_i, 150.0, 720.0))
+        rise = early_model.young.curve(np.array([720.0])) - early_model.young.curve(np.array([168.0]))
+        assert month[0] - week[0] == pytest.approx(rise[0]), t_i
