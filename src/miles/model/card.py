@@ -279,7 +279,11 @@ def write_card(
         "(views so far, their ages); per indicator-age bucket it keeps weight only where its gain over the "
         "better of Szabo–Huberman and Pinto holds in at least two sources of the validation fold, else the "
         "bucket is served by that reference (Pinto unless Szabo–Huberman wins in every source; DESIGN.md §3.3 "
-        "rule 10), with the p10–p90 interval recalibrated around the centre served. All metrics are on test "
+        "rule 10), with the p10–p90 interval recalibrated around the centre served. An ordinary upload read "
+        "under 6 hours follows one growth curve instead (`growth_curve`: rising, never faster per doubling of age, "
+        "fitted on the ordinary uploads' pairs of readings, since the references' young cells mix trending videos "
+        "into it), and a reading under 3 days is carried along that curve past two weeks, where no pair of "
+        "readings reaches. All metrics are on test "
         "folds (channels never seen in "
         "training, published after the training period), beside baselines fitted on the same training rows.",
         f"Feature version `{any_manifest['feature_version']}`; text encoder `{extra.get('encoders', {}).get('text')}` "
