@@ -38,6 +38,8 @@ def test_forecast_check_reads_the_forecast_at_the_age_of_the_views() -> None:
     assert not far["inside_interval"] and "far off" in far["remark"]
     close = forecast_check(horizons, 24.0, 1500)
     assert close is not None and close["inside_interval"] and close["remark"] is None and close["off"] == "1.2× more"
+    level = forecast_check(horizons, 24.0, 1150)
+    assert level is not None and level["off"] == "about as forecast"  # was "1.0× fewer"
     between = forecast_check(horizons, 72.0, 2000)  # log-log between 24 h and 7 d
     assert between is not None and 1200 < between["forecast_p50"] < 3000
     assert forecast_check(horizons, 2000.0, 5) is None  # no extrapolation past the last horizon

@@ -48,6 +48,9 @@ QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 BLEND_WEIGHTS: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25, 0.0)
 BLEND_MIN_ROWS = 30
 BLEND_MARGIN = 0.25
+# P(viral) stays inside [1 %, 99 %]: a rate calibrated on a few thousand validation rows never supports certainty,
+# and "100 %" reads as a promise (the isotonic map's end steps are exactly 0 and 1)
+CHANCE_FLOOR = 0.01
 # An ordinary upload read this young is forecast from its own growth curve (``miles.model.growth``), fully under
 # YOUNG_FULL_H hours, mixed (in log t_i) into the judged reference until YOUNG_UNTIL_H, where it is that reference
 YOUNG_FULL_H, YOUNG_UNTIL_H = 3.0, 6.0
@@ -376,7 +379,8 @@ class GBDTModel:
         scale = np.array([lo if q < 0.5 else hi if q > 0.5 else 0.0 for q in self.config.quantiles])
         quantiles: FloatArray = mid + (raw - mid) * scale[None, :] + np.where(scale == 0.0, raw - mid, 0.0)
         quantiles = self._around_served_centre(quantiles, x, selected)
-        return quantiles, np.clip(self.calibrator(self._viral_score(inputs, x, quantiles, threads)), 0.0, 1.0)
+        chance = self.calibrator(self._viral_score(inputs, x, quantiles, threads))
+        return quantiles, np.clip(chance, CHANCE_FLOOR, 1.0 - CHANCE_FLOOR)
 
     def _threads(self, inputs: FloatArray) -> int:
         return 1 if len(inputs) < 20_000 else self.config.num_threads  # OpenMP start-up dominates small calls

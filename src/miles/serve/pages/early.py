@@ -37,7 +37,9 @@ def forecast_check(horizons: Sequence[dict[str, Any]], age_h: float, views: int)
         return None
     ratio = max(views, 1) / max(at["p50"], 1.0)
     inside = at["p10"] <= views <= at["p90"]
-    if ratio >= 1:
+    if 1 / 1.1 <= ratio <= 1.1:  # "1.0× fewer" read as a miss
+        off = "about as forecast"
+    elif ratio >= 1:
         off = f"{ratio:.1f}× more" if ratio < 10 else f"{ratio:,.0f}× more"
     else:
         off = f"{1 / ratio:.1f}× fewer" if ratio > 0.1 else f"{1 / ratio:,.0f}× fewer"
