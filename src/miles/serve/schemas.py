@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -193,6 +194,10 @@ class HorizonOut(BaseModel):
     p50: float = Field(description="Median views at this age.")
     p90: float = Field(description="90th percentile of views at this age.")
 
+    @field_serializer("p10", "p50", "p90")
+    def _views(self, value: float) -> float:
+        return round(value, 1)  # a forecast's 12th digit is noise (p50 35.13188642793597)
+
 
 class ContributionOut(BaseModel):
     feature: str
@@ -227,6 +232,11 @@ class PredictionOut(BaseModel):
     viral_probability: float = Field(ge=0, le=1, description="Viral chance: " + VIRAL_DEFINITION + ".")
     outlier: OutlierOut | None = Field(None, description="Only when the channel's earlier uploads are stored.")
     inputs_used: list[str]
+
+    @field_serializer("viral_probability")
+    def _chance(self, value: float) -> float:
+        return round(value, 4)
+
     top_contributions: list[ContributionOut]
     accuracy: str | None = Field(
         None,
