@@ -41,6 +41,7 @@ from miles.model.embed_features import (
     attach_thumbnail_components,
     selection_of,
 )
+from miles.model.growth import GrowthCurve
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -177,7 +178,7 @@ class GBDTModel:
         # early task: per t_i bucket, the reference baseline and the model's weight in the blend (``fit_blend``)
         self.references: dict[str, Baseline] = {}
         self.blend: dict[str, tuple[str, float]] = {}
-        self.young: Baseline | None = None  # the growth curve served to young readings of ordinary uploads
+        self.young: GrowthCurve | None = None  # the growth curve served to young readings of ordinary uploads
         self.interval_scale = interval_scale
         self.text_encoder: TextEmbedder | None = None  # loaded on first use by prepare_frame
         self.features = features
@@ -479,7 +480,7 @@ class GBDTModel:
         sources: pd.Series | None = None,
         centre: FloatArray | None = None,
         fallback: HeldOutForecasts | None = None,
-        young: Baseline | None = None,
+        young: GrowthCurve | None = None,
     ) -> None:
         """Per t_i bucket, the blend of the model with S-H or Pinto (weights 1, .75, ... 0) chosen on ``x`` (the
         validation fold). ``centre`` (default: this model's) is the model's forecast for ``x`` to judge it by: the
@@ -499,7 +500,7 @@ class GBDTModel:
         (DESIGN.md §3.3 rule 9: the youngest captures are mostly trending), so the judge measures another population.
         """
         self.references, self.blend = dict(references), {}
-        self.young = young if young is not None and getattr(young, "active", True) else None
+        self.young = young if young is not None and young.active else None
         centre = self.predict_quantiles(x)[:, self._mid] if centre is None else np.asarray(centre, dtype=float)
         judge = _BlendJudge(x, log_views, references, sources, centre)
         buckets = judge.buckets
@@ -643,7 +644,7 @@ class GBDTModel:
         model.thumb_projector = thumb_projector
         model.references = {k: v for k, v in references.items() if v is not None}
         model.blend = {b: (str(v[0]), float(v[1])) for b, v in meta.get("blend", {}).items()}
-        model.young = young
+        model.young = young if isinstance(young, GrowthCurve) else None
         model.blank_values = {str(k): float(v) for k, v in (meta.get("blank_values") or {}).items()}
         model.tree_weight = float(meta.get("tree_weight", 1.0))
         if meta.get("viral_labeler"):

@@ -86,7 +86,7 @@ class GrowthCurve(Baseline):
         self.state.update(rises=_solve(design[rows], growth[rows]).tolist(), pairs=int(rows.sum()))
 
     def _predict(self, x: pd.DataFrame) -> np.ndarray:
-        views = x["early_log_views"].to_numpy(dtype=float)
+        views: np.ndarray = x["early_log_views"].to_numpy(dtype=float)
         if not self.active:  # no growth: never served (``GBDTModel.fit_blend`` takes an active curve only)
             return views
         out: np.ndarray = views + _design(x) @ np.asarray(self.state["rises"])

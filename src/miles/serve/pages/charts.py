@@ -22,9 +22,13 @@ def _layout(x_title: str, y_title: str, *, log_x: bool = False, log_y: bool = Fa
         "font": {"family": "system-ui, sans-serif", "size": 13, "color": "#1f2937"},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
-        "xaxis": {"title": {"text": x_title}, "type": "log" if log_x else "linear", "gridcolor": "#e5e7eb"},
+        # automargin: the margin grows to fit the tick labels and the title ("1,000,000" was cut to "000,000", with
+        # the axis title drawn over it)
+        "xaxis": {"title": {"text": x_title}, "type": "log" if log_x else "linear", "gridcolor": "#e5e7eb",
+                  "automargin": True},  # fmt: skip
         "yaxis": {
-            "title": {"text": y_title},
+            "title": {"text": y_title, "standoff": 8},
+            "automargin": True,
             "type": "log" if log_y else "linear",
             "gridcolor": "#e5e7eb",
             **(LOG_TICKS_Y if log_y else {}),
