@@ -128,5 +128,18 @@ def test_the_packaged_default_model_can_be_inspected(sqlite_settings: Settings) 
     shown = json.loads(miles(sqlite_settings, "model", "show", "default").stdout)
     assert shown["registered"] is False and shown["tasks"] == ["prepublish", "early"]
     assert shown["metrics"]["prepublish"]["model (lightgbm)"]["spearman"] > 0.3
+    # the viral chance where its definition lives (the whole fold's viral rate is ~0.9: trending rows are hits)
+    ordinary = shown["metrics"]["prepublish"]["viral_on_ordinary_uploads"]
+    assert ordinary["viral_rate"] < 0.5 < shown["metrics"]["prepublish"]["viral_rate"]
+    assert 0.5 < ordinary["model (lightgbm)"]["auroc"] < 1.0
     assert f"serving {shown['version']}" in " ".join(listed.stdout.split())
     assert json.loads(miles(sqlite_settings, "model", "show", shown["version"]).stdout) == shown
+
+
+def test_a_command_before_the_database_is_set_up_says_what_to_run(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MILES_DATABASE_URL"}  # the data dir's own SQLite file
+    env.update(MILES_DATA_DIR=str(tmp_path / "fresh"), HF_HUB_OFFLINE="1")
+    out = subprocess.run([sys.executable, "-m", "miles.cli", "model", "show", "default"], capture_output=True,
+                         text=True, env=env, timeout=120, check=False)  # fmt: skip
+    assert out.returncode == 1 and "internal error" not in out.stderr, out.stderr
+    assert "run `miles db upgrade` first" in " ".join(out.stderr.split())

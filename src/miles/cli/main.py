@@ -89,8 +89,22 @@ def run() -> None:
             sys.exit(exc.exit_code)
         if STATE.debug:
             raise
+        if _no_tables(exc):  # a fresh data dir: the setup step, not a bug
+            err_console.print("[red]error:[/red] the database has no tables yet: run `miles db upgrade` first (`make "
+                              "run` does it)", highlight=False, soft_wrap=True)  # fmt: skip
+            sys.exit(1)
         err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for details)")
         sys.exit(2)
+
+
+def _no_tables(exc: Exception) -> bool:
+    """SQLite's or PostgreSQL's "no such table" / "relation does not exist": migrations never ran here."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    text = str(exc).lower()
+    return isinstance(exc, OperationalError | ProgrammingError) and (
+        "no such table" in text or ("relation" in text and "does not exist" in text)
+    )
 
 
 def _show_usage_error(exc: Exception) -> None:

@@ -408,9 +408,16 @@ def _served_summary() -> dict[str, Any]:
     tasks = list(dirs)
     metrics = {}
     for task, where in dirs.items():
-        headline = json.loads((where / "metrics.json").read_text(encoding="utf-8")).get("headline", {})
+        every = json.loads((where / "metrics.json").read_text(encoding="utf-8"))
+        headline = every.get("headline", {})
         metrics[task] = {name: {k: v.get("value") for k, v in ms.items()}
                          for name, ms in headline.get("metrics", {}).items() if name.startswith("model")}  # fmt: skip
+        metrics[task]["viral_rate"] = headline.get("viral_rate")  # ~0.9: trending rows are hits by selection
+        if ordinary := every.get("viral_on_ordinary"):  # the viral chance where its definition lives
+            metrics[task]["viral_on_ordinary_uploads"] = {
+                "rows": ordinary.get("rows"), "viral_rate": ordinary.get("viral_rate"),
+                **{k: v for k, v in ordinary.items() if k.startswith("model")},
+            }  # fmt: skip
     version = str(meta.get("version") or path.name)
     with session_scope(STATE.settings) as session:
         registered = session.get(ModelVersion, version) is not None

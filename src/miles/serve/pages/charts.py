@@ -24,8 +24,12 @@ def _layout(x_title: str, y_title: str, *, log_x: bool = False, log_y: bool = Fa
         "plot_bgcolor": "#ffffff",
         # automargin: the margin grows to fit the tick labels and the title ("1,000,000" was cut to "000,000", with
         # the axis title drawn over it)
-        "xaxis": {"title": {"text": x_title}, "type": "log" if log_x else "linear", "gridcolor": "#e5e7eb",
-                  "automargin": True},  # fmt: skip
+        "xaxis": {
+            "title": {"text": x_title},
+            "type": "log" if log_x else "linear",
+            "gridcolor": "#e5e7eb",
+            "automargin": True,
+        },
         "yaxis": {
             "title": {"text": y_title, "standoff": 8},
             "automargin": True,
