@@ -340,3 +340,15 @@ def test_score_page_takes_the_creators_channel(web: TestClient) -> None:
     assert "does not know the channel '@new_baker'" in unknown and "collected in the background" in unknown
     bad = web.post("/score", data={**form, "channel": "https://example.org/x"}, headers={"HX-Request": "true"})
     assert bad.status_code == 422 and "channel" in bad.text
+
+
+def test_recent_queries_without_an_account_say_they_are_shared(web: TestClient) -> None:
+    """Visitors who are not logged in share one history: the list must not call another visitor's topics 'yours'."""
+    web.post("/ideas", data={"topic": "sourdough", "n": "2", "csrf_token": csrf(web)}, headers={"HX-Request": "true"})
+    anonymous = text_of(web.get("/ideas").text)
+    assert "sourdough" in anonymous and "Your recent queries" not in anonymous
+    assert "Everyone who is not logged in shares this list" in anonymous
+    token = sign_up(web)
+    web.post("/ideas", data={"topic": "kettle pasta", "n": "2", "csrf_token": token}, headers={"HX-Request": "true"})
+    mine = text_of(web.get("/ideas").text)
+    assert "Your recent queries" in mine and "kettle pasta" in mine and "shares this list" not in mine
