@@ -352,3 +352,10 @@ def test_recent_queries_without_an_account_say_they_are_shared(web: TestClient) 
     web.post("/ideas", data={"topic": "kettle pasta", "n": "2", "csrf_token": token}, headers={"HX-Request": "true"})
     mine = text_of(web.get("/ideas").text)
     assert "Your recent queries" in mine and "kettle pasta" in mine and "shares this list" not in mine
+
+
+def test_multiples_are_shown_with_the_digits_that_mean_something() -> None:
+    from miles.serve.pages.common import _multiple
+
+    assert [_multiple(v) for v in (0.953, 2.5, 3.44, 27.2, 10927.31, None)] == [
+        "0.95×", "2.50×", "3.4×", "27×", "10,927×", "–"]  # fmt: skip

@@ -85,7 +85,11 @@ def _when(context: Mapping[str, Any], value: Any) -> str:
 
 
 def _multiple(value: Any) -> str:
-    return "–" if value is None else f"{float(value):.2f}×"
+    """0.95×, 3.4×, 27×, 10,927× (two decimals only where they say something: "10927.31×" was noise)."""
+    if value is None:
+        return "–"
+    v = float(value)
+    return f"{v:.2f}×" if v < 3 else f"{v:.1f}×" if v < 10 else f"{v:,.0f}×"
 
 
 def clean_json(value: Any) -> Any:
