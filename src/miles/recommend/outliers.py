@@ -88,7 +88,9 @@ def niche_outliers(niche: pd.DataFrame, history: pd.DataFrame, labeler: ViralLab
     log_views = np.log1p(latest["views"].to_numpy(dtype=float))
     if labeler is not None:
         latest["niche_multiple"] = np.exp(log_views - labeler.expected(_expectation_inputs(latest)))
-        niche_count, niche_kind = labeler.n_train, "stored videos of its category and channel size"
+        # one expectation model (age, category, channel size) fitted on every stored video - not a cell of them
+        niche_count = labeler.n_train
+        niche_kind = "stored videos (the views they predict for its age, category and size)"
     else:
         latest["niche_multiple"] = np.exp(log_views - np.median(log_views))
         niche_count, niche_kind = len(latest), "niche videos (median, any age)"
