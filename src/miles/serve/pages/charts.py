@@ -12,6 +12,10 @@ MUTED = "#6b7280"
 # one labelled tick per power of ten, written out (1, 10, 100, 1,000): Plotly's default labels 2 3 4 ... 9 between
 # them, which made 200 and 2,000 hard to tell apart
 LOG_TICKS_Y = {"dtick": 1, "tickformat": ",.0f"}
+# a log axis of multiples (ratios): 1-2-5 ticks written as multiples ("0" stood for 0.1x, and a range under one
+# decade showed the single tick "1")
+_MULTIPLE_TICKS = [0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1_000, 10_000, 100_000]
+MULTIPLE_TICKS_Y = {"tickvals": _MULTIPLE_TICKS, "ticktext": [f"{v:,g}×" for v in _MULTIPLE_TICKS]}
 MIN_SHOWN_VIEWS = 1.0  # a log axis cannot show 0: lower values are drawn at 1 view (the hover text keeps them)
 
 
@@ -109,9 +113,22 @@ def trajectory_figure(snapshots: Sequence[dict[str, Any]], horizons: Sequence[di
 
 
 def scatter_figure(
-    points: Sequence[dict[str, Any]], x: str, y: str, x_title: str, y_title: str, *, log_x: bool, log_y: bool
+    points: Sequence[dict[str, Any]],
+    x: str,
+    y: str,
+    x_title: str,
+    y_title: str,
+    *,
+    log_x: bool,
+    log_y: bool,
+    y_multiple: bool = False,
 ) -> dict[str, Any]:
+    """``y_multiple``: the y values are multiples (ratios), ticked 0.5×, 1×, 2× ..."""
     usable = [p for p in points if p.get(x) is not None and p.get(y) is not None and p[x] > 0 and p[y] > 0]
+    layout = _layout(x_title, y_title, log_x=log_x, log_y=log_y, showlegend=False)
+    if y_multiple and usable:
+        layout["yaxis"] = {k: v for k, v in layout["yaxis"].items() if k not in ("dtick", "tickformat")}
+        layout["yaxis"].update(MULTIPLE_TICKS_Y)
     return {
         "data": [
             {
@@ -125,7 +142,7 @@ def scatter_figure(
                 "name": "videos",
             }
         ],
-        "layout": _layout(x_title, y_title, log_x=log_x, log_y=log_y, showlegend=False),
+        "layout": layout,
     }
 
 
@@ -144,11 +161,20 @@ def hours_figure(by_hour: Sequence[dict[str, Any]], zone: str = "UTC") -> dict[s
                 "name": "median multiple",
             }
         ],
+        # log scale: multiples are ratios (0.5x and 2x equally far from 1x), and one hour with a single 283x video
+        # flattened every other bar to zero on a linear axis
         "layout": _layout(
             f"publish hour ({zone})",
             "median outlier multiple",
             showlegend=False,
-            xaxis={"title": {"text": f"publish hour ({zone})"}, "dtick": 3, "range": [-0.5, 23.5]},
+            xaxis={"title": {"text": f"publish hour ({zone})"}, "dtick": 3, "range": [-0.5, 23.5], "automargin": True},
+            yaxis={
+                "title": {"text": "median outlier multiple", "standoff": 8},
+                "type": "log",
+                "gridcolor": "#e5e7eb",
+                "automargin": True,
+                **MULTIPLE_TICKS_Y,
+            },
         ),
     }
 

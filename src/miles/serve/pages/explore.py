@@ -109,7 +109,14 @@ def figures(data: dict[str, Any], tz: tzinfo = UTC, zone: str = "UTC") -> dict[s
             points, "age_h", "views", "age (hours since publishing)", "views", log_x=True, log_y=True
         ),
         "duration_vs_multiple": scatter_figure(
-            points, "duration_s", "multiple", "duration (seconds)", "outlier multiple", log_x=True, log_y=True
+            points,
+            "duration_s",
+            "multiple",
+            "duration (seconds)",
+            "outlier multiple",
+            log_x=True,
+            log_y=True,
+            y_multiple=True,
         ),
         "posting_hours": hours_figure(by_hour(points, tz), zone),
     }
