@@ -193,6 +193,9 @@ def test_stdio_tools_match_the_api(
             assert not ideas.is_error, text_of(ideas)
             assert len(ideas.structured_content["ideas"]) == 2
             assert {"outliers", "patterns", "freshness"} <= set(ideas.structured_content)
+            typed = await client.call_tool("niche_ideas", {"topic": "sourdough", "n": 2, "channel_subscribers": "2k"})
+            assert not typed.is_error, text_of(typed)  # a count as typed, as the API reads it ("2k" was refused)
+            assert typed.structured_content["channel_subscribers"] == 2000
             tiktok = await client.call_tool("niche_ideas", {"topic": "sourdough", "n": 2, "platform": "tiktok"})
             assert not tiktok.is_error, text_of(tiktok)
             assert tiktok.structured_content["platform"] == "tiktok" and tiktok.structured_content["outliers"] == []

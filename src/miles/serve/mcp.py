@@ -264,7 +264,8 @@ Vibe = Annotated[str, IdeasIn.model_fields["vibe"]]
 HowMany = Annotated[int, IdeasIn.model_fields["n"]]
 Seed = Annotated[int, IdeasIn.model_fields["seed"]]
 PlatformArg = Annotated[Platform, IdeasIn.model_fields["platform"]]
-Subscribers = Annotated[int | None, IdeasIn.model_fields["channel_subscribers"]]
+# a number or text as typed ("12k", read by IdeasIn as the API reads it): typed int alone refused "2k"
+Subscribers = Annotated[int | str | None, Field(description=IdeasIn.model_fields["channel_subscribers"].description)]
 
 
 def build_server(settings: Settings, *, key: str | None = None, tools: MilesTools | None = None) -> MCPServer:
