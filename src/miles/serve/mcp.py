@@ -297,8 +297,8 @@ def build_server(settings: Settings, *, key: str | None = None, tools: MilesTool
         `channel_subscribers` (give the creator's). A stale niche is queued for collection by the worker;
         `freshness` says so."""
         with as_tool_error():
-            request = IdeasIn(topic=topic, vibe=vibe, n=n, seed=seed, platform=platform,
-                              channel_subscribers=channel_subscribers)  # fmt: skip
+            request = IdeasIn.model_validate({"topic": topic, "vibe": vibe, "n": n, "seed": seed, "platform": platform,
+                                              "channel_subscribers": channel_subscribers})  # fmt: skip
             return tools.niche_ideas(request, ctx)
 
     @server.tool(title="Track a video")
