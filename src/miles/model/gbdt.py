@@ -56,9 +56,12 @@ CHANCE_FLOOR = 0.01
 # YOUNG_FULL_H hours, mixed (in log t_i) into the judged reference until YOUNG_UNTIL_H, where it is that reference
 YOUNG_FULL_H, YOUNG_UNTIL_H = 3.0, 6.0
 # Almost no pair of readings in the development data runs from a reading under 3 days old to past two weeks (the
-# references extrapolate there), so an ordinary upload read that young and asked past EXTEND_PAST_H is forecast at
-# EXTEND_FROM_H (7 days, where the pairs are many) and carried on along the growth curve
-EXTEND_FROM_H, EXTEND_PAST_H, EXTEND_BELOW_T_I_H = 168.0, 336.0, 72.0
+# references extrapolate there), so an ordinary upload read that young is forecast at EXTEND_FROM_H (7 days, where
+# the pairs are many) and carried on along the growth curve: fully from EXTEND_FULL_R_H on and for readings under
+# EXTEND_FULL_T_I_H, each mixed in log age into the references' own forecast by EXTEND_PAST_H and by
+# EXTEND_BELOW_T_I_H (no jump where either ends)
+EXTEND_FROM_H, EXTEND_PAST_H, EXTEND_FULL_R_H = 168.0, 336.0, 720.0
+EXTEND_FULL_T_I_H, EXTEND_BELOW_T_I_H = 24.0, 72.0
 MONOTONE_UP: tuple[str, ...] = ("age_h", "log_age_h", "log_subscribers", "early_log_views", "early_views")
 INTERVAL_BLIND: tuple[str, ...] = ("log_subscribers",)
 
@@ -452,24 +455,32 @@ class GBDTModel:
         ordinary = np.ones(len(x), dtype=bool) if selected is None else ~np.asarray(selected, dtype=bool)
         share = young_share(t_i) * ordinary
         if share.any():
+            # mixed into the reference that serves from YOUNG_UNTIL_H on (6h-1d), so nothing jumps there
+            kind, w = self.blend.get("1", self.blend.get("*", next(iter(self.blend.values()))))
+            young = share > 0
+            weight[young], reference[young] = w, refs[kind][young]
             reference = (1.0 - share) * reference + share * self.young.predict_log_views(x)
             weight = (1.0 - share) * weight
-        return self._carried_on(x, ordinary & (t_i < EXTEND_BELOW_T_I_H), weight, reference)
+        return self._carried_on(x, ordinary, weight, reference)
 
     def _carried_on(
         self, x: pd.DataFrame, young: BoolArray, weight: FloatArray, reference: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
-        """Rows of ``young`` readings asked past EXTEND_PAST_H (and served by references alone): the forecast at
-        EXTEND_FROM_H plus the growth curve's rise from there, instead of the references' extrapolation (which gave
-        5,740 views at 30 days from 150 at 5.9 h, 778 from 150 at 6.1 h, the same as at 7 days)."""
+        """Rows of ``young`` (ordinary) readings under EXTEND_BELOW_T_I_H asked past EXTEND_PAST_H (and served by
+        references alone): the forecast at EXTEND_FROM_H plus the growth curve's rise from there, instead of the
+        references' extrapolation (which gave 5,740 views at 30 days from 150 at 5.9 h, 778 from 150 at 6.1 h, the
+        same as at 7 days); mixed with the references' own forecast near either limit."""
         age = x["age_h"].to_numpy(dtype=float)
-        far = young & (age > EXTEND_PAST_H) & (weight == 0.0)
+        t_i = x["early_t_i_h"].to_numpy(dtype=float)
+        share = (young & (weight == 0.0)) * _log_ramp(age, EXTEND_PAST_H, EXTEND_FULL_R_H)
+        share = share * (1.0 - _log_ramp(t_i, EXTEND_FULL_T_I_H, EXTEND_BELOW_T_I_H))
+        far = share > 0
         if self.young is None or not far.any():
             return weight, reference
         _, at_week = self._blend_parts(x.loc[far].assign(age_h=EXTEND_FROM_H))
         rise = self.young.curve(age[far]) - self.young.curve(np.full(int(far.sum()), EXTEND_FROM_H))
         reference = reference.copy()
-        reference[far] = at_week + rise
+        reference[far] = (1.0 - share[far]) * reference[far] + share[far] * (at_week + rise)
         return weight, reference
 
     def fit_blend(
@@ -789,11 +800,18 @@ def centre_correction(
     return _raw(booster, x[features])
 
 
+def _log_ramp(hours: FloatArray, start: float, end: float) -> FloatArray:
+    """0 up to ``start`` hours, rising linearly in log hours to 1 at ``end`` (0 for NaN)."""
+    h = np.clip(np.nan_to_num(np.asarray(hours, dtype=float), nan=start), 1e-6, None)
+    out: FloatArray = np.clip(np.log(h / start) / np.log(end / start), 0.0, 1.0)
+    return out
+
+
 def young_share(t_i_h: FloatArray) -> FloatArray:
     """How much of a reading's forecast is the growth curve: 1 under YOUNG_FULL_H, falling in log t_i to 0 at
-    YOUNG_UNTIL_H (no jump where the judged reference takes over)."""
-    t = np.clip(np.nan_to_num(np.asarray(t_i_h, dtype=float), nan=YOUNG_UNTIL_H), 1e-6, None)
-    out: FloatArray = np.clip(np.log(YOUNG_UNTIL_H / t) / np.log(YOUNG_UNTIL_H / YOUNG_FULL_H), 0.0, 1.0)
+    YOUNG_UNTIL_H, where the 6h-1d bucket's reference takes over (the curve is mixed into that one: no jump)."""
+    t = np.asarray(t_i_h, dtype=float)
+    out: FloatArray = np.where(np.isfinite(t), 1.0 - _log_ramp(t, YOUNG_FULL_H, YOUNG_UNTIL_H), 0.0)
     return out
 
 

@@ -12,8 +12,10 @@ by least squares under the shape of a typical video's views: rising, and never f
 before (concave in log age). Free segments fitted the capture schedule's gaps (x1.2 from 3 to 6 h, x1.9 from 1 to 2
 days); the concave curve errs as little on channels held out (mean absolute log error 1.01 vs 0.96 for readings
 under 6 h, 0.875 vs 0.886 under a day, two-fold over channels). Every reading draws the same curve, however young.
-The early model serves it for ordinary uploads read under ``YOUNG_FULL_H`` hours, tapering into the judged reference
-by ``YOUNG_UNTIL_H``, and carries their forecasts past two weeks along it (``GBDTModel._blend_parts``);
+A reading younger than the young readings the curve was fitted on (the 10th percentile of those under 6 h, about
+25 minutes) is read as of that age: below it the first, steepest segment would be extrapolated.
+The early model serves it for ordinary uploads read under ``YOUNG_FULL_H`` hours, tapering into the 6h-1d bucket's
+reference by ``YOUNG_UNTIL_H``, and carries their forecasts past two weeks along it (``GBDTModel._blend_parts``);
 success-selected frames keep the references (their young growth is a hit's).
 """
 
@@ -32,6 +34,7 @@ from miles.model.embed_features import PREDICT_SELECTION, selection_of
 KNOTS_LOG_AGE = np.log1p(np.asarray(AGE_EDGES_H, dtype=float))
 MIN_PAIRS = 200  # ordinary pairs of readings needed to fit the curve at all
 MIN_CHANNELS = 10
+YOUNGEST_AMONG_H = 6.0  # readings younger than the 10th percentile of those under 6 h are read as of it
 
 
 def _ramps(age_h: np.ndarray) -> np.ndarray:
@@ -42,8 +45,10 @@ def _ramps(age_h: np.ndarray) -> np.ndarray:
     return out
 
 
-def _design(x: pd.DataFrame) -> np.ndarray:
-    out: np.ndarray = _ramps(x["age_h"].to_numpy(dtype=float)) - _ramps(x["early_snapshot_age_h"].to_numpy(dtype=float))
+def _design(x: pd.DataFrame, youngest_h: float = 0.0) -> np.ndarray:
+    """Each pair's position change along the segments; a reading younger than ``youngest_h`` is read as of it."""
+    read_at = np.maximum(x["early_snapshot_age_h"].to_numpy(dtype=float), youngest_h)
+    out: np.ndarray = _ramps(x["age_h"].to_numpy(dtype=float)) - _ramps(read_at)
     return out
 
 
@@ -83,13 +88,18 @@ class GrowthCurve(Baseline):
         self.state["rises"] = []
         if rows.sum() < MIN_PAIRS or len(np.unique(np.asarray(self._groups)[rows])) < MIN_CHANNELS:
             return
-        self.state.update(rises=_solve(design[rows], growth[rows]).tolist(), pairs=int(rows.sum()))
+        # below the youngest readings the curve is an extrapolation of its first segment (its steepest): 1 view at
+        # 3 minutes was forecast 958 at 7 days and a 89 % viral chance; such a reading is read as of this age
+        read = x["early_snapshot_age_h"].to_numpy(dtype=float)[rows]
+        youngest = float(np.quantile(read[read < YOUNGEST_AMONG_H], 0.1)) if (read < YOUNGEST_AMONG_H).any() else 0.0
+        self.state.update(rises=_solve(design[rows], growth[rows]).tolist(), pairs=int(rows.sum()),
+                          youngest_h=youngest)  # fmt: skip
 
     def _predict(self, x: pd.DataFrame) -> np.ndarray:
         views: np.ndarray = x["early_log_views"].to_numpy(dtype=float)
         if not self.active:  # no growth: never served (``GBDTModel.fit_blend`` takes an active curve only)
             return views
-        out: np.ndarray = views + _design(x) @ np.asarray(self.state["rises"])
+        out: np.ndarray = views + _design(x, self.state.get("youngest_h", 0.0)) @ np.asarray(self.state["rises"])
         return out
 
     def curve(self, age_h: np.ndarray) -> np.ndarray:
