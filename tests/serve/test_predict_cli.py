@@ -88,7 +88,10 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
     typed = ["--title", "Sourdough in 90 seconds", "--subscribers", "12k", "--duration", "1:30"]
     as_json = runner.invoke(app, ["predict", *typed, "--early-views", "2:1.2k", "--json"], catch_exceptions=False)
     assert as_json.exit_code == 0, as_json.output
-    draft = json.loads(as_json.stdout)["draft"]
+    out = json.loads(as_json.stdout)
+    draft = out["draft"]
+    assert all(round(h[q], 1) == h[q] for h in out["horizons"] for q in ("p10", "p50", "p90"))  # as the API
+    assert round(out["viral_probability"], 4) == out["viral_probability"]
     assert draft["channel_subscribers"] == {"value": 12000, "status": "given", "note": None}
     assert draft["duration_s"] == {"value": 90.0, "status": "given", "note": None}
     assert draft["early_views"]["value"] == [{"age_h": 2.0, "views": 1200}]

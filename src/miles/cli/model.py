@@ -203,7 +203,7 @@ def predict_cmd(
         raise InvalidInput(problem)
     pred = predictor.predict([draft], channel_history=history)[0]
     if as_json:
-        typer.echo(json.dumps({**pred.as_dict(), "channel_note": note}, indent=2))
+        typer.echo(json.dumps({**_rounded(pred.as_dict()), "channel_note": note}, indent=2))
         return
     table = Table(title=f"{pred.mode} prediction · model {pred.model_version}")
     for col in ("age", "p10", "p50 (views)", "p90"):
@@ -228,6 +228,14 @@ def predict_cmd(
     reasons = ", ".join(f"{feature_label(f)} {effect_multiple(v)}" for f, v in pred.contributions)
     console.print("what drove it: " + (f"{reasons} ({EFFECT_CAPTION[0].lower()}{EFFECT_CAPTION[1:-1]})" if reasons
                                        else f"nothing. {NO_REASONS}"), highlight=False)  # fmt: skip
+
+
+def _rounded(out: dict[str, Any]) -> dict[str, Any]:
+    """Views to 0.1 and the viral chance to 4 decimals, as the API gives them (p50 133.44696644623667 was noise)."""
+    for h in out["horizons"]:
+        h.update({q: round(h[q], 1) for q in ("p10", "p50", "p90")})
+    out["viral_probability"] = round(out["viral_probability"], 4)
+    return out
 
 
 def read_as_line(draft: dict[str, dict[str, Any]]) -> str:
