@@ -203,3 +203,16 @@ def test_history_db_gives_a_files_videos_their_stored_channel_history(
     assert (data.X["channel_baseline_count"] > 0).all() and data.X["channel_baseline_log_views"].notna().all()
     alone = dataset_for(artifact, new, test_file=True)  # the file on its own: no earlier uploads
     assert (alone.X["channel_baseline_count"] == 0).all()
+
+
+def test_the_packaged_default_bundle_is_evaluated_by_task(sqlite_settings: Settings, tmp_path: Path) -> None:
+    """`miles evaluate --model <the default model's directory>` (a bundle: one artifact per task) evaluates the task
+    asked for; it said "not a model artifact (no manifest.json)"."""
+    from miles.model.predict import packaged_default_dir
+
+    other = tmp_path / "other.csv"
+    synthetic_snapshots(n_channels=15, videos_per_channel=5, seed=9, source="new").to_csv(other, index=False)
+    out = miles(sqlite_settings, "evaluate", "--model", str(packaged_default_dir()), "--task", "early", "--data",
+                str(other), "--json", "--bootstrap", "5")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["reports"][0]["task"] == "early"

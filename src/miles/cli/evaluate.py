@@ -57,6 +57,13 @@ def _task(value: str | None) -> Task | None:
     return value  # type: ignore[return-value]
 
 
+def _artifact_dir(model: Path, task: str | None) -> Path:
+    """``model``, or for a bundle (the default model: bundle.json, one directory per task) its task's artifact."""
+    if not (model / "manifest.json").is_file() and (model / "bundle.json").is_file():
+        return model / (_task(task) or "prepublish")
+    return model
+
+
 def _load_frame(data: Path | None, fmt: str, models: Sequence[Path] = ()) -> tuple[pd.DataFrame, str]:
     """The file's rows, or the stored rows as training and the retrain see them: thumbnail statistics, and the image
     embedding when one of ``models`` reads it, joined (a thumbnail model scored without them would be judged blind)."""
@@ -87,7 +94,10 @@ def _eval_dataset(artifact: Artifact, frame: pd.DataFrame, *, test_file: bool) -
 
 
 def evaluate_cmd(
-    model: Annotated[Path, typer.Option("--model", help="Model artifact directory (has manifest.json).")],
+    model: Annotated[
+        Path,
+        typer.Option("--model", help="Model artifact directory (has manifest.json), or a bundle (--task picks one)."),
+    ],
     task: Annotated[str | None, typer.Option("--task", help="prepublish or early (default: the model's).")] = None,
     data: Annotated[
         Path | None, typer.Option("--data", help="Snapshot file to use entirely as test data (CSV/Parquet/JSONL).")
@@ -124,6 +134,7 @@ def evaluate_cmd(
     """Every metric for the model and its baselines on the same rows, with 95 % intervals by channel."""
     if data is not None and db:
         raise InvalidInput("use either --data FILE or --db, not both")
+    model = _artifact_dir(model, task)
     artifact = load_artifact(model)
     wanted = _task(task) or artifact.task
     if wanted != artifact.task:
