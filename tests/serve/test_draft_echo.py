@@ -100,7 +100,8 @@ def test_what_cannot_be_read_is_refused_naming_field_and_text(client: TestClient
     assert variant["error"]["details"][0]["field"] == "body.variants[0].duration_s"
     early = client.post(f"{API}/predict", json={"title": TITLE, "early_views": [{"age_h": 2, "views": "1.2k"}]})
     assert early.status_code != 422  # views as typed are read too (503 here: this client has no model)
-    for body in ({"channel_subscribers": True}, {"duration_s": False}, {"early_views": [{"age_h": 2, "views": True}]}):
+    for body in ({"channel_subscribers": True}, {"duration_s": False}, {"early_views": [{"age_h": 2, "views": True}]},
+                 {"early_views": [{"age_h": True, "views": 5}]}, {"category_id": True}):  # fmt: skip
         refused = client.post(f"{API}/predict", json={"title": TITLE, **body})
         assert refused.status_code == 422, body  # JSON true is not 1 subscriber, 0 seconds or 1 view
         assert "not true/false" in refused.json()["error"]["message"]

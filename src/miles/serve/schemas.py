@@ -33,13 +33,20 @@ def _publish_time(value: datetime) -> datetime:
     return value
 
 
+def _refuse_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # JSON true is not 1 view, 1 second, 1 hour or category 1
+        raise PydanticCustomError("invalid_input", "expected a number or text such as '1.2k', not true/false")
+    return value
+
+
+NotBool = BeforeValidator(_refuse_bool)
+
+
 def _typed(parse: Any) -> Any:
     """A validator reading a string as people type it (``parse``); numbers pass through to the field's checks."""
 
     def read(value: Any) -> Any:
-        if isinstance(value, bool):  # JSON true is not 1 view or 1 second
-            raise PydanticCustomError("invalid_input", "expected a number or text such as '1.2k', not true/false")
-        if not isinstance(value, str):
+        if not isinstance(_refuse_bool(value), str):
             return value
         try:
             return parse(value, "value")
@@ -97,7 +104,9 @@ class _In(CleanText):
 
 
 class EarlyViewIn(_In):
-    age_h: float = Field(gt=0, le=24 * 365, description="Hours since publishing when the views were read.")
+    age_h: Annotated[float, NotBool] = Field(
+        gt=0, le=24 * 365, description="Hours since publishing when the views were read."
+    )
     views: Count = Field(ge=0, le=10**12, description="View count at that age (a number, or text such as '1.2k').")
 
 
@@ -128,7 +137,7 @@ class DraftIn(_In):
     description: str | None = Field(None, max_length=5000)
     tags: list[str] = Field(default_factory=list, max_length=100, description="Tags, without '#'.")
     duration_s: Duration | None = Field(None, gt=0, le=MAX_DURATION_S, description=DURATION_HELP)
-    category_id: int | None = Field(None, ge=0, le=100, description="YouTube category id.")
+    category_id: Annotated[int | None, NotBool] = Field(None, ge=0, le=100, description="YouTube category id.")
     publish_at: PublishTime | None = Field(
         None,
         description="Planned (or actual) publish time, ISO 8601, between 2005 and one year ahead; naive means UTC; "
