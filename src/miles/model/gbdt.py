@@ -53,7 +53,7 @@ BLEND_MARGIN = 0.25
 # and "100 %" reads as a promise (the isotonic map's end steps are exactly 0 and 1)
 CHANCE_FLOOR = 0.01
 # An ordinary upload read this young is forecast from its own growth curve (``miles.model.growth``), fully under
-# YOUNG_FULL_H hours, mixed (in log t_i) into the judged reference until YOUNG_UNTIL_H, where it is that reference
+# YOUNG_FULL_H hours, mixed (in log t_i) into the 6h-1d bucket's reference until YOUNG_UNTIL_H, where that serves
 YOUNG_FULL_H, YOUNG_UNTIL_H = 3.0, 6.0
 # Almost no pair of readings in the development data runs from a reading under 3 days old to past two weeks (the
 # references extrapolate there), so an ordinary upload read that young is forecast at EXTEND_FROM_H (7 days, where
@@ -440,7 +440,7 @@ class GBDTModel:
     def _blend_parts(self, x: pd.DataFrame, selected: BoolArray | None = None) -> tuple[FloatArray, FloatArray]:
         """Each row's model weight in the blend and its reference forecast (log1p views) by its t_i bucket; a young
         reading of an ordinary upload (every row not ``selected``) takes the growth curve (``young_share``), and
-        past a week follows it (``_carried_on``)."""
+        past two weeks follows it (``_carried_on``)."""
         from miles.model.evaluate import ti_buckets
 
         t_i = x["early_t_i_h"].to_numpy(dtype=float)
