@@ -231,10 +231,12 @@ def predict_cmd(
 
 
 def _rounded(out: dict[str, Any]) -> dict[str, Any]:
-    """Views to 0.1 and the viral chance to 4 decimals, as the API gives them (p50 133.44696644623667 was noise)."""
+    """Views and the viral chance to the digits the API gives them."""
+    from miles.domain import CHANCE_DECIMALS, VIEW_DECIMALS
+
     for h in out["horizons"]:
-        h.update({q: round(h[q], 1) for q in ("p10", "p50", "p90")})
-    out["viral_probability"] = round(out["viral_probability"], 4)
+        h.update({q: round(h[q], VIEW_DECIMALS) for q in ("p10", "p50", "p90")})
+    out["viral_probability"] = round(out["viral_probability"], CHANCE_DECIMALS)
     return out
 
 

@@ -456,7 +456,7 @@ class GBDTModel:
         share = young_share(t_i) * ordinary
         if share.any():
             # mixed into the reference that serves from YOUNG_UNTIL_H on (6h-1d), so nothing jumps there
-            kind, w = self.blend.get("1", self.blend.get("*", next(iter(self.blend.values()))))
+            kind, w = self.blend.get("1") or self.blend["*"]  # "*": every bucket the judge did not see
             young = share > 0
             weight[young], reference[young] = w, refs[kind][young]
             reference = (1.0 - share) * reference + share * self.young.predict_log_views(x)

@@ -91,7 +91,8 @@ class GrowthCurve(Baseline):
         # below the youngest readings the curve is an extrapolation of its first segment (its steepest): 1 view at
         # 3 minutes was forecast 958 at 7 days and a 89 % viral chance; such a reading is read as of this age
         read = x["early_snapshot_age_h"].to_numpy(dtype=float)[rows]
-        youngest = float(np.quantile(read[read < YOUNGEST_AMONG_H], 0.1)) if (read < YOUNGEST_AMONG_H).any() else 0.0
+        young = read[read < YOUNGEST_AMONG_H]
+        youngest = float(np.quantile(young, 0.1)) if len(young) else 0.0
         self.state.update(rises=_solve(design[rows], growth[rows]).tolist(), pairs=int(rows.sum()),
                           youngest_h=youngest)  # fmt: skip
 

@@ -297,6 +297,12 @@ def fill_blanks(x: pd.DataFrame, values: dict[str, float]) -> pd.DataFrame:
 MIN_REFERENCE_ROWS = 200  # ordinary-upload training rows needed to define "viral" against them
 
 
+def ordinary_rows(data: Dataset) -> np.ndarray:
+    """Rows of ordinary uploads (not a trending list or a search ranking)."""
+    out: np.ndarray = (selection_of(data.meta["source"]) == PREDICT_SELECTION).to_numpy()
+    return out
+
+
 def viral_labeler(train_set: Dataset, yardstick: Dataset | None = None) -> ViralLabeler:
     """ "Viral" is measured against ordinary uploads (the population a creator's video belongs to): the labeler's
     expectation and top-20 % threshold are fitted on the training fold's ordinary uploads, or on every training row
@@ -307,7 +313,7 @@ def viral_labeler(train_set: Dataset, yardstick: Dataset | None = None) -> Viral
     tasks share one definition: fitted on the early rows' targets it lacked every video's first capture, held a
     day-old video to the views of a week-old one and gave a Short 100x above its usual views a 2 % chance."""
     base = yardstick if yardstick is not None else train_set
-    ordinary = (selection_of(base.meta["source"]) == PREDICT_SELECTION).to_numpy()
+    ordinary = ordinary_rows(base)
     rows = base.take(ordinary) if ordinary.sum() >= MIN_REFERENCE_ROWS else base
     return ViralLabeler.fit(rows.X, rows.y["log_views"])
 
@@ -578,13 +584,14 @@ def evaluate(
         out.update({k: b.predict(data.X) for k, b in baselines.items()})
         return out
 
-    def run(data: Dataset, fold: str) -> EvalReport:
+    def run(data: Dataset, fold: str, predictions: dict[str, Predictions] | None = None) -> EvalReport:
         y = data.y["log_views"].to_numpy(dtype=float)
         viral = labeler.label(data.X, y)
         return evaluate_predictions(task=cfg.task, fold=fold, meta=data.meta, log_views=y, viral=viral,
-                                    predictions=preds(data), n_boot=cfg.n_boot)  # fmt: skip
+                                    predictions=predictions or preds(data), n_boot=cfg.n_boot)  # fmt: skip
 
-    report = run(test, "test")
+    test_preds = preds(test)  # the headline's and the viral-on-ordinary table's (predicted once)
+    report = run(test, "test", test_preds)
     extra: dict[str, Any] = {"warm_test": run(warm, "warm_test").as_dict() if len(warm) >= MIN_ROWS else None}
     sources = test.meta["source"]
     q = model.score(model.inputs(test.X), test.X, model.frame_shift(test.X, sources), selected_frames(sources))[0]
@@ -600,7 +607,7 @@ def evaluate(
             entry[name] = {"mae_log10": m.mae_log10(y[sel], p.log_views), "spearman": m.spearman(y[sel], p.log_views)}
         per_source[str(source)] = entry
     extra["test_by_source"] = per_source
-    extra["viral_on_ordinary"] = viral_on_ordinary(test, labeler, preds(test))
+    extra["viral_on_ordinary"] = viral_on_ordinary(test, labeler, test_preds)
     extra["accuracy_by_band"] = accuracy_by_band(test, q[:, q.shape[1] // 2])
     return report, extra
 
@@ -616,7 +623,7 @@ def viral_on_ordinary(test: Dataset, labeler: ViralLabeler, predictions: dict[st
     """The viral chance where its definition lives: on the test fold's ordinary uploads. Over the whole fold most
     rows are trending or search videos, hits by selection and 'viral' by an ordinary upload's yardstick (a viral
     rate near 0.9), so AUROC there mostly tells a trending video from an ordinary one."""
-    ordinary = (selection_of(test.meta["source"]) == PREDICT_SELECTION).to_numpy()
+    ordinary = ordinary_rows(test)
     out: dict[str, Any] = {"rows": int(ordinary.sum())}
     if ordinary.sum() < MIN_ROWS:
         return out
@@ -634,7 +641,7 @@ def accuracy_by_band(test: Dataset, log_views_pred: np.ndarray) -> list[dict[str
     """How far off the forecast was for test-fold *ordinary uploads* (unseen channels, later dates), per channel-size
     band and age: the factor K such that 8 of 10 forecasts were within xK of the outcome. Drafts are ordinary uploads,
     so this is the accuracy statement a forecast carries (``miles.model.predict.accuracy_statement``)."""
-    ordinary = (selection_of(test.meta["source"]) == PREDICT_SELECTION).to_numpy()
+    ordinary = ordinary_rows(test)
     err = np.abs(test.y["log_views"].to_numpy(dtype=float) - log_views_pred) / np.log(10.0)
     bands = subscriber_bucket(test.X["log_subscribers"].to_numpy(dtype=float))
     age = test.meta["age_h"].to_numpy(dtype=float)

@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from miles.domain import checked_publish_time, checked_utc, control_char_problem
+from miles.domain import CHANCE_DECIMALS, VIEW_DECIMALS, checked_publish_time, checked_utc, control_char_problem
 from miles.features.draft import falling_views
 from miles.inputs import MAX_DURATION_S, MAX_TITLE_CHARS, InputError, parse_count, parse_duration
 from miles.model.predict import VIRAL_DEFINITION
@@ -205,7 +205,7 @@ class HorizonOut(BaseModel):
 
     @field_serializer("p10", "p50", "p90")
     def _views(self, value: float) -> float:
-        return round(value, 1)  # a forecast's 12th digit is noise (p50 35.13188642793597)
+        return round(value, VIEW_DECIMALS)
 
 
 class ContributionOut(BaseModel):
@@ -244,7 +244,7 @@ class PredictionOut(BaseModel):
 
     @field_serializer("viral_probability")
     def _chance(self, value: float) -> float:
-        return round(value, 4)
+        return round(value, CHANCE_DECIMALS)
 
     top_contributions: list[ContributionOut]
     accuracy: str | None = Field(

@@ -19,7 +19,16 @@ MULTIPLE_TICKS_Y = {"tickvals": _MULTIPLE_TICKS, "ticktext": [f"{v:,g}×" for v 
 MIN_SHOWN_VIEWS = 1.0  # a log axis cannot show 0: lower values are drawn at 1 view (the hover text keeps them)
 
 
-def _layout(x_title: str, y_title: str, *, log_x: bool = False, log_y: bool = False, **extra: Any) -> dict[str, Any]:
+def _layout(
+    x_title: str,
+    y_title: str,
+    *,
+    log_x: bool = False,
+    log_y: bool = False,
+    y_ticks: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """``y_ticks``: the y axis' ticks (default on a log axis: LOG_TICKS_Y, one per power of ten)."""
     return {
         "margin": {"l": 56, "r": 12, "t": 12, "b": 48},
         "height": 320,
@@ -39,7 +48,7 @@ def _layout(x_title: str, y_title: str, *, log_x: bool = False, log_y: bool = Fa
             "automargin": True,
             "type": "log" if log_y else "linear",
             "gridcolor": "#e5e7eb",
-            **(LOG_TICKS_Y if log_y else {}),
+            **(y_ticks if y_ticks is not None else LOG_TICKS_Y if log_y else {}),
         },
         "legend": {"orientation": "h", "y": -0.25},
         **extra,
@@ -125,10 +134,8 @@ def scatter_figure(
 ) -> dict[str, Any]:
     """``y_multiple``: the y values are multiples (ratios), ticked 0.5×, 1×, 2× ..."""
     usable = [p for p in points if p.get(x) is not None and p.get(y) is not None and p[x] > 0 and p[y] > 0]
-    layout = _layout(x_title, y_title, log_x=log_x, log_y=log_y, showlegend=False)
-    if y_multiple and usable:
-        layout["yaxis"] = {k: v for k, v in layout["yaxis"].items() if k not in ("dtick", "tickformat")}
-        layout["yaxis"].update(MULTIPLE_TICKS_Y)
+    ticks = MULTIPLE_TICKS_Y if y_multiple and usable else None
+    layout = _layout(x_title, y_title, log_x=log_x, log_y=log_y, y_ticks=ticks, showlegend=False)
     return {
         "data": [
             {
@@ -166,15 +173,10 @@ def hours_figure(by_hour: Sequence[dict[str, Any]], zone: str = "UTC") -> dict[s
         "layout": _layout(
             f"publish hour ({zone})",
             "median outlier multiple",
+            log_y=True,
+            y_ticks=MULTIPLE_TICKS_Y,
             showlegend=False,
             xaxis={"title": {"text": f"publish hour ({zone})"}, "dtick": 3, "range": [-0.5, 23.5], "automargin": True},
-            yaxis={
-                "title": {"text": "median outlier multiple", "standoff": 8},
-                "type": "log",
-                "gridcolor": "#e5e7eb",
-                "automargin": True,
-                **MULTIPLE_TICKS_Y,
-            },
         ),
     }
 
