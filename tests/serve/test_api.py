@@ -342,7 +342,10 @@ def test_the_app_loads_the_packaged_model_itself(
         model = client.get(f"{API}/health").json()["model"]
         assert model["state"] == "loaded" and model["version"] == real_predictor.version
         card = client.get(f"{API}/model").json()
-        assert card["version"] == real_predictor.version and card["path"] == str(packaged_default_dir())
+        assert card["version"] == real_predictor.version and card["origin"] == "packaged default"
+        private = str(packaged_default_dir())  # the server's directories are nobody's business
+        assert private not in client.get(f"{API}/model").text and private not in client.get(f"{API}/health").text
+        assert model["origin"] == "packaged default"
         assert card["metrics"] and card["model_card"]
         manifest = card["manifest"]  # a bundle: its record, then each task's features and training data
         assert manifest["version"] == real_predictor.version and set(manifest["tasks"]) == {"prepublish", "early"}
@@ -533,3 +536,13 @@ def test_a_blank_title_is_refused_in_plain_words(predictor_client: TestClient) -
         assert refused.status_code == 422, refused.text
         assert "the title is empty: type the title you plan to post" in refused.text
         assert "String should have" not in refused.text
+
+
+def test_model_origin_names_the_source_not_the_directory(tmp_path: Path) -> None:
+    from miles.serve.services.model import model_origin
+
+    settings = Settings(data_dir=tmp_path, model_dir=tmp_path / "mine")
+    assert model_origin(settings, tmp_path / "mine") == "MILES_MODEL_DIR"
+    assert model_origin(Settings(data_dir=tmp_path), packaged_default_dir()) == "packaged default"
+    assert model_origin(Settings(data_dir=tmp_path), tmp_path / "models" / "v1").startswith("promoted")
+    assert model_origin(settings, None) is None

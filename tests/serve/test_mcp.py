@@ -133,6 +133,12 @@ def test_anonymous_off_and_rate_limit(sqlite_settings: Settings) -> None:
             assert invalid.is_error and "drafts.0.title" in text_of(invalid)
             extra = await client.call_tool("score_drafts", {"drafts": [{"title": "ok", "views": 5}]})
             assert extra.is_error and "views" in text_of(extra)  # unknown fields are refused, as in the API
+            typo = await client.call_tool("niche_ideas", {"topic": "budget cooking", "subscribers": 2000})
+            assert typo.is_error and "subscribers" in text_of(typo) and "not permitted" in text_of(typo), text_of(typo)
+            card = await client.call_tool("model_card", {"task": "early"})
+            assert card.is_error and "task" in text_of(card) and "not permitted" in text_of(card)
+            schemas = {t.name: t.input_schema for t in (await client.list_tools()).tools}
+            assert all(schema.get("additionalProperties") is False for schema in schemas.values()), schemas
 
     run(main)
 

@@ -320,7 +320,19 @@ def build_server(settings: Settings, *, key: str | None = None, tools: MilesTool
         with as_tool_error():
             return tools.model_card(ctx)
 
+    refuse_unknown_arguments(server)
     return server
+
+
+def refuse_unknown_arguments(server: MCPServer) -> None:
+    """Every tool refuses arguments it does not take, as the API refuses unknown fields: the SDK drops them silently,
+    so an agent's ``subscribers`` (for ``channel_subscribers``) would give a typical channel's forecast unnoticed.
+    The SDK has no option for it; this reaches its tool table (mcp is pinned, tests/serve/test_mcp.py checks it)."""
+    for tool in server._tool_manager.list_tools():
+        model = tool.fn_metadata.arg_model
+        model.model_config["extra"] = "forbid"
+        model.model_rebuild(force=True)
+        tool.parameters["additionalProperties"] = False
 
 
 class RequireKey:

@@ -431,7 +431,10 @@ class QualityPage(Page):
 class ModelOut(BaseModel):
     ok: Literal[True] = True
     version: str
-    path: str | None
+    origin: str | None = Field(
+        description="Where the served model comes from: packaged default, promoted (miles model promote) or "
+        "MILES_MODEL_DIR."
+    )
     manifest: dict[str, Any] | None = Field(description="Feature list, version, training-data fingerprint, ...")
     metrics: dict[str, Any] | None = Field(description="metrics.json: the model beside its baselines.")
     model_card: str | None = Field(description="MODEL_CARD.md as Markdown.")

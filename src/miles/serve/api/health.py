@@ -29,5 +29,5 @@ def health(request: Request) -> dict[str, Any]:
         "ok": db_ok and migrated,
         "version": __version__,
         "database": {"ok": db_ok, "revision": revision, "migrated": migrated},
-        "model": {"state": model.state, "version": model.version, "path": model.path, "message": model.message},
+        "model": {"state": model.state, "version": model.version, "origin": model.origin, "message": model.message},
     }

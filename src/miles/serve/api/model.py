@@ -19,7 +19,7 @@ def model_card(request: Request, _caller: CallerDep, predictor: PredictorDep, se
     artifact = read_artifact(holder.path) if holder.path is not None else {}
     return ModelOut(
         version=loaded.version,
-        path=str(holder.path) if holder.path else None,
+        origin=holder.origin,
         manifest=artifact.get("manifest"),
         metrics=artifact.get("metrics"),
         model_card=artifact.get("model_card"),

@@ -120,7 +120,7 @@ def model_data(page: Page) -> dict[str, Any]:
     return {
         "available": True,
         "version": predictor.version,
-        "path": str(path) if path else None,
+        "origin": holder.origin,
         "tasks": artifact_tasks(path, artifact) if path is not None else [],
         "model_card": card,
         "unknowns": unknowns_section(card),

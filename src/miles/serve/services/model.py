@@ -28,7 +28,7 @@ __all__ = ["ModelStatus", "PredictorHolder", "PredictorLike"]
 class ModelStatus:
     state: str  # "loaded", "not_loaded" or "unavailable"
     version: str | None
-    path: str | None
+    origin: str | None  # where the served model comes from (``model_origin``), not its path on the server
     message: str | None
 
 
@@ -36,6 +36,15 @@ def packaged_default_dir() -> Path:
     from miles.model.predict import packaged_default_dir as model_default_dir
 
     return model_default_dir()
+
+
+def model_origin(settings: Settings, path: Path | None) -> str | None:
+    """Where the served model comes from, in words a caller can act on; its directory on the server stays private."""
+    if path is None:
+        return None
+    if settings.model_dir is not None and Path(settings.model_dir) == path:
+        return "MILES_MODEL_DIR"
+    return "packaged default" if path == packaged_default_dir() else "promoted (miles model promote)"
 
 
 def load_predictor(settings: Settings, session: Session | None) -> tuple[PredictorLike, Path]:
@@ -80,7 +89,7 @@ class PredictorHolder:
 
     def status(self) -> ModelStatus:
         if self._predictor is not None:
-            return ModelStatus("loaded", self._predictor.version, str(self._path) if self._path else None, None)
+            return ModelStatus("loaded", self._predictor.version, self.origin, None)
         if self._error is not None:
             return ModelStatus("unavailable", None, None, self._error)
         return ModelStatus("not_loaded", None, None, "the model loads on the first prediction")
@@ -88,6 +97,10 @@ class PredictorHolder:
     @property
     def path(self) -> Path | None:
         return self._path
+
+    @property
+    def origin(self) -> str | None:
+        return model_origin(self.settings, self._path)
 
 
 def read_artifact(path: Path) -> dict[str, Any]:
