@@ -27,6 +27,8 @@ def test_a_mapping_names_its_given_fields_and_refuses_unknown_ones() -> None:
         DraftInput.from_mapping({"title": "x", "thumbnail": "cat.png"})
     with pytest.raises(InvalidInput, match="same age_h"):
         DraftInput.from_mapping({"title": "x", "early_views": [(1, 10), (1.0, 12)]})
+    with pytest.raises(InvalidInput, match="same age_h"):
+        DraftInput.from_mapping({"title": "x", "early_views": [(1, 10), (1.0, 10)]})
     with pytest.raises(InvalidInput, match="early views fall from 50 at 1 h to 20 at 6 h; views only grow"):
         DraftInput.from_mapping({"title": "x", "early_views": [(6, 20), (1, 50)]})  # any order: sorted by age first
     assert DraftInput.from_mapping({"title": "x", "early_views": [(6, 50), (1, 50)]}).draft.early_views == [

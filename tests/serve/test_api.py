@@ -204,6 +204,9 @@ def test_early_views_switch_mode(predictor_client: TestClient, db_settings: Sett
     falling = [{"age_h": 1, "views": 50}, {"age_h": 6, "views": 20}]  # a count never falls: refused, nothing stored
     refused = predictor_client.post(f"{API}/predict", json={**draft, "early_views": falling})
     assert refused.status_code == 422 and "views fall from 50 at 1 h to 20 at 6 h" in refused.text, refused.text
+    twice = [{"age_h": 1, "views": 50}, {"age_h": 1, "views": 50}]  # one age, one reading (even the same count)
+    refused = predictor_client.post(f"{API}/predict", json={**draft, "early_views": twice})
+    assert refused.status_code == 422 and "two early views at 1 h; give each age once" in refused.text, refused.text
     late = {**draft, "early_views": [{"age_h": 40 * 24, "views": 3000}]}  # views known past every horizon
     gone = predictor_client.post(f"{API}/predict", json=late)
     assert gone.status_code == 422 and "leaves no horizon to forecast" in gone.text, gone.text

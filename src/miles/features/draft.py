@@ -285,10 +285,12 @@ def _early(raw: Any, index: int | None) -> list[tuple[float, float]]:
 
 
 def falling_views(readings: Sequence[tuple[float, float]]) -> str | None:
-    """Why (age_h, views) readings cannot be one video's - a count that falls as it ages (a typo, or two videos'
-    counts mixed up) - or None. Every surface refuses them alike."""
+    """Why (age_h, views) readings cannot be one video's - two at one age, or a count that falls as it ages (a typo,
+    or two videos' counts mixed up) - or None. Every surface refuses them alike."""
     ordered = sorted(readings)
     for (a1, v1), (a2, v2) in itertools.pairwise(ordered):
+        if a1 == a2:
+            return f"two early views at {a1:g} h; give each age once"
         if v2 < v1:
             return f"early views fall from {v1:,.0f} at {a1:g} h to {v2:,.0f} at {a2:g} h; views only grow"
     return None
