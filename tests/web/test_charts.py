@@ -22,3 +22,13 @@ def test_multiples_are_on_a_log_axis_ticked_as_multiples() -> None:
     scatter = scatter_figure(points, "duration_s", "multiple", "duration", "multiple", log_x=True, log_y=True,
                              y_multiple=True)  # fmt: skip
     assert scatter["layout"]["yaxis"]["ticktext"] == axis["ticktext"]
+
+
+def test_an_empty_scatter_says_so_instead_of_drawing_made_up_ticks() -> None:
+    points = [{"title": "t", "duration_s": None, "multiple": 2.0}]
+    empty = scatter_figure(points, "duration_s", "multiple", "duration", "multiple", log_x=True, log_y=True)
+    assert empty["data"][0]["x"] == [] and not empty["layout"]["yaxis"]["showticklabels"]
+    assert "no stored video has both duration and multiple" in empty["layout"]["annotations"][0]["text"]
+    points = [{"title": "t", "duration_s": 30, "multiple": 2.0}]
+    drawn = scatter_figure(points, "duration_s", "multiple", "d", "m", log_x=True, log_y=True, y_multiple=True)
+    assert "annotations" not in drawn["layout"] and drawn["layout"]["yaxis"]["ticktext"][0] == "0.01×"

@@ -136,6 +136,10 @@ def scatter_figure(
     usable = [p for p in points if p.get(x) is not None and p.get(y) is not None and p[x] > 0 and p[y] > 0]
     ticks = MULTIPLE_TICKS_Y if y_multiple and usable else None
     layout = _layout(x_title, y_title, log_x=log_x, log_y=log_y, y_ticks=ticks, showlegend=False)
+    if not usable:  # empty log axes drew a ladder of made-up ticks: say why there is nothing to draw instead
+        for axis in ("xaxis", "yaxis"):
+            layout[axis].update({"showticklabels": False, "showgrid": False, "zeroline": False})
+        layout["annotations"] = [_nothing_to_draw(f"no stored video has both {x_title} and {y_title} yet")]
     return {
         "data": [
             {
@@ -151,6 +155,11 @@ def scatter_figure(
         ],
         "layout": layout,
     }
+
+
+def _nothing_to_draw(text: str) -> dict[str, Any]:
+    return {"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+            "font": {"color": MUTED}}  # fmt: skip
 
 
 def hours_figure(by_hour: Sequence[dict[str, Any]], zone: str = "UTC") -> dict[str, Any]:
