@@ -10,7 +10,8 @@ from tests.recommend.conftest import FakeLLMState
 from tests.recommend.test_patterns import niche
 
 from miles.errors import SourceUnavailable
-from miles.recommend.generate import TEMPLATES, LLMGenerator, NicheContext, OfflineGenerator, _fill, parse_ideas
+from miles.recommend.generate import LLMGenerator, NicheContext, OfflineGenerator, _fill, parse_ideas
+from miles.recommend.templates import TEMPLATES, TEMPLATES_FR
 
 OUTLIERS = [
     {"video_id": "v1", "title": "Why is my sourdough bread flat?", "multiple": 6.0, "views": 90000, "duration_s": 40},
@@ -57,6 +58,7 @@ def test_the_prompt_says_when_the_niche_gave_no_evidence(llm_server: tuple[str, 
     generator(url).generate(NicheContext(topic="bread", vibe="", outliers=[]), n=1)
     prompt = json.loads(state.requests[0]["messages"][1]["content"])
     assert prompt["outliers"] == [] and prompt["significant_patterns"] == [] and "guess" in prompt["rules"]
+    assert prompt["language"] == "the topic's" and "given language" in prompt["rules"]
 
 
 GOOD_REPLY = {
@@ -113,3 +115,15 @@ def test_parse_ideas_names_the_bad_field() -> None:
         parse_ideas(json.dumps({"ideas": [{**GOOD_REPLY["ideas"][0], "duration_s": -1}]}), known_ids=set())
     with pytest.raises(ValueError, match="not JSON"):
         parse_ideas("Sure! Here are some ideas:", known_ids=set())
+
+
+def test_offline_ideas_are_written_in_the_niches_language_when_it_has_templates_for_it() -> None:
+    french = NicheContext(topic="astuces tech", vibe="", outliers=OUTLIERS, language="fr")
+    drafts = OfflineGenerator(year=2026).generate(french, n=4, seed=2)
+    titles = {_fill(t.title, "astuces tech", n, 2026) for t in TEMPLATES_FR for n in (3, 5, 7)}
+    hooks = {_fill(t.hook, "astuces tech", n, 2026) for t in TEMPLATES_FR for n in (3, 5, 7)}
+    assert all(d.title in titles and d.hook in hooks for d in drafts), [d.title for d in drafts]
+    assert drafts[0].title.startswith("Astuces tech")  # the topic leads: French needs no article before it
+    japanese = NicheContext(topic="パン", vibe="", outliers=OUTLIERS, language="ja")  # no Japanese set: English
+    english = {_fill(t.title, "パン", n, 2026) for t in TEMPLATES for n in (3, 5, 7)}
+    assert all(d.title in english for d in OfflineGenerator(year=2026).generate(japanese, n=3, seed=2))

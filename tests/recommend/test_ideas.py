@@ -20,15 +20,19 @@ from miles.store.db import session_scope
 from miles.store.repos.users import create_user
 
 
-def bread_niche(now: pd.Timestamp, n_channels: int = 6, per_channel: int = 12) -> pd.DataFrame:
-    """Channels posting bread videos daily; question titles get 3x the views at every age."""
+def bread_niche(
+    now: pd.Timestamp, n_channels: int = 6, per_channel: int = 12, titles: tuple[str, str] | None = None
+) -> pd.DataFrame:
+    """Channels posting bread videos daily; question titles get 3x the views at every age. ``titles``: the
+    (question, other) title shapes, with ``{c}-{v}`` made unique per video."""
+    question_title, other_title = titles or ("Why is my bread flat {c}-{v}?", "Bread recipe {c}-{v}")
     rows = []
     rng = np.random.default_rng(0)
     for c in range(n_channels):
         for v in range(per_channel):
             question = v % 3 == 0
             published = now - pd.Timedelta(days=per_channel - v, hours=c)
-            title = f"Why is my bread flat {c}-{v}?" if question else f"Bread recipe {c}-{v}"
+            title = (question_title if question else other_title).format(c=c, v=v)
             for age_h in (2, 24, 72):
                 captured = published + pd.Timedelta(hours=age_h)
                 if captured > now:
@@ -36,9 +40,9 @@ def bread_niche(now: pd.Timestamp, n_channels: int = 6, per_channel: int = 12) -
                 views = int(100 * (c + 1) * age_h**0.5 * (3 if question else 1) * rng.lognormal(0, 0.1))
                 rows.append(
                     {
-                        "video_id": f"b{c:02d}{v:03d}xxxxx",
+                        "video_id": f"{'f' if titles else 'b'}{c:02d}{v:03d}xxxxx",
                         "title": title,
-                        "channel_id": f"UCbread{c}",
+                        "channel_id": f"UCbread{c}{'fr' if titles else ''}",
                         "published_at": published,
                         "captured_at": captured,
                         "views": views,
@@ -205,3 +209,17 @@ def test_a_caller_cannot_queue_one_collection_per_topic_without_bound(niche_sett
     results = [run_ideas(settings=settings, deps=stale, topic=f"bread {i}", n=1, now=later) for i in range(3)]
     assert [r["freshness"]["refresh_run_id"] is not None for r in results] == [True, True, False]
     assert any("2 collections waiting" in note for note in results[2]["notes"]) and results[2]["ideas"]
+
+
+def test_a_french_niche_gets_french_ideas(sqlite_settings: Settings) -> None:
+    from miles.recommend.generate import _fill
+    from miles.recommend.templates import TEMPLATES_FR
+
+    titles = ("Astuces tech : pourquoi mon ordinateur rame autant {c}-{v} ?",
+              "Astuces tech pour garder son téléphone rapide {c}-{v}")  # fmt: skip
+    import_frame(bread_niche(pd.Timestamp(utcnow()), titles=titles), settings=sqlite_settings)
+    # "astuces tech" is too short for the language guesser: the niche's videos say French
+    result = run_ideas(settings=sqlite_settings, deps=deps(), topic="astuces tech", vibe="", n=4, seed=1)
+    assert result["niche"]["topic_language"] is None and result["ideas_language"] == "fr"
+    french = {_fill(t.title, "astuces tech", n, utcnow().year) for t in TEMPLATES_FR for n in (3, 5, 7)}
+    assert len(result["ideas"]) == 4 and all(i["title"] in french for i in result["ideas"]), result["ideas"]

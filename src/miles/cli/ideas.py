@@ -122,6 +122,7 @@ def _print(result: dict[str, Any]) -> None:
     console.print(
         f"[bold]{result['topic']}[/bold] {result['vibe']} · {result['candidates']} niche videos · "
         f"model {result['model_version'] or '- (not scored)'} · ideas by {result['generator']}"
+        + (f" in {language}" if (language := result.get("ideas_language")) else "")
         + (f" · for {subs:,.0f} subscribers" if (subs := result.get("channel_subscribers")) is not None else "")
         + (" · cached" if result.get("cached") else "")
     )

@@ -19,6 +19,7 @@ from miles.config import Settings
 from miles.errors import SourceUnavailable
 from miles.recommend.candidates import SHORTS_MAX_S
 from miles.recommend.patterns import Pattern
+from miles.recommend.templates import Template, templates_for
 
 
 class IdeaDraft(BaseModel):
@@ -44,6 +45,7 @@ class NicheContext:
     vibe: str
     outliers: list[dict[str, Any]]  # video_id, title, multiple, views, age_h, duration_s
     patterns: list[Pattern] = field(default_factory=list)
+    language: str | None = None  # the niche's language (ISO 639-1) when known: ideas are written in it
 
     def winning(self) -> list[Pattern]:
         return [p for p in self.patterns if p.is_finding and (p.effect or 0) > 1]
@@ -59,66 +61,6 @@ class IdeaGenerator(Protocol):
 # --- offline --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Template:
-    """One idea shape with typed slots: ``{x}`` the topic noun phrase, ``{n}`` a number; ``pattern`` is the niche
-    pattern it leans on (a key of ``patterns.pattern_masks``), ``seconds`` its usual length."""
-
-    format: str
-    title: str
-    hook: str
-    pattern: str | None = None
-    seconds: float = 40.0
-    vibes: tuple[str, ...] = ()  # the vibes it suits best; empty: any
-
-
-TEMPLATES: tuple[Template, ...] = (
-    Template("list", "{n} {x} mistakes beginners make", "Put “mistake #1” on screen in the first frame.", "number", 45),
-    Template("list", "{n} {x} tips I wish I knew sooner", "Count down from {n} on screen, fastest tip first.",
-             "number"),
-    Template("myth test", "{n} {x} myths, tested", "Open on the myth in big letters, then the verdict stamp.",
-             "number"),
-    Template("rating", "Rating {n} viral {x} hacks", "Show the score card before the first hack.", "number", 50,
-             ("funny",)),
-    Template("tutorial", "How to start {x} in {n} simple steps", "Show the finished result, then rewind to step 1.",
-             "number", 55, ("educational",)),
-    Template("challenge", "I tried {x} for {n} days", "Open on day {n} first, then jump back to day 1.", "number", 50,
-             ("hype", "dramatic")),
-    Template("question", "Is {x} worth it in {year}?", "Ask the question on screen and answer it in one word.",
-             "question", 35),
-    Template("question", "Why does nobody talk about this {x} trick?", "Start mid-trick with no introduction.",
-             "question", 30),
-    Template("question", "What happens if you get {x} wrong?", "Open on the failed result, then explain the fix.",
-             "question", 35, ("educational", "dramatic")),
-    Template("comparison", "Cheap vs expensive {x}: can you tell?", "Put both side by side in the first frame.",
-             None, 40, ("funny", "hype")),
-    Template("explainer", "{X} explained in 30 seconds", "State the one-sentence answer before anything else.",
-             None, 30, ("educational",)),
-    Template("explainer", "The science behind {x}, made simple", "Show the close-up that makes the difference first.",
-             None, 45, ("educational",)),
-    Template("story", "My first {x} went completely wrong", "Open on the disaster, then “here is what happened”.",
-             None, 45, ("dramatic", "funny")),
-    Template("story", "The {x} mistake that cost me a week", "Show the ruined result with a time stamp on screen.",
-             None, 40, ("dramatic",)),
-    Template("POV", "POV: your first time trying {x}", "Film from your own eyes, hands already in frame.", None, 20,
-             ("funny",)),
-    Template("routine", "A slow, cozy {x} session", "Open on a calm close-up with natural sound, no talking.",
-             None, 45, ("cozy", "chill")),
-    Template("routine", "Sunday morning {x}, start to finish", "Start with the light and the first sound of the work.",
-             None, 50, ("cozy", "chill")),
-    Template("ASMR", "{X} with no talking, just sound", "Open on the loudest satisfying sound of the process.",
-             None, 40, ("cozy", "chill")),
-    Template("speedrun", "{X} speedrun: beat my time", "Start the timer on screen in the first frame.", None, 35,
-             ("hype",)),
-    Template("before/after", "{X} before and after: one change", "Show the after first, then cut to the before.",
-             None, 30),
-    Template("budget", "{X} on a tiny budget", "Show the receipt total in the first frame.", None, 40),
-    Template("secret", "The {x} detail pros never skip", "Zoom on the detail before saying a word.", None, 30),
-    Template("reaction", "Reacting to the best {x} on the internet", "Open on your face at the wildest moment.",
-             None, 45, ("funny", "hype")),
-    Template("checklist", "Everything you need for {x}, nothing more", "Lay every item out in the first frame.",
-             None, 35, ("educational",)),
-)  # fmt: skip
 NUMBERS = (3, 5, 7)
 _SPACES = re.compile(r"\s+")
 
@@ -139,7 +81,7 @@ class OfflineGenerator:
     names the outliers and patterns it used, or says that the niche gave no evidence. Deterministic per seed."""
 
     name = "offline"
-    version = "6"  # part of the ideas cache key: a new recipe must not serve old cached ideas
+    version = "7"  # part of the ideas cache key: a new recipe must not serve old cached ideas
 
     def __init__(self, *, year: int | None = None) -> None:
         self.year = year
@@ -148,7 +90,8 @@ class OfflineGenerator:
         rng = np.random.default_rng(seed)
         x = topic_phrase(context.topic) or context.topic
         winning = {p.key: p for p in context.winning()}
-        order = self._order(context.vibe.strip().lower(), winning, rng)
+        _, templates = templates_for(context.language)
+        order = self._order(templates, context.vibe.strip().lower(), winning, rng)
         year = self.year or date.today().year
         seconds = self._typical_seconds(context.outliers)
         drafts = []
@@ -169,13 +112,15 @@ class OfflineGenerator:
         return drafts
 
     @staticmethod
-    def _order(vibe: str, winning: dict[str, Pattern], rng: np.random.Generator) -> list[Template]:
+    def _order(
+        templates: tuple[Template, ...], vibe: str, winning: dict[str, Pattern], rng: np.random.Generator
+    ) -> list[Template]:
         """Templates using a winning pattern first, then those suiting the vibe, then the rest; shuffled within."""
 
         def rank(t: Template) -> int:
             return (0 if t.pattern in winning else 2) + (0 if vibe and vibe in t.vibes else 1)
 
-        shuffled = [TEMPLATES[i] for i in rng.permutation(len(TEMPLATES))]
+        shuffled = [templates[i] for i in rng.permutation(len(templates))]
         return sorted(shuffled, key=rank)
 
     @staticmethod
@@ -245,11 +190,13 @@ def build_prompt(context: NicheContext, n: int) -> str:
         {
             "topic": context.topic,
             "vibe": context.vibe,
+            "language": context.language or "the topic's",
             "ideas_wanted": n,
             "outliers": outliers,
             "significant_patterns": patterns,
             "rules": evidence + "inspired_by must list video_ids from outliers; reasoning must name the outliers and "
-            "patterns the idea uses; duration_s at most 180 (a Short); every idea distinct from the others",
+            "patterns the idea uses; duration_s at most 180 (a Short); every idea distinct from the others; title and "
+            "hook in the given language (an ISO 639-1 code), reasoning in English",
         },
         ensure_ascii=False,
     )

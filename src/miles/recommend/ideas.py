@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from miles.recommend.candidates import select as select_candidates
 from miles.recommend.generate import IdeaDraft, IdeaGenerator, NicheContext, OfflineGenerator, generator_for
 from miles.recommend.outliers import MIN_BASELINE, fit_reference_labeler, niche_outliers
 from miles.recommend.patterns import Pattern, find_patterns
+from miles.recommend.templates import BY_LANGUAGE, templates_for
 from miles.store.db import session_scope
 from miles.store.repos import ideas as ideas_repo
 from miles.store.repos import niche as niche_repo
@@ -213,8 +215,13 @@ def _compute(
     outliers = niche_outliers(snaps, history, reference_labeler(settings, now, deps.platform))
     patterns = find_patterns(outliers, seed=req.seed)
     top = _outliers_out(outliers.head(OUTLIERS_SHOWN).to_dict("records"), found.info, notes)
-    context = NicheContext(topic=req.topic, vibe=req.vibe, outliers=top, patterns=patterns)
+    language = ideas_language(found, top)
+    context = NicheContext(topic=req.topic, vibe=req.vibe, outliers=top, patterns=patterns, language=language)
     drafts, used = _generate(generator, context, req.n, req.seed, notes)
+    written = templates_for(language)[0] if used.startswith("offline") else language
+    if language is not None and written != language:
+        notes.append(f"the niche is in {language}, but the offline generator writes {written} ideas here (it writes "
+                     f"{', '.join(BY_LANGUAGE)}); an LLM generator (MILES_LLM_*) writes in any language")  # fmt: skip
     ideas = _score_and_rank(deps, drafts, req.n, top, notes)
     _evidence_notes(found, top, patterns, req, notes)
     if deps.score is None and deps.unscored_note:
@@ -236,6 +243,7 @@ def _compute(
         "model_version": deps.model_version if deps.score is not None else None,
         "channel_subscribers": deps.subscribers if deps.score is not None else None,
         "generator": used,
+        "ideas_language": written,  # what the titles and hooks are written in (None: the LLM's choice)
         "generated_at": now.isoformat(),
         "candidates": len(found.ids),
         "niche": _niche_out(found, req.filters),
@@ -245,6 +253,19 @@ def _compute(
         "ideas": ideas,
         "notes": notes,
     }
+
+
+def ideas_language(found: Candidates, outliers: list[dict[str, Any]]) -> str | None:
+    """The language to write ideas in: the niche's filter, else the topic's, else that of most of the niche's outliers
+    ("astuces tech" is too short to tell, its French tech videos are not), else unknown."""
+    if found.language or found.topic_language:
+        return found.language or found.topic_language
+    counts = Counter(str(o["language"]) for o in outliers if o.get("language"))
+    if counts:
+        top, count = counts.most_common(1)[0]
+        if count > len(outliers) / 2:
+            return top
+    return None
 
 
 def _niche_out(found: Candidates, filters: Filters) -> dict[str, Any]:

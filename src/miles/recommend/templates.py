@@ -1,0 +1,130 @@
+"""The offline idea generator's idea shapes, one set per language it writes: titles and hooks are what a creator
+posts and films, so a French niche gets French ones (the reasoning around them stays in the interface's English)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Template:
+    """One idea shape with typed slots: ``{x}`` the topic noun phrase, ``{n}`` a number; ``pattern`` is the niche
+    pattern it leans on (a key of ``patterns.pattern_masks``), ``seconds`` its usual length."""
+
+    format: str
+    title: str
+    hook: str
+    pattern: str | None = None
+    seconds: float = 40.0
+    vibes: tuple[str, ...] = ()  # the vibes it suits best; empty: any
+
+
+TEMPLATES: tuple[Template, ...] = (
+    Template("list", "{n} {x} mistakes beginners make", "Put “mistake #1” on screen in the first frame.", "number", 45),
+    Template("list", "{n} {x} tips I wish I knew sooner", "Count down from {n} on screen, fastest tip first.",
+             "number"),
+    Template("myth test", "{n} {x} myths, tested", "Open on the myth in big letters, then the verdict stamp.",
+             "number"),
+    Template("rating", "Rating {n} viral {x} hacks", "Show the score card before the first hack.", "number", 50,
+             ("funny",)),
+    Template("tutorial", "How to start {x} in {n} simple steps", "Show the finished result, then rewind to step 1.",
+             "number", 55, ("educational",)),
+    Template("challenge", "I tried {x} for {n} days", "Open on day {n} first, then jump back to day 1.", "number", 50,
+             ("hype", "dramatic")),
+    Template("question", "Is {x} worth it in {year}?", "Ask the question on screen and answer it in one word.",
+             "question", 35),
+    Template("question", "Why does nobody talk about this {x} trick?", "Start mid-trick with no introduction.",
+             "question", 30),
+    Template("question", "What happens if you get {x} wrong?", "Open on the failed result, then explain the fix.",
+             "question", 35, ("educational", "dramatic")),
+    Template("comparison", "Cheap vs expensive {x}: can you tell?", "Put both side by side in the first frame.",
+             None, 40, ("funny", "hype")),
+    Template("explainer", "{X} explained in 30 seconds", "State the one-sentence answer before anything else.",
+             None, 30, ("educational",)),
+    Template("explainer", "The science behind {x}, made simple", "Show the close-up that makes the difference first.",
+             None, 45, ("educational",)),
+    Template("story", "My first {x} went completely wrong", "Open on the disaster, then “here is what happened”.",
+             None, 45, ("dramatic", "funny")),
+    Template("story", "The {x} mistake that cost me a week", "Show the ruined result with a time stamp on screen.",
+             None, 40, ("dramatic",)),
+    Template("POV", "POV: your first time trying {x}", "Film from your own eyes, hands already in frame.", None, 20,
+             ("funny",)),
+    Template("routine", "A slow, cozy {x} session", "Open on a calm close-up with natural sound, no talking.",
+             None, 45, ("cozy", "chill")),
+    Template("routine", "Sunday morning {x}, start to finish", "Start with the light and the first sound of the work.",
+             None, 50, ("cozy", "chill")),
+    Template("ASMR", "{X} with no talking, just sound", "Open on the loudest satisfying sound of the process.",
+             None, 40, ("cozy", "chill")),
+    Template("speedrun", "{X} speedrun: beat my time", "Start the timer on screen in the first frame.", None, 35,
+             ("hype",)),
+    Template("before/after", "{X} before and after: one change", "Show the after first, then cut to the before.",
+             None, 30),
+    Template("budget", "{X} on a tiny budget", "Show the receipt total in the first frame.", None, 40),
+    Template("secret", "The {x} detail pros never skip", "Zoom on the detail before saying a word.", None, 30),
+    Template("reaction", "Reacting to the best {x} on the internet", "Open on your face at the wildest moment.",
+             None, 45, ("funny", "hype")),
+    Template("checklist", "Everything you need for {x}, nothing more", "Lay every item out in the first frame.",
+             None, 35, ("educational",)),
+)  # fmt: skip
+
+# The same shapes in French, written as "{X} : ..." where English puts the topic inside the sentence: a topic is
+# typed as a bare noun phrase ("astuces tech"), and French would need an article of the right gender before it.
+TEMPLATES_FR: tuple[Template, ...] = (
+    Template("list", "{X} : {n} erreurs de débutant", "Affiche « erreur n°1 » à l'écran dès la première image.",
+             "number", 45),
+    Template("list", "{X} : {n} conseils que j'aurais aimé connaître plus tôt",
+             "Compte à rebours de {n} à l'écran, le conseil le plus rapide d'abord.", "number"),
+    Template("myth test", "{X} : {n} idées reçues, testées", "Ouvre sur l'idée reçue en gros, puis le verdict.",
+             "number"),
+    Template("rating", "{X} : je note {n} astuces virales", "Montre la note avant la première astuce.", "number", 50,
+             ("funny",)),
+    Template("tutorial", "{X} : se lancer en {n} étapes simples", "Montre le résultat final, puis reviens à l'étape 1.",
+             "number", 55, ("educational",)),
+    Template("challenge", "{X} pendant {n} jours : mon bilan", "Ouvre sur le jour {n}, puis reviens au jour 1.",
+             "number", 50, ("hype", "dramatic")),
+    Template("question", "{X} : est-ce que ça vaut le coup en {year} ?",
+             "Pose la question à l'écran et réponds en un mot.", "question", 35),
+    Template("question", "{X} : pourquoi personne ne parle de cette astuce ?",
+             "Commence en pleine action, sans intro.", "question", 30),
+    Template("question", "{X} : que se passe-t-il si on se trompe ?",
+             "Ouvre sur le résultat raté, puis explique comment corriger.", "question", 35,
+             ("educational", "dramatic")),
+    Template("comparison", "{X} pas cher vs cher : tu vois la différence ?",
+             "Mets les deux côte à côte dès la première image.", None, 40, ("funny", "hype")),
+    Template("explainer", "{X} : l'essentiel en 30 secondes", "Donne la réponse en une phrase avant tout le reste.",
+             None, 30, ("educational",)),
+    Template("explainer", "{X} : la science derrière, simplement",
+             "Montre d'abord le gros plan qui fait la différence.", None, 45, ("educational",)),
+    Template("story", "{X} : ma première fois a mal tourné",
+             "Ouvre sur la catastrophe, puis « voilà ce qui s'est passé ».", None, 45, ("dramatic", "funny")),
+    Template("story", "{X} : l'erreur qui m'a coûté une semaine", "Montre le résultat raté avec la date à l'écran.",
+             None, 40, ("dramatic",)),
+    Template("POV", "POV : ta toute première fois, {x}", "Filme de tes propres yeux, les mains déjà dans le cadre.",
+             None, 20, ("funny",)),
+    Template("routine", "{X} : une session lente et cosy", "Ouvre sur un gros plan calme, son naturel, sans parler.",
+             None, 45, ("cozy", "chill")),
+    Template("routine", "{X} un dimanche matin, du début à la fin",
+             "Commence par la lumière et le premier son du travail.", None, 50, ("cozy", "chill")),
+    Template("ASMR", "{X} sans parler, juste le son", "Ouvre sur le son le plus satisfaisant du process.", None, 40,
+             ("cozy", "chill")),
+    Template("speedrun", "{X} en speedrun : bats mon temps", "Lance le chrono à l'écran dès la première image.", None,
+             35, ("hype",)),
+    Template("before/after", "{X} avant/après : un seul changement", "Montre l'après d'abord, puis coupe sur l'avant.",
+             None, 30),
+    Template("budget", "{X} avec un tout petit budget", "Montre le total du ticket de caisse dès la première image.",
+             None, 40),
+    Template("secret", "{X} : le détail que les pros ne zappent jamais", "Zoome sur le détail avant de dire un mot.",
+             None, 30),
+    Template("reaction", "{X} : je réagis au meilleur d'internet", "Ouvre sur ta tête au moment le plus fou.", None,
+             45, ("funny", "hype")),
+    Template("checklist", "{X} : tout ce qu'il faut, rien de plus", "Pose chaque élément dans la première image.",
+             None, 35, ("educational",)),
+)  # fmt: skip
+BY_LANGUAGE: dict[str, tuple[Template, ...]] = {"en": TEMPLATES, "fr": TEMPLATES_FR}
+DEFAULT_LANGUAGE = "en"
+
+
+def templates_for(language: str | None) -> tuple[str, tuple[Template, ...]]:
+    """(the language written, its templates): the niche's language when there is a set for it, else English."""
+    code = language if language in BY_LANGUAGE else DEFAULT_LANGUAGE
+    return code, BY_LANGUAGE[code]
