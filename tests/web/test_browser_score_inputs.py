@@ -44,3 +44,24 @@ def test_typed_numbers_are_echoed_as_read(server: str, browser) -> None:  # type
         shoot(page, f"score-read-as-{name}")
         assert not errors, f"JavaScript errors: {errors}"
         context.close()
+
+
+def test_views_so_far_score_from_the_form_as_it_opens(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """A creator who already posted opens the form, types the views read an hour and a day in, and submits: no
+    publish time to set (a pre-filled hour put every reading of an hour or more in the future)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=90_000)
+    page = browser.new_page()
+    page.goto(f"{server}/score")
+    assert page.get_by_label("Planned publish time").input_value() == ""
+    page.get_by_label("Title", exact=True).fill("Mon setup gaming")
+    page.get_by_label("Channel subscribers").fill("2k")
+    page.locator("summary", has_text="Already published?").click()
+    page.get_by_label("Views so far").fill("1:40, 20:900")
+    page.get_by_role("button", name="Score this draft").click()
+    result = page.locator("#score-result")
+    expect(result).to_contain_text("Mode: early")
+    assert "lies in the future" not in page.content()
+    shoot(page, "score-views-so-far")
+    page.close()

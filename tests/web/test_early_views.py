@@ -110,7 +110,7 @@ def test_the_browsers_time_zone_is_used_on_pages_and_the_api_stays_utc(web: Test
     assert history["created_at"].endswith(("Z", "+00:00")) or "T" in history["created_at"]
     page = web.get("/history").text
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d IST", page) and "Times on pages are in" in page
-    assert "Planned publish time" in web.get("/score").text and "(Asia/Kolkata)" in web.get("/score").text
+    assert "Planned publish time" in web.get("/score").text and "(Asia/Kolkata; blank: now)" in web.get("/score").text
     explore = web.get("/explore", params={"topic": "sourdough"}).text
     assert "publish hour (Asia/Kolkata)" in explore
     # Without JavaScript: the footer's select posts the zone and comes back to the page.

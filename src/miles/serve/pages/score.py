@@ -30,7 +30,7 @@ from miles.serve.errors import field_path
 from miles.serve.pages.charts import interval_figure
 from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.pages.forms import FormErrors, form_page
-from miles.serve.pages.timezone import local_input, local_zone
+from miles.serve.pages.timezone import local_zone
 from miles.serve.schemas import DraftIn, VariantIn
 from miles.serve.services import thumbnails
 from miles.serve.services.model import LIVE_MIN_VIDEOS, PredictorHolder, live_section
@@ -202,10 +202,6 @@ def form_data(page: Page) -> dict[str, Any]:
     return {"result": None, "model": {"state": status.state, "version": status.version, "message": status.message}}
 
 
-def _default_publish(tz: tzinfo) -> str:
-    return local_input(utcnow().replace(minute=0, second=0, microsecond=0), tz)
-
-
 def _typed(form: dict[str, Any]) -> dict[str, Any]:
     """The form as typed, for showing it again: the alternatives are lists (one input each)."""
     alts = {name: v if isinstance(v := form.get(name, []), list) else [v] for name in ALT_FIELDS}
@@ -229,7 +225,9 @@ def prefilled(query: Mapping[str, str]) -> dict[str, str]:
 @router.get("/score")
 @router.get("/score.json")
 def score_form(page: PageDep) -> Response:
-    form = {"publish_at": _default_publish(local_zone(page.web)), **prefilled(page.request.query_params)}
+    # no publish time filled in: blank reads as now, or with views so far as "the latest reading is now" (a
+    # pre-filled hour put every reading of an hour or more in the future)
+    form = prefilled(page.request.query_params)
     return render(page, "score.html", {**form_data(page), "prefill": form}, form=form)
 
 
