@@ -294,6 +294,8 @@ def test_thumbnail_as_base64_and_as_upload(predictor_client: TestClient, db_sett
     )
     # the default model checks and stores a thumbnail but does not use it (see its card), and says so honestly
     assert r1.status_code == 200 and "thumbnail" not in r1.json()["prediction"]["inputs_used"]
+    echoed = r1.json()["prediction"]["draft"]["thumbnail"]
+    assert echoed["status"] == "given" and "does not use thumbnails yet" in echoed["note"], echoed
     assert stored(db_settings, r1.json()["prediction_id"]).inputs["thumbnail_sha256"] == content_hash(image)
     r2 = predictor_client.post(
         f"{API}/predict/upload", data={"draft": '{"title": "t"}'}, files={"thumbnail": ("t.png", image, "image/png")}

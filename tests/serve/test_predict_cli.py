@@ -134,3 +134,11 @@ def test_a_blank_subscriber_count_is_read_from_the_known_channel(cli_env: Settin
     assert subs["value"] == 7600 and subs["status"] == "defaulted"
     assert subs["note"].startswith("not given: your channel's stored count on ")
     assert pred["draft"]["channel_id"] == {"value": HITS, "status": "given", "note": None}
+
+
+def test_the_read_as_line_keeps_a_given_inputs_note() -> None:
+    from miles.cli.model import read_as_line
+
+    note = "given, but this model does not use thumbnails yet: it moves no number"
+    line = read_as_line({"thumbnail": {"value": "image", "status": "given", "note": note}})
+    assert line == f"thumbnail image ({note})"

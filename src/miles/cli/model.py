@@ -270,6 +270,8 @@ def read_as_line(draft: dict[str, dict[str, Any]]) -> str:
             parts.append(f"{label} ({len(value):,} characters)")
         else:
             parts.append(f"{label} {value}")
+        if f["status"] != "defaulted" and f.get("note"):  # e.g. a thumbnail the model does not read
+            parts[-1] += f" ({f['note']})"
     return "; ".join(parts)
 
 

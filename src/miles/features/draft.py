@@ -150,11 +150,15 @@ GIVEN, DEFAULTED = "given", "defaulted"
 DRAFT_CHANNEL = "draft-channel-"  # the predictor's id for a draft's own, unknown channel (never echoed)
 
 
-def read_as(item: DraftInput, *, typical_subscribers: float | None = None) -> dict[str, dict[str, Any]]:
+def read_as(
+    item: DraftInput, *, typical_subscribers: float | None = None, thumbnail_used: bool = True
+) -> dict[str, dict[str, Any]]:
     """Each input of a draft as the forecast read it: ``{"value", "status": "given" | "defaulted", "note"}``, so a
     creator sees "12k" read as 12,000 and what stood in for each blank (publish time now, a typical channel, ...).
 
-    ``typical_subscribers``: the count the model reads a blank subscriber count as (its training median).
+    ``typical_subscribers``: the count the model reads a blank subscriber count as (its training median);
+    ``thumbnail_used``: False when the model reads no thumbnail feature (a given thumbnail says so, or comparing two
+    would look like a tie the model measured).
     """
     d, given = item.draft, item.given
     when = as_utc(d.publish_at).isoformat(timespec="seconds")
@@ -197,6 +201,8 @@ def read_as(item: DraftInput, *, typical_subscribers: float | None = None) -> di
         else:
             value, note = blanks[name]
             out[name] = {"value": value, "status": DEFAULTED, "note": note}
+    if "thumbnail" in given and not thumbnail_used:
+        out["thumbnail"]["note"] = "given, but this model does not use thumbnails yet: it moves no number"
     if d.channel_id and not d.channel_id.startswith(DRAFT_CHANNEL):
         out["channel_id"] = {"value": d.channel_id, "status": GIVEN, "note": None}
     return out

@@ -515,7 +515,11 @@ class Predictor:
                     inputs_missing=[f for f in INPUT_FIELDS if f not in item.given],
                     contributions=_top_contributions(loaded.model.features, contrib[k]) if contrib is not None else [],
                     channel_history=summaries[k],
-                    draft=read_as(item, typical_subscribers=_typical_subscribers(loaded.model)),
+                    draft=read_as(
+                        item,
+                        typical_subscribers=_typical_subscribers(loaded.model),
+                        thumbnail_used=_uses_thumbnail(loaded.model),
+                    ),  # fmt: skip
                     accuracy=accuracy_statement(
                         loaded.accuracy,
                         item.draft.channel_subscribers,
