@@ -519,7 +519,7 @@ class Predictor:
                         item,
                         typical_subscribers=_typical_subscribers(loaded.model),
                         thumbnail_used=_uses_thumbnail(loaded.model),
-                    ),  # fmt: skip
+                    ),
                     accuracy=accuracy_statement(
                         loaded.accuracy,
                         item.draft.channel_subscribers,
