@@ -13,6 +13,7 @@ from miles.inputs import (
     parse_duration,
     parse_hour,
     parse_publish_time,
+    parse_subscribers,
     parse_tags,
 )
 
@@ -41,6 +42,9 @@ NOW = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
         ("1.200.000", 1_200_000),
         ("2 million", 2_000_000),
         ("12 thousand", 12_000),
+        ("2,5k", 2500),  # a decimal comma before a suffix (French, German...)
+        ("1,5M", 1_500_000),
+        ("1,25 m", 1_250_000),
         ("  42 ", 42),
         ("", None),
         ("   ", None),
@@ -62,6 +66,7 @@ def test_counts_read_as_typed(text: str | None, expected: int | None) -> None:
         ("-3", "subscribers: '-3' is negative; a count is 0 or more"),
         ("20b", "is more than 10,000,000,000"),
         ("1,200, 3,400", "is not a number"),  # alternatives are separate fields, never a comma list
+        ("1,500k", "is not a number"),  # 1.5k or 1,500 thousand? ambiguous: refused
     ],
 )
 def test_nonsense_counts_are_refused_naming_field_and_text(text: str, problem: str) -> None:
@@ -86,6 +91,10 @@ def test_nonsense_counts_are_refused_naming_field_and_text(text: str, problem: s
         ("1.5m", 90.0),
         ("0:02:30", 150.0),
         ("3:00", 180.0),  # the longest Short
+        ("45,5", 45.5),  # a decimal comma
+        ("1m30", 90.0),
+        ("1min30", 90.0),
+        ("1 min 30", 90.0),
     ],
 )
 def test_durations_read_as_typed(text: str, seconds: float) -> None:
@@ -106,6 +115,7 @@ def test_durations_read_as_typed(text: str, seconds: float) -> None:
         ("1:02:03", "is 3723 s"),
         ("1h", "is 3600 s"),
         ("-5", "is not a duration"),
+        ("1m75", "is not a duration"),
     ],
 )
 def test_nonsense_and_too_long_durations_are_refused(text: str, problem: str) -> None:
@@ -185,3 +195,9 @@ def test_a_long_typed_value_is_shortened_in_the_message() -> None:
 )
 def test_tags_are_read_alike_on_every_surface(typed: str | None, tags: list[str]) -> None:
     assert parse_tags(typed) == tags
+
+
+def test_a_subscriber_count_past_the_biggest_channels_is_a_typo() -> None:
+    assert parse_subscribers("400M", "subscribers") == 400_000_000
+    with pytest.raises(InputError, match=r"subscribers: '10000000000' is more than 1,000,000,000"):
+        parse_subscribers("10000000000", "subscribers")

@@ -1,9 +1,9 @@
 """Numbers, durations and times as people type them, read the same way on every surface (form, API, CLI).
 
-Counts: ``1200``, ``1,200``, ``1 200``, ``12k``, ``1.2M``, ``0`` (0 is zero, not unknown). Durations: ``90``,
-``90s``, ``1:30``, ``1m30s``, ``1:02:03``, up to :data:`MAX_DURATION_S`. Publish times: ISO 8601 (``T`` or a
-space; naive means UTC) between 2005 and one year ahead. Hours of the day: ``17``, ``17:00``, ``5pm``.
-A blank is ``None`` (not given). Anything else is an :class:`InputError` naming the field and what was typed,
+Counts: ``1200``, ``1,200``, ``1 200``, ``12k``, ``1.2M``, ``2,5k``, ``0`` (0 is zero, not unknown). Durations:
+``90``, ``90s``, ``45,5``, ``1:30``, ``1m30s``, ``1m30``, ``1:02:03``, up to :data:`MAX_DURATION_S`. Publish times:
+ISO 8601 (``T`` or a space; naive means UTC) between 2005 and one year ahead. Hours of the day: ``17``, ``17:00``,
+``5pm``. A blank is ``None`` (not given). Anything else is an :class:`InputError` naming the field and what was typed,
 so a value is never read as something the person did not mean (``1,200`` is never 1, nor a list).
 """
 
@@ -19,6 +19,7 @@ from miles.errors import InvalidInput
 
 MAX_DURATION_S = 180.0  # a YouTube Short is at most 3 minutes (since October 2024); Miles scores Shorts
 MAX_COUNT = 10**10
+MAX_SUBSCRIBERS = 10**9  # the biggest channels have a few hundred million: more is a typo (an extra zero or two)
 MAX_TITLE_CHARS = 300  # YouTube allows 100; longer text is pasted by mistake, and every surface refuses it alike
 MAX_ECHO = 40  # characters of the typed text repeated in an error
 SUFFIXES = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000, "bn": 1_000_000_000, "thousand": 1_000,
@@ -27,9 +28,13 @@ SUFFIXES = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000, "bn": 1_000_0
 # dot (German, French, Spanish...: "2.000" is two thousand; a count is whole, so it cannot be 2.0)
 _GROUPED = re.compile("^\\d{1,3}(?:([., \u00a0\u2009\u202f'\u2019_])\\d{3})?(?:\\1\\d{3})*$")
 _SHORTHAND = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)\s*(k|m|bn|b|thousand|million|billion)?$", re.IGNORECASE)
+# a decimal comma before a suffix, as French, German, Spanish... write it: "2,5k", "1,25 M" (with three digits after
+# the comma, "1,500k", it would be a thousands separator: that stays refused as ambiguous)
+_COMMA_SHORTHAND = re.compile(r"^(\d+),(\d{1,2})\s*(k|m|bn|b|thousand|million|billion)$", re.IGNORECASE)
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d{2}(?:\.\d+)?)$")
 _UNITS = re.compile(r"^(?:(\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in(?:utes?|s)?)?)?\s*"
                     r"(?:(\d+(?:\.\d+)?)\s*s(?:ec(?:onds?|s)?)?)?$", re.IGNORECASE)  # fmt: skip
+_MIN_SEC = re.compile(r"^(\d+)\s*m(?:in(?:utes?|s)?)?\s*(\d{1,2})$", re.IGNORECASE)  # "1m30", "1 min 30"
 MAX_EARLY_READINGS = 50  # as many as the API's draft accepts
 _PAIR = re.compile(r"^(\d+(?:\.\d+)?)\s*(min|m|h|d)?\s*[:=]\s*(\d+(?:\.\d+)?)\s*([km])?$", re.IGNORECASE)
 _AGE_UNIT_H = {"min": 1 / 60, "m": 1 / 60, "h": 1.0, "d": 24.0}
@@ -63,6 +68,8 @@ def parse_count(text: str | None, field: str, *, maximum: int = MAX_COUNT) -> in
     value: float
     if _GROUPED.match(raw):
         value = float(re.sub(r"\D", "", raw))
+    elif comma := _COMMA_SHORTHAND.match(raw):
+        value = float(f"{comma.group(1)}.{comma.group(2)}") * SUFFIXES[comma.group(3).lower()]
     elif match := _SHORTHAND.match(raw):
         value = float(match.group(1)) * SUFFIXES[(match.group(2) or "").lower()]
         if not value.is_integer() and not match.group(2):
@@ -76,6 +83,11 @@ def parse_count(text: str | None, field: str, *, maximum: int = MAX_COUNT) -> in
     return round(value)
 
 
+def parse_subscribers(text: str | None, field: str) -> int | None:
+    """A channel's subscriber count as typed (as :func:`parse_count`), at most MAX_SUBSCRIBERS."""
+    return parse_count(text, field, maximum=MAX_SUBSCRIBERS)
+
+
 def parse_duration(text: str | None, field: str, *, maximum: float = MAX_DURATION_S) -> float | None:
     """Seconds as typed (``90`` / ``90s`` / ``1:30`` / ``1m30s`` / ``1:02:03``); None when blank."""
     if _blank(text):
@@ -87,8 +99,10 @@ def parse_duration(text: str | None, field: str, *, maximum: float = MAX_DURATIO
         if secs >= 60 or (clock.group(1) is not None and minutes >= 60):
             raise InputError(field, raw, "is not a duration: minutes and seconds after ':' run from 00 to 59")
         seconds = hours * 3600 + minutes * 60 + secs
-    elif re.fullmatch(r"\d+(?:\.\d+)?", raw):
-        seconds = float(raw)
+    elif re.fullmatch(r"\d+(?:[.,]\d+)?", raw):  # "45.5", or with a decimal comma "45,5"
+        seconds = float(raw.replace(",", "."))
+    elif (min_sec := _MIN_SEC.match(raw)) and int(min_sec.group(2)) < 60:
+        seconds = float(min_sec.group(1)) * 60 + float(min_sec.group(2))
     elif (units := _UNITS.match(raw)) and any(units.groups()):
         h, m, s = (float(g) if g else 0.0 for g in units.groups())
         seconds = h * 3600 + m * 60 + s

@@ -551,3 +551,14 @@ def test_model_origin_names_the_source_not_the_directory(tmp_path: Path) -> None
     assert model_origin(Settings(data_dir=tmp_path), packaged_default_dir()) == "packaged default"
     assert model_origin(Settings(data_dir=tmp_path), tmp_path / "models" / "v1").startswith("promoted")
     assert model_origin(settings, None) is None
+
+
+def test_subscriber_counts_blank_or_past_the_biggest_channels_are_refused_clearly(client: TestClient) -> None:
+    for value, problem in (("", "is empty: leave the field out (or null)"), ("10000000000", "is more than 1,000,000,000"),
+                           (10**10, "less than or equal to 1000000000")):  # fmt: skip
+        response = client.post(f"{API}/predict", json={"title": "Hello", "channel_subscribers": value})
+        assert response.status_code == 422, response.text
+        detail = response.json()["error"]["details"][0]
+        assert detail["field"] == "body.channel_subscribers" and problem in detail["message"], detail
+    ideas = client.post(f"{API}/ideas", json={"topic": "bread", "channel_subscribers": "2e12"})
+    assert ideas.status_code == 422 and "channel_subscribers" in ideas.text

@@ -96,6 +96,21 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     fall = web.post(f"/track/{item['id']}/views", data={"views": "10", "csrf_token": token, "tracked_id": item["id"]})
     assert fall.status_code == 422 and "views only grow" in html.unescape(fall.text)
     assert 'id="views-' + str(item["id"]) + '-error"' in fall.text
+    # the forecast was for a typical channel, and says so; the creator's own size makes the comparison fair
+    assert item["prepublish_forecast"]["draft"]["channel_subscribers"]["status"] == "defaulted"
+    assert "The forecast is for a typical channel (" in page and "give your channel's subscribers" in page
+    bad = web.post(f"/track/{item['id']}/views", data={"views": "600k", "subscribers": "lots", "csrf_token": token,
+                                                       "tracked_id": item["id"]})  # fmt: skip
+    assert bad.status_code == 422 and 'id="subscribers-' + str(item["id"]) + '-error"' in bad.text
+    typical = item["prepublish_forecast"]["horizons"]
+    sized = web.post(f"/track/{item['id']}/views", data={"views": "600k", "subscribers": "2k", "csrf_token": token},
+                     follow_redirects=False)  # fmt: skip
+    assert sized.status_code == 303, sized.text
+    item = web.get("/track.json").json()["items"][0]
+    read = item["prepublish_forecast"]["draft"]["channel_subscribers"]
+    assert read == {"value": 2000, "status": "given", "note": None} and item["snapshots"][-1]["views"] == 600_000
+    assert item["prepublish_forecast"]["horizons"][-1]["p50"] < typical[-1]["p50"]  # a 2k channel, not 73,800
+    assert "The forecast is for a typical channel" not in html.unescape(web.get("/track").text)
 
 
 def test_the_browsers_time_zone_is_used_on_pages_and_the_api_stays_utc(web: TestClient) -> None:

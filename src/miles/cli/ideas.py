@@ -14,7 +14,7 @@ from miles.cli.state import STATE
 from miles.config import Settings
 from miles.domain import checked_platform
 from miles.errors import InvalidInput, SourceUnavailable
-from miles.inputs import parse_count
+from miles.inputs import parse_subscribers
 from miles.recommend.candidates import Filters
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder
@@ -77,7 +77,7 @@ def ideas_cmd(
         raise InvalidInput("--collect searches YouTube; for TikTok use `miles collect tiktok user|tag` first")
     filters = Filters(language=language.lower(), shorts=shorts.lower(), include_long=include_long,
                       include_ads=include_ads)  # fmt: skip
-    channel_size = parse_count(subscribers, "--subscribers")
+    channel_size = parse_subscribers(subscribers, "--subscribers")
     with session_scope(settings) as session:
         predictor = PredictorHolder(settings).get(session)
     with console.status("finding the niche, its outliers and ideas…", spinner="dots"):

@@ -166,7 +166,7 @@ def predict_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as JSON.")] = False,
 ) -> None:
     """Predict views (p10/p50/p90 at 1 h … 30 d) and P(viral) for one draft."""
-    from miles.inputs import parse_count, parse_duration, parse_early_views, parse_publish_time, parse_tags
+    from miles.inputs import parse_duration, parse_early_views, parse_publish_time, parse_subscribers, parse_tags
     from miles.model.predict import DraftInput, Predictor
 
     settings = STATE.settings
@@ -186,7 +186,7 @@ def predict_cmd(
     typed = {
         "duration_s": read(parse_duration, duration, "--duration"),
         "publish_at": read(parse_publish_time, publish_at, "--publish-at"),
-        "channel_subscribers": read(parse_count, subscribers, "--subscribers"),
+        "channel_subscribers": read(parse_subscribers, subscribers, "--subscribers"),
         "early_views": read(parse_early_views, ", ".join(early_views or []), "--early-views") or [],
         "thumbnail": read(_thumbnail, thumbnail),
     }

@@ -39,7 +39,14 @@ from miles.features.build import MIN_GAP_H, build_features, group_ids, prepare_s
 from miles.features.matrix import per_row_values
 from miles.features.registry import resolve_groups
 from miles.features.schema import DraftRows, Feature, Task
-from miles.inputs import MAX_TITLE_CHARS, InputError, parse_count, parse_duration, parse_publish_time
+from miles.inputs import (
+    MAX_TITLE_CHARS,
+    InputError,
+    parse_count,
+    parse_duration,
+    parse_publish_time,
+    parse_subscribers,
+)
 
 log = logging.getLogger(__name__)
 DEFAULT_HORIZONS_H: tuple[float, ...] = (1.0, 6.0, 24.0, 168.0, 720.0)
@@ -258,7 +265,10 @@ def _number(row: Mapping[str, Any], name: str, index: int | None) -> float | Non
         return None
     if isinstance(value, str) and name in COUNT_FIELDS | {"duration_s"}:  # as people type them: "12k", "1:30"
         try:
-            parsed = parse_duration(value, name) if name == "duration_s" else parse_count(value, name)
+            if name == "duration_s":
+                parsed: float | None = parse_duration(value, name)
+            else:
+                parsed = (parse_subscribers if name == "channel_subscribers" else parse_count)(value, name)
         except InputError as exc:
             raise InvalidInput(f"{_at(index)}{exc.message}", details=exc.details) from None
         return None if parsed is None else float(parsed)

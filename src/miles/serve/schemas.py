@@ -20,7 +20,15 @@ from pydantic_core import PydanticCustomError
 
 from miles.domain import CHANCE_DECIMALS, VIEW_DECIMALS, checked_publish_time, checked_utc, control_char_problem
 from miles.features.draft import falling_views
-from miles.inputs import MAX_DURATION_S, MAX_TITLE_CHARS, InputError, parse_count, parse_duration
+from miles.inputs import (
+    MAX_DURATION_S,
+    MAX_SUBSCRIBERS,
+    MAX_TITLE_CHARS,
+    InputError,
+    parse_count,
+    parse_duration,
+    parse_subscribers,
+)
 from miles.model.predict import VIRAL_DEFINITION
 
 Mode = Literal["prepublish", "early"]
@@ -49,15 +57,20 @@ def _typed(parse: Any) -> Any:
         if not isinstance(_refuse_bool(value), str):
             return value
         try:
-            return parse(value, "value")
+            parsed = parse(value, "value")
         except InputError as exc:  # the error's location names the field
             raise PydanticCustomError("invalid_input", exc.short) from None
+        if parsed is None:  # blank text: "not a valid integer" would not say what to do
+            raise PydanticCustomError("invalid_input", "is empty: leave the field out (or null) when it is not known")
+        return parsed
 
     return BeforeValidator(read)
 
 
 Count = Annotated[int, _typed(parse_count)]
 """A count: a number, or text as people type it ("1,200", "1 200", "12k", "1.2M")."""
+Subscribers = Annotated[int, _typed(parse_subscribers)]
+"""A channel's subscriber count, as a Count, at most MAX_SUBSCRIBERS."""
 Duration = Annotated[float, _typed(parse_duration)]
 """A duration in seconds: a number, or text ("90", "1:30", "1m30s"); a Short lasts at most MAX_DURATION_S."""
 DURATION_HELP = f"Length in seconds (or text: '1:30', '1m30s'), at most {MAX_DURATION_S:g} (a Short)."
@@ -151,8 +164,11 @@ class DraftIn(_In):
         description="Your channel as an id, @handle or youtube.com channel/Shorts URL; when Miles has its uploads, "
         "the forecast uses the channel's record (and its subscriber count when none is given).",
     )
-    channel_subscribers: Count | None = Field(
-        None, ge=0, le=10**10, description="Subscriber count at publish: a number, or text ('1,200', '12k'); 0 is 0."
+    channel_subscribers: Subscribers | None = Field(
+        None,
+        ge=0,
+        le=MAX_SUBSCRIBERS,
+        description="Subscriber count at publish: a number, or text ('1,200', '12k'); 0 is 0.",
     )
     thumbnail_url: str | None = Field(
         None, max_length=2000, description="HTTPS URL on an allowed thumbnail host (MILES_THUMBNAIL_HOSTS)."

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
+from miles.inputs import MAX_SUBSCRIBERS
 from miles.recommend.candidates import Filters
 from miles.serve.api.common import ERRORS, MODEL_ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
-from miles.serve.schemas import CleanText, Count, Platform
+from miles.serve.schemas import CleanText, Platform, Subscribers
 from miles.serve.services.collections import collection_status
 from miles.serve.services.ideas import ideas_for, queries_for
 
@@ -21,10 +22,10 @@ class IdeasIn(CleanText):
     topic: str = Field(min_length=1, max_length=200, description="The niche, e.g. 'sourdough bread'.")
     vibe: str = Field("", max_length=200, description="The feel you want, e.g. 'funny', 'cozy', 'educational'.")
     n: int = Field(5, ge=1, le=20, description="How many ideas to return.")
-    channel_subscribers: Count | None = Field(
+    channel_subscribers: Subscribers | None = Field(
         None,
         ge=0,
-        le=10**10,
+        le=MAX_SUBSCRIBERS,
         description="Your channel's subscribers ('1,200', '12k'): the ideas are forecast for your channel. Without "
         "it they are forecast for a typical channel of the training data, and a note says so.",
     )

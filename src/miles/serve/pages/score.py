@@ -19,11 +19,11 @@ from miles.domain import utcnow
 from miles.errors import InvalidInput, MilesError
 from miles.inputs import (
     format_duration,
-    parse_count,
     parse_duration,
     parse_early_views,
     parse_hour,
     parse_publish_time,
+    parse_subscribers,
     parse_tags,
 )
 from miles.serve.errors import field_path
@@ -118,7 +118,7 @@ def draft_from_form(form: dict[str, Any], errors: FormErrors | None = None, tz: 
     InvalidInput (``details.fields``: the input's name and the message)."""
     errors = errors or FormErrors()
     duration = errors.read("duration_s", parse_duration, form["duration_s"], "duration")
-    subscribers = errors.read("subscribers", parse_count, form["subscribers"], "subscribers")
+    subscribers = errors.read("subscribers", parse_subscribers, form["subscribers"], "subscribers")
     publish = errors.read("publish_at", parse_publish_time, _in_zone(form["publish_at"], tz), "planned publish time")
     early = _early_views(form, publish, errors)
     if early and publish is None and not form["publish_at"].strip():

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from miles.domain import as_utc, utcnow
 from miles.errors import MilesError
-from miles.inputs import parse_views
+from miles.inputs import parse_subscribers, parse_views
 from miles.model.predict import DraftInput, nothing_left_to_forecast
 from miles.recommend.platforms import model_platform, no_model_message
 from miles.serve.api.tracked import video_to_track
@@ -236,6 +236,7 @@ def add_views(
     read_at: Annotated[str, Form(max_length=40)] = "",
     title: Annotated[SafeStr, Form(max_length=300)] = "",
     published_at: Annotated[str, Form(max_length=40)] = "",
+    subscribers: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Views the user read themselves (YouTube Studio, the app): stored as a snapshot of the video, after which its
     forecast is in early mode and compared with the forecast made before publishing."""
@@ -246,6 +247,7 @@ def add_views(
     count = problems.check("views", lambda: parse_views(views, "views"))
     captured = problems.check("read_at", lambda: parse_local(read_at, tz, "read at") or utcnow())
     published = problems.check("published_at", lambda: parse_local(published_at, tz, "published at"))
+    channel = problems.check("subscribers", lambda: parse_subscribers(subscribers, "subscribers"))
     problems.raise_if_any()
     assert count is not None and captured is not None
     tracked.record_views(
@@ -256,6 +258,7 @@ def add_views(
         captured_at=captured,
         title=title.strip() or None,
         published_at=published,
+        channel_subscribers=channel,
     )
     page.commit()
     return RedirectResponse(f"/track?views={tracked_id}#tracked-{tracked_id}", status_code=303)

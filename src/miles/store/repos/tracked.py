@@ -67,8 +67,10 @@ def record_views(
     captured_at: datetime,
     title: str | None = None,
     published_at: datetime | None = None,
+    channel_subscribers: int | None = None,
 ) -> None:
-    """A view count the user read for one of their tracked videos, stored as a snapshot (source ``web-entry``).
+    """A view count the user read for one of their tracked videos, stored as a snapshot (source ``web-entry``), with
+    the channel's subscribers when given (the forecasts read the latest known count).
 
     A video Miles has not read yet needs its title and publish time. Views never fall with age, so a count below
     an earlier snapshot's (or above a later one's) is refused, as is a reading before publishing or in the future.
@@ -109,6 +111,7 @@ def record_views(
                 "published_at": published,
                 "captured_at": captured,
                 "views": views,
+                "channel_subscribers": channel_subscribers,
                 "source": MANUAL_SOURCE,
                 "published_at_is_date_only": False,
                 "captured_at_is_date_only": False,
