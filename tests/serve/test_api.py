@@ -554,8 +554,9 @@ def test_model_origin_names_the_source_not_the_directory(tmp_path: Path) -> None
 
 
 def test_subscriber_counts_blank_or_past_the_biggest_channels_are_refused_clearly(client: TestClient) -> None:
-    for value, problem in (("", "is empty: leave the field out (or null)"), ("10000000000", "is more than 1,000,000,000"),
-                           (10**10, "less than or equal to 1000000000")):  # fmt: skip
+    cases = (("", "is empty: leave the field out (or null)"), ("10000000000", "is more than 1,000,000,000"),
+             (10**10, "less than or equal to 1000000000"))  # fmt: skip
+    for value, problem in cases:
         response = client.post(f"{API}/predict", json={"title": "Hello", "channel_subscribers": value})
         assert response.status_code == 422, response.text
         detail = response.json()["error"]["details"][0]

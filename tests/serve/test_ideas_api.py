@@ -72,6 +72,8 @@ def test_ideas_are_forecast_for_the_creators_channel_size(ideas_client: TestClie
         assert body["channel_subscribers"] == {"800": 800, "12k": 12_000, "2M": 2_000_000}[subs]
         assert not any("no subscriber count given" in n for n in body["notes"]) and not body["cached"]
         sized[subs] = {i["title"]: i["prediction"]["views"]["30d"]["p50"] for i in body["ideas"]}
+        shown = [v[q] for i in body["ideas"] for v in i["prediction"]["views"].values() for q in ("p10", "p50", "p90")]
+        assert all(round(v, 1) == v for v in shown)  # rounded as /predict rounds them
     assert set(sized["800"]) == set(sized["2M"])  # the same ideas, scored for another channel
     for title, small in sized["800"].items():
         assert small <= sized["12k"][title] <= sized["2M"][title] and small < sized["2M"][title], title

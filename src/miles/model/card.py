@@ -214,6 +214,10 @@ def accuracy_table(rows: list[Mapping[str, Any]]) -> str:
     """What every forecast's accuracy sentence is read from: 8 of 10 test-fold ordinary uploads within xK."""
     from miles.model.predict import BAND_LABELS
 
+    if "min_t_i_h" in rows[0]:  # the early table: by the age the views were read at
+        lines = ["| views read | within ×K for 8 of 10 videos | videos |", "|---|---|---|"]
+        lines += [f"| {r['read']} | ×{r['within_factor']:.1f} | {r['videos']} |" for r in rows]
+        return "\n".join(lines)
     lines = ["| channel size | ages | within ×K for 8 of 10 videos | videos |", "|---|---|---|---|"]
     lines += [f"| {BAND_LABELS[r['band']]} | {r['ages']} | ×{r['within_factor']:.1f} | {r['videos']} |" for r in rows]
     return "\n".join(lines)
@@ -251,7 +255,8 @@ def task_section(task: str, manifest: Mapping[str, Any], metrics: Mapping[str, A
     parts += ["\n### Test fold by source (within a source the sampling frame is constant)",
               source_table(metrics.get("test_by_source", {}))]  # fmt: skip
     if rows := metrics.get("accuracy_by_band"):
-        parts += ["\n### How far off, by channel size (test fold, ordinary uploads; at least 30 rows a cell)",
+        parts += ["\n### How far off, by channel size or (early) reading age (test fold, ordinary uploads; at least 30 "
+                  "rows a cell)",
                   accuracy_table(rows)]  # fmt: skip
     if loso := loso_table(metrics.get("leave_one_source_out") or {}):
         parts += ["\n### Second headline: leave-one-source-out (DESIGN.md §3.3 rule 8)",

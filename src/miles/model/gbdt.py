@@ -120,7 +120,9 @@ class GBDTConfig:
 
 @dataclass
 class Calibrator:
-    """Isotonic map from raw classifier scores to probabilities (piecewise linear between knots)."""
+    """Isotonic map from raw classifier scores to probabilities, linear between the centres of its steps (centred
+    isotonic regression): the steps' own ends made the chance jump (37 % at 40 views in the first hour, 89 % at
+    42) where the forecast moved by a few per cent."""
 
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
@@ -132,7 +134,11 @@ class Calibrator:
         if len(np.unique(labels)) < 2:
             raise InvalidInput("cannot calibrate the viral classifier: the validation fold has a single class")
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores, labels)
-        return cls(x=[float(v) for v in iso.X_thresholds_], y=[float(v) for v in iso.y_thresholds_])
+        order = np.argsort(scores, kind="stable")
+        at, fitted = np.asarray(scores, dtype=float)[order], iso.predict(np.asarray(scores, dtype=float)[order])
+        starts = np.r_[0, np.flatnonzero(np.diff(fitted) != 0.0) + 1]
+        centres = np.add.reduceat(at, starts) / np.diff(np.r_[starts, len(at)])
+        return cls(x=[float(v) for v in centres], y=[float(v) for v in fitted[starts]])
 
     def __call__(self, scores: FloatArray) -> FloatArray:
         if not self.x:
@@ -383,6 +389,7 @@ class GBDTModel:
         scale = np.array([lo if q < 0.5 else hi if q > 0.5 else 0.0 for q in self.config.quantiles])
         quantiles: FloatArray = mid + (raw - mid) * scale[None, :] + np.where(scale == 0.0, raw - mid, 0.0)
         quantiles = self._around_served_centre(quantiles, x, selected)
+        quantiles = self._young_spread(quantiles, x, selected)
         chance = self.calibrator(self._viral_score(inputs, x, quantiles, threads))
         return quantiles, np.clip(chance, CHANCE_FLOOR, 1.0 - CHANCE_FLOOR)
 
@@ -437,6 +444,26 @@ class GBDTModel:
         out: FloatArray = quantiles + ((1.0 - weight) * (reference - mid))[:, None]
         return out
 
+    def _young_share(self, x: pd.DataFrame, selected: BoolArray | None) -> FloatArray:
+        """How much of each row's forecast the growth curve serves (``young_share``; 0 for selected frames)."""
+        ordinary = np.ones(len(x), dtype=bool) if selected is None else ~np.asarray(selected, dtype=bool)
+        out: FloatArray = young_share(x["early_t_i_h"].to_numpy(dtype=float)) * ordinary
+        return out
+
+    def _young_spread(self, quantiles: FloatArray, x: pd.DataFrame, selected: BoolArray | None) -> FloatArray:
+        """Where the growth curve serves the centre, the interval is its measured spread (``GrowthCurve.spread``) in
+        the same share: the quantile trees' spread there is the trending videos' (``growth`` module docstring)."""
+        if self.young is None or not len(x):
+            return quantiles
+        share = self._young_share(x, selected)
+        spread = self.young.spread(x) if share.any() else None
+        if spread is None or len(self.config.quantiles) != 3:
+            return quantiles
+        mid = quantiles[:, [self._mid]]
+        curve = np.column_stack([spread[0], np.zeros(len(x)), spread[1]])
+        out: FloatArray = mid + (1.0 - share[:, None]) * (quantiles - mid) + share[:, None] * curve
+        return out
+
     def _blend_parts(self, x: pd.DataFrame, selected: BoolArray | None = None) -> tuple[FloatArray, FloatArray]:
         """Each row's model weight in the blend and its reference forecast (log1p views) by its t_i bucket; a young
         reading of an ordinary upload (every row not ``selected``) takes the growth curve (``young_share``), and
@@ -453,7 +480,7 @@ class GBDTModel:
         if self.young is None:
             return weight, reference
         ordinary = np.ones(len(x), dtype=bool) if selected is None else ~np.asarray(selected, dtype=bool)
-        share = young_share(t_i) * ordinary
+        share = self._young_share(x, selected)
         if share.any():
             # mixed into the reference that serves from YOUNG_UNTIL_H on (6h-1d), so nothing jumps there
             kind, w = self.blend.get("1") or self.blend["*"]  # "*": every bucket the judge did not see

@@ -306,6 +306,9 @@ def _evidence_notes(
             f"fewer than {MIN_IN_LANGUAGE} relevant videos are in the topic's language ({found.topic_language}, "
             "guessed from the topic), so videos in every language are shown; pick a language to narrow it"
         )
+    elif found.ids and req.filters.language == "auto" and found.topic_language is None:
+        notes.append(f"the language of “{req.topic}” could not be told (too few words), so videos in every language "
+                     "are shown; pick a language to narrow it")  # fmt: skip
     trusted = sum(1 for o in top if o["trusted"])
     if found.ids and trusted < MIN_TRUSTED_OUTLIERS:
         notes.append(

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
-from miles.domain import utcnow
+from miles.domain import CHANCE_DECIMALS, VIEW_DECIMALS, utcnow
 from miles.features.draft import Draft, DraftInput
 from miles.recommend.ideas import Embedder, Scorer
 
@@ -66,9 +66,9 @@ def _views(raw: Any) -> dict[str, dict[str, float]]:
     return {
         horizon_label(float(h)): {
             "age_h": float(h),
-            "p10": float(field_of(q, "p10")),
-            "p50": float(field_of(q, "p50")),
-            "p90": float(field_of(q, "p90")),
+            "p10": round(float(field_of(q, "p10")), VIEW_DECIMALS),  # as the API and CLI show a forecast
+            "p50": round(float(field_of(q, "p50")), VIEW_DECIMALS),
+            "p90": round(float(field_of(q, "p90")), VIEW_DECIMALS),
         }
         for h, q in items
     }
@@ -96,7 +96,7 @@ def predictor_scorer(
             out.append(
                 {
                     "views": _views(raw),
-                    "viral_probability": float(field_of(raw, "viral_probability") or 0.0),
+                    "viral_probability": round(float(field_of(raw, "viral_probability") or 0.0), CHANCE_DECIMALS),
                     "model_version": str(field_of(raw, "model_version") or predictor.version),
                 }
             )
