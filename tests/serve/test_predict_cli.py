@@ -92,6 +92,8 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
     draft = out["draft"]
     assert all(round(h[q], 1) == h[q] for h in out["horizons"] for q in ("p10", "p50", "p90"))  # as the API
     assert round(out["viral_probability"], 4) == out["viral_probability"]
+    assert [h["label"] for h in out["horizons"]][-1] == "30d" and out["viral_definition"]  # as /predict gives it
+    assert {"top_contributions", "inputs_used", "accuracy", "mode", "model_version"} <= set(out)
     assert draft["channel_subscribers"] == {"value": 12000, "status": "given", "note": None}
     assert draft["duration_s"] == {"value": 90.0, "status": "given", "note": None}
     assert draft["early_views"]["value"] == [{"age_h": 2.0, "views": 1200}]

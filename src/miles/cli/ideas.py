@@ -127,12 +127,12 @@ def _print(result: dict[str, Any]) -> None:
         + (" · cached" if result.get("cached") else "")
     )
     outliers = Table(title="Outliers (age-normalised)")
-    for col in ("title", "age", "views", "multiple", "basis"):
+    for col in ("title", "length", "age", "views", "multiple", "basis"):
         outliers.add_column(col, justify="left" if col == "title" else "right")
+    kinds = {"short": "Short", "long": "long-form", "unknown": "unknown"}  # as the Ideas page's badges
     for o in result["outliers"][:8]:
-        outliers.add_row(
-            o["title"][:70], f"{o['age_h']:.0f} h", f"{o['views']:,}", f"{_fmt(o['multiple'])}x", o["basis"]
-        )
+        outliers.add_row(o["title"][:70], kinds.get(o.get("kind") or "", "–"), f"{o['age_h']:.0f} h",
+                         f"{o['views']:,}", f"{_fmt(o['multiple'])}x", o["basis"])  # fmt: skip
     console.print(outliers)
     patterns = Table(title="Patterns (median multiple with vs without)")
     for col in ("pattern", "with", "without", "effect", "95% interval"):

@@ -203,7 +203,10 @@ def predict_cmd(
         raise InvalidInput(problem)
     pred = predictor.predict([draft], channel_history=history)[0]
     if as_json:
-        typer.echo(json.dumps({**_rounded(pred.as_dict()), "channel_note": note}, indent=2))
+        from miles.serve.services.predict import to_prediction_out  # the API's shape: one forecast, one format
+
+        out = to_prediction_out(pred, version=pred.model_version, mode=pred.mode).model_dump(mode="json")
+        typer.echo(json.dumps({**out, "channel_note": note}, indent=2))
         return
     table = Table(title=f"{pred.mode} prediction · model {pred.model_version}")
     for col in ("age", "p10", "p50 (views)", "p90"):
@@ -228,16 +231,6 @@ def predict_cmd(
     reasons = ", ".join(f"{feature_label(f)} {effect_multiple(v)}" for f, v in pred.contributions)
     console.print("what drove it: " + (f"{reasons} ({EFFECT_CAPTION[0].lower()}{EFFECT_CAPTION[1:-1]})" if reasons
                                        else f"nothing. {NO_REASONS}"), highlight=False)  # fmt: skip
-
-
-def _rounded(out: dict[str, Any]) -> dict[str, Any]:
-    """Views and the viral chance to the digits the API gives them."""
-    from miles.domain import CHANCE_DECIMALS, VIEW_DECIMALS
-
-    for h in out["horizons"]:
-        h.update({q: round(h[q], VIEW_DECIMALS) for q in ("p10", "p50", "p90")})
-    out["viral_probability"] = round(out["viral_probability"], CHANCE_DECIMALS)
-    return out
 
 
 def read_as_line(draft: dict[str, dict[str, Any]]) -> str:
