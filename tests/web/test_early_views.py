@@ -93,6 +93,11 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     assert check["remark"] and "far off" in check["remark"]
     page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html.unescape(web.get("/track").text)))
     assert "Forecast before publishing for 24 h" in page and "actual at 24 h: 500,000" in page and "far off" in page
+    # typed views are this creator's evidence only: never a niche's outlier, its freshness, or a public listing
+    listed = web.get("/api/v1/videos", params={"q": "sourdough starter", "limit": 100}).json()["items"]
+    assert listed and "AAAAAAAAAAA" not in {v["id"] for v in listed}
+    niche = web.post("/api/v1/ideas", json={"topic": "sourdough starter", "language": "any"}).json()
+    assert niche["candidates"] > 0 and "AAAAAAAAAAA" not in {o["video_id"] for o in niche["outliers"]}
     fall = web.post(f"/track/{item['id']}/views", data={"views": "10", "csrf_token": token, "tracked_id": item["id"]})
     assert fall.status_code == 422 and "views only grow" in html.unescape(fall.text)
     assert 'id="views-' + str(item["id"]) + '-error"' in fall.text

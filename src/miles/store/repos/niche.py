@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from miles.domain import SNAPSHOT_COLUMNS, channel_url, parse_channel_ref
 from miles.store.repos import jobs
-from miles.store.repos.snapshots import rows_to_frame, snapshot_query
+from miles.store.repos.snapshots import MANUAL_SOURCE, collected, rows_to_frame, snapshot_query
 from miles.store.tables import Channel, Video, VideoSnapshot
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -35,20 +35,21 @@ def search_video_ids(*, session: Session, topic: str, limit: int = 400, platform
         ids = session.execute(
             text(
                 "SELECT v.id FROM videos_fts f JOIN videos v ON v.rowid = f.rowid "
-                "WHERE videos_fts MATCH :m AND (:p IS NULL OR v.platform = :p) ORDER BY rank LIMIT :n"
+                "WHERE videos_fts MATCH :m AND (:p IS NULL OR v.platform = :p) AND v.source IS NOT :typed "
+                "ORDER BY rank LIMIT :n"
             ),
-            {"m": match, "n": limit, "p": platform},
+            {"m": match, "n": limit, "p": platform, "typed": MANUAL_SOURCE},
         )
         found = [r[0] for r in ids]
     else:
         query = " | ".join(terms)
         stmt = text(
             "SELECT id FROM videos WHERE to_tsvector('simple', title) @@ to_tsquery('simple', :q) "
-            "AND (CAST(:p AS varchar) IS NULL OR platform = :p) LIMIT :n"
+            "AND (CAST(:p AS varchar) IS NULL OR platform = :p) AND source IS DISTINCT FROM :typed LIMIT :n"
         )
-        found = [r[0] for r in session.execute(stmt, {"q": query, "n": limit, "p": platform})]
+        found = [r[0] for r in session.execute(stmt, {"q": query, "n": limit, "p": platform, "typed": MANUAL_SOURCE})]
     if len(found) < limit:
-        like = or_(*[Video.title.ilike(f"%{t}%") for t in terms])
+        like = or_(*[Video.title.ilike(f"%{t}%") for t in terms]) & Video.source.is_distinct_from(MANUAL_SOURCE)
         if platform is not None:
             like = like & (Video.platform == platform)
         extra = session.scalars(select(Video.id).where(like).limit(limit)).all()
@@ -57,11 +58,12 @@ def search_video_ids(*, session: Session, topic: str, limit: int = 400, platform
 
 
 def snapshots_for(*, session: Session, video_ids: Sequence[str]) -> pd.DataFrame:
-    """All snapshots of the given videos in the interchange format."""
+    """The snapshots Miles collected (none a user typed: those are evidence of that user's video only) of the given
+    videos, in the interchange format."""
     ids = list(video_ids)
     rows: list[Any] = []
     for start in range(0, len(ids), 500):
-        stmt = snapshot_query().where(VideoSnapshot.video_id.in_(ids[start : start + 500]))
+        stmt = snapshot_query().where(VideoSnapshot.video_id.in_(ids[start : start + 500]), collected())
         rows.extend(session.connection().execute(stmt).fetchall())
     return rows_to_frame(rows)
 
@@ -103,8 +105,10 @@ def fresh_count(*, session: Session, video_ids: Sequence[str], since: datetime) 
     ids = list(video_ids)
     if not ids:
         return 0
-    stmt = select(func.count(func.distinct(VideoSnapshot.video_id))).where(
-        VideoSnapshot.video_id.in_(ids[:2000]), VideoSnapshot.captured_at >= since
+    stmt = (
+        select(func.count(func.distinct(VideoSnapshot.video_id)))
+        .join(Video, Video.id == VideoSnapshot.video_id)
+        .where(VideoSnapshot.video_id.in_(ids[:2000]), VideoSnapshot.captured_at >= since, collected())
     )
     return int(session.scalar(stmt) or 0)
 

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from miles.store.db import is_postgres
+from miles.store.repos.snapshots import MANUAL_SOURCE, collected
 from miles.store.tables import Video, VideoSnapshot
 
 
@@ -57,7 +58,7 @@ def _filtered(
     published_to: datetime | None,
     platform: str | None = None,
 ) -> Select[Video]:
-    stmt = select(Video)
+    stmt = select(Video).where(Video.source.is_distinct_from(MANUAL_SOURCE))  # a video a user typed is theirs alone
     if q and q.strip():
         stmt = stmt.where(_text_filter(session, q))
     if category_id is not None:
@@ -110,7 +111,8 @@ def latest_stats(*, session: Session, video_ids: list[str]) -> dict[str, LatestS
         return {}
     newest = (
         select(VideoSnapshot.video_id, func.max(VideoSnapshot.captured_at).label("at"))
-        .where(VideoSnapshot.video_id.in_(video_ids))
+        .join(Video, Video.id == VideoSnapshot.video_id)
+        .where(VideoSnapshot.video_id.in_(video_ids), collected())
         .group_by(VideoSnapshot.video_id)
         .subquery()
     )
