@@ -116,6 +116,8 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     assert read == {"value": 2000, "status": "given", "note": None} and item["snapshots"][-1]["views"] == 600_000
     assert item["prepublish_forecast"]["horizons"][-1]["p50"] < typical[-1]["p50"]  # a 2k channel, not 73,800
     assert "The forecast is for a typical channel" not in html.unescape(web.get("/track").text)
+    fall = web.post(f"/track/{item['id']}/views", data={"views": "400k", "csrf_token": token, "tracked_id": item["id"]})
+    assert fall.status_code == 422 and "does not fit 600,000 at" in html.unescape(fall.text)  # the latest, not 500k
 
 
 def test_the_browsers_time_zone_is_used_on_pages_and_the_api_stays_utc(web: TestClient) -> None:
