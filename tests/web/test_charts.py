@@ -32,3 +32,9 @@ def test_an_empty_scatter_says_so_instead_of_drawing_made_up_ticks() -> None:
     points = [{"title": "t", "duration_s": 30, "multiple": 2.0}]
     drawn = scatter_figure(points, "duration_s", "multiple", "d", "m", log_x=True, log_y=True, y_multiple=True)
     assert "annotations" not in drawn["layout"] and drawn["layout"]["yaxis"]["ticktext"][0] == "0.01×"
+
+
+def test_a_log_x_axis_labels_each_power_of_ten_written_out() -> None:
+    figure = scatter_figure([{"title": "t", "age_h": 20.0, "views": 5.0}], "age_h", "views", "age", "views",
+                            log_x=True, log_y=True)  # fmt: skip
+    assert figure["layout"]["xaxis"]["dtick"] == 1 and figure["layout"]["xaxis"]["tickformat"] == ",~g"

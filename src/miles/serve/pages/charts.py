@@ -12,6 +12,7 @@ MUTED = "#6b7280"
 # one labelled tick per power of ten, written out (1, 10, 100, 1,000): Plotly's default labels 2 3 4 ... 9 between
 # them, which made 200 and 2,000 hard to tell apart
 LOG_TICKS_Y = {"dtick": 1, "tickformat": ",.0f"}
+LOG_TICKS_X = {"dtick": 1, "tickformat": ",~g"}  # hours: 0.1 h is "0.1", not "0"
 # a log axis of multiples (ratios): 1-2-5 ticks written as multiples ("0" stood for 0.1x, and a range under one
 # decade showed the single tick "1")
 _MULTIPLE_TICKS = [0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1_000, 10_000, 100_000]
@@ -42,6 +43,7 @@ def _layout(
             "type": "log" if log_x else "linear",
             "gridcolor": "#e5e7eb",
             "automargin": True,
+            **(LOG_TICKS_X if log_x else {}),  # "2 3 ... 9 100 2 3": 20 h could not be told from 200 h
         },
         "yaxis": {
             "title": {"text": y_title, "standoff": 8},
