@@ -38,3 +38,11 @@ def test_a_log_x_axis_labels_each_power_of_ten_written_out() -> None:
     figure = scatter_figure([{"title": "t", "age_h": 20.0, "views": 5.0}], "age_h", "views", "age", "views",
                             log_x=True, log_y=True)  # fmt: skip
     assert figure["layout"]["xaxis"]["dtick"] == 1 and figure["layout"]["xaxis"]["tickformat"] == ",~g"
+
+
+def test_the_views_so_far_are_drawn_where_the_forecast_starts() -> None:
+    horizons = [{"horizon_h": 24.0, "label": "1d", "p10": 100.0, "p50": 300.0, "p90": 900.0}]
+    figure = interval_figure(horizons, [{"age_h": 1.0, "views": 40}, {"age_h": 6.0, "views": 0}])
+    seen = figure["data"][-1]
+    assert seen["name"] == "views so far" and seen["x"] == [1.0, 6.0] and seen["y"] == [40, 1.0]
+    assert [t["name"] for t in interval_figure(horizons)["data"]][-1] == "p50 (median)"

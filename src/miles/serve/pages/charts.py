@@ -68,11 +68,22 @@ def band_traces(horizons: Sequence[dict[str, Any]], name: str) -> list[dict[str,
     ]  # fmt: skip
 
 
-def interval_figure(horizons: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Predicted views at each horizon: the p10–p90 band and the p50 line (log scales, ticks named 1h … 30d)."""
+def interval_figure(horizons: Sequence[dict[str, Any]], readings: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Predicted views at each horizon: the p10–p90 band and the p50 line (log scales, ticks named 1h … 30d), and
+    the views already read (``{"age_h", "views"}``, early mode) as points, so the forecast is seen to start there."""
     x = [h["horizon_h"] for h in horizons]
     layout = _layout("time after publishing", "views", log_x=True, log_y=True)
-    layout["xaxis"].update(tickvals=x, ticktext=[h["label"] for h in horizons])
+    ticks = {
+        **{float(r["age_h"]): f"{r['age_h']:g}h" for r in readings},
+        **{h["horizon_h"]: h["label"] for h in horizons},
+    }
+    layout["xaxis"].update(tickvals=sorted(ticks), ticktext=[ticks[t] for t in sorted(ticks)])
+    seen = [{
+        "x": [r["age_h"] for r in readings], "y": [max(r["views"], MIN_SHOWN_VIEWS) for r in readings],
+        "mode": "markers", "marker": {"color": ACCENT, "size": 9}, "name": "views so far",
+        "text": [f"{r['views']:,} views at {r['age_h']:g} h" for r in readings],
+        "hovertemplate": "%{text}<extra></extra>",
+    }] if readings else []  # fmt: skip
     return {
         "data": [
             *band_traces(horizons, "p10–p90 (80 % of outcomes)"),
@@ -85,6 +96,7 @@ def interval_figure(horizons: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 "text": [f"{h['label']}: {h['p50']:,.0f} views ({h['p10']:,.0f}–{h['p90']:,.0f})" for h in horizons],
                 "hovertemplate": "%{text}<extra></extra>",
             },
+            *seen,
         ],
         "layout": layout,
     }

@@ -167,7 +167,7 @@ def score_data(
     return {
         "result": out,
         "live": live if live["videos"] >= LIVE_MIN_VIDEOS else None,
-        "figure": interval_figure(out["prediction"]["horizons"]),
+        "figure": interval_figure(out["prediction"]["horizons"], early_readings(out["prediction"])),
         "thumbnail_unused": unused_thumbnail,
         "variants_alike": variants_alike(out["variants"]),
     }
@@ -194,6 +194,12 @@ def feed_preview(form: dict[str, Any], image: bytes | None, result: dict[str, An
         "views": shown[-1]["p50"],
         "views_at": shown[-1]["label"],
     }
+
+
+def early_readings(prediction: dict[str, Any]) -> list[dict[str, Any]]:
+    """The views so far the forecast started from (early mode), as the draft echo read them."""
+    early = (prediction.get("draft") or {}).get("early_views") or {}
+    return list(early.get("value") or []) if early.get("status") == "given" else []
 
 
 def form_data(page: Page) -> dict[str, Any]:
