@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -133,6 +134,9 @@ def test_the_browsers_time_zone_is_used_on_pages_and_the_api_stays_utc(web: Test
     page = web.get("/history").text
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d IST", page) and "Times on pages are in" in page
     assert "Planned publish time" in web.get("/score").text and "(Asia/Kolkata; blank: now)" in web.get("/score").text
+    soon = (datetime.now(UTC) + timedelta(hours=2)).astimezone(ZoneInfo("Asia/Kolkata"))
+    future = web.post("/score", data={**form, "publish_at": soon.strftime("%Y-%m-%dT%H:%M"), "early_views": "1:10"})
+    assert future.status_code == 422 and f"published {soon:%Y-%m-%d %H:%M} IST" in html.unescape(future.text)
     explore = web.get("/explore", params={"topic": "sourdough"}).text
     assert "publish hour (Asia/Kolkata)" in explore
     # Without JavaScript: the footer's select posts the zone and comes back to the page.

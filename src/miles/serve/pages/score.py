@@ -93,7 +93,9 @@ def _in_zone(text: str, tz: tzinfo) -> str:
     return when.replace(tzinfo=tz).isoformat() if when.tzinfo is None and tz is not UTC else text
 
 
-def _early_views(form: dict[str, Any], publish: datetime | None, errors: FormErrors) -> list[tuple[float, int]]:
+def _early_views(
+    form: dict[str, Any], publish: datetime | None, errors: FormErrors, tz: tzinfo = UTC
+) -> list[tuple[float, int]]:
     """Views so far (``AGE:VIEWS`` pairs); with them the publish time is when the video went out (blank: the
     latest reading is now), and a reading that would lie in the future is a problem."""
     try:
@@ -106,7 +108,8 @@ def _early_views(form: dict[str, Any], publish: datetime | None, errors: FormErr
             {
                 "field": "early_views",
                 "message": f"early views: the reading at {early[-1][0]:g} h after publishing lies in the future for "
-                f"a video published {publish:%Y-%m-%d %H:%M} UTC; set the publish time to when it went out",
+                f"a video published {local_text(publish, tz)}; set the publish time to when it went out, or leave "
+                "it blank if the latest reading is from now",
             }
         )
     return early
@@ -120,7 +123,7 @@ def draft_from_form(form: dict[str, Any], errors: FormErrors | None = None, tz: 
     duration = errors.read("duration_s", parse_duration, form["duration_s"], "duration")
     subscribers = errors.read("subscribers", parse_subscribers, form["subscribers"], "subscribers")
     publish = errors.read("publish_at", parse_publish_time, _in_zone(form["publish_at"], tz), "planned publish time")
-    early = _early_views(form, publish, errors)
+    early = _early_views(form, publish, errors, tz)
     if early and publish is None and not form["publish_at"].strip():
         publish = utcnow() - timedelta(hours=early[-1][0])
     variants = variants_from_form(form["alt_title"], form["alt_duration"], form["alt_hour"], publish or utcnow(),
@@ -194,6 +197,12 @@ def feed_preview(form: dict[str, Any], image: bytes | None, result: dict[str, An
         "views": shown[-1]["p50"],
         "views_at": shown[-1]["label"],
     }
+
+
+def local_text(when: datetime, tz: tzinfo) -> str:
+    """A time as the page shows it: on the browser's clock, with the zone's abbreviation."""
+    local = when.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def early_readings(prediction: dict[str, Any]) -> list[dict[str, Any]]:

@@ -259,6 +259,7 @@ def add_views(
         title=title.strip() or None,
         published_at=published,
         channel_subscribers=channel,
+        tz=tz,
     )
     page.commit()
     return RedirectResponse(f"/track?views={tracked_id}#tracked-{tracked_id}", status_code=303)

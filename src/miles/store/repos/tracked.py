@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -58,6 +58,12 @@ def _problem(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", details=[{"field": field, "message": message}])
 
 
+def _local(when: datetime, tz: tzinfo) -> str:
+    """A time in a message, on the clock the page shows (``tz``), with the zone's abbreviation."""
+    local = when.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
 def record_views(
     *,
     session: Session,
@@ -68,6 +74,7 @@ def record_views(
     title: str | None = None,
     published_at: datetime | None = None,
     channel_subscribers: int | None = None,
+    tz: tzinfo = UTC,
 ) -> None:
     """A view count the user read for one of their tracked videos, stored as a snapshot (source ``web-entry``), with
     the channel's subscribers when given (the forecasts read the latest known count).
@@ -88,11 +95,9 @@ def record_views(
         )
     published, captured = as_utc(published_at), as_utc(captured_at)
     if captured <= published:
-        raise InvalidInput(
-            f"read_at: {captured:%Y-%m-%d %H:%M} UTC is not after it was published ({published:%Y-%m-%d %H:%M} UTC)"
-        )
+        raise InvalidInput(f"read_at: {_local(captured, tz)} is not after it was published ({_local(published, tz)})")
     if captured > utcnow() + timedelta(minutes=5):
-        raise _problem("read_at", f"{captured:%Y-%m-%d %H:%M} UTC is in the future")
+        raise _problem("read_at", f"{_local(captured, tz)} is in the future")
     snaps = session.scalars(select(VideoSnapshot).where(VideoSnapshot.video_id == row.video_id)).all()
     # the reading nearest in time that the count contradicts (1,000 after 1,200 then 1,500 names the 1,500)
     for snap in sorted(snaps, key=lambda snap: abs((as_utc(snap.captured_at) - captured).total_seconds())):
@@ -100,8 +105,8 @@ def record_views(
         if (at < captured and snap.views > views) or (at > captured and snap.views < views):
             raise _problem(
                 "views",
-                f"{views:,} at {captured:%Y-%m-%d %H:%M} UTC does not fit {snap.views:,} at "
-                f"{at:%Y-%m-%d %H:%M} UTC (views only grow)",
+                f"{views:,} at {_local(captured, tz)} does not fit {snap.views:,} at {_local(at, tz)} "
+                "(views only grow)",
             )
     frame = pd.DataFrame(
         [
