@@ -132,7 +132,8 @@ def _print(result: dict[str, Any]) -> None:
     kinds = {"short": "Short", "long": "long-form", "unknown": "unknown"}  # as the Ideas page's badges
     for o in result["outliers"][:8]:
         outliers.add_row(o["title"][:70], kinds.get(o.get("kind") or "", "–"), f"{o['age_h']:.0f} h",
-                         f"{o['views']:,}", f"{_fmt(o['multiple'])}x", o["basis"])  # fmt: skip
+                         f"{o['views']:,}", f"{_fmt(o['multiple'])}x",
+                         o["basis"] + ("" if o.get("trusted", True) else " (thin)"))  # fmt: skip
     console.print(outliers)
     patterns = Table(title="Patterns (median multiple with vs without)")
     for col in ("pattern", "with", "without", "effect", "95% interval"):

@@ -223,7 +223,7 @@ def _compute(
         notes.append(f"the niche is in {language}, but the offline generator writes {written} ideas here (it writes "
                      f"{', '.join(BY_LANGUAGE)}); an LLM generator (MILES_LLM_*) writes in any language")  # fmt: skip
     ideas = _score_and_rank(deps, drafts, req.n, top, notes)
-    _evidence_notes(found, top, patterns, req, notes)
+    _evidence_notes(found, top, patterns, req, notes, language)
     if deps.score is None and deps.unscored_note:
         notes.append(f"ideas are not scored: {deps.unscored_note}")
     elif deps.score is not None and deps.subscribers is None:
@@ -285,7 +285,12 @@ def _niche_out(found: Candidates, filters: Filters) -> dict[str, Any]:
 
 
 def _evidence_notes(
-    found: Candidates, top: list[dict[str, Any]], patterns: list[Pattern], req: Request, notes: list[str]
+    found: Candidates,
+    top: list[dict[str, Any]],
+    patterns: list[Pattern],
+    req: Request,
+    notes: list[str],
+    written: str | None = None,
 ) -> None:
     """Say plainly how much evidence the niche gave."""
     if not found.matched:
@@ -307,8 +312,9 @@ def _evidence_notes(
             "guessed from the topic), so videos in every language are shown; pick a language to narrow it"
         )
     elif found.ids and req.filters.language == "auto" and found.topic_language is None:
+        ideas_in = f"; most of its outliers are in {written}, so the ideas are written in it" if written else ""
         notes.append(f"the language of “{req.topic}” could not be told (too few words), so videos in every language "
-                     "are shown; pick a language to narrow it")  # fmt: skip
+                     f"are shown; pick a language to narrow it{ideas_in}")  # fmt: skip
     trusted = sum(1 for o in top if o["trusted"])
     if found.ids and trusted < MIN_TRUSTED_OUTLIERS:
         notes.append(
