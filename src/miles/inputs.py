@@ -36,7 +36,7 @@ _UNITS = re.compile(r"^(?:(\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(\d+(?:\.\d+)
                     r"(?:(\d+(?:\.\d+)?)\s*s(?:ec(?:onds?|s)?)?)?$", re.IGNORECASE)  # fmt: skip
 _MIN_SEC = re.compile(r"^(\d+)\s*m(?:in(?:utes?|s)?)?\s*(\d{1,2})$", re.IGNORECASE)  # "1m30", "1 min 30"
 MAX_EARLY_READINGS = 50  # as many as the API's draft accepts
-_PAIR = re.compile(r"^(\d+(?:\.\d+)?)\s*(min|m|h|d)?\s*[:=]\s*(\d+(?:\.\d+)?)\s*([km])?$", re.IGNORECASE)
+_PAIR = re.compile(r"^(\d+(?:\.\d+)?)\s*(min|m|h|d)?\s*[:=]\s*(\d[\d.\s\u00a0\u202f'’_]*(?:\s*[km])?)$", re.IGNORECASE)
 _AGE_UNIT_H = {"min": 1 / 60, "m": 1 / 60, "h": 1.0, "d": 24.0}
 _HOUR = re.compile(r"^(\d{1,2})(?::(00))?\s*(am|pm|h)?$", re.IGNORECASE)
 
@@ -185,7 +185,8 @@ def parse_early_views(text: str, field: str = "early views") -> list[tuple[float
         if not found:
             raise InvalidInput(f"{field}: {item[:40]!r} is not AGE:VIEWS (hours since publishing : views, e.g. 6:900)")
         age_h = float(found.group(1)) * _AGE_UNIT_H[(found.group(2) or "h").lower()]
-        views = round(float(found.group(3)) * SUFFIXES[(found.group(4) or "").lower()])
+        # the views as every count is read ("3.000" is three thousand, as in the views box; "15k", "1.2M")
+        views = parse_count(found.group(3), f"{field}: {item[:40]!r}", maximum=10**12) or 0
         if not 0 < age_h <= 24 * 365:
             raise InvalidInput(f"{field}: {item!r}: the age must be after publishing and within a year")
         if age_h in pairs:

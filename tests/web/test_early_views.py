@@ -21,6 +21,8 @@ from miles.serve.pages.early import forecast_check
 def test_early_views_and_counts_are_read_as_typed() -> None:
     assert parse_early_views("1:120, 6:900; 2d:15k\n30min:40") == [(0.5, 40), (1.0, 120), (6.0, 900), (48.0, 15000)]
     assert parse_views("15,000", "views") == 15000 and parse_views("1.2M", "views") == 1_200_000
+    # the views read as every count is ("3.000" was 3 here and 3,000 in the views box and the API)
+    assert parse_early_views("2h:500, 1d:3.000") == [(2.0, 500), (24.0, 3000)] == parse_early_views("2h:500, 1d:3 000")
     with pytest.raises(InvalidInput, match="views: ' ' is empty"):
         parse_views(" ", "views")
     for bad, words in (("6:900, 24:100", "views fall"), ("abc", "is not AGE:VIEWS"), ("0:5", "after publishing")):
