@@ -210,6 +210,7 @@ def test_early_views_switch_mode(predictor_client: TestClient, db_settings: Sett
     late = {**draft, "early_views": [{"age_h": 40 * 24, "views": 3000}]}  # views known past every horizon
     gone = predictor_client.post(f"{API}/predict", json=late)
     assert gone.status_code == 422 and "leaves no horizon to forecast" in gone.text, gone.text
+    assert gone.json()["error"]["details"][0]["field"] == "body.early_views"  # the field, as every 422 names it
     five_hours_ago = (datetime.now(UTC) - timedelta(hours=5)).isoformat()  # a reading at 9 h is 4 h in the future
     soon = predictor_client.post(f"{API}/predict", json={**draft, "publish_at": five_hours_ago,
                                                           "early_views": [{"age_h": 9, "views": 50}]})  # fmt: skip

@@ -264,7 +264,9 @@ def score_drafts(
     now = utcnow()
     for k, item in enumerate(drafts):  # early views in the future or past every horizon: refused, not guessed around
         if problem := early_views_problem(draft_input(item.draft, None, now).draft, now):
-            raise InvalidInput(f"drafts[{k}]: {problem}" if len(drafts) > 1 else problem)
+            field = f"body.items[{k}].early_views" if len(drafts) > 1 else "body.early_views"
+            raise InvalidInput(f"drafts[{k}]: {problem}" if len(drafts) > 1 else problem,
+                               details=[{"field": field, "message": problem}])  # fmt: skip
     rows: list[DraftInput] = []
     spans: list[tuple[int, int]] = []
     reads: list[ChannelRead] = []
