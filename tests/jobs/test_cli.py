@@ -82,3 +82,10 @@ def test_commands_reject_bad_input(cli_env: Settings) -> None:
         runner.invoke(app, ["worker", "--once", "--job", "nope"], catch_exceptions=False)
     result = runner.invoke(app, ["collect", "--help"])
     assert all(cmd in result.output for cmd in ("search", "channel", "video", "niches", "runs"))
+
+
+def test_an_empty_track_list_says_so_and_model_show_defaults_to_the_served_model(cli_env: Settings) -> None:
+    empty = runner.invoke(app, ["track", "list"], catch_exceptions=False)
+    assert empty.exit_code == 0 and "no tracked videos (0 in all)" in empty.output and "1-0" not in empty.output
+    shown = runner.invoke(app, ["model", "show"], catch_exceptions=False)
+    assert shown.exit_code == 0 and json.loads(shown.output)["version"].startswith("bundle-"), shown.output

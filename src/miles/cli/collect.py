@@ -226,6 +226,11 @@ def track_list_cmd(
     if as_json:
         typer.echo(json.dumps({"total": total, "offset": offset, "items": items}, indent=2))
         return
+    if not items:
+        console.print(
+            f"no tracked videos{' here' if total else ''} ({total} in all): add one with `miles track add URL`"
+        )
+        return
     table = Table(title=f"tracked videos {offset + 1}-{offset + len(items)} of {total}")
     for col in ("id", "video", "polls", "next poll", "last polled", "status"):
         table.add_column(col)

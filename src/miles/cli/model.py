@@ -435,7 +435,9 @@ def _num(v: Any) -> str:
 
 
 def show_cmd(
-    version: Annotated[str, typer.Argument(help="A version from `miles model list`, or 'default' (the served one).")],
+    version: Annotated[
+        str, typer.Argument(help="A version from `miles model list`, or 'default' (the served one).")
+    ] = "default",
 ) -> None:
     """A version's manifest summary and headline metrics."""
     from miles.store.db import session_scope
