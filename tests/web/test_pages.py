@@ -186,6 +186,8 @@ def test_explore_twin_counts_the_videos_behind_each_chart(web: TestClient) -> No
     assert data["counts"]["duration_vs_multiple"] == NICHE_VIDEOS
     assert sum(h["count"] for h in data["by_hour"]) == data["counts"]["posting_hours"] == NICHE_VIDEOS
     assert data["top"][0]["multiple"] >= data["top"][-1]["multiple"]
+    ranks = [(not t["trusted"], -t["multiple"]) for t in data["top"]]  # trusted first, each part by multiple
+    assert ranks == sorted(ranks) and all(isinstance(t["trusted"], bool) for t in data["top"])
     page = web.get("/explore", params={"topic": "sourdough"}).text
     assert f"{NICHE_VIDEOS} videos" in page and page.count('class="chart"') == 3
     empty = web.get("/explore.json", params={"topic": "zzzunknowntopic"}).json()

@@ -47,6 +47,7 @@ def _points(outliers: pd.DataFrame) -> list[dict[str, Any]]:
                 "duration_s": _num(row.get("duration_s")),
                 "multiple": _num(row.get("multiple")),
                 "basis": str(row["basis"]),
+                "trusted": bool(row.get("trusted", True)),  # trusted multiples rank first, then the thin ones
                 "publish_hour_utc": int(published.tz_convert("UTC").hour if published.tzinfo else published.hour),
                 "published_at": as_utc(published.to_pydatetime()),
                 "thumbnail_url": row.get("thumbnail_url"),
