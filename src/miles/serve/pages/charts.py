@@ -31,7 +31,7 @@ def _layout(
 ) -> dict[str, Any]:
     """``y_ticks``: the y axis' ticks (default on a log axis: LOG_TICKS_Y, one per power of ten)."""
     return {
-        "margin": {"l": 56, "r": 12, "t": 12, "b": 48},
+        "margin": {"l": 56, "r": 12, "t": 36, "b": 48},
         "height": 320,
         "font": {"family": "system-ui, sans-serif", "size": 13, "color": "#1f2937"},
         "paper_bgcolor": "#ffffff",
@@ -52,7 +52,8 @@ def _layout(
             "gridcolor": "#e5e7eb",
             **(y_ticks if y_ticks is not None else LOG_TICKS_Y if log_y else {}),
         },
-        "legend": {"orientation": "h", "y": -0.25},
+        # above the plot: below it, a phone's narrow chart put the x-axis title over the legend
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
         **extra,
     }
 
@@ -151,8 +152,8 @@ def scatter_figure(
     ticks = MULTIPLE_TICKS_Y if y_multiple and usable else None
     layout = _layout(x_title, y_title, log_x=log_x, log_y=log_y, y_ticks=ticks, showlegend=False)
     if not usable:  # empty log axes drew a ladder of made-up ticks: say why there is nothing to draw instead
-        for axis in ("xaxis", "yaxis"):
-            layout[axis].update({"showticklabels": False, "showgrid": False, "zeroline": False})
+        for axis in ("xaxis", "yaxis"):  # no ticks and no titles: the message is all there is (it overlapped them)
+            layout[axis].update({"showticklabels": False, "showgrid": False, "zeroline": False, "title": {"text": ""}})
         layout["annotations"] = [_nothing_to_draw(f"no stored video has both {x_title} and {y_title} yet")]
     return {
         "data": [
