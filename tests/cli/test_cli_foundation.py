@@ -63,7 +63,7 @@ def test_missing_file_is_a_clear_error(sqlite_settings: Settings) -> None:
     [
         (("key", "create", "someone@example.com"), "miles key create [OPTIONS]", "Missing option '--email'"),
         (("key", "create"), "miles key create [OPTIONS]", "Missing option '--email'"),
-        (("model", "show"), "miles model show [OPTIONS]", "Missing argument 'version'"),
+        (("model", "promote"), "miles model promote [OPTIONS]", "Missing argument 'version'"),
         (("model", "list", "--limit", "zero"), "miles model list [OPTIONS]", "Invalid value for '--limit'"),
         (("model", "list", "--bogus"), "miles model list [OPTIONS]", "No such option: --bogus"),
     ],
