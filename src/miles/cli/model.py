@@ -215,7 +215,7 @@ def predict_cmd(
         age = f"{h.horizon_h / 24:g} d" if h.horizon_h >= 24 else f"{h.horizon_h:g} h"
         table.add_row(age, f"{h.p10:,.0f}", f"[bold]{h.p50:,.0f}[/bold]", f"{h.p90:,.0f}")
     console.print(table)
-    console.print(f"viral chance at {pred.reference_horizon_h:g} h: [bold]{pred.viral_probability:.1%}[/bold] "
+    console.print(f"viral chance: [bold]{pred.viral_probability:.1%}[/bold] "  # as every surface words it
                   f"({VIRAL_DEFINITION})")  # fmt: skip
     if pred.accuracy:
         console.print(pred.accuracy, highlight=False)
