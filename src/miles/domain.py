@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 # digits every surface (API, MCP, CLI JSON) gives a forecast's views and viral chance: more were noise
 # (p50 35.13188642793597)
@@ -20,6 +20,11 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def local_text(when: datetime, tz: tzinfo) -> str:
+    """A time as a page shows it: on the clock of ``tz`` (the browser's zone), e.g. '2026-05-01 18:30 CEST'."""
+    return as_utc(when).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 # Publish times Miles accepts: from YouTube's first year to one year ahead (a planned upload).

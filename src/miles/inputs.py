@@ -186,7 +186,7 @@ def parse_early_views(text: str, field: str = "early views") -> list[tuple[float
             raise InvalidInput(f"{field}: {item[:40]!r} is not AGE:VIEWS (hours since publishing : views, e.g. 6:900)")
         age_h = float(found.group(1)) * _AGE_UNIT_H[(found.group(2) or "h").lower()]
         # the views as every count is read ("3.000" is three thousand, as in the views box; "15k", "1.2M")
-        views = parse_count(found.group(3), f"{field}: {item[:40]!r}", maximum=10**12) or 0
+        views = parse_views(found.group(3), f"{field}: {item[:40]!r}")
         if not 0 < age_h <= 24 * 365:
             raise InvalidInput(f"{field}: {item!r}: the age must be after publishing and within a year")
         if age_h in pairs:

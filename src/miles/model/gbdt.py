@@ -446,8 +446,7 @@ class GBDTModel:
 
     def _young_share(self, x: pd.DataFrame, selected: BoolArray | None) -> FloatArray:
         """How much of each row's forecast the growth curve serves (``young_share``; 0 for selected frames)."""
-        ordinary = np.ones(len(x), dtype=bool) if selected is None else ~np.asarray(selected, dtype=bool)
-        out: FloatArray = young_share(x["early_t_i_h"].to_numpy(dtype=float)) * ordinary
+        out: FloatArray = young_share(x["early_t_i_h"].to_numpy(dtype=float)) * _ordinary(len(x), selected)
         return out
 
     def _young_spread(self, quantiles: FloatArray, x: pd.DataFrame, selected: BoolArray | None) -> FloatArray:
@@ -479,7 +478,6 @@ class GBDTModel:
             weight[rows], reference[rows] = w, refs[kind][rows]
         if self.young is None:
             return weight, reference
-        ordinary = np.ones(len(x), dtype=bool) if selected is None else ~np.asarray(selected, dtype=bool)
         share = self._young_share(x, selected)
         if share.any():
             # mixed into the reference that serves from YOUNG_UNTIL_H on (6h-1d), so nothing jumps there
@@ -488,7 +486,7 @@ class GBDTModel:
             weight[young], reference[young] = w, refs[kind][young]
             reference = (1.0 - share) * reference + share * self.young.predict_log_views(x)
             weight = (1.0 - share) * weight
-        return self._carried_on(x, ordinary, weight, reference)
+        return self._carried_on(x, _ordinary(len(x), selected), weight, reference)
 
     def _carried_on(
         self, x: pd.DataFrame, young: BoolArray, weight: FloatArray, reference: FloatArray
@@ -839,6 +837,12 @@ def young_share(t_i_h: FloatArray) -> FloatArray:
     YOUNG_UNTIL_H, where the 6h-1d bucket's reference takes over (the curve is mixed into that one: no jump)."""
     t = np.asarray(t_i_h, dtype=float)
     out: FloatArray = np.where(np.isfinite(t), 1.0 - _log_ramp(t, YOUNG_FULL_H, YOUNG_UNTIL_H), 0.0)
+    return out
+
+
+def _ordinary(rows: int, selected: BoolArray | None) -> BoolArray:
+    """Rows of ordinary uploads: every row not ``selected`` (all of them without a selection, as for drafts)."""
+    out: BoolArray = np.ones(rows, dtype=bool) if selected is None else ~np.asarray(selected, dtype=bool)
     return out
 
 

@@ -53,10 +53,15 @@ def _ramps(age_h: np.ndarray) -> np.ndarray:
     return out
 
 
+def _read_at(x: pd.DataFrame, youngest_h: float) -> np.ndarray:
+    """The age each reading is read as: its own, or ``youngest_h`` when younger (below it the curve extrapolates)."""
+    out: np.ndarray = np.maximum(x["early_snapshot_age_h"].to_numpy(dtype=float), youngest_h)
+    return out
+
+
 def _design(x: pd.DataFrame, youngest_h: float = 0.0) -> np.ndarray:
     """Each pair's position change along the segments; a reading younger than ``youngest_h`` is read as of it."""
-    read_at = np.maximum(x["early_snapshot_age_h"].to_numpy(dtype=float), youngest_h)
-    out: np.ndarray = _ramps(x["age_h"].to_numpy(dtype=float)) - _ramps(read_at)
+    out: np.ndarray = _ramps(x["age_h"].to_numpy(dtype=float)) - _ramps(_read_at(x, youngest_h))
     return out
 
 
@@ -118,7 +123,7 @@ class GrowthCurve(Baseline):
     def _gap(self, x: pd.DataFrame) -> np.ndarray:
         """log1p of the horizon's age minus log1p of the reading's (as the curve reads it: no younger than
         ``youngest_h``)."""
-        read_at = np.maximum(x["early_snapshot_age_h"].to_numpy(dtype=float), self.state.get("youngest_h", 0.0))
+        read_at = _read_at(x, self.state.get("youngest_h", 0.0))
         out: np.ndarray = np.clip(np.log1p(x["age_h"].to_numpy(dtype=float)) - np.log1p(read_at), 0.0, None)
         return out
 

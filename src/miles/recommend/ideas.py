@@ -290,7 +290,7 @@ def _evidence_notes(
     patterns: list[Pattern],
     req: Request,
     notes: list[str],
-    written: str | None = None,
+    language: str | None = None,
 ) -> None:
     """Say plainly how much evidence the niche gave."""
     if not found.matched:
@@ -312,7 +312,7 @@ def _evidence_notes(
             "guessed from the topic), so videos in every language are shown; pick a language to narrow it"
         )
     elif found.ids and req.filters.language == "auto" and found.topic_language is None:
-        ideas_in = f"; most of its outliers are in {written}, so the ideas are written in it" if written else ""
+        ideas_in = f"; most of its outliers are in {language}, so the ideas are written in it" if language else ""
         notes.append(f"the language of “{req.topic}” could not be told (too few words), so videos in every language "
                      f"are shown; pick a language to narrow it{ideas_in}")  # fmt: skip
     trusted = sum(1 for o in top if o["trusted"])

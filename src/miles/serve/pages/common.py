@@ -24,7 +24,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
-from miles.domain import as_utc
+from miles.domain import local_text
 from miles.errors import Unauthorized
 from miles.inputs import format_duration
 from miles.model.predict import EFFECT_CAPTION, NO_REASONS, effect_multiple
@@ -81,7 +81,7 @@ def _when(context: Mapping[str, Any], value: Any) -> str:
         value = datetime.fromisoformat(value)
     name = context.get("tz")
     zone = ZoneInfo(name) if isinstance(name, str) and name else UTC
-    return as_utc(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return local_text(value, zone)
 
 
 def _multiple(value: Any) -> str:

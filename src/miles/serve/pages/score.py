@@ -15,7 +15,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from miles.domain import utcnow
+from miles.domain import local_text, utcnow
 from miles.errors import InvalidInput, MilesError
 from miles.inputs import (
     format_duration,
@@ -197,12 +197,6 @@ def feed_preview(form: dict[str, Any], image: bytes | None, result: dict[str, An
         "views": shown[-1]["p50"],
         "views_at": shown[-1]["label"],
     }
-
-
-def local_text(when: datetime, tz: tzinfo) -> str:
-    """A time as the page shows it: on the browser's clock, with the zone's abbreviation."""
-    local = when.astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def early_readings(prediction: dict[str, Any]) -> list[dict[str, Any]]:

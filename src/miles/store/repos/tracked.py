@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from miles.domain import SNAPSHOT_COLUMNS, as_utc, utcnow
+from miles.domain import SNAPSHOT_COLUMNS, as_utc, local_text, utcnow
 from miles.errors import InvalidInput, NotFound
 from miles.store.repos.snapshots import MANUAL_SOURCE, ingest_frame
 from miles.store.repos.tracking import schedule_video
@@ -58,12 +58,6 @@ def _problem(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", details=[{"field": field, "message": message}])
 
 
-def _local(when: datetime, tz: tzinfo) -> str:
-    """A time in a message, on the clock the page shows (``tz``), with the zone's abbreviation."""
-    local = when.astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
-
-
 def record_views(
     *,
     session: Session,
@@ -95,9 +89,11 @@ def record_views(
         )
     published, captured = as_utc(published_at), as_utc(captured_at)
     if captured <= published:
-        raise InvalidInput(f"read_at: {_local(captured, tz)} is not after it was published ({_local(published, tz)})")
+        raise InvalidInput(
+            f"read_at: {local_text(captured, tz)} is not after it was published ({local_text(published, tz)})"
+        )
     if captured > utcnow() + timedelta(minutes=5):
-        raise _problem("read_at", f"{_local(captured, tz)} is in the future")
+        raise _problem("read_at", f"{local_text(captured, tz)} is in the future")
     snaps = session.scalars(select(VideoSnapshot).where(VideoSnapshot.video_id == row.video_id)).all()
     # the reading nearest in time that the count contradicts (1,000 after 1,200 then 1,500 names the 1,500)
     for snap in sorted(snaps, key=lambda snap: abs((as_utc(snap.captured_at) - captured).total_seconds())):
@@ -105,7 +101,7 @@ def record_views(
         if (at < captured and snap.views > views) or (at > captured and snap.views < views):
             raise _problem(
                 "views",
-                f"{views:,} at {_local(captured, tz)} does not fit {snap.views:,} at {_local(at, tz)} "
+                f"{views:,} at {local_text(captured, tz)} does not fit {snap.views:,} at {local_text(at, tz)} "
                 "(views only grow)",
             )
     frame = pd.DataFrame(
