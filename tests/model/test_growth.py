@@ -8,7 +8,7 @@ import pytest
 
 from miles.features.labels import ViralLabeler
 from miles.model.gbdt import YOUNG_FULL_H, YOUNG_UNTIL_H, GBDTModel, young_share
-from miles.model.growth import KNOTS_LOG_AGE, MIN_PAIRS, GrowthCurve
+from miles.model.growth import KNOTS_LOG_AGE, MIN_PAIRS, GrowthCurve, rate_read
 from miles.model.predict import packaged_default_dir
 
 ORDINARY, TRENDING = "mftn_fr_tech_channels_2026", "fedelux3_trending"
@@ -78,17 +78,18 @@ def early_model() -> GBDTModel:
     return model
 
 
-def young_reading(t_i: float, views: float, t_r: float) -> pd.DataFrame:
+def young_reading(t_i: float, views: float, t_r: float, subscribers: float = 50_000.0) -> pd.DataFrame:
     return pd.DataFrame({
         "age_h": [t_r], "early_t_i_h": [t_i], "early_snapshot_age_h": [t_i], "early_views": [views],
         "early_log_views": [np.log1p(views)], "early_inc_1": [views], "early_inc_2": [0.0], "early_inc_3": [0.0],
+        "category_id": [np.nan], "log_subscribers": [np.log1p(subscribers)],
     })  # fmt: skip
 
 
 def test_a_young_ordinary_reading_follows_the_curve_and_a_trending_one_the_reference(early_model: GBDTModel) -> None:
     x = young_reading(1.0, 30.0, 168.0)
     weight, ordinary = early_model._blend_parts(x)
-    assert weight[0] == 0.0 and ordinary[0] == pytest.approx(early_model.young.predict_log_views(x)[0])
+    assert weight[0] == 0.0 and ordinary[0] == pytest.approx(early_model._young_forecast(x)[0])
     _, trending = early_model._blend_parts(x, np.array([True]))
     kind, _ = early_model.blend["0"]
     assert trending[0] == pytest.approx(early_model.references[kind].predict_log_views(x)[0])
@@ -157,3 +158,48 @@ def test_too_few_young_pairs_leave_the_spread_unmeasured() -> None:
     old = x["early_snapshot_age_h"] >= 6.0
     curve = fitted(x.loc[old].reset_index(drop=True), y.loc[old].reset_index(drop=True))
     assert curve.active and "spread" not in curve.state and curve.spread(x.head(3)) is None
+
+
+def test_an_empty_young_reading_of_a_tiny_channel_is_forecast_its_typical_views(early_model: GBDTModel) -> None:
+    """The curve grows log1p(views): 0 views at 30 minutes became 84 at 7 days for any channel - for a
+    30-subscriber channel (typically a handful of views at 7 days) a 91 % viral chance. A reading of a channel whose
+    typical views at that age are under one grows from those instead of from one view."""
+    assert early_model.young is not None and early_model.viral_labeler is not None
+    tiny = young_reading(0.5, 0.0, 168.0, subscribers=30.0)
+    typical = np.expm1(early_model.viral_labeler.expected(tiny)[0])
+    _, forecast = early_model._blend_parts(tiny)
+    assert typical < 20 and np.expm1(forecast[0]) < 2 * typical + 2, (typical, np.expm1(forecast[0]))
+    # a tiny channel's reading well above its usual still grows about as the curve says (40 views read as ~37)
+    _, busy = early_model._blend_parts(young_reading(0.5, 40.0, 168.0, subscribers=30.0))
+    assert busy[0] == pytest.approx(early_model.young.predict_log_views(young_reading(0.5, 40.0, 168.0))[0], abs=0.1)
+
+
+@pytest.mark.parametrize("subscribers", [30.0, 2_000.0, 500_000.0])
+def test_many_views_stand_for_themselves(early_model: GBDTModel, subscribers: float) -> None:
+    """A reading of hundreds of views is grown as the curve was fitted, whatever the channel's usual views."""
+    x = young_reading(1.0, 300.0, 168.0, subscribers=subscribers)
+    _, forecast = early_model._blend_parts(x)
+    assert forecast[0] == pytest.approx(early_model.young.predict_log_views(x)[0], abs=0.03)
+
+
+def test_a_count_of_a_few_views_is_pulled_towards_the_usual_level() -> None:
+    views = np.array([0.0, 1.0, 3.0, 10.0, 100.0, 1000.0])
+    for usual in (0.05, 1.0, 50.0):
+        level = rate_read(views, np.full(len(views), usual), 1.7)
+        assert np.all(np.diff(level) > 0), (usual, level)  # more views, a higher level
+        assert level[-1] == pytest.approx(1000.0, rel=0.01) and level[-2] == pytest.approx(100.0, rel=0.05)
+        between = (level[:3] - views[:3]) * (usual - views[:3]) >= 0  # towards the usual level, never past it
+        assert between.all() and np.all(np.abs(level[:3] - views[:3]) <= np.abs(usual - views[:3]) + 1e-9), level
+
+
+@pytest.mark.parametrize("subscribers", [0.0, 30.0, 300.0, 50_000.0])
+def test_more_views_or_a_later_horizon_never_forecast_less_from_a_young_reading(
+    early_model: GBDTModel, subscribers: float
+) -> None:
+    def forecast(t_i: float, views: float, t_r: float) -> float:
+        return float(early_model._blend_parts(young_reading(t_i, views, t_r, subscribers))[1][0])
+
+    for t_i in (0.5, 1.0, 2.5):
+        by_views = [forecast(t_i, v, 168.0) for v in (0, 1, 3, 10, 40)]
+        by_age = [forecast(t_i, 2.0, r) for r in (6, 24, 168, 720)]
+        assert np.all(np.diff(by_views) > 0) and np.all(np.diff(by_age) > 0), (t_i, by_views, by_age)

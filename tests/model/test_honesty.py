@@ -172,7 +172,10 @@ def test_a_young_reading_draws_one_growth_curve(predictor: Predictor, age_h: flo
         got = np.log1p([views, *(h.p50 for h in pred.horizons)])
         slopes = np.diff(got) / np.diff(ages)
         shown = {h.horizon_h: round(h.p50) for h in pred.horizons}
-        assert (np.diff(slopes) <= 1e-6).all() and (slopes > 0).all(), f"{views} views at {age_h} h: {shown}"
+        # the first segment starts at the count as typed; the curve grows the count read as a count (a few views'
+        # worth of Poisson noise pulled towards the channel's usual), so that segment may be a hair steeper
+        bend = np.diff(slopes) - np.r_[0.01, np.zeros(len(slopes) - 2)]
+        assert (bend <= 1e-6).all() and (slopes > 0).all(), f"{views} views at {age_h} h: {shown}"
         assert pred.horizons[-1].p50 > pred.horizons[-2].p50, shown
 
 
@@ -188,6 +191,22 @@ def test_the_same_views_read_later_never_forecast_more(predictor: Predictor, vie
     week = [next(h.p50 for h in p.horizons if h.horizon_h == 168.0) for p in predictor.predict(rows, explain=False)]
     shown = dict(zip(ages, np.round(week), strict=True))
     assert (np.diff(week) <= 1e-6 * np.array(week[1:])).all(), f"{views} views: 7-day forecast by reading age {shown}"
+
+
+@pytest.mark.parametrize("subscribers", [30, 120])
+def test_an_empty_first_hour_of_a_tiny_channel_is_no_news(predictor: Predictor, subscribers: int) -> None:
+    """0 views at 30 minutes for a channel that usually has no views by then says little: the 7-day forecast stays
+    near the channel's forecast before publishing and the viral chance low (it was 84 views and a 91 % viral chance
+    for a 30-subscriber channel: the curve grew 0 views as if 1). 1 view at 1 h (often the creator's own) is a little
+    news, not a likely hit."""
+    now = datetime.now(UTC)
+    draft = {**BASE, **TYPICAL, "channel_subscribers": subscribers}
+    before = next(h.p50 for h in predictor.predict([draft], explain=False)[0].horizons if h.horizon_h == 168.0)
+    for age_h, views, most, chance in ((0.5, 0, 3 * before + 5, 0.25), (1.0, 1, 10 * before + 10, 0.5)):
+        row = {**draft, "publish_at": now - timedelta(hours=age_h), "early_views": [(age_h, views)]}
+        pred = predictor.predict([row], explain=False)[0]
+        week = next(h.p50 for h in pred.horizons if h.horizon_h == 168.0)
+        assert week <= most and pred.viral_probability < chance, (age_h, views, before, week, pred.viral_probability)
 
 
 def young_rows(views: list[int], ages: list[float]) -> list[dict[str, Any]]:

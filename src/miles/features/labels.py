@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -157,6 +158,13 @@ class ViralLabeler:
             total += cells[name].map(getattr(self, name)).fillna(0.0).to_numpy(dtype=float)
         out: np.ndarray = total + self._size_effect(x)
         return out
+
+    @property
+    def spread(self) -> float:
+        """The standard deviation of log views around ``expected`` implied by the threshold (normal residuals):
+        ``threshold`` is their (1 - top_share) quantile."""
+        z = float(NormalDist().inv_cdf(1.0 - self.top_share))
+        return max(self.threshold / z, 0.1) if z > 0 else 1.0
 
     def residual(self, x: pd.DataFrame, log_views: pd.Series | np.ndarray) -> np.ndarray:
         out: np.ndarray = np.asarray(log_views, dtype=float) - self.expected(x)
