@@ -213,6 +213,24 @@ def test_a_reading_a_little_later_moves_the_forecast_a_little(predictor: Predict
         )
 
 
+@pytest.mark.parametrize("every_h", [2.0, 8.0, 24.0, 48.0])
+def test_a_video_stuck_at_its_views_is_not_forecast_to_take_off(predictor: Predictor, every_h: float) -> None:
+    """The same 1,000 views read three times is a video that stopped growing: its forecast is not above those views
+    read once, nor a video still gaining views (1,000 views at 24, 48 and 72 h was forecast 19,523 at 7 days: a
+    weight fitted on 10 of a cell's 729 rows)."""
+    now = datetime.now(UTC)
+    ages = (every_h, 2 * every_h, 3 * every_h)
+    readings = {"stuck": [(a, 1000) for a in ages], "once": [(ages[-1], 1000)],
+                "growing": [(ages[0], 500), (ages[1], 800), (ages[2], 1000)]}  # fmt: skip
+    rows = [{**BASE, **TYPICAL, "channel_subscribers": 2000, "publish_at": now - timedelta(hours=ages[-1]),
+             "early_views": views} for views in readings.values()]  # fmt: skip
+    preds = dict(zip(readings, predictor.predict(rows, explain=False), strict=True))
+    for horizon in (h.horizon_h for h in preds["stuck"].horizons):
+        got = {k: next(h.p50 for h in p.horizons if h.horizon_h == horizon) for k, p in preds.items()}
+        # within 10 %: the references' weights per interval are fitted, and some weigh older views a little more
+        assert got["stuck"] <= 1.1 * got["once"] and got["stuck"] <= 1.1 * got["growing"], (horizon, got)
+
+
 @pytest.mark.parametrize("subscribers", [30, 120])
 def test_an_empty_first_hour_of_a_tiny_channel_is_no_news(predictor: Predictor, subscribers: int) -> None:
     """0 views at 30 minutes for a channel that usually has no views by then says little: the 7-day forecast stays
