@@ -231,7 +231,28 @@ def test_a_video_stuck_at_its_views_is_not_forecast_to_take_off(predictor: Predi
         assert got["stuck"] <= 1.1 * got["once"] and got["stuck"] <= 1.1 * got["growing"], (horizon, got)
 
 
-@pytest.mark.parametrize("subscribers", [30, 120])
+def test_a_channel_smaller_than_any_in_the_data_is_read_as_the_smallest(predictor: Predictor) -> None:
+    """The size line extrapolated below the smallest channel put a 0-subscriber channel at 0 views at every horizon
+    and each of its views at ~1,000x its usual (5 views at 1 h: 5 views forever, viral 44 %). A smaller channel is
+    read as the smallest one the line was fitted on, and the draft says so."""
+    from miles.model.predict import smallest_log_subscribers
+
+    smallest = smallest_log_subscribers(predictor.prepublish.model)
+    assert smallest is not None
+    count = round(float(np.expm1(smallest)))
+    for early in ([], [(1.0, 5)]):
+        rows = [{**BASE, **TYPICAL, "channel_subscribers": s, "publish_at": datetime.now(UTC) - timedelta(hours=1),
+                 **({"early_views": early} if early else {})} for s in (0, 1, count)]  # fmt: skip
+        zero, one, at = predictor.predict(rows, explain=False)
+        for other in (one, at):
+            assert [h.p50 for h in zero.horizons] == pytest.approx([h.p50 for h in other.horizons], rel=1e-9)
+            assert zero.viral_probability == pytest.approx(other.viral_probability, rel=1e-9)
+        assert zero.horizons[-1].p50 > (5 if early else 0.5), zero.horizons
+        assert f"read as {count:,}" in zero.draft["channel_subscribers"]["note"]
+        assert at.draft["channel_subscribers"]["note"] is None
+
+
+@pytest.mark.parametrize("subscribers", [0, 30, 120])
 def test_an_empty_first_hour_of_a_tiny_channel_is_no_news(predictor: Predictor, subscribers: int) -> None:
     """0 views at 30 minutes for a channel that usually has no views by then says little: the 7-day forecast stays
     near the channel's forecast before publishing and the viral chance low (it was 84 views and a 91 % viral chance

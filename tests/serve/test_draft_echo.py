@@ -76,7 +76,8 @@ def test_early_views_without_a_publish_time_were_counted_now(predictor_client: T
 def test_zero_subscribers_means_zero_not_unknown(predictor_client: TestClient) -> None:
     zero = predict(predictor_client, channel_subscribers="0")["prediction"]
     blank = predict(predictor_client)["prediction"]
-    assert zero["draft"]["channel_subscribers"] == {"value": 0, "status": "given", "note": None}
+    note = "read as 15: the smallest channel the model has data for"  # not extrapolated below the data
+    assert zero["draft"]["channel_subscribers"] == {"value": 0, "status": "given", "note": note}
     assert "channel_subscribers" in zero["inputs_used"] and "channel_subscribers" not in blank["inputs_used"]
     assert zero["horizons"][-1]["p50"] < blank["horizons"][-1]["p50"]  # 0 subscribers is a tiny channel
 

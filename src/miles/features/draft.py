@@ -158,12 +158,17 @@ DRAFT_CHANNEL = "draft-channel-"  # the predictor's id for a draft's own, unknow
 
 
 def read_as(
-    item: DraftInput, *, typical_subscribers: float | None = None, thumbnail_used: bool = True
+    item: DraftInput,
+    *,
+    typical_subscribers: float | None = None,
+    smallest_subscribers: float | None = None,
+    thumbnail_used: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Each input of a draft as the forecast read it: ``{"value", "status": "given" | "defaulted", "note"}``, so a
     creator sees "12k" read as 12,000 and what stood in for each blank (publish time now, a typical channel, ...).
 
     ``typical_subscribers``: the count the model reads a blank subscriber count as (its training median);
+    ``smallest_subscribers``: the count a smaller one is read as (the smallest channel in its data);
     ``thumbnail_used``: False when the model reads no thumbnail feature (a given thumbnail says so, or comparing two
     would look like a tie the model measured).
     """
@@ -208,6 +213,9 @@ def read_as(
         else:
             value, note = blanks[name]
             out[name] = {"value": value, "status": DEFAULTED, "note": note}
+    small = out["channel_subscribers"]
+    if smallest_subscribers is not None and small["value"] is not None and small["value"] < smallest_subscribers:
+        small["note"] = f"read as {smallest_subscribers:,.0f}: the smallest channel the model has data for"
     if "thumbnail" in given and not thumbnail_used:
         out["thumbnail"]["note"] = "given, but this model does not use thumbnails yet: it moves no number"
     if d.channel_id and not d.channel_id.startswith(DRAFT_CHANNEL):

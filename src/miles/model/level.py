@@ -74,6 +74,8 @@ class OrdinaryLevel(Baseline):
             anchor = np.ones(len(x), dtype=bool)
         subs = _log_subscribers(x)
         typical = float(np.nanmedian(subs[anchor])) if np.isfinite(subs[anchor]).any() else 0.0
+        if np.isfinite(subs[anchor]).any():  # the smallest channel the size line saw (serving reads smaller as it)
+            self.state["smallest_log_subscribers"] = float(np.nanmin(subs[anchor]))
         filled = np.where(np.isfinite(subs), subs, typical)
         buckets = age_bucket(x["age_h"])
         slope = self._slope(filled[anchor], log_views[anchor], buckets[anchor])

@@ -176,14 +176,20 @@ class LoadedModel:
             accuracy = []
         return cls(directory, manifest, GBDTModel.load(directory / "model"), accuracy)
 
-    def score(self, m: DraftMatrix, blank_log_subscribers: float | None = None) -> Scored:
+    def score(
+        self, m: DraftMatrix, blank_log_subscribers: float | None = None, smallest_log_subscribers: float | None = None
+    ) -> Scored:
         """``blank_log_subscribers``: what a blank channel size stands for in the whole forecast - the viral
-        yardstick too, which otherwise reads a blank as the unknown-size rows it was fitted on (trending videos)."""
+        yardstick too, which otherwise reads a blank as the unknown-size rows it was fitted on (trending videos).
+        ``smallest_log_subscribers``: what a smaller channel is read as (the smallest the size line was fitted on;
+        extrapolated, it put a 0-subscriber channel at 0 views at every age, and each of its views at ~1,000x usual)."""
         categories = {f.name: f.categories for f in m.features if f.dtype == "category"}
         inputs = self.model.matrix_inputs(m.values, m.columns, categories)
         frame = m.to_frame()
         if blank_log_subscribers is not None and "log_subscribers" in frame:
             frame["log_subscribers"] = frame["log_subscribers"].fillna(blank_log_subscribers)
+        if smallest_log_subscribers is not None and "log_subscribers" in frame:
+            frame["log_subscribers"] = frame["log_subscribers"].clip(lower=smallest_log_subscribers)
         log_views, viral = self.model.score(inputs, frame)
         return Scored(log_views, viral, self.model, inputs, frame)
 
@@ -284,6 +290,13 @@ def cumulative_in_age(views: FloatArray, draft: np.ndarray, horizon_h: np.ndarra
         rows = rows[np.argsort(horizon_h[rows], kind="stable")]
         out[rows] = np.maximum.accumulate(views[rows], axis=0)
     return out
+
+
+def smallest_log_subscribers(model: GBDTModel) -> float | None:
+    """log1p of the smallest channel the model's size line was fitted on (None for older artifacts)."""
+    state = getattr(model.offset_model, "state", None) or {}
+    value = state.get("smallest_log_subscribers")
+    return None if value is None or "log_subscribers" not in model.features else float(value)
 
 
 def _typical_subscribers(model: GBDTModel) -> float | None:
@@ -501,7 +514,8 @@ class Predictor:
         m = draft_matrix(drafts, task=task, horizons_h=horizons, groups=loaded.groups or None,
                          extra=self._extra(inputs, loaded.model),
                          channel_history=history if known else None)  # fmt: skip
-        scored = loaded.score(m, self.prepublish.model.blank_values.get("log_subscribers"))
+        smallest = smallest_log_subscribers(self.prepublish.model)
+        scored = loaded.score(m, self.prepublish.model.blank_values.get("log_subscribers"), smallest)
         floor = np.array([d.last_views if task == "early" else 0.0 for d in drafts])[m.draft]
         views = np.maximum(np.expm1(scored.log_views), floor[:, None])  # never below what was already seen
         starts = np.searchsorted(m.draft, np.arange(len(drafts) + 1))
@@ -533,6 +547,7 @@ class Predictor:
                     draft=read_as(
                         item,
                         typical_subscribers=_typical_subscribers(loaded.model),
+                        smallest_subscribers=None if smallest is None else float(np.round(np.expm1(smallest))),
                         thumbnail_used=_uses_thumbnail(loaded.model),
                     ),
                     accuracy=accuracy_statement(
