@@ -182,6 +182,8 @@ def parse_early_views(text: str, field: str = "early views") -> list[tuple[float
         if not item:
             continue
         found = _PAIR.match(item)
+        if not found and re.match(r"^-|^[^:]*:\s*-", item):
+            raise InvalidInput(f"{field}: {item[:40]!r}: an age or a view count is negative; both are 0 or more")
         if not found:
             raise InvalidInput(f"{field}: {item[:40]!r} is not AGE:VIEWS (hours since publishing : views, e.g. 6:900)")
         age_h = float(found.group(1)) * _AGE_UNIT_H[(found.group(2) or "h").lower()]

@@ -25,7 +25,13 @@ def test_early_views_and_counts_are_read_as_typed() -> None:
     assert parse_early_views("2h:500, 1d:3.000") == [(2.0, 500), (24.0, 3000)] == parse_early_views("2h:500, 1d:3 000")
     with pytest.raises(InvalidInput, match="views: ' ' is empty"):
         parse_views(" ", "views")
-    for bad, words in (("6:900, 24:100", "views fall"), ("abc", "is not AGE:VIEWS"), ("0:5", "after publishing")):
+    for bad, words in (
+        ("6:900, 24:100", "views fall"),
+        ("abc", "is not AGE:VIEWS"),
+        ("0:5", "after publishing"),
+        ("2:-5", "is negative"),
+        ("-2:300", "is negative"),
+    ):
         with pytest.raises(InvalidInput, match=words):
             parse_early_views(bad)
 
