@@ -83,6 +83,21 @@ def parse_count(text: str | None, field: str, *, maximum: int = MAX_COUNT) -> in
     return round(value)
 
 
+_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*(min|m|h|d)?$", re.IGNORECASE)
+
+
+def parse_age_h(text: str | None, field: str) -> float | None:
+    """Hours since publishing as typed (``6`` / ``6h`` / ``30min`` / ``2d``, as in AGE:VIEWS); None when blank."""
+    if _blank(text):
+        return None
+    raw = str(text).strip()
+    if match := _AGE.match(raw):
+        return float(match.group(1)) * _AGE_UNIT_H[(match.group(2) or "h").lower()]
+    if raw.startswith("-"):
+        raise InputError(field, raw, "is negative; an age is the time since publishing")
+    raise InputError(field, raw, "is not an age (try 6, 6h, 30min or 2d)")
+
+
 def parse_subscribers(text: str | None, field: str) -> int | None:
     """A channel's subscriber count as typed (as :func:`parse_count`), at most MAX_SUBSCRIBERS."""
     return parse_count(text, field, maximum=MAX_SUBSCRIBERS)

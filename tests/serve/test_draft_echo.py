@@ -101,6 +101,17 @@ def test_what_cannot_be_read_is_refused_naming_field_and_text(client: TestClient
     assert variant["error"]["details"][0]["field"] == "body.variants[0].duration_s"
     early = client.post(f"{API}/predict", json={"title": TITLE, "early_views": [{"age_h": 2, "views": "1.2k"}]})
     assert early.status_code != 422  # views as typed are read too (503 here: this client has no model)
+    for age in ("2h", "30min", "1d", "1.5"):  # ages as AGE:VIEWS reads them on the CLI and the Score page
+        typed = client.post(f"{API}/predict", json={"title": TITLE, "early_views": [{"age_h": age, "views": 9}]})
+        assert typed.status_code != 422, (age, typed.text)
+    for reading, field, words in (
+        ({"age_h": 2, "views": -5}, "views", "-5 is negative; a count is 0 or more"),
+        ({"age_h": -2, "views": 5}, "age_h", "-2 is negative; an age is the time since publishing"),
+        ({"age_h": "2 hours ago", "views": 5}, "age_h", "is not an age (try 6, 6h, 30min or 2d)"),
+    ):
+        body = client.post(f"{API}/predict", json={"title": TITLE, "early_views": [reading]}).json()
+        assert body["error"]["details"][0]["field"] == f"body.early_views[0].{field}", body
+        assert words in body["error"]["details"][0]["message"], body
     for body in ({"channel_subscribers": True}, {"duration_s": False}, {"early_views": [{"age_h": 2, "views": True}]},
                  {"early_views": [{"age_h": True, "views": 5}]}, {"category_id": True}):  # fmt: skip
         refused = client.post(f"{API}/predict", json={"title": TITLE, **body})

@@ -25,6 +25,7 @@ from miles.inputs import (
     MAX_SUBSCRIBERS,
     MAX_TITLE_CHARS,
     InputError,
+    parse_age_h,
     parse_count,
     parse_duration,
     parse_subscribers,
@@ -50,10 +51,13 @@ def _refuse_bool(value: Any) -> Any:
 NotBool = BeforeValidator(_refuse_bool)
 
 
-def _typed(parse: Any) -> Any:
-    """A validator reading a string as people type it (``parse``); numbers pass through to the field's checks."""
+def _typed(parse: Any, negative: str | None = None) -> Any:
+    """A validator reading a string as people type it (``parse``); numbers pass through to the field's checks,
+    except a negative one where ``negative`` says why it cannot be (as the same text typed would)."""
 
     def read(value: Any) -> Any:
+        if negative and isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise PydanticCustomError("invalid_input", f"{value!r} {negative}")
         if not isinstance(_refuse_bool(value), str):
             return value
         try:
@@ -67,11 +71,13 @@ def _typed(parse: Any) -> Any:
     return BeforeValidator(read)
 
 
-Count = Annotated[int, _typed(parse_count)]
+Count = Annotated[int, _typed(parse_count, "is negative; a count is 0 or more")]
 """A count: a number, or text as people type it ("1,200", "1 200", "12k", "1.2M")."""
 Subscribers = Annotated[int, _typed(parse_subscribers)]
 """A channel's subscriber count, as a Count, at most MAX_SUBSCRIBERS."""
 Duration = Annotated[float, _typed(parse_duration)]
+AgeHours = Annotated[float, _typed(parse_age_h, "is negative; an age is the time since publishing")]
+"""Hours since publishing: a number, or text as in AGE:VIEWS ("6h", "30min", "2d")."""
 """A duration in seconds: a number, or text ("90", "1:30", "1m30s"); a Short lasts at most MAX_DURATION_S."""
 DURATION_HELP = f"Length in seconds (or text: '1:30', '1m30s'), at most {MAX_DURATION_S:g} (a Short)."
 
@@ -117,8 +123,8 @@ class _In(CleanText):
 
 
 class EarlyViewIn(_In):
-    age_h: Annotated[float, NotBool] = Field(
-        gt=0, le=24 * 365, description="Hours since publishing when the views were read."
+    age_h: AgeHours = Field(
+        gt=0, le=24 * 365, description="Hours since publishing when the views were read (or text: '6h', '30min', '2d')."
     )
     views: Count = Field(ge=0, le=10**12, description="View count at that age (a number, or text such as '1.2k').")
 
