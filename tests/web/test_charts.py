@@ -46,3 +46,13 @@ def test_the_views_so_far_are_drawn_where_the_forecast_starts() -> None:
     seen = figure["data"][-1]
     assert seen["name"] == "views so far" and seen["x"] == [1.0, 6.0] and seen["y"] == [40, 1.0]
     assert [t["name"] for t in interval_figure(horizons)["data"]][-1] == "p50 (median)"
+
+
+def test_a_forecast_within_a_power_of_ten_gets_ticks_between() -> None:
+    """A stalled video's 1,000-2,100 views showed the single tick "1,000"; a wide range keeps one per power of ten."""
+    narrow = [{"horizon_h": 168.0, "label": "7d", "p10": 1000.0, "p50": 1000.0, "p90": 2108.0}]
+    axis = interval_figure(narrow, [{"age_h": 72.0, "views": 1000}])["layout"]["yaxis"]
+    inside = [t for t, v in zip(axis["ticktext"], axis["tickvals"], strict=True) if 1000 <= v <= 2108]
+    assert inside == ["1,000", "1,500", "2,000"], inside
+    wide = [{"horizon_h": 168.0, "label": "7d", "p10": 10.0, "p50": 300.0, "p90": 50_000.0}]
+    assert interval_figure(wide)["layout"]["yaxis"]["dtick"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,18 @@ LOG_TICKS_X = {"dtick": 1, "tickformat": ",~g"}  # hours: 0.1 h is "0.1", not "0
 _MULTIPLE_TICKS = [0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1_000, 10_000, 100_000]
 MULTIPLE_TICKS_Y = {"tickvals": _MULTIPLE_TICKS, "ticktext": [f"{v:,g}×" for v in _MULTIPLE_TICKS]}
 MIN_SHOWN_VIEWS = 1.0  # a log axis cannot show 0: lower values are drawn at 1 view (the hover text keeps them)
+
+
+def view_ticks(values: Sequence[float]) -> dict[str, Any] | None:
+    """A log views axis whose values span under two powers of ten gets 1-2-5 ticks: one tick per power of ten left
+    a forecast of 1,000-2,100 views with the single tick "1,000". None (one per power of ten) otherwise."""
+    shown = [max(float(v), MIN_SHOWN_VIEWS) for v in values]
+    if not shown or max(shown) / min(shown) >= 100:
+        return None
+    first, last = math.floor(math.log10(min(shown))), math.ceil(math.log10(max(shown)))
+    steps = (1, 1.5, 2, 3, 5, 7) if max(shown) / min(shown) < 10 else (1, 2, 5)
+    ticks = [m * 10.0**k for k in range(first, last + 1) for m in steps]
+    return {"tickvals": ticks, "ticktext": [f"{t:,.0f}" if t >= 10 else f"{t:g}" for t in ticks]}
 
 
 def _layout(
@@ -73,7 +86,8 @@ def interval_figure(horizons: Sequence[dict[str, Any]], readings: Sequence[dict[
     """Predicted views at each horizon: the p10–p90 band and the p50 line (log scales, ticks named 1h … 30d), and
     the views already read (``{"age_h", "views"}``, early mode) as points, so the forecast is seen to start there."""
     x = [h["horizon_h"] for h in horizons]
-    layout = _layout("time after publishing", "views", log_x=True, log_y=True)
+    plotted = [h[q] for h in horizons for q in ("p10", "p50", "p90")] + [r["views"] for r in readings]
+    layout = _layout("time after publishing", "views", log_x=True, log_y=True, y_ticks=view_ticks(plotted))
     ticks = {
         **{float(r["age_h"]): f"{r['age_h']:g}h" for r in readings},
         **{h["horizon_h"]: h["label"] for h in horizons},
@@ -133,7 +147,9 @@ def trajectory_figure(snapshots: Sequence[dict[str, Any]], horizons: Sequence[di
             "name": "observed views",
         }
     )
-    return {"data": data, "layout": _layout("hours since publishing", "views", log_x=True, log_y=True)}
+    plotted = [y for trace in data for y in trace["y"]]
+    layout = _layout("hours since publishing", "views", log_x=True, log_y=True, y_ticks=view_ticks(plotted))
+    return {"data": data, "layout": layout}
 
 
 def scatter_figure(
