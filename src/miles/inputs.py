@@ -36,8 +36,17 @@ _UNITS = re.compile(r"^(?:(\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(\d+(?:\.\d+)
                     r"(?:(\d+(?:\.\d+)?)\s*s(?:ec(?:onds?|s)?)?)?$", re.IGNORECASE)  # fmt: skip
 _MIN_SEC = re.compile(r"^(\d+)\s*m(?:in(?:utes?|s)?)?\s*(\d{1,2})$", re.IGNORECASE)  # "1m30", "1 min 30"
 MAX_EARLY_READINGS = 50  # as many as the API's draft accepts
-_PAIR = re.compile(r"^(\d+(?:\.\d+)?)\s*(min|m|h|d)?\s*[:=]\s*(\d[\d.\s\u00a0\u202f'’_]*(?:\s*[km])?)$", re.IGNORECASE)
+_AGE_TEXT = r"(\d+(?:\.\d+)?)\s*(min|m|h|d)?"  # an age as typed: groups 1 (number) and 2 (unit, hours by default)
+_AGE = re.compile(rf"^{_AGE_TEXT}$", re.IGNORECASE)
+_PAIR = re.compile(rf"^{_AGE_TEXT}\s*[:=]\s*(\d[\d.\s\u00a0\u202f'’_]*(?:\s*[km])?)$", re.IGNORECASE)
 _AGE_UNIT_H = {"min": 1 / 60, "m": 1 / 60, "h": 1.0, "d": 24.0}
+
+
+def _hours(age: re.Match[str]) -> float:
+    """Hours of an ``_AGE_TEXT`` match."""
+    return float(age.group(1)) * _AGE_UNIT_H[(age.group(2) or "h").lower()]
+
+
 _HOUR = re.compile(r"^(\d{1,2})(?::(00))?\s*(am|pm|h)?$", re.IGNORECASE)
 
 
@@ -83,16 +92,13 @@ def parse_count(text: str | None, field: str, *, maximum: int = MAX_COUNT) -> in
     return round(value)
 
 
-_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*(min|m|h|d)?$", re.IGNORECASE)
-
-
 def parse_age_h(text: str | None, field: str) -> float | None:
     """Hours since publishing as typed (``6`` / ``6h`` / ``30min`` / ``2d``, as in AGE:VIEWS); None when blank."""
     if _blank(text):
         return None
     raw = str(text).strip()
     if match := _AGE.match(raw):
-        return float(match.group(1)) * _AGE_UNIT_H[(match.group(2) or "h").lower()]
+        return _hours(match)
     if raw.startswith("-"):
         raise InputError(field, raw, "is negative; an age is the time since publishing")
     raise InputError(field, raw, "is not an age (try 6, 6h, 30min or 2d)")
@@ -201,7 +207,7 @@ def parse_early_views(text: str, field: str = "early views") -> list[tuple[float
             raise InvalidInput(f"{field}: {item[:40]!r}: an age or a view count is negative; both are 0 or more")
         if not found:
             raise InvalidInput(f"{field}: {item[:40]!r} is not AGE:VIEWS (hours since publishing : views, e.g. 6:900)")
-        age_h = float(found.group(1)) * _AGE_UNIT_H[(found.group(2) or "h").lower()]
+        age_h = _hours(found)
         # the views as every count is read ("3.000" is three thousand, as in the views box; "15k", "1.2M")
         views = parse_views(found.group(3), f"{field}: {item[:40]!r}")
         if not 0 < age_h <= 24 * 365:

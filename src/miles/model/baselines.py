@@ -40,9 +40,15 @@ def _keys(parts: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def _half_octaves(t_i: np.ndarray, t_r: np.ndarray) -> np.ndarray:
+    """(1 + t_r) / (1 + t_i) in half-octaves (a blank t_i is publish)."""
+    out: np.ndarray = 2.0 * np.log2((1.0 + t_r) / (1.0 + np.nan_to_num(t_i, nan=0.0)))
+    return out
+
+
 def _ratio_bucket(t_i: np.ndarray, t_r: np.ndarray) -> np.ndarray:
     """Half-octave bucket of (1 + t_r) / (1 + t_i)."""
-    out: np.ndarray = np.round(2.0 * np.log2((1.0 + t_r) / (1.0 + np.nan_to_num(t_i, nan=0.0)))).astype(np.int64)
+    out: np.ndarray = np.round(_half_octaves(t_i, t_r)).astype(np.int64)
     return out
 
 
@@ -50,8 +56,7 @@ def _ratio_between(x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """The two ratio buckets whose centres bracket each row's (1 + t_r) / (1 + t_i) in half-octaves, and how far
     towards the upper one it lies (0..1): cells by ratio are read between their centres, so the same views read a
     little later do not step from one bucket's growth to the next (the 30-day forecast fell 7-15 % at each edge)."""
-    t_i = np.nan_to_num(x["early_snapshot_age_h"].to_numpy(dtype=float), nan=0.0)
-    exact = 2.0 * np.log2((1.0 + x["age_h"].to_numpy(dtype=float)) / (1.0 + t_i))
+    exact = _half_octaves(x["early_snapshot_age_h"].to_numpy(dtype=float), x["age_h"].to_numpy(dtype=float))
     lower = np.floor(exact)
     return lower.astype(np.int64), lower.astype(np.int64) + 1, exact - lower
 
@@ -230,9 +235,8 @@ def _neighbour_weight(log_t: np.ndarray, bucket: np.ndarray, toward: np.ndarray)
     two sides agree at the edge."""
     centre, other = np.log(_BUCKET_CENTRES[bucket]), np.log(_BUCKET_CENTRES[toward])
     across_centres = np.abs(log_t - centre) / np.abs(other - centre)
-    edge = np.log(np.asarray(AGE_EDGES_H)[np.maximum(bucket, toward)])
-    near_edge = 0.5 - np.abs(log_t - edge) / (2.0 * EDGE_BAND_LOG_AGE)
     later = np.maximum(bucket, toward)
+    near_edge = 0.5 - np.abs(log_t - np.log(np.asarray(AGE_EDGES_H)[later])) / (2.0 * EDGE_BAND_LOG_AGE)
     near_edge = np.where(later <= EDGE_BAND_UP_TO_BUCKET, near_edge, 0.0)
     out: np.ndarray = np.clip(np.where(later <= SMOOTH_UP_TO_BUCKET, across_centres, near_edge), 0.0, 1.0)
     return out
@@ -252,9 +256,8 @@ def smooth_in_t_i(x: pd.DataFrame, by_cell: Callable[[pd.DataFrame, np.ndarray |
     if not usable.any():
         return own
     toward = np.where(usable, toward, bucket)
-    log_t = np.log(np.where(known, t_i, 1.0))
-    stand_in = np.where(bucket > 0, bucket - 1, bucket + 1)  # any other bucket: the weight is dropped
-    weight = np.where(usable, _neighbour_weight(log_t, bucket, np.where(usable, toward, stand_in)), 0.0)
+    weight = np.zeros(len(x))
+    weight[usable] = _neighbour_weight(np.log(t_i[usable]), bucket[usable], toward[usable])
     neighbour = by_cell(x, toward)
     mix = np.where(np.isfinite(neighbour), weight, 0.0)
     out: np.ndarray = (1.0 - mix) * own + mix * np.where(np.isfinite(neighbour), neighbour, own)

@@ -76,9 +76,9 @@ Count = Annotated[int, _typed(parse_count, "is negative; a count is 0 or more")]
 Subscribers = Annotated[int, _typed(parse_subscribers)]
 """A channel's subscriber count, as a Count, at most MAX_SUBSCRIBERS."""
 Duration = Annotated[float, _typed(parse_duration)]
+"""A duration in seconds: a number, or text ("90", "1:30", "1m30s"); a Short lasts at most MAX_DURATION_S."""
 AgeHours = Annotated[float, _typed(parse_age_h, "is negative; an age is the time since publishing")]
 """Hours since publishing: a number, or text as in AGE:VIEWS ("6h", "30min", "2d")."""
-"""A duration in seconds: a number, or text ("90", "1:30", "1m30s"); a Short lasts at most MAX_DURATION_S."""
 DURATION_HELP = f"Length in seconds (or text: '1:30', '1m30s'), at most {MAX_DURATION_S:g} (a Short)."
 
 
