@@ -6,7 +6,7 @@ early views are their only snapshots), side by side.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,21 @@ def row(views_by_age: Sequence[tuple[float, float]]) -> list[float]:
     return [float(v) for v in out]
 
 
+def reaged(columns: Mapping[str, np.ndarray], factor: np.ndarray) -> dict[str, np.ndarray]:
+    """The early columns among ``columns`` for the same views read at ``factor`` times every snapshot's age: each age
+    and interval scaled, the counts kept, the rates and logs derived from them as ``_compute`` derives them."""
+    out = {name: columns[name] * factor for name in _AGE_COLUMNS if name in columns}
+    if "early_t_i_h" in out and "early_log_t_i_h" in columns:
+        out["early_log_t_i_h"] = np.log1p(out["early_t_i_h"])
+    if {"early_views", "early_snapshot_age_h", "early_log_views_per_hour"} <= columns.keys():
+        age = np.maximum(out["early_snapshot_age_h"], MIN_AGE_H)
+        out["early_log_views_per_hour"] = np.log1p(columns["early_views"] / age)
+    if {"early_inc_1", "early_dt_1_h", "early_log_rate_1"} <= columns.keys():
+        rate = np.clip(columns["early_inc_1"], 0, None) / np.maximum(out["early_dt_1_h"], MIN_AGE_H)
+        out["early_log_rate_1"] = np.log1p(rate)
+    return out
+
+
 def snapshot_ages(ages_h: Sequence[float]) -> list[float]:
     """Ages in hours as a snapshot's age is computed: whole microseconds after publish, in hours."""
     micros = [round(a * 3_600_000_000) for a in ages_h]
@@ -97,6 +112,8 @@ def _per_row(rows: DraftRows) -> dict[str, np.ndarray]:
     return {name: values[rows.draft, j] for j, name in enumerate(GROUP.names)}
 
 
+_AGE_COLUMNS = ("early_t_i_h", "early_snapshot_age_h", "early_staleness_h",
+                *(f"early_dt_{k}_h" for k in range(1, DEPTH)))  # fmt: skip
 _INCREMENTS = tuple(
     f
     for k in range(1, DEPTH)

@@ -29,6 +29,8 @@ from numpy.typing import NDArray
 from scipy.special import ndtr
 
 from miles.errors import InvalidInput, ModelNotReady
+from miles.features.build import MIN_GAP_H
+from miles.features.early import reaged
 from miles.features.labels import ViralLabeler
 from miles.features.schema import Task
 from miles.features.splits import group_position
@@ -66,6 +68,9 @@ EXTEND_FROM_H, EXTEND_PAST_H, EXTEND_FULL_R_H = 168.0, 336.0, 720.0
 EXTEND_FULL_T_I_H, EXTEND_BELOW_T_I_H = 24.0, 72.0
 MONOTONE_UP: tuple[str, ...] = ("age_h", "log_age_h", "log_subscribers", "early_log_views", "early_views")
 INTERVAL_BLIND: tuple[str, ...] = ("log_subscribers",)
+# log-age steps an early reading's p10/p90 offsets are averaged over, weighted by a triangle (no edge that steps)
+SPREAD_REAGE = np.linspace(-0.5, 0.5, 41)
+SPREAD_WEIGHTS = (0.5 + 1e-3 - np.abs(SPREAD_REAGE)) / (0.5 + 1e-3 - np.abs(SPREAD_REAGE)).sum()
 
 
 @dataclass
@@ -423,9 +428,28 @@ class GBDTModel:
         centre = self.tree_weight * _raw(self.quantile_boosters[0.5], inputs, threads) + self._offset(x)
         if shift is not None:
             centre = centre + shift
-        cols = [centre if q == 0.5 else centre + _raw(self.quantile_boosters[q], inputs, threads)
-                for q in self.config.quantiles]  # fmt: skip
+        cols = [centre if q == 0.5 else centre + self._spread(q, inputs, threads) for q in self.config.quantiles]
         return np.sort(np.column_stack(cols), axis=1)
+
+    def _spread(self, q: float, inputs: FloatArray, threads: int) -> FloatArray:
+        """Quantile ``q``'s offset from the centre; for early views, its mean over the same views read at ages around
+        their own (``reaged``, SPREAD_REAGE in log age, triangle-weighted; never within MIN_GAP_H of the horizon).
+        The quantile trees step in t_i: 300 views read at 21.8 h got a 7-day p90 offset of x4.1, at 22.7 h x2.0."""
+        booster = self.quantile_boosters[q]
+        if not {"early_t_i_h", "age_h"} <= set(self.features) or not len(inputs):
+            return _raw(booster, inputs, threads)
+        column = {name: inputs[:, j] for j, name in enumerate(self.features)}
+        t_i, horizon = column["early_t_i_h"], column["age_h"]
+        known = np.isfinite(t_i) & (t_i > 0)
+        ceiling = np.where(known, (horizon - MIN_GAP_H) / np.where(known, t_i, 1.0), 1.0)
+        factor = np.exp(SPREAD_REAGE)[:, None] * np.ones(len(inputs))[None, :]
+        factor = np.where(known, np.minimum(factor, np.maximum(ceiling, 1.0)), 1.0).ravel()
+        moved = np.tile(inputs, (len(SPREAD_REAGE), 1))
+        for name, values in reaged({k: np.tile(v, len(SPREAD_REAGE)) for k, v in column.items()}, factor).items():
+            moved[:, self.features.index(name)] = values
+        spreads = _raw(booster, moved, threads).reshape(len(SPREAD_REAGE), len(inputs))
+        out: FloatArray = SPREAD_WEIGHTS @ spreads
+        return out
 
     def _viral_score(self, inputs: FloatArray, x: pd.DataFrame, quantiles: FloatArray, threads: int) -> FloatArray:
         if self.viral_labeler is not None:
