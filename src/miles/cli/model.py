@@ -247,8 +247,8 @@ def read_as_line(draft: dict[str, dict[str, Any]]) -> str:
             continue
         value = f["value"]
         when = f"{value[:16].replace('T', ' ')} UTC" if name == "publish_at" else ""
-        if f["status"] == "defaulted":
-            parts.append(f"{label} {f['note']}" + (f" ({when})" if when else ""))
+        if f["status"] == "defaulted":  # the date first: after the note it read as the "now" the note names
+            parts.append(f"{label} {when} ({f['note']})" if when else f"{label} {f['note']}")
         elif name == "duration_s":
             parts.append(f"{label} {format_duration(value)} ({value:g} s)")
         elif name == "channel_subscribers":
