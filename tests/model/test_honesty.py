@@ -232,6 +232,31 @@ def test_a_reading_a_little_later_moves_the_range_a_little(predictor: Predictor,
         )
 
 
+@pytest.mark.parametrize("views", [300, 1000])
+def test_the_viral_chance_moves_gradually_as_the_reading_ages(predictor: Predictor, views: int) -> None:
+    """From 6 h to 160 h, readings 3 % apart in age move the viral chance by at most a quarter of itself (or 2.5
+    points under 10 %), and across 23 h (where
+    the 24-hour forecast stops being asked about) it hands over to the 7-day chance instead of jumping to it (300
+    views, 2,000 subscribers: 16 % at 22.8 h, 8 % at 24.1 h)."""
+    now = datetime.now(UTC)
+    ages = np.geomspace(6.0, 160.0, 120)
+    rows = [{**BASE, **TYPICAL, "channel_subscribers": 2000, "publish_at": now - timedelta(hours=float(a)),
+             "early_views": [(float(a), views)]} for a in ages]  # fmt: skip
+    preds = predictor.predict(rows, explain=False)
+    chance = np.array([p.viral_probability for p in preds])
+    steps = np.abs(np.diff(chance)) / np.maximum(0.1, chance[:-1])  # points, or a share of a chance under 10 %
+    worst = int(np.argmax(steps))
+    shown = f"{views} views: {ages[worst]:.1f} h -> {ages[worst + 1]:.1f} h {chance[worst : worst + 2]}"
+    assert steps.max() <= 0.25, shown
+    at = {float(p.reference_horizon_h) for p, a in zip(preds, ages, strict=True) if 12.0 <= a <= 23.0}
+    assert at == {24.0, 168.0}, at  # the horizon named is the one weighing more
+
+
+def test_a_prepublish_viral_chance_is_read_at_24_hours(predictor: Predictor) -> None:
+    pred = predictor.predict([{**BASE, **TYPICAL}], explain=False)[0]
+    assert pred.reference_horizon_h == 24.0
+
+
 @pytest.mark.parametrize("every_h", [2.0, 8.0, 24.0, 48.0])
 def test_a_video_stuck_at_its_views_is_not_forecast_to_take_off(predictor: Predictor, every_h: float) -> None:
     """The same 1,000 views read three times is a video that stopped growing: its forecast is not above those views

@@ -32,6 +32,7 @@ from PIL import Image
 
 from miles.config import Settings, get_settings
 from miles.errors import InvalidInput, ModelNotReady
+from miles.features.build import MIN_GAP_H
 from miles.features.draft import (
     DRAFT_CHANNEL,
     INPUT_FIELDS,
@@ -292,6 +293,22 @@ def cumulative_in_age(views: FloatArray, draft: np.ndarray, horizon_h: np.ndarra
     return out
 
 
+def handed_over_chance(viral: FloatArray, horizon_h: np.ndarray, ref: int, t_i_h: float) -> tuple[float, float]:
+    """(viral chance, its horizon) of one draft from its rows' chances and horizons: the chance at the reference
+    horizon (row ``ref``), handed over in log age to the next later horizon's while the reading nears it (from half
+    the reference's age to MIN_GAP_H before it, where the reference stops being asked about). Read at the reference
+    alone, 300 views at 22.8 h had a 16 % chance and at 24.1 h 8 % (the 7-day one). The horizon given is the one
+    weighing more."""
+    later = np.flatnonzero(horizon_h > horizon_h[ref])
+    start, stop = horizon_h[ref] / 2.0, horizon_h[ref] - MIN_GAP_H
+    if t_i_h <= 0 or not len(later) or stop <= start:
+        return float(viral[ref]), float(horizon_h[ref])
+    nxt = int(later[np.argmin(horizon_h[later])])
+    share = float(np.clip(math.log(max(t_i_h, start) / start) / math.log(stop / start), 0.0, 1.0))
+    chance = (1.0 - share) * float(viral[ref]) + share * float(viral[nxt])
+    return chance, float(horizon_h[nxt] if share > 0.5 else horizon_h[ref])
+
+
 def smallest_log_subscribers(model: GBDTModel) -> float | None:
     """log1p of the smallest channel the model's size line was fitted on (None for older artifacts)."""
     state = getattr(model.offset_model, "state", None) or {}
@@ -522,11 +539,12 @@ class Predictor:
         views = cumulative_in_age(views, m.draft, m.horizon_h)
         closeness = np.abs(np.log1p(m.horizon_h) - np.log1p(REFERENCE_H))
         refs = np.array([starts[k] + int(np.argmin(closeness[starts[k] : starts[k + 1]])) for k in range(len(drafts))])
+        chances = [handed_over_chance(scored.viral[starts[k] : starts[k + 1]], m.horizon_h[starts[k] : starts[k + 1]],
+                                      int(refs[k] - starts[k]), d.t_i_h) for k, d in enumerate(drafts)]  # fmt: skip
         contrib = scored.contributions(refs) if explain else None
         summaries = [channel_summary(history, d) if known and history is not None else None for d in drafts]
         out = []
         for k, item in enumerate(inputs):
-            ref = int(refs[k])
             out.append(
                 DraftPrediction(
                     mode=task,
@@ -535,8 +553,8 @@ class Predictor:
                         HorizonPrediction(float(m.horizon_h[r]), *map(float, views[r]))
                         for r in range(starts[k], starts[k + 1])
                     ],
-                    viral_probability=float(scored.viral[ref]),
-                    reference_horizon_h=float(m.horizon_h[ref]),
+                    viral_probability=chances[k][0],
+                    reference_horizon_h=chances[k][1],
                     inputs_used=sorted(
                         {f for f in item.given if f != "thumbnail" or _uses_thumbnail(loaded.model)}
                         | ({"channel_history"} if summaries[k] else set())
