@@ -428,26 +428,34 @@ class GBDTModel:
         centre = self.tree_weight * _raw(self.quantile_boosters[0.5], inputs, threads) + self._offset(x)
         if shift is not None:
             centre = centre + shift
-        cols = [centre if q == 0.5 else centre + self._spread(q, inputs, threads) for q in self.config.quantiles]
+        reaged_inputs = self._reaged_inputs(inputs)
+        cols = [centre if q == 0.5 else centre + self._spread(self.quantile_boosters[q], inputs, reaged_inputs, threads)
+                for q in self.config.quantiles]  # fmt: skip
         return np.sort(np.column_stack(cols), axis=1)
 
-    def _spread(self, q: float, inputs: FloatArray, threads: int) -> FloatArray:
-        """Quantile ``q``'s offset from the centre; for early views, its mean over the same views read at ages around
-        their own (``reaged``, SPREAD_REAGE in log age, triangle-weighted; never within MIN_GAP_H of the horizon).
-        The quantile trees step in t_i: 300 views read at 21.8 h got a 7-day p90 offset of x4.1, at 22.7 h x2.0."""
-        booster = self.quantile_boosters[q]
+    def _reaged_inputs(self, inputs: FloatArray) -> FloatArray | None:
+        """For early views, ``inputs`` stacked once per SPREAD_REAGE step with the same views read at that many times
+        their ages (``reaged``; never within MIN_GAP_H of the horizon); None for prepublish inputs."""
         if not {"early_t_i_h", "age_h"} <= set(self.features) or not len(inputs):
-            return _raw(booster, inputs, threads)
-        column = {name: inputs[:, j] for j, name in enumerate(self.features)}
-        t_i, horizon = column["early_t_i_h"], column["age_h"]
+            return None
+        t_i, horizon = inputs[:, self.features.index("early_t_i_h")], inputs[:, self.features.index("age_h")]
         known = np.isfinite(t_i) & (t_i > 0)
         ceiling = np.where(known, (horizon - MIN_GAP_H) / np.where(known, t_i, 1.0), 1.0)
         factor = np.exp(SPREAD_REAGE)[:, None] * np.ones(len(inputs))[None, :]
         factor = np.where(known, np.minimum(factor, np.maximum(ceiling, 1.0)), 1.0).ravel()
         moved = np.tile(inputs, (len(SPREAD_REAGE), 1))
-        for name, values in reaged({k: np.tile(v, len(SPREAD_REAGE)) for k, v in column.items()}, factor).items():
+        for name, values in reaged({n: moved[:, j] for j, n in enumerate(self.features)}, factor).items():
             moved[:, self.features.index(name)] = values
-        spreads = _raw(booster, moved, threads).reshape(len(SPREAD_REAGE), len(inputs))
+        return moved
+
+    def _spread(self, booster: lgb.Booster, inputs: FloatArray, reaged_inputs: FloatArray | None, threads: int
+                ) -> FloatArray:  # fmt: skip
+        """A quantile booster's offset from the centre; for early views, its triangle-weighted mean over the same views
+        read at ages around their own (``_reaged_inputs``). The quantile trees step in t_i: 300 views read at 21.8 h
+        got a 7-day p90 offset of x4.1, at 22.7 h x2.0."""
+        if reaged_inputs is None:
+            return _raw(booster, inputs, threads)
+        spreads = _raw(booster, reaged_inputs, threads).reshape(len(SPREAD_REAGE), len(inputs))
         out: FloatArray = SPREAD_WEIGHTS @ spreads
         return out
 
