@@ -421,3 +421,18 @@ def test_the_card_claims_only_what_the_model_does(predictor: Predictor) -> None:
     assert same == (weight == 0), f"tree weight {weight}, the same median for every title: {same}"
     assert ("telling which of two drafts" in plain) == (weight > 0)
     assert ("**Not at:** telling two drafts of one channel apart" in plain) == (weight == 0)
+
+
+def test_the_model_cards_tables_do_not_depend_on_when_they_are_written(
+    predictor: Predictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The card's sanity and blank-field tables score drafts published at a fixed time: written "now", two cards of
+    one model disagreed by a few % (publish hour and weekday are features)."""
+    import miles.features.draft as draft_module
+    from miles.model.card import blank_field_rows, sanity_rows
+
+    tables = []
+    for now in (datetime(2026, 3, 2, 4, 0, tzinfo=UTC), datetime(2026, 9, 5, 19, 0, tzinfo=UTC)):
+        monkeypatch.setattr(draft_module, "utcnow", lambda now=now: now)
+        tables.append((sanity_rows(predictor), blank_field_rows(predictor)))
+    assert tables[0] == tables[1]
