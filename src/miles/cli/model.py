@@ -230,7 +230,7 @@ def predict_cmd(
 
     reasons = ", ".join(f"{feature_label(f)} {effect_multiple(v)}" for f, v in pred.contributions)
     console.print("what drove it: " + (f"{reasons} ({EFFECT_CAPTION[0].lower()}{EFFECT_CAPTION[1:-1]})" if reasons
-                                       else f"nothing. {NO_REASONS}"), highlight=False)  # fmt: skip
+                                       else NO_REASONS[pred.mode]), highlight=False)  # fmt: skip
 
 
 def read_as_line(draft: dict[str, dict[str, Any]]) -> str:

@@ -64,11 +64,14 @@ __all__ = ["VIRAL_DEFINITION", "Draft", "DraftInput", "DraftPrediction", "Horizo
 HORIZONS_H: tuple[float, ...] = (1.0, 6.0, 24.0, 168.0, 720.0)
 REFERENCE_H = 24.0  # P(viral) and contributions are given for this horizon (or the nearest one predicted)
 TOP_K = 8
-# Said wherever a forecast's reasons are listed and there are none (CLI, Score page).
-NO_REASONS = (
-    "No input moved this forecast away from where it starts: with views so far, the growth curve of those views; "
-    "before publishing, the usual views of a channel this size at that age."
-)
+# Said wherever a forecast's reasons are listed and there are none (CLI, Score page), by mode: what the forecast
+# then rests on. "Nothing" alone read as if the views given counted for nothing.
+NO_REASONS: dict[str, str] = {
+    "early": "your views so far and how old they were: the forecast is how videos with views like yours at that "
+    "age went on to grow. No other input (title, length, category, channel size, posting time) moved it.",
+    "prepublish": "your channel's size and the video's age: the forecast is the usual views of a channel this size "
+    "at that age. No other input (title, length, category, posting time) moved it.",
+}
 EFFECT_CAPTION = "How much each input multiplies the forecast, compared with a typical video of the training data."
 BUNDLE = "bundle.json"
 
