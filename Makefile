@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 WHEELS := $(wildcard /opt/wheels)
 PIP_FLAGS := -c constraints.txt $(if $(WHEELS),--find-links $(WHEELS))
 HTMX := src/miles/serve/static/vendor/htmx.min.js
+SWAGGER := src/miles/serve/static/vendor/swagger-ui/swagger-ui-bundle.js
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -23,7 +24,13 @@ $(HTMX):
 	cd .npm-vendor && npm install --no-audit --no-fund --silent htmx.org@2.0.4 >/dev/null
 	cp .npm-vendor/node_modules/htmx.org/dist/htmx.min.js $(HTMX)
 
-install: $(STAMP) $(HTMX)
+# Swagger UI for /docs, served by Miles itself (FastAPI's default loads it from a CDN: a blank page offline)
+$(SWAGGER):
+	mkdir -p $(dir $(SWAGGER)) .npm-vendor
+	cd .npm-vendor && npm install --no-audit --no-fund --silent swagger-ui-dist@5.36.0 >/dev/null
+	cp .npm-vendor/node_modules/swagger-ui-dist/swagger-ui-bundle.js .npm-vendor/node_modules/swagger-ui-dist/swagger-ui.css $(dir $(SWAGGER))
+
+install: $(STAMP) $(HTMX) $(SWAGGER)
 
 migrate: install
 	$(BIN)/miles db upgrade

@@ -229,3 +229,20 @@ def test_the_time_zone_reload_never_wipes_a_form_being_filled(server: str, brows
             break
         fresh.wait_for_timeout(100)
     assert len(fresh_loads) >= 2, "the time-zone reload did not happen"
+
+
+def test_the_api_docs_work_offline(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """/docs draws Swagger UI from Miles' own /static under the site's CSP (FastAPI's default loads it from a CDN:
+    a blank page offline, "SwaggerUIBundle is not defined")."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())  # no internet here either
+    page.goto(f"{server}/docs")
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/predict").first).to_be_visible(timeout=30_000)
+    shoot(page, "19-api-docs")
+    assert not errors, errors
+    page.close()

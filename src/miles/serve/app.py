@@ -24,7 +24,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="How a short will perform, why, and what to make next. "
         "Authenticate with `Authorization: Bearer <API key>` (create one with `miles key create`).",
-        docs_url="/docs",
+        docs_url=None,  # served by miles.serve.pages from /static (FastAPI's loads Swagger UI from a CDN)
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings

@@ -1,9 +1,9 @@
 """Security headers on every response: no framing, no MIME sniffing, no referrer leaks, scripts only from Miles.
 
 The pages load their scripts from ``/static`` and ``/assets`` (no inline script), so the Content-Security-Policy
-allows scripts from the same origin only. Inline ``style`` attributes (bar widths) are allowed; thumbnails may
-come from any HTTPS host the server allowed (MILES_THUMBNAIL_HOSTS) or be data: URIs. FastAPI's interactive API
-docs (``/docs``, ``/redoc``) load Swagger UI with an inline script from a CDN, so they get every header but the CSP.
+allows scripts from the same origin only - the API docs at ``/docs`` too (Swagger UI from ``/static``). Inline
+``style`` attributes (bar widths) are allowed; thumbnails may come from any HTTPS host the server allowed
+(MILES_THUMBNAIL_HOSTS) or be data: URIs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
-NO_CSP_PATHS = ("/docs", "/redoc")
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
@@ -33,8 +32,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = str(scope.get("path", ""))
-        extra = SECURITY_HEADERS if path.startswith(NO_CSP_PATHS) else (CSP, *SECURITY_HEADERS)
+        extra = (CSP, *SECURITY_HEADERS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

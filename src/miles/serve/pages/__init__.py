@@ -3,7 +3,8 @@
 ``install_pages(app)`` mounts ``/static`` (our CSS and JS, and HTMX installed by ``make`` from npm into
 ``static/vendor/``), serves Plotly's JavaScript from the installed ``plotly`` package at
 ``/assets/plotly.min.js`` and the Roboto font of the installed ``fontpkg-roboto`` package at
-``/assets/fonts/roboto.ttf`` (for the feed preview; never a CDN), adds the page routers and the HTML error pages.
+``/assets/fonts/roboto.ttf`` (for the feed preview; never a CDN), serves the interactive API docs at ``/docs`` (Swagger
+UI, installed by ``make`` from npm into ``static/vendor/swagger-ui/``), adds the page routers and the HTML error pages.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from miles.serve.pages import auth, explore, history, ideas, model_card, quality, score, timezone, track
-from miles.serve.pages.common import STATIC_DIR
+from miles.serve.pages.common import STATIC_DIR, TEMPLATES
 from miles.serve.pages.errors import install_page_error_handlers
 
 assets = APIRouter(include_in_schema=False)
@@ -48,6 +49,13 @@ def roboto() -> Response:
     if not path.is_file():
         return PlainTextResponse("Roboto is missing from the installed fontpkg-roboto package", status_code=404)
     return FileResponse(path, media_type="font/ttf", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@assets.get("/docs")
+def api_docs(request: Request) -> HTMLResponse:
+    """Swagger UI over the OpenAPI schema, its script and style from /static: FastAPI's own /docs loads them from a
+    CDN, a blank page offline ("SwaggerUIBundle is not defined")."""
+    return TEMPLATES.TemplateResponse(request, "api_docs.html", {"openapi_url": request.app.openapi_url})
 
 
 def install_pages(app: FastAPI) -> None:
