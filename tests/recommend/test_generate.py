@@ -127,3 +127,15 @@ def test_offline_ideas_are_written_in_the_niches_language_when_it_has_templates_
     japanese = NicheContext(topic="パン", vibe="", outliers=OUTLIERS, language="ja")  # no Japanese set: English
     english = {_fill(t.title, "パン", n, 2026) for t in TEMPLATES for n in (3, 5, 7)}
     assert all(d.title in english for d in OfflineGenerator(year=2026).generate(japanese, n=3, seed=2))
+
+
+def test_english_titles_read_right_for_a_plural_topic() -> None:
+    """The topic "laptop tips" gave "Is laptop tips worth it in 2026?", "My first laptop tips went completely wrong"
+    and "Rating 3 viral laptop tips hacks": the topic is never a verb's subject or a noun's modifier now."""
+    import re
+
+    titles = [_fill(t.title, "laptop tips", 3, 2026).lower() for t in TEMPLATES]
+    wrong = re.compile(r"\b(is|this|first|a|the) laptop tips\b|laptop tips (tips|hacks|trick|mistakes?|detail|session"
+                       r"|myths)\b")  # fmt: skip
+    assert not [t for t in titles if wrong.search(t)], [t for t in titles if wrong.search(t)]
+    assert len(set(titles)) == len(TEMPLATES)

@@ -81,7 +81,7 @@ class OfflineGenerator:
     names the outliers and patterns it used, or says that the niche gave no evidence. Deterministic per seed."""
 
     name = "offline"
-    version = "7"  # part of the ideas cache key: a new recipe must not serve old cached ideas
+    version = "8"  # part of the ideas cache key: a new recipe must not serve old cached ideas
 
     def __init__(self, *, year: int | None = None) -> None:
         self.year = year

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Template:
     """One idea shape with typed slots: ``{x}`` the topic noun phrase, ``{n}`` a number; ``pattern`` is the niche
-    pattern it leans on (a key of ``patterns.pattern_masks``), ``seconds`` its usual length."""
+    pattern it leans on (a key of ``patterns.pattern_masks``), ``seconds`` its usual length. English titles read
+    right whether the topic is singular or plural ("sourdough", "laptop tips"): the topic is never a verb's subject
+    or a noun's modifier ("Is laptop tips worth it", "3 laptop tips tips")."""
 
     format: str
     title: str
@@ -20,20 +22,21 @@ class Template:
 
 
 TEMPLATES: tuple[Template, ...] = (
-    Template("list", "{n} {x} mistakes beginners make", "Put “mistake #1” on screen in the first frame.", "number", 45),
-    Template("list", "{n} {x} tips I wish I knew sooner", "Count down from {n} on screen, fastest tip first.",
+    Template("list", "{n} mistakes beginners make with {x}", "Put “mistake #1” on screen in the first frame.",
+             "number", 45),
+    Template("list", "{n} things about {x} I wish I knew sooner", "Count down from {n} on screen, fastest tip first.",
              "number"),
-    Template("myth test", "{n} {x} myths, tested", "Open on the myth in big letters, then the verdict stamp.",
+    Template("myth test", "{n} myths about {x}, tested", "Open on the myth in big letters, then the verdict stamp.",
              "number"),
-    Template("rating", "Rating {n} viral {x} hacks", "Show the score card before the first hack.", "number", 50,
+    Template("rating", "Rating {n} viral hacks for {x}", "Show the score card before the first hack.", "number", 50,
              ("funny",)),
-    Template("tutorial", "How to start {x} in {n} simple steps", "Show the finished result, then rewind to step 1.",
-             "number", 55, ("educational",)),
+    Template("tutorial", "Getting started with {x} in {n} simple steps",
+             "Show the finished result, then rewind to step 1.", "number", 55, ("educational",)),
     Template("challenge", "I tried {x} for {n} days", "Open on day {n} first, then jump back to day 1.", "number", 50,
              ("hype", "dramatic")),
-    Template("question", "Is {x} worth it in {year}?", "Ask the question on screen and answer it in one word.",
+    Template("question", "{X} in {year}: worth it?", "Ask the question on screen and answer it in one word.",
              "question", 35),
-    Template("question", "Why does nobody talk about this {x} trick?", "Start mid-trick with no introduction.",
+    Template("question", "Why does nobody talk about this trick for {x}?", "Start mid-trick with no introduction.",
              "question", 30),
     Template("question", "What happens if you get {x} wrong?", "Open on the failed result, then explain the fix.",
              "question", 35, ("educational", "dramatic")),
@@ -43,13 +46,13 @@ TEMPLATES: tuple[Template, ...] = (
              None, 30, ("educational",)),
     Template("explainer", "The science behind {x}, made simple", "Show the close-up that makes the difference first.",
              None, 45, ("educational",)),
-    Template("story", "My first {x} went completely wrong", "Open on the disaster, then “here is what happened”.",
-             None, 45, ("dramatic", "funny")),
-    Template("story", "The {x} mistake that cost me a week", "Show the ruined result with a time stamp on screen.",
+    Template("story", "My first try at {x} went completely wrong",
+             "Open on the disaster, then “here is what happened”.", None, 45, ("dramatic", "funny")),
+    Template("story", "The mistake with {x} that cost me a week", "Show the ruined result with a time stamp on screen.",
              None, 40, ("dramatic",)),
     Template("POV", "POV: your first time trying {x}", "Film from your own eyes, hands already in frame.", None, 20,
              ("funny",)),
-    Template("routine", "A slow, cozy {x} session", "Open on a calm close-up with natural sound, no talking.",
+    Template("routine", "A slow, cozy session of {x}", "Open on a calm close-up with natural sound, no talking.",
              None, 45, ("cozy", "chill")),
     Template("routine", "Sunday morning {x}, start to finish", "Start with the light and the first sound of the work.",
              None, 50, ("cozy", "chill")),
@@ -60,7 +63,7 @@ TEMPLATES: tuple[Template, ...] = (
     Template("before/after", "{X} before and after: one change", "Show the after first, then cut to the before.",
              None, 30),
     Template("budget", "{X} on a tiny budget", "Show the receipt total in the first frame.", None, 40),
-    Template("secret", "The {x} detail pros never skip", "Zoom on the detail before saying a word.", None, 30),
+    Template("secret", "The detail pros never skip in {x}", "Zoom on the detail before saying a word.", None, 30),
     Template("reaction", "Reacting to the best {x} on the internet", "Open on your face at the wildest moment.",
              None, 45, ("funny", "hype")),
     Template("checklist", "Everything you need for {x}, nothing more", "Lay every item out in the first frame.",
