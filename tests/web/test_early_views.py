@@ -13,8 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import csrf, sign_up
 
+from miles.config import Settings
 from miles.errors import InvalidInput
 from miles.inputs import parse_early_views, parse_views
+from miles.serve.app import create_app
 from miles.serve.pages.early import forecast_check
 
 
@@ -130,6 +132,41 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     assert "The forecast is for a typical channel" not in html.unescape(web.get("/track").text)
     fall = web.post(f"/track/{item['id']}/views", data={"views": "400k", "csrf_token": token, "tracked_id": item["id"]})
     assert fall.status_code == 422 and "does not fit 600,000 at" in html.unescape(fall.text)  # the latest, not 500k
+
+
+def test_typed_views_are_their_users_alone_and_leave_the_stored_video_as_it_was(
+    web: TestClient, web_settings: Settings
+) -> None:
+    """A count one user typed for a collected video turned its source into web-entry (it left every public list),
+    showed on every other tracker's card and vetoed their own counts ("does not fit 50,000 ... views only grow")."""
+    listed = web.get("/api/v1/videos", params={"q": "sourdough", "limit": 1}).json()
+    video = listed["items"][0]
+    total = listed["total"]
+    public = web.get(f"/api/v1/videos/{video['id']}").json()["snapshots"]
+    read_at = datetime.fromisoformat(public[-1]["captured_at"].replace("Z", "+00:00")) + timedelta(hours=1)
+    token = sign_up(web)
+    web.post("/track", data={"url": f"https://youtu.be/{video['id']}", "csrf_token": token})
+    mine = web.get("/track.json").json()["items"][0]
+    typed = public[-1]["views"] + 50_000
+    form = {"views": str(typed), "read_at": read_at.strftime("%Y-%m-%dT%H:%M"), "csrf_token": token}
+    added = web.post(f"/track/{mine['id']}/views", data=form, follow_redirects=False)
+    assert added.status_code == 303, added.text
+    assert web.get("/track.json").json()["items"][0]["snapshots"][-1]["views"] == typed  # the typer sees it
+    again = web.get("/api/v1/videos", params={"q": "sourdough", "limit": 1}).json()
+    assert again["total"] == total and again["items"][0]["id"] == video["id"]  # still listed, source kept
+    with TestClient(create_app(web_settings)) as other:
+        other_token = sign_up(other, email="other@example.com")
+        assert typed not in [s["views"] for s in other.get(f"/api/v1/videos/{video['id']}").json()["snapshots"]]
+        other.post("/track", data={"url": f"https://youtu.be/{video['id']}", "csrf_token": other_token})
+        theirs = other.get("/track.json").json()["items"][0]
+        assert typed not in [p["views"] for p in theirs["snapshots"]]
+        lower = typed - 10_000  # below the first user's count, above every collected one: fits this user's own
+        later = (read_at + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+        form = {"views": str(lower), "read_at": later, "csrf_token": other_token}
+        own = other.post(f"/track/{theirs['id']}/views", data=form, follow_redirects=False)
+        assert own.status_code == 303, own.text
+        assert other.get("/track.json").json()["items"][0]["snapshots"][-1]["views"] == lower
+    assert lower not in [p["views"] for p in web.get("/track.json").json()["items"][0]["snapshots"]]
 
 
 def test_the_browsers_time_zone_is_used_on_pages_and_the_api_stays_utc(web: TestClient) -> None:

@@ -112,6 +112,8 @@ class VideoSnapshot(Base):
     source: Mapped[str | None] = mapped_column(String(64))
     # What ``views`` counts: "views" (the public count) or e.g. "engaged_views"; one trajectory never mixes them.
     view_metric: Mapped[str] = mapped_column(String(32), default="views", server_default="views")
+    # Who typed this count in (source ``web-entry``): it is theirs alone (``snapshots.seen_by``); None if collected.
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
 
 class QualityFlag(Base):

@@ -71,9 +71,10 @@ def list_videos(
 
 @router.get("/videos/{video_id}", summary="One stored video with its view snapshots")
 def get_video(
-    video_id: Annotated[SafeStr, Path(max_length=64)], _caller: MaybeUserDep, session: SessionDep
+    video_id: Annotated[SafeStr, Path(max_length=64)], caller: MaybeUserDep, session: SessionDep
 ) -> VideoDetailOut:
-    found = videos.get_video(session=session, video_id=video_id)
+    """The collected snapshots, and the counts the caller typed in themselves (another user's are theirs alone)."""
+    found = videos.get_video(session=session, video_id=video_id, user_id=caller.user_id)
     if found is None:
         raise NotFound(f"no stored video with id {video_id!r}")
     video, snaps = found

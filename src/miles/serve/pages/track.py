@@ -85,7 +85,7 @@ def _item(session: Session, row: TrackedVideo, user_id: int) -> tuple[dict[str, 
         "linked_prediction_id": None,
         "linked_forecast": None,
     }
-    found = videos.get_video(session=session, video_id=row.video_id)
+    found = videos.get_video(session=session, video_id=row.video_id, user_id=user_id)
     if found is None:
         return item, None
     video, snaps = found
@@ -202,8 +202,9 @@ def add_tracked(page: PageDep, url: Annotated[SafeStr, Form(max_length=2000)], c
 @router.get("/track/{tracked_id}/delete")
 def delete_tracked_confirm(page: PageDep, tracked_id: TrackedId) -> Response:
     """The confirmation step before tracking stops (its snapshots stay in the store; only the tracking ends)."""
-    row = tracked.get_tracked(session=page.session, user_id=page.require_user(), tracked_id=tracked_id)
-    found = videos.get_video(session=page.session, video_id=row.video_id)
+    user_id = page.require_user()
+    row = tracked.get_tracked(session=page.session, user_id=user_id, tracked_id=tracked_id)
+    found = videos.get_video(session=page.session, video_id=row.video_id, user_id=user_id)
     name = found[0].title if found is not None else row.video_id
     return confirm_page(
         page,

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from miles.errors import InvalidInput, NotFound
+from miles.store.repos.snapshots import seen_by
 from miles.store.tables import PredictionRecord, Video, VideoSnapshot
 
 
@@ -130,7 +131,11 @@ def videos_to_score(
 def snapshots_of(*, session: Session, video_ids: list[str]) -> dict[str, list[VideoSnapshot]]:
     out: dict[str, list[VideoSnapshot]] = {v: [] for v in video_ids}
     if video_ids:
-        stmt = select(VideoSnapshot).where(VideoSnapshot.video_id.in_(video_ids)).order_by(VideoSnapshot.captured_at)
+        stmt = (
+            select(VideoSnapshot)
+            .where(VideoSnapshot.video_id.in_(video_ids), seen_by(None))  # a user's typed counts are theirs alone
+            .order_by(VideoSnapshot.captured_at)
+        )
         for snap in session.scalars(stmt):
             out[snap.video_id].append(snap)
     return out

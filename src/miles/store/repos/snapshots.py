@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -187,6 +187,8 @@ def _upsert_videos(session: Session, frame: pd.DataFrame) -> tuple[int, int]:
         if old is None:
             new.append({**row, "created_at": now, "updated_at": now})
             continue
+        if row.get("source") == MANUAL_SOURCE:  # a count a user typed never changes a video Miles knows (its source
+            continue  # became web-entry: the video left every public list)
         newer = old["meta_captured_at"] is None or row["meta_captured_at"] >= old["meta_captured_at"]
         # Newer metadata wins field by field; older metadata only fills gaps.
         first, second = (row, old) if newer else (old, row)
@@ -215,8 +217,8 @@ SNAP_FIELDS = (
 
 
 def _append_snapshots(session: Session, frame: pd.DataFrame) -> int:
-    has_metric = "view_metric" in frame.columns
-    rows = _records(frame, (*SNAP_FIELDS, "view_metric") if has_metric else SNAP_FIELDS)
+    extra = [c for c in ("view_metric", "entered_by") if c in frame.columns]  # entered_by: a typed count's user
+    rows = _records(frame, (*SNAP_FIELDS, *extra))
     for r in rows:
         r["captured_at_is_date_only"] = bool(r["captured_at_is_date_only"])
         r["view_metric"] = r.get("view_metric") or "views"
@@ -308,6 +310,14 @@ def load_snapshot_frame(
     # held out as one source while its other captures train (leave-one-source-out).
     frame["source"] = frame.groupby("video_id", sort=False)["source"].transform("first")
     return frame
+
+
+def seen_by(user_id: int | None) -> ColumnElement[bool]:
+    """Snapshots one user may see: every collected one, and the counts they typed in themselves (``user_id`` None:
+    collected ones only). A typed count is its user's alone: another user's vetoed theirs ("does not fit 50,000")
+    and moved their forecast check."""
+    typed = func.coalesce(VideoSnapshot.source, "") == MANUAL_SOURCE
+    return ~typed if user_id is None else or_(~typed, VideoSnapshot.entered_by == user_id)
 
 
 def collected() -> ColumnElement[bool]:

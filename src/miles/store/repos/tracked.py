@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from miles.domain import SNAPSHOT_COLUMNS, as_utc, local_text, utcnow
 from miles.errors import InvalidInput, NotFound
-from miles.store.repos.snapshots import MANUAL_SOURCE, ingest_frame
+from miles.store.repos.snapshots import MANUAL_SOURCE, ingest_frame, seen_by
 from miles.store.repos.tracking import schedule_video
 from miles.store.tables import TrackedVideo, Video, VideoSnapshot
 
@@ -94,7 +94,8 @@ def record_views(
         )
     if captured > utcnow() + timedelta(minutes=5):
         raise _problem("read_at", f"{local_text(captured, tz)} is in the future")
-    snaps = session.scalars(select(VideoSnapshot).where(VideoSnapshot.video_id == row.video_id)).all()
+    # only what this user sees: another user's typed counts are theirs alone (they vetoed this user's)
+    snaps = session.scalars(select(VideoSnapshot).where(VideoSnapshot.video_id == row.video_id, seen_by(user_id))).all()
     # the reading nearest in time that the count contradicts (1,000 after 1,200 then 1,500 names the 1,500)
     for snap in sorted(snaps, key=lambda snap: abs((as_utc(snap.captured_at) - captured).total_seconds())):
         at = as_utc(snap.captured_at)
@@ -121,4 +122,7 @@ def record_views(
         ],
         columns=list(SNAPSHOT_COLUMNS),
     )
-    ingest_frame(session=session, frame=frame)
+    frame["entered_by"] = user_id  # the count is this user's alone (``seen_by``)
+    if ingest_frame(session=session, frame=frame).snapshots_added == 0:  # one snapshot per video and time
+        raise _problem("read_at", f"a count of this video at {local_text(captured, tz)} is already stored: give the "
+                                  "minute you read it, or another one")  # fmt: skip

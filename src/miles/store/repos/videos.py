@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from miles.store.db import is_postgres
-from miles.store.repos.snapshots import MANUAL_SOURCE, collected
+from miles.store.repos.snapshots import MANUAL_SOURCE, collected, seen_by
 from miles.store.tables import Video, VideoSnapshot
 
 
@@ -124,12 +124,18 @@ def latest_stats(*, session: Session, video_ids: list[str]) -> dict[str, LatestS
     return {s.video_id: LatestStats(s.captured_at, s.views, s.likes, s.comments, s.channel_subscribers) for s in rows}
 
 
-def get_video(*, session: Session, video_id: str) -> tuple[Video, list[VideoSnapshot]] | None:
+def get_video(
+    *, session: Session, video_id: str, user_id: int | None = None
+) -> tuple[Video, list[VideoSnapshot]] | None:
+    """The video and the snapshots ``user_id`` may see: the collected ones and the counts they typed in (none typed
+    for None: the public API)."""
     video = session.get(Video, video_id)
     if video is None:
         return None
     snaps = session.scalars(
-        select(VideoSnapshot).where(VideoSnapshot.video_id == video_id).order_by(VideoSnapshot.captured_at)
+        select(VideoSnapshot)
+        .where(VideoSnapshot.video_id == video_id, seen_by(user_id))
+        .order_by(VideoSnapshot.captured_at)
     )
     return video, list(snaps)
 
