@@ -222,3 +222,21 @@ def test_the_score_result_previews_the_title_and_thumbnail_in_the_feeds(web: Tes
     font = web.get("/assets/fonts/roboto.ttf")
     assert font.status_code == 200 and font.headers["content-type"] == "font/ttf" and len(font.content) > 100_000
     assert 'url("/assets/fonts/roboto.ttf")' in web.get("/static/miles.css").text
+
+
+def test_the_track_page_pages_through_every_tracked_video(web: TestClient) -> None:
+    """It stopped at 50 with no way on: the oldest videos could no longer get views or be stopped."""
+    token = sign_up(web)
+    ids = [f"PAGE{k:07d}" for k in range(23)]
+    for video_id in ids:
+        web.post("/track", data={"url": f"https://youtu.be/{video_id}", "csrf_token": token})
+    first = web.get("/track.json").json()
+    assert first["total"] == 23 and len(first["items"]) == 20 and first["next_offset"] == 20
+    rest = web.get("/track.json", params={"offset": 20}).json()
+    assert len(rest["items"]) == 3 and rest["next_offset"] is None
+    seen = {i["video_id"] for i in first["items"]} | {i["video_id"] for i in rest["items"]}
+    assert seen == set(ids)
+    page = web.get("/track", params={"offset": 20}).text
+    assert 'href="/track?offset=0">Newer</a>' in page and "showing 21–23" in page
+    assert 'href="/track?offset=20">Older</a>' in web.get("/track").text
+    assert "Back to the newest" in web.get("/track", params={"offset": 40}).text

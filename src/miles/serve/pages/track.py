@@ -20,6 +20,7 @@ from miles.errors import MilesError
 from miles.inputs import parse_subscribers, parse_views
 from miles.model.predict import DraftInput, nothing_left_to_forecast
 from miles.recommend.platforms import model_platform, no_model_message
+from miles.serve.api.common import Offset, next_offset
 from miles.serve.api.tracked import video_to_track
 from miles.serve.pages.charts import trajectory_figure
 from miles.serve.pages.common import Confirm, Page, PageDep, confirm_page, render
@@ -35,7 +36,7 @@ from miles.store.tables import TrackedVideo, Video, VideoSnapshot
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
-MAX_TRACKED_SHOWN = 50
+TRACK_PAGE_SIZE = 20  # each tracked video on a page is forecast when it is shown
 Csrf = Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)]
 TrackedId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -138,9 +139,11 @@ def _forecasts(predictor: PredictorLike, wanted: list[tuple[dict[str, Any], Draf
             )
 
 
-def track_data(page: Page) -> dict[str, Any]:
+def track_data(page: Page, offset: int = 0) -> dict[str, Any]:
+    """One page of the user's tracked videos (TRACK_PAGE_SIZE, newest first) with their forecasts. The list stopped
+    at 50 with no way on: the oldest videos could no longer get views or be stopped."""
     user_id = page.require_user()
-    rows, total = tracked.list_tracked(session=page.session, user_id=user_id, limit=MAX_TRACKED_SHOWN)
+    rows, total = tracked.list_tracked(session=page.session, user_id=user_id, limit=TRACK_PAGE_SIZE, offset=offset)
     pairs = [_item(page.session, r, user_id) for r in rows]
     model_message = None
     wanted = [(item, row) for item, row in pairs if row is not None]
@@ -153,6 +156,9 @@ def track_data(page: Page) -> dict[str, Any]:
     items = [item for item, _ in pairs]
     return {
         "total": total,
+        "offset": offset,
+        "next_offset": next_offset(offset, TRACK_PAGE_SIZE, total),
+        "page_size": TRACK_PAGE_SIZE,
         "items": items,
         "model_message": model_message,
         "schedule_h": page.settings.track_schedule_h,
@@ -178,8 +184,8 @@ for _route in ("/track", "/track/{tracked_id}/delete", "/track/{tracked_id}/view
 
 @router.get("/track")
 @router.get("/track.json")
-def track_page(page: PageDep) -> Response:
-    data = track_data(page)
+def track_page(page: PageDep, offset: Offset = 0) -> Response:
+    data = track_data(page, offset)
     return render(page, "track.html", data, figures=_figures(data["items"]))
 
 
