@@ -240,3 +240,18 @@ def test_the_track_page_pages_through_every_tracked_video(web: TestClient) -> No
     assert 'href="/track?offset=0">Newer</a>' in page and "showing 21–23" in page
     assert 'href="/track?offset=20">Older</a>' in web.get("/track").text
     assert "Back to the newest" in web.get("/track", params={"offset": 40}).text
+
+
+def test_the_forecast_check_stays_once_a_video_is_past_its_last_horizon(web: TestClient) -> None:
+    """Read a year on, the check against the views at 7 days vanished: it now reads the latest views the forecast
+    made before publishing reaches (30 days)."""
+    token = sign_up(web)
+    web.post("/track", data={"url": "https://youtu.be/OLDVIDEO001", "csrf_token": token})
+    item = web.get("/track.json").json()["items"][0]
+    published = datetime.now(UTC) - timedelta(days=60)
+    for age, views in ((timedelta(days=7), "50k"), (timedelta(days=59), "90k")):
+        form = {"views": views, "read_at": (published + age).strftime("%Y-%m-%dT%H:%M"), "csrf_token": token,
+                "title": "Ten sourdough mistakes", "published_at": published.strftime("%Y-%m-%dT%H:%M")}  # fmt: skip
+        assert web.post(f"/track/{item['id']}/views", data=form, follow_redirects=False).status_code == 303
+    check = web.get("/track.json").json()["items"][0]["forecast_check"]
+    assert check is not None and check["age_h"] == pytest.approx(168.0, abs=0.02) and check["views"] == 50_000

@@ -132,11 +132,18 @@ def _forecasts(predictor: PredictorLike, wanted: list[tuple[dict[str, Any], Draf
             item["forecast"] = now.model_dump(mode="json")
         else:
             item["forecast"], item["forecast_note"] = None, "No forecast now: its views are known past every horizon."
-        if item["snapshots"]:
-            last = item["snapshots"][-1]
+        if (last := _latest_within(item["snapshots"], item["prepublish_forecast"]["horizons"])) is not None:
             item["forecast_check"] = forecast_check(
                 item["prepublish_forecast"]["horizons"], last["age_h"], last["views"]
             )
+
+
+def _latest_within(points: list[dict[str, Any]], horizons: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The latest reading the forecast made before publishing reaches (its last horizon): read a year on, the
+    check against 7 days' views vanished instead of staying."""
+    last_h = max((float(h["horizon_h"]) for h in horizons), default=0.0)
+    within = [p for p in points if p["age_h"] <= last_h]
+    return within[-1] if within else None
 
 
 def track_data(page: Page, offset: int = 0) -> dict[str, Any]:
