@@ -110,6 +110,7 @@ def test_tracking_tools_are_per_user_and_errors_read_like_the_api(db_settings: S
         async with Client(build_server(db_settings)) as client:  # anonymous: no own data to show
             anonymous = await client.call_tool("tracked_videos", {})
             assert anonymous.is_error and "needs an API key" in text_of(anonymous)
+            assert "MILES_API_KEY" in text_of(anonymous)  # over stdio there is no header to set
         async with Client(build_server(db_settings, key="miles_not-a-key")) as client:
             unknown = await client.call_tool("tracked_videos", {})
             assert unknown.is_error and "API key is unknown or revoked" in text_of(unknown)

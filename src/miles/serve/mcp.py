@@ -54,6 +54,13 @@ INSTRUCTIONS = (
 )
 
 
+# over stdio there is no Authorization header: the key is the server's own (``miles mcp --key`` / MILES_API_KEY)
+STDIO_NEEDS_KEY = (
+    "this tool shows your own data and needs an API key: start the server with `miles mcp --key <key>` or set "
+    "MILES_API_KEY (create one with `miles key create`)"
+)
+
+
 class DraftScoreOut(PredictOut):
     draft: dict[str, Any] = Field(
         description="The draft as Miles read it (validated, whitespace and '#' stripped from tags, the thumbnail as "
@@ -176,6 +183,8 @@ class MilesTools:
     def user(self, ctx: Context | None) -> int:
         caller = self.caller(ctx)
         if caller.user_id is None:
+            if caller.ip == "stdio":  # no HTTP header to set here: the key comes from the command line
+                raise Unauthorized(STDIO_NEEDS_KEY)
             raise Unauthorized(OWN_DATA_NEEDS_KEY)
         return caller.user_id
 
