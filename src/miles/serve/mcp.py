@@ -23,8 +23,8 @@ from typing import Annotated, Any, Literal
 import anyio.to_thread
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -277,10 +277,29 @@ PlatformArg = Annotated[Platform, IdeasIn.model_fields["platform"]]
 Subscribers = Annotated[int | str | None, Field(description=IdeasIn.model_fields["channel_subscribers"].description)]
 
 
+class MilesMCPServer(MCPServer):
+    """The SDK's server, with arguments that fail the schema reported as the API reports them: each path and what
+    is wrong (``drafts.0.title: String should have at least 1 character``), not pydantic's whole dump with the
+    values given, error types and a documentation link."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            raise ToolError(schema_problems(cause)) from cause
+
+
+def schema_problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors())
+
+
 def build_server(settings: Settings, *, key: str | None = None, tools: MilesTools | None = None) -> MCPServer:
     """The MCP server with Miles' five tools; ``key`` is the stdio caller's API key (None: anonymous)."""
     tools = tools or MilesTools(settings, key)
-    server: MCPServer = MCPServer("miles", version=__version__, instructions=INSTRUCTIONS)
+    server: MCPServer = MilesMCPServer("miles", version=__version__, instructions=INSTRUCTIONS)
 
     @server.tool(title="Score drafts")
     def score_drafts(drafts: Drafts, ctx: Context) -> ScoreDraftsOut:
