@@ -48,6 +48,14 @@ def test_the_views_so_far_are_drawn_where_the_forecast_starts() -> None:
     assert [t["name"] for t in interval_figure(horizons)["data"]][-1] == "p50 (median)"
 
 
+def test_a_reading_next_to_a_horizon_is_drawn_without_its_own_tick_label() -> None:
+    """Views read at 20 h put "20h" over "1d" on the time axis; a reading clear of the horizons keeps its label."""
+    named = ((24.0, "1d"), (168.0, "7d"))
+    horizons = [{"horizon_h": h, "label": k, "p10": 100.0, "p50": 300.0, "p90": 900.0} for h, k in named]
+    axis = interval_figure(horizons, [{"age_h": 1.0, "views": 40}, {"age_h": 20.0, "views": 900}])["layout"]["xaxis"]
+    assert axis["ticktext"] == ["1h", "1d", "7d"] and axis["tickvals"] == [1.0, 24.0, 168.0]
+
+
 def test_a_forecast_within_a_power_of_ten_gets_ticks_between() -> None:
     """A stalled video's 1,000-2,100 views showed the single tick "1,000"; a wide range keeps one per power of ten."""
     narrow = [{"horizon_h": 168.0, "label": "7d", "p10": 1000.0, "p50": 1000.0, "p90": 2108.0}]

@@ -82,16 +82,21 @@ def band_traces(horizons: Sequence[dict[str, Any]], name: str) -> list[dict[str,
     ]  # fmt: skip
 
 
+# ticks on the log time axis at least this far apart (x1.4): closer, their labels overlapped on a phone
+MIN_TICK_GAP_LOG = 0.35
+
+
 def interval_figure(horizons: Sequence[dict[str, Any]], readings: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Predicted views at each horizon: the p10–p90 band and the p50 line (log scales, ticks named 1h … 30d), and
     the views already read (``{"age_h", "views"}``, early mode) as points, so the forecast is seen to start there."""
     x = [h["horizon_h"] for h in horizons]
     plotted = [h[q] for h in horizons for q in ("p10", "p50", "p90")] + [r["views"] for r in readings]
     layout = _layout("time after publishing", "views", log_x=True, log_y=True, y_ticks=view_ticks(plotted))
-    ticks = {
-        **{float(r["age_h"]): f"{r['age_h']:g}h" for r in readings},
-        **{h["horizon_h"]: h["label"] for h in horizons},
-    }
+    ticks = {h["horizon_h"]: h["label"] for h in horizons}
+    for r in readings:  # a reading's age is named unless it sits next to a named tick ("20h" over "1d")
+        at = float(r["age_h"])
+        if at > 0 and all(abs(math.log(at / t)) >= MIN_TICK_GAP_LOG for t in ticks if t > 0):
+            ticks[at] = f"{r['age_h']:g}h"
     layout["xaxis"].update(tickvals=sorted(ticks), ticktext=[ticks[t] for t in sorted(ticks)])
     seen = [{
         "x": [r["age_h"] for r in readings], "y": [max(r["views"], MIN_SHOWN_VIEWS) for r in readings],
