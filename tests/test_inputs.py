@@ -201,3 +201,10 @@ def test_a_subscriber_count_past_the_biggest_channels_is_a_typo() -> None:
     assert parse_subscribers("400M", "subscribers") == 400_000_000
     with pytest.raises(InputError, match=r"subscribers: '10000000000' is more than 1,000,000,000"):
         parse_subscribers("10000000000", "subscribers")
+
+
+def test_ages_are_written_as_people_read_them() -> None:
+    from miles.inputs import format_age
+
+    assert [format_age(h) for h in (0.470673, 1.0, 20.5, 23.456, 167.25)] == ["28 min", "1 h", "20.5 h", "23.5 h",
+                                                                              "167 h"]  # fmt: skip

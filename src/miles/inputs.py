@@ -137,6 +137,13 @@ def parse_duration(text: str | None, field: str, *, maximum: float = MAX_DURATIO
     return seconds
 
 
+def format_age(hours: float) -> str:
+    """An age in words people read: ``0.470673`` -> ``28 min``, ``20.5`` -> ``20.5 h``, ``167.25`` -> ``167 h``."""
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    return f"{hours:.3g} h" if hours < 100 else f"{hours:,.0f} h"
+
+
 def format_duration(seconds: float) -> str:
     """``90`` -> ``1:30``; ``3723`` -> ``1:02:03``; fractions of a second kept (``1:30.5``)."""
     whole, frac = divmod(seconds, 1)

@@ -404,7 +404,7 @@ def test_an_early_forecasts_accuracy_is_that_of_views_read_as_young() -> None:
         "videos (40 videos from channels Miles never trained on)."
     )
     young = str(accuracy_statement(rows, 2000, 168.0, read_h=0.5))
-    assert young.startswith("Too few test videos had views read 0.5 h after publishing") and "×" not in young
+    assert young.startswith("Too few test videos had views read 30 min after publishing") and "×" not in young
 
 
 def test_the_card_claims_only_what_the_model_does(predictor: Predictor) -> None:

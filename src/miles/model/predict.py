@@ -45,6 +45,7 @@ from miles.features.draft import (
 )
 from miles.features.labels import VIRAL_DEFINITION
 from miles.features.schema import Task, subscriber_bucket
+from miles.inputs import format_age
 from miles.model.artifact import read_manifest
 from miles.model.embed_features import (
     PREDICT_SELECTION,
@@ -81,8 +82,8 @@ def early_views_problem(draft: Draft, now: datetime, horizons: Sequence[float] =
     None: what every draft surface (API, Score page, MCP, CLI) refuses alike."""
     if draft.early_views and draft.publish_at + timedelta(hours=draft.t_i_h) > now + timedelta(minutes=5):
         published = f"{draft.publish_at:%Y-%m-%d %H:%M} UTC"
-        return (f"early views: the reading at {draft.t_i_h:g} h after publishing lies in the future for a video "
-                f"published {published}; set the publish time to when it went out")  # fmt: skip
+        return (f"early views: the reading at {format_age(draft.t_i_h)} after publishing lies in the future for a "
+                f"video published {published}; set the publish time to when it went out")  # fmt: skip
     return nothing_left_to_forecast(draft, horizons)
 
 
@@ -235,7 +236,7 @@ def accuracy_statement(
 def _early_accuracy_statement(rows: Sequence[Mapping[str, Any]], read_h: float) -> str:
     match = next((r for r in rows if r["min_t_i_h"] <= read_h < r["max_t_i_h"]), None)
     if match is None:  # e.g. few ordinary uploads in the test fold were read within hours
-        return (f"Too few test videos had views read {read_h:g} h after publishing to measure how far off such "
+        return (f"Too few test videos had views read {format_age(read_h)} after publishing to measure how far off such "
                 "forecasts are on channels Miles never trained on; the 80 % range is the spread of such videos' "
                 "growth in training.")  # fmt: skip
     return (f"Forecasts from views read {match['read']} were within ×{match['within_factor']:.1f} of the real views "
