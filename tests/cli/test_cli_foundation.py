@@ -143,3 +143,10 @@ def test_a_command_before_the_database_is_set_up_says_what_to_run(tmp_path: Path
                          text=True, env=env, timeout=120, check=False)  # fmt: skip
     assert out.returncode == 1 and "internal error" not in out.stderr, out.stderr
     assert "run `miles db upgrade` first" in " ".join(out.stderr.split())
+
+
+def test_model_list_refuses_an_unknown_task_and_says_when_nothing_is_registered(sqlite_settings: Settings) -> None:
+    bogus = miles(sqlite_settings, "model", "list", "--task", "bogus")
+    assert bogus.returncode != 0 and "'bogus' is not a task; choose prepublish, early, both" in bogus.stderr
+    empty = miles(sqlite_settings, "model", "list", "--task", "early")
+    assert empty.returncode == 0 and "no registered models here" in " ".join(empty.stdout.split())

@@ -369,14 +369,20 @@ def _served_dir() -> Path:
         return served_model_dir(STATE.settings, session)
 
 
+REGISTERED_TASKS = ("prepublish", "early", "both")  # "both": a bundle of the two (`miles train --task both`)
+
+
 def list_cmd(
-    task: Annotated[str | None, typer.Option("--task")] = None,
+    task: Annotated[str | None, typer.Option("--task", help="prepublish, early or both (a bundle).")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
 ) -> None:
     """Registered model versions, newest first."""
     from miles.store.db import session_scope
     from miles.store.repos.models import list_models
+
+    if task is not None and task not in REGISTERED_TASKS:
+        raise InvalidInput(f"--task: {task!r} is not a task; choose {', '.join(REGISTERED_TASKS)}")
 
     table = Table(title="model versions")
     # The model's own version never wraps; the feature code it was built for reads "feature set v3" (the header
@@ -385,7 +391,10 @@ def list_cmd(
     for col in ("task", "promoted", "feature set", "Spearman", "AUROC", "path"):
         table.add_column(col, overflow="fold")
     with session_scope(STATE.settings) as session:
-        for row in list_models(session=session, task=task, limit=limit, offset=offset):
+        rows = list_models(session=session, task=task, limit=limit, offset=offset)
+        if not rows:
+            table.caption = "no registered models here: `miles train` registers one, `miles model promote` serves it"
+        for row in rows:
             model: dict[str, Any] = next((v for k, v in row.metrics.items() if k.startswith("model")), {})
             table.add_row(row.version, row.task, "yes" if row.promoted else "", f"v{row.feature_version}",
                           _num(model.get("spearman")), _num(model.get("auroc")), row.path)  # fmt: skip
