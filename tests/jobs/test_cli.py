@@ -47,6 +47,7 @@ def test_collect_track_and_worker_commands(cli_env: Settings, site: LocalSite) -
     assert (channel["found"], channel["new"], channel["known_not_due"]) == (2, 1, 1)
     tracked = invoke("track", "list", "--json")
     assert tracked["total"] == 2 and {i["video_id"] for i in tracked["items"]} == {"cli", "other"}
+    assert tracked["next_offset"] is None and invoke("track", "list", "--json", "--limit", "1")["next_offset"] == 1
     added = runner.invoke(app, ["track", "add", page], catch_exceptions=False)
     assert "already tracked cli" in added.output
     run = invoke("track", "run", "--json")
