@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from miles.collect.base import Entry
-from miles.domain import is_tiktok_short_link
 from miles.errors import InvalidInput, NotFound, WorkerStopping
 from miles.jobs.collect import CollectCounts, Collector, count_stored, finish_run, run_status, store_extracted
 from miles.store.db import session_scope
@@ -78,8 +77,6 @@ def add_tracking(
             user_id = user.id
     source = collector.source(url)
     ref = source.video_ref(url)  # YouTube and TikTok video links: the id and the canonical URL to poll
-    if ref is None and not is_tiktok_short_link(url):  # as the API and Track page refuse it, before any download
-        raise InvalidInput(f"{url!r} is not a YouTube or TikTok video link (nor a YouTube video id)")
     video_id, url = ref if ref else (None, url)
     result = source.extract(Entry(url=url, video_id=video_id, target=url), now=now)
     if result.record is None:
