@@ -1,0 +1,54 @@
+"""A view count a user types on Track is theirs alone (migration 0008, ``video_snapshots.entered_by``): on SQLite and
+PostgreSQL, written as the web app writes it (PostgreSQL: the application role, under row-level security)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from miles.config import Settings
+from miles.errors import InvalidInput
+from miles.store.db import session_scope
+from miles.store.repos import tracked, videos
+from miles.store.repos.users import create_user, set_current_user
+
+PUBLISHED = datetime.now(UTC) - timedelta(days=3)
+
+
+def _track(settings: Settings, user_id: int) -> int:
+    with session_scope(settings) as session:
+        set_current_user(session=session, user_id=user_id)
+        row = tracked.add_tracked(session=session, user_id=user_id, video_id="tYpEdViEw01",
+                                     url="https://youtu.be/tYpEdViEw01", schedule_h=(1.0,))  # fmt: skip
+        return row.id
+
+
+def _type(settings: Settings, user_id: int, tracked_id: int, views: int, hours: float, **extra: object) -> None:
+    with session_scope(settings) as session:
+        set_current_user(session=session, user_id=user_id)
+        tracked.record_views(session=session, user_id=user_id, tracked_id=tracked_id, views=views,
+                             captured_at=PUBLISHED + timedelta(hours=hours), **extra)  # type: ignore[arg-type]  # fmt: skip
+
+
+def _seen(settings: Settings, user_id: int | None) -> list[int]:
+    with session_scope(settings) as session:
+        set_current_user(session=session, user_id=user_id)
+        found = videos.get_video(session=session, video_id="tYpEdViEw01", user_id=user_id)
+        return [s.views for s in found[1]] if found else []
+
+
+def test_a_typed_count_is_seen_and_checked_by_its_user_only(db_settings: Settings) -> None:
+    with session_scope(db_settings) as session:
+        alice = create_user(session=session, email="alice@example.com", password="a-long-password").id
+        bob = create_user(session=session, email="bob@example.com", password="a-long-password").id
+    app = db_settings.for_app()
+    alice_row, bob_row = _track(app, alice), _track(app, bob)
+    _type(app, alice, alice_row, 50_000, 24, title="Typed only", published_at=PUBLISHED)
+    assert _seen(app, alice) == [50_000] and _seen(app, bob) == [] and _seen(app, None) == []
+    _type(app, bob, bob_row, 20_000, 48)  # below Alice's count a day earlier: Bob's own series, not vetoed
+    assert _seen(app, bob) == [20_000] and _seen(app, alice) == [50_000]
+    with pytest.raises(InvalidInput, match="views only grow"):
+        _type(app, alice, alice_row, 40_000, 30)  # her own count still binds her
+    with pytest.raises(InvalidInput, match="already stored"):
+        _type(app, alice, alice_row, 60_000, 48)  # the minute Bob's count holds: refused, not dropped
