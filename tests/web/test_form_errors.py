@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import csrf, sign_up
 
@@ -190,6 +192,14 @@ def test_a_history_row_links_the_draft_to_its_published_video(web: TestClient) -
     twin = web.get(f"/history/{pid}.json").json()
     assert twin["prediction"]["video_id"] == "dRaFtVid0_1" and twin["grades"] == []
     assert [t["video_id"] for t in web.get("/track.json").json()["items"]] == ["dRaFtVid0_1"]
+    # a draft scored once the video was already out says so where its forecast is checked
+    item = web.get("/track.json").json()["items"][0]
+    out = datetime.now(UTC) - timedelta(hours=48)
+    views = {"views": "900", "read_at": (out + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"), "csrf_token": token,
+             "title": "Sourdough in 60 seconds", "published_at": out.strftime("%Y-%m-%dT%H:%M")}  # fmt: skip
+    assert web.post(f"/track/{item['id']}/views", data=views, follow_redirects=False).status_code == 303
+    late = web.get("/track.json").json()["items"][0]["linked_scored_after_h"]
+    assert late == pytest.approx(48.0, abs=0.1) and "after the video went out" in web.get("/track").text
 
     web.post("/logout", data={"csrf_token": token})
     other = sign_up(web, "other@example.com")
