@@ -369,9 +369,6 @@ def _served_dir() -> Path:
         return served_model_dir(STATE.settings, session)
 
 
-REGISTERED_TASKS = ("prepublish", "early", "both")  # "both": a bundle of the two (`miles train --task both`)
-
-
 def list_cmd(
     task: Annotated[str | None, typer.Option("--task", help="prepublish, early or both (a bundle).")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
@@ -381,8 +378,8 @@ def list_cmd(
     from miles.store.db import session_scope
     from miles.store.repos.models import list_models
 
-    if task is not None and task not in REGISTERED_TASKS:
-        raise InvalidInput(f"--task: {task!r} is not a task; choose {', '.join(REGISTERED_TASKS)}")
+    if task is not None and task not in TASKS:
+        raise InvalidInput(f"--task: {task!r} is not a task; choose {', '.join(TASKS)}")
 
     table = Table(title="model versions")
     # The model's own version never wraps; the feature code it was built for reads "feature set v3" (the header

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from miles.store.repos.snapshots import MANUAL_SOURCE, quarantined_ids
+from miles.store.repos.snapshots import quarantined_ids, seen_by
 from miles.store.tables import PredictionGrade, PredictionRecord, Video, VideoSnapshot
 
 BANDS: tuple[tuple[str, float, float], ...] = (
@@ -58,7 +58,7 @@ def clean_snapshots_of(*, session: Session, video_ids: Sequence[str]) -> dict[st
         .where(
             VideoSnapshot.video_id.in_(list(video_ids)),
             VideoSnapshot.id.not_in(quarantined_ids()),
-            func.coalesce(VideoSnapshot.source, "") != MANUAL_SOURCE,
+            seen_by(None),
         )
         .order_by(VideoSnapshot.video_id, VideoSnapshot.captured_at)
     )
