@@ -92,7 +92,10 @@ def test_tracking_tools_are_per_user_and_errors_read_like_the_api(db_settings: S
 
     async def main() -> None:
         async with Client(build_server(db_settings, key=alice.key)) as client:
-            assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            assert set(tools) == TOOLS
+            ideas_schema = tools["niche_ideas"].output_schema or {}  # typed: the API's IdeasOut, not an open object
+            assert {"ideas", "outliers", "patterns", "freshness", "notes"} <= set(ideas_schema.get("properties", {}))
             added = await client.call_tool("track_video", {"url": VIDEO})
             assert not added.is_error, text_of(added)
             assert added.structured_content["video_id"] == "dQw4w9WgXcQ"

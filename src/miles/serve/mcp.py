@@ -33,7 +33,7 @@ from miles.config import Settings
 from miles.errors import InvalidInput, MilesError, RateLimited, Unauthorized
 from miles.model.card import card_section
 from miles.serve.api.common import next_offset
-from miles.serve.api.ideas import IdeasIn
+from miles.serve.api.ideas import IdeasIn, IdeasOut
 from miles.serve.api.tracked import tracked_out, video_to_track
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
 from miles.serve.schemas import DraftIn, Platform, PredictOut, TrackedOut, TrackedPage, TrackIn
@@ -222,7 +222,7 @@ class MilesTools:
         ]
         return ScoreDraftsOut(count=len(scored), results=scored)
 
-    def niche_ideas(self, request: IdeasIn, ctx: Context | None) -> dict[str, Any]:
+    def niche_ideas(self, request: IdeasIn, ctx: Context | None) -> IdeasOut:
         caller = self.maybe_user(ctx)
         result = ideas_for(
             settings=self.settings,
@@ -235,7 +235,7 @@ class MilesTools:
             platform=request.platform,
             subscribers=float(request.channel_subscribers) if request.channel_subscribers is not None else None,
         )
-        return {"ok": True, **json.loads(json.dumps(result, default=str))}
+        return IdeasOut.model_validate({"ok": True, **json.loads(json.dumps(result, default=str))})
 
     def track_video(self, url: str, ctx: Context | None) -> TrackedOut:
         user_id = self.user(ctx)
@@ -319,7 +319,7 @@ def build_server(settings: Settings, *, key: str | None = None, tools: MilesTool
         seed: Seed = 0,
         platform: PlatformArg = "youtube",
         channel_subscribers: Subscribers = None,
-    ) -> dict[str, Any]:
+    ) -> IdeasOut:
         """Topic + vibe -> the niche's age-normalised outliers, patterns with effect sizes and counter-examples,
         and n scored ideas citing the outliers they came from (as POST /api/v1/ideas), forecast for a channel of
         `channel_subscribers` (give the creator's). A stale niche is queued for collection by the worker;

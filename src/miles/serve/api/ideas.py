@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from miles.inputs import MAX_SUBSCRIBERS
 from miles.recommend.candidates import Filters
@@ -45,7 +45,135 @@ class IdeasIn(CleanText):
     )
 
 
-@router.post("/ideas", summary="Ideas for a topic and vibe, with the evidence behind them", responses=MODEL_ERRORS)
+class NicheFiltersOut(BaseModel):
+    language: str = Field(description="auto, any or a language code.")
+    shorts: str = Field(description="any, only or exclude.")
+    include_long: bool
+    include_ads: bool
+
+
+class NicheOut(BaseModel):
+    matched: int = Field(description="Stored videos the full-text search found for the topic.")
+    relevant: int = Field(description="Of those, the ones above the relevance bar.")
+    kept: int = Field(description="Of those, the ones the filters kept: the niche.")
+    relevance_by: str = Field(description="How relevance was judged (text encoder or full text only).")
+    min_relevance: float
+    topic_language: str | None = Field(None, description="The topic's language, when it could be told.")
+    language: str | None = Field(None, description="The language filter applied (null: any).")
+    filters: NicheFiltersOut
+    dropped: dict[str, int] = Field(default_factory=dict, description="Videos left out, by filter.")
+    language_fallback: bool = Field(False, description="Too few videos in the topic's language: all were shown.")
+
+
+class FreshnessOut(BaseModel):
+    fresh: int = Field(description="Niche videos with a snapshot inside the freshness window.")
+    collected: int = Field(description="Videos collected for this request (the CLI's --collect).")
+    window_h: float = Field(description="The freshness window, in hours (MILES_FRESH_WINDOW_H).")
+    stale: bool = Field(description="Too few fresh videos: a collection was queued (see refresh_run_id).")
+    refresh_run_id: int | None = Field(None, description="The queued collection: GET /api/v1/collections/{id}.")
+    refresh_token: str | None = Field(None, description="An anonymous caller's token to read that collection.")
+    worker_running: bool | None = Field(None, description="Whether a worker runs to collect it.")
+
+
+class NicheOutlierOut(BaseModel):
+    video_id: str
+    title: str
+    views: int = Field(description="Views at its latest snapshot.")
+    age_h: float = Field(description="Its age at that snapshot, in hours.")
+    multiple: float | None = Field(description="Its views ÷ what its basis predicts for its age (the outlier score).")
+    basis: str = Field(description="'channel' (its own channel's usual views) or 'niche' (stored videos').")
+    baseline_count: int = Field(description="Videos behind that expectation.")
+    baseline_kind: str = Field(description="The expectation, in words.")
+    age_window: str = Field(description="The ages it was compared at.")
+    trusted: bool = Field(description="Whether the baseline has enough videos to trust the multiple.")
+    channel_multiple: float | None = None
+    niche_multiple: float | None = None
+    duration_s: float | None = None
+    thumbnail_url: str | None = None
+    published_at: str
+    captured_at: str
+    source: str = Field(description="Where its snapshot came from, in words.")
+    relevance: float | None = Field(None, description="How close it is to the topic (0-1).")
+    language: str | None = None
+    kind: str | None = Field(None, description="short or long-form.")
+    kind_basis: str | None = Field(None, description="How its kind was told.")
+    is_ad: bool | None = None
+
+
+class CounterExampleOut(BaseModel):
+    video_id: str
+    title: str
+    multiple: float
+
+
+class PatternOut(BaseModel):
+    key: str
+    label: str = Field(description="The pattern in words, e.g. 'number in the title'.")
+    group: str = Field(description="What it is about: title, duration, posting time ...")
+    n_with: int
+    n_without: int
+    median_with: float | None = Field(description="Median outlier multiple of the niche videos with it.")
+    median_without: float | None
+    effect: float | None = Field(description="median_with ÷ median_without (null: too few videos).")
+    ci_low: float | None = Field(description="95 % bootstrap interval of the effect.")
+    ci_high: float | None
+    counter_example: CounterExampleOut | None = Field(description="A niche video that goes against the effect.")
+    enough_data: bool
+    is_finding: bool = Field(description="Enough videos and an interval that excludes 1x (no effect).")
+
+
+class IdeaViewsOut(BaseModel):
+    age_h: float
+    p10: float
+    p50: float
+    p90: float
+
+
+class IdeaPredictionOut(BaseModel):
+    views: dict[str, IdeaViewsOut] = Field(description="Forecast views by horizon label (1h ... 30d).")
+    viral_probability: float
+    model_version: str
+
+
+class IdeaOut(BaseModel):
+    title: str
+    hook: str = Field(description="What the first 2 seconds show or say.")
+    format: str
+    duration_s: float
+    reasoning: str = Field(description="Why: the outliers and patterns it draws on.")
+    inspired_by: list[str] = Field(description="video_ids of the outliers it came from.")
+    inspired_by_titles: list[str]
+    prediction: IdeaPredictionOut | None = Field(description="Its forecast as a draft (null: unscored).")
+    score: float | None = Field(description="What the ideas are ranked by (null: unscored).")
+
+
+class IdeasOut(BaseModel):
+    ok: bool = True
+    topic: str
+    vibe: str
+    platform: str
+    model_version: str | None = Field(description="The model that scored the ideas (null: unscored).")
+    channel_subscribers: float | None = Field(None, description="The channel size forecast for (null: typical).")
+    generator: str = Field(description="What wrote the ideas: offline templates or an LLM.")
+    ideas_language: str | None = None
+    generated_at: str
+    candidates: int = Field(description="Ideas generated before ranking and diversifying.")
+    niche: NicheOut
+    freshness: FreshnessOut
+    outliers: list[NicheOutlierOut] = Field(description="The niche's videos that beat their expectation, best first.")
+    patterns: list[PatternOut]
+    ideas: list[IdeaOut]
+    notes: list[str] = Field(description="What to know before trusting the results, in words.")
+    query_id: int = Field(description="This query in your history (GET /api/v1/queries).")
+    cached: bool
+
+
+@router.post(
+    "/ideas",
+    summary="Ideas for a topic and vibe, with the evidence behind them",
+    responses=MODEL_ERRORS,
+    response_model=IdeasOut,
+)
 def ideas(body: IdeasIn, caller: MaybeUserDep, settings: SettingsDep, predictor: PredictorDep) -> dict[str, Any]:
     """Niche outliers (age-normalised), patterns with effect sizes, and scored, diversified ideas citing their
     inspiration. Results are cached per (topic, vibe, model version) for `MILES_IDEAS_CACHE_TTL_S`."""
