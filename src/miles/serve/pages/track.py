@@ -30,7 +30,7 @@ from miles.serve.pages.timezone import local_zone, parse_local
 from miles.serve.schemas import SafeStr
 from miles.serve.services.model import PredictorLike
 from miles.serve.services.predict import mode_of, to_prediction_out
-from miles.serve.web_auth import CSRF_FIELD, check_csrf
+from miles.serve.web_auth import CSRF_FIELD, check_csrf, put_flash, take_flash, write_cookie
 from miles.store.repos import predictions, tracked, videos
 from miles.store.tables import TrackedVideo, Video, VideoSnapshot
 
@@ -196,7 +196,10 @@ for _route in ("/track", "/track/{tracked_id}/delete", "/track/{tracked_id}/view
 @router.get("/track.json")
 def track_page(page: PageDep, offset: Offset = 0) -> Response:
     data = track_data(page, offset)
-    return render(page, "track.html", data, figures=_figures(data["items"]))
+    flash = None
+    if not page.wants_json:  # e.g. the typed values the last views form did not use, shown on this view only
+        flash, page.web = take_flash(page.request, page.web)
+    return render(page, "track.html", data, figures=_figures(data["items"]), **(flash or {}))
 
 
 @router.post("/track")
@@ -267,7 +270,7 @@ def add_views(
     channel = problems.check("subscribers", lambda: parse_subscribers(subscribers, "subscribers"))
     problems.raise_if_any()
     assert count is not None and captured is not None
-    tracked.record_views(
+    not_used = tracked.record_views(
         session=page.session,
         user_id=user_id,
         tracked_id=tracked_id,
@@ -279,4 +282,8 @@ def add_views(
         tz=tz,
     )
     page.commit()
-    return RedirectResponse(f"/track?views={tracked_id}#tracked-{tracked_id}", status_code=303)
+    response = RedirectResponse(f"/track?views={tracked_id}#tracked-{tracked_id}", status_code=303)
+    if not_used:  # a title or publish time typed for a video Miles knows: the next view says it was not used
+        flash = {"not_used": not_used, "not_used_for": tracked_id}
+        write_cookie(response, page.request, put_flash(page.request, page.web, flash))
+    return response
