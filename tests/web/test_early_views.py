@@ -17,7 +17,7 @@ from miles.config import Settings
 from miles.errors import InvalidInput
 from miles.inputs import parse_early_views, parse_views
 from miles.serve.app import create_app
-from miles.serve.pages.early import forecast_check
+from miles.serve.services.early import forecast_check
 
 
 def test_early_views_and_counts_are_read_as_typed() -> None:
