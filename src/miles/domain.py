@@ -165,6 +165,16 @@ def channel_url(text: str) -> str | None:
     return f"https://www.youtube.com/channel/{value}" if _CHANNEL_ID.match(value) else None
 
 
+# A bare YouTube video id ("dQw4w9WgXcQ"), which the API and `miles track add` take as well as a link.
+YOUTUBE_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+
+
+def youtube_id_url(text: str) -> str | None:
+    """The watch URL of a bare YouTube video id; None for anything else (links included)."""
+    value = text.strip()
+    return f"https://www.youtube.com/watch?v={value}" if YOUTUBE_VIDEO_ID.match(value) else None
+
+
 # TikTok addresses (yt-dlp's TikTokIE / TikTokUserIE / TikTokVMIE / TikTokTagIE URL shapes), shared by the
 # collector and the API (which may not import ``collect``).
 _TIKTOK_VIDEO = re.compile(

@@ -102,6 +102,25 @@ def test_track_add_then_poll_due_builds_a_trajectory(db_settings: Settings) -> N
     assert not created and again.id == row.id
 
 
+def test_track_add_of_a_video_already_tracked_answers_with_its_row_without_reading_it_again(
+    db_settings: Settings,
+) -> None:
+    """`miles track add VIDEO_ID --user X` twice downloaded the video again (and failed if it had since gone)."""
+    calls: list[str] = []
+    url = "https://www.youtube.com/watch?v=pAsTa000001"
+    collector = make_collector(db_settings, ydl_factory=fake_factory({url: "video_pasta000001.json"}, calls))
+    with session_scope(db_settings) as s:
+        create_user(session=s, email="again@example.com", password="pw-long-enough-123")
+    row, created = add_tracking("pAsTa000001", collector=collector, user_email="again@example.com")  # a bare id
+    assert created and row.url == url and calls == [url]
+    for given in ("pAsTa000001", "https://youtube.com/shorts/pAsTa000001"):
+        again, created = add_tracking(given, collector=collector, user_email="again@example.com")
+        assert (again.id, created) == (row.id, False)
+    assert calls == [url]  # read once, when it was added
+    mine, created = add_tracking(url, collector=collector)  # Miles' own tracking of it is another row
+    assert created and mine.id != row.id and calls == [url, url]
+
+
 def test_track_add_errors_are_clear(sqlite_settings: Settings) -> None:
     url = "https://www.youtube.com/watch?v=cHeF0000003"
     collector = make_collector(

@@ -22,7 +22,8 @@ from fastapi.testclient import TestClient
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from tests.serve.conftest import ENCODERS, ApiUser, make_user, serving
+from tests.serve.conftest import ENCODERS, ApiUser, make_user, no_model, serving
+from tests.web.conftest import csrf, model_dir, seed_niche
 
 from miles.config import Settings
 from miles.model.predict import Predictor
@@ -159,6 +160,42 @@ def test_headline_tables_come_from_the_packaged_card() -> None:
     tables = headline_tables(card)
     assert {t.task for t in tables} == {"prepublish", "early"}
     assert all("| model" in t.markdown or "| held-out" in t.markdown for t in tables)
+
+
+def test_tracked_videos_shows_what_the_track_page_shows(sqlite_settings: Settings, tmp_path: Path) -> None:
+    """tracked_videos gave poll times only: no views, no forecast and no verdict on the forecast made before
+    publishing, all of which the Track page (GET /track.json) shows from the same service."""
+    settings = sqlite_settings.model_copy(update={"model_dir": model_dir()})
+    seed_niche(settings)
+    alice = make_user(settings, "alice@example.com")
+    got: dict[str, Any] = {}
+
+    async def main() -> None:
+        async with Client(build_server(settings, key=alice.key)) as client:
+            for url in ("https://youtu.be/sourdough05", VIDEO):  # read by Miles (views at 1 h and 24 h); not yet
+                assert not (await client.call_tool("track_video", {"url": url})).is_error
+            listed = await client.call_tool("tracked_videos", {})
+            assert not listed.is_error, text_of(listed)
+            got.update(listed.structured_content)
+        async with Client(build_server(no_model(settings, tmp_path), key=alice.key)) as client:
+            bare = (await client.call_tool("tracked_videos", {})).structured_content  # the list, saying why bare
+            assert bare["model_message"] and [i["forecast"] for i in bare["items"]] == [None, None]
+            assert bare["items"][1]["latest"]["views"] > 0
+
+    run(main)
+    with TestClient(create_app(settings)) as web:
+        token = csrf(web)
+        web.post("/login", data={"email": "alice@example.com", "password": "a-long-password", "csrf_token": token})
+        page = web.get("/track.json").json()
+    assert got["total"] == page["total"] == 2 and got["model_message"] is None
+    unread, read = got["items"]  # newest first
+    assert unread["video_id"] == VIDEO[-11:] and unread["latest"] is None and unread["forecast"] is None
+    assert read["video_id"] == "sourdough05" and read["latest"]["views"] == page["items"][1]["snapshots"][-1]["views"]
+    assert read["latest"]["age_h"] == pytest.approx(24.0, abs=0.01)
+    assert read["forecast"]["mode"] == "early" and read["forecast_check"]["off"]
+    for key in ("title", "forecast", "prepublish_forecast", "forecast_note"):
+        assert_same(read[key], page["items"][1][key], key)
+    assert read["forecast_check"] == pytest.approx(page["items"][1]["forecast_check"], abs=0.05)  # MCP rounds views
 
 
 # --- over stdio, against POST /api/v1/predict ----------------------------------------------------------------

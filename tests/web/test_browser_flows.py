@@ -66,6 +66,11 @@ def test_form_problems_show_inside_the_page(server: str, browser, tmp_path: Path
     expect(page.get_by_label("video URL", exact=False)).to_have_value("https://example.com/video")
     assert "body.url" not in page.content()
     shoot(page, "14-track-problems")
+    page.get_by_label("video URL", exact=False).fill("")
+    page.locator("form[action='/track']").evaluate("form => form.noValidate = true")  # a browser that skips `required`
+    page.get_by_role("button", name="Track", exact=True).click()
+    expect(page.locator("#problems li")).to_have_text(["Video URL: required"])  # it said only "Field required"
+    expect(page.locator("#url-error")).to_have_text("Video URL: required")
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state())
     mobile = phone.new_page()

@@ -17,7 +17,7 @@ from miles.config import Settings
 from miles.errors import InvalidInput
 from miles.inputs import parse_early_views, parse_views
 from miles.serve.app import create_app
-from miles.serve.pages.early import forecast_check
+from miles.serve.services.early import forecast_check
 
 
 def test_early_views_and_counts_are_read_as_typed() -> None:
@@ -167,6 +167,40 @@ def test_typed_views_are_their_users_alone_and_leave_the_stored_video_as_it_was(
         assert own.status_code == 303, own.text
         assert other.get("/track.json").json()["items"][0]["snapshots"][-1]["views"] == lower
     assert lower not in [p["views"] for p in web.get("/track.json").json()["items"][0]["snapshots"]]
+
+
+def test_a_publish_time_typed_for_a_video_miles_knows_is_said_to_be_unused(web: TestClient) -> None:
+    """The form asks for title and publish time while Miles has not read the video; read by the time the form was
+    sent, the typed values were dropped without a word."""
+    video = web.get("/api/v1/videos", params={"q": "sourdough", "limit": 1}).json()["items"][0]
+    known = datetime.fromisoformat(video["published_at"].replace("Z", "+00:00"))
+    token = sign_up(web)
+    web.post("/track", data={"url": f"https://youtu.be/{video['id']}", "csrf_token": token})
+    tracked_id = web.get("/track.json").json()["items"][0]["id"]
+    typed = known + timedelta(hours=5)
+    read_at = datetime.fromisoformat(video["latest_captured_at"].replace("Z", "+00:00")) + timedelta(hours=1)
+    form = {
+        "views": str(video["latest_views"] + 1000),
+        "read_at": read_at.strftime("%Y-%m-%dT%H:%M"),
+        "title": "A title of my own",
+        "published_at": typed.strftime("%Y-%m-%dT%H:%M"),
+        "csrf_token": token,
+    }
+    added = web.post(f"/track/{tracked_id}/views", data=form)
+    assert added.status_code == 200 and "Views added" in added.text
+    notes = [html.unescape(n) for n in re.findall(r'<p class="note warn not-used" role="status">(.*?)</p>', added.text)]
+    assert notes == [
+        f"Miles already knows this video's publish time ({known:%Y-%m-%d %H:%M} UTC); the time you typed "
+        f"({typed:%Y-%m-%d %H:%M} UTC) was not used.",
+        f"Miles already knows this video's title (“{video['title']}”); the title you typed was not used.",
+    ]
+    assert "not-used" not in web.get("/track").text  # said once
+    item = web.get("/track.json").json()["items"][0]
+    assert item["published_at"].startswith(known.strftime("%Y-%m-%dT%H:%M")) and item["title"] == video["title"]
+    same = {**form, "views": str(video["latest_views"] + 2000), "title": video["title"],
+            "read_at": (read_at + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "published_at": known.strftime("%Y-%m-%dT%H:%M")}  # fmt: skip
+    assert "not-used" not in web.post(f"/track/{tracked_id}/views", data=same).text  # what Miles knows: no note
 
 
 def test_the_browsers_time_zone_is_used_on_pages_and_the_api_stays_utc(web: TestClient) -> None:

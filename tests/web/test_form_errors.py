@@ -98,6 +98,27 @@ def test_track_keys_ideas_explore_and_login_show_problems_in_their_own_page(web:
     assert 'type="password" autocomplete="current-password" required value' not in login.text
 
 
+def test_an_empty_required_field_is_named_in_words(web: TestClient) -> None:
+    """A browser that does not check `required` (or a script) got "Field required" at the top of the form, which
+    said nothing of which field."""
+    token = sign_up(web)
+    score = web.post("/score", data={"title": "", "duration_s": "9" * 30, "csrf_token": token})
+    assert score.status_code == 422 and "Field required" not in score.text
+    assert field_error(score.text, "title") == "Title: required"
+    assert field_error(score.text, "duration_s") == "Duration: string should have at most 20 characters"
+    summary = re.search(r'<div class="error-box problems".*?</div>', score.text, re.S)
+    assert summary and 'href="#title">Title: required</a>' in summary.group(0)
+    track = web.post("/track", data={"csrf_token": token})
+    assert field_error(track.text, "url") == "Video URL: required"
+    assert "Topic: contains a control character" in field_error(
+        web.post("/ideas", data={"topic": "bread\x00", "csrf_token": token}).text, "topic"
+    )  # pydantic's "Value error, " prefix is dropped
+    web.post("/logout", data={"csrf_token": token})
+    login = web.post("/login", data={"email": "", "password": "", "csrf_token": csrf(web)})
+    assert field_error(login.text, "email") == "E-mail: required"
+    assert field_error(login.text, "password") == "Password: required"
+
+
 def test_a_plain_error_page_shows_the_signed_in_header(web: TestClient) -> None:
     sign_up(web)
     missing = web.get("/no-such-page")

@@ -188,17 +188,22 @@ def runs_cmd(
 
 @track_app.command("add")
 def track_add_cmd(
-    url: Annotated[str, typer.Argument(help="Video URL to follow.")],
+    url: Annotated[str, typer.Argument(help="Video URL (or YouTube video id) to follow.")],
     user: Annotated[str | None, typer.Option("--user", help="Track for this user (email); default: Miles.")] = None,
 ) -> None:
-    """Take a snapshot now, then re-poll on the schedule (MILES_TRACK_SCHEDULE_H)."""
+    """Take a snapshot now, then re-poll on the schedule (MILES_TRACK_SCHEDULE_H). A video already tracked is not
+    read again (exit 0)."""
     from miles.jobs.collect import Collector
     from miles.jobs.track import add_tracking
 
     row, created = add_tracking(url, collector=Collector(settings=STATE.settings), user_email=user)
-    verb = "now tracking" if created else "already tracked"
-    when = row.next_poll_at.isoformat(timespec="minutes") if row.next_poll_at else "never"
-    console.print(f"{verb} {row.video_id} (id {row.id}); next poll {when}", highlight=False)
+    when = row.next_poll_at.isoformat(timespec="minutes") if row.next_poll_at else "never (its schedule is over)"
+    if created:
+        console.print(f"now tracking {row.video_id} (id {row.id}); next poll {when}", highlight=False)
+    else:
+        console.print(
+            f"{row.video_id} is already tracked (id {row.id}): not read again; next poll {when}", highlight=False
+        )
 
 
 @track_app.command("list")

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from miles.collect.base import Entry
+from miles.domain import youtube_id_url
 from miles.errors import InvalidInput, NotFound, WorkerStopping
 from miles.jobs.collect import CollectCounts, Collector, count_stored, finish_run, run_status, store_extracted
 from miles.store.db import session_scope
@@ -62,22 +65,24 @@ def poll_due(*, collector: Collector, now: datetime | None = None, limit: int = 
 def add_tracking(
     url: str, *, collector: Collector, user_email: str | None = None, now: datetime | None = None
 ) -> tuple[TrackedVideo, bool]:
-    """Track ``url`` (for a user, or for Miles): extract it now for a first snapshot, then follow the schedule.
+    """Track ``url`` (a link, or a bare YouTube id) for a user, or for Miles: extract it now for a first snapshot,
+    then follow the schedule.
 
-    Returns (row, created). A video that cannot be extracted is not tracked.
+    Returns (row, created). A video already tracked is returned as it is, without reading it again; a video that
+    cannot be extracted is not tracked.
     """
     settings = collector.settings
     now = now or collector.clock()
-    user_id = None
-    if user_email:
-        with session_scope(settings) as session:
-            user = get_user_by_email(session=session, email=user_email)
-            if user is None:
-                raise NotFound(f"no user with email {user_email!r}; create the account first")
-            user_id = user.id
+    url = youtube_id_url(url) or url
     source = collector.source(url)
     ref = source.video_ref(url)  # YouTube and TikTok video links: the id and the canonical URL to poll
     video_id, url = ref if ref else (None, url)
+    with session_scope(settings) as session:
+        user_id = _user_id(session, user_email)
+        existing = tracking.find_tracked(session=session, user_id=user_id, video_id=video_id, url=url)
+        if existing is not None:
+            session.expunge(existing)
+            return existing, False
     result = source.extract(Entry(url=url, video_id=video_id, target=url), now=now)
     if result.record is None:
         why = result.failure.message if result.failure else f"skipped ({result.skipped})"
@@ -98,3 +103,13 @@ def add_tracking(
         )
         session.expunge(row)
     return row, created
+
+
+def _user_id(session: Session, email: str | None) -> int | None:
+    """The id of the user with ``email`` (None: Miles' own tracking)."""
+    if not email:
+        return None
+    user = get_user_by_email(session=session, email=email)
+    if user is None:
+        raise NotFound(f"no user with email {email!r}; create the account first")
+    return user.id

@@ -3,7 +3,8 @@
 Tools: ``score_drafts``, ``niche_ideas``, ``track_video``, ``tracked_videos`` and ``model_card``. Each one
 authenticates its caller the way ``serve.deps`` does (an API key maps to a user; anonymous only when
 ``MILES_ALLOW_ANONYMOUS``), takes one token from the same per-key rate limiter, opens one transaction with the
-caller set for row-level security, calls the service the API route calls, and returns the API's response model.
+caller set for row-level security, calls the service the API route calls, and returns the API's response model
+(``tracked_videos``: the Track page's data, ``GET /track.json``, as a typed model).
 A ``MilesError`` becomes an MCP tool error with the API's message.
 
 Over stdio the key comes from ``--key`` / ``MILES_API_KEY`` (none: anonymous). Over streamable HTTP
@@ -36,11 +37,12 @@ from miles.serve.api.common import next_offset
 from miles.serve.api.ideas import IdeasIn, IdeasOut
 from miles.serve.api.tracked import tracked_out, video_to_track
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
-from miles.serve.schemas import DraftIn, Platform, PredictOut, TrackedOut, TrackedPage, TrackIn
+from miles.serve.schemas import DraftIn, Platform, PredictOut, TrackedOut, TrackedVideoOut, TrackedVideosPage, TrackIn
 from miles.serve.services import cost, thumbnails
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder, PredictorLike, read_artifact
 from miles.serve.services.predict import ScoredDraft, score_drafts, stored_inputs
+from miles.serve.services.tracked import tracked_forecasts
 from miles.serve.shared_limits import limits_for
 from miles.store.db import session_scope
 from miles.store.repos import tracked, users
@@ -250,13 +252,22 @@ class MilesTools:
             )
             return tracked_out(row)
 
-    def tracked_videos(self, limit: int, offset: int, ctx: Context | None) -> TrackedPage:
+    def tracked_videos(self, limit: int, offset: int, ctx: Context | None) -> TrackedVideosPage:
         user_id = self.user(ctx)
         with self.session(user_id) as session:
-            rows, total = tracked.list_tracked(session=session, user_id=user_id, limit=limit, offset=offset)
-            items = [tracked_out(r) for r in rows]
-        more = next_offset(offset, limit, total)
-        return TrackedPage(total=total, limit=limit, offset=offset, next_offset=more, items=items)
+            found = tracked_forecasts(
+                session=session, user_id=user_id, load_predictor=self.model, limit=limit, offset=offset
+            )
+            items = [TrackedVideoOut.model_validate(item) for item in found.items]
+        more = next_offset(offset, limit, found.total)
+        return TrackedVideosPage(
+            total=found.total,
+            limit=limit,
+            offset=offset,
+            next_offset=more,
+            items=items,
+            model_message=found.model_message,
+        )
 
     def model_card(self, ctx: Context | None) -> ModelCardOut:
         self.caller(ctx)
@@ -336,8 +347,11 @@ def build_server(settings: Settings, *, key: str | None = None, tools: MilesTool
             return tools.track_video(url, ctx)
 
     @server.tool(title="Your tracked videos")
-    def tracked_videos(ctx: Context, limit: Limit = 20, offset: Offset = 0) -> TrackedPage:
-        """The videos you track (newest first, paginated), with when each was last and will next be polled."""
+    def tracked_videos(ctx: Context, limit: Limit = 20, offset: Offset = 0) -> TrackedVideosPage:
+        """The videos you track (newest first, paginated), as the Track page shows them: when each was last and will
+        next be polled, its latest views and their age, its forecast now (early mode from the views so far), the
+        forecast made as before publishing (your linked draft's, if any) and the verdict: how far off that forecast
+        was from the latest views. Needs an API key."""
         with as_tool_error():
             return tools.tracked_videos(limit, offset, ctx)
 

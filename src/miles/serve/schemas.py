@@ -389,6 +389,64 @@ class TrackedPage(Page):
     items: list[TrackedOut]
 
 
+class ViewsReadOut(BaseModel):
+    captured_at: datetime = Field(description="When the views were read (UTC).")
+    age_h: float = Field(description="Hours after publishing.")
+    views: int
+
+
+class ForecastCheckOut(BaseModel):
+    """How far the forecast made before publishing was from the latest views it reaches (the Track page's check)."""
+
+    age_h: float = Field(description="Age of the reading compared (hours after publishing).")
+    views: int = Field(description="Views read at that age.")
+    forecast_p10: float
+    forecast_p50: float = Field(description="The forecast at that age (interpolated log-log between horizons).")
+    forecast_p90: float
+    ratio: float = Field(description="Views ÷ forecast median.")
+    off: str = Field(description="The verdict in words: 'about as forecast', '3.2× more', '12× fewer'.")
+    inside_interval: bool = Field(description="Whether the views fell inside the forecast's 80 % range.")
+    remark: str | None = Field(description="Said when the views fell outside that range or were far off.")
+
+    @field_serializer("forecast_p10", "forecast_p50", "forecast_p90")
+    def _views(self, value: float) -> float:
+        return round(value, VIEW_DECIMALS)
+
+    @field_serializer("ratio")
+    def _ratio(self, value: float) -> float:
+        return round(value, 3)
+
+
+class TrackedVideoOut(TrackedOut):
+    """A tracked video as the Track page shows it (``GET /track.json``): its views so far and its forecasts."""
+
+    title: str | None = Field(description="Null until Miles has read the video (first poll, or views you typed).")
+    platform: Platform | None = None
+    published_at: datetime | None = None
+    latest: ViewsReadOut | None = Field(description="The latest views you may see (collected or typed by you).")
+    forecast: PredictionOut | None = Field(
+        description="The forecast now: early mode from the views so far (null before the video is read, past every "
+        "horizon, or without a model for its platform: see forecast_note)."
+    )
+    forecast_note: str | None = Field(description="Why there is no forecast, when there is none.")
+    prepublish_forecast: PredictionOut | None = Field(
+        description="The forecast made as before publishing: your scored draft's when you linked it "
+        "(linked_prediction_id), else one from the video's metadata alone."
+    )
+    forecast_check: ForecastCheckOut | None = Field(
+        description="The verdict: prepublish_forecast against the latest views it reaches (null without views)."
+    )
+    linked_prediction_id: int | None = Field(description="Your scored draft linked to this video, if any.")
+    linked_scored_after_h: float | None = Field(
+        description="Set when that draft was scored only after the video went out (hours after): not made before."
+    )
+
+
+class TrackedVideosPage(Page):
+    items: list[TrackedVideoOut]
+    model_message: str | None = Field(description="Why no video has a forecast (no model available), else null.")
+
+
 class HistoryItemOut(BaseModel):
     id: int
     created_at: datetime

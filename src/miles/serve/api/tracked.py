@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Path, Response
 
-from miles.domain import is_tiktok_short_link, tiktok_video_ref
+from miles.domain import YOUTUBE_VIDEO_ID, is_tiktok_short_link, tiktok_video_ref
 from miles.errors import InvalidInput
 from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import SessionDep, SettingsDep, UserIdDep
@@ -17,14 +16,13 @@ from miles.store.repos import tracked
 from miles.store.tables import TrackedVideo
 
 router = APIRouter(tags=["tracking"], responses=ERRORS)
-VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be"}
 
 
 def youtube_video_id(url: str, field: str = "body.url") -> str:
     """The 11-character id from a watch, shorts, embed or youtu.be URL, or a bare id."""
     url = url.strip()
-    if VIDEO_ID.match(url):
+    if YOUTUBE_VIDEO_ID.match(url):
         return url
     candidate = ""
     try:
@@ -40,7 +38,7 @@ def youtube_video_id(url: str, field: str = "body.url") -> str:
             candidate = parse_qs(parts.query).get("v", [""])[0]
         elif len(segments) >= 2 and segments[0] in {"shorts", "embed", "live", "v"}:
             candidate = segments[1]
-    if not VIDEO_ID.match(candidate):
+    if not YOUTUBE_VIDEO_ID.match(candidate):
         raise InvalidInput(
             f"{field}: not a YouTube video URL or id (nor a TikTok video URL): {url[:200]!r}",
             details=[{"field": field}],

@@ -21,9 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from miles.errors import MilesError, RateLimited
-from miles.serve.errors import field_path
 from miles.serve.pages.common import TEMPLATES, LoginRequired, base_context, page_from, render
-from miles.serve.pages.forms import FORM_PAGES, FormPage, clean_typed, problems_of
+from miles.serve.pages.forms import FORM_PAGES, FormPage, clean_typed, problems_of, validation_problem
 from miles.serve.web_auth import active_user, read_session, write_cookie
 from miles.store.db import session_scope
 
@@ -43,7 +42,7 @@ def _message(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, StarletteHTTPException):
         return exc.status_code, "page not found" if exc.status_code == 404 else str(exc.detail)
     if isinstance(exc, RequestValidationError):
-        problems = [f"{field_path(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
+        problems = [validation_problem(e)[1] for e in exc.errors()]
         return 422, "invalid form: " + "; ".join(problems)
     return 500, "internal error; the server log has the details"
 

@@ -10,7 +10,7 @@ variables. Problems come from FastAPI's validation (every failing field) or from
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -87,6 +87,40 @@ def _field_name(path: str) -> str:
     return parts[0] if parts else ""
 
 
+# Form fields whose label on the page is not their name with spaces ("read_at" reads "Read at").
+FIELD_LABELS = {
+    "url": "Video URL",
+    "video": "Video URL",
+    "email": "E-mail",
+    "confirm": "Password again",
+    "current": "Current password",
+    "name": "Key name",
+    "n": "Ideas",
+    "duration_s": "Duration",
+    "publish_at": "Planned publish time",
+    "early_views": "Views so far",
+    "alt_title": "Other titles",
+    "alt_duration": "Other durations",
+    "alt_hour": "Other posting hours",
+    "tz": "Time zone",
+    "csrf_token": "Form token (reload the page)",
+}
+
+
+def field_label(name: str) -> str:
+    """A form field in the words of its label: 'duration_s' -> 'Duration', 'read_at' -> 'Read at'."""
+    return FIELD_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def validation_problem(err: Mapping[str, Any]) -> tuple[str, str]:
+    """One of FastAPI's validation errors as (field name, message naming the field in words): 'Title: required'
+    instead of 'Field required', which left the summary at the top of the form saying nothing of which field."""
+    name = _field_name(field_path(err.get("loc", ())))
+    message = "required" if err.get("type") == "missing" else str(err.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    return name, f"{field_label(name)}: {message[:1].lower()}{message[1:]}" if name else message
+
+
 def _without_prefix(message: str, path: str) -> str:
     """'body.url: not a YouTube URL' -> 'not a YouTube URL' (the API's field path means nothing on a page)."""
     prefix = f"{path}: "
@@ -98,7 +132,7 @@ def problems_of(exc: Exception) -> Problems:
     problems = Problems()
     if isinstance(exc, RequestValidationError):
         for err in exc.errors():
-            problems.add(_field_name(field_path(err.get("loc", ()))), str(err.get("msg", "invalid")))
+            problems.add(*validation_problem(err))
         return problems
     assert isinstance(exc, MilesError)
     details = exc.details

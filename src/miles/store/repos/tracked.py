@@ -69,15 +69,17 @@ def record_views(
     published_at: datetime | None = None,
     channel_subscribers: int | None = None,
     tz: tzinfo = UTC,
-) -> None:
+) -> list[str]:
     """A view count the user read for one of their tracked videos, stored as a snapshot (source ``web-entry``), with
     the channel's subscribers when given (the forecasts read the latest known count).
 
-    A video Miles has not read yet needs its title and publish time. Views never fall with age, so a count below
-    an earlier snapshot's (or above a later one's) is refused, as is a reading before publishing or in the future.
+    A video Miles has not read yet needs its title and publish time; a video it knows keeps its own, and the notes
+    returned say which typed values were not used. Views never fall with age, so a count below an earlier
+    snapshot's (or above a later one's) is refused, as is a reading before publishing or in the future.
     """
     row = get_tracked(session=session, user_id=user_id, tracked_id=tracked_id)
     video = session.get(Video, row.video_id)
+    notes = _not_used(video, title, published_at, tz) if video is not None else []
     if video is not None:
         title, published_at = video.title, video.published_at
     if not title or published_at is None:
@@ -126,3 +128,18 @@ def record_views(
     if ingest_frame(session=session, frame=frame).snapshots_added == 0:  # one snapshot per video and time
         raise _problem("read_at", f"a count of this video at {local_text(captured, tz)} is already stored: give the "
                                   "minute you read it, or another one")  # fmt: skip
+    return notes
+
+
+def _not_used(video: Video, title: str | None, published_at: datetime | None, tz: tzinfo) -> list[str]:
+    """What the user typed for a video Miles already knows that differs from what it knows (and was not used)."""
+    notes = []
+    known = local_text(video.published_at, tz)
+    if published_at is not None and local_text(published_at, tz) != known:
+        notes.append(
+            f"Miles already knows this video's publish time ({known}); the time you typed "
+            f"({local_text(published_at, tz)}) was not used."
+        )
+    if title and title.strip() != video.title:
+        notes.append(f"Miles already knows this video's title (“{video.title}”); the title you typed was not used.")
+    return notes

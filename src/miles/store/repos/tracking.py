@@ -44,7 +44,7 @@ def schedule_video(
     """Track ``video_id`` from ``now`` on (for ``user_id``, or for Miles itself); (row, created). Two requests of one
     user for one video at the same moment (a double click) both end with the one row: the second finds the first's
     row once its insert collides with it."""
-    existing = _tracked(session, video_id, user_id)
+    existing = find_tracked(session=session, user_id=user_id, video_id=video_id)
     if existing is not None:
         return existing, False
     row = TrackedVideo(
@@ -61,19 +61,20 @@ def schedule_video(
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # uq_tracked_user_video: another transaction inserted it after our look
-        if (existing := _tracked(session, video_id, user_id)) is None:
+        if (existing := find_tracked(session=session, user_id=user_id, video_id=video_id)) is None:
             raise
         return existing, False
     return row, True
 
 
-def _tracked(session: Session, video_id: str, user_id: int | None) -> TrackedVideo | None:
-    return session.scalar(
-        select(TrackedVideo).where(
-            TrackedVideo.video_id == video_id,
-            TrackedVideo.user_id.is_(None) if user_id is None else TrackedVideo.user_id == user_id,
-        )
-    )
+def find_tracked(
+    *, session: Session, user_id: int | None, video_id: str | None = None, url: str | None = None
+) -> TrackedVideo | None:
+    """The row tracking ``video_id`` for ``user_id`` (None: Miles' own), or, for a page whose video id is known only
+    once it is read, the row polling ``url``."""
+    which = TrackedVideo.video_id == video_id if video_id is not None else TrackedVideo.url == url
+    owner = TrackedVideo.user_id.is_(None) if user_id is None else TrackedVideo.user_id == user_id
+    return session.scalar(select(TrackedVideo).where(which, owner).limit(1))
 
 
 def due(*, session: Session, now: datetime, limit: int = 500) -> list[TrackedVideo]:

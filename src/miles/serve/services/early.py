@@ -1,6 +1,5 @@
-"""Early views on the web: reading "age:views" pairs as typed on the Score page (what ``miles predict
---early-views`` takes), reading a view count typed on the Track page, and comparing the forecast made before
-publishing with the views that arrived."""
+"""Comparing the forecast made before publishing with the views that arrived (the check the Track page, its JSON
+twin and the MCP tool ``tracked_videos`` show)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,156 @@
+"""A user's tracked videos with what the Track page shows of each: its views so far, its forecast (early mode once
+it has views) and how far the forecast made before publishing was off. The Track page, its JSON twin and the MCP
+tool ``tracked_videos`` all read them from ``tracked_forecasts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from miles.domain import as_utc
+from miles.errors import MilesError
+from miles.model.predict import DraftInput, nothing_left_to_forecast
+from miles.recommend.platforms import model_platform, no_model_message
+from miles.serve.services.early import forecast_check
+from miles.serve.services.model import PredictorLike
+from miles.serve.services.predict import mode_of, to_prediction_out
+from miles.store.repos import predictions, tracked, videos
+from miles.store.tables import TrackedVideo, Video, VideoSnapshot
+
+
+@dataclass(frozen=True)
+class TrackedForecasts:
+    total: int  # the user's tracked videos, all pages
+    items: list[dict[str, Any]]  # this page's, newest first
+    model_message: str | None  # why there is no forecast at all (no model), else None
+
+
+def tracked_forecasts(
+    *, session: Session, user_id: int, load_predictor: Callable[[], PredictorLike], limit: int, offset: int = 0
+) -> TrackedForecasts:
+    """One page of the user's tracked videos, newest first, each forecast when it is read (the model is loaded only
+    when some video has been read)."""
+    rows, total = tracked.list_tracked(session=session, user_id=user_id, limit=limit, offset=offset)
+    pairs = [_item(session, r, user_id) for r in rows]
+    model_message = None
+    wanted = [(item, row) for item, row in pairs if row is not None]
+    if wanted:
+        predictor, model_message = _predictor(load_predictor)
+        if predictor is not None:
+            wanted = _same_platform(session, predictor, wanted)
+            if wanted:
+                _forecasts(predictor, wanted)
+    return TrackedForecasts(total=total, items=[item for item, _ in pairs], model_message=model_message)
+
+
+def _snapshot_points(video: Video, snaps: list[VideoSnapshot]) -> list[dict[str, Any]]:
+    published = as_utc(video.published_at)
+    points = []
+    for s in snaps:
+        age_h = (as_utc(s.captured_at) - published).total_seconds() / 3600.0
+        if age_h > 0:
+            points.append({"captured_at": s.captured_at, "age_h": round(age_h, 3), "views": int(s.views)})
+    return points
+
+
+def forecast_input(video: Video, snaps: list[VideoSnapshot]) -> DraftInput:
+    """The predictor's input for a published video: early mode with its snapshots so far (the stored-video
+    converter the worker's scoring uses too)."""
+    return DraftInput.from_stored(video, snaps)
+
+
+def _predictor(load: Callable[[], PredictorLike]) -> tuple[PredictorLike | None, str | None]:
+    try:
+        return load(), None
+    except MilesError as exc:
+        return None, exc.message
+
+
+def _item(session: Session, row: TrackedVideo, user_id: int) -> tuple[dict[str, Any], DraftInput | None]:
+    item: dict[str, Any] = {
+        "id": row.id,
+        "video_id": row.video_id,
+        "url": row.url,
+        "added_at": row.added_at,
+        "next_poll_at": row.next_poll_at,
+        "last_polled_at": row.last_polled_at,
+        "last_error": row.last_error,
+        "active": row.active,
+        "title": None,
+        "thumbnail_url": None,
+        "published_at": None,
+        "snapshots": [],
+        "latest": None,
+        "forecast": None,
+        "platform": None,
+        "forecast_note": None,
+        "prepublish_forecast": None,
+        "forecast_check": None,
+        "linked_prediction_id": None,
+        "linked_forecast": None,
+        "linked_scored_after_h": None,
+    }
+    found = videos.get_video(session=session, video_id=row.video_id, user_id=user_id)
+    if found is None:
+        return item, None
+    video, snaps = found
+    points = _snapshot_points(video, snaps)
+    item.update(title=video.title, thumbnail_url=video.thumbnail_url, published_at=video.published_at, snapshots=points,
+                platform=video.platform, latest=points[-1] if points else None)  # fmt: skip
+    row_input = forecast_input(video, snaps)
+    linked = predictions.linked_prediction(session=session, user_id=user_id, video_id=row.video_id)
+    if linked is not None:  # the creator's own draft of this video: its forecast, and the channel size they gave
+        item["linked_prediction_id"] = linked.id
+        scored = (linked.outputs or {}).get("prediction") or {}
+        item["linked_forecast"] = scored if scored.get("mode") == "prepublish" and scored.get("horizons") else None
+        late_h = (as_utc(linked.created_at) - as_utc(video.published_at)).total_seconds() / 3600.0
+        item["linked_scored_after_h"] = late_h if late_h > 0 else None  # a draft scored once the video was out
+        subscribers = (linked.inputs or {}).get("channel_subscribers")
+        if row_input.draft.channel_subscribers is None and isinstance(subscribers, int | float):
+            row_input = replace(row_input, draft=replace(row_input.draft, channel_subscribers=float(subscribers)))
+    return item, row_input
+
+
+def _same_platform(
+    session: Session, predictor: PredictorLike, wanted: list[tuple[dict[str, Any], DraftInput]]
+) -> list[tuple[dict[str, Any], DraftInput]]:
+    """Videos of the model's platform; the others (TikTok) get a note instead of another platform's forecast."""
+    platform = model_platform(predictor)
+    for item, _ in wanted:
+        if item["platform"] != platform:
+            item["forecast_note"] = no_model_message(item["platform"], session=session)
+    return [(item, row) for item, row in wanted if item["platform"] == platform]
+
+
+def _forecasts(predictor: PredictorLike, wanted: list[tuple[dict[str, Any], DraftInput]]) -> None:
+    """Each video's forecast (early mode once it has views) and the one made from its metadata alone, as before
+    publishing, compared with its latest views: one predictor call for both."""
+    before = [replace(row, draft=replace(row.draft, early_views=[])) for _, row in wanted]
+    past = [nothing_left_to_forecast(row.draft) for _, row in wanted]  # views known past every horizon
+    ahead = [row for (_, row), why in zip(wanted, past, strict=True) if why is None]
+    raw = list(predictor.predict(ahead + before))
+    rest = iter(raw[: len(ahead)])
+    for i, (item, row) in enumerate(wanted):
+        prior = to_prediction_out(raw[len(ahead) + i], version=predictor.version, mode="prepublish")
+        item["prepublish_forecast"] = item["linked_forecast"] or prior.model_dump(mode="json")
+        if past[i] is None:
+            now = to_prediction_out(next(rest), version=predictor.version, mode=mode_of(row))
+            item["forecast"] = now.model_dump(mode="json")
+        else:
+            item["forecast"], item["forecast_note"] = None, "No forecast now: its views are known past every horizon."
+        if (last := _latest_within(item["snapshots"], item["prepublish_forecast"]["horizons"])) is not None:
+            item["forecast_check"] = forecast_check(
+                item["prepublish_forecast"]["horizons"], last["age_h"], last["views"]
+            )
+
+
+def _latest_within(points: list[dict[str, Any]], horizons: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The latest reading the forecast made before publishing reaches (its last horizon): read a year on, the
+    check against 7 days' views vanished instead of staying."""
+    last_h = max((float(h["horizon_h"]) for h in horizons), default=0.0)
+    within = [p for p in points if p["age_h"] <= last_h]
+    return within[-1] if within else None
