@@ -30,7 +30,7 @@ from miles.model.predict import Predictor
 from miles.serve.app import create_app
 from miles.serve.mcp import build_server, headline_tables, http_app, key_from_headers
 
-TOOLS = {"score_drafts", "niche_ideas", "track_video", "tracked_videos", "model_card"}
+TOOLS = {"score_drafts", "niche_ideas", "track_video", "tracked_videos", "record_views", "model_card"}
 DRAFT: dict[str, Any] = {
     "title": "I baked sourdough every day for 30 days",
     "duration_s": 45,
@@ -108,9 +108,22 @@ def test_tracking_tools_are_per_user_and_errors_read_like_the_api(db_settings: S
             assert short.is_error and "url" in text_of(short)
             mine = await client.call_tool("tracked_videos", {"limit": 5})
             assert mine.structured_content["total"] == 1
+            tracked_id = added.structured_content["id"]
+            unread = await client.call_tool("record_views", {"tracked_id": tracked_id, "views": "15k"})
+            assert unread.is_error and "give its title and when it was published" in text_of(unread)
+            typed = {"tracked_id": tracked_id, "views": "15k", "title": "My sourdough starter",
+                     "published_at": "2026-11-20T18:00:00Z", "read_at": "2026-11-21T18:00:00Z"}  # fmt: skip
+            entered = await client.call_tool("record_views", typed)
+            assert not entered.is_error, text_of(entered)
+            video = entered.structured_content["video"]
+            assert video["latest"]["views"] == 15_000 and video["latest"]["age_h"] == 24.0
+            fall = await client.call_tool("record_views", {**typed, "views": 10, "read_at": "2026-11-22T18:00:00Z"})
+            assert fall.is_error and "views only grow" in text_of(fall)
         async with Client(build_server(db_settings, key=bob.key)) as client:
             theirs = await client.call_tool("tracked_videos", {})
             assert theirs.structured_content["total"] == 0 and theirs.structured_content["items"] == []
+            not_theirs = await client.call_tool("record_views", {"tracked_id": tracked_id, "views": 20_000})
+            assert not_theirs.is_error and f"no tracked video with id {tracked_id}" in text_of(not_theirs)
         async with Client(build_server(db_settings)) as client:  # anonymous: no own data to show
             anonymous = await client.call_tool("tracked_videos", {})
             assert anonymous.is_error and "needs an API key" in text_of(anonymous)

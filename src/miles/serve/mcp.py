@@ -1,7 +1,7 @@
 """`miles mcp`: a Model Context Protocol server over the same service functions as the JSON API.
 
-Tools: ``score_drafts``, ``niche_ideas``, ``track_video``, ``tracked_videos`` and ``model_card``. Each one
-authenticates its caller the way ``serve.deps`` does (an API key maps to a user; anonymous only when
+Tools: ``score_drafts``, ``niche_ideas``, ``track_video``, ``tracked_videos``, ``record_views`` and ``model_card``.
+Each one authenticates its caller the way ``serve.deps`` does (an API key maps to a user; anonymous only when
 ``MILES_ALLOW_ANONYMOUS``), takes one token from the same per-key rate limiter, opens one transaction with the
 caller set for row-level security, calls the service the API route calls, and returns the API's response model
 (``tracked_videos``: the Track page's data, ``GET /track.json``, as a typed model).
@@ -37,12 +37,22 @@ from miles.serve.api.common import next_offset
 from miles.serve.api.ideas import IdeasIn, IdeasOut
 from miles.serve.api.tracked import tracked_out, video_to_track
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
-from miles.serve.schemas import DraftIn, Platform, PredictOut, TrackedOut, TrackedVideoOut, TrackedVideosPage, TrackIn
+from miles.serve.schemas import (
+    DraftIn,
+    Platform,
+    PredictOut,
+    TrackedOut,
+    TrackedVideoOut,
+    TrackedVideosPage,
+    TrackIn,
+    ViewsIn,
+    ViewsRecordedOut,
+)
 from miles.serve.services import cost, thumbnails
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder, PredictorLike, read_artifact
 from miles.serve.services.predict import ScoredDraft, score_drafts, stored_inputs
-from miles.serve.services.tracked import tracked_forecasts
+from miles.serve.services.tracked import enter_views, tracked_forecasts
 from miles.serve.shared_limits import limits_for
 from miles.store.db import session_scope
 from miles.store.repos import tracked, users
@@ -269,6 +279,14 @@ class MilesTools:
             model_message=found.model_message,
         )
 
+    def record_views(self, tracked_id: int, body: ViewsIn, ctx: Context | None) -> ViewsRecordedOut:
+        user_id = self.user(ctx)
+        with self.session(user_id) as session:
+            entered = enter_views(
+                session=session, user_id=user_id, tracked_id=tracked_id, body=body, load_predictor=self.model
+            )
+            return ViewsRecordedOut.model_validate(entered)
+
     def model_card(self, ctx: Context | None) -> ModelCardOut:
         self.caller(ctx)
         return model_card_out(self.model().version, self.predictor.path)
@@ -284,6 +302,13 @@ Vibe = Annotated[str, IdeasIn.model_fields["vibe"]]
 HowMany = Annotated[int, IdeasIn.model_fields["n"]]
 Seed = Annotated[int, IdeasIn.model_fields["seed"]]
 PlatformArg = Annotated[Platform, IdeasIn.model_fields["platform"]]
+TrackedId = Annotated[int, Field(ge=1, le=2**31 - 1, description="The tracked video's id (tracked_videos' `id`).")]
+# as typed ("15k", "2026-12-01T18:00:00Z"), read by ViewsIn as the API reads its body
+ViewsArg = Annotated[int | str, Field(description=ViewsIn.model_fields["views"].description)]
+ReadAt = Annotated[str | None, Field(description=ViewsIn.model_fields["read_at"].description)]
+VideoTitle = Annotated[str | None, Field(description=ViewsIn.model_fields["title"].description)]
+PublishedAt = Annotated[str | None, Field(description=ViewsIn.model_fields["published_at"].description)]
+ChannelNow = Annotated[int | str | None, Field(description=ViewsIn.model_fields["channel_subscribers"].description)]
 # a number or text as typed ("12k", read by IdeasIn as the API reads it): typed int alone refused "2k"
 Subscribers = Annotated[int | str | None, Field(description=IdeasIn.model_fields["channel_subscribers"].description)]
 
@@ -308,7 +333,7 @@ def schema_problems(exc: ValidationError) -> str:
 
 
 def build_server(settings: Settings, *, key: str | None = None, tools: MilesTools | None = None) -> MCPServer:
-    """The MCP server with Miles' five tools; ``key`` is the stdio caller's API key (None: anonymous)."""
+    """The MCP server with Miles' six tools; ``key`` is the stdio caller's API key (None: anonymous)."""
     tools = tools or MilesTools(settings, key)
     server: MCPServer = MilesMCPServer("miles", version=__version__, instructions=INSTRUCTIONS)
 
@@ -354,6 +379,25 @@ def build_server(settings: Settings, *, key: str | None = None, tools: MilesTool
         was from the latest views. Needs an API key."""
         with as_tool_error():
             return tools.tracked_videos(limit, offset, ctx)
+
+    @server.tool(title="Enter views you read")
+    def record_views(
+        tracked_id: TrackedId,
+        views: ViewsArg,
+        ctx: Context,
+        read_at: ReadAt = None,
+        title: VideoTitle = None,
+        published_at: PublishedAt = None,
+        channel_subscribers: ChannelNow = None,
+    ) -> ViewsRecordedOut:
+        """Views the creator read (YouTube Studio, the app) for one of their tracked videos (`tracked_id` from
+        tracked_videos), as on the Track page: stored as a reading only they see; the video comes back with its
+        forecast from those views and the check of the forecast made before publishing. Views only grow: a count that
+        contradicts another reading is refused. Needs an API key."""
+        with as_tool_error():
+            typed = {"views": views, "read_at": read_at, "title": title, "published_at": published_at}
+            body = ViewsIn.model_validate({**typed, "channel_subscribers": channel_subscribers})
+            return tools.record_views(tracked_id, body, ctx)
 
     @server.tool(title="Model card")
     def model_card(ctx: Context) -> ModelCardOut:

@@ -447,6 +447,31 @@ class TrackedVideosPage(Page):
     model_message: str | None = Field(description="Why no video has a forecast (no model available), else null.")
 
 
+class ViewsIn(_In):
+    views: Count = Field(
+        le=10**12, description="The views you read (YouTube Studio, the app): a number or text ('15,000', '15k')."
+    )
+    read_at: UtcTime | None = Field(
+        None, description="When you read them (ISO 8601; without an offset, UTC). Default: now."
+    )
+    title: str | None = Field(
+        None, min_length=1, max_length=300, description="The video's title: needed only while Miles has not read it."
+    )
+    published_at: PublishTime | None = Field(
+        None,
+        description="When it went out (ISO 8601; without an offset, UTC): needed only while Miles has not read it.",
+    )
+    channel_subscribers: Subscribers | None = Field(
+        None, ge=0, le=MAX_SUBSCRIBERS, description="The channel's subscribers now, if you know them."
+    )
+
+
+class ViewsRecordedOut(BaseModel):
+    ok: bool = True
+    notes: list[str] = Field(description="What you typed that Miles did not use, and why (e.g. a known publish time).")
+    video: TrackedVideoOut = Field(description="The video with its forecast now, from the views you entered.")
+
+
 class HistoryItemOut(BaseModel):
     id: int
     created_at: datetime

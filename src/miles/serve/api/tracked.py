@@ -10,8 +10,9 @@ from fastapi import APIRouter, Path, Response
 from miles.domain import YOUTUBE_VIDEO_ID, is_tiktok_short_link, tiktok_video_ref
 from miles.errors import InvalidInput
 from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
-from miles.serve.deps import SessionDep, SettingsDep, UserIdDep
-from miles.serve.schemas import TrackedOut, TrackedPage, TrackIn
+from miles.serve.deps import PredictorDep, SessionDep, SettingsDep, UserIdDep
+from miles.serve.schemas import TrackedOut, TrackedPage, TrackIn, ViewsIn, ViewsRecordedOut
+from miles.serve.services.tracked import enter_views
 from miles.store.repos import tracked
 from miles.store.tables import TrackedVideo
 
@@ -102,3 +103,20 @@ def delete_tracked(
 ) -> Response:
     tracked.delete_tracked(session=session, user_id=user_id, tracked_id=tracked_id)
     return Response(status_code=204)
+
+
+@router.post("/tracked/{tracked_id}/views", status_code=201, summary="Enter views you read for a tracked video")
+def add_views(
+    tracked_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: ViewsIn,
+    user_id: UserIdDep,
+    session: SessionDep,
+    predictor: PredictorDep,
+) -> ViewsRecordedOut:
+    """Views you read yourself (YouTube Studio, the app), as on the Track page: stored as a reading that only you
+    see, after which the video's forecast is in early mode and the forecast made before publishing is checked against
+    them. Views only grow: a count that contradicts an earlier or later reading is refused (422), as is one read before
+    publishing or in the future. A video Miles has not read yet needs `title` and `published_at`."""
+    return ViewsRecordedOut.model_validate(
+        enter_views(session=session, user_id=user_id, tracked_id=tracked_id, body=body, load_predictor=predictor)
+    )

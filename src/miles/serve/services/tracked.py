@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from miles.domain import as_utc
+from miles.domain import as_utc, utcnow
 from miles.errors import MilesError
 from miles.model.predict import DraftInput, nothing_left_to_forecast
 from miles.recommend.platforms import model_platform, no_model_message
+from miles.serve.schemas import ViewsIn
 from miles.serve.services.early import forecast_check
 from miles.serve.services.model import PredictorLike
 from miles.serve.services.predict import mode_of, to_prediction_out
@@ -35,6 +36,46 @@ def tracked_forecasts(
     """One page of the user's tracked videos, newest first, each forecast when it is read (the model is loaded only
     when some video has been read)."""
     rows, total = tracked.list_tracked(session=session, user_id=user_id, limit=limit, offset=offset)
+    items, model_message = _forecast_rows(session, rows, user_id, load_predictor)
+    return TrackedForecasts(total=total, items=items, model_message=model_message)
+
+
+def tracked_forecast(
+    *, session: Session, user_id: int, tracked_id: int, load_predictor: Callable[[], PredictorLike]
+) -> dict[str, Any]:
+    """One of the user's tracked videos as ``tracked_forecasts`` gives it (another user's id is not found); without a
+    model, its ``forecast_note`` says why."""
+    row = tracked.get_tracked(session=session, user_id=user_id, tracked_id=tracked_id)
+    [item], model_message = _forecast_rows(session, [row], user_id, load_predictor)
+    if model_message is not None and item["forecast_note"] is None:
+        item["forecast_note"] = model_message
+    return item
+
+
+def enter_views(
+    *, session: Session, user_id: int, tracked_id: int, body: ViewsIn, load_predictor: Callable[[], PredictorLike]
+) -> dict[str, Any]:
+    """Store views the user read for one of their tracked videos (``tracked.record_views``); the notes say which
+    typed values were not used, and the video comes back with its forecast from them."""
+    notes = tracked.record_views(
+        session=session,
+        user_id=user_id,
+        tracked_id=tracked_id,
+        views=body.views,
+        captured_at=body.read_at or utcnow(),
+        title=body.title,
+        published_at=body.published_at,
+        channel_subscribers=body.channel_subscribers,
+    )
+    session.flush()
+    video = tracked_forecast(session=session, user_id=user_id, tracked_id=tracked_id, load_predictor=load_predictor)
+    return {"notes": notes, "video": video}
+
+
+def _forecast_rows(
+    session: Session, rows: list[TrackedVideo], user_id: int, load_predictor: Callable[[], PredictorLike]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Each row's item, forecast when it has been read (the model is loaded only then), and why there is no model."""
     pairs = [_item(session, r, user_id) for r in rows]
     model_message = None
     wanted = [(item, row) for item, row in pairs if row is not None]
@@ -44,7 +85,7 @@ def tracked_forecasts(
             wanted = _same_platform(session, predictor, wanted)
             if wanted:
                 _forecasts(predictor, wanted)
-    return TrackedForecasts(total=total, items=[item for item, _ in pairs], model_message=model_message)
+    return [item for item, _ in pairs], model_message
 
 
 def _snapshot_points(video: Video, snaps: list[VideoSnapshot]) -> list[dict[str, Any]]:
