@@ -30,7 +30,10 @@ from miles.model.predict import Predictor
 from miles.serve.app import create_app
 from miles.serve.mcp import build_server, headline_tables, http_app, key_from_headers
 
-TOOLS = {"score_drafts", "niche_ideas", "track_video", "tracked_videos", "record_views", "model_card"}
+TOOLS = {
+    "score_drafts", "niche_ideas", "track_video", "tracked_videos", "record_views", "link_draft", "prediction_history",
+    "model_card",
+}  # fmt: skip
 DRAFT: dict[str, Any] = {
     "title": "I baked sourdough every day for 30 days",
     "duration_s": 45,
@@ -124,6 +127,12 @@ def test_tracking_tools_are_per_user_and_errors_read_like_the_api(db_settings: S
             assert theirs.structured_content["total"] == 0 and theirs.structured_content["items"] == []
             not_theirs = await client.call_tool("record_views", {"tracked_id": tracked_id, "views": 20_000})
             assert not_theirs.is_error and f"no tracked video with id {tracked_id}" in text_of(not_theirs)
+            nothing = await client.call_tool("prediction_history", {})
+            assert nothing.structured_content["total"] == 0
+            unknown_draft = await client.call_tool("link_draft", {"prediction_id": 999, "video": VIDEO})
+            assert unknown_draft.is_error and "999" in text_of(unknown_draft)
+            too_short = await client.call_tool("link_draft", {"prediction_id": 1, "video": "abc"})
+            assert too_short.is_error and "video" in text_of(too_short)
         async with Client(build_server(db_settings)) as client:  # anonymous: no own data to show
             anonymous = await client.call_tool("tracked_videos", {})
             assert anonymous.is_error and "needs an API key" in text_of(anonymous)
@@ -264,6 +273,11 @@ def test_stdio_tools_match_the_api(
             assert not (await client.call_tool("track_video", {"url": VIDEO})).is_error
             listed = await client.call_tool("tracked_videos", {})
             assert [i["video_id"] for i in listed.structured_content["items"]] == ["dQw4w9WgXcQ"]
+            history = (await client.call_tool("prediction_history", {"limit": 5})).structured_content
+            assert history["total"] == 2 and history["items"][0]["id"] == got["prediction_id"]
+            link = await client.call_tool("link_draft", {"prediction_id": got["prediction_id"], "video": VIDEO})
+            assert not link.is_error, text_of(link)
+            assert link.structured_content["linked"] and not link.structured_content["tracking_started"]  # tracked
 
     try:
         run(main)

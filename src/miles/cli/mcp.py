@@ -33,7 +33,8 @@ def mcp(
         ),
     ] = None,
 ) -> None:
-    """Serve Miles' tools (score_drafts, niche_ideas, track_video, tracked_videos, record_views, model_card) over MCP.
+    """Serve Miles' tools (score_drafts, niche_ideas, track_video, tracked_videos, record_views, link_draft,
+    prediction_history, model_card) over MCP.
 
     By default speaks MCP on stdin/stdout, for an assistant that starts `miles mcp` itself. With --http it
     listens on http://127.0.0.1:PORT/mcp and every request needs `Authorization: Bearer <key>` (`miles key create`).

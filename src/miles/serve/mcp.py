@@ -1,6 +1,7 @@
 """`miles mcp`: a Model Context Protocol server over the same service functions as the JSON API.
 
-Tools: ``score_drafts``, ``niche_ideas``, ``track_video``, ``tracked_videos``, ``record_views`` and ``model_card``.
+Tools: ``score_drafts``, ``niche_ideas``, ``track_video``, ``tracked_videos``, ``record_views``, ``link_draft``,
+``prediction_history`` and ``model_card``.
 Each one authenticates its caller the way ``serve.deps`` does (an API key maps to a user; anonymous only when
 ``MILES_ALLOW_ANONYMOUS``), takes one token from the same per-key rate limiter, opens one transaction with the
 caller set for row-level security, calls the service the API route calls, and returns the API's response model
@@ -39,6 +40,9 @@ from miles.serve.api.tracked import tracked_out, video_to_track
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
 from miles.serve.schemas import (
     DraftIn,
+    HistoryPage,
+    LinkIn,
+    LinkOut,
     Platform,
     PredictOut,
     TrackedOut,
@@ -49,7 +53,9 @@ from miles.serve.schemas import (
     ViewsRecordedOut,
 )
 from miles.serve.services import cost, thumbnails
+from miles.serve.services.history import history_page
 from miles.serve.services.ideas import ideas_for
+from miles.serve.services.links import link_draft
 from miles.serve.services.model import PredictorHolder, PredictorLike, read_artifact
 from miles.serve.services.predict import ScoredDraft, score_drafts, stored_inputs
 from miles.serve.services.tracked import enter_views, tracked_forecasts
@@ -287,6 +293,18 @@ class MilesTools:
             )
             return ViewsRecordedOut.model_validate(entered)
 
+    def link_draft(self, prediction_id: int, video: str, ctx: Context | None) -> LinkOut:
+        user_id = self.user(ctx)
+        with self.session(user_id) as session:
+            linked = link_draft(session=session, settings=self.settings, user_id=user_id, prediction_id=prediction_id,
+                                video=video, field="video")  # fmt: skip
+            return LinkOut.model_validate(linked)
+
+    def prediction_history(self, limit: int, offset: int, ctx: Context | None) -> HistoryPage:
+        user_id = self.user(ctx)
+        with self.session(user_id) as session:
+            return history_page(session=session, user_id=user_id, limit=limit, offset=offset)
+
     def model_card(self, ctx: Context | None) -> ModelCardOut:
         self.caller(ctx)
         return model_card_out(self.model().version, self.predictor.path)
@@ -302,6 +320,8 @@ Vibe = Annotated[str, IdeasIn.model_fields["vibe"]]
 HowMany = Annotated[int, IdeasIn.model_fields["n"]]
 Seed = Annotated[int, IdeasIn.model_fields["seed"]]
 PlatformArg = Annotated[Platform, IdeasIn.model_fields["platform"]]
+PredictionId = Annotated[int, Field(ge=1, le=2**31 - 1, description="The scored draft's `prediction_id`.")]
+LinkVideo = Annotated[str, LinkIn.model_fields["video"]]
 TrackedId = Annotated[int, Field(ge=1, le=2**31 - 1, description="The tracked video's id (tracked_videos' `id`).")]
 # as typed ("15k", "2026-12-01T18:00:00Z"), read by ViewsIn as the API reads its body
 ViewsArg = Annotated[int | str, Field(description=ViewsIn.model_fields["views"].description)]
@@ -333,7 +353,7 @@ def schema_problems(exc: ValidationError) -> str:
 
 
 def build_server(settings: Settings, *, key: str | None = None, tools: MilesTools | None = None) -> MCPServer:
-    """The MCP server with Miles' six tools; ``key`` is the stdio caller's API key (None: anonymous)."""
+    """The MCP server with Miles' eight tools; ``key`` is the stdio caller's API key (None: anonymous)."""
     tools = tools or MilesTools(settings, key)
     server: MCPServer = MilesMCPServer("miles", version=__version__, instructions=INSTRUCTIONS)
 
@@ -398,6 +418,21 @@ def build_server(settings: Settings, *, key: str | None = None, tools: MilesTool
             typed = {"views": views, "read_at": read_at, "title": title, "published_at": published_at}
             body = ViewsIn.model_validate({**typed, "channel_subscribers": channel_subscribers})
             return tools.record_views(tracked_id, body, ctx)
+
+    @server.tool(title="Link a scored draft to its video")
+    def link_draft(prediction_id: PredictionId, video: LinkVideo, ctx: Context) -> LinkOut:
+        """Once a scored draft is published, link it (`prediction_id` from score_drafts or prediction_history) to
+        its video: Miles tracks the video and grades the stored forecast at each horizon as the views arrive (only
+        views read after the forecast was made count). One video per draft. Needs an API key."""
+        with as_tool_error():
+            return tools.link_draft(prediction_id, LinkIn.model_validate({"video": video}).video, ctx)
+
+    @server.tool(title="Your past predictions")
+    def prediction_history(ctx: Context, limit: Limit = 20, offset: Offset = 0) -> HistoryPage:
+        """The drafts you scored, newest first (paginated): each with its inputs, the forecast it got, the model
+        version and the video it is linked to, if any. Needs an API key."""
+        with as_tool_error():
+            return tools.prediction_history(limit, offset, ctx)
 
     @server.tool(title="Model card")
     def model_card(ctx: Context) -> ModelCardOut:

@@ -7,33 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
+from miles.serve.api.common import ERRORS, Limit, Offset
 from miles.serve.deps import SessionDep, SettingsDep, UserIdDep
-from miles.serve.schemas import HistoryItemOut, HistoryPage, LinkIn, LinkOut
+from miles.serve.schemas import HistoryPage, LinkIn, LinkOut
+from miles.serve.services.history import history_page
 from miles.serve.services.links import link_draft
-from miles.store.repos import predictions
 
 router = APIRouter(tags=["history"], responses=ERRORS)
 
 
 @router.get("/history", summary="Your past predictions")
 def history(user_id: UserIdDep, session: SessionDep, limit: Limit = 20, offset: Offset = 0) -> HistoryPage:
-    rows, total = predictions.list_predictions(session=session, user_id=user_id, limit=limit, offset=offset)
-    items = [
-        HistoryItemOut(
-            id=r.id,
-            created_at=r.created_at,
-            model_version=r.model_version,
-            inputs_hash=r.inputs_hash,
-            inputs=r.inputs,
-            outputs=r.outputs,
-            video_id=r.video_id,
-        )
-        for r in rows
-    ]
-    return HistoryPage(
-        total=total, limit=limit, offset=offset, next_offset=next_offset(offset, limit, total), items=items
-    )
+    return history_page(session=session, user_id=user_id, limit=limit, offset=offset)
 
 
 @router.post(
