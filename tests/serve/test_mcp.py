@@ -114,6 +114,11 @@ def test_tracking_tools_are_per_user_and_errors_read_like_the_api(db_settings: S
             tracked_id = added.structured_content["id"]
             unread = await client.call_tool("record_views", {"tracked_id": tracked_id, "views": "15k"})
             assert unread.is_error and "give its title and when it was published" in text_of(unread)
+            lots = await client.call_tool(
+                "record_views", {"tracked_id": tracked_id, "views": "lots", "read_at": "soon"}
+            )
+            assert lots.is_error and "views: 'lots' is not a number" in text_of(lots)  # was "Error executing tool"
+            assert "read_at:" in text_of(lots)
             typed = {"tracked_id": tracked_id, "views": "15k", "title": "My sourdough starter",
                      "published_at": "2026-11-20T18:00:00Z", "read_at": "2026-11-21T18:00:00Z"}  # fmt: skip
             entered = await client.call_tool("record_views", typed)

@@ -46,7 +46,10 @@ def test_forecast_check_reads_the_forecast_at_the_age_of_the_views() -> None:
     ]
     far = forecast_check(horizons, 24.0, 15000)
     assert far is not None and far["forecast_p50"] == 1200.0 and far["off"] == "12× more"
-    assert not far["inside_interval"] and "far off" in far["remark"]
+    assert not far["inside_interval"] and "far off" in far["remark"] and "outside its 80 % range" in far["remark"]
+    wide = forecast_check([{**h, "p90": h["p50"] * 20} for h in horizons], 24.0, 15000)  # far off, yet inside
+    assert wide is not None and wide["inside_interval"] and "far off" in wide["remark"]
+    assert "outside" not in wide["remark"] and "inside its 80 % range" in wide["remark"]  # it said "outside"
     close = forecast_check(horizons, 24.0, 1500)
     assert close is not None and close["inside_interval"] and close["remark"] is None and close["off"] == "1.2× more"
     level = forecast_check(horizons, 24.0, 1150)

@@ -126,9 +126,13 @@ def key_from_headers(headers: Mapping[str, str]) -> str | None:
 
 @contextmanager
 def as_tool_error() -> Iterator[None]:
-    """MilesError -> ToolError with the API's message; unexpected ones keep their details in the log."""
+    """MilesError -> ToolError with the API's message; unexpected ones keep their details in the log. A tool's
+    arguments read into an API body (``ViewsIn``, ``IdeasIn``) that fail it say which field and why, as the API
+    does (it said only "Error executing tool")."""
     try:
         yield
+    except ValidationError as exc:
+        raise ToolError(schema_problems(exc)) from exc
     except MilesError as exc:
         if not exc.expected:
             log.error("%s: %s", type(exc).__name__, exc.message, exc_info=True)

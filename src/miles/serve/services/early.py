@@ -44,8 +44,9 @@ def forecast_check(horizons: Sequence[dict[str, Any]], age_h: float, views: int)
         off = f"{1 / ratio:.1f}× fewer" if ratio > 0.1 else f"{1 / ratio:,.0f}× fewer"
     remark = None
     if ratio >= FAR_OFF or ratio <= 1 / FAR_OFF:
+        where = "outside its 80 % range" if not inside else "though inside its 80 % range, a wide one"
         remark = (
-            f"The forecast made before publishing was far off ({off} than expected, outside its 80 % range). "
+            f"The forecast made before publishing was far off ({off} than expected, {where}). "
             "Something the model cannot see (the topic, the hook, the feed) made the difference; from now on "
             "the forecast uses the views that arrived."
         )

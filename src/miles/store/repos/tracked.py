@@ -58,6 +58,22 @@ def _problem(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", details=[{"field": field, "message": message}])
 
 
+UNREAD = "Miles has not read this video yet"
+_UNREAD_ASKS = {"title": "give its title", "published_at": "give when it was published"}
+
+
+def _require_unread_fields(title: str | None, published_at: datetime | None) -> None:
+    """A video Miles has not read needs its title and publish time typed: the error names each one missing."""
+    missing = [f for f, absent in (("title", not title), ("published_at", published_at is None)) if absent]
+    if not missing:
+        return
+    asks = "give its title and when it was published" if len(missing) == 2 else _UNREAD_ASKS[missing[0]]
+    raise InvalidInput(
+        f"{', '.join(missing)}: {UNREAD}: {asks}",
+        details=[{"field": f, "message": f"{UNREAD}: {_UNREAD_ASKS[f]}"} for f in missing],
+    )
+
+
 def record_views(
     *,
     session: Session,
@@ -82,14 +98,11 @@ def record_views(
     notes = _not_used(video, title, published_at, tz) if video is not None else []
     if video is not None:
         title, published_at = video.title, video.published_at
-    if not title or published_at is None:
-        raise InvalidInput(
-            "published_at: Miles has not read this video yet: give its title and when it was published",
-            details=[
-                {"field": "published_at", "message": "Miles has not read this video yet: give when it was published"}
-            ],
-        )
+    _require_unread_fields(title, published_at)
+    assert title and published_at is not None
     published, captured = as_utc(published_at), as_utc(captured_at)
+    if video is None and published > utcnow() + timedelta(minutes=5):
+        raise _problem("published_at", f"{local_text(published, tz)} is in the future: give when it went out")
     if captured <= published:
         raise InvalidInput(
             f"read_at: {local_text(captured, tz)} is not after it was published ({local_text(published, tz)})"
