@@ -53,7 +53,8 @@ def test_views_entered_over_the_api_switch_the_forecast_and_check_it(
     moved = predictor_client.post(views_url, json=later, headers=alice.headers)
     assert moved.status_code == 201, moved.text
     assert "the time you typed" in moved.json()["notes"][0] and moved.json()["video"]["latest"]["views"] == 600_000
-    fall = predictor_client.post(views_url, json={**later, "views": 10}, headers=alice.headers)
+    an_hour_on = (published + timedelta(hours=29)).isoformat()
+    fall = predictor_client.post(views_url, json={**later, "views": 10, "read_at": an_hour_on}, headers=alice.headers)
     assert fall.status_code == 422 and "views only grow" in fall.json()["error"]["message"]
     negative = predictor_client.post(views_url, json={"views": -5}, headers=alice.headers)
     assert negative.status_code == 422 and "body.views" in negative.json()["error"]["message"]

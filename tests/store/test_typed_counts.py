@@ -50,5 +50,9 @@ def test_a_typed_count_is_seen_and_checked_by_its_user_only(db_settings: Setting
     assert _seen(app, bob) == [20_000] and _seen(app, alice) == [50_000]
     with pytest.raises(InvalidInput, match="views only grow"):
         _type(app, alice, alice_row, 40_000, 30)  # her own count still binds her
+    _type(app, alice, alice_row, 60_000, 48)  # the minute Bob's count holds: stored (it was refused, telling her of it)
+    assert _seen(app, alice) == [50_000, 60_000] and _seen(app, bob) == [20_000]
+    _type(app, alice, alice_row, 60_000, 48)  # a retry of the same count: stored once, no error
+    assert _seen(app, alice) == [50_000, 60_000]
     with pytest.raises(InvalidInput, match="already stored"):
-        _type(app, alice, alice_row, 60_000, 48)  # the minute Bob's count holds: refused, not dropped
+        _type(app, alice, alice_row, 70_000, 48)  # another count at her own minute: refused, not dropped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -111,6 +112,13 @@ def record_views(
         raise _problem("read_at", f"{local_text(captured, tz)} is in the future")
     # only what this user sees: another user's typed counts are theirs alone (they vetoed this user's)
     snaps = session.scalars(select(VideoSnapshot).where(VideoSnapshot.video_id == row.video_id, seen_by(user_id))).all()
+    window = timedelta(seconds=HIDDEN_CLASH_TRIES)  # a count is stored up to that much later (below)
+    same_time = [snap for snap in snaps if captured <= as_utc(snap.captured_at) < captured + window]
+    if same_time:  # a retry of this very count is stored already; another count at that time is refused
+        if same_time[0].views == views:
+            return notes
+        raise _problem("read_at", f"a count of this video at {local_text(captured, tz)} is already stored: give the "
+                                  "minute you read it, or another one")  # fmt: skip
     # the reading nearest in time that the count contradicts (1,000 after 1,200 then 1,500 names the 1,500)
     for snap in sorted(snaps, key=lambda snap: abs((as_utc(snap.captured_at) - captured).total_seconds())):
         at = as_utc(snap.captured_at)
@@ -120,13 +128,32 @@ def record_views(
                 f"{views:,} at {local_text(captured, tz)} does not fit {snap.views:,} at {local_text(at, tz)} "
                 "(views only grow)",
             )
+    video_fields = {"video_id": row.video_id, "title": title, "published_at": published}
+    for nudge in range(HIDDEN_CLASH_TRIES):  # another user's count at that second is theirs alone: the next second
+        at = captured + timedelta(seconds=nudge)
+        if _store_typed(session, video_fields, at, views, channel_subscribers, user_id):
+            return notes
+    raise _problem("read_at", f"too many counts of this video are stored at {local_text(captured, tz)}: give "
+                              "another minute")  # fmt: skip
+
+
+HIDDEN_CLASH_TRIES = 60
+
+
+def _store_typed(
+    session: Session,
+    video_fields: dict[str, Any],
+    captured: datetime,
+    views: int,
+    channel_subscribers: int | None,
+    user_id: int,
+) -> bool:
+    """Store one typed count as ``user_id``'s snapshot; False when a snapshot of the video at ``captured`` exists."""
     frame = pd.DataFrame(
         [
             {
-                "video_id": row.video_id,
+                **video_fields,
                 "platform": "youtube",
-                "title": title,
-                "published_at": published,
                 "captured_at": captured,
                 "views": views,
                 "channel_subscribers": channel_subscribers,
@@ -138,10 +165,7 @@ def record_views(
         columns=list(SNAPSHOT_COLUMNS),
     )
     frame["entered_by"] = user_id  # the count is this user's alone (``seen_by``)
-    if ingest_frame(session=session, frame=frame).snapshots_added == 0:  # one snapshot per video and time
-        raise _problem("read_at", f"a count of this video at {local_text(captured, tz)} is already stored: give the "
-                                  "minute you read it, or another one")  # fmt: skip
-    return notes
+    return bool(ingest_frame(session=session, frame=frame).snapshots_added)  # one snapshot per video and time
 
 
 def _not_used(video: Video, title: str | None, published_at: datetime | None, tz: tzinfo) -> list[str]:
