@@ -96,6 +96,38 @@ def test_conformal_scaling_restores_nominal_coverage() -> None:
     np.testing.assert_allclose(q[:, 1], raw[:, 1])  # the centre does not move
 
 
+def test_ordinary_uploads_get_a_range_calibrated_on_theirs_alone(tmp_path: Path) -> None:
+    """A validation fold whose selected-frame rows are noisier than its ordinary uploads: one scale for every row
+    made the ordinary range too wide (a draft's p10 near 0 views); their own scale restores 80 % for them, and
+    rows of a selected frame keep the scale over every row."""
+
+    def with_noise(fold: FitData, scale: float, seed: int) -> FitData:
+        extra = np.random.default_rng(seed).normal(scale=scale, size=len(fold.log_views))
+        return FitData(fold.x, fold.log_views + extra, fold.viral)
+
+    model = GBDTModel.fit_folds(_fold(3000, 31), _fold(800, 32), GBDTConfig(max_rounds=150, num_threads=1))
+    ordinary, trending = _fold(600, 33), with_noise(_fold(1500, 34), 2.0, 35)
+    valid = pd.concat([ordinary.x, trending.x], ignore_index=True)
+    sources = pd.Series(["mftn_fr_tech_channels_2026"] * 600 + ["fedelux3_trending"] * 1500)
+    model.interval_scale = model.conformal_scale(valid, np.r_[ordinary.log_views, trending.log_views])
+    model.fit_ordinary_interval(valid, np.r_[ordinary.log_views, trending.log_views], sources)
+    assert model.ordinary_interval_scale is not None and model.ordinary_interval_scale[0] < model.interval_scale[0]
+    test = _fold(3000, 36)
+
+    def coverage(selected: np.ndarray | None) -> float:
+        q = model.score(model.inputs(test.x), test.x, None, selected)[0]
+        return float(np.mean((test.log_views >= q[:, 0]) & (test.log_views <= q[:, 2])))
+
+    assert 0.74 < coverage(None) < 0.86  # drafts: ordinary uploads
+    assert coverage(np.ones(len(test.log_views), dtype=bool)) > 0.95  # a selected frame keeps the wide range
+    model.save(tmp_path)
+    assert GBDTModel.load(tmp_path).ordinary_interval_scale == model.ordinary_interval_scale
+    few = slice(450, 750)  # 150 ordinary uploads: under ORDINARY_INTERVAL_ROWS, so the one scale serves them too
+    y = np.r_[ordinary.log_views, trending.log_views]
+    model.fit_ordinary_interval(valid.iloc[few], y[few], sources.iloc[few].reset_index(drop=True))
+    assert model.ordinary_interval_scale is None
+
+
 def test_offset_model_residual_fit_round_trips(tmp_path: Path) -> None:
     """With an offset baseline the trees learn only its residual; saved and loaded, predictions are identical."""
     from miles.features.labels import ViralLabeler

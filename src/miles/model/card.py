@@ -157,6 +157,13 @@ def ablation_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _ordinary_scale(metrics: Mapping[str, Any]) -> str:
+    scale = metrics.get("ordinary_interval_scale")
+    if not scale:
+        return ""
+    return "; ordinary uploads and drafts: " + " / ".join(f"{v:.2f}" for v in scale) + ", calibrated on theirs alone"
+
+
 def loso_table(loso: Mapping[str, Any]) -> str:
     """Leave-one-source-out: per held-out source, MAE log10 / Spearman of the model and each baseline."""
     done = {s: r for s, r in loso.items() if "metrics" in r}
@@ -253,7 +260,9 @@ def task_section(task: str, manifest: Mapping[str, Any], metrics: Mapping[str, A
         f"\np10–p90 interval coverage on the test fold: {metrics.get('interval_coverage_p10_p90', float('nan')):.3f} "
         "(nominal 0.80; offsets scaled by "
         + " / ".join(f"{v:.2f}" for v in metrics.get("interval_scale", [1.0, 1.0]))
-        + " (low / high side), chosen on the validation fold by split-conformal calibration).",
+        + " (low / high side), chosen on the validation fold by split-conformal calibration"
+        + _ordinary_scale(metrics)
+        + ").",
     ]
     if viral := viral_table(metrics.get("viral_on_ordinary") or {}):
         parts += ["\n### The viral chance on ordinary uploads (test fold)",
@@ -304,7 +313,8 @@ def write_card(
         "validation shows it carries to a source they never saw (the trees' weight, `tree_transfer` in "
         "metrics.json; 0 means the forecast is the level). A draft is forecast as an ordinary upload (no "
         "shift). p10/p90 are quantile boosters of the offset from the centre, widened by split-conformal "
-        "factors chosen on the validation fold. 'Viral chance' is read from the views forecast (isotonic on "
+        "factors chosen on the validation fold (a draft's: on its ordinary uploads alone, whose range the "
+        "factors for every row made too wide). 'Viral chance' is read from the views forecast (isotonic on "
         "the validation fold), so a higher forecast never gets a lower chance. **Early:** the centre starts "
         "from Pinto's model (fitted on the training fold) and learns the residual, from the trajectory only "
         "(views so far, their ages); per indicator-age bucket it keeps weight only where its gain over the "

@@ -379,6 +379,8 @@ def fit_models(
                                 tree_features=tree_features, tree_weight=weight)  # fmt: skip
     model.transfer = transfer
     model.blank_values = blanks
+    if cfg.task == "prepublish":  # the range of ordinary uploads (drafts) calibrated on theirs alone
+        model.fit_ordinary_interval(fit_val.x, fit_val.log_views, val_set.meta["source"])
     references = {k: baselines[k] for k in EARLY_REFERENCES if k in baselines}
     if cfg.task == "early" and references:  # never worse than S-H or Pinto, per t_i bucket, across sources
         sources = (train_set.meta["source"].to_numpy(dtype=str), val_set.meta["source"].to_numpy(dtype=str))
@@ -618,6 +620,8 @@ def evaluate(
     inside = (y >= q[:, 0]) & (y <= q[:, -1])
     extra["interval_coverage_p10_p90"] = float(np.mean(inside))
     extra["interval_scale"] = list(model.interval_scale)
+    if model.ordinary_interval_scale is not None:
+        extra["ordinary_interval_scale"] = list(model.ordinary_interval_scale)
     per_source: dict[str, dict[str, Any]] = {}
     for source in sorted(test.meta["source"].unique()):
         sel = (test.meta["source"] == source).to_numpy()
