@@ -152,6 +152,7 @@ def test_ideas_on_a_tiktok_niche_use_its_videos_and_leave_ideas_unscored(both: T
     assert any(p["enough_data"] for p in body["patterns"])  # patterns measured on the TikTok videos
     assert len(body["ideas"]) == 3 and all(i["prediction"] is None and i["score"] is None for i in body["ideas"])
     assert any(NO_TIKTOK_MODEL in note for note in body["notes"])
+    assert body["freshness"]["stale"] and "to fetch fresh ones, run `miles collect tiktok user|tag`" in body["notes"]
     youtube = both.post("/api/v1/ideas", json={"topic": "sourdough", "n": 3}).json()
     assert youtube["platform"] == "youtube" and youtube["candidates"] == NICHE_VIDEOS
     assert all(o["video_id"].startswith("sourdough") for o in youtube["outliers"])

@@ -151,8 +151,8 @@ def _refreshed(deps: IdeasDeps, topic: str, result: dict[str, Any]) -> dict[str,
         return {}
     notes = list(result.get("notes") or [])
     if deps.request_refresh is None:
-        how = "`miles collect tiktok user|tag`" if deps.platform == "tiktok" else "`miles collect search` or the worker"
-        notes.append(f"{how} fetch fresh ones")
+        how = "run `miles collect tiktok user|tag`" if deps.platform == "tiktok" else "run `miles collect search`"
+        notes.append(f"to fetch fresh ones, {how}")
         return {"freshness": freshness, "notes": notes}
     refresh = deps.request_refresh(topic)
     worker = deps.worker_seen() if deps.worker_seen is not None else True

@@ -9,6 +9,7 @@ goes to the server log, never to the client).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,9 +50,15 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return path
 
 
+def problem_message(err: Mapping[str, Any]) -> str:
+    """A pydantic error's message without the prefix pydantic adds to a validator's own ValueError ("Value error,
+    publish time 1999-... is before 2005" read as if the user had made a value error)."""
+    return str(err.get("msg", "invalid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
-        {"field": field_path(err.get("loc", ())), "message": err.get("msg", "invalid"), "type": err.get("type")}
+        {"field": field_path(err.get("loc", ())), "message": problem_message(err), "type": err.get("type")}
         for err in exc.errors()
     ]
 

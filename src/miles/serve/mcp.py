@@ -38,6 +38,7 @@ from miles.serve.api.common import next_offset
 from miles.serve.api.ideas import IdeasIn, IdeasOut
 from miles.serve.api.tracked import tracked_out, video_to_track
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
+from miles.serve.errors import problem_message
 from miles.serve.schemas import (
     DraftIn,
     HistoryPage,
@@ -353,7 +354,7 @@ class MilesMCPServer(MCPServer):
 
 
 def schema_problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors())
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {problem_message(e)}" for e in exc.errors())
 
 
 def build_server(settings: Settings, *, key: str | None = None, tools: MilesTools | None = None) -> MCPServer:

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 
 from miles.errors import InvalidInput, MilesError
 from miles.inputs import InputError
-from miles.serve.errors import field_path
+from miles.serve.errors import field_path, problem_message
 
 if TYPE_CHECKING:
     from miles.serve.pages.common import Page
@@ -116,8 +116,7 @@ def validation_problem(err: Mapping[str, Any]) -> tuple[str, str]:
     """One of FastAPI's validation errors as (field name, message naming the field in words): 'Title: required'
     instead of 'Field required', which left the summary at the top of the form saying nothing of which field."""
     name = _field_name(field_path(err.get("loc", ())))
-    message = "required" if err.get("type") == "missing" else str(err.get("msg", "invalid"))
-    message = message.removeprefix("Value error, ")
+    message = "required" if err.get("type") == "missing" else problem_message(err)
     return name, f"{field_label(name)}: {message[:1].lower()}{message[1:]}" if name else message
 
 
