@@ -92,3 +92,29 @@ def test_an_empty_track_list_says_so_and_model_show_defaults_to_the_served_model
     assert empty.exit_code == 0 and "no tracked videos (0 in all)" in empty.output and "1-0" not in empty.output
     shown = runner.invoke(app, ["model", "show"], catch_exceptions=False)
     assert shown.exit_code == 0 and json.loads(shown.output)["version"].startswith("bundle-"), shown.output
+
+
+def test_history_lists_a_users_scored_drafts(cli_env: Settings) -> None:
+    from miles.store.db import session_scope
+    from miles.store.repos import predictions
+    from miles.store.repos.users import create_user
+
+    week = {"horizon_h": 168.0, "label": "7d", "p10": 120.0, "p50": 1500.0, "p90": 9000.0}
+    with session_scope(cli_env) as session:
+        ana = create_user(session=session, email="ana@example.com", password="a-long-password").id
+        create_user(session=session, email="bob@example.com", password="a-long-password")
+        for title in ("First draft", "Second draft", "Third draft"):
+            outputs = {"prediction": {"mode": "prepublish", "horizons": [week], "viral_probability": 0.12}}
+            predictions.record_prediction(session=session, user_id=ana, model_version="m1", inputs={"title": title},
+                                          outputs=outputs)  # fmt: skip
+    page = invoke("history", "--user", "ana@example.com", "--json", "--limit", "2")
+    assert page["total"] == 3 and page["next_offset"] == 2
+    assert [i["inputs"]["title"] for i in page["items"]] == ["Third draft", "Second draft"]  # newest first
+    shown = runner.invoke(app, ["history", "--user", "ana@example.com", "--limit", "2"], catch_exceptions=False)
+    text = " ".join(shown.output.split())  # lines wrap at the terminal's width
+    assert shown.exit_code == 0 and '"Third draft": 7 d 1,500 views (120-9,000), viral 12%' in text
+    assert "miles history --user ana@example.com --offset 2" in text
+    bob = runner.invoke(app, ["history", "--user", "bob@example.com"], catch_exceptions=False)
+    assert bob.exit_code == 0 and "no scored drafts for bob@example.com (0 in all)" in bob.output
+    nobody = runner.invoke(app, ["history", "--user", "nobody@example.com"])
+    assert nobody.exit_code != 0 and "no user with e-mail nobody@example.com" in str(nobody.exception)

@@ -15,6 +15,7 @@ from miles.cli import collect as collect_cmds
 from miles.cli import collect_tiktok, importer
 from miles.cli import db as db_cmds
 from miles.cli import evaluate as evaluate_cmds
+from miles.cli import history as history_cmds
 from miles.cli import ideas as ideas_cmds
 from miles.cli import mcp as mcp_cmds
 from miles.cli import model as model_cmds
@@ -58,6 +59,7 @@ app.add_typer(db_cmds.app, name="db")
 collect_cmds.register(app)
 collect_tiktok.register(collect_cmds.collect_app)
 importer.register(app)
+history_cmds.register(app)
 model_cmds.register(app)
 quality_cmds.register(app)
 evaluate_cmds.register(app)
