@@ -56,3 +56,29 @@ def test_a_typed_count_is_seen_and_checked_by_its_user_only(db_settings: Setting
     assert _seen(app, alice) == [50_000, 60_000]
     with pytest.raises(InvalidInput, match="already stored"):
         _type(app, alice, alice_row, 70_000, 48)  # another count at her own minute: refused, not dropped
+
+
+def test_views_for_an_unread_video_take_the_linked_drafts_title_and_time(db_settings: Settings) -> None:
+    from miles.store.repos import predictions
+
+    with session_scope(db_settings) as session:
+        ana = create_user(session=session, email="ana@example.com", password="a-long-password").id
+    app = db_settings.for_app()
+    row = _track(app, ana)
+    with session_scope(app) as session:
+        set_current_user(session=session, user_id=ana)
+        inputs = {"title": "My draft's title", "publish_at": PUBLISHED.isoformat()}
+        draft = predictions.record_prediction(session=session, user_id=ana, model_version="m", inputs=inputs,
+                                              outputs={})  # fmt: skip
+        predictions.link_prediction(session=session, user_id=ana, prediction_id=draft.id, video_id="tYpEdViEw01",
+                                    platform="youtube")  # fmt: skip
+        draft_id = draft.id
+    with session_scope(app) as session:
+        set_current_user(session=session, user_id=ana)
+        notes = tracked.record_views(session=session, user_id=ana, tracked_id=row, views=900,
+                                     captured_at=PUBLISHED + timedelta(hours=20))  # fmt: skip
+    assert notes == [f"the title and publish time came from your linked draft #{draft_id}"]  # asked for again before
+    with session_scope(app) as session:
+        set_current_user(session=session, user_id=ana)
+        found = videos.get_video(session=session, video_id="tYpEdViEw01", user_id=ana)
+        assert found is not None and found[0].title == "My draft's title" and [s.views for s in found[1]] == [900]

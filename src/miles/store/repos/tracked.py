@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from miles.domain import SNAPSHOT_COLUMNS, as_utc, local_text, utcnow
 from miles.errors import InvalidInput, NotFound
+from miles.store.repos.predictions import linked_prediction
 from miles.store.repos.snapshots import MANUAL_SOURCE, ingest_frame, seen_by
 from miles.store.repos.tracking import schedule_video
 from miles.store.tables import TrackedVideo, Video, VideoSnapshot
@@ -63,6 +64,23 @@ UNREAD = "Miles has not read this video yet"
 _UNREAD_ASKS = {"title": "give its title", "published_at": "give when it was published"}
 
 
+def _from_linked_draft(
+    session: Session, user_id: int, video_id: str, title: str | None, published_at: datetime | None
+) -> tuple[str | None, datetime | None, list[str]]:
+    """What the user left blank for a video Miles has not read, from their scored draft linked to it (its title,
+    and its planned publish time when the draft gave one; they were asked for again), and a note saying so."""
+    draft = linked_prediction(session=session, user_id=user_id, video_id=video_id)
+    if draft is None or (title and published_at is not None):
+        return title, published_at, []
+    inputs = draft.inputs or {}
+    planned = inputs.get("publish_at")
+    draft_title = str(inputs["title"]) if not title and inputs.get("title") else None
+    draft_time = datetime.fromisoformat(planned) if published_at is None and isinstance(planned, str) else None
+    used = [name for name, value in (("title", draft_title), ("publish time", draft_time)) if value is not None]
+    note = [f"the {' and '.join(used)} came from your linked draft #{draft.id}"] if used else []
+    return title or draft_title, published_at or draft_time, note
+
+
 def _require_unread_fields(title: str | None, published_at: datetime | None) -> None:
     """A video Miles has not read needs its title and publish time typed: the error names each one missing."""
     missing = [f for f, absent in (("title", not title), ("published_at", published_at is None)) if absent]
@@ -99,6 +117,9 @@ def record_views(
     notes = _not_used(video, title, published_at, tz) if video is not None else []
     if video is not None:
         title, published_at = video.title, video.published_at
+    else:
+        title, published_at, taken = _from_linked_draft(session, user_id, row.video_id, title, published_at)
+        notes += taken
     _require_unread_fields(title, published_at)
     assert title and published_at is not None
     published, captured = as_utc(published_at), as_utc(captured_at)
