@@ -128,7 +128,7 @@ def test_track_add_errors_are_clear(sqlite_settings: Settings) -> None:
     )
     with pytest.raises(InvalidInput, match=r"cannot track .*Video unavailable"):
         add_tracking(url, collector=collector)
-    with pytest.raises(NotFound, match="no user with email"):
+    with pytest.raises(NotFound, match="no user with e-mail"):
         add_tracking(url, collector=collector, user_email="nobody@example.com")
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from miles.cli.state import STATE
 from miles.collect.ytdlp import YouTubeChannel, is_url, video_id_from_url
-from miles.errors import InvalidInput, NotFound
+from miles.errors import InvalidInput
 
 console = Console()
 err_console = Console(stderr=True)
@@ -217,15 +217,10 @@ def track_list_cmd(
     """List tracked videos (Miles' own, or a user's with --user), next poll first."""
     from miles.store.db import session_scope
     from miles.store.repos.tracking import list_tracking
-    from miles.store.repos.users import get_user_by_email
+    from miles.store.repos.users import require_user
 
     with session_scope(STATE.settings) as session:
-        user_id = None
-        if user:
-            found = get_user_by_email(session=session, email=user)
-            if found is None:
-                raise NotFound(f"no user with email {user!r}")
-            user_id = found.id
+        user_id = require_user(session=session, email=user).id if user else None
         rows, total = list_tracking(session=session, user_id=user_id, active_only=active, limit=limit, offset=offset)
         items = [_tracked_dict(r) for r in rows]
     if as_json:

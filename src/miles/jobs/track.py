@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from miles.collect.base import Entry
 from miles.domain import youtube_id_url
-from miles.errors import InvalidInput, NotFound, WorkerStopping
+from miles.errors import InvalidInput, WorkerStopping
 from miles.jobs.collect import CollectCounts, Collector, count_stored, finish_run, run_status, store_extracted
 from miles.store.db import session_scope
 from miles.store.repos import jobs as job_repo
 from miles.store.repos import tracking
-from miles.store.repos.users import get_user_by_email
+from miles.store.repos.users import require_user
 from miles.store.tables import TrackedVideo
 
 log = logging.getLogger(__name__)
@@ -107,9 +107,4 @@ def add_tracking(
 
 def _user_id(session: Session, email: str | None) -> int | None:
     """The id of the user with ``email`` (None: Miles' own tracking)."""
-    if not email:
-        return None
-    user = get_user_by_email(session=session, email=email)
-    if user is None:
-        raise NotFound(f"no user with email {email!r}; create the account first")
-    return user.id
+    return require_user(session=session, email=email).id if email else None
