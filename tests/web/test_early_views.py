@@ -110,6 +110,7 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     assert check["remark"] and "far off" in check["remark"]
     page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html.unescape(web.get("/track").text)))
     assert "Forecast before publishing for 24 h" in page and "actual at 24 h: 500,000" in page and "far off" in page
+    assert "latest 500K views at 24 h (read " in page  # the latest reading and when: it said "now", months on
     # typed views are this creator's evidence only: never a niche's outlier, its freshness, or a public listing
     listed = web.get("/api/v1/videos", params={"q": "sourdough starter", "limit": 100}).json()["items"]
     assert listed and "AAAAAAAAAAA" not in {v["id"] for v in listed}
