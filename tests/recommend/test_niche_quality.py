@@ -164,3 +164,19 @@ def test_more_ideas_than_distinct_titles_come_with_a_note(gaming: Settings, embe
     result = _run(gaming, embed, "budget gaming setup", n=20)
     assert len(result["ideas"]) == 20 or any("of the 20 ideas asked for" in n for n in result["notes"])
     assert len(result["ideas"]) >= 10
+
+
+def test_function_words_do_not_find_a_niche(gaming: Settings) -> None:
+    from miles.recommend.candidates import filler_words
+    from miles.store.db import session_scope
+    from miles.store.repos import niche as niche_repo
+
+    topic = "recette de pâtes pour étudiants"  # nothing in the store is about it
+    skip = filler_words(topic)
+    assert {"de", "pour"} <= skip and not {"recette", "pâtes"} & skip
+    with session_scope(gaming) as session:
+        loose = niche_repo.search_video_ids(session=session, topic=topic)
+        found = niche_repo.search_video_ids(session=session, topic=topic, skip=skip)
+        fillers_only = niche_repo.search_video_ids(session=session, topic="pour de", skip=filler_words("pour de"))
+    assert loose and not found  # "pour" and "de" alone matched the French gaming setups
+    assert fillers_only  # a topic of nothing but function words still searches them

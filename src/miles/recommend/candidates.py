@@ -92,6 +92,30 @@ def language_of(text: str, *, min_confidence: float = MIN_LANGUAGE_CONFIDENCE) -
     return str(code) if confidence >= min_confidence else None
 
 
+# Whose function words a topic's search skips when the topic's own language cannot be told (a topic of two or three
+# words often cannot): the languages of the development data and the most common of Shorts titles.
+STOP_WORD_LANGUAGES = ("en", "fr", "es", "pt", "it", "de")
+
+
+@lru_cache(maxsize=32)
+def _stop_words(code: str) -> frozenset[str]:
+    from stop_words import StopWordError, get_stop_words
+
+    try:
+        return frozenset(w.lower() for w in get_stop_words(code))
+    except StopWordError:  # a language without a list: nothing is skipped for it
+        return frozenset()
+
+
+def filler_words(topic: str) -> frozenset[str]:
+    """Words too common to find a niche by: the stop words of the topic's language, or of STOP_WORD_LANGUAGES when
+    it cannot be told. Searched for, "recette de pâtes rapide pour étudiants" matched every French title with
+    "pour" or "de" (a sport video and a dating one came out as its outliers)."""
+    code = language_of(topic, min_confidence=TOPIC_LANGUAGE_CONFIDENCE)
+    out: frozenset[str] = frozenset().union(*(_stop_words(c) for c in ([code] if code else STOP_WORD_LANGUAGES)))
+    return out
+
+
 def languages_of(rows: dict[str, dict[str, Any]], channel_titles: dict[str, list[str]]) -> dict[str, str | None]:
     """Each video's language: its channel's (the language most of the channel's stored titles are in, when at
     least two agree and they are the majority) or else its own title's. A short title ("Un laptop gaming

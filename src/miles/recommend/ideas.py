@@ -23,7 +23,15 @@ from miles.config import Settings
 from miles.domain import utcnow
 from miles.errors import InvalidInput, SourceUnavailable
 from miles.features.labels import ViralLabeler
-from miles.recommend.candidates import LANGUAGES, MIN_IN_LANGUAGE, MIN_RELEVANCE, SHORTS_CHOICES, Candidates, Filters
+from miles.recommend.candidates import (
+    LANGUAGES,
+    MIN_IN_LANGUAGE,
+    MIN_RELEVANCE,
+    SHORTS_CHOICES,
+    Candidates,
+    Filters,
+    filler_words,
+)
 from miles.recommend.candidates import select as select_candidates
 from miles.recommend.generate import IdeaDraft, IdeaGenerator, NicheContext, OfflineGenerator, generator_for
 from miles.recommend.outliers import MIN_BASELINE, fit_reference_labeler, niche_outliers
@@ -363,7 +371,8 @@ def _candidates(
 
 def _relevant(settings: Settings, deps: IdeasDeps, req: Request) -> Candidates:
     with session_scope(settings) as session:
-        ids = niche_repo.search_video_ids(session=session, topic=req.topic, platform=deps.platform)
+        ids = niche_repo.search_video_ids(session=session, topic=req.topic, platform=deps.platform,
+                                          skip=filler_words(req.topic))  # fmt: skip
         rows = niche_repo.candidate_rows(session=session, video_ids=ids)
 
     def channel_titles(channel_ids: list[str]) -> dict[str, list[str]]:

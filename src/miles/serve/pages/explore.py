@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from miles.domain import PLATFORM_NAMES, PLATFORMS, as_utc, utcnow
+from miles.recommend.candidates import filler_words
 from miles.recommend.ideas import reference_labeler
 from miles.recommend.outliers import niche_outliers
 from miles.serve.pages.charts import hours_figure, scatter_figure
@@ -80,7 +81,7 @@ def explore_data(page: Page, topic: str, platform: str = "youtube") -> dict[str,
     base = {"platform": platform, "platforms": PLATFORM_CHOICES}
     if not topic:
         return {**base, "topic": "", "videos": 0, "points": [], "by_hour": [], "counts": {}, "top": []}
-    ids = niche_repo.search_video_ids(session=page.session, topic=topic, platform=platform)
+    ids = niche_repo.search_video_ids(session=page.session, topic=topic, platform=platform, skip=filler_words(topic))
     snaps = niche_repo.snapshots_for(session=page.session, video_ids=ids)
     channels = snaps["channel_id"].dropna().unique().tolist() if not snaps.empty else []
     history = niche_repo.channel_history(session=page.session, channel_ids=channels)

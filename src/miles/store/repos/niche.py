@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,10 +23,14 @@ def topic_terms(topic: str) -> list[str]:
     return [w for w in _WORD.findall(topic.lower()) if len(w) >= 2][:8]
 
 
-def search_video_ids(*, session: Session, topic: str, limit: int = 400, platform: str | None = None) -> list[str]:
-    """Videos (of one platform, when given) whose title matches any topic word: FTS5 on SQLite, full-text on
-    PostgreSQL, LIKE as a fallback for scripts without word boundaries (Japanese)."""
-    terms = topic_terms(topic)
+def search_video_ids(
+    *, session: Session, topic: str, limit: int = 400, platform: str | None = None, skip: Collection[str] = ()
+) -> list[str]:
+    """Videos (of one platform, when given) whose title matches any topic word but those in ``skip`` (function
+    words; all of them when every word is one): FTS5 on SQLite, full-text on PostgreSQL, LIKE as a fallback for
+    scripts without word boundaries (Japanese)."""
+    words = topic_terms(topic)
+    terms = [w for w in words if w not in skip] or words
     if not terms:
         return []
     dialect = session.get_bind().dialect.name
