@@ -17,7 +17,7 @@ from miles.jobs.collect import records_frame
 from miles.jobs.ingest import import_frame
 from miles.recommend.candidates import Filters
 from miles.recommend.generate import OfflineGenerator
-from miles.recommend.ideas import Embedder, IdeasDeps, run_ideas
+from miles.recommend.ideas import Embedder, IdeasDeps, beating_expectation, run_ideas
 from miles.recommend.outliers import MIN_BASELINE
 from miles.recommend.scoring import default_embedder
 
@@ -180,3 +180,14 @@ def test_function_words_do_not_find_a_niche(gaming: Settings) -> None:
         fillers_only = niche_repo.search_video_ids(session=session, topic="pour de", skip=filler_words("pour de"))
     assert loose and not found  # "pour" and "de" alone matched the French gaming setups
     assert fillers_only  # a topic of nothing but function words still searches them
+
+
+def test_outliers_are_the_niche_videos_that_beat_their_expectation(gaming: Settings, embed: Embedder) -> None:
+    result = _run(gaming, embed, "budget gaming setup")
+    multiples = [o["multiple"] for o in result["outliers"]]
+    assert multiples and all(m > 1.0 for m in multiples), multiples  # the niche's best at 0.4x was listed as one
+    notes: list[str] = []
+    niche = pd.DataFrame({"video_id": ["a", "b", "c"], "multiple": [3.0, 0.4, None]})
+    assert beating_expectation(niche, notes)["video_id"].tolist() == ["a"]
+    assert notes == ["1 of the niche's 3 videos beat what their channel or the niche expects for their age; only "
+                     "those are shown as outliers"]  # fmt: skip

@@ -73,7 +73,7 @@ def test_score_page_scores_in_early_mode_from_the_views_so_far(web: TestClient) 
     page = web.post("/score", data={**form, "early_views": "1:2000, 24:90k"})
     assert page.status_code == 200 and "Mode: early" in page.text
     assert "It rests on your views so far and how old they were" in page.text  # not "no input moved it"
-    caption = re.search(r"inputs used: ([^;]*);", page.text)  # in words, as the read-as line names them
+    caption = re.search(r"inputs given \([^)]*\): ([^;]*);", page.text)  # given, not "used"
     assert caption and "subscribers" in caption.group(1) and "_" not in caption.group(1), caption
     future = web.post("/score", data={**form, "publish_at": published, "early_views": "48:5000"})
     assert future.status_code == 422 and "lies in the future" in html.unescape(future.text)
