@@ -89,3 +89,17 @@ def test_a_linked_draft_is_graded_as_its_views_arrive(
     assert all(g["inside"] == (g["p10"] <= g["actual_views"] <= g["p90"]) for g in grades)
     live = predictor_client.get(f"{API}/model").json()["live"]
     assert live["grades"] == len(grades) and live["videos"] == 1
+    assert predictor_client.post(link, json={"video": VIDEO}, headers=alice.headers).json()["note"] is None  # on time
+
+    # scored a day after the video went out: only the horizons past that age can be graded, and the answer says so
+    with session_scope(db_settings) as s:
+        late_made = published + timedelta(hours=26)
+        s.execute(update(PredictionRecord).where(PredictionRecord.id == pid).values(created_at=late_made))
+    late = predictor_client.post(link, json={"video": VIDEO}, headers=alice.headers).json()["note"]
+    assert late and "scored 26 h after the video went out: only its horizons after that (168 h, 720 h)" in late
+    with session_scope(db_settings) as s:
+        s.execute(
+            update(PredictionRecord).where(PredictionRecord.id == pid).values(created_at=now + timedelta(days=40))
+        )
+    never = predictor_client.post(link, json={"video": VIDEO}, headers=alice.headers).json()["note"]
+    assert never and "past its last horizon: no horizon can be graded" in never

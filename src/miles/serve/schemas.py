@@ -510,6 +510,9 @@ class LinkOut(BaseModel):
     tracked_id: int = Field(description="Your tracked-video row that polls its views (GET /tracked).")
     tracking_started: bool = Field(description="False when you were already tracking the video.")
     grades: list[GradeOut] = Field(description="The grades so far, by horizon (the grade job adds them).")
+    note: str | None = Field(
+        None, description="When the draft was scored after the video went out: which horizons can still be graded."
+    )
 
 
 class HistoryPage(Page):

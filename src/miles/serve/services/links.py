@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
-from miles.domain import tiktok_video_ref, utcnow
+from miles.domain import as_utc, tiktok_video_ref, utcnow
+from miles.inputs import format_age
 from miles.serve.api.tracked import video_to_track
 from miles.store.repos import grades as grade_repo
 from miles.store.repos import predictions
 from miles.store.repos.tracking import schedule_video
-from miles.store.tables import PredictionGrade
+from miles.store.tables import PredictionGrade, PredictionRecord, Video
 
 
 def link_draft(
@@ -42,7 +43,28 @@ def link_draft(
         "tracked_id": tracked.id,
         "tracking_started": started,
         "grades": grades_out(grade_repo.grades_of(session=session, prediction_id=row.id)),
+        "note": late_note(session, row),
     }
+
+
+def late_note(session: Session, row: PredictionRecord) -> str | None:
+    """When a draft was scored after its linked video went out, which of its horizons can still be graded (only views
+    read after a forecast count): a draft scored months on was linked with "No horizon graded yet", as if some would
+    be. None when it was scored before, or Miles has not read the video yet."""
+    video = session.get(Video, row.video_id) if row.video_id else None
+    if video is None:
+        return None
+    late_h = (as_utc(row.created_at) - as_utc(video.published_at)).total_seconds() / 3600.0
+    if late_h <= 0:
+        return None
+    horizons = [float(h["horizon_h"]) for h in ((row.outputs or {}).get("prediction") or {}).get("horizons", [])]
+    later = [h for h in horizons if h > late_h]
+    when = f"{late_h / 24:,.0f} days" if late_h >= 48 else format_age(late_h)
+    if not later:
+        return (f"This draft was scored {when} after the video went out, past its last horizon: no horizon can be "
+                "graded (only views read after a forecast is made count).")  # fmt: skip
+    return (f"This draft was scored {when} after the video went out: only its horizons after that "
+            f"({', '.join(format_age(h) for h in later)}) can be graded.")  # fmt: skip
 
 
 def grades_out(rows: list[PredictionGrade]) -> list[dict[str, Any]]:
