@@ -382,16 +382,23 @@ def _candidates(
 
 
 def _relevant(settings: Settings, deps: IdeasDeps, req: Request) -> Candidates:
+    return niche_candidates(settings, req.topic, platform=deps.platform, embed=deps.embed, filters=req.filters)
+
+
+def niche_candidates(
+    settings: Settings, topic: str, *, platform: str = "youtube", embed: Embedder | None, filters: Filters
+) -> Candidates:
+    """A topic's niche, as Ideas and Explore both read it: stored videos sharing a topic word (not a function word),
+    above the relevance bar, kept by the filters (language, Shorts, long-form, ads); at most MAX_CANDIDATES."""
     with session_scope(settings) as session:
-        ids = niche_repo.search_video_ids(session=session, topic=req.topic, platform=deps.platform,
-                                          skip=filler_words(req.topic))  # fmt: skip
+        ids = niche_repo.search_video_ids(session=session, topic=topic, platform=platform, skip=filler_words(topic))
         rows = niche_repo.candidate_rows(session=session, video_ids=ids)
 
     def channel_titles(channel_ids: list[str]) -> dict[str, list[str]]:
         with session_scope(settings) as session:
             return niche_repo.channel_titles(session=session, channel_ids=channel_ids)
 
-    found = select_candidates(req.topic, ids, rows, deps.embed, req.filters, channel_titles)
+    found = select_candidates(topic, ids, rows, embed, filters, channel_titles)
     found.ids = found.ids[:MAX_CANDIDATES]
     return found
 

@@ -13,14 +13,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from miles.domain import PLATFORM_NAMES, PLATFORMS, as_utc, utcnow
-from miles.recommend.candidates import filler_words
-from miles.recommend.ideas import reference_labeler
+from miles.recommend.candidates import Filters
+from miles.recommend.ideas import niche_candidates, reference_labeler
 from miles.recommend.outliers import niche_outliers
 from miles.serve.pages.charts import hours_figure, scatter_figure
 from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.pages.forms import form_page
 from miles.serve.pages.timezone import local_zone, zone_name
 from miles.serve.schemas import Platform, SafeStr
+from miles.serve.services.ideas import embedder_for
 from miles.store.repos import niche as niche_repo
 
 router = APIRouter(include_in_schema=False)
@@ -81,8 +82,11 @@ def explore_data(page: Page, topic: str, platform: str = "youtube") -> dict[str,
     base = {"platform": platform, "platforms": PLATFORM_CHOICES}
     if not topic:
         return {**base, "topic": "", "videos": 0, "points": [], "by_hour": [], "counts": {}, "top": []}
-    ids = niche_repo.search_video_ids(session=page.session, topic=topic, platform=platform, skip=filler_words(topic))
-    snaps = niche_repo.snapshots_for(session=page.session, video_ids=ids)
+    # the niche Ideas reads (relevance bar, topic's language, Shorts without ads): the full-text matches alone
+    # showed a Samsung video at 10,927x for "iphone" and hair and teeth tips for "astuces cuisine"
+    found = niche_candidates(page.settings, topic, platform=platform, embed=embedder_for(page.settings),
+                             filters=Filters())  # fmt: skip
+    snaps = niche_repo.snapshots_for(session=page.session, video_ids=found.ids)
     channels = snaps["channel_id"].dropna().unique().tolist() if not snaps.empty else []
     history = niche_repo.channel_history(session=page.session, channel_ids=channels)
     outliers = niche_outliers(snaps, history, reference_labeler(page.settings, utcnow(), platform))
