@@ -8,10 +8,12 @@ import re
 
 from fastapi.testclient import TestClient
 from PIL import Image
-from tests.web.conftest import NICHE_VIDEOS, csrf, sign_up
+from tests.web.conftest import NICHE_VIDEOS, csrf, niche_frame, sign_up
 
 from miles.config import Settings
 from miles.serve.app import create_app
+from miles.store.db import session_scope
+from miles.store.repos.snapshots import ingest_frame
 
 
 def png(size: tuple[int, int] = (320, 180)) -> bytes:
@@ -361,3 +363,15 @@ def test_multiples_are_shown_with_the_digits_that_mean_something() -> None:
 
     assert [_multiple(v) for v in (0.953, 2.5, 3.44, 27.2, 10927.31, None)] == [
         "0.95×", "2.50×", "3.4×", "27×", "10,927×", "–"]  # fmt: skip
+
+
+def test_explore_reads_the_niche_ideas_reads(web: TestClient, web_settings: Settings) -> None:
+    """A long-form video that shares the topic's word is not in the niche, on Explore as on Ideas (Explore showed
+    every full-text match: a Samsung video at 10,927x for "iphone")."""
+    long_form = niche_frame().query("video_id == 'sourdough00'").assign(video_id="sdLongForm1", duration_s=1500.0)
+    with session_scope(web_settings) as session:
+        ingest_frame(session=session, frame=long_form)
+    explore = web.get("/explore.json", params={"topic": "sourdough"}).json()
+    ideas = web.post("/api/v1/ideas", json={"topic": "sourdough", "n": 1}).json()
+    assert explore["videos"] == ideas["candidates"] == NICHE_VIDEOS  # the long one is left out of both
+    assert "sdLongForm1" not in {p["video_id"] for p in explore["points"]}
