@@ -173,7 +173,7 @@ def test_keys_confirmations_history_early_views_time_zone_and_preview(server: st
     card.get_by_label("Read at").fill("2026-01-02T10:00")
     card.get_by_role("button", name="Add views").click()
     card = page.locator("article.tracked").first
-    expect(card).to_contain_text("Forecast before publishing for 24 h")
+    expect(card).to_contain_text("Miles' forecast from the video's details alone, as before publishing, for 24 h")
     expect(card).to_contain_text("actual at 24 h: 500,000")
     expect(card.locator(".remark")).to_contain_text("far off")
     expect(card).to_contain_text("early mode")
