@@ -169,10 +169,15 @@ def channel_url(text: str) -> str | None:
 YOUTUBE_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 
 
+def youtube_watch_url(video_id: str) -> str:
+    """The canonical URL Miles polls a YouTube video at."""
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
 def youtube_id_url(text: str) -> str | None:
     """The watch URL of a bare YouTube video id; None for anything else (links included)."""
     value = text.strip()
-    return f"https://www.youtube.com/watch?v={value}" if YOUTUBE_VIDEO_ID.match(value) else None
+    return youtube_watch_url(value) if YOUTUBE_VIDEO_ID.match(value) else None
 
 
 # TikTok addresses (yt-dlp's TikTokIE / TikTokUserIE / TikTokVMIE / TikTokTagIE URL shapes), shared by the

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from miles.collect.base import Entry, Example, Extracted, Failure, Listing, Politeness, Source, SourceError
-from miles.domain import is_tiktok_url, utcnow
+from miles.domain import is_tiktok_url, utcnow, youtube_watch_url
 
 log = logging.getLogger(__name__)
 
@@ -444,13 +444,13 @@ class YouTubeVideo(YtDlpSource):
     @classmethod
     def video_ref(cls, url: str) -> tuple[str, str] | None:
         video_id = video_id_from_url(url)
-        return (video_id, f"https://www.youtube.com/watch?v={video_id}") if video_id else None
+        return (video_id, youtube_watch_url(video_id)) if video_id else None
 
     def list_entries(self, target: str, *, limit: int | None = None) -> Listing:
         video_id = video_id_from_url(target)
         if video_id is None:
             raise SourceError(Failure("unsupported_url", f"{target!r} is not a YouTube video URL"))
-        entry = Entry(url=f"https://www.youtube.com/watch?v={video_id}", video_id=video_id, target=target)
+        entry = Entry(url=youtube_watch_url(video_id), video_id=video_id, target=target)
         return Listing(target=target, raw=None, entries=[entry])
 
 

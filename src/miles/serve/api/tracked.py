@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Path, Response
 
-from miles.domain import YOUTUBE_VIDEO_ID, is_tiktok_short_link, tiktok_video_ref
+from miles.domain import YOUTUBE_VIDEO_ID, is_tiktok_short_link, tiktok_video_ref, youtube_watch_url
 from miles.errors import InvalidInput
 from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import PredictorDep, SessionDep, SettingsDep, UserIdDep
@@ -58,7 +58,7 @@ def video_to_track(url: str, field: str = "body.url") -> tuple[str, str]:
             details=[{"field": field}],
         )
     video_id = youtube_video_id(url, field)
-    return video_id, f"https://www.youtube.com/watch?v={video_id}"
+    return video_id, youtube_watch_url(video_id)
 
 
 def tracked_out(row: TrackedVideo) -> TrackedOut:
