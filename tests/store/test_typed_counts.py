@@ -46,7 +46,10 @@ def test_a_typed_count_is_seen_and_checked_by_its_user_only(db_settings: Setting
     alice_row, bob_row = _track(app, alice), _track(app, bob)
     _type(app, alice, alice_row, 50_000, 24, title="Typed only", published_at=PUBLISHED)
     assert _seen(app, alice) == [50_000] and _seen(app, bob) == [] and _seen(app, None) == []
-    _type(app, bob, bob_row, 20_000, 48)  # below Alice's count a day earlier: Bob's own series, not vetoed
+    with pytest.raises(InvalidInput, match="title, published_at: Miles has not read this video yet"):
+        _type(app, bob, bob_row, 20_000, 48)  # Alice's title and time are hers: Bob gives his own
+    _type(app, bob, bob_row, 20_000, 48, title="Bob's title", published_at=PUBLISHED)
+    # below Alice's count a day earlier: Bob's own series, not vetoed
     assert _seen(app, bob) == [20_000] and _seen(app, alice) == [50_000]
     with pytest.raises(InvalidInput, match="views only grow"):
         _type(app, alice, alice_row, 40_000, 30)  # her own count still binds her
@@ -82,3 +85,59 @@ def test_views_for_an_unread_video_take_the_linked_drafts_title_and_time(db_sett
         set_current_user(session=session, user_id=ana)
         found = videos.get_video(session=session, video_id="tYpEdViEw01", user_id=ana)
         assert found is not None and found[0].title == "My draft's title" and [s.views for s in found[1]] == [900]
+
+
+def _details(settings: Settings, user_id: int | None) -> tuple[str, datetime] | None:
+    with session_scope(settings) as session:
+        set_current_user(session=session, user_id=user_id)
+        found = videos.get_video(session=session, video_id="tYpEdViEw01", user_id=user_id)
+        return (found[0].title, found[0].published_at) if found else None
+
+
+def test_the_title_and_time_typed_for_an_unread_video_are_their_users_alone(db_settings: Settings) -> None:
+    with session_scope(db_settings) as session:
+        alice = create_user(session=session, email="alice@example.com", password="a-long-password").id
+        bob = create_user(session=session, email="bob@example.com", password="a-long-password").id
+    app = db_settings.for_app()
+    alice_row, bob_row = _track(app, alice), _track(app, bob)
+    _type(app, alice, alice_row, 5_000, 24, title="Alice's secret title", published_at=PUBLISHED)
+    assert _details(app, alice) == ("Alice's secret title", PUBLISHED)
+    assert _details(app, bob) is None and _details(app, None) is None  # unread for Bob and the public API
+    bob_published = PUBLISHED - timedelta(hours=5)
+    _type(app, bob, bob_row, 9_000, 30, title="Bob's title", published_at=bob_published)
+    assert _details(app, bob) == ("Bob's title", bob_published)  # his forecasts count ages from his time
+    assert _details(app, alice) == ("Alice's secret title", PUBLISHED)
+    with session_scope(app) as session:
+        set_current_user(session=session, user_id=alice)
+        notes = tracked.record_views(session=session, user_id=alice, tracked_id=alice_row, views=6_000,
+                                     captured_at=PUBLISHED + timedelta(hours=26), published_at=bob_published)  # fmt: skip
+    assert notes == [f"Miles already knows this video's publish time ({PUBLISHED:%Y-%m-%d %H:%M} UTC); the time you "
+                     f"typed ({bob_published:%Y-%m-%d %H:%M} UTC) was not used."]  # her own time, never Bob's  # fmt: skip
+
+
+def test_migration_0009_gives_a_typed_videos_details_to_the_users_who_typed_counts(sqlite_settings: Settings) -> None:
+    from sqlalchemy import text
+
+    from miles.store import migrate
+    from miles.store.db import get_engine
+
+    migrate.downgrade(sqlite_settings, "0008")
+    with get_engine(sqlite_settings).begin() as conn:
+        for uid, email in ((1, "typist@example.com"), (2, "watcher@example.com")):
+            conn.execute(text("INSERT INTO users (id, email, password_hash, is_active, created_at) VALUES (:id, :e, 'x', 1, :t)"),
+                         {"id": uid, "e": email, "t": datetime(2026, 1, 1)})  # fmt: skip
+        conn.execute(text("INSERT INTO videos (id, platform, title, tags, published_at, published_at_is_date_only, "
+                          "source, created_at, updated_at) VALUES ('tYpEdViEw01', 'youtube', 'Typist title', '[]', "
+                          ":p, 0, 'web-entry', :p, :p)"), {"p": datetime(2026, 1, 2)})  # fmt: skip
+        for uid in (1, 2):
+            conn.execute(text("INSERT INTO tracked_videos (id, user_id, video_id, url, added_at, anchor_at, "
+                              "poll_index, active) VALUES (:id, :id, 'tYpEdViEw01', 'u', :t, :t, 0, 1)"),
+                         {"id": uid, "t": datetime(2026, 1, 2)})  # fmt: skip
+        conn.execute(text("INSERT INTO video_snapshots (video_id, captured_at, captured_at_is_date_only, views, "
+                          "source, view_metric, entered_by) VALUES ('tYpEdViEw01', :t, 0, 10, 'web-entry', 'views', "
+                          "1)"), {"t": datetime(2026, 1, 3)})  # fmt: skip
+    migrate.upgrade(sqlite_settings)
+    with get_engine(sqlite_settings).connect() as conn:
+        rows = conn.execute(text("SELECT user_id, typed_title, typed_published_at IS NOT NULL FROM tracked_videos "
+                                 "ORDER BY user_id")).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [(1, "Typist title", 1), (2, None, 0)]

@@ -252,6 +252,10 @@ class TrackedVideo(Base):
     last_polled_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What this user typed for a video Miles has not read (its ``videos`` row is then ``web-entry``): theirs alone,
+    # like their typed counts; another user tracking the same id types their own (``videos.video_as_seen``).
+    typed_title: Mapped[str | None] = mapped_column(String(1000))
+    typed_published_at: Mapped[datetime | None]
 
 
 class PredictionRecord(Base):

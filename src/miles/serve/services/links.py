@@ -18,9 +18,9 @@ from miles.domain import as_utc, tiktok_video_ref, utcnow
 from miles.inputs import format_age
 from miles.serve.api.tracked import video_to_track
 from miles.store.repos import grades as grade_repo
-from miles.store.repos import predictions
+from miles.store.repos import predictions, videos
 from miles.store.repos.tracking import schedule_video
-from miles.store.tables import PredictionGrade, PredictionRecord, Video
+from miles.store.tables import PredictionGrade, PredictionRecord
 
 
 def link_draft(
@@ -51,7 +51,7 @@ def late_note(session: Session, row: PredictionRecord) -> str | None:
     """When a draft was scored after its linked video went out, which of its horizons can still be graded (only views
     read after a forecast count): a draft scored months on was linked with "No horizon graded yet", as if some would
     be. None when it was scored before, or Miles has not read the video yet."""
-    video = session.get(Video, row.video_id) if row.video_id else None
+    video = videos.video_as_seen(session=session, video_id=row.video_id, user_id=row.user_id) if row.video_id else None
     if video is None:
         return None
     late_h = (as_utc(row.created_at) - as_utc(video.published_at)).total_seconds() / 3600.0

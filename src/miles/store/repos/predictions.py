@@ -11,7 +11,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from miles.errors import InvalidInput, NotFound
-from miles.store.repos.snapshots import seen_by
+from miles.store.repos.snapshots import MANUAL_SOURCE, seen_by
 from miles.store.tables import PredictionRecord, Video, VideoSnapshot
 
 
@@ -122,7 +122,12 @@ def videos_to_score(
         PredictionRecord.model_version == model_version,
         PredictionRecord.user_id.is_(None),
     )
-    stmt = select(Video).where(Video.created_at >= since, Video.platform == platform, Video.id.not_in(scored))
+    stmt = select(Video).where(
+        Video.created_at >= since,
+        Video.platform == platform,
+        Video.id.not_in(scored),
+        Video.source.is_distinct_from(MANUAL_SOURCE),  # a video only typed in is its users' alone, never graded
+    )
     if after is not None:
         stmt = stmt.where(tuple_(Video.created_at, Video.id) < tuple_(*after))
     return list(session.scalars(stmt.order_by(Video.created_at.desc(), Video.id.desc()).limit(limit)))

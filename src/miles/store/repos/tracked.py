@@ -15,6 +15,7 @@ from miles.errors import InvalidInput, NotFound
 from miles.store.repos.predictions import linked_prediction
 from miles.store.repos.snapshots import MANUAL_SOURCE, ingest_frame, seen_by
 from miles.store.repos.tracking import schedule_video
+from miles.store.repos.videos import video_as_seen
 from miles.store.tables import TrackedVideo, Video, VideoSnapshot
 
 
@@ -113,7 +114,7 @@ def record_views(
     snapshot's (or above a later one's) is refused, as is a reading before publishing or in the future.
     """
     row = get_tracked(session=session, user_id=user_id, tracked_id=tracked_id)
-    video = session.get(Video, row.video_id)
+    video = video_as_seen(session=session, video_id=row.video_id, user_id=user_id)
     notes = _not_used(video, title, published_at, tz) if video is not None else []
     if video is not None:
         title, published_at = video.title, video.published_at
@@ -150,6 +151,8 @@ def record_views(
                 "(views only grow)",
             )
     video_fields = {"video_id": row.video_id, "title": title, "published_at": published}
+    if video is None or video.source == MANUAL_SOURCE:  # unread by Miles: what this user typed is theirs alone
+        row.typed_title, row.typed_published_at = title, published
     for nudge in range(HIDDEN_CLASH_TRIES):  # another user's count at that second is theirs alone: the next second
         at = captured + timedelta(seconds=nudge)
         if _store_typed(session, video_fields, at, views, channel_subscribers, user_id):

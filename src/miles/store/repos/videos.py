@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Select, func, inspect, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from miles.store.db import is_postgres
 from miles.store.repos.snapshots import MANUAL_SOURCE, collected, seen_by
-from miles.store.tables import Video, VideoSnapshot
+from miles.store.tables import TrackedVideo, Video, VideoSnapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +124,28 @@ def latest_stats(*, session: Session, video_ids: list[str]) -> dict[str, LatestS
     return {s.video_id: LatestStats(s.captured_at, s.views, s.likes, s.comments, s.channel_subscribers) for s in rows}
 
 
+def video_as_seen(*, session: Session, video_id: str, user_id: int | None) -> Video | None:
+    """The video as ``user_id`` knows it. A video Miles has not read (only typed counts: ``web-entry``) has the title
+    and publish time this user typed for it, kept on their tracked row, or is unknown to them (None): another user's
+    typed details are theirs alone. The copy returned for a typed video is not in the session (never written)."""
+    video = session.get(Video, video_id)
+    if video is None or video.source != MANUAL_SOURCE:
+        return video
+    if user_id is None:
+        return None
+    row = session.scalar(select(TrackedVideo).where(TrackedVideo.user_id == user_id, TrackedVideo.video_id == video_id))
+    if row is None or not row.typed_title or row.typed_published_at is None:
+        return None
+    fields = {attr.key: getattr(video, attr.key) for attr in inspect(Video).column_attrs}
+    return Video(**{**fields, "title": row.typed_title, "published_at": row.typed_published_at})
+
+
 def get_video(
     *, session: Session, video_id: str, user_id: int | None = None
 ) -> tuple[Video, list[VideoSnapshot]] | None:
     """The video and the snapshots ``user_id`` may see: the collected ones and the counts they typed in (none typed
     for None: the public API)."""
-    video = session.get(Video, video_id)
+    video = video_as_seen(session=session, video_id=video_id, user_id=user_id)
     if video is None:
         return None
     snaps = session.scalars(
