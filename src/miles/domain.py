@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from urllib.parse import parse_qs, urlsplit
 
 # digits every surface (API, MCP, CLI JSON) gives a forecast's views and viral chance: more were noise
 # (p50 35.13188642793597)
@@ -167,6 +168,32 @@ def channel_url(text: str) -> str | None:
 
 # A bare YouTube video id ("dQw4w9WgXcQ"), which the API and `miles track add` take as well as a link.
 YOUTUBE_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+
+
+YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be"})
+
+
+def youtube_id_in_url(url: str) -> str | None:
+    """The 11-character id of a YouTube watch, shorts, embed, live or youtu.be link (the scheme may be left out);
+    None for anything else, a bare id included (a search query can look like one)."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url if "://" in url else f"https://{url}")
+        host = (parts.hostname or "").lower()
+    except ValueError:  # e.g. "Invalid IPv6 URL"
+        return None
+    candidate = ""
+    if parts.scheme.lower() not in ("http", "https"):
+        return None
+    if host == "youtu.be":
+        candidate = parts.path.strip("/").split("/")[0]
+    elif host in YOUTUBE_HOSTS:
+        segments = [s for s in parts.path.split("/") if s]
+        if segments[:1] == ["watch"]:
+            candidate = parse_qs(parts.query).get("v", [""])[0]
+        elif len(segments) >= 2 and segments[0] in {"shorts", "embed", "live", "v"}:
+            candidate = segments[1]
+    return candidate if YOUTUBE_VIDEO_ID.match(candidate) else None
 
 
 def youtube_watch_url(video_id: str) -> str:

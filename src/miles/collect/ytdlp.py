@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from miles.collect.base import Entry, Example, Extracted, Failure, Listing, Politeness, Source, SourceError
-from miles.domain import is_tiktok_url, utcnow, youtube_watch_url
+from miles.domain import is_tiktok_url, utcnow, youtube_id_in_url, youtube_watch_url
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +150,6 @@ def info_to_record(info: Any, *, captured_at: datetime) -> tuple[dict[str, Any] 
 # --- yt-dlp sources ----------------------------------------------------------------------------------
 
 SHORTS_MAX_DURATION_S = 180.0  # YouTube Shorts may run up to three minutes
-YOUTUBE_HOSTS = ("youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be", "music.youtube.com")
-_VIDEO_ID = r"(?P<id>[0-9A-Za-z_-]{11})"
-_VIDEO_URL = re.compile(
-    rf"^https?://(?:(?:www\.|m\.)?youtube\.com/(?:watch\?(?:.*&)?v=|shorts/|embed/|live/)|youtu\.be/){_VIDEO_ID}"
-)
 _CHANNEL_URL = re.compile(
     r"^https?://(?:www\.|m\.)?youtube\.com/(?P<base>(?:@[\w.-]+|channel/UC[\w-]{22}|c/[\w.-]+|user/[\w.-]+))"
     r"(?:/(?P<tab>videos|shorts|streams|featured))?/?$"
@@ -341,8 +336,7 @@ def _str(value: Any) -> str | None:
 
 
 def video_id_from_url(url: str) -> str | None:
-    match = _VIDEO_URL.match(url.strip())
-    return match.group("id") if match else None
+    return youtube_id_in_url(url) if is_url(url) else None
 
 
 def is_url(target: str) -> bool:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Path, Response
 
-from miles.domain import YOUTUBE_VIDEO_ID, is_tiktok_short_link, tiktok_video_ref, youtube_watch_url
+from miles.domain import (
+    YOUTUBE_VIDEO_ID,
+    is_tiktok_short_link,
+    tiktok_video_ref,
+    youtube_id_in_url,
+    youtube_watch_url,
+)
 from miles.errors import InvalidInput
 from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
 from miles.serve.deps import PredictorDep, SessionDep, SettingsDep, UserIdDep
@@ -17,7 +22,6 @@ from miles.store.repos import tracked
 from miles.store.tables import TrackedVideo
 
 router = APIRouter(tags=["tracking"], responses=ERRORS)
-YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be"}
 
 
 def youtube_video_id(url: str, field: str = "body.url") -> str:
@@ -25,26 +29,13 @@ def youtube_video_id(url: str, field: str = "body.url") -> str:
     url = url.strip()
     if YOUTUBE_VIDEO_ID.match(url):
         return url
-    candidate = ""
-    try:
-        parts = urlsplit(url if "://" in url else f"https://{url}")
-        host = (parts.hostname or "").lower()
-    except ValueError:  # e.g. "Invalid IPv6 URL"
-        host = ""
-    if host == "youtu.be":
-        candidate = parts.path.strip("/").split("/")[0]
-    elif host in YOUTUBE_HOSTS:
-        segments = [s for s in parts.path.split("/") if s]
-        if segments[:1] == ["watch"]:
-            candidate = parse_qs(parts.query).get("v", [""])[0]
-        elif len(segments) >= 2 and segments[0] in {"shorts", "embed", "live", "v"}:
-            candidate = segments[1]
-    if not YOUTUBE_VIDEO_ID.match(candidate):
+    found = youtube_id_in_url(url)
+    if found is None:
         raise InvalidInput(
             f"{field}: not a YouTube video URL or id (nor a TikTok video URL): {url[:200]!r}",
             details=[{"field": field}],
         )
-    return candidate
+    return found
 
 
 def video_to_track(url: str, field: str = "body.url") -> tuple[str, str]:
