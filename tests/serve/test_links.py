@@ -103,3 +103,15 @@ def test_a_linked_draft_is_graded_as_its_views_arrive(
         )
     never = predictor_client.post(link, json={"video": VIDEO}, headers=alice.headers).json()["note"]
     assert never and "past its last horizon: no horizon can be graded" in never
+
+    # a second version of the draft linked to the same video: both are graded, and both answers say which Track shows
+    with session_scope(db_settings) as s:
+        s.execute(update(PredictionRecord).where(PredictionRecord.id == pid).values(created_at=made))
+    second = predictor_client.post(f"{API}/predict", json={**draft, "title": "30 days of sourdough"},
+                                   headers=alice.headers).json()["prediction_id"]  # fmt: skip
+    note = predictor_client.post(f"{API}/predictions/{second}/link", json={"video": VIDEO}, headers=alice.headers)
+    assert note.json()["note"].endswith(f"Your draft #{pid} is linked to this video too: each is graded, and Track "
+                                   "compares the video with the latest scored one (this one).")  # fmt: skip
+    first_note = predictor_client.post(link, json={"video": VIDEO}, headers=alice.headers).json()["note"]
+    assert first_note.endswith(f"Your draft #{second} is linked to this video too: each is graded, and Track compares "
+                               f"the video with the latest scored one (#{second}).")  # fmt: skip

@@ -18,7 +18,7 @@ from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.pages.forms import form_page
 from miles.serve.schemas import SafeStr
 from miles.serve.services.ideas import queries_for
-from miles.serve.services.links import grades_out, late_note, link_draft
+from miles.serve.services.links import grades_out, link_draft, link_note
 from miles.serve.web_auth import CSRF_FIELD, check_csrf
 from miles.store.repos import grades as grade_repo
 from miles.store.repos import predictions
@@ -96,7 +96,7 @@ def prediction_detail(page: Page, prediction_id: int) -> dict[str, Any]:
             "video_id": row.video_id,
         },
         "grades": grades_out(grade_repo.grades_of(session=page.session, prediction_id=row.id)),
-        "late_note": late_note(page.session, row),
+        "late_note": link_note(page.session, row),
     }
 
 

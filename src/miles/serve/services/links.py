@@ -43,8 +43,28 @@ def link_draft(
         "tracked_id": tracked.id,
         "tracking_started": started,
         "grades": grades_out(grade_repo.grades_of(session=session, prediction_id=row.id)),
-        "note": late_note(session, row),
+        "note": link_note(session, row),
     }
+
+
+def link_note(session: Session, row: PredictionRecord) -> str | None:
+    """What a creator should know about a linked draft: ``late_note``, and the other drafts linked to the same video
+    (a creator who scored several versions and linked two saw Track compare only one of them, unsaid)."""
+    notes = [late_note(session, row), _also_linked_note(session, row)]
+    return " ".join(n for n in notes if n) or None
+
+
+def _also_linked_note(session: Session, row: PredictionRecord) -> str | None:
+    if row.video_id is None or row.user_id is None:
+        return None
+    ids = predictions.linked_drafts(session=session, user_id=row.user_id, video_id=row.video_id)
+    others = [i for i in ids if i != row.id]
+    if not others:
+        return None
+    drafts = ", ".join(f"#{i}" for i in others)
+    compared = "this one" if ids[0] == row.id else f"#{ids[0]}"
+    return (f"Your draft{'s' if len(others) > 1 else ''} {drafts} {'are' if len(others) > 1 else 'is'} linked to this "
+            f"video too: each is graded, and Track compares the video with the latest scored one ({compared}).")  # fmt: skip
 
 
 def late_note(session: Session, row: PredictionRecord) -> str | None:

@@ -105,6 +105,17 @@ def linked_prediction(*, session: Session, user_id: int, video_id: str) -> Predi
     return session.scalars(stmt).first()
 
 
+def linked_drafts(*, session: Session, user_id: int, video_id: str) -> list[int]:
+    """Ids of the user's scored drafts linked to ``video_id``, latest scored first (each is graded; Track compares
+    the video with the first)."""
+    stmt = (
+        select(PredictionRecord.id)
+        .where(PredictionRecord.user_id == user_id, PredictionRecord.video_id == video_id)
+        .order_by(PredictionRecord.created_at.desc(), PredictionRecord.id.desc())
+    )
+    return list(session.scalars(stmt))
+
+
 def videos_to_score(
     *,
     session: Session,
