@@ -110,9 +110,11 @@ def test_the_title_and_time_typed_for_an_unread_video_are_their_users_alone(db_s
     with session_scope(app) as session:
         set_current_user(session=session, user_id=alice)
         notes = tracked.record_views(session=session, user_id=alice, tracked_id=alice_row, views=6_000,
-                                     captured_at=PUBLISHED + timedelta(hours=26), published_at=bob_published)  # fmt: skip
+                                     captured_at=PUBLISHED + timedelta(hours=26),
+                                     published_at=bob_published)  # fmt: skip
+    # her own time, never Bob's
     assert notes == [f"Miles already knows this video's publish time ({PUBLISHED:%Y-%m-%d %H:%M} UTC); the time you "
-                     f"typed ({bob_published:%Y-%m-%d %H:%M} UTC) was not used."]  # her own time, never Bob's  # fmt: skip
+                     f"typed ({bob_published:%Y-%m-%d %H:%M} UTC) was not used."]  # fmt: skip
 
 
 def test_migration_0009_gives_a_typed_videos_details_to_the_users_who_typed_counts(sqlite_settings: Settings) -> None:
@@ -124,8 +126,9 @@ def test_migration_0009_gives_a_typed_videos_details_to_the_users_who_typed_coun
     migrate.downgrade(sqlite_settings, "0008")
     with get_engine(sqlite_settings).begin() as conn:
         for uid, email in ((1, "typist@example.com"), (2, "watcher@example.com")):
-            conn.execute(text("INSERT INTO users (id, email, password_hash, is_active, created_at) VALUES (:id, :e, 'x', 1, :t)"),
-                         {"id": uid, "e": email, "t": datetime(2026, 1, 1)})  # fmt: skip
+            user = {"id": uid, "e": email, "t": datetime(2026, 1, 1)}
+            conn.execute(text("INSERT INTO users (id, email, password_hash, is_active, created_at) "
+                              "VALUES (:id, :e, 'x', 1, :t)"), user)  # fmt: skip
         conn.execute(text("INSERT INTO videos (id, platform, title, tags, published_at, published_at_is_date_only, "
                           "source, created_at, updated_at) VALUES ('tYpEdViEw01', 'youtube', 'Typist title', '[]', "
                           ":p, 0, 'web-entry', :p, :p)"), {"p": datetime(2026, 1, 2)})  # fmt: skip

@@ -62,9 +62,10 @@ def _also_linked_note(session: Session, row: PredictionRecord) -> str | None:
     if not others:
         return None
     drafts = ", ".join(f"#{i}" for i in others)
+    which = f"drafts {drafts} are" if len(others) > 1 else f"draft {drafts} is"
     compared = "this one" if ids[0] == row.id else f"#{ids[0]}"
-    return (f"Your draft{'s' if len(others) > 1 else ''} {drafts} {'are' if len(others) > 1 else 'is'} linked to this "
-            f"video too: each is graded, and Track compares the video with the latest scored one ({compared}).")  # fmt: skip
+    return (f"Your {which} linked to this video too: each is graded, and Track compares the video with the latest "
+            f"scored one ({compared}).")  # fmt: skip
 
 
 def late_note(session: Session, row: PredictionRecord) -> str | None:
