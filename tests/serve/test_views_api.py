@@ -44,7 +44,7 @@ def test_views_entered_over_the_api_switch_the_forecast_and_check_it(
     check = video["forecast_check"]
     assert check["views"] == 500_000 and check["ratio"] > 10 and "far off" in check["remark"]
     assert video["prepublish_forecast"]["draft"]["channel_subscribers"]["value"] == 2000
-    # the typed publish time of a video Miles knows is not used, and the answer says so
+    # a video only typed in: the user corrects the publish time they typed before, and the answer says so
     later = {
         "views": 600_000,
         "published_at": "2020-01-01T00:00:00Z",
@@ -52,7 +52,10 @@ def test_views_entered_over_the_api_switch_the_forecast_and_check_it(
     }
     moved = predictor_client.post(views_url, json=later, headers=alice.headers)
     assert moved.status_code == 201, moved.text
-    assert "the time you typed" in moved.json()["notes"][0] and moved.json()["video"]["latest"]["views"] == 600_000
+    assert moved.json()["notes"][0].startswith("Your publish time for this video is now 2020-01-01 00:00 UTC (it was")
+    assert moved.json()["video"]["latest"]["views"] == 600_000 and moved.json()["video"]["published_at"].startswith(
+        "2020-01-01"
+    )
     an_hour_on = (published + timedelta(hours=29)).isoformat()
     fall = predictor_client.post(views_url, json={**later, "views": 10, "read_at": an_hour_on}, headers=alice.headers)
     assert fall.status_code == 422 and "views only grow" in fall.json()["error"]["message"]

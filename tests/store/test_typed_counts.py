@@ -107,17 +107,39 @@ def test_the_title_and_time_typed_for_an_unread_video_are_their_users_alone(db_s
     _type(app, bob, bob_row, 9_000, 30, title="Bob's title", published_at=bob_published)
     assert _details(app, bob) == ("Bob's title", bob_published)  # his forecasts count ages from his time
     assert _details(app, alice) == ("Alice's secret title", PUBLISHED)
+    # Alice corrects her own publish time (an hour earlier): her page and forecasts move, Bob's do not
+    corrected = PUBLISHED - timedelta(hours=1)
     with session_scope(app) as session:
         set_current_user(session=session, user_id=alice)
         notes = tracked.record_views(session=session, user_id=alice, tracked_id=alice_row, views=6_000,
-                                     captured_at=PUBLISHED + timedelta(hours=26),
-                                     published_at=bob_published)  # fmt: skip
-    # her own time, never Bob's
-    assert notes == [f"Miles already knows this video's publish time ({PUBLISHED:%Y-%m-%d %H:%M} UTC); the time you "
-                     f"typed ({bob_published:%Y-%m-%d %H:%M} UTC) was not used."]  # fmt: skip
+                                     captured_at=PUBLISHED + timedelta(hours=26), published_at=corrected)  # fmt: skip
+    assert notes == [f"Your publish time for this video is now {corrected:%Y-%m-%d %H:%M} UTC (it was "
+                     f"{PUBLISHED:%Y-%m-%d %H:%M} UTC)."]  # fmt: skip
+    assert _details(app, alice) == ("Alice's secret title", corrected)
+    assert _details(app, bob) == ("Bob's title", bob_published)
+    with pytest.raises(InvalidInput, match=r"published_at: .* is after your earliest count of this video"):
+        _type(app, alice, alice_row, 7_000, 27, published_at=PUBLISHED + timedelta(hours=25))
+    assert _details(app, alice) == ("Alice's secret title", corrected)  # the refused correction changed nothing
 
 
-def test_migration_0009_gives_a_typed_videos_details_to_the_users_who_typed_counts(sqlite_settings: Settings) -> None:
+def test_stopping_and_tracking_again_keeps_a_typed_video(db_settings: Settings) -> None:
+    """Stop tracking, track again: the counts and the title and time typed for the video are still the user's (their
+    counts were hidden but still refused new ones, "does not fit 2,000", and they were asked for the title again)."""
+    with session_scope(db_settings) as session:
+        fay = create_user(session=session, email="fay@example.com", password="a-long-password").id
+    app = db_settings.for_app()
+    first = _track(app, fay)
+    _type(app, fay, first, 2_000, 20, title="Fay's video", published_at=PUBLISHED)
+    with session_scope(app) as session:
+        set_current_user(session=session, user_id=fay)
+        tracked.delete_tracked(session=session, user_id=fay, tracked_id=first)
+    again = _track(app, fay)
+    assert _details(app, fay) == ("Fay's video", PUBLISHED) and _seen(app, fay) == [2_000]
+    _type(app, fay, again, 2_500, 30)  # no title or time asked again
+    assert _seen(app, fay) == [2_000, 2_500]
+
+
+def test_migration_0009_gives_a_typed_videos_details_to_each_user_who_typed_counts(sqlite_settings: Settings) -> None:
     from sqlalchemy import text
 
     from miles.store import migrate
@@ -141,6 +163,5 @@ def test_migration_0009_gives_a_typed_videos_details_to_the_users_who_typed_coun
                           "1)"), {"t": datetime(2026, 1, 3)})  # fmt: skip
     migrate.upgrade(sqlite_settings)
     with get_engine(sqlite_settings).connect() as conn:
-        rows = conn.execute(text("SELECT user_id, typed_title, typed_published_at IS NOT NULL FROM tracked_videos "
-                                 "ORDER BY user_id")).all()  # fmt: skip
-    assert [tuple(r) for r in rows] == [(1, "Typist title", 1), (2, None, 0)]
+        rows = conn.execute(text("SELECT user_id, video_id, title, published_at IS NOT NULL FROM typed_videos")).all()
+    assert [tuple(r) for r in rows] == [(1, "tYpEdViEw01", "Typist title", 1)]  # user 2 typed no count

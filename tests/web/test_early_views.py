@@ -90,6 +90,14 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
         f"/track/{item['id']}/views", data={"views": "15000", "csrf_token": token, "tracked_id": item["id"]}
     )
     assert missing.status_code == 422 and "give when it was published" in html.unescape(missing.text)
+    tid = item["id"]  # each missing field's link in the summary lands on its input, which says it is invalid
+    assert f'href="#title-{tid}"' in missing.text and f'href="#published_at-{tid}"' in missing.text
+    assert f'id="title-{tid}-error"' in missing.text and f'id="published_at-{tid}-error"' in missing.text
+    before = (published - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    early = web.post(f"/track/{tid}/views", data={"views": "10", "title": "t", "csrf_token": token, "tracked_id": tid,
+                                                  "published_at": published.strftime("%Y-%m-%dT%H:%M"),
+                                                  "read_at": before})  # fmt: skip
+    assert early.status_code == 422 and f'id="read_at-{tid}-error"' in early.text and "read_at:" not in early.text
     added = web.post(
         f"/track/{item['id']}/views",
         data={
@@ -115,6 +123,9 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
         and "far off" in page
     )
     assert "latest 500K views at 24 h (read " in page  # the latest reading and when: it said "now", months on
+    assert item["details_typed"] and 'placeholder="My sourdough starter after 30 days (yours, kept if blank)"' in (
+        html.unescape(web.get("/track").text)
+    )  # the title and time typed are the creator's to correct (the fields had gone)
     # typed views are this creator's evidence only: never a niche's outlier, its freshness, or a public listing
     listed = web.get("/api/v1/videos", params={"q": "sourdough starter", "limit": 100}).json()["items"]
     assert listed and "AAAAAAAAAAA" not in {v["id"] for v in listed}

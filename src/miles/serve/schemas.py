@@ -421,6 +421,11 @@ class TrackedVideoOut(TrackedOut):
     """A tracked video as the Track page shows it (``GET /track.json``): its views so far and its forecasts."""
 
     title: str | None = Field(description="Null until Miles has read the video (first poll, or views you typed).")
+    details_typed: bool = Field(
+        default=False,
+        description="True while the title and publish time are the ones you typed (Miles has not read the video "
+        "yet): yours alone, and yours to correct with your next views.",
+    )
     platform: Platform | None = None
     published_at: datetime | None = None
     latest: ViewsReadOut | None = Field(description="The latest views you may see (collected or typed by you).")

@@ -252,10 +252,22 @@ class TrackedVideo(Base):
     last_polled_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # What this user typed for a video Miles has not read (its ``videos`` row is then ``web-entry``): theirs alone,
-    # like their typed counts; another user tracking the same id types their own (``videos.video_as_seen``).
-    typed_title: Mapped[str | None] = mapped_column(String(1000))
-    typed_published_at: Mapped[datetime | None]
+
+
+class TypedVideo(Base):
+    """The title and publish time a user typed for a video Miles has not read (its ``videos`` row is then
+    ``web-entry``): theirs alone, like their typed counts; another user tracking the same id types their own
+    (``videos.video_as_seen``). Kept when tracking stops, as the counts are."""
+
+    __tablename__ = "typed_videos"
+    __table_args__ = (UniqueConstraint("user_id", "video_id", name="uq_typed_video_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    video_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(1000))
+    published_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class PredictionRecord(Base):
@@ -356,4 +368,4 @@ class RawPayload(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-USER_OWNED_TABLES = ("queries", "ideas", "tracked_videos", "predictions", "api_keys")
+USER_OWNED_TABLES = ("queries", "ideas", "tracked_videos", "predictions", "api_keys", "typed_videos")

@@ -20,6 +20,7 @@ from miles.serve.services.early import forecast_check
 from miles.serve.services.model import PredictorLike
 from miles.serve.services.predict import mode_of, to_prediction_out
 from miles.store.repos import predictions, tracked, videos
+from miles.store.repos.snapshots import MANUAL_SOURCE
 from miles.store.tables import TrackedVideo, Video, VideoSnapshot
 
 
@@ -122,6 +123,7 @@ def _item(session: Session, row: TrackedVideo, user_id: int) -> tuple[dict[str, 
         "last_error": row.last_error,
         "active": row.active,
         "title": None,
+        "details_typed": False,
         "thumbnail_url": None,
         "published_at": None,
         "snapshots": [],
@@ -141,7 +143,8 @@ def _item(session: Session, row: TrackedVideo, user_id: int) -> tuple[dict[str, 
     video, snaps = found
     points = _snapshot_points(video, snaps)
     item.update(title=video.title, thumbnail_url=video.thumbnail_url, published_at=video.published_at, snapshots=points,
-                platform=video.platform, latest=points[-1] if points else None)  # fmt: skip
+                platform=video.platform, latest=points[-1] if points else None,
+                details_typed=video.source == MANUAL_SOURCE)  # fmt: skip
     row_input = forecast_input(video, snaps)
     linked = predictions.linked_prediction(session=session, user_id=user_id, video_id=row.video_id)
     if linked is not None:  # the creator's own draft of this video: its forecast, and the channel size they gave

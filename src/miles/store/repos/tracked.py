@@ -15,8 +15,8 @@ from miles.errors import InvalidInput, NotFound
 from miles.store.repos.predictions import linked_prediction
 from miles.store.repos.snapshots import MANUAL_SOURCE, ingest_frame, seen_by
 from miles.store.repos.tracking import schedule_video
-from miles.store.repos.videos import video_as_seen
-from miles.store.tables import TrackedVideo, Video, VideoSnapshot
+from miles.store.repos.videos import typed_details, video_as_seen
+from miles.store.tables import TrackedVideo, TypedVideo, Video, VideoSnapshot
 
 
 def list_tracked(*, session: Session, user_id: int, limit: int = 20, offset: int = 0) -> tuple[list[TrackedVideo], int]:
@@ -115,25 +115,23 @@ def record_views(
     """
     row = get_tracked(session=session, user_id=user_id, tracked_id=tracked_id)
     video = video_as_seen(session=session, video_id=row.video_id, user_id=user_id)
-    notes = _not_used(video, title, published_at, tz) if video is not None else []
-    if video is not None:
-        title, published_at = video.title, video.published_at
-    else:
-        title, published_at, taken = _from_linked_draft(session, user_id, row.video_id, title, published_at)
-        notes += taken
+    own = video is not None and video.source == MANUAL_SOURCE  # details this user typed before: theirs to correct
+    title, published_at, notes = _details(session, user_id, row.video_id, video, title, published_at, tz)
     _require_unread_fields(title, published_at)
     assert title and published_at is not None
     published, captured = as_utc(published_at), as_utc(captured_at)
-    if video is None and published > utcnow() + timedelta(minutes=5):
+    if (video is None or own) and published > utcnow() + timedelta(minutes=5):
         raise _problem("published_at", f"{local_text(published, tz)} is in the future: give when it went out")
     if captured <= published:
-        raise InvalidInput(
-            f"read_at: {local_text(captured, tz)} is not after it was published ({local_text(published, tz)})"
-        )
+        raise _problem("read_at", f"{local_text(captured, tz)} is not after it was published "
+                                  f"({local_text(published, tz)})")  # fmt: skip
     if captured > utcnow() + timedelta(minutes=5):
         raise _problem("read_at", f"{local_text(captured, tz)} is in the future")
     # only what this user sees: another user's typed counts are theirs alone (they vetoed this user's)
     snaps = session.scalars(select(VideoSnapshot).where(VideoSnapshot.video_id == row.video_id, seen_by(user_id))).all()
+    if own and (earliest := min((as_utc(snap.captured_at) for snap in snaps), default=None)) and earliest <= published:
+        raise _problem("published_at", f"{local_text(published, tz)} is after your earliest count of this video "
+                                        f"(read {local_text(earliest, tz)})")  # fmt: skip
     window = timedelta(seconds=HIDDEN_CLASH_TRIES)  # a count is stored up to that much later (below)
     same_time = [snap for snap in snaps if captured <= as_utc(snap.captured_at) < captured + window]
     if same_time:  # a retry of this very count is stored already; another count at that time is refused
@@ -152,7 +150,7 @@ def record_views(
             )
     video_fields = {"video_id": row.video_id, "title": title, "published_at": published}
     if video is None or video.source == MANUAL_SOURCE:  # unread by Miles: what this user typed is theirs alone
-        row.typed_title, row.typed_published_at = title, published
+        _keep_typed_details(session, user_id, row.video_id, title, published)
     for nudge in range(HIDDEN_CLASH_TRIES):  # another user's count at that second is theirs alone: the next second
         at = captured + timedelta(seconds=nudge)
         if _store_typed(session, video_fields, at, views, channel_subscribers, user_id):
@@ -190,6 +188,44 @@ def _store_typed(
     )
     frame["entered_by"] = user_id  # the count is this user's alone (``seen_by``)
     return bool(ingest_frame(session=session, frame=frame).snapshots_added)  # one snapshot per video and time
+
+
+def _keep_typed_details(session: Session, user_id: int, video_id: str, title: str, published: datetime) -> None:
+    typed = typed_details(session=session, video_id=video_id, user_id=user_id)
+    if typed is None:
+        session.add(TypedVideo(user_id=user_id, video_id=video_id, title=title, published_at=published))
+    elif (typed.title, as_utc(typed.published_at)) != (title, published):
+        typed.title, typed.published_at, typed.updated_at = title, published, utcnow()
+
+
+def _details(
+    session: Session,
+    user_id: int,
+    video_id: str,
+    video: Video | None,
+    title: str | None,
+    published_at: datetime | None,
+    tz: tzinfo,
+) -> tuple[str | None, datetime | None, list[str]]:
+    """(title, publish time, notes) a count is stored with: Miles' own for a video it has read (typed ones are
+    named as not used), the user's own typed before unless they type new ones, else the typed or linked draft's."""
+    if video is not None and video.source == MANUAL_SOURCE:
+        notes = _corrected(video, title, published_at, tz)
+        return (title or "").strip() or video.title, published_at or video.published_at, notes
+    if video is not None:
+        return video.title, video.published_at, _not_used(video, title, published_at, tz)
+    return _from_linked_draft(session, user_id, video_id, title, published_at)
+
+
+def _corrected(video: Video, title: str | None, published_at: datetime | None, tz: tzinfo) -> list[str]:
+    """What changed in the details this user typed before for a video Miles has not read (theirs to correct)."""
+    notes = []
+    before = local_text(video.published_at, tz)
+    if published_at is not None and local_text(published_at, tz) != before:
+        notes.append(f"Your publish time for this video is now {local_text(published_at, tz)} (it was {before}).")
+    if title and title.strip() != video.title:
+        notes.append(f"Your title for this video is now “{title.strip()}” (it was “{video.title}”).")
+    return notes
 
 
 def _not_used(video: Video, title: str | None, published_at: datetime | None, tz: tzinfo) -> list[str]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from miles.store.db import is_postgres
 from miles.store.repos.snapshots import MANUAL_SOURCE, collected, seen_by
-from miles.store.tables import TrackedVideo, Video, VideoSnapshot
+from miles.store.tables import TypedVideo, Video, VideoSnapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,18 +126,20 @@ def latest_stats(*, session: Session, video_ids: list[str]) -> dict[str, LatestS
 
 def video_as_seen(*, session: Session, video_id: str, user_id: int | None) -> Video | None:
     """The video as ``user_id`` knows it. A video Miles has not read (only typed counts: ``web-entry``) has the title
-    and publish time this user typed for it, kept on their tracked row, or is unknown to them (None): another user's
-    typed details are theirs alone. The copy returned for a typed video is not in the session (never written)."""
+    and publish time this user typed for it (``TypedVideo``), or is unknown to them (None): another user's typed
+    details are theirs alone. The copy returned for a typed video is not in the session (never written)."""
     video = session.get(Video, video_id)
     if video is None or video.source != MANUAL_SOURCE:
         return video
-    if user_id is None:
-        return None
-    row = session.scalar(select(TrackedVideo).where(TrackedVideo.user_id == user_id, TrackedVideo.video_id == video_id))
-    if row is None or not row.typed_title or row.typed_published_at is None:
+    typed = typed_details(session=session, video_id=video_id, user_id=user_id) if user_id is not None else None
+    if typed is None:
         return None
     fields = {attr.key: getattr(video, attr.key) for attr in inspect(Video).column_attrs}
-    return Video(**{**fields, "title": row.typed_title, "published_at": row.typed_published_at})
+    return Video(**{**fields, "title": typed.title, "published_at": typed.published_at})
+
+
+def typed_details(*, session: Session, video_id: str, user_id: int) -> TypedVideo | None:
+    return session.scalar(select(TypedVideo).where(TypedVideo.user_id == user_id, TypedVideo.video_id == video_id))
 
 
 def get_video(
