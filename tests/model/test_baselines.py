@@ -83,19 +83,43 @@ def test_pinto_reproduces_a_linear_increment_model_exactly() -> None:
     np.testing.assert_allclose(model.predict(x).log_views, y["log_views"], rtol=1e-6)
 
 
-def test_an_interval_rarely_seen_in_a_cell_keeps_its_views_at_weight_one() -> None:
+def test_an_interval_rarely_seen_in_a_cell_counts_in_the_later_one_before_it() -> None:
     """Pinto's weight for views gained in an interval that has views in a handful of a cell's rows is noise (19.5 in
-    one cell of an earlier default model; 0 drops the views): those views are kept at weight 1 instead."""
-    from miles.model.baselines import _pooled_theta
+    one cell of an earlier default model; 0 drops the views): those views count as part of the later interval before
+    it, the cell reading as many of the latest readings as it was fitted on."""
+    from miles.model.baselines import _merged, _pooled_theta
 
     rng = np.random.default_rng(3)
     design = np.column_stack([rng.uniform(100, 1000, 300), rng.uniform(100, 1000, 300), np.zeros(300), np.zeros(300)])
     design[:5, 2] = rng.uniform(1, 10, 5)  # five rows with a few views in the third interval
     views = design @ np.array([1.5, 1.2, 1.0, 1.0]) * rng.lognormal(0.0, 0.05, 300)
     views[:5] += 300.0  # ... and those rows happen to do well: alone, the third weight would be huge
-    theta = _pooled_theta(design, views)
-    assert theta[2] == theta[3] == 1.0, theta
+    cell = _pooled_theta(design, views)
+    theta, into = np.asarray(cell["theta"]), list(cell["into"])
+    assert into == [0, 1, 1, 1], into
     assert theta[0] == pytest.approx(1.5, rel=0.1) and theta[1] == pytest.approx(1.2, rel=0.1), theta
+    # a row read more often than the cell ever was: its older views grow at the second interval's weight
+    row = np.array([[50.0, 100.0, 2000.0, 800.0]])
+    assert (_merged(row, into) @ theta)[0] == pytest.approx(50 * theta[0] + 2900 * theta[1])
+
+
+def test_readings_minutes_apart_do_not_stop_a_forecast_growing() -> None:
+    """3,200 views at 17 h read four times in the last hour were forecast the same 3,989 at 24 h and at 7 days: the
+    7-day cell had seen single readings only, so every view before the last minute's 100 kept weight 1."""
+    x, _, _ = _early_frame(200)
+    rng = np.random.default_rng(4)
+    x["early_views"] = rng.uniform(500, 5000, len(x))
+    x["early_inc_1"] = x["early_views"]  # one reading per row: the publish moment to t_i
+    for k in (2, 3):
+        x[f"early_inc_{k}"] = np.nan
+    x["early_log_views"] = np.log1p(x["early_views"])
+    y = pd.DataFrame({"log_views": np.log1p(x["early_views"] * 2.0)})
+    model = PintoBaseline("early").fit(x, y, labeler=ViralLabeler.fit(x, y["log_views"]))
+    often = x.iloc[[0]].assign(early_views=3200.0, early_log_views=np.log1p(3200.0), early_inc_1=100.0,
+                               early_inc_2=100.0, early_inc_3=200.0)  # fmt: skip
+    once = often.assign(early_inc_1=3200.0, early_inc_2=np.nan, early_inc_3=np.nan)
+    assert np.expm1(model.predict(often).log_views[0]) == pytest.approx(np.expm1(model.predict(once).log_views[0]))
+    assert np.expm1(model.predict(often).log_views[0]) == pytest.approx(6400.0, rel=0.01)
 
 
 @pytest.fixture(scope="module")

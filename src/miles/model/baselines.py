@@ -336,11 +336,12 @@ class PintoBaseline(Baseline):
         design = _pinto_design(x)
         cells, by_ratio, overall = self.state["theta"]
 
-        def apply(keys: np.ndarray, table: dict[str, list[float]], out: np.ndarray) -> np.ndarray:
-            for key, theta in table.items():
+        def apply(keys: np.ndarray, table: dict[str, Any], out: np.ndarray) -> np.ndarray:
+            for key, cell in table.items():
                 rows = np.isnan(out) & (keys == key)
                 if rows.any():
-                    out[rows] = design[rows] @ np.asarray(theta)
+                    theta, into = _cell(cell, design.shape[1])
+                    out[rows] = _merged(design[rows], into) @ np.asarray(theta)
             return out
 
         levels = _early_levels(x, t_i_bucket)
@@ -352,27 +353,43 @@ class PintoBaseline(Baseline):
         return np.where(np.isfinite(pred), pred, self._predict_levels("age", [[_ages(x)]], len(x)))
 
 
-def _pooled_theta(design: np.ndarray, views: np.ndarray) -> list[float]:
-    """One cell's weights: an interval with views in fewer than MIN_CELL of the cell's rows keeps its views at
-    weight 1 (they stay; the growth comes from the intervals the cell can measure). Fitted alone, such a weight is
-    noise: views gained in the first day of videos read at 2-4 days weighed 19.5 in one cell (10 rows of 729 had
-    any), so a video stuck at 1,000 views from day 1 to day 3 was forecast 19,523 at 7 days - and a weight of 0
-    dropped views outright."""
+def _pooled_theta(design: np.ndarray, views: np.ndarray) -> dict[str, list[float] | list[int]]:
+    """One cell's weights, and where each interval's views count (``into``): an interval with views in fewer than
+    MIN_CELL of the cell's rows counts as part of the later interval before it, as if the reading that ends it had
+    not been taken - the cell reads as many of the latest readings as it was fitted on. Fitted alone, such a weight
+    is noise (views gained in the first day of videos read at 2-4 days weighed 19.5 in one cell, 10 rows of 729
+    had any, and a video stuck at 1,000 views from day 1 to day 3 was forecast 19,523 at 7 days); kept at weight
+    1, its views never grew: 3,200 views at 17 h read four times in the last hour were forecast 3,989 at 24 h and
+    at 7 days alike (the 7-day cells had seen one reading, the growth came from the last minute's 100 views)."""
     supported = (design > 0).sum(axis=0) >= MIN_CELL
     supported[0] = True
-    kept = design[:, ~supported].sum(axis=1)
+    into = [j if supported[j] else max(i for i in range(j) if supported[i]) for j in range(design.shape[1])]
     theta = np.ones(design.shape[1])
-    theta[supported] = _relative_lstsq(design[:, supported], views, kept)
-    return [float(v) for v in theta]
+    theta[supported] = _relative_lstsq(_merged(design, into)[:, supported], views)
+    return {"theta": [float(v) for v in theta], "into": into}
 
 
-def _relative_lstsq(
-    design: np.ndarray, views: np.ndarray, kept: np.ndarray | float = 0.0, ridge: float = 1e-6
-) -> list[float]:
-    """theta minimising sum(((design @ theta + kept) / views - 1)^2) (+ a tiny ridge for empty columns)."""
+def _merged(design: np.ndarray, into: list[int]) -> np.ndarray:
+    """``design`` with each interval's views added to the interval ``into`` names (itself when the cell saw it)."""
+    out = np.zeros_like(design)
+    for j, i in enumerate(into):
+        out[:, i] += design[:, j]
+    return out
+
+
+def _cell(cell: Any, width: int) -> tuple[list[float], list[int]]:
+    """(theta, into) of a stored cell; an artifact of FEATURE_VERSION 3's first bundles stored theta alone (every
+    interval counted where it was, an unseen one at weight 1)."""
+    if isinstance(cell, dict):
+        return list(cell["theta"]), [int(i) for i in cell["into"]]
+    return list(cell), list(range(width))
+
+
+def _relative_lstsq(design: np.ndarray, views: np.ndarray, ridge: float = 1e-6) -> list[float]:
+    """theta minimising sum((design @ theta / views - 1)^2) (+ a tiny ridge for empty columns)."""
     a = design / views[:, None]
     lhs = a.T @ a + ridge * np.eye(a.shape[1])
-    return [float(v) for v in np.linalg.solve(lhs, a.T @ (1.0 - kept / views))]
+    return [float(v) for v in np.linalg.solve(lhs, a.T @ np.ones(len(views)))]
 
 
 BASELINES: dict[Task, tuple[str, ...]] = {
