@@ -139,3 +139,34 @@ def test_english_titles_read_right_for_a_plural_topic() -> None:
                        r"|myths)\b")  # fmt: skip
     assert not [t for t in titles if wrong.search(t)], [t for t in titles if wrong.search(t)]
     assert len(set(titles)) == len(TEMPLATES)
+
+
+def test_a_topic_typed_in_lower_case_is_spelt_as_the_niche_spells_it() -> None:
+    """Typed "iphone tricks" gave "Iphone tricks speedrun" and "... never skip in iphone tricks"."""
+    from miles.recommend.generate import niche_casing
+
+    titles = ["5 iPhone tricks", "iPhone 16 camera test", "IPHONE HACK!!", "Best iPhone tips", "SSD vs HDD", "my ssd"]
+    assert niche_casing("iphone tricks", titles) == "iPhone tricks"  # most titles: iPhone; TRICKS stays typed
+    assert niche_casing("ssd upgrade", titles) == "ssd upgrade"  # one SSD, one ssd: not most of them
+    assert niche_casing("best pasta", ["Best Pasta Ever", "BEST PASTA"]) == "best pasta"  # title case is no spelling
+    assert niche_casing("Iphone", titles) == "Iphone"  # the creator's own capitals are kept
+    x = "iPhone tricks"
+    assert _fill("{X}: the detail pros never skip", x, 3, 2026) == "iPhone tricks: the detail pros never skip"
+    assert _fill("{n} mistakes beginners make with {x}", x, 3, 2026) == "3 mistakes beginners make with iPhone tricks"
+    drafts = OfflineGenerator(year=2026).generate(
+        NicheContext(topic="iphone tricks", vibe="", outliers=OUTLIERS, titles=titles), n=8, seed=1
+    )
+    assert not any("Iphone" in d.title or "iphone" in d.title for d in drafts)
+
+
+def test_a_winning_length_sets_the_ideas_length_and_cited_titles_are_cut_at_a_word() -> None:
+    """The niche's only finding was "≤ 15 s" at 5.1x while every idea said 22 s; a cited title ended "...I pac"."""
+    from miles.recommend.generate import shortened
+    from miles.recommend.patterns import Pattern
+
+    short = Pattern("duration:≤ 15 s", "≤ 15 s", "duration", 12, 30, 5.0, 1.0, 5.1, 2.0, 9.0, None, True)
+    ctx = NicheContext(topic="bread", vibe="", outliers=OUTLIERS, patterns=[short])
+    assert {d.duration_s for d in OfflineGenerator().generate(ctx, n=3, seed=1)} == {12.0}
+    long = "Taking our kids on a 14 hour road trip! What activties I packed 🚘 #familyvacation #traveling"
+    assert shortened(long) == "Taking our kids on a 14 hour road trip! What activties I…"
+    assert shortened("Short title") == "Short title"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from miles.config import Settings
 from miles.errors import SourceUnavailable
 from miles.recommend.candidates import SHORTS_MAX_S
-from miles.recommend.patterns import Pattern
+from miles.recommend.patterns import DURATIONS, Pattern
 from miles.recommend.templates import Template, templates_for
 
 
@@ -46,6 +47,7 @@ class NicheContext:
     outliers: list[dict[str, Any]]  # video_id, title, multiple, views, age_h, duration_s
     patterns: list[Pattern] = field(default_factory=list)
     language: str | None = None  # the niche's language (ISO 639-1) when known: ideas are written in it
+    titles: list[str] = field(default_factory=list)  # every niche video's title: how the niche spells its words
 
     def winning(self) -> list[Pattern]:
         return [p for p in self.patterns if p.is_finding and (p.effect or 0) > 1]
@@ -70,9 +72,49 @@ def topic_phrase(topic: str) -> str:
     return _SPACES.sub(" ", re.sub(r"[#\"“”]", " ", topic)).strip()
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
+def niche_casing(phrase: str, titles: list[str]) -> str:
+    """``phrase`` with each word typed in lower case spelt as most of the niche's titles spell it when that has a
+    capital past its first letter (iPhone, SSD, TikTok): "iphone tricks" -> "iPhone tricks". A capital first letter
+    alone is title case, not the word's spelling; the creator's own capitals are kept."""
+    forms: dict[str, Counter[str]] = {}
+    for title in titles:
+        for word in _WORD.findall(title):
+            forms.setdefault(word.lower(), Counter())[word] += 1
+
+    def spelt(match: re.Match[str]) -> str:
+        word = match.group(0)
+        seen = forms.get(word)
+        if word != word.lower() or not seen:
+            return word
+        form, count = seen.most_common(1)[0]
+        special = form[1:] != form[1:].lower()
+        return form if special and count * 2 > sum(seen.values()) else word
+
+    return _WORD.sub(spelt, phrase)
+
+
+def _capitalised(text: str) -> str:
+    """``text`` with a capital first letter, unless its first word is spelt with a small one (iPhone, eBay)."""
+    first = text.split(" ", 1)[0]
+    if first[:1].islower() and first[1:] != first[1:].lower():
+        return text
+    return text[:1].upper() + text[1:]
+
+
 def _fill(text: str, x: str, n: int, year: int) -> str:
-    filled = text.format(x=x, X=x[:1].upper() + x[1:], n=n, year=year)
-    return filled[:1].upper() + filled[1:]
+    return _capitalised(text.format(x=x, X=_capitalised(x), n=n, year=year))
+
+
+def shortened(text: str, limit: int = 60) -> str:
+    """``text`` cut at a word boundary within ``limit`` characters, with an ellipsis when it was cut."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
+    return cut.rstrip(" ,;:-") + "…"
 
 
 class OfflineGenerator:
@@ -81,19 +123,20 @@ class OfflineGenerator:
     names the outliers and patterns it used, or says that the niche gave no evidence. Deterministic per seed."""
 
     name = "offline"
-    version = "8"  # part of the ideas cache key: a new recipe must not serve old cached ideas
+    version = "9"  # part of the ideas cache key: a new recipe must not serve old cached ideas
 
     def __init__(self, *, year: int | None = None) -> None:
         self.year = year
 
     def generate(self, context: NicheContext, *, n: int, seed: int = 0) -> list[IdeaDraft]:
         rng = np.random.default_rng(seed)
-        x = topic_phrase(context.topic) or context.topic
+        x = niche_casing(topic_phrase(context.topic) or context.topic,
+                         context.titles or [str(o["title"]) for o in context.outliers])  # fmt: skip
         winning = {p.key: p for p in context.winning()}
         _, templates = templates_for(context.language)
         order = self._order(templates, context.vibe.strip().lower(), winning, rng)
         year = self.year or date.today().year
-        seconds = self._typical_seconds(context.outliers)
+        seconds = self._typical_seconds(context.outliers, winning)
         drafts = []
         for template in order[: max(n * 3, n)]:
             number = int(NUMBERS[int(rng.integers(len(NUMBERS)))])
@@ -124,8 +167,13 @@ class OfflineGenerator:
         return sorted(shuffled, key=rank)
 
     @staticmethod
-    def _typical_seconds(outliers: list[dict[str, Any]]) -> float | None:
-        """The median length of the niche's Short outliers (never a long video's), within 15–60 s."""
+    def _typical_seconds(outliers: list[dict[str, Any]], winning: dict[str, Pattern]) -> float | None:
+        """A length inside the range a winning length pattern names (four fifths of its top: "≤ 15 s" gives 12 s,
+        where every idea said 22 s beside it), else the median length of the niche's Short outliers (never a long
+        video's), within 15–60 s."""
+        for low, high, label in DURATIONS:
+            if f"duration:{label}" in winning and high <= SHORTS_MAX_S:
+                return float(round(max(low, 0.8 * high)))
         shorts = [float(o["duration_s"]) for o in outliers if o.get("duration_s") and o["duration_s"] <= SHORTS_MAX_S]
         return float(np.clip(np.median(shorts), 15, 60)) if shorts else None
 
@@ -148,7 +196,7 @@ class OfflineGenerator:
                 f"(95 % interval {used.ci_low:.1f}–{used.ci_high:.1f}x, {used.n_with} videos)."
             )
         if cited:
-            shown = "; ".join(f"“{str(o['title'])[:60]}” ({float(o['multiple'] or 0):.1f}x)" for o in cited)
+            shown = "; ".join(f"“{shortened(str(o['title']))}” ({float(o['multiple'] or 0):.1f}x)" for o in cited)
             parts.append(f"Closest outliers: {shown}.")
         else:
             parts.append(

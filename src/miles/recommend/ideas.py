@@ -224,7 +224,9 @@ def _compute(
     patterns = find_patterns(outliers, seed=req.seed)
     top = _outliers_out(beating_expectation(outliers, notes).head(OUTLIERS_SHOWN).to_dict("records"), found.info, notes)
     language = ideas_language(found, top)
-    context = NicheContext(topic=req.topic, vibe=req.vibe, outliers=top, patterns=patterns, language=language)
+    titles = snaps["title"].dropna().astype(str).unique().tolist() if "title" in snaps else []
+    context = NicheContext(topic=req.topic, vibe=req.vibe, outliers=top, patterns=patterns, language=language,
+                           titles=titles)  # fmt: skip
     drafts, used = _generate(generator, context, req.n, req.seed, notes)
     written = templates_for(language)[0] if used.startswith("offline") else language
     if language is not None and written != language:

@@ -63,7 +63,7 @@ TEMPLATES: tuple[Template, ...] = (
     Template("before/after", "{X} before and after: one change", "Show the after first, then cut to the before.",
              None, 30),
     Template("budget", "{X} on a tiny budget", "Show the receipt total in the first frame.", None, 40),
-    Template("secret", "The detail pros never skip in {x}", "Zoom on the detail before saying a word.", None, 30),
+    Template("secret", "{X}: the detail pros never skip", "Zoom on the detail before saying a word.", None, 30),
     Template("reaction", "Reacting to the best {x} on the internet", "Open on your face at the wildest moment.",
              None, 45, ("funny", "hype")),
     Template("checklist", "Everything you need for {x}, nothing more", "Lay every item out in the first frame.",
