@@ -31,9 +31,12 @@ def register(app: typer.Typer) -> None:
 
 
 def ideas_cmd(
-    topic: Annotated[str, typer.Option("--topic", help="The niche, e.g. 'sourdough bread'.")],
+    topic_arg: Annotated[
+        str | None, typer.Argument(metavar="TOPIC", help="The niche, e.g. 'sourdough bread' (or --topic).")
+    ] = None,
+    topic_opt: Annotated[str | None, typer.Option("--topic", help="The niche, e.g. 'sourdough bread'.")] = None,
     vibe: Annotated[str, typer.Option("--vibe", help="The feel you want, e.g. funny, cozy, educational.")] = "",
-    n: Annotated[int, typer.Option("--n", min=1, max=20, help="How many ideas.")] = 5,
+    n: Annotated[int, typer.Option("--n", "-n", min=1, max=20, help="How many ideas.")] = 5,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Offline generator seed.")] = 0,
     subscribers: Annotated[
         str | None,
@@ -69,6 +72,7 @@ def ideas_cmd(
 ) -> None:
     """Ideas with evidence: what over-performs in the niche, which patterns matter, and scored ideas."""
     settings = STATE.settings
+    topic = _topic(topic_arg, topic_opt)
     try:
         platform = checked_platform(platform)
     except ValueError as exc:
@@ -98,6 +102,16 @@ def ideas_cmd(
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
         return
     _print(result)
+
+
+def _topic(argument: str | None, option: str | None) -> str:
+    """The topic, given as the argument or as --topic (a creator types either): exactly one of them."""
+    if argument and option and argument.strip() != option.strip():
+        raise InvalidInput(f"give the topic once: {argument!r} or --topic {option!r}")
+    topic = (argument or option or "").strip()
+    if not topic:
+        raise InvalidInput("give a topic: miles ideas 'sourdough bread' (or --topic 'sourdough bread')")
+    return topic
 
 
 def _collector(settings: Settings) -> Callable[[str], int]:

@@ -7,6 +7,7 @@ ends in ``.json`` (the JSON twin, STYLE.md habit 6), into ``{"ok": true, ...the 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.utils import htmlsafe_json_dumps
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
@@ -108,7 +109,18 @@ def _figure(figure: Any) -> Markup:
     return htmlsafe_json_dumps(clean_json(figure))
 
 
-TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple, figure=_figure)
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _note(text: Any) -> Markup:
+    """A note written for the CLI and the API as well: `code` spans shown as code (they came through as backticks),
+    the sentence starting with a capital; everything else escaped."""
+    words = str(text or "")
+    words = words[:1].upper() + words[1:]
+    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(words))))
+
+
+TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple, figure=_figure, note=_note)
 TEMPLATES.env.filters["duration"] = format_duration
 TEMPLATES.env.filters["effect"] = effect_multiple
 
