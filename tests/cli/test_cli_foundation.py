@@ -150,3 +150,13 @@ def test_model_list_refuses_an_unknown_task_and_says_when_nothing_is_registered(
     assert bogus.returncode != 0 and "'bogus' is not a task; choose prepublish, early, both" in bogus.stderr
     empty = miles(sqlite_settings, "model", "list", "--task", "early")
     assert empty.returncode == 0 and "no registered models here" in " ".join(empty.stdout.split())
+
+
+def test_ideas_takes_the_topic_as_argument_or_option_and_says_when_it_is_missing(sqlite_settings: Settings) -> None:
+    """A creator typed `miles ideas "budget travel tips"` and got "Missing option '--topic'"."""
+    none = miles(sqlite_settings, "ideas")
+    assert none.returncode == 1 and "give a topic: miles ideas 'sourdough bread'" in none.stderr
+    both = miles(sqlite_settings, "ideas", "bread", "--topic", "pasta")
+    assert both.returncode == 1 and "give the topic once: 'bread' or --topic 'pasta'" in both.stderr
+    usage = miles(sqlite_settings, "ideas", "--help").stdout
+    assert "TOPIC" in usage and "-n" in usage

@@ -375,3 +375,13 @@ def test_explore_reads_the_niche_ideas_reads(web: TestClient, web_settings: Sett
     ideas = web.post("/api/v1/ideas", json={"topic": "sourdough", "n": 1}).json()
     assert explore["videos"] == ideas["candidates"] == NICHE_VIDEOS  # the long one is left out of both
     assert "sdLongForm1" not in {p["video_id"] for p in explore["points"]}
+
+
+def test_a_note_shows_code_as_code_and_escapes_the_rest() -> None:
+    """Ideas notes came through as raw backticks ("start one with `miles worker`") and in lower case."""
+    from miles.serve.pages.common import TEMPLATES
+
+    note = TEMPLATES.env.filters["note"]
+    assert str(note("no worker: start one with `miles worker` <b>now</b>")) == (
+        "No worker: start one with <code>miles worker</code> &lt;b&gt;now&lt;/b&gt;"
+    )
