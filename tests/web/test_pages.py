@@ -190,6 +190,8 @@ def test_explore_twin_counts_the_videos_behind_each_chart(web: TestClient) -> No
     assert data["top"][0]["multiple"] >= data["top"][-1]["multiple"]
     ranks = [(not t["trusted"], -t["multiple"]) for t in data["top"]]  # trusted first, each part by multiple
     assert ranks == sorted(ranks) and all(isinstance(t["trusted"], bool) for t in data["top"])
+    below = [p for p in data["points"] if p["multiple"] <= 1.0]  # not outliers: the best at 0.84x was listed as one
+    assert below and all(t["multiple"] > 1.0 for t in data["top"])
     page = web.get("/explore", params={"topic": "sourdough"}).text
     assert f"{NICHE_VIDEOS} videos" in page and page.count('class="chart"') == 3
     empty = web.get("/explore.json", params={"topic": "zzzunknowntopic"}).json()
