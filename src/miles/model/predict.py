@@ -42,6 +42,7 @@ from miles.features.draft import (
     draft_matrix,
     horizons_for,
     read_as,
+    with_spaced_readings,
 )
 from miles.features.labels import VIRAL_DEFINITION
 from miles.features.schema import Task, subscriber_bucket
@@ -381,7 +382,8 @@ def _parse(row: DraftInput | Mapping[str, Any], index: int) -> DraftInput:
         raise InvalidInput(f"draft {index}: thumbnail must be image bytes or a PIL image")
     # A draft always has a channel, even when we know none of its uploads: counts 0, not unknown.
     draft = replace(item.draft, channel_id=item.draft.channel_id or f"{DRAFT_CHANNEL}{index}")
-    return replace(item, draft=draft, thumbnail=bytes(thumb) if isinstance(thumb, bytearray) else thumb)
+    item = with_spaced_readings(replace(item, draft=draft))  # readings minutes apart are not read
+    return replace(item, thumbnail=bytes(thumb) if isinstance(thumb, bytearray) else thumb)
 
 
 class Predictor:
