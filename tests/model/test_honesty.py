@@ -456,3 +456,12 @@ def test_readings_minutes_apart_are_forecast_as_the_latest_alone(predictor: Pred
     )
     spaced = p50s(predictor, rows[2:])[0]  # 1,500 at 10 h is kept: a video growing 240 views an hour
     assert np.all(np.diff(spaced) >= 0) and spaced[-1] > 3200
+
+
+def test_a_draft_without_a_subscriber_count_rests_on_a_typical_channel(predictor: Predictor) -> None:
+    """Said "It rests on your channel's size" of a draft that gave no subscriber count (a typical one stood in)."""
+    from miles.model.predict import no_reasons
+
+    blank, given = predictor.predict([{"title": TITLE}, BASE], explain=False)
+    assert no_reasons(blank.mode, blank.draft).startswith("a typical channel's size (you gave none) and the video's")
+    assert no_reasons(given.mode, given.draft).startswith("your channel's size and the video's age")

@@ -226,11 +226,11 @@ def predict_cmd(
     elif note:
         err.print(f"[yellow]{note}[/yellow]", highlight=False)
     console.print("read as: " + read_as_line(pred.draft), highlight=False)
-    from miles.model.predict import EFFECT_CAPTION, NO_REASONS, effect_multiple, feature_label
+    from miles.model.predict import EFFECT_CAPTION, effect_multiple, feature_label, no_reasons
 
     reasons = ", ".join(f"{feature_label(f)} {effect_multiple(v)}" for f, v in pred.contributions)
     console.print("what drove it: " + (f"{reasons} ({EFFECT_CAPTION[0].lower()}{EFFECT_CAPTION[1:-1]})" if reasons
-                                       else NO_REASONS[pred.mode]), highlight=False)  # fmt: skip
+                                       else no_reasons(pred.mode, pred.draft)), highlight=False)  # fmt: skip
 
 
 def read_as_line(draft: dict[str, dict[str, Any]]) -> str:

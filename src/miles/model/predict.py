@@ -75,6 +75,17 @@ NO_REASONS: dict[str, str] = {
     "at that age. No other input (title, length, category, posting time) moved it.",
 }
 EFFECT_CAPTION = "How much each input multiplies the forecast, compared with a typical video of the training data."
+
+
+def no_reasons(mode: str, draft: Mapping[str, Any]) -> str:
+    """``NO_REASONS`` of ``mode`` for a prediction read as ``draft`` (``DraftPrediction.draft``): with no subscriber
+    count given it rests on a typical channel's size, not "your channel's" (a creator who gave none read it so)."""
+    subscribers = draft.get("channel_subscribers") or {}
+    if mode == "prepublish" and subscribers.get("status") != "given":
+        return NO_REASONS[mode].replace("your channel's size", "a typical channel's size (you gave none)", 1)
+    return NO_REASONS[mode]
+
+
 BUNDLE = "bundle.json"
 
 

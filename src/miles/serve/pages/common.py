@@ -28,7 +28,7 @@ from miles.config import Settings
 from miles.domain import local_text
 from miles.errors import Unauthorized
 from miles.inputs import format_duration
-from miles.model.predict import EFFECT_CAPTION, NO_REASONS, effect_multiple
+from miles.model.predict import EFFECT_CAPTION, effect_multiple, no_reasons
 from miles.serve.deps import SessionDep, client_ip, requester_of
 from miles.serve.limits import Limiter
 from miles.serve.services.model import PredictorHolder, PredictorLike
@@ -39,7 +39,7 @@ from miles.store.tables import User
 
 SERVE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES = Jinja2Templates(directory=str(SERVE_DIR / "templates"))
-TEMPLATES.env.globals["no_reasons"] = NO_REASONS
+TEMPLATES.env.globals["no_reasons"] = no_reasons
 TEMPLATES.env.globals["effect_caption"] = EFFECT_CAPTION
 STATIC_DIR = SERVE_DIR / "static"
 HTMX_FILE = STATIC_DIR / "vendor" / "htmx.min.js"
