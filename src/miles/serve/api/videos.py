@@ -89,7 +89,7 @@ def get_video(
         snapshots=[
             SnapshotOut(
                 captured_at=s.captured_at,
-                age_h=(s.captured_at - video.published_at).total_seconds() / 3600.0,
+                age_h=round((s.captured_at - video.published_at).total_seconds() / 3600.0, 3),  # as /tracked gives it
                 views=s.views,
                 likes=s.likes,
                 comments=s.comments,
