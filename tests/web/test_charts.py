@@ -64,3 +64,15 @@ def test_a_forecast_within_a_power_of_ten_gets_ticks_between() -> None:
     assert inside == ["1,000", "1,500", "2,000"], inside
     wide = [{"horizon_h": 168.0, "label": "7d", "p10": 10.0, "p50": 300.0, "p90": 50_000.0}]
     assert interval_figure(wide)["layout"]["yaxis"]["dtick"] == 1
+
+
+def test_a_tracked_videos_age_axis_is_ticked_in_hours_and_days() -> None:
+    """Readings at 20-30 h were drawn on an axis with the single tick "100"."""
+    from miles.serve.pages.charts import trajectory_figure
+
+    snaps = [{"age_h": 20.0, "views": 5000}, {"age_h": 25.0, "views": 8000}]
+    axis = trajectory_figure(snaps, None)["layout"]["xaxis"]
+    assert axis["ticktext"] == ["12 h", "1 d", "2 d"] and axis["tickvals"] == [12, 24, 48]
+    horizons = [{"horizon_h": h, "p10": 1.0, "p50": 2.0, "p90": 3.0} for h in (1.0, 24.0, 168.0, 720.0)]
+    axis = trajectory_figure([{"age_h": 0.5, "views": 40}], horizons)["layout"]["xaxis"]
+    assert axis["ticktext"] == ["15 min", "30 min", "1 h", "2 h", "6 h", "12 h", "1 d", "2 d", "3 d", "7 d", "14 d", "30 d"]

@@ -33,6 +33,21 @@ def view_ticks(values: Sequence[float]) -> dict[str, Any] | None:
     return {"tickvals": ticks, "ticktext": [f"{t:,.0f}" if t >= 10 else f"{t:g}" for t in ticks]}
 
 
+_AGES = ((0.25, "15 min"), (0.5, "30 min"), (1, "1 h"), (2, "2 h"), (6, "6 h"), (12, "12 h"), (24, "1 d"), (48, "2 d"),
+         (72, "3 d"), (168, "7 d"), (336, "14 d"), (720, "30 d"), (2160, "90 d"), (8760, "1 y"))  # fmt: skip
+
+
+def age_ticks(values: Sequence[float]) -> dict[str, Any] | None:
+    """A log hours axis ticked at ages a creator counts in (1 h, 6 h, 1 d, 7 d ...) within the values' span: one
+    tick per power of ten left a chart of readings at 20-30 h with the single tick "100". None without values."""
+    shown = [float(v) for v in values if v is not None and float(v) > 0]
+    if not shown:
+        return None
+    low, high = min(shown) / 2.0, max(shown) * 2.0
+    ticks = [(h, label) for h, label in _AGES if low <= h <= high] or [min(_AGES, key=lambda t: abs(t[0] - high))]
+    return {"tickvals": [h for h, _ in ticks], "ticktext": [label for _, label in ticks]}
+
+
 def _layout(
     x_title: str,
     y_title: str,
@@ -40,9 +55,10 @@ def _layout(
     log_x: bool = False,
     log_y: bool = False,
     y_ticks: dict[str, Any] | None = None,
+    x_ticks: dict[str, Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """``y_ticks``: the y axis' ticks (default on a log axis: LOG_TICKS_Y, one per power of ten)."""
+    """``y_ticks`` / ``x_ticks``: an axis' ticks (default on a log axis: one per power of ten)."""
     return {
         "margin": {"l": 56, "r": 12, "t": 36, "b": 48},
         "height": 320,
@@ -56,7 +72,8 @@ def _layout(
             "type": "log" if log_x else "linear",
             "gridcolor": "#e5e7eb",
             "automargin": True,
-            **(LOG_TICKS_X if log_x else {}),  # "2 3 ... 9 100 2 3": 20 h could not be told from 200 h
+            # "2 3 ... 9 100 2 3": 20 h could not be told from 200 h
+            **(x_ticks if x_ticks is not None else LOG_TICKS_X if log_x else {}),
         },
         "yaxis": {
             "title": {"text": y_title, "standoff": 8},
@@ -153,7 +170,9 @@ def trajectory_figure(snapshots: Sequence[dict[str, Any]], horizons: Sequence[di
         }
     )
     plotted = [y for trace in data for y in trace["y"]]
-    layout = _layout("hours since publishing", "views", log_x=True, log_y=True, y_ticks=view_ticks(plotted))
+    ages = [x for trace in data for x in trace["x"]]
+    layout = _layout("age since publishing", "views", log_x=True, log_y=True, y_ticks=view_ticks(plotted),
+                     x_ticks=age_ticks(ages))  # fmt: skip
     return {"data": data, "layout": layout}
 
 
