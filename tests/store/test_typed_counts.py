@@ -16,6 +16,13 @@ from miles.store.repos.users import create_user, set_current_user
 PUBLISHED = datetime.now(UTC) - timedelta(days=3)
 
 
+def _users(settings: Settings, *names: str) -> tuple[Settings, list[int]]:
+    """(the web app's settings, the ids of new users ``names``)."""
+    with session_scope(settings) as session:
+        ids = [create_user(session=session, email=f"{n}@example.com", password="a-long-password").id for n in names]
+    return settings.for_app(), ids
+
+
 def _track(settings: Settings, user_id: int) -> int:
     with session_scope(settings) as session:
         set_current_user(session=session, user_id=user_id)
@@ -39,10 +46,7 @@ def _seen(settings: Settings, user_id: int | None) -> list[int]:
 
 
 def test_a_typed_count_is_seen_and_checked_by_its_user_only(db_settings: Settings) -> None:
-    with session_scope(db_settings) as session:
-        alice = create_user(session=session, email="alice@example.com", password="a-long-password").id
-        bob = create_user(session=session, email="bob@example.com", password="a-long-password").id
-    app = db_settings.for_app()
+    app, (alice, bob) = _users(db_settings, "alice", "bob")
     alice_row, bob_row = _track(app, alice), _track(app, bob)
     _type(app, alice, alice_row, 50_000, 24, title="Typed only", published_at=PUBLISHED)
     assert _seen(app, alice) == [50_000] and _seen(app, bob) == [] and _seen(app, None) == []
@@ -95,10 +99,7 @@ def _details(settings: Settings, user_id: int | None) -> tuple[str, datetime] | 
 
 
 def test_the_title_and_time_typed_for_an_unread_video_are_their_users_alone(db_settings: Settings) -> None:
-    with session_scope(db_settings) as session:
-        alice = create_user(session=session, email="alice@example.com", password="a-long-password").id
-        bob = create_user(session=session, email="bob@example.com", password="a-long-password").id
-    app = db_settings.for_app()
+    app, (alice, bob) = _users(db_settings, "alice", "bob")
     alice_row, bob_row = _track(app, alice), _track(app, bob)
     _type(app, alice, alice_row, 5_000, 24, title="Alice's secret title", published_at=PUBLISHED)
     assert _details(app, alice) == ("Alice's secret title", PUBLISHED)
@@ -125,9 +126,7 @@ def test_the_title_and_time_typed_for_an_unread_video_are_their_users_alone(db_s
 def test_stopping_and_tracking_again_keeps_a_typed_video(db_settings: Settings) -> None:
     """Stop tracking, track again: the counts and the title and time typed for the video are still the user's (their
     counts were hidden but still refused new ones, "does not fit 2,000", and they were asked for the title again)."""
-    with session_scope(db_settings) as session:
-        fay = create_user(session=session, email="fay@example.com", password="a-long-password").id
-    app = db_settings.for_app()
+    app, (fay,) = _users(db_settings, "fay")
     first = _track(app, fay)
     _type(app, fay, first, 2_000, 20, title="Fay's video", published_at=PUBLISHED)
     with session_scope(app) as session:
