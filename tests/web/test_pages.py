@@ -279,17 +279,20 @@ def test_ideas_twin_and_page(web: TestClient) -> None:
     )
     shown = text_of(page.text)
     assert "Outliers in this niche" in shown and "Patterns" in shown and "views" in shown
-    assert "not enough data" in shown or "finding" in shown
+    thin = [p for p in result["patterns"] if not p["enough_data"]]  # listed once, folded: not a row each
+    assert "finding" in shown or "Effect" in shown
+    assert not thin or f"{len(thin)} pattern{'s' if len(thin) != 1 else ''} with too few niche videos" in shown
+    assert "not enough data" not in shown
     assert "Niche:" in shown and "Topic language:" in shown and "captured" in shown and "imported (test-niche)" in shown
     assert "Short" in shown and "aged" in shown
     assert web.get("/history.json").json()["queries"]["total"] == 2
     home = web.get("/ideas").text
     assert 'name="language"' in home and 'name="shorts"' in home and 'name="include_long"' in home
-    assert 'name="subscribers"' in home and "no subscriber count given" in shown  # forecast for a typical channel
+    assert 'name="subscribers"' in home and "No subscriber count given" in shown  # forecast for a typical channel
     mine = web.post("/ideas", data={"topic": "sourdough", "n": "3", "subscribers": "1.2k", "csrf_token": token},
                     headers={"HX-Request": "true"})  # fmt: skip
     assert "forecast for a channel of 1,200 subscribers" in text_of(mine.text)
-    assert "no subscriber count given" not in text_of(mine.text)
+    assert "No subscriber count given" not in text_of(mine.text)
     assert 'name="include_ads"' in home
 
 
