@@ -170,3 +170,19 @@ def test_a_winning_length_sets_the_ideas_length_and_cited_titles_are_cut_at_a_wo
     long = "Taking our kids on a 14 hour road trip! What activties I packed 🚘 #familyvacation #traveling"
     assert shortened(long) == "Taking our kids on a 14 hour road trip! What activties I…"
     assert shortened("Short title") == "Short title"
+
+
+def test_ideas_are_written_in_the_language_of_the_outliers_that_hold_the_topics_words() -> None:
+    """Typed "iphone tricks" (too short to tell) got French ideas: most of its outliers were French iPhone videos, while
+    the ones about iPhone tricks were English."""
+    from types import SimpleNamespace
+
+    from miles.recommend.ideas import ideas_language
+
+    found = SimpleNamespace(language=None, topic_language=None)
+    outliers = [{"title": f"Astuce iPhone {i}", "language": "fr"} for i in range(4)] + [
+        {"title": "5 iPhone tricks you missed", "language": "en"},
+        {"title": "iPhone tricks for photos", "language": "en"},
+    ]
+    assert ideas_language(found, outliers, "iphone tricks") == "en"  # type: ignore[arg-type]
+    assert ideas_language(found, outliers, "iphone") == "fr"  # type: ignore[arg-type]  # most of them, as before

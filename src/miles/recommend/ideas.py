@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -223,7 +224,7 @@ def _compute(
     outliers = niche_outliers(snaps, history, reference_labeler(settings, now, deps.platform))
     patterns = find_patterns(outliers, seed=req.seed)
     top = _outliers_out(beating_expectation(outliers, notes).head(OUTLIERS_SHOWN).to_dict("records"), found.info, notes)
-    language = ideas_language(found, top)
+    language = ideas_language(found, top, req.topic)
     titles = snaps["title"].dropna().astype(str).unique().tolist() if "title" in snaps else []
     context = NicheContext(topic=req.topic, vibe=req.vibe, outliers=top, patterns=patterns, language=language,
                            titles=titles)  # fmt: skip
@@ -265,16 +266,20 @@ def _compute(
     }
 
 
-def ideas_language(found: Candidates, outliers: list[dict[str, Any]]) -> str | None:
+def ideas_language(found: Candidates, outliers: list[dict[str, Any]], topic: str = "") -> str | None:
     """The language to write ideas in: the niche's filter, else the topic's, else that of most of the niche's outliers
-    ("astuces tech" is too short to tell, its French tech videos are not), else unknown."""
+    whose titles hold every word of the topic ("astuces tech" is too short to tell, its French tech videos are not;
+    "iphone tricks" got French ideas from French iPhone videos), else of most outliers, else unknown."""
     if found.language or found.topic_language:
         return found.language or found.topic_language
-    counts = Counter(str(o["language"]) for o in outliers if o.get("language"))
-    if counts:
-        top, count = counts.most_common(1)[0]
-        if count > len(outliers) / 2:
-            return top
+    words = re.findall(r"[^\W_]+", topic.lower())
+    holding = [o for o in outliers if words and all(w in str(o.get("title", "")).lower() for w in words)]
+    for pool in (holding, outliers):
+        counts = Counter(str(o["language"]) for o in pool if o.get("language"))
+        if counts:
+            top, count = counts.most_common(1)[0]
+            if count > len(pool) / 2:
+                return top
     return None
 
 
