@@ -14,8 +14,9 @@ from miles.cli.state import STATE
 from miles.config import Settings
 from miles.domain import checked_platform
 from miles.errors import InvalidInput, SourceUnavailable
-from miles.inputs import parse_subscribers
+from miles.inputs import format_age, parse_subscribers
 from miles.recommend.candidates import Filters
+from miles.recommend.generate import shortened
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder
 from miles.store.db import session_scope
@@ -145,17 +146,14 @@ def _print(result: dict[str, Any]) -> None:
         outliers.add_column(col, justify="left" if col == "title" else "right")
     kinds = {"short": "Short", "long": "long-form", "unknown": "unknown"}  # as the Ideas page's badges
     for o in result["outliers"][:8]:
-        outliers.add_row(o["title"][:70], kinds.get(o.get("kind") or "", "–"), f"{o['age_h']:.0f} h",
+        outliers.add_row(shortened(o["title"], 70), kinds.get(o.get("kind") or "", "–"), format_age(o["age_h"]),
                          f"{o['views']:,}", f"{_fmt(o['multiple'])}x",
                          o["basis"] + ("" if o.get("trusted", True) else " (thin)"))  # fmt: skip
     console.print(outliers)
     patterns = Table(title="Patterns (median multiple with vs without)")
     for col in ("pattern", "with", "without", "effect", "95% interval"):
         patterns.add_column(col)
-    for p in result["patterns"][:10]:
-        if not p["enough_data"]:
-            patterns.add_row(p["label"], str(p["n_with"]), str(p["n_without"]), "not enough data", "")
-            continue
+    for p in [p for p in result["patterns"] if p["enough_data"]][:10]:
         mark = "[green]" if p["is_finding"] else ""
         patterns.add_row(
             p["label"],
@@ -165,6 +163,8 @@ def _print(result: dict[str, Any]) -> None:
             f"{_fmt(p['ci_low'], '.2f')}–{_fmt(p['ci_high'], '.2f')}",
         )
     console.print(patterns)
+    if thin := sum(1 for p in result["patterns"] if not p["enough_data"]):
+        console.print(f"[dim]{thin} more pattern{'s' if thin != 1 else ''} with too few niche videos to judge[/dim]")
     scored = result["model_version"] is not None
     ideas = Table(title="Ideas (scored by the model)" if scored else "Ideas (not scored: no model for this platform)")
     for col in ("#", "title", "views 7 d (p10–p90)", "viral", "inspired by"):
@@ -179,7 +179,7 @@ def _print(result: dict[str, Any]) -> None:
             idea["title"],
             band,
             f"{prediction['viral_probability']:.0%}" if prediction else "–",
-            "; ".join(t[:40] for t in idea["inspired_by_titles"][:2]),
+            "; ".join(shortened(t, 40) for t in idea["inspired_by_titles"][:2]),
         )
     console.print(ideas)
     for note in result.get("notes", []):
