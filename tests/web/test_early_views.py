@@ -98,6 +98,7 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
                                                   "published_at": published.strftime("%Y-%m-%dT%H:%M"),
                                                   "read_at": before})  # fmt: skip
     assert early.status_code == 422 and f'id="read_at-{tid}-error"' in early.text and "read_at:" not in early.text
+    assert "Read at: " in html.unescape(early.text)  # the summary names the field in words
     added = web.post(
         f"/track/{item['id']}/views",
         data={

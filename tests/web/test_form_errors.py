@@ -70,7 +70,7 @@ def test_track_keys_ideas_explore_and_login_show_problems_in_their_own_page(web:
     track = web.post("/track", data={"url": "https://example.com/video", "csrf_token": token})
     assert track.status_code == 422 and "<h1>Track your videos</h1>" in track.text
     message = field_error(track.text, "url")
-    assert message.startswith("not a YouTube video URL or id") and "body.url" not in track.text
+    assert message.startswith("Video URL: not a YouTube video URL or id") and "body.url" not in track.text
     assert 'value="https://example.com/video"' in track.text and "Log out" in track.text
 
     keys = web.post("/keys", data={"name": "k" * 101, "csrf_token": token})

@@ -22,7 +22,7 @@ def test_score_form_bounds_the_publish_time(web: TestClient, publish_at: str, wo
         data={"title": "Bread", "publish_at": publish_at, "alt_hour": "9", "csrf_token": token},
         headers={"HX-Request": "true"},
     )
-    assert response.status_code == 422 and words in response.text and "planned publish time" in response.text
+    assert response.status_code == 422 and words in response.text and "Planned publish time: " in response.text
 
 
 def test_score_form_refuses_control_characters(web: TestClient) -> None:

@@ -126,6 +126,17 @@ def _without_prefix(message: str, path: str) -> str:
     return message[len(prefix) :] if "." in path and message.startswith(prefix) else message
 
 
+def _labelled(name: str, message: str) -> str:
+    """'Published at: ...' for a field's message, whether it named the field by its name ('views: ...'), its label
+    or not at all ('2026-12-06 07:14 CET is after your earliest count': the summary said nothing of which field)."""
+    label = field_label(name) if name else ""
+    for prefix in (f"{name}: ", f"{label}: ", f"{label.lower()}: "):
+        if name and message.startswith(prefix):
+            message = message[len(prefix) :]
+            break
+    return f"{label}: {message}" if label else message
+
+
 def problems_of(exc: Exception) -> Problems:
     """Every problem the error names, by field (FastAPI's validation errors list all failing fields)."""
     problems = Problems()
@@ -141,7 +152,8 @@ def problems_of(exc: Exception) -> Problems:
     named = [d for d in details if isinstance(d, dict) and isinstance(d.get("field"), str)]
     for d in named:
         message = d.get("message") if isinstance(d.get("message"), str) else exc.message
-        problems.add(_field_name(d["field"]), _without_prefix(str(message), d["field"]))
+        name = _field_name(d["field"])
+        problems.add(name, _labelled(name, _without_prefix(str(message), d["field"])))
     if not named:
         problems.add("", exc.message)
     return problems
