@@ -123,7 +123,7 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
         and "actual at 24 h: 500,000" in page
         and "far off" in page
     )
-    assert "latest 500K views at 24 h (read " in page  # the latest reading and when: it said "now", months on
+    assert "latest 500,000 views at 24 h (read " in page  # the latest reading and when: it said "now", months on
     assert item["details_typed"] and 'placeholder="My sourdough starter after 30 days (yours, kept if blank)"' in (
         html.unescape(web.get("/track").text)
     )  # the title and time typed are the creator's to correct (the fields had gone)
@@ -152,6 +152,12 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     track = html.unescape(web.get("/track").text)
     assert "The forecast is for a typical channel" not in track
     assert 'placeholder="2,000 (kept if blank)"' in track  # the field came back blank
+    minute_before = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
+    close = web.post(f"/track/{item['id']}/views", data={"views": "599k", "read_at": minute_before,
+                                                          "csrf_token": token}, follow_redirects=False)  # fmt: skip
+    assert close.status_code == 303, close.text
+    note = "1 reading less than 15 min before a later one not read (599,000 at "
+    assert note in html.unescape(web.get("/track").text)  # the page says what the forecast left out, as JSON does
     fall = web.post(f"/track/{item['id']}/views", data={"views": "400k", "csrf_token": token, "tracked_id": item["id"]})
     assert fall.status_code == 422 and "does not fit 600,000 at" in html.unescape(fall.text)  # the latest, not 500k
 
