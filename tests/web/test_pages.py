@@ -390,3 +390,10 @@ def test_a_note_shows_code_as_code_and_escapes_the_rest() -> None:
     assert str(note("no worker: start one with `miles worker` <b>now</b>")) == (
         "No worker: start one with <code>miles worker</code> &lt;b&gt;now&lt;/b&gt;"
     )
+
+
+def test_every_page_names_its_icon_and_the_icon_is_served(web: TestClient) -> None:
+    """Every page asked for /favicon.ico and got a 404."""
+    assert 'rel="icon" href="/static/favicon.svg"' in web.get("/").text
+    icon = web.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.text.startswith("<svg")
