@@ -153,6 +153,12 @@ def format_duration(seconds: float) -> str:
     return f"{h}:{m:02d}:{tail}" if h else f"{m}:{tail}"
 
 
+def format_multiple(value: float) -> str:
+    """0.95×, 3.4×, 27×, 10,927× (two decimals only where they say something: "10927.31×" was noise)."""
+    v = float(value)
+    return f"{v:.2f}×" if v < 3 else f"{v:.1f}×" if v < 10 else f"{v:,.0f}×"
+
+
 def parse_publish_time(text: str | None, field: str, *, now: datetime | None = None) -> datetime | None:
     """A publish time (ISO 8601 date, or date and time with ``T`` or a space; naive means UTC) in UTC, between
     2005 and one year ahead; None when blank."""

@@ -166,7 +166,9 @@ def test_a_winning_length_sets_the_ideas_length_and_cited_titles_are_cut_at_a_wo
 
     short = Pattern("duration:≤ 15 s", "≤ 15 s", "duration", 12, 30, 5.0, 1.0, 5.1, 2.0, 9.0, None, True)
     ctx = NicheContext(topic="bread", vibe="", outliers=OUTLIERS, patterns=[short])
-    assert {d.duration_s for d in OfflineGenerator().generate(ctx, n=3, seed=1)} == {12.0}
+    drafts = OfflineGenerator().generate(ctx, n=3, seed=1)
+    assert {d.duration_s for d in drafts} == {12.0}
+    assert all("(6.0×)" in d.reasoning and "x)" not in d.reasoning for d in drafts)  # as the page writes 6.0×
     long = "Taking our kids on a 14 hour road trip! What activties I packed 🚘 #familyvacation #traveling"
     assert shortened(long) == "Taking our kids on a 14 hour road trip! What activties I…"
     assert shortened("Short title") == "Short title"

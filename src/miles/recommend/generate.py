@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from miles.config import Settings
 from miles.errors import SourceUnavailable
+from miles.inputs import format_multiple
 from miles.recommend.candidates import SHORTS_MAX_S
 from miles.recommend.patterns import DURATIONS, Pattern
 from miles.recommend.templates import Template, templates_for
@@ -192,11 +193,12 @@ class OfflineGenerator:
         parts = []
         if used is not None and used.effect is not None:
             parts.append(
-                f"Uses the niche's pattern “{used.label}”: {used.effect:.1f}x the median multiple "
-                f"(95 % interval {used.ci_low:.1f}–{used.ci_high:.1f}x, {used.n_with} videos)."
+                f"Uses the niche's pattern “{used.label}”: {format_multiple(used.effect)} the median multiple "
+                f"(95 % interval {format_multiple(used.ci_low or 0.0)}–{format_multiple(used.ci_high or 0.0)}, "
+                f"{used.n_with} videos)."
             )
         if cited:
-            shown = "; ".join(f"“{shortened(str(o['title']))}” ({float(o['multiple'] or 0):.1f}x)" for o in cited)
+            shown = "; ".join(f"“{shortened(str(o['title']))}” ({format_multiple(o['multiple'] or 0)})" for o in cited)
             parts.append(f"Closest outliers: {shown}.")
         else:
             parts.append(

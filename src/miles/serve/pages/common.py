@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.domain import local_text
 from miles.errors import Unauthorized
-from miles.inputs import format_duration
+from miles.inputs import format_duration, format_multiple
 from miles.model.predict import EFFECT_CAPTION, effect_multiple, no_reasons
 from miles.serve.deps import SessionDep, client_ip, requester_of
 from miles.serve.limits import Limiter
@@ -86,11 +86,7 @@ def _when(context: Mapping[str, Any], value: Any) -> str:
 
 
 def _multiple(value: Any) -> str:
-    """0.95×, 3.4×, 27×, 10,927× (two decimals only where they say something: "10927.31×" was noise)."""
-    if value is None:
-        return "–"
-    v = float(value)
-    return f"{v:.2f}×" if v < 3 else f"{v:.1f}×" if v < 10 else f"{v:,.0f}×"
+    return "–" if value is None else format_multiple(value)
 
 
 def clean_json(value: Any) -> Any:
