@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
-from miles.domain import as_utc, tiktok_video_ref, utcnow
+from miles.domain import tiktok_video_ref, utcnow
 from miles.inputs import format_age
 from miles.serve.api.tracked import video_to_track
 from miles.store.repos import grades as grade_repo
@@ -75,8 +75,8 @@ def late_note(session: Session, row: PredictionRecord) -> str | None:
     video = videos.video_as_seen(session=session, video_id=row.video_id, user_id=row.user_id) if row.video_id else None
     if video is None:
         return None
-    late_h = (as_utc(row.created_at) - as_utc(video.published_at)).total_seconds() / 3600.0
-    if late_h <= 0:
+    late_h = predictions.scored_after_h(row, video.published_at)
+    if late_h is None:
         return None
     horizons = [float(h["horizon_h"]) for h in ((row.outputs or {}).get("prediction") or {}).get("horizons", [])]
     later = [h for h in horizons if h > late_h]

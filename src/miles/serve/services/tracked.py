@@ -151,8 +151,7 @@ def _item(session: Session, row: TrackedVideo, user_id: int) -> tuple[dict[str, 
         item["linked_prediction_id"] = linked.id
         scored = (linked.outputs or {}).get("prediction") or {}
         item["linked_forecast"] = scored if scored.get("mode") == "prepublish" and scored.get("horizons") else None
-        late_h = (as_utc(linked.created_at) - as_utc(video.published_at)).total_seconds() / 3600.0
-        item["linked_scored_after_h"] = late_h if late_h > 0 else None  # a draft scored once the video was out
+        item["linked_scored_after_h"] = predictions.scored_after_h(linked, video.published_at)
         subscribers = (linked.inputs or {}).get("channel_subscribers")
         if row_input.draft.channel_subscribers is None and isinstance(subscribers, int | float):
             row_input = replace(row_input, draft=replace(row_input.draft, channel_subscribers=float(subscribers)))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
+from miles.domain import as_utc
 from miles.errors import InvalidInput, NotFound
 from miles.store.repos.snapshots import MANUAL_SOURCE, seen_by
 from miles.store.tables import PredictionRecord, Video, VideoSnapshot
@@ -103,6 +104,13 @@ def linked_prediction(*, session: Session, user_id: int, video_id: str) -> Predi
         .limit(1)
     )
     return session.scalars(stmt).first()
+
+
+def scored_after_h(row: PredictionRecord, published_at: datetime) -> float | None:
+    """Hours after the video went out that the draft was scored; None when it was scored before (only views read
+    after a forecast grade it)."""
+    late_h = (as_utc(row.created_at) - as_utc(published_at)).total_seconds() / 3600.0
+    return late_h if late_h > 0 else None
 
 
 def linked_drafts(*, session: Session, user_id: int, video_id: str) -> list[int]:
