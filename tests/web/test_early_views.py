@@ -156,6 +156,8 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     close = web.post(f"/track/{item['id']}/views", data={"views": "599k", "read_at": minute_before,
                                                           "csrf_token": token}, follow_redirects=False)  # fmt: skip
     assert close.status_code == 303, close.text
+    after = web.get(close.headers["location"]).text  # the next reading goes in the same form: it stays open
+    assert '<details class="add-views" open>' in after
     note = "1 reading less than 15 min before a later one not read (599,000 at "
     assert note in html.unescape(web.get("/track").text)  # the page says what the forecast left out, as JSON does
     fall = web.post(f"/track/{item['id']}/views", data={"views": "400k", "csrf_token": token, "tracked_id": item["id"]})
