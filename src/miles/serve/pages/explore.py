@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from miles.domain import PLATFORM_NAMES, PLATFORMS, as_utc, utcnow
 from miles.recommend.candidates import Filters
-from miles.recommend.ideas import niche_candidates, reference_labeler
+from miles.recommend.ideas import beating_expectation, niche_candidates, reference_labeler
 from miles.recommend.outliers import niche_outliers
 from miles.serve.pages.charts import hours_figure, scatter_figure
 from miles.serve.pages.common import Page, PageDep, render
@@ -105,7 +105,7 @@ def explore_data(page: Page, topic: str, platform: str = "youtube") -> dict[str,
         "by_hour": hours,
         "counts": counts,
         # outliers beat what their basis expects, as on Ideas: the niche's best at 0.84x was listed as one
-        "top": [p for p in points if (p["multiple"] or 0.0) > 1.0][:TOP_SHOWN],
+        "top": _points(beating_expectation(outliers, []).head(TOP_SHOWN)),
     }
 
 

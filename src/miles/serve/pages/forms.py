@@ -117,7 +117,7 @@ def validation_problem(err: Mapping[str, Any]) -> tuple[str, str]:
     instead of 'Field required', which left the summary at the top of the form saying nothing of which field."""
     name = _field_name(field_path(err.get("loc", ())))
     message = "required" if err.get("type") == "missing" else problem_message(err)
-    return name, f"{field_label(name)}: {message[:1].lower()}{message[1:]}" if name else message
+    return name, _labelled(name, f"{message[:1].lower()}{message[1:]}") if name else message
 
 
 def _without_prefix(message: str, path: str) -> str:

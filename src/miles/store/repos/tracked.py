@@ -149,7 +149,7 @@ def record_views(
                 "(views only grow)",
             )
     video_fields = {"video_id": row.video_id, "title": title, "published_at": published}
-    if video is None or video.source == MANUAL_SOURCE:  # unread by Miles: what this user typed is theirs alone
+    if video is None or own:  # unread by Miles: what this user typed is theirs alone
         _keep_typed_details(session, user_id, row.video_id, title, published)
     for nudge in range(HIDDEN_CLASH_TRIES):  # another user's count at that second is theirs alone: the next second
         at = captured + timedelta(seconds=nudge)
