@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from miles.errors import InvalidInput
-from miles.model.gbdt import Calibrator, FitData, GBDTConfig, GBDTModel
+from miles.model.gbdt import Calibrator, FitData, FloatArray, GBDTConfig, GBDTModel
 
 
 def _fold(n: int, seed: int) -> FitData:
@@ -126,6 +126,41 @@ def test_ordinary_uploads_get_a_range_calibrated_on_theirs_alone(tmp_path: Path)
     y = np.r_[ordinary.log_views, trending.log_views]
     model.fit_ordinary_interval(valid.iloc[few], y[few], sources.iloc[few].reset_index(drop=True))
     assert model.ordinary_interval_scale is None
+
+
+def test_early_range_is_calibrated_per_reading_age(tmp_path: Path) -> None:
+    """Readings of 3-7 days noisier than younger ones: one pair of factors for every age left the old readings'
+    range too narrow (and the young ones' too wide); factors per t_i bucket, read between the buckets' median t_i,
+    give each age about 80 %, and round-trip through save/load."""
+    model = GBDTModel.fit_folds(_fold(3000, 41), _fold(800, 42), GBDTConfig(max_rounds=150, num_threads=1))
+
+    def early(fold: FitData, seed: int) -> tuple[pd.DataFrame, FloatArray]:
+        rng = np.random.default_rng(seed)
+        t_i = np.where(rng.random(len(fold.log_views)) < 0.5, rng.uniform(7, 23, len(fold.log_views)),
+                       rng.uniform(80, 160, len(fold.log_views)))  # fmt: skip
+        noise = rng.normal(scale=np.where(t_i > 72, 2.0, 0.1))
+        return fold.x.assign(early_t_i_h=t_i), fold.log_views + noise
+
+    valid, y_valid = early(_fold(2000, 43), 44)
+    test, y_test = early(_fold(3000, 45), 46)
+    model.interval_scale = model.conformal_scale(valid, y_valid)
+
+    def coverage_by_age() -> tuple[float, float]:
+        q = model.score(model.inputs(test), test)[0]
+        inside = (y_test >= q[:, 0]) & (y_test <= q[:, 2])
+        old = test["early_t_i_h"].to_numpy() > 72
+        return float(inside[~old].mean()), float(inside[old].mean())
+
+    young, old = coverage_by_age()
+    assert young > 0.95 and old < 0.7  # one pair of factors: too wide young, too narrow old
+    model.fit_age_scales(valid, y_valid, None)
+    assert model.age_interval_scale is not None and len(model.age_interval_scale) == 2
+    young, old = coverage_by_age()
+    assert 0.72 < young < 0.88 and 0.72 < old < 0.88
+    model.save(tmp_path)
+    assert GBDTModel.load(tmp_path).age_interval_scale == model.age_interval_scale
+    model.fit_age_scales(valid.iloc[:150], y_valid[:150], None)  # under AGE_SCALE_ROWS in each bucket
+    assert model.age_interval_scale is None
 
 
 def test_offset_model_residual_fit_round_trips(tmp_path: Path) -> None:

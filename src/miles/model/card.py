@@ -164,6 +164,14 @@ def _ordinary_scale(metrics: Mapping[str, Any]) -> str:
     return "; ordinary uploads and drafts: " + " / ".join(f"{v:.2f}" for v in scale) + ", calibrated on theirs alone"
 
 
+def _age_scale(metrics: Mapping[str, Any]) -> str:
+    points = metrics.get("age_interval_scale")
+    if not points:
+        return ""
+    by_age = ", ".join(f"{lo:.2f} / {hi:.2f} at {hours:.0f} h" for hours, lo, hi in points)
+    return f"; by the reading's age, read between: {by_age}"
+
+
 def loso_table(loso: Mapping[str, Any]) -> str:
     """Leave-one-source-out: per held-out source, MAE log10 / Spearman of the model and each baseline."""
     done = {s: r for s, r in loso.items() if "metrics" in r}
@@ -262,6 +270,7 @@ def task_section(task: str, manifest: Mapping[str, Any], metrics: Mapping[str, A
         + " / ".join(f"{v:.2f}" for v in metrics.get("interval_scale", [1.0, 1.0]))
         + " (low / high side), chosen on the validation fold by split-conformal calibration"
         + _ordinary_scale(metrics)
+        + _age_scale(metrics)
         + ").",
     ]
     if viral := viral_table(metrics.get("viral_on_ordinary") or {}):

@@ -622,6 +622,8 @@ def evaluate(
     extra["interval_scale"] = list(model.interval_scale)
     if model.ordinary_interval_scale is not None:
         extra["ordinary_interval_scale"] = list(model.ordinary_interval_scale)
+    if model.age_interval_scale is not None:
+        extra["age_interval_scale"] = [list(point) for point in model.age_interval_scale]
     per_source: dict[str, dict[str, Any]] = {}
     for source in sorted(test.meta["source"].unique()):
         sel = (test.meta["source"] == source).to_numpy()
