@@ -168,6 +168,16 @@ class FieldProblems:
     def add(self, name: str, message: str) -> None:
         self.problems.append({"field": name, "message": message})
 
+    def extend(self, problems: Iterable[Mapping[str, str]]) -> None:
+        """Problems found beyond single fields (a read time before the publish time), as ``{"field", "message"}``."""
+        for p in problems:
+            self.add(p["field"], p["message"])
+
+    @property
+    def fields(self) -> set[str]:
+        """The fields with a problem noted so far (their values could not be read)."""
+        return {p["field"] for p in self.problems}
+
     def check(self, name: str, read: Callable[[], T]) -> T | None:
         """``read()``, or None with its problem noted when it raises an expected error (bad input, too large)."""
         try:

@@ -144,6 +144,21 @@ def add_views(
     captured = problems.check("read_at", lambda: parse_local(read_at, tz, "read at") or utcnow())
     published = problems.check("published_at", lambda: parse_local(published_at, tz, "published at"))
     channel = problems.check("subscribers", lambda: parse_subscribers(subscribers, "subscribers"))
+    title_typed = title.strip() or None
+    # every problem at once: the fields read above and what the count contradicts (it said only the first)
+    problems.extend(
+        tracked.views_problems(
+            session=page.session,
+            user_id=user_id,
+            tracked_id=tracked_id,
+            views=count,
+            captured_at=captured,
+            title=title_typed,
+            published_at=published,
+            tz=tz,
+            unreadable=problems.fields,
+        )
+    )
     problems.raise_if_any()
     assert count is not None and captured is not None
     not_used = tracked.record_views(
@@ -152,7 +167,7 @@ def add_views(
         tracked_id=tracked_id,
         views=count,
         captured_at=captured,
-        title=title.strip() or None,
+        title=title_typed,
         published_at=published,
         channel_subscribers=channel,
         tz=tz,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -82,16 +82,108 @@ def _from_linked_draft(
     return title or draft_title, published_at or draft_time, note
 
 
+def _missing(title: str | None, published_at: datetime | None) -> list[str]:
+    """The details a video Miles has not read needs and that were not given (nor found in a linked draft)."""
+    return [f for f, absent in (("title", not title), ("published_at", published_at is None)) if absent]
+
+
+def _unread_problem(field: str) -> dict[str, str]:
+    return {"field": field, "message": f"{UNREAD}: {_UNREAD_ASKS[field]}"}
+
+
 def _require_unread_fields(title: str | None, published_at: datetime | None) -> None:
     """A video Miles has not read needs its title and publish time typed: the error names each one missing."""
-    missing = [f for f, absent in (("title", not title), ("published_at", published_at is None)) if absent]
+    missing = _missing(title, published_at)
     if not missing:
         return
     asks = "give its title and when it was published" if len(missing) == 2 else _UNREAD_ASKS[missing[0]]
-    raise InvalidInput(
-        f"{', '.join(missing)}: {UNREAD}: {asks}",
-        details=[{"field": f, "message": f"{UNREAD}: {_UNREAD_ASKS[f]}"} for f in missing],
-    )
+    raise InvalidInput(f"{', '.join(missing)}: {UNREAD}: {asks}", details=[_unread_problem(f) for f in missing])
+
+
+def views_problems(
+    *,
+    session: Session,
+    user_id: int,
+    tracked_id: int,
+    views: int | None,
+    captured_at: datetime | None,
+    title: str | None = None,
+    published_at: datetime | None = None,
+    tz: tzinfo = UTC,
+    unreadable: Collection[str] = (),
+) -> list[dict[str, str]]:
+    """Every problem ``record_views`` would find with this count (it raises only the first), each as ``{"field",
+    "message"}``: the Track page lists them all with the fields it could not read. A field in ``unreadable`` (typed
+    but not readable) is neither asked for nor compared, and nor is a ``views`` or ``captured_at`` of None."""
+    row = get_tracked(session=session, user_id=user_id, tracked_id=tracked_id)
+    video = video_as_seen(session=session, video_id=row.video_id, user_id=user_id)
+    title, published_at, _ = _details(session, user_id, row.video_id, video, title, published_at, tz)
+    problems = [_unread_problem(f) for f in _missing(title, published_at) if f not in unreadable]
+    published = None if published_at is None or "published_at" in unreadable else as_utc(published_at)
+    captured = None if captured_at is None or "read_at" in unreadable else as_utc(captured_at)
+    snaps = _seen_snapshots(session, row.video_id, user_id)
+    return problems + _count_problems(video, snaps, views, captured, published, tz)
+
+
+def _seen_snapshots(session: Session, video_id: str, user_id: int) -> list[VideoSnapshot]:
+    """The video's snapshots this user sees: another user's typed counts are theirs alone (they vetoed this user's)."""
+    where = (VideoSnapshot.video_id == video_id, seen_by(user_id))
+    return list(session.scalars(select(VideoSnapshot).where(*where)).all())
+
+
+def _same_time(snaps: Sequence[VideoSnapshot], captured: datetime) -> list[VideoSnapshot]:
+    """The snapshots a count read at ``captured`` would clash with (one is stored up to HIDDEN_CLASH_TRIES s on)."""
+    window = timedelta(seconds=HIDDEN_CLASH_TRIES)
+    return [snap for snap in snaps if captured <= as_utc(snap.captured_at) < captured + window]
+
+
+def _count_problems(
+    video: Video | None,
+    snaps: Sequence[VideoSnapshot],
+    views: int | None,
+    captured: datetime | None,
+    published: datetime | None,
+    tz: tzinfo,
+) -> list[dict[str, str]]:
+    """What cannot be true of a count (UTC times; None: not known, not checked), in the order record_views has
+    always checked it: views never fall with age, and a reading is after publishing and not in the future."""
+    problems: list[dict[str, str]] = []
+
+    def add(field: str, message: str) -> None:
+        problems.append({"field": field, "message": message})
+
+    own = video is not None and video.source == MANUAL_SOURCE  # details this user typed before: theirs to correct
+    soon = utcnow() + timedelta(minutes=5)
+    if published is not None and (video is None or own) and published > soon:
+        add("published_at", f"{local_text(published, tz)} is in the future: give when it went out")
+    if captured is not None and published is not None and captured <= published:
+        add("read_at", f"{local_text(captured, tz)} is not after it was published ({local_text(published, tz)})")
+    if captured is not None and captured > soon:
+        add("read_at", f"{local_text(captured, tz)} is in the future")
+    earliest = min((as_utc(snap.captured_at) for snap in snaps), default=None)
+    if own and published is not None and earliest is not None and earliest <= published:
+        read = local_text(earliest, tz)
+        add("published_at", f"{local_text(published, tz)} is after your earliest count of this video (read {read})")
+    if views is None or captured is None or any(p["field"] == "read_at" for p in problems):
+        return problems  # a count is compared with the others only at a time that can be right
+    return problems + _clashes(snaps, views, captured, tz)
+
+
+def _clashes(snaps: Sequence[VideoSnapshot], views: int, captured: datetime, tz: tzinfo) -> list[dict[str, str]]:
+    """Another count stored at that time, or the reading nearest in time that the count contradicts (1,000 after
+    1,200 then 1,500 names the 1,500); none for a retry of a count stored already."""
+    same_time = _same_time(snaps, captured)
+    if same_time:
+        if same_time[0].views == views:
+            return []
+        return [{"field": "read_at", "message": f"a count of this video at {local_text(captured, tz)} is already "
+                                                "stored: give the minute you read it, or another one"}]  # fmt: skip
+    for snap in sorted(snaps, key=lambda snap: abs((as_utc(snap.captured_at) - captured).total_seconds())):
+        at = as_utc(snap.captured_at)
+        if (at < captured and snap.views > views) or (at > captured and snap.views < views):
+            message = f"{views:,} at {local_text(captured, tz)} does not fit {snap.views:,} at {local_text(at, tz)}"
+            return [{"field": "views", "message": f"{message} (views only grow)"}]
+    return []
 
 
 def record_views(
@@ -120,34 +212,12 @@ def record_views(
     _require_unread_fields(title, published_at)
     assert title and published_at is not None
     published, captured = as_utc(published_at), as_utc(captured_at)
-    if (video is None or own) and published > utcnow() + timedelta(minutes=5):
-        raise _problem("published_at", f"{local_text(published, tz)} is in the future: give when it went out")
-    if captured <= published:
-        raise _problem("read_at", f"{local_text(captured, tz)} is not after it was published "
-                                  f"({local_text(published, tz)})")  # fmt: skip
-    if captured > utcnow() + timedelta(minutes=5):
-        raise _problem("read_at", f"{local_text(captured, tz)} is in the future")
-    # only what this user sees: another user's typed counts are theirs alone (they vetoed this user's)
-    snaps = session.scalars(select(VideoSnapshot).where(VideoSnapshot.video_id == row.video_id, seen_by(user_id))).all()
-    if own and (earliest := min((as_utc(snap.captured_at) for snap in snaps), default=None)) and earliest <= published:
-        raise _problem("published_at", f"{local_text(published, tz)} is after your earliest count of this video "
-                                        f"(read {local_text(earliest, tz)})")  # fmt: skip
-    window = timedelta(seconds=HIDDEN_CLASH_TRIES)  # a count is stored up to that much later (below)
-    same_time = [snap for snap in snaps if captured <= as_utc(snap.captured_at) < captured + window]
-    if same_time:  # a retry of this very count is stored already; another count at that time is refused
-        if same_time[0].views == views:
-            return notes
-        raise _problem("read_at", f"a count of this video at {local_text(captured, tz)} is already stored: give the "
-                                  "minute you read it, or another one")  # fmt: skip
-    # the reading nearest in time that the count contradicts (1,000 after 1,200 then 1,500 names the 1,500)
-    for snap in sorted(snaps, key=lambda snap: abs((as_utc(snap.captured_at) - captured).total_seconds())):
-        at = as_utc(snap.captured_at)
-        if (at < captured and snap.views > views) or (at > captured and snap.views < views):
-            raise _problem(
-                "views",
-                f"{views:,} at {local_text(captured, tz)} does not fit {snap.views:,} at {local_text(at, tz)} "
-                "(views only grow)",
-            )
+    snaps = _seen_snapshots(session, row.video_id, user_id)
+    problems = _count_problems(video, snaps, views, captured, published, tz)
+    if problems:  # the API and the MCP tool name the first, as they always have (views_problems: all of them)
+        raise _problem(**problems[0])
+    if _same_time(snaps, captured):  # a retry of this very count: stored already
+        return notes
     video_fields = {"video_id": row.video_id, "title": title, "published_at": published}
     if video is None or own:  # unread by Miles: what this user typed is theirs alone
         _keep_typed_details(session, user_id, row.video_id, title, published)
