@@ -89,7 +89,7 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     missing = web.post(
         f"/track/{item['id']}/views", data={"views": "15000", "csrf_token": token, "tracked_id": item["id"]}
     )
-    assert missing.status_code == 422 and "give when it was published" in html.unescape(missing.text)
+    assert missing.url.path == "/track" and "give when it was published" in html.unescape(missing.text)
     tid = item["id"]  # each missing field's link in the summary lands on its input, which says it is invalid
     assert f'href="#title-{tid}"' in missing.text and f'href="#published_at-{tid}"' in missing.text
     assert f'id="title-{tid}-error"' in missing.text and f'id="published_at-{tid}-error"' in missing.text
@@ -97,7 +97,7 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     early = web.post(f"/track/{tid}/views", data={"views": "10", "title": "t", "csrf_token": token, "tracked_id": tid,
                                                   "published_at": published.strftime("%Y-%m-%dT%H:%M"),
                                                   "read_at": before})  # fmt: skip
-    assert early.status_code == 422 and f'id="read_at-{tid}-error"' in early.text and "read_at:" not in early.text
+    assert early.url.path == "/track" and f'id="read_at-{tid}-error"' in early.text and "read_at:" not in early.text
     assert "Read at: " in html.unescape(early.text)  # the summary names the field in words
     added = web.post(
         f"/track/{item['id']}/views",
@@ -133,14 +133,14 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     niche = web.post("/api/v1/ideas", json={"topic": "sourdough starter", "language": "any"}).json()
     assert niche["candidates"] > 0 and "AAAAAAAAAAA" not in {o["video_id"] for o in niche["outliers"]}
     fall = web.post(f"/track/{item['id']}/views", data={"views": "10", "csrf_token": token, "tracked_id": item["id"]})
-    assert fall.status_code == 422 and "views only grow" in html.unescape(fall.text)
+    assert fall.url.path == "/track" and "views only grow" in html.unescape(fall.text)
     assert 'id="views-' + str(item["id"]) + '-error"' in fall.text
     # the forecast was for a typical channel, and says so; the creator's own size makes the comparison fair
     assert item["prepublish_forecast"]["draft"]["channel_subscribers"]["status"] == "defaulted"
     assert "The forecast is for a typical channel (" in page and "give your channel's subscribers" in page
     bad = web.post(f"/track/{item['id']}/views", data={"views": "600k", "subscribers": "lots", "csrf_token": token,
                                                        "tracked_id": item["id"]})  # fmt: skip
-    assert bad.status_code == 422 and 'id="subscribers-' + str(item["id"]) + '-error"' in bad.text
+    assert bad.url.path == "/track" and 'id="subscribers-' + str(item["id"]) + '-error"' in bad.text
     typical = item["prepublish_forecast"]["horizons"]
     sized = web.post(f"/track/{item['id']}/views", data={"views": "600k", "subscribers": "2k", "csrf_token": token},
                      follow_redirects=False)  # fmt: skip
@@ -161,7 +161,7 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     note = "1 reading less than 15 min before a later one not read (599,000 at "
     assert note in html.unescape(web.get("/track").text)  # the page says what the forecast left out, as JSON does
     fall = web.post(f"/track/{item['id']}/views", data={"views": "400k", "csrf_token": token, "tracked_id": item["id"]})
-    assert fall.status_code == 422 and "does not fit 600,000 at" in html.unescape(fall.text)  # the latest, not 500k
+    assert fall.url.path == "/track" and "does not fit 600,000 at" in html.unescape(fall.text)  # the latest, not 500k
 
 
 def test_typed_views_are_their_users_alone_and_leave_the_stored_video_as_it_was(

@@ -1,5 +1,6 @@
 """The Track page's views form with several fields wrong at once: every problem is listed beside its field and in
-the summary, the form comes back as typed, and nothing is stored."""
+the summary, the form comes back as typed, nothing is stored, and the browser ends on the Track page itself
+(not the form's action URL, which a reload posted again)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,34 @@ def test_an_unreadable_publish_time_is_named_once_and_the_other_fields_still_che
     assert _field_error(page, "published_at", tid) == "Published at: 'last tuesday' is not a date and time"
     assert "give its title" in _field_error(page, "title", tid) and _field_error(page, "read_at", tid) == ""
     assert web.get("/track.json").json()["items"][0]["snapshots"] == []
+
+
+def test_a_views_form_with_problems_goes_back_to_the_track_page(web: TestClient) -> None:
+    """The problems were shown at the form's action URL (/track/1/views): a reload posted the form again, and the
+    address could not be opened. Now the browser is sent back to /track, which shows them once, as typed."""
+    token, tid = _tracked(web)
+    now = datetime.now(UTC)
+    form = {"views": "lots", "read_at": (now - timedelta(days=1)).strftime(LOCAL), "title": "Crumb shot",
+            "published_at": now.strftime(LOCAL), "tracked_id": str(tid), "csrf_token": token}  # fmt: skip
+    sent = web.post(f"/track/{tid}/views", data=form, follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"] == "/track"
+    page = web.get("/track")
+    assert page.status_code == 200 and "<h1>Track your videos</h1>" in page.text
+    assert [p.split(":")[0] for p in _summary(page.text)] == ["Views", "Read at"]
+    assert "'lots' is not a number" in _field_error(page.text, "views", tid)
+    assert '<details class="add-views" open>' in page.text and 'value="Crumb shot"' in page.text
+    reload = web.get("/track").text  # said once: a reload shows the page as it is
+    assert _summary(reload) == [] and 'value="Crumb shot"' not in reload
+    assert web.get("/track.json").json()["items"][0]["snapshots"] == []
+    # a form too large for the flash cookie (a title of 300 emoji) is shown again at the action URL, as before
+    long = web.post(f"/track/{tid}/views", data={**form, "title": "🍞" * 300}, follow_redirects=False)
+    assert long.status_code == 422 and len(_summary(long.text)) == 2 and "🍞" * 300 in long.text
+    assert "set-cookie" not in long.headers  # no flash left over for the next view
+    # the form posted to the page's own path still answers there; the API keeps its JSON error, first problem only
+    added = web.post("/track", data={"url": "https://example.com/video", "csrf_token": token}, follow_redirects=False)
+    assert added.status_code == 422 and "Video URL: not a YouTube video URL or id" in _summary(added.text)[0]
+    body = {"views": 10, "title": "Soon", "published_at": (now + timedelta(days=3)).isoformat(),
+            "read_at": (now - timedelta(days=1)).isoformat()}  # fmt: skip
+    api = web.post(f"/api/v1/tracked/{tid}/views", json=body, headers={"X-CSRF-Token": token})
+    assert api.status_code == 422 and api.json()["ok"] is False
+    assert [d["field"] for d in api.json()["error"]["details"]] == ["published_at"]

@@ -2,7 +2,8 @@
 error page (or, for HTMX, an error box) instead of the API's JSON envelope.
 
 The API's handlers (``serve.errors``) stay in charge of ``/api/...``, ``/docs`` and every ``.json`` twin. For a
-page route registered with ``forms.form_page``, an expected error (4xx) renders that page again, as typed; for
+page route registered with ``forms.form_page``, an expected error (4xx) renders that page again, as typed (a
+form registered with ``back`` goes back to its page with its problems instead: Post/Redirect/Get); for
 the other paths a browser gets ``error.html`` with the same status and message. The header always shows who is
 logged in, and a page that needs a logged-in user redirects to ``/login?next=...``.
 """
@@ -23,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from miles.errors import MilesError, RateLimited
 from miles.serve.pages.common import TEMPLATES, LoginRequired, base_context, page_from, render
 from miles.serve.pages.forms import FORM_PAGES, FormPage, clean_typed, problems_of, validation_problem
-from miles.serve.web_auth import active_user, read_session, write_cookie
+from miles.serve.web_auth import active_user, put_flash, read_session, write_cookie
 from miles.store.db import session_scope
 
 log = logging.getLogger("miles.serve.pages")
@@ -88,6 +89,24 @@ def _form_again(request: Request, entry: FormPage, exc: Exception, status: int, 
     return response
 
 
+COOKIE_LIMIT = 4096  # bytes a browser keeps of one cookie: a longer Set-Cookie is dropped, and its flash with it
+
+
+def _back_to_page(request: Request, entry: FormPage, exc: Exception, typed: dict[str, Any]) -> Response | None:
+    """A redirect to the form's own page with its problems and what was typed in the flash (None: it would not fit
+    in the cookie, and the form is shown again at the action URL as before)."""
+    assert entry.back is not None
+    problems = problems_of(exc)
+    flash = {**entry.typed(typed), "field_errors": problems.by_field, "problems": problems.listed()}
+    response = RedirectResponse(entry.back, status_code=303)
+    web = read_session(request)
+    write_cookie(response, request, put_flash(request, web, flash))
+    if len(response.headers["set-cookie"]) <= COOKIE_LIMIT:
+        return response
+    request.state.web_session = web  # the session as it was, without the flash that does not fit
+    return None
+
+
 def _current_user_context(request: Request) -> dict[str, Any]:
     with session_scope(request.app.state.settings) as session:
         user = active_user(session, read_session(request))
@@ -104,6 +123,11 @@ def error_page(request: Request, exc: Exception, typed: dict[str, Any] | None = 
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     status, message = _message(exc)
     entry = _form_page(request, exc, status)
+    htmx = request.headers.get("hx-request") == "true"
+    if entry is not None and entry.back and typed is not None and status == 422 and not htmx:
+        back = _back_to_page(request, entry, exc, typed)
+        if back is not None:
+            return back
     if entry is not None and typed is not None:
         try:
             again_page = _form_again(request, entry, exc, status, typed)
@@ -112,7 +136,6 @@ def error_page(request: Request, exc: Exception, typed: dict[str, Any] | None = 
             return again_page
         except MilesError as again:  # e.g. the page's data needs a login that has expired: a plain error page
             log.info("could not show %s again: %s", request.url.path, again.message)
-    htmx = request.headers.get("hx-request") == "true"
     context = {**_current_user_context(request), "status": status, "message": message}
     template = "_error.html" if htmx else "error.html"
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status)

@@ -33,6 +33,7 @@ class FormPage:
     template: str
     data: Callable[[Page], dict[str, Any]]
     typed: Callable[[dict[str, str]], dict[str, Any]]
+    back: str | None = None  # the page a form posted away from it goes back to with its problems
 
 
 FORM_PAGES: dict[str, FormPage] = {}
@@ -43,9 +44,14 @@ def form_page(
     template: str,
     data: Callable[[Page], dict[str, Any]],
     typed: Callable[[dict[str, str]], dict[str, Any]] = lambda form: {"form": form},
+    back: str | None = None,
 ) -> None:
-    """Register ``route`` (the path template, e.g. ``/keys/{key_id}/revoke``) as a form re-rendered on errors."""
-    FORM_PAGES[route] = FormPage(template, data, typed)
+    """Register ``route`` (the path template, e.g. ``/keys/{key_id}/revoke``) as a form re-rendered on errors.
+
+    With ``back`` (a form posted to an action URL, e.g. ``/track/{tracked_id}/views`` on ``/track``), a form's
+    problems (422) redirect there instead (Post/Redirect/Get), carried in the one-time flash that the page's GET
+    route shows: the address bar showed the action URL, and a reload posted the form again."""
+    FORM_PAGES[route] = FormPage(template, data, typed, back)
 
 
 SECRET_FIELDS = frozenset({"password", "confirm", "csrf_token"})

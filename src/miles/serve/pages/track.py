@@ -64,8 +64,13 @@ def track_page_data(page: Page) -> dict[str, Any]:
     return {**data, "figures": _figures(data["items"])}
 
 
-for _route in ("/track", "/track/{tracked_id}/delete", "/track/{tracked_id}/views"):
-    form_page(_route, "track.html", track_page_data, lambda form: {"url": form.get("url", ""), "views_form": form})
+def _typed(form: dict[str, str]) -> dict[str, Any]:
+    return {"url": form.get("url", ""), "views_form": form}
+
+
+for _route in ("/track", "/track/{tracked_id}/delete"):
+    form_page(_route, "track.html", track_page_data, _typed)
+form_page("/track/{tracked_id}/views", "track.html", track_page_data, _typed, back="/track")  # flash: track_page
 
 
 @router.get("/track")
