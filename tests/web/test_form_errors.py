@@ -37,6 +37,7 @@ def test_score_lists_every_field_problem_beside_its_field_and_keeps_the_form(web
     assert re.search(r'name="alt_hour" maxlength="20" value="25"', text)
     assert field_error(text, "title") == ""
     assert "3 things to fix" in text and 'href="#subscribers"' in text
+    assert "Channel subscribers: &#39;lots&#39; is not a number" in text  # the summary names the field by its label
     assert 'id="duration_s" name="duration_s"' in text and 'value="long"' in text
     assert 'value="My sourdough diary"' in text and 'name="alt_title" maxlength="300" value="A second title"' in text
     assert 'aria-invalid="true" aria-describedby="subscribers-error"' in text
