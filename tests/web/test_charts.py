@@ -72,8 +72,8 @@ def test_a_tracked_videos_age_axis_is_ticked_in_hours_and_days() -> None:
 
     snaps = [{"age_h": 20.0, "views": 5000}, {"age_h": 25.0, "views": 8000}]
     axis = trajectory_figure(snaps, None)["layout"]["xaxis"]
-    assert axis["ticktext"] == ["12 h", "1 d", "2 d"] and axis["tickvals"] == [12, 24, 48]
+    assert axis["ticktext"] == ["12h", "1d", "2d"] and axis["tickvals"] == [12, 24, 48]
     horizons = [{"horizon_h": h, "p10": 1.0, "p50": 2.0, "p90": 3.0} for h in (1.0, 24.0, 168.0, 720.0)]
     axis = trajectory_figure([{"age_h": 0.5, "views": 40}], horizons)["layout"]["xaxis"]
-    assert axis["ticktext"] == ["15 min", "30 min", "1 h", "2 h", "6 h", "12 h", "1 d", "2 d", "3 d", "7 d", "14 d",
-                                "30 d"]  # fmt: skip
+    assert axis["ticktext"] == ["15 min", "30 min", "1h", "2h", "6h", "12h", "1d", "2d", "3d", "7d", "14d",
+                                "30d"]  # fmt: skip

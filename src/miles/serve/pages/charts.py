@@ -33,12 +33,14 @@ def view_ticks(values: Sequence[float]) -> dict[str, Any] | None:
     return {"tickvals": ticks, "ticktext": [f"{t:,.0f}" if t >= 10 else f"{t:g}" for t in ticks]}
 
 
-_AGES = ((0.25, "15 min"), (0.5, "30 min"), (1, "1 h"), (2, "2 h"), (6, "6 h"), (12, "12 h"), (24, "1 d"), (48, "2 d"),
-         (72, "3 d"), (168, "7 d"), (336, "14 d"), (720, "30 d"), (2160, "90 d"), (8760, "1 y"))  # fmt: skip
+# named as the forecast's horizons are (1h, 1d: ``horizon_label``) and the readings on the forecast chart (20h): the
+# Track chart's "1 d" sat beside pills saying "1d"
+_AGES = ((0.25, "15 min"), (0.5, "30 min"), (1, "1h"), (2, "2h"), (6, "6h"), (12, "12h"), (24, "1d"), (48, "2d"),
+         (72, "3d"), (168, "7d"), (336, "14d"), (720, "30d"), (2160, "90d"), (8760, "1y"))  # fmt: skip
 
 
 def age_ticks(values: Sequence[float]) -> dict[str, Any] | None:
-    """A log hours axis ticked at ages a creator counts in (1 h, 6 h, 1 d, 7 d ...) within the values' span: one
+    """A log hours axis ticked at ages a creator counts in (1h, 6h, 1d, 7d ...) within the values' span: one
     tick per power of ten left a chart of readings at 20-30 h with the single tick "100". None without values."""
     shown = [float(v) for v in values if v is not None and float(v) > 0]
     if not shown:
