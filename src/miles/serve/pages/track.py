@@ -149,34 +149,13 @@ def add_views(
     captured = problems.check("read_at", lambda: parse_local(read_at, tz, "read at") or utcnow())
     published = problems.check("published_at", lambda: parse_local(published_at, tz, "published at"))
     channel = problems.check("subscribers", lambda: parse_subscribers(subscribers, "subscribers"))
-    title_typed = title.strip() or None
+    reading: dict[str, Any] = {"session": page.session, "user_id": user_id, "tracked_id": tracked_id, "views": count,
+                               "captured_at": captured, "title": title.strip() or None, "published_at": published,
+                               "tz": tz}  # fmt: skip
     # every problem at once: the fields read above and what the count contradicts (it said only the first)
-    problems.extend(
-        tracked.views_problems(
-            session=page.session,
-            user_id=user_id,
-            tracked_id=tracked_id,
-            views=count,
-            captured_at=captured,
-            title=title_typed,
-            published_at=published,
-            tz=tz,
-            unreadable=problems.fields,
-        )
-    )
+    problems.extend(tracked.views_problems(**reading, unreadable=problems.fields))
     problems.raise_if_any()
-    assert count is not None and captured is not None
-    not_used = tracked.record_views(
-        session=page.session,
-        user_id=user_id,
-        tracked_id=tracked_id,
-        views=count,
-        captured_at=captured,
-        title=title_typed,
-        published_at=published,
-        channel_subscribers=channel,
-        tz=tz,
-    )
+    not_used = tracked.record_views(**reading, channel_subscribers=channel)
     page.commit()
     response = RedirectResponse(f"/track?views={tracked_id}#tracked-{tracked_id}", status_code=303)
     if not_used:  # a title or publish time typed for a video Miles knows: the next view says it was not used
