@@ -38,7 +38,10 @@ _MIN_SEC = re.compile(r"^(\d+)\s*m(?:in(?:utes?|s)?)?\s*(\d{1,2})$", re.IGNORECA
 MAX_EARLY_READINGS = 50  # as many as the API's draft accepts
 _AGE_TEXT = r"(\d+(?:\.\d+)?)\s*(min|m|h|d)?"  # an age as typed: groups 1 (number) and 2 (unit, hours by default)
 _AGE = re.compile(rf"^{_AGE_TEXT}$", re.IGNORECASE)
-_PAIR = re.compile(rf"^{_AGE_TEXT}\s*[:=]\s*(\d[\d.\s\u00a0\u202f'’_]*(?:\s*[km])?)$", re.IGNORECASE)
+_PAIR = re.compile(rf"^{_AGE_TEXT}\s*[:=]\s*(\d[\d.,\s\u00a0\u202f'’_]*(?:\s*[km])?)$", re.IGNORECASE)
+# readings are split at ';', new lines, and at a comma only where a new AGE:VIEWS begins after it: "24:2,400" is one
+# reading of 2,400 views (it was split into "24:2" and "400", refused as "not AGE:VIEWS")
+_READINGS_SPLIT = re.compile(r"[;\n]+|,(?=[^,;\n]*[:=])")
 _AGE_UNIT_H = {"min": 1 / 60, "m": 1 / 60, "h": 1.0, "d": 24.0}
 
 
@@ -211,7 +214,7 @@ def parse_early_views(text: str, field: str = "early views") -> list[tuple[float
     sorted by age; ages must differ and views may not fall as the video ages (the Score page's box and
     ``miles predict --early-views``)."""
     pairs: dict[float, int] = {}
-    for part in re.split(r"[,;\n]+", text):
+    for part in _READINGS_SPLIT.split(text):
         item = part.strip()
         if not item:
             continue
@@ -221,8 +224,7 @@ def parse_early_views(text: str, field: str = "early views") -> list[tuple[float
         if not found:
             raise InvalidInput(f"{field}: {item[:40]!r} is not AGE:VIEWS (hours since publishing : views, e.g. 6:900)")
         age_h = _hours(found)
-        # the views as every count is read ("3.000" is three thousand, as in the views box; "15k", "1.2M")
-        views = parse_views(found.group(3), f"{field}: {item[:40]!r}")
+        views = _reading_views(found.group(3), item, field)
         if not 0 < age_h <= 24 * 365:
             raise InvalidInput(f"{field}: {item!r}: the age must be after publishing and within a year")
         if age_h in pairs:
@@ -235,6 +237,18 @@ def parse_early_views(text: str, field: str = "early views") -> list[tuple[float
     if len(out) > MAX_EARLY_READINGS:
         raise InvalidInput(f"{field}: at most {MAX_EARLY_READINGS} readings")
     return out
+
+
+def _reading_views(text: str, item: str, field: str) -> int:
+    """The views of one AGE:VIEWS reading, read as every count is ("3.000" and "2,400" are thousands, as in the views
+    box; "15k", "1.2M"); a comma that is no thousands separator ("1:120, 900") is a reading without its age."""
+    try:
+        return parse_views(text, f"{field}: {item[:40]!r}")
+    except InvalidInput:
+        if "," not in text:
+            raise
+        tail = text.rsplit(",", 1)[1].strip()
+    raise InvalidInput(f"{field}: {tail[:40]!r} is not AGE:VIEWS (hours since publishing : views, e.g. 6:900)")
 
 
 def parse_views(text: str | None, field: str) -> int:

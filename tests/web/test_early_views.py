@@ -27,7 +27,12 @@ def test_early_views_and_counts_are_read_as_typed() -> None:
     assert parse_early_views("2h:500, 1d:3.000") == [(2.0, 500), (24.0, 3000)] == parse_early_views("2h:500, 1d:3 000")
     with pytest.raises(InvalidInput, match="views: ' ' is empty"):
         parse_views(" ", "views")
+    # a comma in a count groups thousands, as in every other number box ("24:2,400" was refused: "'400' is not
+    # AGE:VIEWS"); a comma before a new AGE:VIEWS still separates readings
+    assert parse_early_views("1:120, 6:900, 24:2,400") == [(1.0, 120), (6.0, 900), (24.0, 2400)]
+    assert parse_early_views("1:120,24:2,4k") == [(1.0, 120), (24.0, 2400)]
     for bad, words in (
+        ("1:120, 900", "'900' is not AGE:VIEWS"),  # a reading without its age, not 120,900 views
         ("6:900, 24:100", "views fall"),
         ("abc", "is not AGE:VIEWS"),
         ("0:5", "after publishing"),
@@ -78,6 +83,8 @@ def test_score_page_scores_in_early_mode_from_the_views_so_far(web: TestClient) 
     future = web.post("/score", data={**form, "publish_at": published, "early_views": "48:5000"})
     assert future.status_code == 422 and "lies in the future" in html.unescape(future.text)
     assert 'id="early_views-error"' in future.text and 'value="48:5000"' in future.text
+    bad = html.unescape(web.post("/score", data={**form, "early_views": "1:120, 900"}).text)
+    assert "Views so far: '900' is not AGE:VIEWS" in bad  # it said "Views so far: early views: ..."
 
 
 def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(web: TestClient) -> None:

@@ -137,7 +137,7 @@ def _labelled(name: str, message: str) -> str:
     """'Published at: ...' for a field's message, whether it named the field by its name ('views: ...'), its label
     or not at all ('2026-12-06 07:14 CET is after your earliest count': the summary said nothing of which field)."""
     label = field_label(name) if name else ""
-    for prefix in (f"{name}: ", f"{label}: ", f"{label.lower()}: "):
+    for prefix in (f"{name}: ", f"{name.replace('_', ' ')}: ", f"{label}: ", f"{label.lower()}: "):
         if name and message.startswith(prefix):
             message = message[len(prefix) :]
             break
