@@ -188,3 +188,15 @@ def test_ideas_are_written_in_the_language_of_the_outliers_that_hold_the_topics_
     ]
     assert ideas_language(found, outliers, "iphone tricks") == "en"  # type: ignore[arg-type]
     assert ideas_language(found, outliers, "iphone") == "fr"  # type: ignore[arg-type]  # most of them, as before
+
+
+def test_english_titles_read_right_for_a_singular_topic() -> None:
+    """ "What happens if you get SSD upgrade wrong?", "Getting started with SSD upgrade", "My first try at SSD
+    upgrade": a singular noun after a verb or preposition needs an article the template cannot know. The topic
+    now stands as the title's heading or after a word that takes a bare noun phrase."""
+    import re
+
+    needs_article = re.compile(r"\b(get|with|for|at|about|of|behind|trying|tried|to|best) ssd upgrade\b")
+    for topic in ("ssd upgrade", "budget travel tips", "iphone tricks"):
+        titles = [_fill(t.title, topic, 3, 2026).lower() for t in TEMPLATES]
+        assert not [t for t in titles if needs_article.search(t.replace(topic, "ssd upgrade"))], topic

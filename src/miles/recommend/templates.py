@@ -10,8 +10,10 @@ from dataclasses import dataclass
 class Template:
     """One idea shape with typed slots: ``{x}`` the topic noun phrase, ``{n}`` a number; ``pattern`` is the niche
     pattern it leans on (a key of ``patterns.pattern_masks``), ``seconds`` its usual length. English titles read
-    right whether the topic is singular or plural ("sourdough", "laptop tips"): the topic is never a verb's subject
-    or a noun's modifier ("Is laptop tips worth it", "3 laptop tips tips")."""
+    right whether the topic is singular or plural, countable or not ("ssd upgrade", "sourdough", "laptop tips"): the
+    topic is never a verb's subject or a noun's modifier ("Is laptop tips worth it", "3 laptop tips tips"), nor the
+    object of a verb or preposition, where a singular one needs an article the template cannot know ("if you get
+    SSD upgrade wrong"): it heads the title ("SSD upgrade: ...") or stands where a bare noun phrase reads right."""
 
     format: str
     title: str
@@ -22,51 +24,51 @@ class Template:
 
 
 TEMPLATES: tuple[Template, ...] = (
-    Template("list", "{n} mistakes beginners make with {x}", "Put “mistake #1” on screen in the first frame.",
+    Template("list", "{X}: {n} mistakes beginners make", "Put “mistake #1” on screen in the first frame.",
              "number", 45),
-    Template("list", "{n} things about {x} I wish I knew sooner", "Count down from {n} on screen, fastest tip first.",
+    Template("list", "{X}: {n} things I wish I knew sooner", "Count down from {n} on screen, fastest tip first.",
              "number"),
-    Template("myth test", "{n} myths about {x}, tested", "Open on the myth in big letters, then the verdict stamp.",
+    Template("myth test", "{X}: {n} myths, tested", "Open on the myth in big letters, then the verdict stamp.",
              "number"),
-    Template("rating", "Rating {n} viral hacks for {x}", "Show the score card before the first hack.", "number", 50,
+    Template("rating", "{X}: rating {n} viral hacks", "Show the score card before the first hack.", "number", 50,
              ("funny",)),
-    Template("tutorial", "Getting started with {x} in {n} simple steps",
+    Template("tutorial", "{X} for beginners in {n} simple steps",
              "Show the finished result, then rewind to step 1.", "number", 55, ("educational",)),
-    Template("challenge", "I tried {x} for {n} days", "Open on day {n} first, then jump back to day 1.", "number", 50,
+    Template("challenge", "{X}: my {n}-day challenge", "Open on day {n} first, then jump back to day 1.", "number", 50,
              ("hype", "dramatic")),
     Template("question", "{X} in {year}: worth it?", "Ask the question on screen and answer it in one word.",
              "question", 35),
-    Template("question", "Why does nobody talk about this trick for {x}?", "Start mid-trick with no introduction.",
+    Template("question", "{X}: why does nobody talk about this one?", "Start mid-trick with no introduction.",
              "question", 30),
-    Template("question", "What happens if you get {x} wrong?", "Open on the failed result, then explain the fix.",
+    Template("question", "{X}: what happens if you get this wrong?", "Open on the failed result, then explain the fix.",
              "question", 35, ("educational", "dramatic")),
-    Template("comparison", "Cheap vs expensive {x}: can you tell?", "Put both side by side in the first frame.",
+    Template("comparison", "{X}, cheap vs expensive: can you tell?", "Put both side by side in the first frame.",
              None, 40, ("funny", "hype")),
     Template("explainer", "{X} explained in 30 seconds", "State the one-sentence answer before anything else.",
              None, 30, ("educational",)),
-    Template("explainer", "The science behind {x}, made simple", "Show the close-up that makes the difference first.",
+    Template("explainer", "{X}: the science, made simple", "Show the close-up that makes the difference first.",
              None, 45, ("educational",)),
-    Template("story", "My first try at {x} went completely wrong",
+    Template("story", "{X}: my first try went completely wrong",
              "Open on the disaster, then “here is what happened”.", None, 45, ("dramatic", "funny")),
-    Template("story", "The mistake with {x} that cost me a week", "Show the ruined result with a time stamp on screen.",
+    Template("story", "{X}: the mistake that cost me a week", "Show the ruined result with a time stamp on screen.",
              None, 40, ("dramatic",)),
-    Template("POV", "POV: your first time trying {x}", "Film from your own eyes, hands already in frame.", None, 20,
+    Template("POV", "POV: {x} for the very first time", "Film from your own eyes, hands already in frame.", None, 20,
              ("funny",)),
-    Template("routine", "A slow, cozy session of {x}", "Open on a calm close-up with natural sound, no talking.",
+    Template("routine", "{X}: a slow, cozy session", "Open on a calm close-up with natural sound, no talking.",
              None, 45, ("cozy", "chill")),
-    Template("routine", "Sunday morning {x}, start to finish", "Start with the light and the first sound of the work.",
-             None, 50, ("cozy", "chill")),
+    Template("routine", "{X} on a Sunday morning, start to finish",
+             "Start with the light and the first sound of the work.", None, 50, ("cozy", "chill")),
     Template("ASMR", "{X} with no talking, just sound", "Open on the loudest satisfying sound of the process.",
              None, 40, ("cozy", "chill")),
-    Template("speedrun", "{X} speedrun: beat my time", "Start the timer on screen in the first frame.", None, 35,
-             ("hype",)),
+    Template("speedrun", "{X} against the clock: beat my time", "Start the timer on screen in the first frame.",
+             None, 35, ("hype",)),
     Template("before/after", "{X} before and after: one change", "Show the after first, then cut to the before.",
              None, 30),
     Template("budget", "{X} on a tiny budget", "Show the receipt total in the first frame.", None, 40),
     Template("secret", "{X}: the detail pros never skip", "Zoom on the detail before saying a word.", None, 30),
-    Template("reaction", "Reacting to the best {x} on the internet", "Open on your face at the wildest moment.",
+    Template("reaction", "{X}: reacting to the best on the internet", "Open on your face at the wildest moment.",
              None, 45, ("funny", "hype")),
-    Template("checklist", "Everything you need for {x}, nothing more", "Lay every item out in the first frame.",
+    Template("checklist", "{X}: everything you need, nothing more", "Lay every item out in the first frame.",
              None, 35, ("educational",)),
 )  # fmt: skip
 
