@@ -11,6 +11,7 @@ from tests.recommend.test_patterns import niche
 
 from miles.errors import SourceUnavailable
 from miles.recommend.generate import LLMGenerator, NicheContext, OfflineGenerator, _fill, parse_ideas
+from miles.recommend.patterns import TITLE_LENGTHS, Pattern
 from miles.recommend.templates import TEMPLATES, TEMPLATES_FR
 
 OUTLIERS = [
@@ -18,6 +19,9 @@ OUTLIERS = [
     {"video_id": "v2", "title": "3 bread mistakes beginners make", "multiple": 4.0, "views": 50000, "duration_s": 30},
     {"video_id": "v3", "title": "Sourdough starter in 7 days", "multiple": 2.5, "views": 20000, "duration_s": 55},
 ]
+
+
+SHORT, LONG = TITLE_LENGTHS[0][2], TITLE_LENGTHS[-1][2]
 
 
 def context() -> NicheContext:
@@ -190,6 +194,23 @@ def test_ideas_are_written_in_the_language_of_the_outliers_that_hold_the_topics_
     assert ideas_language(found, outliers, "iphone") == "fr"  # type: ignore[arg-type]  # most of them, as before
 
 
+def _title_length_pattern(label: str, effect: float = 1.74) -> Pattern:
+    return Pattern(f"title_length:{label}", label, "title length", 29, 52, 2.0, 1.1, effect, 1.1, 4.1, None, True)
+
+
+def test_a_winning_title_length_sets_the_ideas_title_length() -> None:
+    """The niche's finding "long title (> 60 characters)" beat the rest at 1.74x while every idea was 41-51
+    characters long; the length a niche rewards now shapes the titles, as a winning duration sets the ideas' length."""
+    for topic in ("ssd upgrade", "iphone tricks", "budget travel tips"):
+        long = NicheContext(topic=topic, vibe="", outliers=OUTLIERS, patterns=[_title_length_pattern(LONG)])
+        drafts = OfflineGenerator(year=2026).generate(long, n=5, seed=4)
+        assert len(drafts) >= 5 and all(60 < len(d.title) <= 100 for d in drafts), [d.title for d in drafts]
+        assert all("long title (> 60 characters)" in d.reasoning for d in drafts)
+    short = NicheContext(topic="sourdough", vibe="", outliers=OUTLIERS, patterns=[_title_length_pattern(SHORT)])
+    drafts = OfflineGenerator(year=2026).generate(short, n=3, seed=4)
+    assert len(drafts) >= 3 and all(len(d.title) <= 30 for d in drafts), [d.title for d in drafts]
+
+
 def test_english_titles_read_right_for_a_singular_topic() -> None:
     """ "What happens if you get SSD upgrade wrong?", "Getting started with SSD upgrade", "My first try at SSD
     upgrade": a singular noun after a verb or preposition needs an article the template cannot know. The topic
@@ -198,5 +219,5 @@ def test_english_titles_read_right_for_a_singular_topic() -> None:
 
     needs_article = re.compile(r"\b(get|with|for|at|about|of|behind|trying|tried|to|best) ssd upgrade\b")
     for topic in ("ssd upgrade", "budget travel tips", "iphone tricks"):
-        titles = [_fill(t.title, topic, 3, 2026).lower() for t in TEMPLATES]
+        titles = [_fill(t.title + longer, topic, 3, 2026).lower() for t in TEMPLATES for longer in ("", t.longer)]
         assert not [t for t in titles if needs_article.search(t.replace(topic, "ssd upgrade"))], topic

@@ -20,7 +20,7 @@ from miles.config import Settings
 from miles.errors import SourceUnavailable
 from miles.inputs import format_multiple
 from miles.recommend.candidates import SHORTS_MAX_S
-from miles.recommend.patterns import DURATIONS, Pattern
+from miles.recommend.patterns import DURATIONS, TITLE_LENGTHS, Pattern
 from miles.recommend.templates import Template, templates_for
 
 
@@ -109,6 +109,27 @@ def _fill(text: str, x: str, n: int, year: int) -> str:
     return _capitalised(text.format(x=x, X=_capitalised(x), n=n, year=year))
 
 
+YOUTUBE_TITLE_MAX = 100  # YouTube refuses a longer title, whatever the niche's long titles reward
+Span = tuple[float, float]  # a measure's range, low and high inclusive
+
+
+def winning_range(
+    winning: dict[str, Pattern], buckets: tuple[tuple[float, float, str], ...], prefix: str
+) -> tuple[Pattern, Span] | None:
+    """The strongest winning pattern among a bucketed measure's buckets (``patterns.DURATIONS``, ``TITLE_LENGTHS``)
+    and its range: what the ideas' own measure follows (a niche rewarding "≤ 15 s" gets 12 s ideas, one rewarding
+    "long title (> 60 characters)" long titles)."""
+    found = [
+        (winning[f"{prefix}:{label}"], (low, high)) for low, high, label in buckets if f"{prefix}:{label}" in winning
+    ]
+    return max(found, key=lambda f: f[0].effect or 0.0) if found else None
+
+
+def _outside(length: float, span: Span) -> float:
+    """How far ``length`` falls outside ``span`` (0 inside it)."""
+    return max(span[0] - length, length - span[1], 0.0)
+
+
 def shortened(text: str, limit: int = 60) -> str:
     """``text`` cut at a word boundary within ``limit`` characters, with an ellipsis when it was cut."""
     text = text.strip()
@@ -124,7 +145,7 @@ class OfflineGenerator:
     names the outliers and patterns it used, or says that the niche gave no evidence. Deterministic per seed."""
 
     name = "offline"
-    version = "10"  # part of the ideas cache key: a new recipe must not serve old cached ideas
+    version = "11"  # part of the ideas cache key: a new recipe must not serve old cached ideas
 
     def __init__(self, *, year: int | None = None) -> None:
         self.year = year
@@ -138,14 +159,19 @@ class OfflineGenerator:
         order = self._order(templates, context.vibe.strip().lower(), winning, rng)
         year = self.year or date.today().year
         seconds = self._typical_seconds(context.outliers, winning)
+        title_length = self._title_length(winning)
+        span = title_length[1] if title_length else None
         drafts = []
-        for template in order[: max(n * 3, n)]:
+        for template in order:
             number = int(NUMBERS[int(rng.integers(len(NUMBERS)))])
-            used = winning.get(template.pattern) if template.pattern else None
+            title = self._title(template, x, number, year, span)
+            used = [winning[template.pattern]] if template.pattern in winning else []
+            if title_length and not _outside(len(title), title_length[1]):
+                used.append(title_length[0])
             cited = self._cite(context.outliers, template.pattern)
             drafts.append(
                 IdeaDraft(
-                    title=_fill(template.title, x, number, year)[:120],
+                    title=title[:120],
                     hook=_fill(template.hook, x, number, year)[:300],
                     format=template.format,
                     duration_s=float(round(min(SHORTS_MAX_S, seconds or template.seconds))),
@@ -153,7 +179,36 @@ class OfflineGenerator:
                     inspired_by=[str(o["video_id"]) for o in cited],
                 )
             )
-        return drafts
+        return self._kept(drafts, n, span)
+
+    @staticmethod
+    def _title_length(winning: dict[str, Pattern]) -> tuple[Pattern, Span] | None:
+        """The niche's winning title length and its range in characters, within what YouTube accepts."""
+        found = winning_range(winning, TITLE_LENGTHS, "title_length")
+        return (found[0], (found[1][0], min(found[1][1], YOUTUBE_TITLE_MAX))) if found else None
+
+    @staticmethod
+    def _title(template: Template, x: str, number: int, year: int, span: Span | None) -> str:
+        """The template's title, or its fuller wording (``Template.longer``) when that is nearer the length the
+        niche's titles win with; the plain one when both are as near."""
+        plain = _fill(template.title, x, number, year)
+        if span is None or not template.longer:
+            return plain
+        fuller = _fill(template.title + template.longer, x, number, year)
+        return min((plain, fuller), key=lambda t: _outside(len(t), span))
+
+    @staticmethod
+    def _kept(drafts: list[IdeaDraft], n: int, span: Span | None) -> list[IdeaDraft]:
+        """3n drafts for scoring and diversity to choose from; with a winning title length, only those of that
+        length, topped up to n with the nearest others when too few reach it (a short niche, a long topic)."""
+        wanted = max(n * 3, n)
+        if span is None:
+            return drafts[:wanted]
+        fitting = [d for d in drafts if not _outside(len(d.title), span)]
+        nearest = sorted(
+            (d for d in drafts if _outside(len(d.title), span)), key=lambda d: _outside(len(d.title), span)
+        )
+        return (fitting + nearest[: max(n - len(fitting), 0)])[:wanted]
 
     @staticmethod
     def _order(
@@ -172,9 +227,10 @@ class OfflineGenerator:
         """A length inside the range a winning length pattern names (four fifths of its top: "≤ 15 s" gives 12 s,
         where every idea said 22 s beside it), else the median length of the niche's Short outliers (never a long
         video's), within 15–60 s."""
-        for low, high, label in DURATIONS:
-            if f"duration:{label}" in winning and high <= SHORTS_MAX_S:
-                return float(round(max(low, 0.8 * high)))
+        shorts_lengths = tuple(b for b in DURATIONS if b[1] <= SHORTS_MAX_S)
+        if found := winning_range(winning, shorts_lengths, "duration"):
+            low, high = found[1]
+            return float(round(max(low, 0.8 * high)))
         shorts = [float(o["duration_s"]) for o in outliers if o.get("duration_s") and o["duration_s"] <= SHORTS_MAX_S]
         return float(np.clip(np.median(shorts), 15, 60)) if shorts else None
 
@@ -189,13 +245,13 @@ class OfflineGenerator:
         return trusted[:3]
 
     @staticmethod
-    def _reasoning(context: NicheContext, template: Template, used: Pattern | None, cited: list[dict[str, Any]]) -> str:
+    def _reasoning(context: NicheContext, template: Template, used: list[Pattern], cited: list[dict[str, Any]]) -> str:
         parts = []
-        if used is not None and used.effect is not None:
+        for pattern in used:
             parts.append(
-                f"Uses the niche's pattern “{used.label}”: {format_multiple(used.effect)} the median multiple "
-                f"(95 % interval {format_multiple(used.ci_low or 0.0)}–{format_multiple(used.ci_high or 0.0)}, "
-                f"{used.n_with} videos)."
+                f"Uses the niche's pattern “{pattern.label}”: {format_multiple(pattern.effect or 0.0)} the median "
+                f"multiple (95 % interval {format_multiple(pattern.ci_low or 0.0)}–"
+                f"{format_multiple(pattern.ci_high or 0.0)}, {pattern.n_with} videos)."
             )
         if cited:
             shown = "; ".join(f"“{shortened(str(o['title']))}” ({format_multiple(o['multiple'] or 0)})" for o in cited)
