@@ -162,6 +162,16 @@ def format_multiple(value: float) -> str:
     return f"{v:.2f}×" if v < 3 else f"{v:.1f}×" if v < 10 else f"{v:,.0f}×"
 
 
+MAX_MULTIPLE_SHOWN = 100.0
+
+
+def format_outlier_multiple(value: float) -> str:
+    """An outlier's multiple as :func:`format_multiple` writes it, up to "over 100×": its basis is a median of a few
+    uploads or a model's guess for a channel of that size, wrong by a factor of a few on its own, so "10,927×"
+    claimed digits the basis cannot carry; past 100× it says that the basis was tiny, not how much better it did."""
+    return f"over {MAX_MULTIPLE_SHOWN:.0f}×" if float(value) > MAX_MULTIPLE_SHOWN else format_multiple(value)
+
+
 def parse_publish_time(text: str | None, field: str, *, now: datetime | None = None) -> datetime | None:
     """A publish time (ISO 8601 date, or date and time with ``T`` or a space; naive means UTC) in UTC, between
     2005 and one year ahead; None when blank."""

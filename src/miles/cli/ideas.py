@@ -14,7 +14,7 @@ from miles.cli.state import STATE
 from miles.config import Settings
 from miles.domain import checked_platform
 from miles.errors import InvalidInput, SourceUnavailable
-from miles.inputs import format_age, parse_subscribers
+from miles.inputs import format_age, format_outlier_multiple, parse_subscribers
 from miles.recommend.candidates import Filters
 from miles.recommend.generate import shortened
 from miles.serve.services.ideas import ideas_for
@@ -133,6 +133,13 @@ def _fmt(value: float | None, spec: str = ".1f") -> str:
     return "–" if value is None else format(value, spec)
 
 
+def _flag(outlier: dict[str, Any]) -> str:
+    """Why an outlier's multiple is not trusted: its basis's usual views are tiny, or it rests on too few videos."""
+    if outlier.get("tiny_base"):
+        return f" (tiny base: {outlier['basis_views']:,.0f} views)"
+    return "" if outlier.get("trusted", True) else " (thin)"
+
+
 def _print(result: dict[str, Any]) -> None:
     console.print(
         f"[bold]{result['topic']}[/bold] {result['vibe']} · {result['candidates']} niche videos · "
@@ -147,8 +154,8 @@ def _print(result: dict[str, Any]) -> None:
     kinds = {"short": "Short", "long": "long-form", "unknown": "unknown"}  # as the Ideas page's badges
     for o in result["outliers"][:8]:
         outliers.add_row(shortened(o["title"], 70), kinds.get(o.get("kind") or "", "–"), format_age(o["age_h"]),
-                         f"{o['views']:,}", f"{_fmt(o['multiple'])}x",
-                         o["basis"] + ("" if o.get("trusted", True) else " (thin)"))  # fmt: skip
+                         f"{o['views']:,}", "–" if o["multiple"] is None else format_outlier_multiple(o["multiple"]),
+                         o["basis"] + _flag(o))  # fmt: skip
     console.print(outliers)
     patterns = Table(title="Patterns (median multiple with vs without)")
     for col in ("pattern", "with", "without", "effect", "95% interval"):

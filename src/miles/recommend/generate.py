@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from miles.config import Settings
 from miles.errors import SourceUnavailable
-from miles.inputs import format_multiple
+from miles.inputs import format_multiple, format_outlier_multiple
 from miles.recommend.candidates import SHORTS_MAX_S
 from miles.recommend.patterns import DURATIONS, TITLE_LENGTHS, Pattern
 from miles.recommend.templates import Template, templates_for
@@ -254,7 +254,9 @@ class OfflineGenerator:
                 f"{format_multiple(pattern.ci_high or 0.0)}, {pattern.n_with} videos)."
             )
         if cited:
-            shown = "; ".join(f"“{shortened(str(o['title']))}” ({format_multiple(o['multiple'] or 0)})" for o in cited)
+            shown = "; ".join(
+                f"“{shortened(str(o['title']))}” ({format_outlier_multiple(o['multiple'] or 0)})" for o in cited
+            )
             parts.append(f"Closest outliers: {shown}.")
         else:
             parts.append(
@@ -278,7 +280,8 @@ SYSTEM_PROMPT = (
 def build_prompt(context: NicheContext, n: int) -> str:
     """The evidence for the LLM: the niche's outliers (trusted ones first, each with what its multiple compares
     with) and only the significant patterns (95 % interval excluding 1x); says so when the niche gave none."""
-    keys = ("video_id", "title", "multiple", "views", "duration_s", "baseline_count", "age_window", "trusted")
+    keys = ("video_id", "title", "multiple", "views", "duration_s", "basis_views", "baseline_count", "age_window",
+            "trusted")  # fmt: skip
     outliers = [{k: o.get(k) for k in keys if k in o} for o in context.outliers[:15]]
     patterns = [
         {

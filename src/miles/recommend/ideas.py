@@ -35,7 +35,7 @@ from miles.recommend.candidates import (
 )
 from miles.recommend.candidates import select as select_candidates
 from miles.recommend.generate import IdeaDraft, IdeaGenerator, NicheContext, OfflineGenerator, generator_for
-from miles.recommend.outliers import MIN_BASELINE, fit_reference_labeler, niche_outliers
+from miles.recommend.outliers import MIN_BASELINE, MIN_BASIS_VIEWS, fit_reference_labeler, niche_outliers
 from miles.recommend.patterns import Pattern, find_patterns
 from miles.recommend.templates import BY_LANGUAGE, templates_for
 from miles.store.db import session_scope
@@ -346,7 +346,7 @@ def _evidence_notes(
     if found.ids and trusted < MIN_TRUSTED_OUTLIERS:
         notes.append(
             f"too little evidence in this niche: {trusted} outlier(s) with a baseline of at least {MIN_BASELINE} "
-            "videos; treat the ideas as guesses"
+            f"videos and {MIN_BASIS_VIEWS:,} usual views; treat the ideas as guesses"
         )
     if found.ids and not any(p.is_finding for p in patterns):
         notes.append("no pattern stands out in this niche (no effect whose 95 % interval excludes 1x)")
@@ -450,6 +450,8 @@ def _outlier_out(row: dict[str, Any]) -> dict[str, Any]:
         "basis": row["basis"],
         "baseline_count": int(row["baseline_count"]),
         "baseline_kind": str(row["baseline_kind"]),
+        "basis_views": num(row.get("basis_views")),
+        "tiny_base": bool(row.get("tiny_base", False)),
         "age_window": str(row["age_window"]),
         "trusted": bool(row["trusted"]),
         "channel_multiple": num(row["channel_multiple"]),

@@ -6,9 +6,11 @@ Each niche video gets, at its latest snapshot:
 - ``niche_multiple``: exp(age-adjusted residual): views ÷ what a typical video of its category and channel
   size gets at that age (the ``ViralLabeler`` expectation model, fitted on the store's data).
 ``multiple`` ranks them: the channel multiple where known, else the niche multiple; ``basis`` says which, and
-``baseline_count`` how many videos stand behind it (in the same age window, ``age_window``). A multiple over fewer
-than ``MIN_BASELINE`` (5) videos is flagged (``trusted`` False) and ranked after every trusted one: 2,678x over a
-channel's two tiny earlier uploads says more about the baseline than about the video.
+``baseline_count`` how many videos stand behind it (in the same age window, ``age_window``) and ``basis_views`` the
+views it divides by. A multiple over fewer than ``MIN_BASELINE`` (5) videos, or over a basis of fewer than
+``MIN_BASIS_VIEWS`` views (``tiny_base``), is flagged (``trusted`` False) and ranked after every trusted one: 2,678x
+over a channel's two tiny earlier uploads, or 283x over a channel that usually gets 154 views, says more about the
+baseline than about the video.
 
 :func:`draft_usual_views` gives a draft (a video not yet stored) the same channel baseline, for the prediction
 API's outlier multiple: training, ideas and the API all use ``miles.features.channel.usual_views``.
@@ -28,6 +30,10 @@ from miles.features.schema import AGE_EDGES_H, age_bucket
 
 MIN_REFERENCE_ROWS = 200
 MIN_BASELINE = 5  # fewer videos behind a multiple than this: shown, flagged, never ranked above a trusted one
+# A basis of a few hundred views is the size of one share or one lucky push of the feed: the multiple over it grows
+# with how small the basis is (283x over a channel's usual 154 views), not with how much better the video did, and
+# a creator copying it would be chasing noise. Below this the multiple is shown, flagged and ranked like a thin one.
+MIN_BASIS_VIEWS = 1_000
 
 
 def fit_reference_labeler(frame: pd.DataFrame) -> ViralLabeler | None:
@@ -74,10 +80,13 @@ def _hours(h: float) -> str:
 
 
 def niche_outliers(niche: pd.DataFrame, history: pd.DataFrame, labeler: ViralLabeler | None) -> pd.DataFrame:
-    """One row per niche video (latest snapshot): trusted multiples first (a baseline of at least
-    ``MIN_BASELINE`` videos), each by size; ``baseline_count``/``baseline_kind`` say what the multiple compares with."""
+    """One row per niche video (latest snapshot): trusted multiples first (a baseline of at least ``MIN_BASELINE``
+    videos and ``MIN_BASIS_VIEWS`` views), each by size; ``baseline_count``/``baseline_kind``/``basis_views`` say
+    what the multiple compares with."""
     if niche.empty:
-        return pd.DataFrame(columns=["video_id", "title", "views", "age_h", "multiple", "basis", "trusted"])
+        return pd.DataFrame(
+            columns=["video_id", "title", "views", "age_h", "multiple", "basis", "basis_views", "tiny_base", "trusted"]
+        )
     combined = pd.concat([niche, history], ignore_index=True).drop_duplicates(["video_id", "captured_at"])
     snaps = prepare_snapshots(combined)
     baselines = outlier_baselines(snaps)
@@ -100,7 +109,9 @@ def niche_outliers(niche: pd.DataFrame, history: pd.DataFrame, labeler: ViralLab
     latest["baseline_count"] = np.where(has_channel, latest["channel_baseline_count"], niche_count).astype(int)
     latest["baseline_kind"] = np.where(has_channel, "earlier uploads of its channel", niche_kind)
     latest["age_window"] = [age_window(a) for a in latest["age_h"]]
-    latest["trusted"] = latest["baseline_count"] >= MIN_BASELINE
+    latest["basis_views"] = np.expm1(log_views - np.log(latest["multiple"].to_numpy(dtype=float)))
+    latest["tiny_base"] = latest["basis_views"] < MIN_BASIS_VIEWS
+    latest["trusted"] = (latest["baseline_count"] >= MIN_BASELINE) & ~latest["tiny_base"]
     keep = [
         "video_id",
         "title",
@@ -118,6 +129,8 @@ def niche_outliers(niche: pd.DataFrame, history: pd.DataFrame, labeler: ViralLab
         "basis",
         "baseline_count",
         "baseline_kind",
+        "basis_views",
+        "tiny_base",
         "age_window",
         "trusted",
         "description",

@@ -84,8 +84,10 @@ class NicheOutlierOut(BaseModel):
     basis: str = Field(description="'channel' (its own channel's usual views) or 'niche' (stored videos').")
     baseline_count: int = Field(description="Videos behind that expectation.")
     baseline_kind: str = Field(description="The expectation, in words.")
+    basis_views: float | None = Field(None, description="The views it is compared with (its basis's usual views).")
+    tiny_base: bool = Field(False, description="A basis under 1,000 views: the multiple says more about the basis.")
     age_window: str = Field(description="The ages it was compared at.")
-    trusted: bool = Field(description="Whether the baseline has enough videos to trust the multiple.")
+    trusted: bool = Field(description="Whether the baseline has enough videos and views to trust the multiple.")
     channel_multiple: float | None = None
     niche_multiple: float | None = None
     duration_s: float | None = None

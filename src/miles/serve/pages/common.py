@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.domain import local_text
 from miles.errors import Unauthorized
-from miles.inputs import format_duration, format_multiple
+from miles.inputs import format_duration, format_multiple, format_outlier_multiple
 from miles.model.predict import EFFECT_CAPTION, effect_multiple, no_reasons
 from miles.serve.deps import SessionDep, client_ip, requester_of
 from miles.serve.limits import Limiter
@@ -89,6 +89,10 @@ def _multiple(value: Any) -> str:
     return "–" if value is None else format_multiple(value)
 
 
+def _outlier_multiple(value: Any) -> str:
+    return "–" if value is None else format_outlier_multiple(value)
+
+
 def clean_json(value: Any) -> Any:
     """JSON-safe: NaN and infinities (metrics files may hold them) become null."""
     if isinstance(value, dict):
@@ -117,6 +121,7 @@ def _note(text: Any) -> Markup:
 
 
 TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple, figure=_figure, note=_note)
+TEMPLATES.env.filters["outlier_multiple"] = _outlier_multiple
 TEMPLATES.env.filters["duration"] = format_duration
 TEMPLATES.env.filters["effect"] = effect_multiple
 

@@ -50,6 +50,7 @@ def _points(outliers: pd.DataFrame) -> list[dict[str, Any]]:
                 "multiple": _num(row.get("multiple")),
                 "basis": str(row["basis"]),
                 "trusted": bool(row.get("trusted", True)),  # trusted multiples rank first, then the thin ones
+                "tiny_base": bool(row.get("tiny_base", False)),
                 "publish_hour_utc": int(published.tz_convert("UTC").hour if published.tzinfo else published.hour),
                 "published_at": as_utc(published.to_pydatetime()),
                 "thumbnail_url": row.get("thumbnail_url"),
