@@ -268,18 +268,19 @@ def _compute(
 
 def ideas_language(found: Candidates, outliers: list[dict[str, Any]], topic: str = "") -> str | None:
     """The language to write ideas in: the niche's filter, else the topic's, else that of most of the niche's outliers
-    whose titles hold every word of the topic ("astuces tech" is too short to tell, its French tech videos are not;
-    "iphone tricks" got French ideas from French iPhone videos), else of most outliers, else unknown."""
+    whose titles hold every word of the topic ("astuces tech" is too short to tell, its French tech videos are not),
+    else unknown (written in English, the pages' language). Most outliers of any title were no evidence: a niche
+    shows videos in every language when the topic's cannot be told, and "iphone tricks" got French ideas from
+    French iPhone videos while its outliers about iPhone tricks were English."""
     if found.language or found.topic_language:
         return found.language or found.topic_language
     words = re.findall(r"[^\W_]+", topic.lower())
     holding = [o for o in outliers if words and all(w in str(o.get("title", "")).lower() for w in words)]
-    for pool in (holding, outliers):
-        counts = Counter(str(o["language"]) for o in pool if o.get("language"))
-        if counts:
-            top, count = counts.most_common(1)[0]
-            if count > len(pool) / 2:
-                return top
+    counts = Counter(str(o["language"]) for o in holding if o.get("language"))
+    if counts:
+        top, count = counts.most_common(1)[0]
+        if count > len(holding) / 2:
+            return top
     return None
 
 
@@ -339,7 +340,8 @@ def _evidence_notes(
             "guessed from the topic), so videos in every language are shown; pick a language to narrow it"
         )
     elif found.ids and req.filters.language == "auto" and found.topic_language is None:
-        ideas_in = f"; most of its outliers are in {language}, so the ideas are written in it" if language else ""
+        ideas_in = (f"; most of its outliers about “{req.topic}” are in {language}, so the ideas are written in it"
+                    if language else "; the ideas are written in English")  # fmt: skip
         notes.append(f"the language of “{req.topic}” could not be told (too few words), so videos in every language "
                      f"are shown; pick a language to narrow it{ideas_in}")  # fmt: skip
     trusted = sum(1 for o in top if o["trusted"])
