@@ -34,7 +34,6 @@ from miles import __version__
 from miles.config import Settings
 from miles.errors import InvalidInput, MilesError, RateLimited, Unauthorized
 from miles.model.card import card_section
-from miles.serve.api.common import next_offset
 from miles.serve.api.ideas import IdeasIn, IdeasOut
 from miles.serve.api.tracked import tracked_out, video_to_track
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
@@ -47,7 +46,6 @@ from miles.serve.schemas import (
     Platform,
     PredictOut,
     TrackedOut,
-    TrackedVideoOut,
     TrackedVideosPage,
     TrackIn,
     ViewsIn,
@@ -59,7 +57,7 @@ from miles.serve.services.ideas import ideas_for
 from miles.serve.services.links import link_draft
 from miles.serve.services.model import PredictorHolder, PredictorLike, read_artifact
 from miles.serve.services.predict import ScoredDraft, score_drafts, stored_inputs
-from miles.serve.services.tracked import enter_views, tracked_forecasts
+from miles.serve.services.tracked import enter_views, tracked_videos_page
 from miles.serve.shared_limits import limits_for
 from miles.store.db import session_scope
 from miles.store.repos import tracked, users
@@ -276,19 +274,9 @@ class MilesTools:
     def tracked_videos(self, limit: int, offset: int, ctx: Context | None) -> TrackedVideosPage:
         user_id = self.user(ctx)
         with self.session(user_id) as session:
-            found = tracked_forecasts(
+            return tracked_videos_page(
                 session=session, user_id=user_id, load_predictor=self.model, limit=limit, offset=offset
             )
-            items = [TrackedVideoOut.model_validate(item) for item in found.items]
-        more = next_offset(offset, limit, found.total)
-        return TrackedVideosPage(
-            total=found.total,
-            limit=limit,
-            offset=offset,
-            next_offset=more,
-            items=items,
-            model_message=found.model_message,
-        )
 
     def record_views(self, tracked_id: int, body: ViewsIn, ctx: Context | None) -> ViewsRecordedOut:
         user_id = self.user(ctx)

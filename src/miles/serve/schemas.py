@@ -385,10 +385,6 @@ class TrackedOut(BaseModel):
     active: bool
 
 
-class TrackedPage(Page):
-    items: list[TrackedOut]
-
-
 class ViewsReadOut(BaseModel):
     captured_at: datetime = Field(description="When the views were read (UTC).")
     age_h: float = Field(description="Hours after publishing.")
@@ -418,7 +414,8 @@ class ForecastCheckOut(BaseModel):
 
 
 class TrackedVideoOut(TrackedOut):
-    """A tracked video as the Track page shows it (``GET /track.json``): its views so far and its forecasts."""
+    """A tracked video as the Track page shows it (``GET /track.json``, ``GET /api/v1/tracked``): its views so far and
+    its forecasts."""
 
     title: str | None = Field(description="Null until Miles has read the video (first poll, or views you typed).")
     details_typed: bool = Field(
@@ -430,8 +427,9 @@ class TrackedVideoOut(TrackedOut):
     published_at: datetime | None = None
     latest: ViewsReadOut | None = Field(description="The latest views you may see (collected or typed by you).")
     forecast: PredictionOut | None = Field(
-        description="The forecast now: early mode from the views so far (null before the video is read, past every "
-        "horizon, or without a model for its platform: see forecast_note)."
+        description="The forecast now: early mode from the views so far, with its horizons (p10/p50/p90), viral "
+        "chance and `accuracy` sentence (null before the video is read, past every horizon, or without a model for "
+        "its platform: see forecast_note)."
     )
     forecast_note: str | None = Field(description="Why there is no forecast, when there is none.")
     prepublish_forecast: PredictionOut | None = Field(

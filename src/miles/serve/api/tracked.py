@@ -1,4 +1,5 @@
-"""GET|POST|DELETE /tracked: the caller's tracked videos (re-polled by the tracking job)."""
+"""GET|POST|DELETE /tracked: the caller's tracked videos (re-polled by the tracking job), each read with its latest
+views and forecast as the Track page shows it (``services.tracked``)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,15 @@ from miles.domain import (
     youtube_watch_url,
 )
 from miles.errors import InvalidInput
-from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
+from miles.serve.api.common import ERRORS, Limit, Offset
 from miles.serve.deps import PredictorDep, SessionDep, SettingsDep, UserIdDep
-from miles.serve.schemas import TrackedOut, TrackedPage, TrackIn, ViewsIn, ViewsRecordedOut
-from miles.serve.services.tracked import enter_views
+from miles.serve.schemas import TrackedOut, TrackedVideoOut, TrackedVideosPage, TrackIn, ViewsIn, ViewsRecordedOut
+from miles.serve.services.tracked import enter_views, tracked_forecast, tracked_videos_page
 from miles.store.repos import tracked
 from miles.store.tables import TrackedVideo
 
 router = APIRouter(tags=["tracking"], responses=ERRORS)
+TrackedId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def youtube_video_id(url: str, field: str = "body.url") -> str:
@@ -65,13 +67,26 @@ def tracked_out(row: TrackedVideo) -> TrackedOut:
     )
 
 
-@router.get("/tracked", summary="Your tracked videos")
-def list_tracked(user_id: UserIdDep, session: SessionDep, limit: Limit = 20, offset: Offset = 0) -> TrackedPage:
-    rows, total = tracked.list_tracked(session=session, user_id=user_id, limit=limit, offset=offset)
-    items = [tracked_out(r) for r in rows]
-    return TrackedPage(
-        total=total, limit=limit, offset=offset, next_offset=next_offset(offset, limit, total), items=items
-    )
+@router.get("/tracked", summary="Your tracked videos, with their latest views and forecasts")
+def list_tracked(
+    user_id: UserIdDep, session: SessionDep, predictor: PredictorDep, limit: Limit = 20, offset: Offset = 0
+) -> TrackedVideosPage:
+    """Newest first, as the Track page shows them (`GET /track.json`, the MCP tool `tracked_videos`): each with its
+    `title`, `latest` views (`views`, `age_h`), `forecast` now (early mode from the views so far: `horizons` with
+    p10/p50/p90, `viral_probability` and `accuracy`, the sentence saying how far off such forecasts were) and
+    `forecast_check`. A title and publish time you typed for a video Miles has not read are yours alone. Without a
+    model the list still comes, with no forecasts and `model_message` saying why."""
+    return tracked_videos_page(session=session, user_id=user_id, load_predictor=predictor, limit=limit, offset=offset)
+
+
+@router.get("/tracked/{tracked_id}", summary="One of your tracked videos, with its latest views and forecast")
+def get_tracked(
+    tracked_id: TrackedId, user_id: UserIdDep, session: SessionDep, predictor: PredictorDep
+) -> TrackedVideoOut:
+    """The video as `GET /tracked` lists it (another user's id is a 404, as a missing one); without a model,
+    `forecast_note` says why there is no forecast."""
+    item = tracked_forecast(session=session, user_id=user_id, tracked_id=tracked_id, load_predictor=predictor)
+    return TrackedVideoOut.model_validate(item)
 
 
 @router.post("/tracked", status_code=201, summary="Track a published video", responses={409: ERRORS[422]})
@@ -89,16 +104,14 @@ def add_tracked(body: TrackIn, user_id: UserIdDep, session: SessionDep, settings
 
 
 @router.delete("/tracked/{tracked_id}", status_code=204, summary="Stop tracking a video")
-def delete_tracked(
-    tracked_id: Annotated[int, Path(ge=1, le=2**31 - 1)], user_id: UserIdDep, session: SessionDep
-) -> Response:
+def delete_tracked(tracked_id: TrackedId, user_id: UserIdDep, session: SessionDep) -> Response:
     tracked.delete_tracked(session=session, user_id=user_id, tracked_id=tracked_id)
     return Response(status_code=204)
 
 
 @router.post("/tracked/{tracked_id}/views", status_code=201, summary="Enter views you read for a tracked video")
 def add_views(
-    tracked_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    tracked_id: TrackedId,
     body: ViewsIn,
     user_id: UserIdDep,
     session: SessionDep,

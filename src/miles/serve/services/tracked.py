@@ -1,6 +1,6 @@
 """A user's tracked videos with what the Track page shows of each: its views so far, its forecast (early mode once
-it has views) and how far the forecast made before publishing was off. The Track page, its JSON twin and the MCP
-tool ``tracked_videos`` all read them from ``tracked_forecasts``.
+it has views) and how far the forecast made before publishing was off. The Track page, its JSON twin, the API's
+``GET /tracked`` and ``GET /tracked/{id}`` and the MCP tool ``tracked_videos`` all read them from ``tracked_forecasts``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from miles.domain import as_utc, utcnow
 from miles.errors import MilesError
 from miles.model.predict import DraftInput, nothing_left_to_forecast
 from miles.recommend.platforms import model_platform, no_model_message
-from miles.serve.schemas import ViewsIn
+from miles.serve.api.common import next_offset
+from miles.serve.schemas import TrackedVideoOut, TrackedVideosPage, ViewsIn
 from miles.serve.services.early import forecast_check
 from miles.serve.services.model import PredictorLike
 from miles.serve.services.predict import mode_of, to_prediction_out
@@ -39,6 +40,23 @@ def tracked_forecasts(
     rows, total = tracked.list_tracked(session=session, user_id=user_id, limit=limit, offset=offset)
     items, model_message = _forecast_rows(session, rows, user_id, load_predictor)
     return TrackedForecasts(total=total, items=items, model_message=model_message)
+
+
+def tracked_videos_page(
+    *, session: Session, user_id: int, load_predictor: Callable[[], PredictorLike], limit: int, offset: int = 0
+) -> TrackedVideosPage:
+    """``tracked_forecasts`` as the API's ``GET /tracked`` and the MCP tool ``tracked_videos`` give it."""
+    found = tracked_forecasts(
+        session=session, user_id=user_id, load_predictor=load_predictor, limit=limit, offset=offset
+    )
+    return TrackedVideosPage(
+        total=found.total,
+        limit=limit,
+        offset=offset,
+        next_offset=next_offset(offset, limit, found.total),
+        items=[TrackedVideoOut.model_validate(item) for item in found.items],
+        model_message=found.model_message,
+    )
 
 
 def tracked_forecast(
