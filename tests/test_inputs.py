@@ -208,3 +208,17 @@ def test_ages_are_written_as_people_read_them() -> None:
 
     assert [format_age(h) for h in (0.470673, 1.0, 20.5, 23.456, 167.25)] == ["28 min", "1 h", "20.5 h", "23.5 h",
                                                                               "167 h"]  # fmt: skip
+
+
+def test_counts_and_their_nouns_agree() -> None:
+    from miles.inputs import format_count
+
+    assert format_count(1, "earlier upload") == "1 earlier upload"
+    assert [format_count(n, "video") for n in (0, 2, 1204)] == ["0 videos", "2 videos", "1,204 videos"]
+    assert format_count(1, "reply", "replies") == "1 reply" and format_count(3, "reply", "replies") == "3 replies"
+
+
+def test_a_viral_chance_reads_the_same_on_every_surface() -> None:
+    from miles.inputs import format_chance
+
+    assert [format_chance(p) for p in (0.137, 0.01, 0.5, 0.999)] == ["14 %", "1 %", "50 %", "100 %"]

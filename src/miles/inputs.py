@@ -172,6 +172,20 @@ def format_outlier_multiple(value: float) -> str:
     return f"over {MAX_MULTIPLE_SHOWN:.0f}×" if float(value) > MAX_MULTIPLE_SHOWN else format_multiple(value)
 
 
+def format_count(count: float, word: str, words: str | None = None) -> str:
+    """A count and its noun as they read together: ``1 earlier upload``, ``3 earlier uploads``, ``1,204 videos``
+    (``words`` where the plural is not ``word`` + "s"; "1 earlier uploads" was shown before)."""
+    n = float(count)
+    number = f"{n:,.0f}" if n == round(n) else f"{n:,g}"
+    return f"{number} {word if n == 1 else words or word + 's'}"
+
+
+def format_chance(probability: float) -> str:
+    """A viral chance as every surface shows it: whole percent, a space before the sign (``0.137`` -> ``14 %``;
+    the CLI said "13.7%" where the page said "14 %")."""
+    return f"{float(probability) * 100:.0f} %"
+
+
 def parse_publish_time(text: str | None, field: str, *, now: datetime | None = None) -> datetime | None:
     """A publish time (ISO 8601 date, or date and time with ``T`` or a space; naive means UTC) in UTC, between
     2005 and one year ahead; None when blank."""

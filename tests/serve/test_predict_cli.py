@@ -150,3 +150,10 @@ def test_the_read_as_line_keeps_a_given_inputs_note() -> None:
     note = "given, but this model does not use thumbnails yet: it moves no number"
     line = read_as_line({"thumbnail": {"value": "image", "status": "given", "note": note}})
     assert line == f"thumbnail image ({note})"
+
+
+def test_the_read_as_line_counts_a_description_in_the_singular_too() -> None:
+    from miles.cli.model import read_as_line
+
+    assert read_as_line({"description": {"value": "!", "status": "given"}}) == "description (1 character)"
+    assert read_as_line({"description": {"value": "ok", "status": "given"}}) == "description (2 characters)"

@@ -15,6 +15,7 @@ from miles.cli.state import STATE
 from miles.collect.files import FORMATS
 from miles.domain import checked_platform
 from miles.errors import InvalidInput
+from miles.inputs import format_count
 from miles.jobs.export import export_snapshots
 from miles.jobs.ingest import ImportSummary, expand_paths, import_demo_data, import_paths
 
@@ -38,7 +39,8 @@ def demo_data_cmd(
         console.print("demo data skipped: the database already holds videos")
     else:
         console.print(
-            f"demo data: {summary.counts.snapshots_added:,} snapshots of {summary.counts.videos_new:,} videos"
+            f"demo data: {format_count(summary.counts.snapshots_added, 'snapshot')} of "
+            f"{format_count(summary.counts.videos_new, 'video')}"
         )
 
 
@@ -105,4 +107,4 @@ def export_cmd(
     except ValueError as exc:
         raise InvalidInput(f"--platform: {exc}") from None
     n = export_snapshots(out, settings=STATE.settings, sources=source, platform=chosen)
-    console.print(f"wrote {n:,} snapshots to {out}")
+    console.print(f"wrote {format_count(n, 'snapshot')} to {out}")

@@ -15,6 +15,7 @@ from rich.table import Table
 from miles.cli.state import STATE
 from miles.errors import InvalidInput, NotFound
 from miles.features.labels import VIRAL_DEFINITION
+from miles.inputs import format_count
 
 console = Console()
 err = Console(stderr=True)
@@ -221,8 +222,9 @@ def predict_cmd(
         console.print(pred.accuracy, highlight=False)
     if pred.channel_history:
         used = pred.channel_history
-        console.print(f"channel history used: {used['uploads']} earlier uploads of {used['channel_id']}, published "
-                      f"{used['first_published'][:10]} – {used['last_published'][:10]}", highlight=False)  # fmt: skip
+        console.print(f"channel history used: {format_count(used['uploads'], 'earlier upload')} of "
+                      f"{used['channel_id']}, published {used['first_published'][:10]} – "
+                      f"{used['last_published'][:10]}", highlight=False)  # fmt: skip
     elif note:
         err.print(f"[yellow]{note}[/yellow]", highlight=False)
     console.print("read as: " + read_as_line(pred.draft), highlight=False)
@@ -260,7 +262,7 @@ def read_as_line(draft: dict[str, dict[str, Any]]) -> str:
         elif name == "tags":
             parts.append(f"{label} {', '.join(value)}")
         elif name == "description":
-            parts.append(f"{label} ({len(value):,} characters)")
+            parts.append(f"{label} ({format_count(len(value), 'character')})")
         else:
             parts.append(f"{label} {value}")
         if f["status"] != "defaulted" and f.get("note"):  # e.g. a thumbnail the model does not read
@@ -317,8 +319,8 @@ def _collect_channel(settings: Any, url: str) -> str | None:
         err.print(f"[yellow]collecting {url} found no uploads{': ' + reasons if reasons else ''}[/yellow]",
                   highlight=False)  # fmt: skip
         return None
-    err.print(f"collected {done.get('extracted', 0)} uploads of {done['channel_id']} (run {done.get('run_id')})",
-              highlight=False)  # fmt: skip
+    err.print(f"collected {format_count(done.get('extracted', 0), 'upload')} of {done['channel_id']} "
+              f"(run {done.get('run_id')})", highlight=False)  # fmt: skip
     return str(done["channel_id"])
 
 

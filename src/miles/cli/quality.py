@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from miles.cli.state import STATE
+from miles.inputs import format_count
 
 console = Console()
 
@@ -49,8 +50,9 @@ def quality_cmd(
         typer.echo(json.dumps({**report.as_dict(), **summary, "total": total, "flags": flags}, indent=2))
         return
     quarantined = summary["quarantined_snapshots"]
-    console.print(f"checked {report.checked_snapshots:,} snapshots: {report.new_flags:,} new findings; "
-                  f"{quarantined:,} snapshots quarantined (kept out of training and grading)")  # fmt: skip
+    console.print(f"checked {format_count(report.checked_snapshots, 'snapshot')}: "
+                  f"{format_count(report.new_flags, 'new finding')}; {format_count(quarantined, 'snapshot')} "
+                  "quarantined (kept out of training and grading)")  # fmt: skip
     table = Table(title="findings by kind")
     for col in ("kind", "stored", "what it means"):
         table.add_column(col, justify="right" if col == "stored" else "left")

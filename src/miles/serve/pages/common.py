@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.domain import local_text
 from miles.errors import Unauthorized
-from miles.inputs import format_duration, format_multiple, format_outlier_multiple
+from miles.inputs import format_count, format_duration, format_multiple, format_outlier_multiple
 from miles.model.predict import EFFECT_CAPTION, effect_multiple, no_reasons
 from miles.serve.deps import SessionDep, client_ip, requester_of
 from miles.serve.limits import Limiter
@@ -124,6 +124,7 @@ TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multi
 TEMPLATES.env.filters["outlier_multiple"] = _outlier_multiple
 TEMPLATES.env.filters["duration"] = format_duration
 TEMPLATES.env.filters["effect"] = effect_multiple
+TEMPLATES.env.filters["plural"] = format_count  # {{ n|plural("earlier upload") }}: "1 earlier upload"
 
 
 @dataclass

@@ -1,0 +1,44 @@
+"""What a creator reads on the pages: counts that agree with their nouns, a "saved" line that is true for who is
+asking, the forecast's mode in words, History rows that say how they were scored."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi.testclient import TestClient
+from tests.web.conftest import csrf
+from tests.web.test_pages import text_of
+
+from miles.serve.pages.common import TEMPLATES
+
+DRAFT = {"title": "Sourdough in 60 seconds", "duration_s": "45", "channel": "UCsourdough03"}
+
+
+def scored(web: TestClient, **form: str) -> dict[str, Any]:
+    response = web.post("/score.json", data={**DRAFT, **form, "csrf_token": csrf(web)})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def result_text(data: dict[str, Any], **context: Any) -> str:
+    """The Score page's result block rendered for ``data`` (the JSON twin's answer) as the page would."""
+    html = TEMPLATES.get_template("_score_result.html").render(
+        result=data["result"], figure=data["figure"], live=data["live"], current_user=None, **context
+    )
+    return text_of(html)
+
+
+def test_a_count_of_one_reads_in_the_singular(web: TestClient) -> None:
+    data = scored(web)
+    one = copy.deepcopy(data)
+    prediction = one["result"]["prediction"]
+    prediction["outlier"] = {**(prediction.get("outlier") or {}), "multiple": 2.0, "channel_videos": 1}
+    prediction["channel_history"]["uploads"] = 1
+    one["live"] = {"videos": 1, "mae_log10": 0.3, "coverage_p10_p90": 1.0}
+    shown = result_text(one)
+    assert "vs 1 earlier upload " in shown and "record: 1 earlier upload published" in shown, shown
+    assert "1 video Miles scored" in shown
+    assert "earlier uploads" not in shown and "1 videos" not in shown
+    prediction["channel_history"]["uploads"] = 5
+    assert "record: 5 earlier uploads published" in result_text(one)
