@@ -61,6 +61,8 @@ def test_predict_with_the_creators_channel(cli_env: Settings) -> None:
     assert hits["horizons"][3]["horizon_h"] == 168.0 and week[HITS] >= 10 * week[QUIET], week
     human = runner.invoke(app, ["predict", *DRAFT, *when, "--channel", HITS], catch_exceptions=False)
     assert human.exit_code == 0 and "channel history used: 40 earlier uploads of " + HITS in human.stdout
+    chance = round(hits["viral_probability"] * 100)  # as the Score page shows it ("13.7%" beside the page's "14 %")
+    assert f"viral chance: {chance} % (" in human.stdout, human.stdout
 
 
 @ENCODERS

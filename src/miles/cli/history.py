@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from miles.cli.state import STATE
+from miles.inputs import format_chance
 
 if TYPE_CHECKING:
     from miles.serve.schemas import HistoryItemOut
@@ -52,13 +53,13 @@ def history_cmd(
 
 
 def _line(item: HistoryItemOut) -> str:
-    """'#2 2026-12-06 23:34 "Sourdough in 30 days": 7 d 254 views (21-2,486), viral 13%; linked to u3lhgBUyG2E'."""
+    """'#2 2026-12-06 23:34 "Sourdough in 30 days": 7 d 254 views (21-2,486), viral 13 %; linked to u3lhgBUyG2E'."""
     prediction = (item.outputs or {}).get("prediction") or {}
     head = f'#{item.id} {item.created_at:%Y-%m-%d %H:%M} "{item.inputs.get("title", "")}"'
     week = next((h for h in prediction.get("horizons", []) if h.get("horizon_h") == 168.0), None)
     forecast = [f"7 d {week['p50']:,.0f} views ({week['p10']:,.0f}-{week['p90']:,.0f})"] if week else []
     if isinstance(chance := prediction.get("viral_probability"), int | float):
-        forecast.append(f"viral {chance:.0%}")
+        forecast.append(f"viral {format_chance(chance)}")
     if prediction.get("mode") == "early":
         forecast.append("from its views so far")
     linked = f"; linked to {item.video_id}" if item.video_id else ""

@@ -15,7 +15,7 @@ from rich.table import Table
 from miles.cli.state import STATE
 from miles.errors import InvalidInput, NotFound
 from miles.features.labels import VIRAL_DEFINITION
-from miles.inputs import format_count
+from miles.inputs import format_chance, format_count
 
 console = Console()
 err = Console(stderr=True)
@@ -216,7 +216,7 @@ def predict_cmd(
         age = f"{h.horizon_h / 24:g} d" if h.horizon_h >= 24 else f"{h.horizon_h:g} h"
         table.add_row(age, f"{h.p10:,.0f}", f"[bold]{h.p50:,.0f}[/bold]", f"{h.p90:,.0f}")
     console.print(table)
-    console.print(f"viral chance: [bold]{pred.viral_probability:.1%}[/bold] "  # as every surface words it
+    console.print(f"viral chance: [bold]{format_chance(pred.viral_probability)}[/bold] "  # as every surface words it
                   f"({VIRAL_DEFINITION})")  # fmt: skip
     if pred.accuracy:
         console.print(pred.accuracy, highlight=False)

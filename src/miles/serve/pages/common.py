@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.domain import local_text
 from miles.errors import Unauthorized
-from miles.inputs import format_count, format_duration, format_multiple, format_outlier_multiple
+from miles.inputs import format_chance, format_count, format_duration, format_multiple, format_outlier_multiple
 from miles.model.predict import EFFECT_CAPTION, effect_multiple, no_reasons
 from miles.serve.deps import SessionDep, client_ip, requester_of
 from miles.serve.limits import Limiter
@@ -125,6 +125,7 @@ TEMPLATES.env.filters["outlier_multiple"] = _outlier_multiple
 TEMPLATES.env.filters["duration"] = format_duration
 TEMPLATES.env.filters["effect"] = effect_multiple
 TEMPLATES.env.filters["plural"] = format_count  # {{ n|plural("earlier upload") }}: "1 earlier upload"
+TEMPLATES.env.filters["chance"] = format_chance  # {{ p|chance }}: "14 %", as the CLI prints it
 
 
 @dataclass
