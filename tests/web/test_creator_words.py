@@ -7,7 +7,7 @@ import copy
 from typing import Any
 
 from fastapi.testclient import TestClient
-from tests.web.conftest import csrf
+from tests.web.conftest import csrf, sign_up
 from tests.web.test_pages import text_of
 
 from miles.serve.pages.common import TEMPLATES
@@ -42,3 +42,22 @@ def test_a_count_of_one_reads_in_the_singular(web: TestClient) -> None:
     assert "earlier uploads" not in shown and "1 videos" not in shown
     prediction["channel_history"]["uploads"] = 5
     assert "record: 5 earlier uploads published" in result_text(one)
+
+
+def test_a_logged_out_forecast_says_how_to_keep_it_not_a_number_it_cannot_open(web: TestClient) -> None:
+    page = web.post("/score", data={**DRAFT, "csrf_token": csrf(web)}, headers={"HX-Request": "true"}).text
+    shown = text_of(page)
+    assert "prediction #" not in shown and "Saved" not in shown  # "Saved (prediction #10)": nothing to open
+    assert "saved in your History" in shown
+    assert '<a href="/login?next=/score">log in</a>' in page and '<a href="/signup?next=/score">sign up</a>' in page
+
+
+def test_a_signed_in_forecast_says_it_is_in_history_once(web: TestClient) -> None:
+    sign_up(web)
+    page = web.post("/score", data={**DRAFT, "csrf_token": csrf(web)}, headers={"HX-Request": "true"})
+    newest = web.get("/history.json").json()["predictions"]["items"][0]["id"]
+    assert "Saved in your history" in text_of(page.text)
+    assert f'<a href="/history/{newest}">prediction #{newest}</a>' in page.text  # the number opens the draft
+    opened = text_of(web.get(f"/history/{newest}").text)
+    assert f"prediction #{newest}" in opened  # the page's header names it
+    assert "Saved in your history" not in opened  # not "saved" again each time it is opened
