@@ -131,7 +131,7 @@ def test_keys_confirmations_history_early_views_time_zone_and_preview(server: st
     page.get_by_text("Already published? Add the views so far").click()
     page.get_by_label("Views so far").fill("1:2000, 24:90k")
     page.get_by_role("button", name="Score this draft").click()
-    expect(page.locator("#score-result")).to_contain_text("Mode: early")
+    expect(page.locator("#score-result")).to_contain_text("Forecast from the views so far")
 
     # History rows open the full stored result.
     page.goto(f"{server}/history")

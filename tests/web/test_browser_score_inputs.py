@@ -61,7 +61,7 @@ def test_views_so_far_score_from_the_form_as_it_opens(server: str, browser) -> N
     page.get_by_label("Views so far").fill("1:40, 20:900")
     page.get_by_role("button", name="Score this draft").click()
     result = page.locator("#score-result")
-    expect(result).to_contain_text("Mode: early")
+    expect(result).to_contain_text("Forecast from the views so far")
     assert "lies in the future" not in page.content()
     shoot(page, "score-views-so-far")
     page.close()

@@ -61,3 +61,11 @@ def test_a_signed_in_forecast_says_it_is_in_history_once(web: TestClient) -> Non
     opened = text_of(web.get(f"/history/{newest}").text)
     assert f"prediction #{newest}" in opened  # the page's header names it
     assert "Saved in your history" not in opened  # not "saved" again each time it is opened
+
+
+def test_the_chart_caption_says_how_the_forecast_was_made_in_words(web: TestClient) -> None:
+    before = result_text(scored(web))
+    assert "Mode:" not in before and "prepublish" not in before
+    assert "before publishing" in before
+    early = result_text(scored(web, early_views="1:120, 6:900"))
+    assert "Mode:" not in early and "from the views so far" in early

@@ -76,7 +76,7 @@ def test_score_page_scores_in_early_mode_from_the_views_so_far(web: TestClient) 
     week = {h["label"]: h["p50"] for h in pred["horizons"]}
     assert week["7d"] > 90_000 > {h["label"]: h["p50"] for h in before["horizons"]}["7d"]
     page = web.post("/score", data={**form, "early_views": "1:2000, 24:90k"})
-    assert page.status_code == 200 and "Mode: early" in page.text
+    assert page.status_code == 200 and "Forecast from the views so far" in page.text
     assert "It rests on your views so far and how old they were" in page.text  # not "no input moved it"
     caption = re.search(r"inputs given \([^)]*\): ([^;]*);", page.text)  # given, not "used"
     assert caption and "subscribers" in caption.group(1) and "_" not in caption.group(1), caption
