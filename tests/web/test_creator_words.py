@@ -69,3 +69,15 @@ def test_the_chart_caption_says_how_the_forecast_was_made_in_words(web: TestClie
     assert "before publishing" in before
     early = result_text(scored(web, early_views="1:120, 6:900"))
     assert "Mode:" not in early and "from the views so far" in early
+
+
+def test_the_model_and_quality_pages_speak_to_creators_and_explain_commands(web: TestClient) -> None:
+    page = web.get("/model").text
+    above_card = text_of(page.split('<details class="card"><summary>The full model card')[0])
+    assert "short-t_i" not in above_card and "t_i <" not in above_card and "t_i table" not in above_card
+    assert "under 6 h" in above_card and "by how old the views were" in above_card
+    assert "No forecast of this model has been graded yet" in above_card
+    assert "For whoever runs Miles: the background worker, miles worker" in above_card  # the command, explained
+    quality = text_of(web.get("/quality").text)
+    assert "Miles checks the new data after every collection" in quality
+    assert "For whoever runs Miles" in quality and "miles quality runs them now" in quality

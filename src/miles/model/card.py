@@ -22,8 +22,9 @@ UNKNOWNS = "\n".join(
         "- Thumbnails: no images in the data, so the image is not used (its statistics only marked the jp source).",
         "- Niches and languages beyond the data: French-speaking tech channels, Japanese keyword search, and the "
         "2019–20 trending lists of 12 countries (pre-Shorts).",
-        "- Early trajectories of young ordinary uploads: few pairs with t_i under 6 h (row counts in the t_i "
-        "table), so the early model's short-t_i accuracy is uncertain.",
+        "- Forecasts from views read in a video's first 6 hours: few ordinary uploads in the data were read that "
+        "young (row counts by reading age, t_i, in the early task's table), so how accurate such forecasts are is "
+        "uncertain.",
         "- How wide its range really is on data unlike its own: out of source the p10–p90 interval held the real "
         "views less often than 80 % (the coverage column of the leave-one-source-out table).",
     ]

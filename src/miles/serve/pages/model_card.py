@@ -22,6 +22,9 @@ from miles.serve.services.model import PredictorHolder, live_section, read_artif
 router = APIRouter(include_in_schema=False)
 _MD = MarkdownIt("commonmark", {"html": False}).enable("table")
 _UNKNOWN = re.compile(r"not know|limitation|caveat|out of scope|does not|selection bias", re.IGNORECASE)
+# the early table's columns (metrics.json keys, evaluate.TI_LABELS) as a creator reads them: "t_i < 6h" was shown
+READING_AGE_WORDS = {"all": "any age", "t_i < 6h": "under 6 h", "6h-1d": "6 h – 1 day", "1-3d": "1–3 days",
+                     "3-7d": "3–7 days", "> 7d": "over 7 days"}  # fmt: skip
 METRIC_NAMES = {
     "spearman": "Spearman ρ ↑",
     "r2": "R² ↑",
@@ -138,6 +141,7 @@ def model_card(page: PageDep) -> Response:
         extra["card_html"] = _MD.render(data["model_card"]) if data.get("model_card") else None
         extra["unknowns_html"] = _MD.render(data["unknowns"]) if data.get("unknowns") else None
         extra["plain_words_html"] = _MD.render(data["plain_words"]) if data.get("plain_words") else None
+        extra["reading_age_words"] = READING_AGE_WORDS
         extra["reliability_figures"] = {
             t["task"]: reliability_figure(t["reliability"]) for t in data["tasks"] if t.get("reliability")
         }
