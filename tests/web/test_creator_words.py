@@ -81,3 +81,14 @@ def test_the_model_and_quality_pages_speak_to_creators_and_explain_commands(web:
     quality = text_of(web.get("/quality").text)
     assert "Miles checks the new data after every collection" in quality
     assert "For whoever runs Miles" in quality and "miles quality runs them now" in quality
+
+
+def test_history_rows_say_which_were_scored_from_views_and_what_the_badge_counts(web: TestClient) -> None:
+    sign_up(web)
+    scored(web, alt_title="Sourdough in one minute")
+    scored(web, early_views="1:120, 6:900")
+    page = web.get("/history").text
+    rows = [text_of(r) for r in page.split("<tr>")[2:]]
+    early, ranked = rows
+    assert "from views so far" in early and "from views so far" not in ranked
+    assert "2 versions compared" in ranked and "ranked" not in ranked
