@@ -214,3 +214,21 @@ def test_every_flow_in_a_real_browser(server: str, browser, tmp_path: Path) -> N
     assert not errors, f"JavaScript errors: {errors}"
     context.close()
     shutil.copy(tmp_path / "server.log", SHOTS / "server.log") if (tmp_path / "server.log").exists() else None
+
+
+def test_the_menu_shows_every_item_on_a_phone(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    """At 390 px the menu scrolled sideways inside itself, Data quality and History off-screen with no hint (the
+    page's own width stayed 390 px): now it wraps, every item in view."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    page.goto(f"{server}/score")
+    page.wait_for_load_state("networkidle")  # miles.js reloads the page once it has told the server the time zone
+    links = page.locator("header.site nav a")
+    assert links.count() == 7
+    for i in range(links.count()):
+        box = links.nth(i).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{links.nth(i).inner_text()}: {box}"
+    overflow = page.evaluate("(n => n.scrollWidth - n.clientWidth)(document.querySelector('header.site nav'))")
+    assert overflow <= 0, f"the menu scrolls {overflow}px sideways"
+    shoot(page, "phone-menu")
+    phone.close()
