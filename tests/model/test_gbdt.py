@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from miles.errors import InvalidInput
-from miles.model.gbdt import Calibrator, FitData, FloatArray, GBDTConfig, GBDTModel
+from miles.model.gbdt import SIZE_UNKNOWN, Calibrator, FitData, FloatArray, GBDTConfig, GBDTModel
 
 
 def _fold(n: int, seed: int) -> FitData:
@@ -161,6 +161,53 @@ def test_early_range_is_calibrated_per_reading_age(tmp_path: Path) -> None:
     assert GBDTModel.load(tmp_path).age_interval_scale == model.age_interval_scale
     model.fit_age_scales(valid.iloc[:150], y_valid[:150], None)  # under AGE_SCALE_ROWS in each bucket
     assert model.age_interval_scale is None
+
+
+def test_ordinary_range_is_calibrated_per_channel_size(tmp_path: Path) -> None:
+    """Small channels' views noisier than large ones': one pair of factors for every size left small channels' range
+    too narrow and large ones' too wide; per size band (subscriber_bucket), read between the bands' median sizes,
+    each size gets about 80 %. A row of unknown size keeps the pooled factors."""
+    model = GBDTModel.fit_folds(_fold(3000, 51), _fold(800, 52), GBDTConfig(max_rounds=150, num_threads=1))
+
+    def noisy(fold: FitData, seed: int) -> tuple[pd.DataFrame, FloatArray]:
+        subs = fold.x["log_subscribers"].to_numpy()
+        noise = np.random.default_rng(seed).normal(scale=np.where(subs < np.log1p(1_000), 2.0, 0.1))
+        return fold.x, fold.log_views + noise
+
+    valid, y_valid = noisy(_fold(3000, 53), 54)
+    test, y_test = noisy(_fold(3000, 55), 56)
+    model.ordinary_interval_scale = model.conformal_scale(valid, y_valid)
+
+    def coverage_by_size() -> tuple[float, float]:
+        q = model.score(model.inputs(test), test)[0]
+        inside = (y_test >= q[:, 0]) & (y_test <= q[:, 2])
+        small = test["log_subscribers"].to_numpy() < np.log1p(1_000)
+        return float(inside[small].mean()), float(inside[~small].mean())
+
+    small, large = coverage_by_size()
+    assert small < 0.7 and large > 0.95
+    model.fit_size_scales(valid, y_valid)
+    assert model.ordinary_size_scale is not None and len(model.ordinary_size_scale) >= 2
+    small, large = coverage_by_size()
+    assert 0.7 < small < 0.9 and 0.7 < large < 0.92
+    unknown = test.iloc[:5].assign(log_subscribers=np.nan)
+    pooled = model.score(model.inputs(unknown), unknown)[0]
+    model.ordinary_size_scale = None
+    np.testing.assert_allclose(pooled, model.score(model.inputs(unknown), unknown)[0])
+    # validation rows of unknown size, far noisier: their own factors, served to a draft whose size was blank (filled
+    # with a typical size and marked), which had the narrow range of the size filled in
+    blank = valid.copy()
+    blank.loc[:299, "log_subscribers"] = np.nan
+    y_blank = y_valid + np.r_[np.random.default_rng(57).normal(scale=3.0, size=300), np.zeros(len(valid) - 300)]
+    model.fit_size_scales(blank, y_blank)
+    assert model.unknown_size_scale is not None and model.unknown_size_scale[0] > model.ordinary_interval_scale[0]
+    typical, marked = test.iloc[:5], test.iloc[:5].assign(**{SIZE_UNKNOWN: True})
+    width = [np.ptp(model.score(model.inputs(f), f)[0][:, [0, 2]], axis=1) for f in (typical, marked)]
+    assert (width[1] > width[0]).all()
+    model.save(tmp_path)
+    again = GBDTModel.load(tmp_path)
+    assert again.ordinary_size_scale == model.ordinary_size_scale
+    assert again.unknown_size_scale == model.unknown_size_scale
 
 
 def test_offset_model_residual_fit_round_trips(tmp_path: Path) -> None:

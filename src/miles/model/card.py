@@ -3,6 +3,7 @@ what it predicts for small and large channels (DESIGN.md §3.3 rule 7) - all num
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -162,7 +163,14 @@ def _ordinary_scale(metrics: Mapping[str, Any]) -> str:
     scale = metrics.get("ordinary_interval_scale")
     if not scale:
         return ""
-    return "; ordinary uploads and drafts: " + " / ".join(f"{v:.2f}" for v in scale) + ", calibrated on theirs alone"
+    by_size = "".join(
+        f"{', ' if i else '; by channel size, read between: '}{lo:.2f} / {hi:.2f} at {math.expm1(at):,.0f} subscribers"
+        for i, (at, lo, hi) in enumerate(metrics.get("ordinary_size_scale") or [])
+    )
+    unknown = metrics.get("unknown_size_scale")
+    unknown_text = f", {unknown[0]:.2f} / {unknown[1]:.2f} where the size is not known" if unknown else ""
+    return ("; ordinary uploads and drafts: " + " / ".join(f"{v:.2f}" for v in scale) + ", calibrated on theirs alone"
+            + by_size + unknown_text)  # fmt: skip
 
 
 def _age_scale(metrics: Mapping[str, Any]) -> str:
@@ -237,7 +245,7 @@ def plain_words(sections: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any
 
 
 def accuracy_table(rows: list[Mapping[str, Any]]) -> str:
-    """What every forecast's accuracy sentence is read from: 8 of 10 test-fold ordinary uploads within xK."""
+    """What every forecast's accuracy sentence is read from: 8 of 10 unseen-channel ordinary uploads within xK."""
     from miles.model.predict import BAND_LABELS
 
     if "min_t_i_h" in rows[0]:  # the early table: by the age the views were read at
@@ -284,8 +292,8 @@ def task_section(task: str, manifest: Mapping[str, Any], metrics: Mapping[str, A
     parts += ["\n### Test fold by source (within a source the sampling frame is constant)",
               source_table(metrics.get("test_by_source", {}))]  # fmt: skip
     if rows := metrics.get("accuracy_by_band"):
-        parts += ["\n### How far off, by channel size or (early) reading age (test fold, ordinary uploads; at least 30 "
-                  "rows a cell)",
+        parts += ["\n### How far off, by channel size or (early) reading age (validation and test folds: "
+                  "channels never trained on, later dates; ordinary uploads; at least 30 rows a cell)",
                   accuracy_table(rows)]  # fmt: skip
     if loso := loso_table(metrics.get("leave_one_source_out") or {}):
         parts += ["\n### Second headline: leave-one-source-out (DESIGN.md §3.3 rule 8)",

@@ -58,7 +58,7 @@ from miles.model.embed_features import (
     thumbnail_components,
 )
 from miles.model.encoders import EmbeddingCache, ImageEncoder
-from miles.model.gbdt import GBDTModel
+from miles.model.gbdt import SIZE_UNKNOWN, GBDTModel
 from miles.model.images import STAT_NAMES, decode_image, image_stats
 
 log = logging.getLogger(__name__)
@@ -204,6 +204,7 @@ class LoadedModel:
         inputs = self.model.matrix_inputs(m.values, m.columns, categories)
         frame = m.to_frame()
         if blank_log_subscribers is not None and "log_subscribers" in frame:
+            frame[SIZE_UNKNOWN] = frame["log_subscribers"].isna()  # its range is that of channels of unknown size
             frame["log_subscribers"] = frame["log_subscribers"].fillna(blank_log_subscribers)
         if smallest_log_subscribers is not None and "log_subscribers" in frame:
             frame["log_subscribers"] = frame["log_subscribers"].clip(lower=smallest_log_subscribers)
@@ -226,8 +227,8 @@ def accuracy_statement(
     rows: Sequence[Mapping[str, Any]], subscribers: float | None, horizon_h: float, read_h: float | None = None
 ) -> str | None:
     """One plain sentence on how far off forecasts for this channel size and age (early: views read at ``read_h``)
-    were on the test fold's ordinary uploads (channels never seen in training, later dates); None when the model
-    records no such table."""
+    were on the validation and test folds' ordinary uploads (channels never seen in training, later dates); None when
+    the model records no such table."""
     if not rows:
         return None
     if read_h is not None and "min_t_i_h" in rows[0]:
