@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -226,3 +227,11 @@ def test_a_french_niche_gets_french_ideas(sqlite_settings: Settings) -> None:
     assert told and written in told[0], result["notes"]
     french = {_fill(t.title, "astuces tech", n, utcnow().year) for t in TEMPLATES_FR for n in (3, 5, 7)}
     assert len(result["ideas"]) == 4 and all(i["title"] in french for i in result["ideas"]), result["ideas"]
+
+
+def test_a_thin_niche_says_how_many_outliers_it_has_in_words(sqlite_settings: Settings) -> None:
+    """'0 outlier(s)' was shown: the count reads with its noun."""
+    import_frame(bread_niche(pd.Timestamp(utcnow()), n_channels=1, per_channel=3), settings=sqlite_settings)
+    result = run_ideas(settings=sqlite_settings, deps=deps(), topic="bread", vibe="", n=2, seed=1)
+    thin = [n for n in result["notes"] if n.startswith("too little evidence")]
+    assert thin and "(s)" not in thin[0] and re.search(r": \d+ outliers? with", thin[0]), result["notes"]

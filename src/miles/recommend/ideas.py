@@ -24,6 +24,7 @@ from miles.config import Settings
 from miles.domain import utcnow
 from miles.errors import InvalidInput, SourceUnavailable
 from miles.features.labels import ViralLabeler
+from miles.inputs import format_count
 from miles.recommend.candidates import (
     LANGUAGES,
     MIN_IN_LANGUAGE,
@@ -347,8 +348,8 @@ def _evidence_notes(
     trusted = sum(1 for o in top if o["trusted"])
     if found.ids and trusted < MIN_TRUSTED_OUTLIERS:
         notes.append(
-            f"too little evidence in this niche: {trusted} outlier(s) with a baseline of at least {MIN_BASELINE} "
-            f"videos and {MIN_BASIS_VIEWS:,} usual views; treat the ideas as guesses"
+            f"too little evidence in this niche: {format_count(trusted, 'outlier')} with a baseline of at least "
+            f"{MIN_BASELINE} videos and {MIN_BASIS_VIEWS:,} usual views; treat the ideas as guesses"
         )
     if found.ids and not any(p.is_finding for p in patterns):
         notes.append("no pattern stands out in this niche (no effect whose 95 % interval excludes 1x)")
