@@ -14,7 +14,7 @@ from miles.cli.state import STATE
 from miles.config import Settings
 from miles.domain import checked_platform
 from miles.errors import InvalidInput, SourceUnavailable
-from miles.inputs import format_age, format_outlier_multiple, parse_subscribers
+from miles.inputs import format_age, format_chance, format_outlier_multiple, parse_subscribers
 from miles.recommend.candidates import Filters
 from miles.recommend.generate import shortened
 from miles.serve.services.ideas import ideas_for
@@ -185,7 +185,7 @@ def _print(result: dict[str, Any]) -> None:
             str(rank),
             idea["title"],
             band,
-            f"{prediction['viral_probability']:.0%}" if prediction else "–",
+            format_chance(prediction["viral_probability"]) if prediction else "–",
             "; ".join(shortened(t, 40) for t in idea["inspired_by_titles"][:2]),
         )
     console.print(ideas)
