@@ -213,7 +213,8 @@ class GBDTModel:
         # (``fit_age_scales``); None: ``interval_scale`` at every age
         self.age_interval_scale: list[ScalePoint] | None = None
         # prepublish: (log1p subscribers, low factor, high factor) per channel-size band of ordinary uploads, read
-        # between them (``fit_size_scales``); a row of unknown size keeps ``ordinary_interval_scale``
+        # between them (``fit_size_scales``); a row of unknown size takes ``unknown_size_scale`` when calibrated,
+        # else ``ordinary_interval_scale``
         self.ordinary_size_scale: list[ScalePoint] | None = None
         self.unknown_size_scale: tuple[float, float] | None = None  # the same for ordinary uploads of unknown size
         self.text_encoder: TextEmbedder | None = None  # loaded on first use by prepare_frame
@@ -439,8 +440,7 @@ class GBDTModel:
         if self.ordinary_interval_scale is not None:
             ordinary = _ordinary(len(x), selected)
             out[ordinary] = per_quantile(*self.ordinary_interval_scale)[0]
-            size = x["log_subscribers"].to_numpy(dtype=float) if "log_subscribers" in x else np.full(len(x), np.nan)
-            unknown = ~np.isfinite(size) | (x[SIZE_UNKNOWN].to_numpy(dtype=bool) if SIZE_UNKNOWN in x else False)
+            size, unknown = _channel_size(x)
             if self.ordinary_size_scale:
                 sized = ordinary & ~unknown
                 out[sized] = per_quantile(*_read_between(self.ordinary_size_scale, np.nan_to_num(size)))[sized]
@@ -465,9 +465,8 @@ class GBDTModel:
         widened the range by the noisiest ones: on the validation fold it held 87-90 % of channels of 10k-1M
         subscribers and under 70 % of those of unknown size, and a 7,600-subscriber draft's range ran x10 below and
         x14 above its median beside a sentence saying 8 of 10 such videos were within x5.8 (item 23)."""
-        size = x["log_subscribers"].to_numpy(dtype=float)
+        size, blank = _channel_size(x)
         y = np.asarray(log_views, dtype=float)
-        blank = ~np.isfinite(size) | (x[SIZE_UNKNOWN].to_numpy(dtype=bool) if SIZE_UNKNOWN in x else False)
         known, unknown = np.flatnonzero(~blank), np.flatnonzero(blank)
         self.ordinary_size_scale = self._scale_points(
             x.iloc[known], y[known], np.zeros(len(known), dtype=bool), size[known], subscriber_bucket(size[known]),
@@ -1020,6 +1019,13 @@ def young_share(t_i_h: FloatArray) -> FloatArray:
     t = np.asarray(t_i_h, dtype=float)
     out: FloatArray = np.where(np.isfinite(t), 1.0 - _log_ramp(t, YOUNG_FULL_H, YOUNG_UNTIL_H), 0.0)
     return out
+
+
+def _channel_size(x: pd.DataFrame) -> tuple[FloatArray, BoolArray]:
+    """Each row's log1p subscribers and whether its size is unknown (blank, or filled in and marked SIZE_UNKNOWN)."""
+    size = x["log_subscribers"].to_numpy(dtype=float) if "log_subscribers" in x else np.full(len(x), np.nan)
+    marked = x[SIZE_UNKNOWN].to_numpy(dtype=bool) if SIZE_UNKNOWN in x else np.zeros(len(x), dtype=bool)
+    return size, ~np.isfinite(size) | marked
 
 
 def _read_between(
