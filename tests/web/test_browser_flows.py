@@ -166,7 +166,7 @@ def test_keys_confirmations_history_early_views_time_zone_and_preview(server: st
     page.get_by_label("video URL", exact=False).fill("https://youtu.be/AAAAAAAAAAA")
     page.get_by_role("button", name="Track", exact=True).click()
     card = page.locator("article.tracked").first
-    card.get_by_text("Enter views you have read").click()
+    card.locator("summary", has_text="Enter views you have read").click()
     card.get_by_label("Views").fill("500k")
     card.get_by_label("Title").fill("My sourdough starter after 30 days")
     card.get_by_label("Published at").fill("2026-01-01T10:00")
