@@ -40,7 +40,8 @@ def test_ideas_queue_a_collection_for_a_stale_niche_and_are_stored_per_user(
     assert all(i["prediction"]["views"] and i["inspired_by"] for i in result["ideas"])
     run_id = result["freshness"]["refresh_run_id"]  # the 2019–20 demo snapshots are not fresh
     assert run_id is not None and result["freshness"]["worker_running"] is False
-    assert any("no worker is running" in note and "miles worker" in note for note in result["notes"])
+    waits = [note for note in result["notes"] if "not being refreshed" in note]  # said in a creator's words first
+    assert waits and "whoever runs Miles" in waits[0] and "miles worker" in waits[0], result["notes"]
     with session_scope(db_settings) as session:  # a worker's tracking poll leaves a run every 5 minutes
         start_run(session=session, job="track", now=utcnow())
     again = ideas_client.post(f"{API}/ideas", json={"topic": "music", "vibe": "calm", "n": 3}).json()

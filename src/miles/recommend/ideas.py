@@ -177,8 +177,9 @@ def _refreshed(deps: IdeasDeps, topic: str, result: dict[str, Any]) -> dict[str,
         )
     else:
         notes.append(
-            "no worker is running, so nothing collects fresh videos: start one with `miles worker` (it then "
-            f"collects the queued request, run {refresh.run_id}), or run `miles ideas --collect` from the command line"
+            f"these videos are not being refreshed: nothing is collecting now, so the request waits (run "
+            f"{refresh.run_id}); whoever runs Miles starts the collector with `miles worker`, or runs `miles ideas "
+            "--collect`"
         )
     return {"freshness": freshness, "notes": notes}
 
