@@ -118,10 +118,12 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
     # the date, then why: after the note it read as the "now" the note names
     read_as = r"read as: duration 1:30 \(90 s\); subscribers 12,000; publish time \S+ \S+ UTC \(not given: now\)"
     assert re.search(read_as, shown), shown
+    assert "forecast before publishing · model" in shown and "prepublish prediction" not in shown  # creator words
     early = runner.invoke(app, ["predict", *typed, "--early-views", "20h:300"], catch_exceptions=False)
     said = " ".join(early.stdout.split())
     # the shipped early model serves its growth references alone: the reason is the views given, not "nothing"
     assert "what drove it: your views so far and how old they were" in said, said
+    assert "forecast from the views so far · model" in said, said
     for option, value, message in (
         ("--subscribers", "12q", "--subscribers: '12q' is not a number (try 1200, 1,200 or 1.2k)"),
         ("--duration", "4:00", "--duration: '4:00' is 240 s; a YouTube Short is at most 3:00 (180 s)"),

@@ -209,7 +209,8 @@ def predict_cmd(
         out = to_prediction_out(pred, version=pred.model_version, mode=pred.mode).model_dump(mode="json")
         typer.echo(json.dumps({**out, "channel_note": note}, indent=2))
         return
-    table = Table(title=f"{pred.mode} prediction · model {pred.model_version}")
+    kind = "forecast from the views so far" if pred.mode == "early" else "forecast before publishing"  # as the pages
+    table = Table(title=f"{kind} · model {pred.model_version}")
     for col in ("age", "p10", "p50 (views)", "p90"):
         table.add_column(col, justify="right")
     for h in pred.horizons:
