@@ -57,6 +57,10 @@ def test_forecast_check_reads_the_forecast_at_the_age_of_the_views() -> None:
     assert "outside" not in wide["remark"] and "inside its 80 % range" in wide["remark"]  # it said "outside"
     close = forecast_check(horizons, 24.0, 1500)
     assert close is not None and close["inside_interval"] and close["remark"] is None and close["off"] == "1.2× more"
+    edge = forecast_check(horizons, 24.0, 11_952)  # 9.96x: shown as 10x, and 10x off is far off
+    assert edge is not None and edge["off"] == "10× more" and "far off" in (edge["remark"] or ""), edge
+    fewer = forecast_check(horizons, 24.0, 121)  # 9.92x fewer
+    assert fewer is not None and fewer["off"] == "9.9× fewer" and "far off" not in (fewer["remark"] or ""), fewer
     level = forecast_check(horizons, 24.0, 1150)
     assert level is not None and level["off"] == "about as forecast"  # was "1.0× fewer"
     between = forecast_check(horizons, 72.0, 2000)  # log-log between 24 h and 7 d

@@ -36,14 +36,15 @@ def forecast_check(horizons: Sequence[dict[str, Any]], age_h: float, views: int)
         return None
     ratio = max(views, 1) / max(at["p50"], 1.0)
     inside = at["p10"] <= views <= at["p90"]
+    # the factor as shown ("10× more" for 9.96, which read "10.0× more" without the far-off remark 10× gets)
+    factor = ratio if ratio >= 1 else 1 / ratio
+    shown = float(f"{factor:.1f}") if factor < 9.95 else float(round(factor))
     if 1 / 1.1 <= ratio <= 1.1:  # "1.0× fewer" read as a miss
         off = "about as forecast"
-    elif ratio >= 1:
-        off = f"{ratio:.1f}× more" if ratio < 10 else f"{ratio:,.0f}× more"
     else:
-        off = f"{1 / ratio:.1f}× fewer" if ratio > 0.1 else f"{1 / ratio:,.0f}× fewer"
+        off = (f"{shown:.1f}×" if shown < 10 else f"{shown:,.0f}×") + (" more" if ratio >= 1 else " fewer")
     remark = None
-    if ratio >= FAR_OFF or ratio <= 1 / FAR_OFF:
+    if shown >= FAR_OFF:
         where = "outside its 80 % range" if not inside else "though inside its 80 % range, a wide one"
         remark = (
             f"The forecast made before publishing was far off ({off} than expected, {where}). "
