@@ -232,3 +232,18 @@ def test_the_menu_shows_every_item_on_a_phone(server: str, browser) -> None:  # 
     assert overflow <= 0, f"the menu scrolls {overflow}px sideways"
     shoot(page, "phone-menu")
     phone.close()
+
+
+def test_a_phone_chart_has_no_tool_bar_over_its_legend(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    """At 390 px Plotly's tool bar (zoom, download) covered the chart's legend: phones draw charts without it,
+    wider screens keep it (on hover)."""
+    for width, bars in ((390, 0), (1280, 1)):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.goto(f"{server}/score")
+        page.wait_for_load_state("networkidle")  # miles.js reloads the page once it has told the server the time zone
+        page.locator("#title").fill("Sourdough in 60 seconds")
+        page.get_by_role("button", name="Score this draft").click()
+        page.locator(".result .chart .main-svg").first.wait_for(timeout=30_000)
+        assert page.locator(".result .chart .modebar").count() == bars, width
+        context.close()

@@ -19,7 +19,9 @@
       if (el.dataset.drawn === el.dataset.figure) { return; }
       var fig = JSON.parse(el.dataset.figure);
       el.dataset.drawn = el.dataset.figure;
-      window.Plotly.react(el, fig.data, fig.layout, { responsive: true, displaylogo: false });
+      // on a phone the tool bar (zoom, download) sat over the legend, the one part of the chart that says what it shows
+      var narrow = window.matchMedia("(max-width: 600px)").matches;
+      window.Plotly.react(el, fig.data, fig.layout, { responsive: true, displaylogo: false, displayModeBar: narrow ? false : "hover" });
     });
   }
 
