@@ -1021,6 +1021,14 @@ def young_share(t_i_h: FloatArray) -> FloatArray:
     return out
 
 
+def size_marked(filled: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """``filled`` (a blank channel size read as the typical one) with the rows whose size was blank in ``raw`` marked
+    SIZE_UNKNOWN: their range is calibrated and served apart from the typical size filled in (training's validation
+    fold and a served draft alike)."""
+    unknown = raw["log_subscribers"].isna().to_numpy() if "log_subscribers" in raw else False
+    return filled.assign(**{SIZE_UNKNOWN: unknown})
+
+
 def _channel_size(x: pd.DataFrame) -> tuple[FloatArray, BoolArray]:
     """Each row's log1p subscribers and whether its size is unknown (blank, or filled in and marked SIZE_UNKNOWN)."""
     size = x["log_subscribers"].to_numpy(dtype=float) if "log_subscribers" in x else np.full(len(x), np.nan)

@@ -58,7 +58,7 @@ from miles.model.embed_features import (
     thumbnail_components,
 )
 from miles.model.encoders import EmbeddingCache, ImageEncoder
-from miles.model.gbdt import SIZE_UNKNOWN, GBDTModel
+from miles.model.gbdt import GBDTModel, size_marked
 from miles.model.images import STAT_NAMES, decode_image, image_stats
 
 log = logging.getLogger(__name__)
@@ -204,8 +204,8 @@ class LoadedModel:
         inputs = self.model.matrix_inputs(m.values, m.columns, categories)
         frame = m.to_frame()
         if blank_log_subscribers is not None and "log_subscribers" in frame:
-            frame[SIZE_UNKNOWN] = frame["log_subscribers"].isna()  # its range is that of channels of unknown size
-            frame["log_subscribers"] = frame["log_subscribers"].fillna(blank_log_subscribers)
+            frame = size_marked(frame.assign(log_subscribers=frame["log_subscribers"].fillna(blank_log_subscribers)),
+                                frame)  # fmt: skip
         if smallest_log_subscribers is not None and "log_subscribers" in frame:
             frame["log_subscribers"] = frame["log_subscribers"].clip(lower=smallest_log_subscribers)
         log_views, viral = self.model.score(inputs, frame)

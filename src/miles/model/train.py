@@ -58,13 +58,13 @@ from miles.model.evaluate import EvalReport, evaluate_predictions
 from miles.model.gbdt import (
     MONOTONE_UP,
     QUANTILES,
-    SIZE_UNKNOWN,
     FitData,
     GBDTConfig,
     GBDTModel,
     HeldOutForecasts,
     centre_correction,
     selected_frames,
+    size_marked,
 )
 from miles.model.growth import GrowthCurve
 from miles.model.level import OrdinaryLevel
@@ -405,13 +405,6 @@ EARLY_VIEW_LEVELS = ("early_views", "early_log_views", "early_log_views_per_hour
                      "early_inc_3")  # fmt: skip
 
 
-def size_marked(filled: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
-    """``filled`` (blanks read as their typical values) with the rows whose channel size was blank in ``raw`` marked
-    SIZE_UNKNOWN, as serving marks a draft's: their range is calibrated apart from the typical size filled in."""
-    unknown = raw["log_subscribers"].isna().to_numpy() if "log_subscribers" in raw else False
-    return filled.assign(**{SIZE_UNKNOWN: unknown})
-
-
 def words_features(columns: list[str]) -> list[str]:
     """The columns read from a draft's words (title, description, tags: counts and the title embedding's components).
     With the trees' weight 0 (their effect does not carry to a source they never saw) the interval boosters are
@@ -537,7 +530,8 @@ def train(
     progress(f"evaluating on {len(test_set):,} test rows", 0.7)
     report, extra_metrics = evaluate(model, baselines, labeler, test_set, data.take(folds["warm_test"]), cfg)
     unseen = data.take(folds["val"] | folds["test"])
-    extra_metrics["accuracy_by_band"] = accuracy_by_band(unseen, served_median(model, unseen))
+    served = served_quantiles(model, unseen)
+    extra_metrics["accuracy_by_band"] = accuracy_by_band(unseen, served[:, served.shape[1] // 2])
     extra_metrics["tree_transfer"] = model.transfer
     if cfg.leave_one_source_out:
         extra_metrics["leave_one_source_out"] = leave_one_source_out(data, folds, cfg, progress, yardstick)
@@ -624,17 +618,15 @@ def evaluate(
     test_preds = preds(test)  # the headline's and the viral-on-ordinary table's (predicted once)
     report = run(test, "test", test_preds)
     extra: dict[str, Any] = {"warm_test": run(warm, "warm_test").as_dict() if len(warm) >= MIN_ROWS else None}
-    sources = test.meta["source"]
-    q = model.score(model.inputs(test.X), test.X, model.frame_shift(test.X, sources), selected_frames(sources))[0]
+    q = served_quantiles(model, test)
     y = test.y["log_views"].to_numpy(dtype=float)
     inside = (y >= q[:, 0]) & (y <= q[:, -1])
     extra["interval_coverage_p10_p90"] = float(np.mean(inside))
     extra["interval_scale"] = list(model.interval_scale)
-    if model.ordinary_interval_scale is not None:
-        extra["ordinary_interval_scale"] = list(model.ordinary_interval_scale)
-    if model.unknown_size_scale is not None:
-        extra["unknown_size_scale"] = list(model.unknown_size_scale)
-    for name in ("age_interval_scale", "ordinary_size_scale"):
+    for name in ("ordinary_interval_scale", "unknown_size_scale"):  # (low, high), when calibrated
+        if (scale := getattr(model, name)) is not None:
+            extra[name] = list(scale)
+    for name in ("age_interval_scale", "ordinary_size_scale"):  # (where, low, high) points, when calibrated
         if (points := getattr(model, name)) is not None:
             extra[name] = [list(point) for point in points]
     per_source: dict[str, dict[str, Any]] = {}
@@ -649,11 +641,12 @@ def evaluate(
     return report, extra
 
 
-def served_median(model: GBDTModel, data: Dataset) -> np.ndarray:
-    """The p50 (log1p views) served for ``data``'s rows, in their sampling frames."""
+def served_quantiles(model: GBDTModel, data: Dataset) -> np.ndarray:
+    """The quantiles (log1p views) served for ``data``'s rows, in their sampling frames."""
     sources = data.meta["source"]
-    q = model.score(model.inputs(data.X), data.X, model.frame_shift(data.X, sources), selected_frames(sources))[0]
-    return np.asarray(q[:, q.shape[1] // 2], dtype=float)
+    q: np.ndarray = model.score(model.inputs(data.X), data.X, model.frame_shift(data.X, sources),
+                                selected_frames(sources))[0]  # fmt: skip
+    return q
 
 
 ACCURACY_SHARE = 0.8  # "within xK of the outcome for 8 of 10 videos"
