@@ -14,7 +14,7 @@ from miles.cli.state import STATE
 from miles.config import Settings
 from miles.domain import checked_platform
 from miles.errors import InvalidInput, SourceUnavailable
-from miles.inputs import format_age, format_chance, format_outlier_multiple, parse_subscribers
+from miles.inputs import format_age, format_chance, format_count, format_outlier_multiple, parse_subscribers
 from miles.recommend.candidates import Filters
 from miles.recommend.generate import shortened
 from miles.serve.services.ideas import ideas_for
@@ -171,7 +171,7 @@ def _print(result: dict[str, Any]) -> None:
         )
     console.print(patterns)
     if thin := sum(1 for p in result["patterns"] if not p["enough_data"]):
-        console.print(f"[dim]{thin} more pattern{'s' if thin != 1 else ''} with too few niche videos to judge[/dim]")
+        console.print(f"[dim]{format_count(thin, 'more pattern')} with too few niche videos to judge[/dim]")
     scored = result["model_version"] is not None
     ideas = Table(title="Ideas (scored by the model)" if scored else "Ideas (not scored: no model for this platform)")
     for col in ("#", "title", "views 7 d (p10–p90)", "viral", "inspired by"):
