@@ -128,6 +128,13 @@ def test_ordinary_uploads_get_a_range_calibrated_on_theirs_alone(tmp_path: Path)
     assert model.ordinary_interval_scale is None
 
 
+def _coverage_apart(model: GBDTModel, x: pd.DataFrame, y: FloatArray, rows: np.ndarray) -> tuple[float, float]:
+    """The p10-p90 range's coverage of ``rows`` and of the other rows."""
+    q = model.score(model.inputs(x), x)[0]
+    inside = (y >= q[:, 0]) & (y <= q[:, 2])
+    return float(inside[rows].mean()), float(inside[~rows].mean())
+
+
 def test_early_range_is_calibrated_per_reading_age(tmp_path: Path) -> None:
     """Readings of 3-7 days noisier than younger ones: one pair of factors for every age left the old readings'
     range too narrow (and the young ones' too wide); factors per t_i bucket, read between the buckets' median t_i,
@@ -146,10 +153,7 @@ def test_early_range_is_calibrated_per_reading_age(tmp_path: Path) -> None:
     model.interval_scale = model.conformal_scale(valid, y_valid)
 
     def coverage_by_age() -> tuple[float, float]:
-        q = model.score(model.inputs(test), test)[0]
-        inside = (y_test >= q[:, 0]) & (y_test <= q[:, 2])
-        old = test["early_t_i_h"].to_numpy() > 72
-        return float(inside[~old].mean()), float(inside[old].mean())
+        return _coverage_apart(model, test, y_test, test["early_t_i_h"].to_numpy() <= 72)
 
     young, old = coverage_by_age()
     assert young > 0.95 and old < 0.7  # one pair of factors: too wide young, too narrow old
@@ -179,10 +183,7 @@ def test_ordinary_range_is_calibrated_per_channel_size(tmp_path: Path) -> None:
     model.ordinary_interval_scale = model.conformal_scale(valid, y_valid)
 
     def coverage_by_size() -> tuple[float, float]:
-        q = model.score(model.inputs(test), test)[0]
-        inside = (y_test >= q[:, 0]) & (y_test <= q[:, 2])
-        small = test["log_subscribers"].to_numpy() < np.log1p(1_000)
-        return float(inside[small].mean()), float(inside[~small].mean())
+        return _coverage_apart(model, test, y_test, test["log_subscribers"].to_numpy() < np.log1p(1_000))
 
     small, large = coverage_by_size()
     assert small < 0.7 and large > 0.95
