@@ -93,6 +93,13 @@ def _outlier_multiple(value: Any) -> str:
     return "–" if value is None else format_outlier_multiple(value)
 
 
+def _metric_interval(lo: float, hi: float) -> str:
+    """A metric's 95 % interval: "0.557–0.686", or "−0.382 to −0.176" when a bound is negative (with a dash between
+    them, "-0.382–-0.176" read as a subtraction)."""
+    low, high = (f"{v:.3f}".replace("-", "\N{MINUS SIGN}") for v in (lo, hi))
+    return f"{low} to {high}" if min(lo, hi) < 0 else f"{low}–{high}"
+
+
 def clean_json(value: Any) -> Any:
     """JSON-safe: NaN and infinities (metrics files may hold them) become null."""
     if isinstance(value, dict):
@@ -122,6 +129,7 @@ def _note(text: Any) -> Markup:
 
 TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple, figure=_figure, note=_note)
 TEMPLATES.env.filters["outlier_multiple"] = _outlier_multiple
+TEMPLATES.env.filters["metric_interval"] = _metric_interval  # {{ lo|metric_interval(hi) }}
 TEMPLATES.env.filters["duration"] = format_duration
 TEMPLATES.env.filters["effect"] = effect_multiple
 TEMPLATES.env.filters["plural"] = format_count  # {{ n|plural("earlier upload") }}: "1 earlier upload"
