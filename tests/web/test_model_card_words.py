@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from fastapi.testclient import TestClient
 from tests.web.test_pages import text_of
 
 from miles.serve.pages.common import TEMPLATES
@@ -38,3 +39,12 @@ def test_the_test_fold_counts_have_thousands_separators_and_agree_with_their_nou
     shown = metrics_text()
     assert "5,041 rows, 1,324 videos, 1 channel," in shown, shown  # was "5041 rows, 1324 videos, 1 channels"
 
+
+def test_the_model_page_does_not_say_every_number_is_on_unseen_channels_above_its_warm_table(web: TestClient) -> None:
+    page = text_of(web.get("/model").text)
+    assert "Warm channels (seen in training)" in page
+    assert "Every number is measured forward in time on channels the model never saw" not in page
+    assert "the held-out test on channels the model never saw in training, the warm table" in page
+    rows = web.get("/model.json").json()["tasks"][0]["training"]["sources"]
+    big = next(s["rows"] for s in rows.values() if s["rows"] >= 1000)
+    assert f"{big:,}" in page and f" {big} " not in page  # the training-data table's rows, as its total line
