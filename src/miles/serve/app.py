@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import FastAPI
 
 from miles import __version__
@@ -23,7 +26,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Miles",
         version=__version__,
         description="How a short will perform, why, and what to make next. "
-        "Authenticate with `Authorization: Bearer <API key>` (create one with `miles key create`).",
+        "Authenticate with `Authorization: Bearer <API key>` (Authorize, below; create a key on the API keys page, "
+        "/keys, or with `miles key create`).",
         docs_url=None,  # served by miles.serve.pages from /static (FastAPI's loads Swagger UI from a CDN)
         redoc_url=None,
         openapi_url="/openapi.json",
@@ -37,4 +41,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, model, predict, ideas, videos, tracked, history, quality):
         app.include_router(module.router, prefix=API_PREFIX)
     install_pages(app)  # HTML pages, their .json twins, /static and /assets/plotly.min.js
+    build = app.openapi
+    app.openapi = lambda: _key_optional(app, build)  # type: ignore[method-assign]
     return app
+
+
+def _key_optional(app: FastAPI, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """FastAPI's schema with the API key declared (/docs' Authorize button) but optional, as it is: a route answers
+    anonymously when MILES_ALLOW_ANONYMOUS is on, and a browser's login cookie stands in for it."""
+    if app.openapi_schema is None:
+        schema = build()  # FastAPI.openapi: builds and keeps app.openapi_schema
+        for operation in (op for path in schema["paths"].values() for op in path.values()):
+            if operation.get("security"):
+                operation["security"] = [{}, *operation["security"]]
+    return app.openapi_schema or build()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
@@ -88,7 +89,15 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_caller(request: Request, session: SessionDep) -> Caller:
+API_KEY_SCHEME = HTTPBearer(
+    auto_error=False,  # only declares the scheme (Swagger's Authorize button): _bearer reads and checks the header
+    scheme_name="API key",
+    description="An API key: create one on the API keys page (/keys) or with `miles key create`.",
+)
+DocumentedKey = Annotated[HTTPAuthorizationCredentials | None, Depends(API_KEY_SCHEME)]
+
+
+def get_caller(request: Request, session: SessionDep, _key: DocumentedKey = None) -> Caller:
     """Authenticate the bearer key (if any), set the RLS user for this transaction, and apply the rate limit."""
     ip = client_ip(request)
     limiter: Limiter = request.app.state.rate_limiter
