@@ -33,6 +33,9 @@ def test_an_interval_with_a_negative_bound_reads_as_a_range_not_a_subtraction() 
     assert "−0.382 to −0.176" in shown and "−0.030 to 0.112" in shown, shown  # was "-0.382–-0.176"
     assert "0.176–0.599" in shown  # positive bounds keep the short form
     assert not re.search(r"\d–-", shown), shown
+    assert "−0.247" in shown and "-0.247" not in shown  # the value beside its interval has the same minus sign
+    html = TEMPLATES.get_template("_metrics_table.html").render(caption="Held-out test", rep=REP)
+    assert '<span class="muted small nowrap">−0.382 to −0.176</span>' in html  # one line: it wrapped at "to" or "–"
 
 
 def test_the_test_fold_counts_have_thousands_separators_and_agree_with_their_nouns() -> None:
