@@ -44,7 +44,10 @@ def test_blanks_are_echoed_as_defaulted_with_what_stood_in(predictor_client: Tes
     assert publish["status"] == "defaulted" and publish["note"] == "not given: now" and publish["value"]
     subs = draft["channel_subscribers"]
     assert subs["status"] == "defaulted" and subs["value"] > 0
-    assert subs["note"] == f"not given: a typical channel ({subs['value']:,} subscribers)"
+    assert subs["note"] == (
+        f"not given: the middle-sized channel of Miles' data ({subs['value']:,} subscribers; "
+        "most channels are far smaller)"
+    )
     # the typical channel is what the model really used: typing that count gives the same forecast
     blank = predict(predictor_client)["prediction"]["horizons"]
     typical = predict(predictor_client, channel_subscribers=subs["value"])["prediction"]["horizons"]

@@ -148,7 +148,10 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     assert 'id="views-' + str(item["id"]) + '-error"' in fall.text
     # the forecast was for a typical channel, and says so; the creator's own size makes the comparison fair
     assert item["prepublish_forecast"]["draft"]["channel_subscribers"]["status"] == "defaulted"
-    assert "The forecast is for a typical channel (" in page and "give your channel's subscribers" in page
+    assert (
+        "The forecast is for the middle-sized channel of Miles' data (" in page
+        and "give your channel's subscribers" in page
+    )
     bad = web.post(f"/track/{item['id']}/views", data={"views": "600k", "subscribers": "lots", "csrf_token": token,
                                                        "tracked_id": item["id"]})  # fmt: skip
     assert bad.url.path == "/track" and 'id="subscribers-' + str(item["id"]) + '-error"' in bad.text
@@ -161,7 +164,7 @@ def test_views_entered_on_track_switch_the_forecast_and_say_how_far_off_it_was(w
     assert read == {"value": 2000, "status": "given", "note": None} and item["snapshots"][-1]["views"] == 600_000
     assert item["prepublish_forecast"]["horizons"][-1]["p50"] < typical[-1]["p50"]  # a 2k channel, not 73,800
     track = html.unescape(web.get("/track").text)
-    assert "The forecast is for a typical channel" not in track
+    assert "The forecast is for the middle-sized channel" not in track
     assert 'placeholder="2,000 (kept if blank)"' in track  # the field came back blank
     minute_before = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
     close = web.post(f"/track/{item['id']}/views", data={"views": "599k", "read_at": minute_before,

@@ -222,7 +222,11 @@ def read_as(
             else (when, "not given: now")
         ),
         "channel_subscribers": (
-            (round(typical_subscribers), f"not given: a typical channel ({typical_subscribers:,.0f} subscribers)")
+            (
+                round(typical_subscribers),
+                f"not given: the middle-sized channel of Miles' data ({typical_subscribers:,.0f} subscribers; most "
+                "channels are far smaller)",
+            )
             if typical_subscribers is not None
             else (None, "not given: the forecast goes without it")
         ),
