@@ -34,6 +34,26 @@ def test_help_lists_commands(sqlite_settings: Settings) -> None:
         assert command in out.stdout
 
 
+def test_every_command_lists_in_one_paragraph() -> None:
+    """A command list shows each command's first paragraph as written, line breaks included (Typer's rich mode), so
+    a summary wrapped in its docstring read 'score            new videos' in `miles --help`."""
+    import inspect
+
+    import typer
+
+    from miles.cli.main import app
+
+    def walk(command: object, path: str) -> list[str]:
+        wrapped = []
+        for name, sub in getattr(command, "commands", {}).items():
+            if "\n" in inspect.cleandoc(sub.help or "").split("\n\n")[0]:
+                wrapped.append(f"{path} {name}")
+            wrapped += walk(sub, f"{path} {name}")
+        return wrapped
+
+    assert walk(typer.main.get_command(app), "miles") == []
+
+
 def test_import_then_stats(sqlite_settings: Settings) -> None:
     out = miles(sqlite_settings, "import", str(FIXTURES / "snapshots_small.csv"), "--json")
     assert out.returncode == 0, out.stderr

@@ -191,8 +191,9 @@ def track_add_cmd(
     url: Annotated[str, typer.Argument(help="Video URL (or YouTube video id) to follow.")],
     user: Annotated[str | None, typer.Option("--user", help="Track for this user (email); default: Miles.")] = None,
 ) -> None:
-    """Take a snapshot now, then re-poll on the schedule (MILES_TRACK_SCHEDULE_H). A video already tracked is not
-    read again (exit 0)."""
+    """Take a snapshot now, then re-poll on the schedule (MILES_TRACK_SCHEDULE_H).
+
+    A video already tracked is not read again (exit 0)."""
     from miles.jobs.collect import Collector
     from miles.jobs.track import add_tracking
 
@@ -290,8 +291,10 @@ def worker_cmd(
     once: Annotated[bool, typer.Option("--once", help="Run each job once and exit.")] = False,
     job: Annotated[list[str] | None, typer.Option("--job", help="Only this job (repeatable).")] = None,
 ) -> None:
-    """Run the periodic jobs in-process: collect niches (6 h), poll tracking (5 min), collect requests (1 min), score
-    new videos and grade stored predictions (30 min), retrain (weekly, MILES_RETRAIN_INTERVAL_H)."""
+    """Run the periodic jobs in-process.
+
+    Collect niches (6 h), poll tracking (5 min), collect requests (1 min), score new videos and grade stored
+    predictions (30 min), retrain (weekly, MILES_RETRAIN_INTERVAL_H)."""
     from miles.jobs.schedule import SCHEDULE
     from miles.jobs.worker import run_forever, run_once, selected_jobs
 

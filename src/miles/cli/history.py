@@ -29,8 +29,10 @@ def history_cmd(
     offset: Annotated[int, typer.Option("--offset", min=0, help="Drafts to skip (newest first).")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """A user's scored drafts, newest first: the title, the 7-day forecast it got, its viral chance and the published
-    video it is linked to (graded as that video's views arrive)."""
+    """A user's scored drafts, newest first.
+
+    Each with its title, the 7-day forecast it got, its viral chance and the published video it is linked to (graded
+    as that video's views arrive)."""
     from miles.serve.services.history import history_page
     from miles.store.db import session_scope
     from miles.store.repos.users import require_user, set_current_user

@@ -33,8 +33,10 @@ def mcp(
         ),
     ] = None,
 ) -> None:
-    """Serve Miles' tools (score_drafts, niche_ideas, track_video, tracked_videos, record_views, link_draft,
-    prediction_history, model_card) over MCP.
+    """Serve Miles' tools to an assistant over MCP.
+
+    The tools: score_drafts, niche_ideas, track_video, tracked_videos, record_views, link_draft, prediction_history
+    and model_card.
 
     By default speaks MCP on stdin/stdout, for an assistant that starts `miles mcp` itself. With --http it
     listens on http://127.0.0.1:PORT/mcp and every request needs `Authorization: Bearer <key>` (`miles key create`).

@@ -484,8 +484,9 @@ def promote_cmd(version: Annotated[str, typer.Argument(help="The version to serv
 
 
 def prepare_cmd() -> None:
-    """Build the ONNX text and thumbnail encoders from the packaged weights (once) and load the served model,
-    so the first prediction is fast. `make run` does this; nothing is downloaded."""
+    """Build the text and thumbnail encoders from the packaged weights and load the served model.
+
+    Done once, so the first prediction is fast. `make run` does this; nothing is downloaded."""
     from miles.model.encoders import ImageEncoder, TextEncoder
     from miles.model.predict import Predictor
 

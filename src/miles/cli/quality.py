@@ -28,8 +28,10 @@ def quality_cmd(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="Findings to list.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Flag counts that drop to 0 or go backwards, vanished fields, duplicate captures, view-metric breaks, stale
-    niches and yt-dlp version changes; quarantine snapshots whose counts are in doubt (kept out of training)."""
+    """Flag doubtful data; quarantine snapshots whose counts are in doubt (kept out of training).
+
+    Flags counts that drop to 0 or go backwards, vanished fields, duplicate captures, view-metric breaks, stale
+    niches and yt-dlp version changes."""
     from miles.domain import utcnow
     from miles.errors import InvalidInput
     from miles.jobs.quality import check_quality
