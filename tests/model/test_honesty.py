@@ -392,6 +392,15 @@ def test_accuracy_statement_without_enough_test_videos_says_so() -> None:
         "forecast's age to measure it alone)."
     )
     assert accuracy_statement([], 10, 168.0) is None
+    # a 30-day forecast is past the sentence's window: how far off such forecasts were, or that nobody measured it
+    later = {**rows[0], "ages": "later", "min_age_h": 336.0, "max_age_h": 1e9, "videos": 31, "within_factor": 4.44}
+    assert str(accuracy_statement([*rows, later], 50_000, 168.0, last_h=720.0)).endswith(
+        "(50 videos from channels Miles never trained on); past 2 weeks, within ×4.4 (31 videos)."
+    )
+    assert str(accuracy_statement(rows, 50_000, 168.0, last_h=720.0)).endswith(
+        "; too few test videos past 2 weeks to measure the later forecasts."
+    )
+    assert accuracy_statement(rows, 50_000, 168.0, last_h=168.0) == accuracy_statement(rows, 50_000, 168.0)
 
 
 def test_an_early_forecasts_accuracy_is_that_of_views_read_as_young() -> None:

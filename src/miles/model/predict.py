@@ -224,11 +224,17 @@ ACCURACY_HORIZON_H = 168.0
 
 
 def accuracy_statement(
-    rows: Sequence[Mapping[str, Any]], subscribers: float | None, horizon_h: float, read_h: float | None = None
+    rows: Sequence[Mapping[str, Any]],
+    subscribers: float | None,
+    horizon_h: float,
+    read_h: float | None = None,
+    last_h: float | None = None,
 ) -> str | None:
     """One plain sentence on how far off forecasts for this channel size and age (early: views read at ``read_h``)
     were on the validation and test folds' ordinary uploads (channels never seen in training, later dates); None when
-    the model records no such table."""
+    the model records no such table. ``last_h``, the forecast's last horizon, adds how far off forecasts that old
+    were when its age window is not ``horizon_h``'s: a 30-day forecast shown beside "the first 2 weeks" alone read as
+    covered by it."""
     if not rows:
         return None
     if read_h is not None and "min_t_i_h" in rows[0]:
@@ -242,8 +248,21 @@ def accuracy_statement(
     # no test videos of this size at this age: the nearest age window of the same size says more than nothing
     r = match[0] if match else min(same_band, key=lambda r: _age_distance(r, horizon_h))
     caveat = "" if match else " - too few test videos at this forecast's age to measure it alone"
+    later = _later_clause(same_band, r, last_h) if match else ""
     return (f"For {label}, forecasts for the {r['ages']} were within ×{r['within_factor']:.1f} of the real views for "
-            f"8 of 10 videos ({r['videos']:,} videos from channels Miles never trained on{caveat}).")  # fmt: skip
+            f"8 of 10 videos ({r['videos']:,} videos from channels Miles never trained on{caveat})"
+            f"{later}.")  # fmt: skip
+
+
+def _later_clause(same_band: Sequence[Mapping[str, Any]], shown: Mapping[str, Any], last_h: float | None) -> str:
+    """How far off forecasts as old as ``last_h`` were, when ``shown`` (the sentence's age window) ends before it."""
+    if last_h is None or last_h < shown["max_age_h"]:
+        return ""
+    past = str(shown["ages"]).removeprefix("first ")
+    later = next((r for r in same_band if r["min_age_h"] <= last_h < r["max_age_h"]), None)
+    if later is None:
+        return f"; too few test videos past {past} to measure the later forecasts"
+    return f"; past {past}, within ×{later['within_factor']:.1f} ({later['videos']:,} videos)"
 
 
 def _early_accuracy_statement(rows: Sequence[Mapping[str, Any]], read_h: float) -> str:
@@ -591,6 +610,7 @@ class Predictor:
                         item.draft.channel_subscribers,
                         _statement_horizon(m.horizon_h[starts[k] : starts[k + 1]]),
                         item.draft.t_i_h if item.draft.early_views else None,
+                        float(m.horizon_h[starts[k] : starts[k + 1]].max()),
                     ),
                 )
             )
