@@ -15,7 +15,14 @@ from miles.config import Settings
 from miles.domain import utcnow
 from miles.jobs.collect import records_frame
 from miles.jobs.ingest import import_frame
-from miles.recommend.candidates import Filters
+from miles.recommend.candidates import (
+    MIN_RELEVANCE,
+    Filters,
+    names_the_subject,
+    relevance,
+    select,
+    subject_words,
+)
 from miles.recommend.generate import OfflineGenerator
 from miles.recommend.ideas import Embedder, IdeasDeps, beating_expectation, run_ideas
 from miles.recommend.outliers import MIN_BASELINE
@@ -191,3 +198,72 @@ def test_outliers_are_the_niche_videos_that_beat_their_expectation(gaming: Setti
     assert beating_expectation(niche, notes)["video_id"].tolist() == ["a"]
     assert notes == ["1 of the niche's 3 videos beat what their channel or the niche expects for their age; only "
                      "those are shown as outliers"]  # fmt: skip
+
+
+OFF_TOPIC = {  # development-data titles the old bar (cosine >= 0.40 alone) let into these niches
+    "iphone tricks": [
+        "GENIUS FOOD HACKS AND FUNNY TRICKS || DIY Food Tips and Life Hacks by 123 GO!",
+        "Magic Tricks Revealed! 12 Mysterious DIY Illusions and Magic Tricks!",
+        "Ic Reballing Tricks #mobilerepair #technology",
+    ],
+    "budget gaming pc": [
+        "My End-Game Gaming TV - LG C9 OLED",
+        "Linux VS Windows : qui est le meilleur pour le GAMING ?",
+    ],
+}
+TAGS = {  # their stored tags: relevance reads "title | first 10 tags"
+    "My End-Game Gaming TV - LG C9 OLED": "oled bfgd asus lg flat screen big tv upgrade gaming".split(),
+    "GENIUS FOOD HACKS AND FUNNY TRICKS || DIY Food Tips and Life Hacks by 123 GO!": [
+        "DIY", "craft", "crafts", "prank", "pranks", "challenge", "challenges", "fun", "funny", "123GO!"
+    ],
+}  # fmt: skip
+ON_TOPIC = {
+    "iphone tricks": [
+        "Samsung AI vs apple iPhone AI test #trending #foryou #viralshorts #shorts_feed #samsung #iphone",
+        "Les 3 iPhone secrets d’Apple jusqu’en 2028 👀",
+        "Meet The iPhone 17 Pro Max 🔥 #iphone17promax #iphone17pro #iphone17",
+    ],
+    "budget gaming pc": [
+        "$60 ASUS ROG Gaming Laptop has a SERIOUS Issue 😭 #tech #pc #technology #shorts",
+        "PC GAMER à 1000€ ! #pcgamer #gaming #lenovo",
+        "La CONFIG PC Gamer PARFAITE pour 600€",
+    ],
+    "makeup tutorial": ["Jumbo elf, make up tutorial"],
+    "料理 レシピ": [
+        "流行りの100均氷棒で作る簡単アイスバー #shorts #料理 #簡単レシピ",
+        "ケチャップ爆弾バターの【塩ナポリタン】#料理",
+    ],
+}
+
+
+@pytest.mark.parametrize("topic", sorted(ON_TOPIC))
+def test_the_niche_holds_videos_naming_the_topics_subject_not_its_generic_words(embed: Embedder, topic: str) -> None:
+    off, on = OFF_TOPIC.get(topic, []), ON_TOPIC[topic]
+    rows = {
+        f"v{i}": {"title": t, "tags": TAGS.get(t, []), "channel_id": f"c{i}", "duration_s": 30.0}
+        for i, t in enumerate(off + on)
+    }
+    cosine = {rows[v]["title"]: s for v, (s, _, _) in relevance(topic, rows, embed).items()}
+    assert all(cosine[t] >= MIN_RELEVANCE for t in off)  # the cosine alone kept them: the subject rule drops them
+    found = select(topic, list(rows), rows, embed, Filters(language="any"), lambda _: {})
+    kept = {rows[v]["title"] for v in found.ids}
+    assert kept == set(on)
+    assert found.subject == subject_words(topic) and found.subject
+
+
+def test_subject_words_leave_out_generic_and_function_words() -> None:
+    assert subject_words("iphone tricks") == ["iphone"]
+    assert subject_words("best budget gaming pc tips 2026") == ["budget", "gaming", "pc"]
+    assert subject_words("astuces iPhone") == ["iphone"]
+    assert subject_words("iphone 裏技") == ["iphone"]
+    assert subject_words("料理 レシピ") == ["料理", "レシピ"]
+    assert subject_words("life hacks") == []  # nothing but generic words: the cosine alone decides
+    assert subject_words("car") == ["car"]  # a French function word, but the topic holds nothing else
+
+
+def test_a_video_names_the_subject_in_any_form() -> None:
+    assert names_the_subject(["iphone"], "Meet the iPhone17 Pro") and names_the_subject(["iphone"], "#iphone17promax")
+    assert names_the_subject(["gaming", "pc"], "PC SNOW Blanc #pcgamer") and names_the_subject(["makeup"], "make up")
+    assert not names_the_subject(["budget", "gaming", "pc"], "My End-Game Gaming TV - LG C9 OLED")  # 1 of 3
+    assert names_the_subject(["budget", "gaming", "pc"], "Upgrading a $60 ASUS gaming laptop #pc")  # 2 of 3
+    assert not names_the_subject(["iphone"], "料理の裏技 #shorts") and names_the_subject(["料理"], "簡単料理レシピ")

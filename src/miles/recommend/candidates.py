@@ -16,7 +16,9 @@ what they dropped so the page can say so.
 
 from __future__ import annotations
 
+import itertools
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +30,9 @@ import numpy as np
 MIN_RELEVANCE = 0.40
 SHORTS_CHOICES = ("any", "only", "exclude")
 MIN_RELEVANCE_ALL_TERMS = 0.30
+# Above this cosine a video is about the topic even when it names none of the topic's subject words in the same form
+# ("gaming computer" for "pc gamer"); below it, it must name enough of them (see ``names_the_subject``).
+MIN_RELEVANCE_UNNAMED = 0.60
 SHORTS_MAX_S = 180.0  # YouTube Shorts may run up to three minutes
 LANGUAGES = ("en", "fr", "es", "pt", "de", "it", "nl", "ja", "ko", "zh", "ru", "hi", "ar", "tr", "id", "pl")
 MIN_LANGUAGE_CONFIDENCE = 0.3  # measured on titles: below this the guess is noise
@@ -72,6 +77,7 @@ class Candidates:
     language: str | None = None  # the language filter applied (None: any)
     relevance_by: str = "MiniLM + full text"
     language_fallback: bool = False  # "auto" found too few videos in the topic's language and showed all languages
+    subject: list[str] = field(default_factory=list)  # the topic words a video must name (``subject_words``)
 
 
 @lru_cache(maxsize=1)
@@ -163,17 +169,96 @@ def _terms(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if len(w) >= 2}
 
 
-def relevance(topic: str, rows: dict[str, dict[str, Any]], embed: Embedder | None) -> dict[str, tuple[float, bool]]:
-    """(cosine to the topic or NaN without an encoder, every topic word present) per video id."""
+# Words that name a format or a promise, not a subject: any niche has "tricks", "tips" and "best of" videos. "iphone
+# tricks" shared only "tricks" with "GENIUS FOOD HACKS AND FUNNY TRICKS" (cosine 0.43), which became its outlier.
+# English, then the French, Spanish, German and Japanese of the development data; compared after ``_stem``.
+GENERIC_WORDS = frozenset(
+    "trick tricks hack hacks tip tips idea ideas tutorial tutorials tuto guide review reviews best top how easy simple "
+    "quick fast new video videos short shorts vs versus diy life funny viral trending challenge ultimate secret "
+    "secrets thing things way ways make making cheap "
+    "astuce astuces conseil conseils idée idées meilleur meilleurs meilleure facile rapide simple nouveau nouvelle "
+    "comment "
+    "truco trucos consejo consejos mejor fácil rápido nuevo "
+    "tipps trick tricks beste einfach schnell neu "
+    "裏技 コツ 方法 簡単 最強 おすすめ やり方 解説 動画 ショート".split()
+)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+_SUFFIXES = ("ings", "ing", "ers", "er", "es", "s", "e")
+
+
+def _stem(word: str) -> str:
+    """A light stem, enough for a title: accents folded, one plural or -ing/-er ending off ("gamer", "gaming" and
+    "games" are all "gam"; "iphones" and "iphone" are "iphon"), never below three letters."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+    for suffix in _SUFFIXES:
+        if folded.endswith(suffix) and len(folded) - len(suffix) >= 3:
+            return folded[: -len(suffix)]
+    return folded
+
+
+_GENERIC_STEMS = frozenset(_stem(w) for w in GENERIC_WORDS)
+
+
+def subject_words(topic: str) -> list[str]:
+    """The topic's subject: its words but generic ones (``GENERIC_WORDS``), bare numbers and function words
+    (:func:`filler_words`; unless the topic holds nothing else: "car" is a French one); a run of Japanese, Chinese
+    or Korean script (no spaces to split on) is one word. Empty when the topic is nothing but generic words ("life
+    hacks"): then no word is asked for and the cosine alone decides."""
+    out: list[str] = []
+    cjk = " ".join(_CJK.findall(topic))
+    for generic in (g for g in GENERIC_WORDS if _CJK.fullmatch(g)):
+        cjk = cjk.replace(generic, " ")
+    out.extend(cjk.split())
+    words = [w for w in _WORD.findall(_CJK.sub(" ", topic).lower()) if len(w) >= 2 and not w.isdigit()]
+    words = [w for w in words if _stem(w) not in _GENERIC_STEMS]
+    skip = filler_words(topic)
+    out.extend([w for w in words if w not in skip] or words)
+    return list(dict.fromkeys(out))
+
+
+def _names(word: str, text: str, tokens: tuple[list[str], list[str]]) -> bool:
+    if _CJK.fullmatch(word):  # a CJK word is named when one of its character pairs (or itself, if one) is in the text
+        pairs = [word[i : i + 2] for i in range(len(word) - 1)] or [word]
+        return any(p in text for p in pairs)
+    words, hashtags = tokens
+    # "iPhone17" is "iphone"; a hashtag glues words ("#iphone17promax", "#pcgaming"): one holding the word names it
+    # (starting with it, for a word of two letters: "pc" is in "#epcot")
+    return any(_stem(t) == word or _stem(t.rstrip("0123456789")) == word for t in words) or any(
+        t.startswith(word) or (len(word) >= 3 and word in t) for t in hashtags
+    )
+
+
+def names_the_subject(subject: list[str], text: str) -> bool:
+    """Whether ``text`` names at least half of the topic's subject words (one of one or two, two of three or four):
+    "My End-Game Gaming TV - LG C9 OLED" names "gaming" but not "budget" or "pc", so it is not about "budget gaming
+    pc"."""
+    if not subject:
+        return True
+    stems = [w if _CJK.fullmatch(w) else _stem(w) for w in subject]
+    latin = _CJK.sub(" ", text.lower())
+    words = _WORD.findall(latin)
+    joined = [a + b for a, b in itertools.pairwise(words)]  # "make up" names "makeup"
+    tokens = (words + joined, re.findall(r"#(\w+)", latin))
+    named = sum(1 for w in stems if _names(w, text, tokens))
+    return named >= (len(subject) + 1) // 2
+
+
+def relevance(
+    topic: str, rows: dict[str, dict[str, Any]], embed: Embedder | None
+) -> dict[str, tuple[float, bool, bool]]:
+    """(cosine to the topic or NaN without an encoder, every topic word present, the topic's subject named) per
+    video id."""
     ids = list(rows)
     words = _terms(topic)
+    subject = subject_words(topic)
     texts = [_text(rows[i]) for i in ids]
     all_terms = [bool(words) and words <= _terms(t) for t in texts]
+    named = [names_the_subject(subject, t) for t in texts]
     if embed is None or not ids:
-        return {i: (float("nan"), a) for i, a in zip(ids, all_terms, strict=True)}
+        return {i: (float("nan"), a, n) for i, a, n in zip(ids, all_terms, named, strict=True)}
     vectors = embed([topic, *texts])
     sims = vectors[1:] @ vectors[0]
-    return {i: (float(s), a) for i, s, a in zip(ids, sims, all_terms, strict=True)}
+    return {i: (float(s), a, n) for i, s, a, n in zip(ids, sims, all_terms, named, strict=True)}
 
 
 def _text(row: dict[str, Any]) -> str:
@@ -181,9 +266,13 @@ def _text(row: dict[str, Any]) -> str:
     return str(row["title"]) + (" | " + " ".join(tags) if tags else "")
 
 
-def passes(score: float, all_terms: bool) -> bool:
+def passes(score: float, all_terms: bool, named: bool = True) -> bool:
+    """The relevance bar: ``score`` (cosine; NaN without an encoder), whether every topic word is present
+    (``all_terms``) and whether the video names the topic's subject (``named``, :func:`names_the_subject`)."""
     if np.isnan(score):
         return all_terms
+    if not named:
+        return score >= MIN_RELEVANCE_UNNAMED
     return score >= MIN_RELEVANCE or (all_terms and score >= MIN_RELEVANCE_ALL_TERMS)
 
 
@@ -198,11 +287,12 @@ def select(
     """Relevant candidates of ``matched_ids`` (the full-text matches) after the filters, most relevant first.
     ``channel_titles`` gives the stored titles of channels (for their language)."""
     scores = relevance(topic, {i: rows[i] for i in matched_ids if i in rows}, embed)
-    relevant = sorted((i for i, (s, a) in scores.items() if passes(s, a)), key=lambda i: -np.nan_to_num(scores[i][0]))
+    relevant = sorted((i for i, v in scores.items() if passes(*v)), key=lambda i: -np.nan_to_num(scores[i][0]))
     topic_language = language_of(topic, min_confidence=TOPIC_LANGUAGE_CONFIDENCE)
     wanted = {"auto": topic_language, "any": None}.get(filters.language, filters.language)
     out = Candidates(ids=[], info={}, matched=len(matched_ids), relevant=len(relevant), topic_language=topic_language)
     out.language = wanted
+    out.subject = subject_words(topic)
     out.relevance_by = "full text only (text encoder unavailable)" if embed is None else out.relevance_by
     channels = [str(rows[i]["channel_id"]) for i in relevant if rows[i].get("channel_id")]
     languages = languages_of({i: rows[i] for i in relevant}, channel_titles(channels))

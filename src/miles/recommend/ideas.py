@@ -29,6 +29,7 @@ from miles.recommend.candidates import (
     LANGUAGES,
     MIN_IN_LANGUAGE,
     MIN_RELEVANCE,
+    MIN_RELEVANCE_UNNAMED,
     SHORTS_CHOICES,
     Candidates,
     Filters,
@@ -52,6 +53,9 @@ OUTLIERS_SHOWN = 12
 MMR_LAMBDA = 0.7
 MAX_IDEA_SIMILARITY = 0.85  # two ideas closer than this (MiniLM cosine, or word overlap) are one idea
 REFERENCE_TTL_S = 24 * 3600
+# The rules a result was made by (niche, outliers): part of the cache key, so a result cached under older rules is
+# recomputed rather than served for another ideas_cache_ttl_s. 2: the subject-word relevance rule.
+RULES_VERSION = 2
 
 Scorer = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 Embedder = Callable[[list[str]], np.ndarray]
@@ -105,6 +109,7 @@ def cache_key(
 ) -> str:
     chosen = (filters or Filters()).key()
     parts = [topic.strip().lower(), vibe.strip().lower(), n, seed, model_version, generator, chosen, subscribers]
+    parts.append(RULES_VERSION)
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
@@ -294,6 +299,8 @@ def _niche_out(found: Candidates, filters: Filters) -> dict[str, Any]:
         "kept": len(found.ids),
         "relevance_by": found.relevance_by,
         "min_relevance": MIN_RELEVANCE,
+        "subject": found.subject,
+        "min_relevance_unnamed": MIN_RELEVANCE_UNNAMED,
         "topic_language": found.topic_language,
         "language": found.language,
         "filters": asdict(filters),
@@ -314,6 +321,15 @@ def beating_expectation(outliers: pd.DataFrame, notes: list[str]) -> pd.DataFram
     return above
 
 
+def _bar(found: Candidates) -> str:
+    """The relevance bar in words: what the videos below it lacked."""
+    if not found.subject or found.relevance_by.startswith("full text only"):
+        return f"relevance below {MIN_RELEVANCE:.2f}"
+    words = ", ".join(f"“{w}”" for w in found.subject)
+    need = words if len(found.subject) == 1 else f"{(len(found.subject) + 1) // 2} of {words}"
+    return f"relevance below {MIN_RELEVANCE:.2f}, or not naming {need} and below {MIN_RELEVANCE_UNNAMED:.2f}"
+
+
 def _evidence_notes(
     found: Candidates,
     top: list[dict[str, Any]],
@@ -327,8 +343,8 @@ def _evidence_notes(
         notes.append("no stored video mentions these words: no outliers; the ideas rest on the topic alone")
     elif not found.relevant:
         notes.append(
-            f"{found.matched} stored videos share a word with “{req.topic}” but none is about it (relevance below "
-            f"{MIN_RELEVANCE:.2f}): no outliers; the ideas rest on the topic alone"
+            f"{found.matched} stored videos share a word with “{req.topic}” but none is about it ({_bar(found)}): "
+            "no outliers; the ideas rest on the topic alone"
         )
     elif not found.ids:
         dropped = ", ".join(f"{k}: {v}" for k, v in found.dropped.most_common())

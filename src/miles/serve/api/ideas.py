@@ -58,6 +58,12 @@ class NicheOut(BaseModel):
     kept: int = Field(description="Of those, the ones the filters kept: the niche.")
     relevance_by: str = Field(description="How relevance was judged (text encoder or full text only).")
     min_relevance: float
+    subject: list[str] = Field(
+        default_factory=list,
+        description="The topic's subject words (generic ones such as 'tricks' or 'tips' left out): a video must name "
+        "at least half of them, or be closer to the topic than min_relevance_unnamed.",
+    )
+    min_relevance_unnamed: float | None = None
     topic_language: str | None = Field(None, description="The topic's language, when it could be told.")
     language: str | None = Field(None, description="The language filter applied (null: any).")
     filters: NicheFiltersOut
