@@ -191,8 +191,9 @@ def test_function_words_do_not_find_a_niche(gaming: Settings) -> None:
 
 def test_outliers_are_the_niche_videos_that_beat_their_expectation(gaming: Settings, embed: Embedder) -> None:
     result = _run(gaming, embed, "budget gaming setup")
-    multiples = [o["multiple"] for o in result["outliers"]]
+    multiples = [o["multiple"] for o in result["outliers"] if o["basis"] == "channel"]
     assert multiples and all(m > 1.0 for m in multiples), multiples  # the niche's best at 0.4x was listed as one
+    assert all(o["multiple"] is None for o in result["outliers"] if o["basis"] == "unknown")
     notes: list[str] = []
     niche = pd.DataFrame({"video_id": ["a", "b", "c"], "multiple": [3.0, 0.4, None]})
     assert beating_expectation(niche, notes)["video_id"].tolist() == ["a"]

@@ -1,5 +1,5 @@
 """Outlier multiples over a tiny basis: a channel that usually gets ~150 views made one upload read 283x, and a
-channel of unknown size read 10,927x against the ~2,000 views its niche expectation guessed."""
+video whose channel Miles knows nothing of read 10,927x against the ~2,000 views its niche expectation guessed."""
 
 from __future__ import annotations
 
@@ -47,3 +47,24 @@ def test_ideas_cite_a_huge_multiple_as_over_100x() -> None:
     samsung = {"video_id": "s1", "title": "Samsung AI vs apple iPhone AI", "multiple": 10_927.31, "views": 21_462_315}
     drafts = OfflineGenerator().generate(NicheContext(topic="iphone tricks", vibe="", outliers=[samsung]), n=1)
     assert "(over 100×)" in drafts[0].reasoning and "10,927" not in drafts[0].reasoning
+
+
+def test_a_video_whose_channels_usual_views_are_unknown_gets_no_multiple() -> None:
+    """The Japanese search data has no channel ids: Samsung's 21M views read "over 100x" against what the niche model
+    guessed for any channel (1,963 views). With no upload of its own channel to compare with, there is no multiple:
+    its views are shown, it is never trusted and it ranks after every video measured against its channel."""
+    known = _channel("big", 20_000, 100_000)
+    pub = T0 + timedelta(days=30)
+    samsung = {"video_id": "samsung", "channel_id": None, "title": "Samsung AI vs apple iPhone AI test",
+               "published_at": pub, "captured_at": pub + timedelta(hours=170), "views": 21_462_315,
+               "channel_subscribers": None}  # fmt: skip
+    frame = pd.DataFrame([*known, samsung])
+    hits = frame[frame["video_id"].isin(["big6", "samsung"])]
+    ranked = niche_outliers(hits, frame, labeler=None).set_index("video_id")
+    row = ranked.loc["samsung"]
+    assert pd.isna(row["multiple"]) and pd.isna(row["basis_views"]) and row["basis"] == "unknown"
+    assert row["baseline_count"] == 0 and not bool(row["trusted"]) and not bool(row["tiny_base"])
+    assert row["rank_multiple"] > 1  # the niche guess still orders the unknowns and feeds the patterns
+    assert list(ranked.index) == ["big6", "samsung"]
+    assert ranked.loc["big6", "basis"] == "channel"
+    assert ranked.loc["big6", "multiple"] == pytest.approx(100_001 / 20_001)

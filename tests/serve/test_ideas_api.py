@@ -37,7 +37,9 @@ def test_ideas_queue_a_collection_for_a_stale_niche_and_are_stored_per_user(
     assert body.status_code == 200, body.text
     result = body.json()
     assert result["ok"] and result["candidates"] > 0 and len(result["ideas"]) == 3
-    assert all(i["prediction"]["views"] and i["inspired_by"] for i in result["ideas"])
+    assert all(i["prediction"]["views"] for i in result["ideas"])
+    cited = {o["video_id"] for o in result["outliers"] if o["trusted"]}  # never one whose channel usual is unknown
+    assert all(set(i["inspired_by"]) <= cited for i in result["ideas"])
     run_id = result["freshness"]["refresh_run_id"]  # the 2019–20 demo snapshots are not fresh
     assert run_id is not None and result["freshness"]["worker_running"] is False
     waits = [note for note in result["notes"] if "not being refreshed" in note]  # said in a creator's words first

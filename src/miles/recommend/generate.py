@@ -260,8 +260,9 @@ class OfflineGenerator:
             parts.append(f"Closest outliers: {shown}.")
         else:
             parts.append(
-                "The niche gave no outlier to learn from: this is a proven Shorts format applied to the topic, "
-                "not evidence from the niche."
+                "The niche gave no outlier to learn from (no video beating its own channel's usual views, measured "
+                "over enough of its uploads): this is a proven Shorts format applied to the topic, not evidence "
+                "from the niche."
             )
         vibe = context.vibe.strip()
         parts.append(f"Format: {template.format}" + (f", for a {vibe} feel." if vibe else "."))

@@ -54,8 +54,9 @@ MMR_LAMBDA = 0.7
 MAX_IDEA_SIMILARITY = 0.85  # two ideas closer than this (MiniLM cosine, or word overlap) are one idea
 REFERENCE_TTL_S = 24 * 3600
 # The rules a result was made by (niche, outliers): part of the cache key, so a result cached under older rules is
-# recomputed rather than served for another ideas_cache_ttl_s. 2: the subject-word relevance rule.
-RULES_VERSION = 2
+# recomputed rather than served for another ideas_cache_ttl_s. 2: the subject-word relevance rule; 3: no multiple
+# without the channel's own uploads.
+RULES_VERSION = 3
 
 Scorer = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 Embedder = Callable[[list[str]], np.ndarray]
@@ -229,7 +230,9 @@ def _compute(
         channels = snaps["channel_id"].dropna().unique().tolist()
         history = niche_repo.channel_history(session=session, channel_ids=channels)
     outliers = niche_outliers(snaps, history, reference_labeler(settings, now, deps.platform))
-    patterns = find_patterns(outliers, seed=req.seed)
+    # patterns compare the niche's videos with each other: the niche multiple stands in where the channel's is unknown
+    patterns = find_patterns(outliers.assign(shown_multiple=outliers["multiple"], multiple=outliers["rank_multiple"]),
+                             seed=req.seed)  # fmt: skip
     top = _outliers_out(beating_expectation(outliers, notes).head(OUTLIERS_SHOWN).to_dict("records"), found.info, notes)
     language = ideas_language(found, top, req.topic)
     titles = snaps["title"].dropna().astype(str).unique().tolist() if "title" in snaps else []
@@ -314,7 +317,9 @@ def beating_expectation(outliers: pd.DataFrame, notes: list[str]) -> pd.DataFram
     outliers and cited by ideas, the niche's best at 0.4x and 0.1x read as evidence of what works."""
     if outliers.empty or "multiple" not in outliers:
         return outliers
-    above = outliers[pd.to_numeric(outliers["multiple"], errors="coerce") > 1.0]
+    # a video of unknown basis has no multiple: what its niche expects (``rank_multiple``) decides
+    ranking = outliers["rank_multiple"] if "rank_multiple" in outliers else outliers["multiple"]
+    above = outliers[pd.to_numeric(ranking, errors="coerce") > 1.0]
     if len(above) < len(outliers) and len(above) < OUTLIERS_SHOWN:
         notes.append(f"{len(above)} of the niche's {len(outliers)} videos beat what their channel or the niche "
                      "expects for their age; only those are shown as outliers")  # fmt: skip
@@ -363,10 +368,18 @@ def _evidence_notes(
         notes.append(f"the language of “{req.topic}” could not be told (too few words), so videos in every language "
                      f"are shown; pick a language to narrow it{ideas_in}")  # fmt: skip
     trusted = sum(1 for o in top if o["trusted"])
+    unknown = sum(1 for o in top if o["multiple"] is None)
     if found.ids and trusted < MIN_TRUSTED_OUTLIERS:
         notes.append(
             f"too little evidence in this niche: {format_count(trusted, 'outlier')} with a baseline of at least "
-            f"{MIN_BASELINE} videos and {MIN_BASIS_VIEWS:,} usual views; treat the ideas as guesses"
+            f"{MIN_BASELINE} earlier uploads of its channel and {MIN_BASIS_VIEWS:,} usual views; treat the ideas as "
+            "guesses"
+        )
+    if unknown:
+        notes.append(
+            f"{format_count(unknown, 'video')} shown {'comes' if unknown == 1 else 'come'} from channels whose usual "
+            "views Miles does not know (no earlier upload stored at that age): their views are shown, but no outlier "
+            "multiple, and no idea cites them"
         )
     if found.ids and not any(p.is_finding for p in patterns):
         notes.append("no pattern stands out in this niche (no effect whose 95 % interval excludes 1x)")
@@ -475,7 +488,6 @@ def _outlier_out(row: dict[str, Any]) -> dict[str, Any]:
         "age_window": str(row["age_window"]),
         "trusted": bool(row["trusted"]),
         "channel_multiple": num(row["channel_multiple"]),
-        "niche_multiple": num(row["niche_multiple"]),
         "duration_s": num(row.get("duration_s")),
         "thumbnail_url": row.get("thumbnail_url"),
         "published_at": pd.Timestamp(row["published_at"]).isoformat(),

@@ -5,12 +5,19 @@ Each niche video gets, at its latest snapshot:
   (``miles.features.labels.outlier_multiples``), where that history exists;
 - ``niche_multiple``: exp(age-adjusted residual): views ÷ what a typical video of its category and channel
   size gets at that age (the ``ViralLabeler`` expectation model, fitted on the store's data).
-``multiple`` ranks them: the channel multiple where known, else the niche multiple; ``basis`` says which, and
-``baseline_count`` how many videos stand behind it (in the same age window, ``age_window``) and ``basis_views`` the
-views it divides by. A multiple over fewer than ``MIN_BASELINE`` (5) videos, or over a basis of fewer than
-``MIN_BASIS_VIEWS`` views (``tiny_base``), is flagged (``trusted`` False) and ranked after every trusted one: 2,678x
-over a channel's two tiny earlier uploads, or 283x over a channel that usually gets 154 views, says more about the
-baseline than about the video.
+``multiple`` is the channel multiple, and only that (DESIGN.md §3.2: "shown where channel history exists"): a
+video whose channel has no earlier upload stored at its age has ``multiple`` None and ``basis`` "unknown" (its
+channel's usual views are unknown). The niche multiple is no stand-in for it: it is what the expectation model
+guesses for *any* channel of that category and size, and the guess carried the gaps of the data - a Samsung video
+with 21M views read 10,927x because the Japanese search data has no channel ids, and the model's Science & Tech
+effect was learned from small French tech channels, so it expected ~2,000 views. ``rank_multiple`` (the channel
+multiple, else the niche one) only orders the videos and feeds the patterns, whose with-vs-without ratios compare
+videos of the same niche with each other. ``baseline_count`` says how many uploads stand behind a multiple (in the
+same age window, ``age_window``) and ``basis_views`` the views it divides by. A multiple over fewer than
+``MIN_BASELINE`` (5) uploads, or over a basis of fewer than ``MIN_BASIS_VIEWS`` views (``tiny_base``), is flagged
+(``trusted`` False) and ranked after every trusted one: 2,678x over a channel's two tiny earlier uploads, or 283x over
+a channel that usually gets 154 views, says more about the baseline than about the video. Videos of unknown basis
+come last (never trusted), by ``rank_multiple``.
 
 :func:`draft_usual_views` gives a draft (a video not yet stored) the same channel baseline, for the prediction
 API's outlier multiple: training, ideas and the API all use ``miles.features.channel.usual_views``.
@@ -79,14 +86,16 @@ def _hours(h: float) -> str:
     return f"{h / 24:g} d" if h >= 24 else f"{h:g} h"
 
 
+UNKNOWN_BASIS_KIND = "none: no earlier upload of its channel is stored at this age, so its usual views are unknown"
+
+
 def niche_outliers(niche: pd.DataFrame, history: pd.DataFrame, labeler: ViralLabeler | None) -> pd.DataFrame:
     """One row per niche video (latest snapshot): trusted multiples first (a baseline of at least ``MIN_BASELINE``
-    videos and ``MIN_BASIS_VIEWS`` views), each by size; ``baseline_count``/``baseline_kind``/``basis_views`` say
-    what the multiple compares with."""
+    uploads and ``MIN_BASIS_VIEWS`` views), each by size, then the flagged ones, then those of unknown basis;
+    ``baseline_count``/``baseline_kind``/``basis_views`` say what the multiple compares with."""
     if niche.empty:
-        return pd.DataFrame(
-            columns=["video_id", "title", "views", "age_h", "multiple", "basis", "basis_views", "tiny_base", "trusted"]
-        )
+        columns = ["video_id", "title", "views", "age_h", "multiple", "rank_multiple", "basis", "basis_views"]
+        return pd.DataFrame(columns=[*columns, "tiny_base", "trusted"])
     combined = pd.concat([niche, history], ignore_index=True).drop_duplicates(["video_id", "captured_at"])
     snaps = prepare_snapshots(combined)
     baselines = outlier_baselines(snaps)
@@ -96,22 +105,20 @@ def niche_outliers(niche: pd.DataFrame, history: pd.DataFrame, labeler: ViralLab
     latest = latest[latest["video_id"].isin(set(niche["video_id"]))].copy()
     log_views = np.log1p(latest["views"].to_numpy(dtype=float))
     if labeler is not None:
-        latest["niche_multiple"] = np.exp(log_views - labeler.expected(_expectation_inputs(latest)))
         # one expectation model (age, category, channel size) fitted on every stored video - not a cell of them
-        niche_count = labeler.n_train
-        niche_kind = "stored videos (the views they predict for its age, category and size)"
+        latest["niche_multiple"] = np.exp(log_views - labeler.expected(_expectation_inputs(latest)))
     else:
         latest["niche_multiple"] = np.exp(log_views - np.median(log_views))
-        niche_count, niche_kind = len(latest), "niche videos (median, any age)"
     has_channel = latest["channel_multiple"].notna().to_numpy()
-    latest["multiple"] = np.where(has_channel, latest["channel_multiple"], latest["niche_multiple"])
-    latest["basis"] = np.where(has_channel, "channel", "niche")
-    latest["baseline_count"] = np.where(has_channel, latest["channel_baseline_count"], niche_count).astype(int)
-    latest["baseline_kind"] = np.where(has_channel, "earlier uploads of its channel", niche_kind)
+    latest["multiple"] = latest["channel_multiple"].astype(float)
+    latest["rank_multiple"] = np.where(has_channel, latest["channel_multiple"], latest["niche_multiple"])
+    latest["basis"] = np.where(has_channel, "channel", "unknown")
+    latest["baseline_count"] = np.where(has_channel, latest["channel_baseline_count"], 0).astype(int)
+    latest["baseline_kind"] = np.where(has_channel, "earlier uploads of its channel", UNKNOWN_BASIS_KIND)
     latest["age_window"] = [age_window(a) for a in latest["age_h"]]
     latest["basis_views"] = np.expm1(log_views - np.log(latest["multiple"].to_numpy(dtype=float)))
-    latest["tiny_base"] = latest["basis_views"] < MIN_BASIS_VIEWS
-    latest["trusted"] = (latest["baseline_count"] >= MIN_BASELINE) & ~latest["tiny_base"]
+    latest["tiny_base"] = latest["basis_views"] < MIN_BASIS_VIEWS  # False where unknown (NaN)
+    latest["trusted"] = has_channel & (latest["baseline_count"] >= MIN_BASELINE) & ~latest["tiny_base"]
     keep = [
         "video_id",
         "title",
@@ -124,6 +131,7 @@ def niche_outliers(niche: pd.DataFrame, history: pd.DataFrame, labeler: ViralLab
         "category_id",
         "channel_subscribers",
         "multiple",
+        "rank_multiple",
         "channel_multiple",
         "niche_multiple",
         "basis",
@@ -138,5 +146,6 @@ def niche_outliers(niche: pd.DataFrame, history: pd.DataFrame, labeler: ViralLab
         "source",
     ]
     extra = [c for c in ("thumbnail_url", "channel_title") if c in latest.columns]
-    ranked = latest[keep + extra].sort_values(["trusted", "multiple"], ascending=[False, False])
-    return ranked.reset_index(drop=True)
+    ranked = latest[keep + extra].assign(_known=has_channel)
+    ranked = ranked.sort_values(["trusted", "_known", "rank_multiple"], ascending=[False, False, False])
+    return ranked.drop(columns="_known").reset_index(drop=True)

@@ -85,7 +85,10 @@ def _counter_example(videos: pd.DataFrame, mask: np.ndarray, effect: float) -> d
     if side.empty:
         return None
     row = side.loc[side["multiple"].idxmin()] if effect >= 1 else side.loc[side["multiple"].idxmax()]
-    return {"video_id": str(row["video_id"]), "title": str(row["title"]), "multiple": float(row["multiple"])}
+    # ``shown_multiple``, when given, is what the video's card shows: None where its channel's usual is unknown
+    shown = row["shown_multiple"] if "shown_multiple" in row.index else row["multiple"]
+    multiple = None if pd.isna(shown) else float(shown)
+    return {"video_id": str(row["video_id"]), "title": str(row["title"]), "multiple": multiple}
 
 
 def evaluate_pattern(

@@ -86,16 +86,20 @@ class NicheOutlierOut(BaseModel):
     title: str
     views: int = Field(description="Views at its latest snapshot.")
     age_h: float = Field(description="Its age at that snapshot, in hours.")
-    multiple: float | None = Field(description="Its views ÷ what its basis predicts for its age (the outlier score).")
-    basis: str = Field(description="'channel' (its own channel's usual views) or 'niche' (stored videos').")
-    baseline_count: int = Field(description="Videos behind that expectation.")
+    multiple: float | None = Field(
+        description="Its views ÷ its channel's usual views at its age (the outlier score); null when those are unknown."
+    )
+    basis: str = Field(
+        description="'channel' (its own channel's earlier uploads) or 'unknown' (no earlier upload of its channel is "
+        "stored at its age: no multiple, only its views)."
+    )
+    baseline_count: int = Field(description="Uploads behind that expectation (0 when unknown).")
     baseline_kind: str = Field(description="The expectation, in words.")
     basis_views: float | None = Field(None, description="The views it is compared with (its basis's usual views).")
     tiny_base: bool = Field(False, description="A basis under 1,000 views: the multiple says more about the basis.")
     age_window: str = Field(description="The ages it was compared at.")
     trusted: bool = Field(description="Whether the baseline has enough videos and views to trust the multiple.")
     channel_multiple: float | None = None
-    niche_multiple: float | None = None
     duration_s: float | None = None
     thumbnail_url: str | None = None
     published_at: str
@@ -111,7 +115,7 @@ class NicheOutlierOut(BaseModel):
 class CounterExampleOut(BaseModel):
     video_id: str
     title: str
-    multiple: float
+    multiple: float | None = Field(None, description="Its outlier multiple; null when its channel's usual is unknown.")
 
 
 class PatternOut(BaseModel):
