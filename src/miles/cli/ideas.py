@@ -136,7 +136,7 @@ def _fmt(value: float | None, spec: str = ".1f") -> str:
 def _flag(outlier: dict[str, Any]) -> str:
     """Why an outlier's multiple is not trusted: its basis's usual views are tiny, or it rests on too few videos."""
     if outlier.get("basis") == "unknown":
-        return " (usual views unknown)"
+        return ": channel's usual views"
     if outlier.get("tiny_base"):
         return f" (tiny base: {outlier['basis_views']:,.0f} views)"
     return "" if outlier.get("trusted", True) else " (thin)"
