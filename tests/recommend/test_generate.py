@@ -194,6 +194,11 @@ def test_ideas_are_written_in_the_language_of_the_outliers_that_hold_the_topics_
     assert ideas_language(found, outliers, "iphone") == "fr"  # type: ignore[arg-type]  # most of them, as before
     # none holds the topic's words: most of the niche's outliers in French are no evidence (the tester got French)
     assert ideas_language(found, outliers[:4], "iphone tricks") is None  # type: ignore[arg-type]
+    # a hashtag is not the title's words: French titles tagged #iphonetricks wrote "iphone tricks" ideas in French
+    tagged = [{"title": f"Astuce iPhone {i} #iphonetricks", "language": "fr"} for i in range(3)]
+    assert ideas_language(found, tagged, "iphone tricks") is None  # type: ignore[arg-type]
+    japanese = [{"title": "簡単な料理レシピ 3選", "language": "ja"}]
+    assert ideas_language(found, japanese, "料理レシピ") == "ja"  # type: ignore[arg-type]  # CJK: anywhere in the title
 
 
 def _title_length_pattern(label: str, effect: float = 1.74) -> Pattern:

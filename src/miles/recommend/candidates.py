@@ -186,6 +186,11 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 _SUFFIXES = ("ings", "ing", "ers", "er", "es", "s", "e")
 
 
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` holds Japanese, Chinese or Korean script (written without spaces between words)."""
+    return bool(_CJK.search(text))
+
+
 def _stem(word: str) -> str:
     """A light stem, enough for a title: accents folded, one plural or -ing/-er ending off ("gamer", "gaming" and
     "games" are all "gam"; "iphones" and "iphone" are "iphon"), never below three letters."""

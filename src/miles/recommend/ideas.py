@@ -34,6 +34,7 @@ from miles.recommend.candidates import (
     Candidates,
     Filters,
     filler_words,
+    has_cjk,
 )
 from miles.recommend.candidates import select as select_candidates
 from miles.recommend.generate import IdeaDraft, IdeaGenerator, NicheContext, OfflineGenerator, generator_for
@@ -55,8 +56,8 @@ MAX_IDEA_SIMILARITY = 0.85  # two ideas closer than this (MiniLM cosine, or word
 REFERENCE_TTL_S = 24 * 3600
 # The rules a result was made by (niche, outliers): part of the cache key, so a result cached under older rules is
 # recomputed rather than served for another ideas_cache_ttl_s. 2: the subject-word relevance rule; 3: no multiple
-# without the channel's own uploads.
-RULES_VERSION = 3
+# without the channel's own uploads; 4: the ideas' language read from whole words of titles, not hashtags.
+RULES_VERSION = 4
 
 Scorer = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 Embedder = Callable[[list[str]], np.ndarray]
@@ -285,13 +286,22 @@ def ideas_language(found: Candidates, outliers: list[dict[str, Any]], topic: str
     if found.language or found.topic_language:
         return found.language or found.topic_language
     words = re.findall(r"[^\W_]+", topic.lower())
-    holding = [o for o in outliers if words and all(w in str(o.get("title", "")).lower() for w in words)]
+    holding = [o for o in outliers if words and _holds_every_word(str(o.get("title", "")), words)]
     counts = Counter(str(o["language"]) for o in holding if o.get("language"))
     if counts:
         top, count = counts.most_common(1)[0]
         if count > len(holding) / 2:
             return top
     return None
+
+
+def _holds_every_word(title: str, words: list[str]) -> bool:
+    """Whether ``title`` says each of ``words`` in its own text: a whole word, not inside a hashtag ("#iphonetricks"
+    held "iphone tricks" in French titles, which then wrote that English topic's ideas in French); a CJK word, which
+    has no spaces around it, anywhere in the title."""
+    text = re.sub(r"#\S+", " ", title.lower())
+    tokens = set(re.findall(r"[^\W_]+", text))
+    return all(w in text if has_cjk(w) else w in tokens for w in words)
 
 
 def _niche_out(found: Candidates, filters: Filters) -> dict[str, Any]:
