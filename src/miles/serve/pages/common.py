@@ -100,6 +100,21 @@ def _metric_interval(lo: float, hi: float) -> str:
     return f"{low} to {high}" if min(lo, hi) < 0 else f"{low}–{high}"
 
 
+def _metric_number(value: Any, small: str = "%.3f") -> str:
+    """A metric's value in a table: ``small`` under 1,000, thousands separators up to a million, then 16.7M (a
+    baseline's mRSE of 16,703,862.98 read "1.67e+07"); a minus sign, not a hyphen."""
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "–"
+    size = abs(value)
+    if size >= 1e6:
+        text = _views(value)
+    elif size >= 1e3:
+        text = f"{value:,.0f}"
+    else:
+        text = small % value
+    return text.replace("-", "\N{MINUS SIGN}")
+
+
 def clean_json(value: Any) -> Any:
     """JSON-safe: NaN and infinities (metrics files may hold them) become null."""
     if isinstance(value, dict):
@@ -130,6 +145,7 @@ def _note(text: Any) -> Markup:
 TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple, figure=_figure, note=_note)
 TEMPLATES.env.filters["outlier_multiple"] = _outlier_multiple
 TEMPLATES.env.filters["metric_interval"] = _metric_interval  # {{ lo|metric_interval(hi) }}
+TEMPLATES.env.filters["metric_number"] = _metric_number  # {{ v|metric_number }}: 0.597, 2,186, 16.7M
 TEMPLATES.env.filters["duration"] = format_duration
 TEMPLATES.env.filters["effect"] = effect_multiple
 TEMPLATES.env.filters["plural"] = format_count  # {{ n|plural("earlier upload") }}: "1 earlier upload"

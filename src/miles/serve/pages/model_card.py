@@ -34,6 +34,38 @@ METRIC_NAMES = {
     "precision_at_k": "precision@k ↑",
     "ece": "ECE ↓",
 }
+# every metric the page shows, in plain words (the page's glossary, the column headers' tooltips, the JSON twin)
+METRIC_WORDS = {
+    "spearman": "Whether the forecasts put videos in the right order of views: 1 = the same order as the real views, "
+    "0 = no better than shuffling them, below 0 = the order reversed.",
+    "r2": "How much of the spread in real views (log10) the forecasts explain: 1 = all of it, 0 = no better than "
+    "forecasting the same average for every video, below 0 = worse than that.",
+    "mae_log10": "How far off the median forecast is on average, in log10 views: 0.3 = off by a factor of 2 either "
+    "way, 0.6 = by ×4 (forecasts are typically within ×4 of the real views), 1.0 = by ×10.",
+    "auroc": "Given one video that went viral and one that did not, how often the model gave the viral one the higher "
+    "viral chance: 0.5 = a coin toss, 1 = always. Trending-list videos are easy to tell from ordinary uploads, "
+    "which lifts it here.",
+    "pr_auc": "How well the videos given the highest viral chances are the viral ones, over every cut-off: a random "
+    "guess scores the table's viral rate, so compare it with that.",
+    "precision_at_k": "Of the k videos given the highest viral chance (the top tenth of the table's rows; k and how "
+    "many of them went viral are under each value), the share that went viral. A random pick scores the viral "
+    "rate: when most rows are viral, 1.000 says little.",
+    "ece": "How far the viral chances are from what happened: of videos given 30 %, 30 % should go viral. 0.05 = off "
+    "by 5 percentage points on average.",
+    "mrse": "Mean relative squared error: the average of (forecast ÷ real views − 1)². 0.01 = typically about 10 % "
+    "off, 1 = off by as much as the real views; one forecast 1,000× too high adds about a million, so a baseline "
+    "in the millions over-forecasts some videos wildly.",
+    "coverage_p10_p90": "How often the real views fell inside the forecast's 80 % range (p10 to "
+    "p90). 80 % is exact; less means the range is too narrow, more that it is too wide.",
+    "bias_log10": "Whether forecasts run high (+) or low (−) on average, in log10 views: +0.3 = about ×2 too high.",
+}
+EXTRA_METRIC_NAMES = {"mrse": "mRSE ↓", "coverage_p10_p90": "p10–p90 coverage", "bias_log10": "Bias log10"}
+
+
+def metric_words() -> list[dict[str, str]]:
+    """The glossary: each metric the page shows, its column label and what it means."""
+    names = {**METRIC_NAMES, **EXTRA_METRIC_NAMES}
+    return [{"key": k, "name": names[k], "means": words} for k, words in METRIC_WORDS.items()]
 
 
 def metric_table(report: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +78,10 @@ def metric_table(report: dict[str, Any]) -> dict[str, Any]:
         for name, values in models.items()
     ]
     rows.sort(key=lambda r: not r["is_model"])
-    return {"columns": [{"key": c, "label": METRIC_NAMES.get(c, c)} for c in columns], "rows": rows}
+    return {
+        "columns": [{"key": c, "label": METRIC_NAMES.get(c, c), "means": METRIC_WORDS.get(c)} for c in columns],
+        "rows": rows,
+    }
 
 
 def unknowns_section(card: str | None) -> str | None:
@@ -68,6 +103,23 @@ def _json_file(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def loso_rows(loso: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Leave-one-source-out in the shape of ``test_by_source``: per held-out source its rows, the sources trained on,
+    the model's p10-p90 coverage and each model's MAE log10 / Spearman (the card's table of that name)."""
+    out: dict[str, dict[str, Any]] = {}
+    for source, report in loso.items():
+        if not isinstance(report, dict) or not isinstance(report.get("metrics"), dict):
+            continue  # a source that could not be held out records why, not metrics
+        models = {
+            name: {k: (ms.get(k) or {}).get("value") for k in ("mae_log10", "spearman")}
+            for name, ms in report["metrics"].items()
+            if isinstance(ms, dict)
+        }
+        out[source] = {"rows": report.get("rows"), "trained_on": report.get("trained_on"),
+                       "coverage_p10_p90": report.get("coverage_p10_p90"), **models}  # fmt: skip
+    return out
+
+
 def task_section(name: str, manifest: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
     """One task's (prepublish or early) training data, metric tables, calibration and per-source results."""
     reports = {k: v for k, v in metrics.items() if isinstance(v, dict) and "metrics" in v}
@@ -79,6 +131,7 @@ def task_section(name: str, manifest: dict[str, Any], metrics: dict[str, Any]) -
             "videos": v.get("videos"),
             "groups": v.get("groups"),
             "viral_rate": v.get("viral_rate"),
+            "k": v.get("precision_at_k_k"),
         }
         for k, v in reports.items()
     }
@@ -92,9 +145,11 @@ def task_section(name: str, manifest: dict[str, Any], metrics: dict[str, Any]) -
         "reports": tables,
         "reliability": headline.get("reliability"),
         "mrse_by_t_i": headline.get("mrse_by_t_i"),
+        "t_i_counts": headline.get("t_i_counts") or None,
         "ablations": metrics.get("ablations"),
         "interval_coverage": metrics.get("interval_coverage_p10_p90"),
         "by_source": metrics.get("test_by_source"),
+        "leave_one_source_out": loso_rows(metrics.get("leave_one_source_out") or {}) or None,
     }
 
 
@@ -128,6 +183,7 @@ def model_data(page: Page) -> dict[str, Any]:
         "model_card": card,
         "unknowns": unknowns_section(card),
         "plain_words": card_section(card, "In plain words") if card else None,
+        "metric_words": metric_words(),
         "live": live_section(session=page.session, version=predictor.version),
     }
 
