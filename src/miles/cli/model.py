@@ -517,6 +517,7 @@ def compare_cmd(
     """Two models side by side on the same rows: every metric with its interval, and B - A with a paired interval."""
     from miles.cli.evaluate import _load_frame, _print_report
     from miles.jobs.compare import compare_models, resolve_model
+    from miles.jobs.train import embedding_cache
     from miles.model.evaluate import HEADLINE, EvalReport, Interval
 
     if data is not None and db:
@@ -527,7 +528,7 @@ def compare_cmd(
     frame, _source = _load_frame(data, "auto", [a_dir, b_dir])  # stored rows as the retrain sees them
     with err.status("building features and bootstrapping both models"):
         result = compare_models(a_dir, b_dir, frame, task=task, from_file=data is not None,  # type: ignore[arg-type]
-                                n_boot=n_boot)  # fmt: skip
+                                n_boot=n_boot, cache=embedding_cache(STATE.settings))  # fmt: skip
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return

@@ -17,6 +17,7 @@ from miles.config import Settings
 from miles.errors import InvalidInput, ModelNotReady
 from miles.features.schema import TASKS, Task
 from miles.model.artifact import Artifact, load_artifact
+from miles.model.encoders import EmbeddingCache
 from miles.model.evaluate import compare_artifacts, dataset_for, unseen_rows
 from miles.model.predict import BUNDLE, packaged_default_dir
 from miles.recommend.scoring import served_model_dir
@@ -40,8 +41,9 @@ def resolve_model(reference: str, *, settings: Settings) -> Path:
         return Path(model_repo.get_model(session=session, version=reference).path)
 
 
-def task_artifact(directory: Path, task: Task) -> Artifact:
-    """The ``task`` artifact of a model directory (one artifact, or a bundle with one folder per task)."""
+def task_artifact(directory: Path, task: Task, *, cache: EmbeddingCache | None = None) -> Artifact:
+    """The ``task`` artifact of a model directory (one artifact, or a bundle with one folder per task); ``cache`` keeps
+    the title embeddings its evaluation computes (the store's table in a retrain)."""
     if task not in TASKS:
         raise InvalidInput(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     if (directory / BUNDLE).is_file():
@@ -51,6 +53,8 @@ def task_artifact(directory: Path, task: Task) -> Artifact:
     artifact = load_artifact(directory)
     if artifact.task != task:
         raise InvalidInput(f"{directory} is a {artifact.task} model, not {task}")
+    if hasattr(artifact.model, "embedding_cache"):
+        artifact.model.embedding_cache = cache
     return artifact
 
 
@@ -63,11 +67,19 @@ def version_of(directory: Path) -> str:
 
 
 def compare_models(
-    a_dir: Path, b_dir: Path, frame: pd.DataFrame, *, task: Task = "prepublish", from_file: bool, n_boot: int = 200
+    a_dir: Path,
+    b_dir: Path,
+    frame: pd.DataFrame,
+    *,
+    task: Task = "prepublish",
+    from_file: bool,
+    n_boot: int = 200,
+    cache: EmbeddingCache | None = None,
 ) -> dict[str, Any]:
     """Both models' reports on the same rows and B - A per metric; ``worse`` lists headline metrics where B is worse
-    beyond the interval of the difference."""
-    a, b = task_artifact(a_dir, task), task_artifact(b_dir, task)
+    beyond the interval of the difference. ``cache`` keeps title embeddings between calls (a retrain compares the
+    champion once per task and per thumbnail candidate)."""
+    a, b = task_artifact(a_dir, task, cache=cache), task_artifact(b_dir, task, cache=cache)
     data_a = dataset_for(a, frame, test_file=from_file)
     data_b = dataset_for(b, frame, test_file=from_file)
     if not from_file:

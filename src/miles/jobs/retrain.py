@@ -36,7 +36,13 @@ import pandas as pd
 from miles.config import Settings
 from miles.errors import InvalidInput
 from miles.jobs.compare import compare_models, version_of
-from miles.jobs.train import attach_thumbnail_embeddings, frame_from_store, stored_images, train_bundle
+from miles.jobs.train import (
+    attach_thumbnail_embeddings,
+    embedding_cache,
+    frame_from_store,
+    stored_images,
+    train_bundle,
+)
 from miles.model.evaluate import HEADLINE, HIGHER_IS_BETTER
 from miles.model.predict import BUNDLE
 from miles.recommend.scoring import served_model_dir
@@ -99,7 +105,7 @@ def retrain(
     comparisons = {}
     for task in TASKS:
         comparisons[task] = compare_models(champion, out, frame, task=task, from_file=False,  # type: ignore[arg-type]
-                                           n_boot=options.n_boot)  # fmt: skip
+                                           n_boot=options.n_boot, cache=embedding_cache(settings))  # fmt: skip
         if heartbeat is not None:
             heartbeat()
     loso = {task: compare_loso(champion, out, task) for task in TASKS}

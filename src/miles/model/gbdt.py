@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightgbm as lgb
 import numpy as np
@@ -46,6 +46,9 @@ from miles.model.embed_features import (
     selection_of,
 )
 from miles.model.growth import PSEUDO_FROM_H, GrowthCurve
+
+if TYPE_CHECKING:  # the encoders load onnxruntime; prepare_frame imports them when it needs them
+    from miles.model.encoders import EmbeddingCache
 
 FloatArray = NDArray[np.float64]
 ScalePoint = tuple[float, float, float]  # (where on its axis, low-side factor, high-side factor)
@@ -218,6 +221,9 @@ class GBDTModel:
         self.ordinary_size_scale: list[ScalePoint] | None = None
         self.unknown_size_scale: tuple[float, float] | None = None  # the same for ordinary uploads of unknown size
         self.text_encoder: TextEmbedder | None = None  # loaded on first use by prepare_frame
+        # where prepare_frame's encoder keeps title embeddings (the store's table when a job sets it: a retrain
+        # evaluates the champion once per task and per comparison, and re-embedded every title each time)
+        self.embedding_cache: EmbeddingCache | None = None
         self.features = features
         self.quantile_boosters = quantile_boosters
         self.viral_booster = viral_booster
@@ -891,7 +897,9 @@ class GBDTModel:
             from miles.config import get_settings
             from miles.model.encoders import TextEncoder
 
-            encoder = self.text_encoder = TextEncoder.load(get_settings().cache_dir / "encoders")
+            encoder = self.text_encoder = TextEncoder.load(
+                get_settings().cache_dir / "encoders", cache=self.embedding_cache
+            )
         if encoder.encoder_id != self.projector.encoder_id:
             raise ModelNotReady(
                 f"the model's title PCA was fitted on {self.projector.encoder_id!r} embeddings, but the text "
