@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from miles.errors import InvalidInput
-from miles.serve.api.tracked import youtube_video_id
+from miles.serve.services.tracked import youtube_video_id
 
 
 @pytest.mark.parametrize(

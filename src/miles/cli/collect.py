@@ -225,7 +225,7 @@ def track_list_cmd(
         rows, total = list_tracking(session=session, user_id=user_id, active_only=active, limit=limit, offset=offset)
         items = [_tracked_dict(r) for r in rows]
     if as_json:
-        from miles.serve.api.common import next_offset  # the API's pages, one rule
+        from miles.serve.paging import next_offset  # the API's pages, one rule
 
         page = {"total": total, "offset": offset, "next_offset": next_offset(offset, limit, total), "items": items}
         typer.echo(json.dumps(page, indent=2))

@@ -35,7 +35,7 @@ from miles.config import Settings
 from miles.errors import InvalidInput, MilesError, RateLimited, Unauthorized
 from miles.model.card import card_section
 from miles.serve.api.ideas import IdeasIn, IdeasOut
-from miles.serve.api.tracked import tracked_out, video_to_track
+from miles.serve.api.tracked import tracked_out
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
 from miles.serve.errors import problem_message
 from miles.serve.schemas import (
@@ -57,7 +57,7 @@ from miles.serve.services.ideas import ideas_for
 from miles.serve.services.links import link_draft
 from miles.serve.services.model import PredictorHolder, PredictorLike, read_artifact
 from miles.serve.services.predict import ScoredDraft, score_drafts, stored_inputs
-from miles.serve.services.tracked import enter_views, tracked_videos_page
+from miles.serve.services.tracked import enter_views, tracked_videos_page, video_to_track
 from miles.serve.shared_limits import limits_for
 from miles.store.db import session_scope
 from miles.store.repos import tracked, users

@@ -1,10 +1,8 @@
-"""Shared pieces of the /api/v1 routers: documented error responses and pagination parameters."""
+"""Shared pieces of the /api/v1 routers: documented error responses (pagination lives in ``serve.paging``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import Query
+from typing import Any
 
 from miles.serve.schemas import ErrorOut
 
@@ -21,10 +19,3 @@ MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "No model for the draft's platform yet (`no_platform_model`: TikTok)."},
     503: {"model": ErrorOut, "description": "No model is available to serve."},
 }
-
-Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
-Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]
-
-
-def next_offset(offset: int, limit: int, total: int) -> int | None:
-    return offset + limit if offset + limit < total else None

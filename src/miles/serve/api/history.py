@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from miles.serve.api.common import ERRORS, Limit, Offset
+from miles.serve.api.common import ERRORS
 from miles.serve.deps import SessionDep, SettingsDep, UserIdDep
+from miles.serve.paging import Limit, Offset
 from miles.serve.schemas import HistoryPage, LinkIn, LinkOut
 from miles.serve.services.history import history_page
 from miles.serve.services.links import link_draft

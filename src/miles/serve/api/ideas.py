@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 
 from miles.inputs import MAX_SUBSCRIBERS
 from miles.recommend.candidates import Filters
-from miles.serve.api.common import ERRORS, MODEL_ERRORS, Limit, Offset, next_offset
+from miles.serve.api.common import ERRORS, MODEL_ERRORS
 from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
+from miles.serve.paging import Limit, Offset, next_offset
 from miles.serve.schemas import CleanText, Platform, Subscribers
 from miles.serve.services.collections import collection_status
 from miles.serve.services.ideas import ideas_for, queries_for

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from miles.serve.api.common import ERRORS, Limit, Offset
+from miles.serve.api.common import ERRORS
 from miles.serve.deps import CallerDep, SessionDep
+from miles.serve.paging import Limit, Offset
 from miles.serve.schemas import QualityPage
 from miles.serve.services.quality import quality_data
 

@@ -7,51 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from miles.domain import (
-    YOUTUBE_VIDEO_ID,
-    is_tiktok_short_link,
-    tiktok_video_ref,
-    youtube_id_in_url,
-    youtube_watch_url,
-)
-from miles.errors import InvalidInput
-from miles.serve.api.common import ERRORS, Limit, Offset
+from miles.serve.api.common import ERRORS
 from miles.serve.deps import PredictorDep, SessionDep, SettingsDep, UserIdDep
+from miles.serve.paging import Limit, Offset
 from miles.serve.schemas import TrackedOut, TrackedVideoOut, TrackedVideosPage, TrackIn, ViewsIn, ViewsRecordedOut
-from miles.serve.services.tracked import enter_views, tracked_forecast, tracked_videos_page
+from miles.serve.services.tracked import enter_views, tracked_forecast, tracked_videos_page, video_to_track
 from miles.store.repos import tracked
 from miles.store.tables import TrackedVideo
 
 router = APIRouter(tags=["tracking"], responses=ERRORS)
 TrackedId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-def youtube_video_id(url: str, field: str = "body.url") -> str:
-    """The 11-character id from a watch, shorts, embed or youtu.be URL, or a bare id."""
-    url = url.strip()
-    if YOUTUBE_VIDEO_ID.match(url):
-        return url
-    found = youtube_id_in_url(url)
-    if found is None:
-        raise InvalidInput(
-            f"{field}: not a YouTube video URL or id (nor a TikTok video URL): {url[:200]!r}",
-            details=[{"field": field}],
-        )
-    return found
-
-
-def video_to_track(url: str, field: str = "body.url") -> tuple[str, str]:
-    """(video id, URL to poll) of a YouTube or TikTok video link (or a bare YouTube id)."""
-    if ref := tiktok_video_ref(url):
-        return ref
-    if is_tiktok_short_link(url):
-        raise InvalidInput(
-            f"{field}: a TikTok short link names no video id; open it and give the full "
-            "https://www.tiktok.com/@name/video/ID address (`miles track add` follows short links)",
-            details=[{"field": field}],
-        )
-    video_id = youtube_video_id(url, field)
-    return video_id, youtube_watch_url(video_id)
 
 
 def tracked_out(row: TrackedVideo) -> TrackedOut:

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Query
 
 from miles.domain import as_utc
 from miles.errors import NotFound
-from miles.serve.api.common import ERRORS, Limit, Offset, next_offset
+from miles.serve.api.common import ERRORS
 from miles.serve.deps import MaybeUserDep, SessionDep
+from miles.serve.paging import Limit, Offset, next_offset
 from miles.serve.schemas import Platform, SafeStr, SnapshotOut, UtcTime, VideoDetailOut, VideoOut, VideoPage
 from miles.store.repos import videos
 from miles.store.repos.videos import LatestStats

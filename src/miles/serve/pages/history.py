@@ -12,10 +12,10 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
 from miles.errors import NotFound
-from miles.serve.api.common import next_offset
 from miles.serve.pages.charts import interval_figure
 from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.pages.forms import form_page
+from miles.serve.paging import next_offset
 from miles.serve.schemas import SafeStr
 from miles.serve.services.ideas import queries_for
 from miles.serve.services.links import grades_out, link_draft, link_note

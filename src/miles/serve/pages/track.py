@@ -15,14 +15,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from miles.domain import utcnow
 from miles.inputs import parse_subscribers, parse_views
-from miles.serve.api.common import Offset, next_offset
-from miles.serve.api.tracked import video_to_track
 from miles.serve.pages.charts import trajectory_figure
 from miles.serve.pages.common import Confirm, Page, PageDep, confirm_page, render
 from miles.serve.pages.forms import FieldProblems, form_page
 from miles.serve.pages.timezone import local_zone, parse_local
+from miles.serve.paging import Offset, next_offset
 from miles.serve.schemas import SafeStr
-from miles.serve.services.tracked import tracked_forecasts
+from miles.serve.services.tracked import tracked_forecasts, video_to_track
 from miles.serve.web_auth import CSRF_FIELD, check_csrf, put_flash, take_flash, write_cookie
 from miles.store.repos import tracked, videos
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from miles.serve.api.common import next_offset
+from miles.serve.paging import next_offset
 from miles.serve.schemas import HistoryItemOut, HistoryPage
 from miles.store.repos import predictions
 

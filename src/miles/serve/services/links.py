@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.domain import tiktok_video_ref, utcnow
 from miles.inputs import format_age
-from miles.serve.api.tracked import video_to_track
+from miles.serve.services.tracked import video_to_track
 from miles.store.repos import grades as grade_repo
 from miles.store.repos import predictions, videos
 from miles.store.repos.tracking import schedule_video

@@ -11,11 +11,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from miles.domain import as_utc, utcnow
-from miles.errors import MilesError
+from miles.domain import (
+    YOUTUBE_VIDEO_ID,
+    as_utc,
+    is_tiktok_short_link,
+    tiktok_video_ref,
+    utcnow,
+    youtube_id_in_url,
+    youtube_watch_url,
+)
+from miles.errors import InvalidInput, MilesError
 from miles.model.predict import DraftInput, nothing_left_to_forecast
 from miles.recommend.platforms import model_platform, no_model_message
-from miles.serve.api.common import next_offset
+from miles.serve.paging import next_offset
 from miles.serve.schemas import TrackedVideoOut, TrackedVideosPage, ViewsIn
 from miles.serve.services.early import forecast_check
 from miles.serve.services.model import PredictorLike
@@ -30,6 +38,34 @@ class TrackedForecasts:
     total: int  # the user's tracked videos, all pages
     items: list[dict[str, Any]]  # this page's, newest first
     model_message: str | None  # why there is no forecast at all (no model), else None
+
+
+def youtube_video_id(url: str, field: str = "body.url") -> str:
+    """The 11-character id from a watch, shorts, embed or youtu.be URL, or a bare id."""
+    url = url.strip()
+    if YOUTUBE_VIDEO_ID.match(url):
+        return url
+    found = youtube_id_in_url(url)
+    if found is None:
+        raise InvalidInput(
+            f"{field}: not a YouTube video URL or id (nor a TikTok video URL): {url[:200]!r}",
+            details=[{"field": field}],
+        )
+    return found
+
+
+def video_to_track(url: str, field: str = "body.url") -> tuple[str, str]:
+    """(video id, URL to poll) of a YouTube or TikTok video link (or a bare YouTube id)."""
+    if ref := tiktok_video_ref(url):
+        return ref
+    if is_tiktok_short_link(url):
+        raise InvalidInput(
+            f"{field}: a TikTok short link names no video id; open it and give the full "
+            "https://www.tiktok.com/@name/video/ID address (`miles track add` follows short links)",
+            details=[{"field": field}],
+        )
+    video_id = youtube_video_id(url, field)
+    return video_id, youtube_watch_url(video_id)
 
 
 def tracked_forecasts(
