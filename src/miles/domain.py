@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from urllib.parse import parse_qs, urlsplit
 
 # digits every surface (API, MCP, CLI JSON) gives a forecast's views and viral chance: more were noise
-# (p50 35.13188642793597)
-VIEW_DECIMALS, CHANCE_DECIMALS = 1, 4
+# (p50 35.13188642793597); a ratio of views to a forecast (views ÷ p50) gets RATIO_DECIMALS (251.1099949773983)
+VIEW_DECIMALS, CHANCE_DECIMALS, RATIO_DECIMALS = 1, 4, 2
 
 
 def utcnow() -> datetime:
@@ -21,6 +21,12 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def iso_utc(value: datetime) -> str:
+    """A time as every JSON answer gives it: ISO 8601 in UTC with a ``Z`` (as the API's response models write it),
+    e.g. '2026-05-01T16:30:00Z'."""
+    return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
 def local_text(when: datetime, tz: tzinfo) -> str:

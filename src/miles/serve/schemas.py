@@ -18,7 +18,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from miles.domain import CHANCE_DECIMALS, VIEW_DECIMALS, checked_publish_time, checked_utc, control_char_problem
+from miles.domain import (
+    CHANCE_DECIMALS,
+    RATIO_DECIMALS,
+    VIEW_DECIMALS,
+    checked_publish_time,
+    checked_utc,
+    control_char_problem,
+)
 from miles.features.draft import falling_views
 from miles.inputs import (
     MAX_DURATION_S,
@@ -410,7 +417,7 @@ class ForecastCheckOut(BaseModel):
 
     @field_serializer("ratio")
     def _ratio(self, value: float) -> float:
-        return round(value, 3)
+        return round(value, RATIO_DECIMALS)
 
 
 class TrackedVideoOut(TrackedOut):

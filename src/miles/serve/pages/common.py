@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
-from miles.domain import local_text
+from miles.domain import iso_utc, local_text
 from miles.errors import Unauthorized
 from miles.inputs import format_chance, format_count, format_duration, format_multiple, format_outlier_multiple
 from miles.model.predict import EFFECT_CAPTION, effect_multiple, no_reasons
@@ -231,7 +231,8 @@ def render(page: Page, template: str, data: dict[str, Any], *, status: int = 200
     """The HTML page (``template``) or its JSON twin (``data`` as JSON) for the same request."""
     response: Response
     if page.wants_json:
-        response = JSONResponse(clean_json(jsonable_encoder({"ok": True, **data})), status_code=status)
+        encoded = jsonable_encoder({"ok": True, **data}, custom_encoder={datetime: iso_utc})  # '…Z' as the API
+        response = JSONResponse(clean_json(encoded), status_code=status)
     else:
         context = {**base_context(page.request, page.user), **data, **extra}
         response = TEMPLATES.TemplateResponse(page.request, template, context, status_code=status)

@@ -8,6 +8,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from miles.domain import RATIO_DECIMALS, VIEW_DECIMALS
+
 FAR_OFF = 10.0  # a forecast this many times off (either way) gets a remark
 
 
@@ -60,10 +62,8 @@ def forecast_check(horizons: Sequence[dict[str, Any]], age_h: float, views: int)
     return {
         "age_h": age_h,
         "views": views,
-        "forecast_p10": at["p10"],
-        "forecast_p50": at["p50"],
-        "forecast_p90": at["p90"],
-        "ratio": ratio,
+        **{f"forecast_{k}": round(at[k], VIEW_DECIMALS) for k in ("p10", "p50", "p90")},
+        "ratio": round(ratio, RATIO_DECIMALS),  # the Track page's JSON twin gives it as the API does
         "off": off,
         "inside_interval": inside,
         "remark": remark,
