@@ -147,6 +147,19 @@ def format_age(hours: float) -> str:
     return f"{hours:.3g} h" if hours < 100 else f"{hours:,.0f} h"
 
 
+def format_elapsed(hours: float) -> str:
+    """How long after something happened, in the unit people say it: ``0.75`` -> ``45 min``, ``3.2`` -> ``3 h``,
+    ``50`` -> ``2 days``, ``2000`` -> ``3 months``. The one way Track and History say how long after publishing a
+    draft was scored (and Track the age of a reading); :func:`format_age` keeps the hours a horizon is named in."""
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    if hours < 48:
+        return f"{hours:.0f} h"
+    if hours < 24 * 60:
+        return f"{hours / 24:.0f} days"
+    return f"{hours / 24 / 30.4:.0f} months"
+
+
 def format_duration(seconds: float) -> str:
     """``90`` -> ``1:30``; ``3723`` -> ``1:02:03``; fractions of a second kept (``1:30.5``)."""
     whole, frac = divmod(seconds, 1)

@@ -27,7 +27,14 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.domain import iso_utc, local_text
 from miles.errors import Unauthorized
-from miles.inputs import format_chance, format_count, format_duration, format_multiple, format_outlier_multiple
+from miles.inputs import (
+    format_chance,
+    format_count,
+    format_duration,
+    format_elapsed,
+    format_multiple,
+    format_outlier_multiple,
+)
 from miles.model.predict import EFFECT_CAPTION, effect_multiple, no_reasons
 from miles.serve.deps import SessionDep, client_ip, requester_of
 from miles.serve.limits import Limiter
@@ -61,16 +68,8 @@ def _views(value: Any) -> str:
 
 
 def _age(hours: Any) -> str:
-    if hours is None:
-        return "–"
-    h = float(hours)
-    if h < 1:
-        return f"{h * 60:.0f} min"
-    if h < 48:
-        return f"{h:.0f} h"
-    if h < 24 * 60:
-        return f"{h / 24:.0f} days"
-    return f"{h / 24 / 30.4:.0f} months"
+    """Hours since publishing in words ('45 min', '3 h', '2 days'): the one formatter History's notes use too."""
+    return "–" if hours is None else format_elapsed(float(hours))
 
 
 @pass_context

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from miles.config import Settings
 from miles.domain import tiktok_video_ref, utcnow
-from miles.inputs import format_age
+from miles.inputs import format_age, format_elapsed
 from miles.serve.services.tracked import video_to_track
 from miles.store.repos import grades as grade_repo
 from miles.store.repos import predictions, videos
@@ -80,7 +80,7 @@ def late_note(session: Session, row: PredictionRecord) -> str | None:
         return None
     horizons = [float(h["horizon_h"]) for h in ((row.outputs or {}).get("prediction") or {}).get("horizons", [])]
     later = [h for h in horizons if h > late_h]
-    when = f"{late_h / 24:,.0f} days" if late_h >= 48 else format_age(late_h)
+    when = format_elapsed(late_h)  # as the Track page says it ("scored 3 days after the video went out")
     if not later:
         return (f"This draft was scored {when} after the video went out, past its last horizon: no horizon can be "
                 "graded (only views read after a forecast is made count).")  # fmt: skip
