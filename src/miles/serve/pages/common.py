@@ -240,6 +240,16 @@ def render(page: Page, template: str, data: dict[str, Any], *, status: int = 200
     return response
 
 
+def notice(page: Page, messages: Mapping[str, str]) -> str | None:
+    """The confirmation a form's redirect asked for (Post/Redirect/Get: ``/track?stopped=1``), as a fixed message
+    chosen by the parameter's name from ``messages``: no text of the URL is ever shown (``?added=<anything>`` put
+    that text on the page)."""
+    for name, message in messages.items():
+        if page.request.query_params.get(name):
+            return message
+    return None
+
+
 Confirm = Annotated[str, Form(max_length=10)]  # "yes" from a confirmation page's form
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from miles.errors import NotFound
 from miles.serve.pages.charts import interval_figure
-from miles.serve.pages.common import Page, PageDep, render
+from miles.serve.pages.common import Page, PageDep, notice, render
 from miles.serve.pages.forms import form_page
 from miles.serve.paging import next_offset
 from miles.serve.schemas import SafeStr
@@ -109,12 +109,17 @@ def history_item_data(page: Page, prediction_id: int) -> dict[str, Any]:
     return {**data, "result": result, "figure": interval_figure(horizons) if horizons else None}
 
 
+LINK_NOTICES = {
+    "linked": "Linked. Miles tracks the video and grades this forecast at each horizon as its views arrive."
+}
+
+
 @router.get("/history/{prediction_id:int}")
 @router.get("/history/{prediction_id:int}.json")
 def history_item(page: PageDep, prediction_id: PredictionId) -> Response:
     data = history_item_data(page, prediction_id)
     extra = {k: data.pop(k) for k in ("result", "figure")}
-    return render(page, "history_item.html", data, **extra)
+    return render(page, "history_item.html", data, **extra, notice=notice(page, LINK_NOTICES))
 
 
 form_page(

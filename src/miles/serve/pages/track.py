@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from miles.domain import utcnow
 from miles.inputs import parse_subscribers, parse_views
 from miles.serve.pages.charts import trajectory_figure
-from miles.serve.pages.common import Confirm, Page, PageDep, confirm_page, render
+from miles.serve.pages.common import Confirm, Page, PageDep, confirm_page, notice, render
 from miles.serve.pages.forms import FieldProblems, form_page
 from miles.serve.pages.timezone import local_zone, parse_local
 from miles.serve.paging import Offset, next_offset
@@ -72,14 +72,31 @@ for _route in ("/track", "/track/{tracked_id}/delete"):
 form_page("/track/{tracked_id}/views", "track.html", track_page_data, _typed, back="/track")  # flash: track_page
 
 
+TRACK_NOTICES = {  # what a form's redirect back to /track says (the parameter names the form; its value is no text)
+    "stopped": "Tracking stopped. The views already recorded stay in the store.",
+    "views": "Views added; the forecast now starts from them.",
+    "added": "Tracking the video. New views arrive each time the worker polls it.",
+}
+
+
+def _track_notice(page: Page, items: list[dict[str, Any]]) -> str | None:
+    """The fixed confirmation for the form just sent; a video added names its id as stored, never the URL's text."""
+    added = page.request.query_params.get("added")
+    known = next((i["video_id"] for i in items if i["video_id"] == added), None)
+    if known is not None:
+        return f"Tracking {known}. New views arrive each time the worker polls it."
+    return notice(page, TRACK_NOTICES)
+
+
 @router.get("/track")
 @router.get("/track.json")
 def track_page(page: PageDep, offset: Offset = 0) -> Response:
     data = track_data(page, offset)
-    flash = None
-    if not page.wants_json:  # e.g. the typed values the last views form did not use, shown on this view only
-        flash, page.web = take_flash(page.request, page.web)
-    return render(page, "track.html", data, figures=_figures(data["items"]), **(flash or {}))
+    if page.wants_json:
+        return render(page, "track.html", data)
+    flash, page.web = take_flash(page.request, page.web)  # e.g. the typed values the last views form did not use
+    extra = {"figures": _figures(data["items"]), "notice": _track_notice(page, data["items"]), **(flash or {})}
+    return render(page, "track.html", data, **extra)
 
 
 @router.post("/track")
