@@ -113,7 +113,8 @@ def test_tracking_tools_are_per_user_and_errors_read_like_the_api(db_settings: S
             assert mine.structured_content["total"] == 1
             tracked_id = added.structured_content["id"]
             unread = await client.call_tool("record_views", {"tracked_id": tracked_id, "views": "15k"})
-            assert unread.is_error and "give its title and when it was published" in text_of(unread)
+            said = text_of(unread)  # each missing detail named
+            assert unread.is_error and "title: " in said and "give when it was published" in said
             lots = await client.call_tool(
                 "record_views", {"tracked_id": tracked_id, "views": "lots", "read_at": "soon"}
             )

@@ -24,7 +24,11 @@ def test_views_entered_over_the_api_switch_the_forecast_and_check_it(
     assert added.status_code == 201, added.text
     views_url = f"{API}/tracked/{added.json()['id']}/views"
     unread = predictor_client.post(views_url, json={"views": "15k"}, headers=alice.headers)
-    assert unread.status_code == 422 and "give its title and when it was published" in unread.text
+    assert unread.status_code == 422 and [d["field"] for d in unread.json()["error"]["details"]] == [
+        "title",
+        "published_at",
+    ]  # each named: "title: ... give its title; published_at: ... give when it was published"
+    assert "give its title" in unread.text and "give when it was published" in unread.text
     published = (datetime.now(UTC) - timedelta(hours=30)).replace(microsecond=0)
     no_title = predictor_client.post(views_url, json={"views": 10, "published_at": published.isoformat()},
                                      headers=alice.headers)  # fmt: skip
@@ -60,7 +64,8 @@ def test_views_entered_over_the_api_switch_the_forecast_and_check_it(
     fall = predictor_client.post(views_url, json={**later, "views": 10, "read_at": an_hour_on}, headers=alice.headers)
     assert fall.status_code == 422 and "views only grow" in fall.json()["error"]["message"]
     negative = predictor_client.post(views_url, json={"views": -5}, headers=alice.headers)
-    assert negative.status_code == 422 and "body.views" in negative.json()["error"]["message"]
+    assert negative.status_code == 422 and "views: -5 is negative" in negative.json()["error"]["message"]
+    assert "views only grow" in negative.json()["error"]["message"]  # and what it contradicts, in the same answer
     theirs = predictor_client.post(views_url, json={"views": 700_000}, headers=bob.headers)
     assert theirs.status_code == 404
     anonymous = predictor_client.post(views_url, json={"views": 700_000})

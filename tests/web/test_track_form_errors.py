@@ -96,11 +96,11 @@ def test_a_views_form_with_problems_goes_back_to_the_track_page(web: TestClient)
     long = web.post(f"/track/{tid}/views", data={**form, "title": "🍞" * 300}, follow_redirects=False)
     assert long.status_code == 422 and len(_summary(long.text)) == 2 and "🍞" * 300 in long.text
     assert "set-cookie" not in long.headers  # no flash left over for the next view
-    # the form posted to the page's own path still answers there; the API keeps its JSON error, first problem only
+    # the form posted to the page's own path still answers there; the API keeps its JSON error, with every problem
     added = web.post("/track", data={"url": "https://example.com/video", "csrf_token": token}, follow_redirects=False)
     assert added.status_code == 422 and "Video URL: not a YouTube video URL or id" in _summary(added.text)[0]
     body = {"views": 10, "title": "Soon", "published_at": (now + timedelta(days=3)).isoformat(),
             "read_at": (now - timedelta(days=1)).isoformat()}  # fmt: skip
     api = web.post(f"/api/v1/tracked/{tid}/views", json=body, headers={"X-CSRF-Token": token})
     assert api.status_code == 422 and api.json()["ok"] is False
-    assert [d["field"] for d in api.json()["error"]["details"]] == ["published_at"]
+    assert [d["field"] for d in api.json()["error"]["details"]] == ["published_at", "read_at"]

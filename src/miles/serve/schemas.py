@@ -457,8 +457,12 @@ class TrackedVideosPage(Page):
     model_message: str | None = Field(description="Why no video has a forecast (no model available), else null.")
 
 
+ReadCount = Annotated[int, _typed(parse_count)]
+"""A Count whose negative numbers reach the service (``check_reading`` lists them with the reading's other problems)."""
+
+
 class ViewsIn(_In):
-    views: Count = Field(
+    views: ReadCount = Field(
         le=10**12, description="The views you read (YouTube Studio, the app): a number or text ('15,000', '15k')."
     )
     read_at: UtcTime | None = Field(

@@ -85,7 +85,8 @@ def add_views(
     """Views you read yourself (YouTube Studio, the app), as on the Track page: stored as a reading that only you
     see, after which the video's forecast is in early mode and the forecast made before publishing is checked against
     them. Views only grow: a count that contradicts an earlier or later reading is refused (422), as is one read before
-    publishing or in the future. A video Miles has not read yet needs `title` and `published_at`."""
+    publishing or in the future. A video Miles has not read yet needs `title` and `published_at`. Every problem of
+    the reading is named at once (`details`: each field and why) and nothing is stored."""
     return ViewsRecordedOut.model_validate(
         enter_views(session=session, user_id=user_id, tracked_id=tracked_id, body=body, load_predictor=predictor)
     )

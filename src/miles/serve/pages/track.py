@@ -21,7 +21,7 @@ from miles.serve.pages.forms import FieldProblems, form_page
 from miles.serve.pages.timezone import local_zone, parse_local
 from miles.serve.paging import Offset, next_offset
 from miles.serve.schemas import SafeStr
-from miles.serve.services.tracked import tracked_forecasts, video_to_track
+from miles.serve.services.tracked import check_reading, tracked_forecasts, video_to_track
 from miles.serve.web_auth import CSRF_FIELD, check_csrf, put_flash, take_flash, write_cookie
 from miles.store.repos import tracked, videos
 
@@ -168,9 +168,8 @@ def add_views(
     reading: dict[str, Any] = {"session": page.session, "user_id": user_id, "tracked_id": tracked_id, "views": count,
                                "captured_at": captured, "title": title.strip() or None, "published_at": published,
                                "tz": tz}  # fmt: skip
-    # every problem at once: the fields read above and what the count contradicts (it said only the first)
-    problems.extend(tracked.views_problems(**reading, unreadable=problems.fields))
-    problems.raise_if_any()
+    # every problem at once (the API's and the MCP tool's pass): the fields read above and what the count contradicts
+    check_reading(**reading, found=problems.problems)
     not_used = tracked.record_views(**reading, channel_subscribers=channel)
     page.commit()
     response = RedirectResponse(f"/track?views={tracked_id}#tracked-{tracked_id}", status_code=303)

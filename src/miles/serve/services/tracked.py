@@ -5,8 +5,9 @@ it has views) and how far the forecast made before publishing was off. The Track
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -107,11 +108,47 @@ def tracked_forecast(
     return item
 
 
+def check_reading(
+    *,
+    session: Session,
+    user_id: int,
+    tracked_id: int,
+    views: int | None,
+    captured_at: datetime | None,
+    title: str | None = None,
+    published_at: datetime | None = None,
+    tz: tzinfo = UTC,
+    found: Iterable[Mapping[str, str]] = (),
+) -> None:
+    """The one validation pass of a reading the user typed (Track page, API, MCP tool): every problem at once in one
+    ``InvalidInput`` (422), each ``{"field", "message"}`` naming the value that is wrong and why: a negative count,
+    a read time before publishing or in the future, a count that contradicts another reading. ``found`` holds the
+    problems of fields the caller could not read (those are neither asked for nor compared). Raises before anything
+    is stored; record_views checks again, and would name only the first."""
+    problems = [{"field": p["field"], "message": p["message"]} for p in found]
+    if views is not None and views < 0:
+        problems.append({"field": "views", "message": f"{views:,} is negative; a count is 0 or more"})
+    problems += tracked.views_problems(
+        session=session, user_id=user_id, tracked_id=tracked_id, views=views, captured_at=captured_at, title=title,
+        published_at=published_at, tz=tz, unreadable={p["field"] for p in problems},
+    )  # fmt: skip
+    if problems:
+        named = (
+            m if m.startswith(f"{f}: ") else f"{f}: {m}" for f, m in ((p["field"], p["message"]) for p in problems)
+        )
+        message = "; ".join(named)
+        raise InvalidInput(message, details=problems)
+
+
 def enter_views(
     *, session: Session, user_id: int, tracked_id: int, body: ViewsIn, load_predictor: Callable[[], PredictorLike]
 ) -> dict[str, Any]:
-    """Store views the user read for one of their tracked videos (``tracked.record_views``); the notes say which
-    typed values were not used, and the video comes back with its forecast from them."""
+    """Store views the user read for one of their tracked videos (``tracked.record_views``) once ``check_reading``
+    found nothing wrong; the notes say which typed values were not used, and the video comes back with its forecast
+    from them."""
+    reading: dict[str, Any] = {"views": body.views, "captured_at": body.read_at or utcnow(), "title": body.title,
+               "published_at": body.published_at}  # fmt: skip
+    check_reading(session=session, user_id=user_id, tracked_id=tracked_id, **reading)
     notes = tracked.record_views(
         session=session,
         user_id=user_id,

@@ -214,7 +214,7 @@ def record_views(
     published, captured = as_utc(published_at), as_utc(captured_at)
     snaps = _seen_snapshots(session, row.video_id, user_id)
     problems = _count_problems(video, snaps, views, captured, published, tz)
-    if problems:  # the API and the MCP tool name the first, as they always have (views_problems: all of them)
+    if problems:  # a last guard: the API, the MCP tool and the page name them all first (services.check_reading)
         raise _problem(**problems[0])
     if _same_time(snaps, captured):  # a retry of this very count: stored already
         return notes
