@@ -19,7 +19,7 @@ from miles.store.db import session_scope
 from miles.store.repos.stats import table_counts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-ROWS = 150_000
+ROWS = 90_000
 
 
 def _big_file(path: Path) -> Path:
