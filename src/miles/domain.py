@@ -255,3 +255,13 @@ def tiktok_tag_url(text: str) -> str | None:
 
 def is_tiktok_url(url: str) -> bool:
     return bool(re.match(r"^https?://(?:[\w-]+\.)*tiktokv?\.com(?:[/:?#]|$)", url.strip(), re.IGNORECASE))
+
+
+WORD = re.compile(r"[^\W_]+")
+"""A word in any script: letters and digits, split at underscores and punctuation (as SQLite's full-text index
+splits)."""
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` in lower case (one splitter for topics, titles and full-text queries)."""
+    return WORD.findall(text.lower())

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from miles.domain import words
+
 MIN_RELEVANCE = 0.40
 SHORTS_CHOICES = ("any", "only", "exclude")
 MIN_RELEVANCE_ALL_TERMS = 0.30
@@ -39,7 +41,6 @@ MIN_LANGUAGE_CONFIDENCE = 0.3  # measured on titles: below this the guess is noi
 TOPIC_LANGUAGE_CONFIDENCE = 0.4  # a topic is a few words: a weaker guess still beats none
 MIN_IN_LANGUAGE = 5  # "auto" keeps to the topic's language only when that leaves at least this many videos
 TAGS_IN_TEXT = 10
-_WORD = re.compile(r"\w+", re.UNICODE)
 # Paid promotions, app-install and shop ads, giveaways: what a creator cannot copy as a video idea.
 _AD = re.compile(
     r"(?:^|[\s#(\[|])(?:ad|ads|advert|sponsored|sponso|werbung|anzeige)(?:$|[\s)\]|:!])"
@@ -166,7 +167,7 @@ def is_ad(row: dict[str, Any]) -> bool:
 
 
 def _terms(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if len(w) >= 2}
+    return {w for w in words(text) if len(w) >= 2}
 
 
 # Words that name a format or a promise, not a subject: any niche has "tricks", "tips" and "best of" videos. "iphone
@@ -214,10 +215,10 @@ def subject_words(topic: str) -> list[str]:
     for generic in (g for g in GENERIC_WORDS if _CJK.fullmatch(g)):
         cjk = cjk.replace(generic, " ")
     out.extend(cjk.split())
-    words = [w for w in _WORD.findall(_CJK.sub(" ", topic).lower()) if len(w) >= 2 and not w.isdigit()]
-    words = [w for w in words if _stem(w) not in _GENERIC_STEMS]
+    latin = [w for w in words(_CJK.sub(" ", topic)) if len(w) >= 2 and not w.isdigit()]
+    latin = [w for w in latin if _stem(w) not in _GENERIC_STEMS]
     skip = filler_words(topic)
-    out.extend([w for w in words if w not in skip] or words)
+    out.extend([w for w in latin if w not in skip] or latin)
     return list(dict.fromkeys(out))
 
 
@@ -225,10 +226,10 @@ def _names(word: str, text: str, tokens: tuple[list[str], list[str]]) -> bool:
     if _CJK.fullmatch(word):  # a CJK word is named when one of its character pairs (or itself, if one) is in the text
         pairs = [word[i : i + 2] for i in range(len(word) - 1)] or [word]
         return any(p in text for p in pairs)
-    words, hashtags = tokens
+    said, hashtags = tokens
     # "iPhone17" is "iphone"; a hashtag glues words ("#iphone17promax", "#pcgaming"): one holding the word names it
     # (starting with it, for a word of two letters: "pc" is in "#epcot")
-    return any(_stem(t) == word or _stem(t.rstrip("0123456789")) == word for t in words) or any(
+    return any(_stem(t) == word or _stem(t.rstrip("0123456789")) == word for t in said) or any(
         t.startswith(word) or (len(word) >= 3 and word in t) for t in hashtags
     )
 
@@ -241,9 +242,9 @@ def names_the_subject(subject: list[str], text: str) -> bool:
         return True
     stems = [w if _CJK.fullmatch(w) else _stem(w) for w in subject]
     latin = _CJK.sub(" ", text.lower())
-    words = _WORD.findall(latin)
-    joined = [a + b for a, b in itertools.pairwise(words)]  # "make up" names "makeup"
-    tokens = (words + joined, re.findall(r"#(\w+)", latin))
+    said = words(latin)
+    joined = [a + b for a, b in itertools.pairwise(said)]  # "make up" names "makeup"
+    tokens = (said + joined, re.findall(r"#(\w+)", latin))
     named = sum(1 for w in stems if _names(w, text, tokens))
     return named >= (len(subject) + 1) // 2
 

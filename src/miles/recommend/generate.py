@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from miles.config import Settings
+from miles.domain import WORD
 from miles.errors import SourceUnavailable
 from miles.inputs import format_multiple, format_outlier_multiple
 from miles.recommend.candidates import SHORTS_MAX_S
@@ -73,16 +74,13 @@ def topic_phrase(topic: str) -> str:
     return _SPACES.sub(" ", re.sub(r"[#\"“”]", " ", topic)).strip()
 
 
-_WORD = re.compile(r"[^\W_]+")
-
-
 def niche_casing(phrase: str, titles: list[str]) -> str:
     """``phrase`` with each word typed in lower case spelt as most of the niche's titles spell it when that has a
     capital past its first letter (iPhone, SSD, TikTok): "iphone tricks" -> "iPhone tricks". A capital first letter
     alone is title case, not the word's spelling; the creator's own capitals are kept."""
     forms: dict[str, Counter[str]] = {}
     for title in titles:
-        for word in _WORD.findall(title):
+        for word in WORD.findall(title):
             forms.setdefault(word.lower(), Counter())[word] += 1
 
     def spelt(match: re.Match[str]) -> str:
@@ -94,7 +92,7 @@ def niche_casing(phrase: str, titles: list[str]) -> str:
         special = form[1:] != form[1:].lower()
         return form if special and count * 2 > sum(seen.values()) else word
 
-    return _WORD.sub(spelt, phrase)
+    return WORD.sub(spelt, phrase)
 
 
 def _capitalised(text: str) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from miles.config import Settings
-from miles.domain import utcnow
+from miles.domain import utcnow, words
 from miles.errors import InvalidInput, SourceUnavailable
 from miles.features.labels import ViralLabeler
 from miles.inputs import format_count
@@ -285,8 +285,8 @@ def ideas_language(found: Candidates, outliers: list[dict[str, Any]], topic: str
     French iPhone videos while its outliers about iPhone tricks were English."""
     if found.language or found.topic_language:
         return found.language or found.topic_language
-    words = re.findall(r"[^\W_]+", topic.lower())
-    holding = [o for o in outliers if words and _holds_every_word(str(o.get("title", "")), words)]
+    said = words(topic)
+    holding = [o for o in outliers if said and _holds_every_word(str(o.get("title", "")), said)]
     counts = Counter(str(o["language"]) for o in holding if o.get("language"))
     if counts:
         top, count = counts.most_common(1)[0]
@@ -295,13 +295,13 @@ def ideas_language(found: Candidates, outliers: list[dict[str, Any]], topic: str
     return None
 
 
-def _holds_every_word(title: str, words: list[str]) -> bool:
+def _holds_every_word(title: str, topic_words: list[str]) -> bool:
     """Whether ``title`` says each of ``words`` in its own text: a whole word, not inside a hashtag ("#iphonetricks"
     held "iphone tricks" in French titles, which then wrote that English topic's ideas in French); a CJK word, which
     has no spaces around it, anywhere in the title."""
     text = re.sub(r"#\S+", " ", title.lower())
-    tokens = set(re.findall(r"[^\W_]+", text))
-    return all(w in text if has_cjk(w) else w in tokens for w in words)
+    tokens = set(words(text))
+    return all(w in text if has_cjk(w) else w in tokens for w in topic_words)
 
 
 def _niche_out(found: Candidates, filters: Filters) -> dict[str, Any]:

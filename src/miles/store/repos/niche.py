@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -11,16 +10,14 @@ import pandas as pd
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
-from miles.domain import SNAPSHOT_COLUMNS, channel_url, parse_channel_ref
+from miles.domain import SNAPSHOT_COLUMNS, channel_url, parse_channel_ref, words
 from miles.store.repos import jobs
 from miles.store.repos.snapshots import MANUAL_SOURCE, collected, rows_to_frame, snapshot_query
 from miles.store.tables import Channel, Video, VideoSnapshot
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
 
 def topic_terms(topic: str) -> list[str]:
-    return [w for w in _WORD.findall(topic.lower()) if len(w) >= 2][:8]
+    return [w for w in words(topic) if len(w) >= 2][:8]
 
 
 def search_video_ids(
