@@ -9,12 +9,15 @@ import pytest
 from miles.inputs import (
     InputError,
     format_duration,
+    parse_age_h,
+    parse_category,
     parse_count,
     parse_duration,
     parse_hour,
     parse_publish_time,
     parse_subscribers,
     parse_tags,
+    parse_title,
 )
 
 NOW = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
@@ -45,6 +48,14 @@ NOW = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
         ("2,5k", 2500),  # a decimal comma before a suffix (French, German...)
         ("1,5M", 1_500_000),
         ("1,25 m", 1_250_000),
+        ("2万", 20_000),  # Japanese (and Chinese) 10,000: YouTube's Japanese pages write counts so
+        ("1.2万", 12_000),
+        ("1,5万", 15_000),
+        ("2.1万人", 21_000),  # "people", as the channel page writes subscribers ("チャンネル登録者数 2.1万人")
+        ("3千", 3_000),
+        ("1.5億", 150_000_000),
+        ("15K", 15_000),
+        ("1.5M", 1_500_000),
         ("  42 ", 42),
         ("", None),
         ("   ", None),
@@ -62,8 +73,12 @@ def test_counts_read_as_typed(text: str | None, expected: int | None) -> None:
         ("12,00", "subscribers: '12,00' is not a number (try 1200, 1,200 or 1.2k)"),  # not groups of three
         ("1,200 300", "is not a number"),  # two separators mixed
         ("1.200,000", "is not a number"),
-        ("1.5", "subscribers: '1.5' is not a whole number"),
-        ("-3", "subscribers: '-3' is negative; a count is 0 or more"),
+        ("1.5", "subscribers: 1.5 is not a whole number"),  # a plain number is shown as it is, text quoted
+        ("-3", "subscribers: -3 is negative; a count is 0 or more (e.g. 1200 or 1.2k)"),
+        ("\u22123", "subscribers: \u22123 is negative"),  # the typographic minus
+        ("-1.2k", "is negative"),
+        ("2万円", "is not a number"),  # yen are not a count
+        ("万", "is not a number"),
         ("20b", "is more than 10,000,000,000"),
         ("1,200, 3,400", "is not a number"),  # alternatives are separate fields, never a comma list
         ("1,500k", "is not a number"),  # 1.5k or 1,500 thousand? ambiguous: refused
@@ -111,10 +126,11 @@ def test_durations_read_as_typed(text: str, seconds: float) -> None:
         ("0", "a video lasts more than 0 seconds"),
         ("0:00", "a video lasts more than 0 seconds"),
         ("3:01", "duration: '3:01' is 181 s; a YouTube Short is at most 3:00 (180 s)"),
-        ("86400", "is 86400 s; a YouTube Short is at most 3:00 (180 s)"),
+        ("86400", "duration: 86400 is too long; a YouTube Short is at most 3:00 (180 s)"),
         ("1:02:03", "is 3723 s"),
         ("1h", "is 3600 s"),
-        ("-5", "is not a duration"),
+        ("-5", "duration: -5 is negative; give the video's length in seconds (e.g. 35 or 0:35)"),
+        ("-0:35", "duration: '-0:35' is negative; give the video's length in seconds"),
         ("1m75", "is not a duration"),
     ],
 )
@@ -199,7 +215,7 @@ def test_tags_are_read_alike_on_every_surface(typed: str | None, tags: list[str]
 
 def test_a_subscriber_count_past_the_biggest_channels_is_a_typo() -> None:
     assert parse_subscribers("400M", "subscribers") == 400_000_000
-    with pytest.raises(InputError, match=r"subscribers: '10000000000' is more than 1,000,000,000"):
+    with pytest.raises(InputError, match=r"subscribers: 10000000000 is more than 1,000,000,000"):
         parse_subscribers("10000000000", "subscribers")
 
 
@@ -222,3 +238,60 @@ def test_a_viral_chance_reads_the_same_on_every_surface() -> None:
     from miles.inputs import format_chance
 
     assert [format_chance(p) for p in (0.137, 0.01, 0.5, 0.999)] == ["14 %", "1 %", "50 %", "100 %"]
+
+
+def test_subscribers_take_the_japanese_unit_and_their_own_words_for_a_negative() -> None:
+    assert [parse_subscribers(t, "subscribers") for t in ("2万", "1.2万", "15k", "1.5M", "2万人")] == [
+        20_000, 12_000, 15_000, 1_500_000, 20_000
+    ]  # fmt: skip
+    with pytest.raises(InputError, match=r"^subscribers: -3 is negative; give the channel's subscribers, 0 or more"):
+        parse_subscribers("-3", "subscribers")
+    with pytest.raises(InputError, match="is more than 1,000,000,000"):
+        parse_subscribers("2000億", "subscribers")
+
+
+NEGATIVE = {
+    "duration_s": (parse_duration, "give the video's length in seconds (e.g. 35 or 0:35)"),
+    "channel_subscribers": (parse_subscribers, "give the channel's subscribers, 0 or more (e.g. 1200, 15k or 2万)"),
+    "views": (parse_count, "a count is 0 or more (e.g. 1200 or 1.2k)"),
+    "age_h": (parse_age_h, "give the time since publishing (e.g. 6, 6h, 30min or 2d)"),
+    "category_id": (parse_category, "give a YouTube category id from 0 to 100 (e.g. 22 or 28)"),
+}
+
+
+@pytest.mark.parametrize("field", sorted(NEGATIVE))
+@pytest.mark.parametrize("value", ["-3", -3, -3.0])
+def test_a_negative_number_reads_alike_in_every_numeric_field(field: str, value: str | float) -> None:
+    """As text (form, CLI) or a JSON number (API): '<field>: -3 is negative; <what is allowed>'."""
+    parse, allowed = NEGATIVE[field]
+    with pytest.raises(InputError) as caught:
+        parse(value, field)
+    assert caught.value.message == f"{field}: -3 is negative; {allowed}"
+
+
+def test_numbers_are_checked_as_text_is() -> None:
+    assert parse_duration(35, "d") == 35.0 and parse_count(1200.0, "c") == 1200 and parse_category(22, "c") == 22
+    cases = (
+        (parse_duration, 500, "d: 500 is too long; a YouTube Short is at most 3:00 (180 s)"),
+        (parse_duration, 0, "d: 0 is not a length"),
+        (parse_subscribers, 2e9, "s: 2000000000 is more than 1,000,000,000"),
+        (parse_count, 1.5, "c: 1.5 is not a whole number"),
+        (parse_count, float("nan"), "c: 'nan' is not a finite number"),
+        (parse_category, 101, "c: 101 is more than 100"),
+        (parse_category, "news", "c: 'news' is not a category id"),
+        (parse_age_h, 0, "a: 0 is not within a year after publishing"),
+    )
+    for parse, value, message in cases:
+        with pytest.raises(InputError) as caught:
+            parse(value, message[0])
+        assert caught.value.message.startswith(message), caught.value.message
+
+
+def test_a_title_is_refused_blank_or_too_long_in_one_set_of_words() -> None:
+    assert parse_title("  My title ", "title") == "  My title "
+    for blank in ("", "   ", None):
+        with pytest.raises(InputError) as caught:
+            parse_title(blank, "title")
+        assert caught.value.message == "title: is empty: type the title you plan to post"
+    with pytest.raises(InputError, match="is 301 characters; a title is at most 300 characters"):
+        parse_title("x" * 301, "title")

@@ -1,10 +1,16 @@
 """Numbers, durations and times as people type them, read the same way on every surface (form, API, CLI).
 
-Counts: ``1200``, ``1,200``, ``1 200``, ``12k``, ``1.2M``, ``2,5k``, ``0`` (0 is zero, not unknown). Durations:
+Counts: ``1200``, ``1,200``, ``1 200``, ``12k``, ``1.2M``, ``2,5k``, ``2万``, ``1.2万人`` (the Japanese and Chinese
+units YouTube's Japanese pages write), ``0`` (0 is zero, not unknown). Durations:
 ``90``, ``90s``, ``45,5``, ``1:30``, ``1m30s``, ``1m30``, ``1:02:03``, up to :data:`MAX_DURATION_S`. Publish times:
 ISO 8601 (``T`` or a space; naive means UTC) between 2005 and one year ahead. Hours of the day: ``17``, ``17:00``,
 ``5pm``. A blank is ``None`` (not given). Anything else is an :class:`InputError` naming the field and what was typed,
 so a value is never read as something the person did not mean (``1,200`` is never 1, nor a list).
+
+These functions are the one place the words of an input error are chosen: the Score form, ``miles predict`` and the
+JSON API (whose schemas call them for text and for numbers alike) all say the same thing for the same mistake; each
+surface names the field as its user knows it (the form's label, the CLI's option, the API's field location). A
+negative number reads "<field>: -3 is negative; <what is allowed>" in every numeric field.
 """
 
 from __future__ import annotations
@@ -19,22 +25,36 @@ from miles.errors import InvalidInput
 
 MAX_DURATION_S = 180.0  # a YouTube Short is at most 3 minutes (since October 2024); Miles scores Shorts
 MAX_COUNT = 10**10
+MAX_VIEWS = 10**12  # a view count read off YouTube: the biggest videos have a few billion
 MAX_SUBSCRIBERS = 10**9  # the biggest channels have a few hundred million: more is a typo (an extra zero or two)
 MAX_TITLE_CHARS = 300  # YouTube allows 100; longer text is pasted by mistake, and every surface refuses it alike
 MAX_ECHO = 40  # characters of the typed text repeated in an error
 SUFFIXES = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000, "bn": 1_000_000_000, "thousand": 1_000,
-            "million": 1_000_000, "billion": 1_000_000_000}  # fmt: skip
+            "million": 1_000_000, "billion": 1_000_000_000,
+            "千": 1_000, "万": 10_000, "萬": 10_000, "億": 100_000_000, "亿": 100_000_000}  # fmt: skip
+_UNIT = r"k|m|bn|b|thousand|million|billion|千|万|萬|億|亿"
+# what is allowed, said after "is negative; " (and in the other problems of the field), the same on every surface
+DURATION_ALLOWED = "give the video's length in seconds (e.g. 35 or 0:35)"
+COUNT_ALLOWED = "a count is 0 or more (e.g. 1200 or 1.2k)"
+SUBSCRIBERS_ALLOWED = "give the channel's subscribers, 0 or more (e.g. 1200, 15k or 2万)"
+AGE_ALLOWED = "give the time since publishing (e.g. 6, 6h, 30min or 2d)"
+TITLE_EMPTY = "is empty: type the title you plan to post"
+MAX_CATEGORY = 100
+CATEGORY_ALLOWED = f"give a YouTube category id from 0 to {MAX_CATEGORY} (e.g. 22 or 28)"
 # thousands separators people use: comma, space, no-break and thin spaces, apostrophe (Swiss), underscore, and the
 # dot (German, French, Spanish...: "2.000" is two thousand; a count is whole, so it cannot be 2.0)
 _GROUPED = re.compile("^\\d{1,3}(?:([., \u00a0\u2009\u202f'\u2019_])\\d{3})?(?:\\1\\d{3})*$")
-_SHORTHAND = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)\s*(k|m|bn|b|thousand|million|billion)?$", re.IGNORECASE)
+# "人" (people) after a Japanese count, as YouTube writes subscribers: "2.1万人"
+_SHORTHAND = re.compile(rf"^(\d+(?:\.\d+)?|\.\d+)\s*({_UNIT})?\s*人?$", re.IGNORECASE)
 # a decimal comma before a suffix, as French, German, Spanish... write it: "2,5k", "1,25 M" (with three digits after
 # the comma, "1,500k", it would be a thousands separator: that stays refused as ambiguous)
-_COMMA_SHORTHAND = re.compile(r"^(\d+),(\d{1,2})\s*(k|m|bn|b|thousand|million|billion)$", re.IGNORECASE)
+_COMMA_SHORTHAND = re.compile(rf"^(\d+),(\d{{1,2}})\s*({_UNIT})\s*人?$", re.IGNORECASE)
+_NEGATIVE = re.compile(r"^[-\u2212]\s*[\d.]")  # a minus (or the typographic one) before a number
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d{2}(?:\.\d+)?)$")
 _UNITS = re.compile(r"^(?:(\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in(?:utes?|s)?)?)?\s*"
                     r"(?:(\d+(?:\.\d+)?)\s*s(?:ec(?:onds?|s)?)?)?$", re.IGNORECASE)  # fmt: skip
 _MIN_SEC = re.compile(r"^(\d+)\s*m(?:in(?:utes?|s)?)?\s*(\d{1,2})$", re.IGNORECASE)  # "1m30", "1 min 30"
+MAX_AGE_H = 24 * 365.0  # a reading's age: after publishing, within a year
 MAX_EARLY_READINGS = 50  # as many as the API's draft accepts
 _AGE_TEXT = r"(\d+(?:\.\d+)?)\s*(min|m|h|d)?"  # an age as typed: groups 1 (number) and 2 (unit, hours by default)
 _AGE = re.compile(rf"^{_AGE_TEXT}$", re.IGNORECASE)
@@ -53,6 +73,10 @@ def _hours(age: re.Match[str]) -> float:
 _HOUR = re.compile(r"^(\d{1,2})(?::(00))?\s*(am|pm|h)?$", re.IGNORECASE)
 
 
+Typed = str | int | float | None
+"""A value as it arrives: text as typed (form, CLI, a JSON string) or a JSON number."""
+
+
 class InputError(InvalidInput):
     """A typed value that cannot be read: ``field``, the ``text`` as typed and the ``problem`` in plain words."""
 
@@ -62,23 +86,62 @@ class InputError(InvalidInput):
 
     @property
     def short(self) -> str:
-        """The message without the field name, for surfaces that show it beside the field."""
+        """The message without the field name, for surfaces that show it beside the field: the value (a plain number
+        as it is, ``-3``; other text quoted, ``'abc'``; nothing for a blank) and the problem."""
+        if not self.text.strip():
+            return self.problem
+        if _PLAIN_NUMBER.match(self.text):
+            return f"{self.text} {self.problem}"
         typed = self.text if len(self.text) <= MAX_ECHO else self.text[: MAX_ECHO - 1] + "…"
         return f"{typed!r} {self.problem}"
 
 
-def _blank(text: str | None) -> bool:
+_PLAIN_NUMBER = re.compile(r"^[-\u2212]?\d{1,15}(?:\.\d{1,6})?$")
+
+
+def _blank(text: Typed) -> bool:
     return text is None or not str(text).strip()
 
 
-def parse_count(text: str | None, field: str, *, maximum: int = MAX_COUNT) -> int | None:
-    """A whole count as typed (``1,200`` / ``1 200`` / ``12k`` / ``1.2M`` / ``0``); None when blank."""
+def _number(value: Typed, field: str = "value") -> float | None:
+    """A JSON number (never a bool) as a float; None for text. NaN and Infinity (Python's JSON reader takes them) are
+    no number a person meant."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    if not math.isfinite(value):
+        raise InputError(field, str(value), "is not a finite number")
+    return float(value)
+
+
+def _raw(value: Typed) -> str:
+    """The value as an error repeats it: text stripped, a number as JSON wrote it (``2e9`` as 2000000000)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 10**15:
+        return str(int(value))
+    return str(value).strip()
+
+
+def parse_title(text: Typed, field: str) -> str:
+    """A title: not blank, at most MAX_TITLE_CHARS characters; returned as given."""
+    if _blank(text):
+        raise InputError(field, "", TITLE_EMPTY)
+    title = str(text)
+    if len(title) > MAX_TITLE_CHARS:
+        raise InputError(field, title, f"is {len(title):,} characters; a title is at most {MAX_TITLE_CHARS} characters")
+    return title
+
+
+def parse_count(text: Typed, field: str, *, maximum: int = MAX_COUNT, allowed: str = COUNT_ALLOWED) -> int | None:
+    """A whole count as typed (``1,200`` / ``1 200`` / ``12k`` / ``1.2M`` / ``2万`` / ``0``) or a JSON number; None
+    when blank. ``allowed`` says what the field takes, after "is negative; "."""
     if _blank(text):
         return None
-    raw = str(text).strip()
+    raw = _raw(text)
     hint = "(try 1200, 1,200 or 1.2k)"
-    value: float
-    if _GROUPED.match(raw):
+    value = _number(text, field)
+    if value is not None:
+        if value >= 0 and not value.is_integer():
+            raise InputError(field, raw, f"is not a whole number {hint}")
+    elif _GROUPED.match(raw):
         value = float(re.sub(r"\D", "", raw))
     elif comma := _COMMA_SHORTHAND.match(raw):
         value = float(f"{comma.group(1)}.{comma.group(2)}") * SUFFIXES[comma.group(3).lower()]
@@ -86,58 +149,95 @@ def parse_count(text: str | None, field: str, *, maximum: int = MAX_COUNT) -> in
         value = float(match.group(1)) * SUFFIXES[(match.group(2) or "").lower()]
         if not value.is_integer() and not match.group(2):
             raise InputError(field, raw, f"is not a whole number {hint}")
-    elif raw.startswith("-"):
-        raise InputError(field, raw, "is negative; a count is 0 or more")
+    elif _NEGATIVE.match(raw):
+        value = -1.0
     else:
         raise InputError(field, raw, f"is not a number {hint}")
+    if value < 0:
+        raise InputError(field, raw, f"is negative; {allowed}")
     if value > maximum:
         raise InputError(field, raw, f"is more than {maximum:,}")
     return round(value)
 
 
-def parse_age_h(text: str | None, field: str) -> float | None:
-    """Hours since publishing as typed (``6`` / ``6h`` / ``30min`` / ``2d``, as in AGE:VIEWS); None when blank."""
+def parse_age_h(text: Typed, field: str) -> float | None:
+    """Hours since publishing as typed (``6`` / ``6h`` / ``30min`` / ``2d``, as in AGE:VIEWS) or a JSON number of
+    hours; None when blank."""
     if _blank(text):
         return None
-    raw = str(text).strip()
-    if match := _AGE.match(raw):
-        return _hours(match)
-    if raw.startswith("-"):
-        raise InputError(field, raw, "is negative; an age is the time since publishing")
-    raise InputError(field, raw, "is not an age (try 6, 6h, 30min or 2d)")
+    raw = _raw(text)
+    hours = _number(text, field)
+    if hours is None and (match := _AGE.match(raw)):
+        hours = _hours(match)
+    if (hours is not None and hours < 0) or (hours is None and _NEGATIVE.match(raw)):
+        raise InputError(field, raw, f"is negative; {AGE_ALLOWED}")
+    if hours is None or not math.isfinite(hours):
+        raise InputError(field, raw, f"is not an age; {AGE_ALLOWED}")
+    if not 0 < hours <= MAX_AGE_H:
+        raise InputError(field, raw, f"is not within a year after publishing (more than 0 h, at most {MAX_AGE_H:g} h)")
+    return hours
 
 
-def parse_subscribers(text: str | None, field: str) -> int | None:
+def parse_category(text: Typed, field: str) -> int | None:
+    """A YouTube category id (a whole number from 0 to MAX_CATEGORY), as text or a JSON number; None when blank."""
+    if _blank(text):
+        return None
+    raw = _raw(text)
+    number = _number(text, field)
+    if number is None and re.fullmatch(r"[-\u2212]?\d{1,15}", raw):
+        number = float(raw.replace("\u2212", "-"))
+    if number is not None and number < 0:
+        raise InputError(field, raw, f"is negative; {CATEGORY_ALLOWED}")
+    if number is None or not number.is_integer():
+        raise InputError(field, raw, f"is not a category id; {CATEGORY_ALLOWED}")
+    if number > MAX_CATEGORY:
+        raise InputError(field, raw, f"is more than {MAX_CATEGORY}; {CATEGORY_ALLOWED}")
+    return int(number)
+
+
+def parse_subscribers(text: Typed, field: str) -> int | None:
     """A channel's subscriber count as typed (as :func:`parse_count`), at most MAX_SUBSCRIBERS."""
-    return parse_count(text, field, maximum=MAX_SUBSCRIBERS)
+    return parse_count(text, field, maximum=MAX_SUBSCRIBERS, allowed=SUBSCRIBERS_ALLOWED)
 
 
-def parse_duration(text: str | None, field: str, *, maximum: float = MAX_DURATION_S) -> float | None:
-    """Seconds as typed (``90`` / ``90s`` / ``1:30`` / ``1m30s`` / ``1:02:03``); None when blank."""
+def parse_duration(text: Typed, field: str, *, maximum: float = MAX_DURATION_S) -> float | None:
+    """Seconds as typed (``90`` / ``90s`` / ``1:30`` / ``1m30s`` / ``1:02:03``) or a JSON number; None when blank."""
     if _blank(text):
         return None
-    raw = str(text).strip()
-    seconds: float | None = None
+    raw = _raw(text)
+    seconds = _number(text, field)
+    if seconds is None and _NEGATIVE.match(raw):
+        raise InputError(field, raw, f"is negative; {DURATION_ALLOWED}")
+    if seconds is None:
+        seconds = _duration_text(raw, field)
+    if seconds is None or not math.isfinite(seconds):
+        raise InputError(field, raw, "is not a duration (try 45, 1:30 or 1m30s)")
+    if seconds < 0:
+        raise InputError(field, raw, f"is negative; {DURATION_ALLOWED}")
+    if seconds == 0:
+        raise InputError(field, raw, f"is not a length: a video lasts more than 0 seconds; {DURATION_ALLOWED}")
+    if seconds > maximum:
+        limit = f"{format_duration(maximum)} ({maximum:g} s)"
+        length = "is too long" if _PLAIN_NUMBER.match(raw) else f"is {seconds:g} s"  # "500 is 500 s" said it twice
+        raise InputError(field, raw, f"{length}; a YouTube Short is at most {limit}")
+    return seconds
+
+
+def _duration_text(raw: str, field: str) -> float | None:
+    """Seconds of a duration written as text, or None when it is not one."""
     if clock := _CLOCK.match(raw):
         hours, minutes, secs = (float(g) if g else 0.0 for g in clock.groups())
         if secs >= 60 or (clock.group(1) is not None and minutes >= 60):
             raise InputError(field, raw, "is not a duration: minutes and seconds after ':' run from 00 to 59")
-        seconds = hours * 3600 + minutes * 60 + secs
-    elif re.fullmatch(r"\d+(?:[.,]\d+)?", raw):  # "45.5", or with a decimal comma "45,5"
-        seconds = float(raw.replace(",", "."))
-    elif (min_sec := _MIN_SEC.match(raw)) and int(min_sec.group(2)) < 60:
-        seconds = float(min_sec.group(1)) * 60 + float(min_sec.group(2))
-    elif (units := _UNITS.match(raw)) and any(units.groups()):
+        return hours * 3600 + minutes * 60 + secs
+    if re.fullmatch(r"\d+(?:[.,]\d+)?", raw):  # "45.5", or with a decimal comma "45,5"
+        return float(raw.replace(",", "."))
+    if (min_sec := _MIN_SEC.match(raw)) and int(min_sec.group(2)) < 60:
+        return float(min_sec.group(1)) * 60 + float(min_sec.group(2))
+    if (units := _UNITS.match(raw)) and any(units.groups()):
         h, m, s = (float(g) if g else 0.0 for g in units.groups())
-        seconds = h * 3600 + m * 60 + s
-    if seconds is None or not math.isfinite(seconds):
-        raise InputError(field, raw, "is not a duration (try 45, 1:30 or 1m30s)")
-    if seconds <= 0:
-        raise InputError(field, raw, "is not a length: a video lasts more than 0 seconds")
-    if seconds > maximum:
-        limit = f"{format_duration(maximum)} ({maximum:g} s)"
-        raise InputError(field, raw, f"is {seconds:g} s; a YouTube Short is at most {limit}")
-    return seconds
+        return h * 3600 + m * 60 + s
+    return None
 
 
 def format_age(hours: float) -> str:
@@ -262,7 +362,7 @@ def parse_early_views(text: str, field: str = "early views") -> list[tuple[float
             raise InvalidInput(f"{field}: {item[:40]!r} is not AGE:VIEWS (hours since publishing : views, e.g. 6:900)")
         age_h = _hours(found)
         views = _reading_views(found.group(3), item, field)
-        if not 0 < age_h <= 24 * 365:
+        if not 0 < age_h <= MAX_AGE_H:
             raise InvalidInput(f"{field}: {item!r}: the age must be after publishing and within a year")
         if age_h in pairs:
             raise InvalidInput(f"{field}: two readings at {age_h:g} h; give each age once")
@@ -288,10 +388,10 @@ def _reading_views(text: str, item: str, field: str) -> int:
     raise InvalidInput(f"{field}: {tail[:40]!r} is not AGE:VIEWS (hours since publishing : views, e.g. 6:900)")
 
 
-def parse_views(text: str | None, field: str) -> int:
+def parse_views(text: Typed, field: str) -> int:
     """A view count someone read off YouTube Studio or the app: as :func:`parse_count` (``15,000``, ``15k``,
     ``1.2M``), and required."""
-    count = parse_count(text, field, maximum=10**12)
+    count = parse_count(text, field, maximum=MAX_VIEWS)
     if count is None:
         raise InputError(field, str(text or ""), "is empty: type the views you read, e.g. 15000 or 15k")
     return count

@@ -34,7 +34,7 @@ def test_a_mapping_names_its_given_fields_and_refuses_unknown_ones() -> None:
     assert DraftInput.from_mapping({"title": "x", "early_views": [(6, 50), (1, 50)]}).draft.early_views == [
         (1.0, 50.0), (6.0, 50.0)
     ]  # fmt: skip
-    with pytest.raises(InvalidInput, match="the title is 301 characters; at most 300"):
+    with pytest.raises(InvalidInput, match="is 301 characters; a title is at most 300 characters"):
         DraftInput.from_mapping({"title": "x" * 301})
 
 

@@ -97,7 +97,7 @@ def test_what_cannot_be_read_is_refused_naming_field_and_text(client: TestClient
         assert f"body.{name}: {message}" in body["error"]["message"]
     too_long = client.post(f"{API}/predict", json={"title": TITLE, "duration_s": 86_400}).json()
     assert too_long["error"]["details"][0]["field"] == "body.duration_s"
-    assert "less than or equal to 180" in too_long["error"]["details"][0]["message"]
+    assert too_long["error"]["details"][0]["message"] == "86400 is too long; a YouTube Short is at most 3:00 (180 s)"
     old = client.post(f"{API}/predict", json={"title": TITLE, "publish_at": "1990-01-01T00:00:00Z"}).json()
     assert "before 2005" in old["error"]["message"]
     variant = client.post(f"{API}/predict", json={"title": TITLE, "variants": [{"duration_s": "1:75"}]}).json()
@@ -108,9 +108,17 @@ def test_what_cannot_be_read_is_refused_naming_field_and_text(client: TestClient
         typed = client.post(f"{API}/predict", json={"title": TITLE, "early_views": [{"age_h": age, "views": 9}]})
         assert typed.status_code != 422, (age, typed.text)
     for reading, field, words in (
-        ({"age_h": 2, "views": -5}, "views", "-5 is negative; a count is 0 or more"),
-        ({"age_h": -2, "views": 5}, "age_h", "-2 is negative; an age is the time since publishing"),
-        ({"age_h": "2 hours ago", "views": 5}, "age_h", "is not an age (try 6, 6h, 30min or 2d)"),
+        ({"age_h": 2, "views": -5}, "views", "-5 is negative; a count is 0 or more (e.g. 1200 or 1.2k)"),
+        (
+            {"age_h": -2, "views": 5},
+            "age_h",
+            "-2 is negative; give the time since publishing (e.g. 6, 6h, 30min or 2d)",
+        ),
+        (
+            {"age_h": "2 hours ago", "views": 5},
+            "age_h",
+            "is not an age; give the time since publishing (e.g. 6, 6h, 30min or 2d)",
+        ),
     ):
         body = client.post(f"{API}/predict", json={"title": TITLE, "early_views": [reading]}).json()
         assert body["error"]["details"][0]["field"] == f"body.early_views[0].{field}", body

@@ -127,9 +127,17 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
     for option, value, message in (
         ("--subscribers", "12q", "--subscribers: '12q' is not a number (try 1200, 1,200 or 1.2k)"),
         ("--duration", "4:00", "--duration: '4:00' is 240 s; a YouTube Short is at most 3:00 (180 s)"),
+        ("--duration", "-3", "--duration: -3 is negative; give the video's length in seconds (e.g. 35 or 0:35)"),
+        ("--subscribers", "-3", "--subscribers: -3 is negative; give the channel's subscribers, 0 or more"),
+        ("--category", "-3", "--category: -3 is negative; give a YouTube category id from 0 to 100"),
+        ("--title", " ", "--title: is empty: type the title you plan to post"),
         ("--publish-at", "1990-01-01", "--publish-at: '1990-01-01' is before 2005"),
         ("--early-views", "6:20", "--early-views: views fall from 50 at 1 h to 20 at 6 h; views only grow"),  # 1:50
-        ("--title", "x" * 301, "the title is 301 characters; at most 300"),
+        (
+            "--title",
+            "x" * 301,
+            "--title: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' is 301 characters; a title is at most 300",
+        ),
         ("--thumbnail", __file__, f"--thumbnail {__file__}: "),  # not an image: the message names the file
         ("--early-views", "40d:3000", "the latest reading, 960 h after publishing, leaves no horizon to forecast"),
     ):

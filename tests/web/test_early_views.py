@@ -25,7 +25,7 @@ def test_early_views_and_counts_are_read_as_typed() -> None:
     assert parse_views("15,000", "views") == 15000 and parse_views("1.2M", "views") == 1_200_000
     # the views read as every count is ("3.000" was 3 here and 3,000 in the views box and the API)
     assert parse_early_views("2h:500, 1d:3.000") == [(2.0, 500), (24.0, 3000)] == parse_early_views("2h:500, 1d:3 000")
-    with pytest.raises(InvalidInput, match="views: ' ' is empty"):
+    with pytest.raises(InvalidInput, match="views: is empty: type the views you read"):
         parse_views(" ", "views")
     # a comma in a count groups thousands, as in every other number box ("24:2,400" was refused: "'400' is not
     # AGE:VIEWS"); a comma before a new AGE:VIEWS still separates readings

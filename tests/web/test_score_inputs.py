@@ -66,6 +66,6 @@ def test_every_unreadable_field_is_named_with_what_was_typed(web: TestClient) ->
     assert "subscribers: '12q' is not a number (try 1200, 1,200 or 1.2k)" in error["message"]
     assert "duration: '4:00' is 240 s; a YouTube Short is at most 3:00 (180 s)" in error["message"]
     assert "planned publish time: '1990-01-01T10:00' is before 2005" in error["message"]
-    assert "alternative posting hour 1: '25' is not an hour" in error["message"]
+    assert "alternative posting hour 1: 25 is not an hour" in error["message"]
     page = web.post("/score", data={**form, "csrf_token": token}, headers={"HX-Request": "true"})
     assert page.status_code == 422 and "&#39;12q&#39; is not a number" in page.text

@@ -126,8 +126,8 @@ def predict_cmd(
         str | None, typer.Option("--duration", help="Duration: seconds, m:ss or 1m30s (a Short: at most 3:00).")
     ] = None,
     category: Annotated[
-        int | None,
-        typer.Option("--category", min=0, max=100, help="YouTube category id (e.g. 28: Science & Technology)."),
+        str | None,
+        typer.Option("--category", help="YouTube category id, 0 to 100 (e.g. 28: Science & Technology)."),
     ] = None,
     publish_at: Annotated[
         str | None,
@@ -167,7 +167,15 @@ def predict_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction as JSON.")] = False,
 ) -> None:
     """Predict views (p10/p50/p90 at 1 h … 30 d) and P(viral) for one draft."""
-    from miles.inputs import parse_duration, parse_early_views, parse_publish_time, parse_subscribers, parse_tags
+    from miles.inputs import (
+        parse_category,
+        parse_duration,
+        parse_early_views,
+        parse_publish_time,
+        parse_subscribers,
+        parse_tags,
+        parse_title,
+    )
     from miles.model.predict import DraftInput, Predictor
 
     settings = STATE.settings
@@ -184,7 +192,9 @@ def predict_cmd(
             problems.append(exc.message)
             return None
 
-    typed = {
+    typed = {  # read by miles.inputs, in the words of the Score form and the API
+        "title": read(parse_title, title, "--title"),
+        "category_id": read(parse_category, category, "--category"),
         "duration_s": read(parse_duration, duration, "--duration"),
         "publish_at": read(parse_publish_time, publish_at, "--publish-at"),
         "channel_subscribers": read(parse_subscribers, subscribers, "--subscribers"),
@@ -193,7 +203,7 @@ def predict_cmd(
     }
     if problems:
         raise InvalidInput("; ".join(problems))
-    draft = DraftInput.from_mapping({"title": title, "description": description, "category_id": category,
+    draft = DraftInput.from_mapping({"description": description,
                                      "tags": parse_tags(tags) or None, **typed}, None)  # fmt: skip
     channel_id, history, note = _channel_history(settings, channel, collect=collect) if channel else (None, None, None)
     draft.draft.channel_id = channel_id

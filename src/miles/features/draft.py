@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeAlias
@@ -40,13 +40,17 @@ from miles.features.matrix import per_row_values
 from miles.features.registry import resolve_groups
 from miles.features.schema import DraftRows, Feature, Task
 from miles.inputs import (
-    MAX_TITLE_CHARS,
+    MAX_VIEWS,
     InputError,
+    Typed,
     format_age,
+    parse_age_h,
+    parse_category,
     parse_count,
     parse_duration,
     parse_publish_time,
     parse_subscribers,
+    parse_title,
 )
 
 log = logging.getLogger(__name__)
@@ -299,7 +303,18 @@ def age_delta(age_h: float) -> pd.Timedelta:
 # --- parsing user input ------------------------------------------------------------------------------------
 
 
-COUNT_FIELDS = frozenset({"channel_subscribers", "views"})
+def _views(value: Typed, field: str) -> int | None:
+    return parse_count(value, field, maximum=MAX_VIEWS)
+
+
+READERS: dict[str, Callable[[Typed, str], float | None]] = {
+    "duration_s": parse_duration,
+    "channel_subscribers": parse_subscribers,
+    "views": _views,
+    "age_h": parse_age_h,
+    "category_id": parse_category,
+}
+"""The fields read by :mod:`miles.inputs` (text as people type it, or a number), with the words of every surface."""
 
 
 def _at(index: int | None) -> str:
@@ -311,12 +326,11 @@ def _number(row: Mapping[str, Any], name: str, index: int | None) -> float | Non
     value = row.get(name)
     if value is None or value == "":
         return None
-    if isinstance(value, str) and name in COUNT_FIELDS | {"duration_s"}:  # as people type them: "12k", "1:30"
+    if isinstance(value, np.generic):
+        value = value.item()
+    if name in READERS and isinstance(value, str | int | float) and not isinstance(value, bool):
         try:
-            if name == "duration_s":
-                parsed: float | None = parse_duration(value, name)
-            else:
-                parsed = (parse_subscribers if name == "channel_subscribers" else parse_count)(value, name)
+            parsed = READERS[name](value, name)
         except InputError as exc:
             raise InvalidInput(f"{_at(index)}{exc.message}", details=exc.details) from None
         return None if parsed is None else float(parsed)
@@ -365,10 +379,12 @@ def parse_draft(row: Mapping[str, Any], index: int | None, now: datetime | None 
     ``duration_s``, ``category_id``, ``publish_at`` (default now), ``channel_id``, ``channel_subscribers``,
     ``country``, ``early_views`` as ``[(age_h, views)]`` or ``[{"age_h", "views"}]``)."""
     title = row.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise InvalidInput(f"{_at(index)}title is required and must be non-empty text")
-    if len(title) > MAX_TITLE_CHARS:
-        raise InvalidInput(f"{_at(index)}the title is {len(title):,} characters; at most {MAX_TITLE_CHARS}")
+    if title is not None and not isinstance(title, str):
+        raise InvalidInput(f"{_at(index)}title must be text, got {type(title).__name__}")
+    try:
+        title = parse_title(title, "title")
+    except InputError as exc:
+        raise InvalidInput(f"{_at(index)}{exc.message}", details=exc.details) from None
     early = _early(row.get("early_views"), index)
     published = _publish_time(row.get("publish_at"), index, now) or blank_publish_time(now or utcnow(), early)
     tags = row.get("tags")

@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    WithJsonSchema,
     field_serializer,
     field_validator,
     model_validator,
@@ -28,14 +29,19 @@ from miles.domain import (
 )
 from miles.features.draft import falling_views
 from miles.inputs import (
+    MAX_AGE_H,
+    MAX_CATEGORY,
     MAX_DURATION_S,
     MAX_SUBSCRIBERS,
     MAX_TITLE_CHARS,
+    MAX_VIEWS,
     InputError,
     parse_age_h,
-    parse_count,
+    parse_category,
     parse_duration,
     parse_subscribers,
+    parse_title,
+    parse_views,
 )
 from miles.model.predict import VIRAL_DEFINITION
 
@@ -55,38 +61,50 @@ def _refuse_bool(value: Any) -> Any:
     return value
 
 
-NotBool = BeforeValidator(_refuse_bool)
-
-
-def _typed(parse: Any, negative: str | None = None) -> Any:
-    """A validator reading a string as people type it (``parse``); numbers pass through to the field's checks,
-    except a negative one where ``negative`` says why it cannot be (as the same text typed would)."""
+def _typed(parse: Any, number: dict[str, Any], *, negatives_pass: bool = False, text: bool = True) -> tuple[Any, Any]:
+    """A field Miles reads itself (``parse``, from :mod:`miles.inputs`): a JSON number or text as people type it,
+    with the words the Score form and the CLI use for the same mistake (a negative number, too large, not a number),
+    at the field's location. Its schema says both are accepted: ``number`` (its JSON schema bounds) or a string.
+    With ``negatives_pass``, a negative whole number reaches the service (which lists it with other problems); without
+    ``text`` the schema declares the number alone (text of a number is still read, as pydantic reads it)."""
 
     def read(value: Any) -> Any:
-        if negative and isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-            raise PydanticCustomError("invalid_input", f"{value!r} {negative}")
-        if not isinstance(_refuse_bool(value), str):
+        if negatives_pass and isinstance(value, int) and not isinstance(value, bool) and value < 0:
             return value
+        if not isinstance(_refuse_bool(value), str | int | float):
+            return value  # null, a list...: pydantic names the type it wants
         try:
             parsed = parse(value, "value")
         except InputError as exc:  # the error's location names the field
-            raise PydanticCustomError("invalid_input", exc.short) from None
+            raise PydanticCustomError("invalid_input", "{problem}", {"problem": exc.short}) from None
         if parsed is None:  # blank text: "not a valid integer" would not say what to do
             raise PydanticCustomError("invalid_input", "is empty: leave the field out (or null) when it is not known")
         return parsed
 
-    return BeforeValidator(read)
+    typed = {"type": "string", "description": "as people type it"}
+    return BeforeValidator(read), WithJsonSchema({"anyOf": [number, typed]} if text else number)
 
 
-Count = Annotated[int, _typed(parse_count, "is negative; a count is 0 or more")]
-"""A count: a number, or text as people type it ("1,200", "1 200", "12k", "1.2M")."""
-Subscribers = Annotated[int, _typed(parse_subscribers)]
+Count = Annotated[int, *_typed(parse_views, {"type": "integer", "minimum": 0, "maximum": MAX_VIEWS})]
+"""A count: a number, or text as people type it ("1,200", "1 200", "12k", "1.2M", "2万")."""
+Subscribers = Annotated[int, *_typed(parse_subscribers, {"type": "integer", "minimum": 0, "maximum": MAX_SUBSCRIBERS})]
 """A channel's subscriber count, as a Count, at most MAX_SUBSCRIBERS."""
-Duration = Annotated[float, _typed(parse_duration)]
+Duration = Annotated[
+    float, *_typed(parse_duration, {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DURATION_S})
+]
 """A duration in seconds: a number, or text ("90", "1:30", "1m30s"); a Short lasts at most MAX_DURATION_S."""
-AgeHours = Annotated[float, _typed(parse_age_h, "is negative; an age is the time since publishing")]
+AgeHours = Annotated[float, *_typed(parse_age_h, {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_AGE_H})]
 """Hours since publishing: a number, or text as in AGE:VIEWS ("6h", "30min", "2d")."""
-DURATION_HELP = f"Length in seconds (or text: '1:30', '1m30s'), at most {MAX_DURATION_S:g} (a Short)."
+Category = Annotated[
+    int, *_typed(parse_category, {"type": "integer", "minimum": 0, "maximum": MAX_CATEGORY}, text=False)
+]
+"""A YouTube category id, 0 to MAX_CATEGORY: a number (text of one is read too; the schema says integer)."""
+DURATION_HELP = (
+    f"Length in seconds: a number, or text as people type it ('35', '0:35', '1:30', '1m30s'); more than 0 and at "
+    f"most {MAX_DURATION_S:g} (a Short)."
+)
+DURATION_EXAMPLES = [35, "0:35", "1m30s"]
+SUBSCRIBERS_EXAMPLES = [1200, "1,200", "15k", "1.5M", "2万"]
 
 
 PublishTime = Annotated[datetime, AfterValidator(_publish_time)]
@@ -131,9 +149,22 @@ class _In(CleanText):
 
 class EarlyViewIn(_In):
     age_h: AgeHours = Field(
-        gt=0, le=24 * 365, description="Hours since publishing when the views were read (or text: '6h', '30min', '2d')."
+        description="Hours since publishing when the views were read (or text: '6h', '30min', '2d').",
+        examples=[6, "6h", "2d"],
     )
-    views: Count = Field(ge=0, le=10**12, description="View count at that age (a number, or text such as '1.2k').")
+    views: Count = Field(
+        description="View count at that age (a number, or text such as '1.2k').", examples=[900, "1.2k"]
+    )
+
+
+def _title(title: Any) -> Any:
+    """A title with the words every surface uses (blank, too long: ``inputs.parse_title``); others to pydantic."""
+    if title is None or isinstance(title, str):
+        try:
+            return parse_title(title, "title")
+        except InputError as exc:
+            raise PydanticCustomError("invalid_input", "{problem}", {"problem": exc.short}) from None
+    return title
 
 
 class VariantIn(_In):
@@ -141,8 +172,10 @@ class VariantIn(_In):
 
     label: str | None = Field(None, max_length=100, description="Name shown in the ranking (default: variant N).")
     title: str | None = Field(None, min_length=1, max_length=MAX_TITLE_CHARS)
-    duration_s: Duration | None = Field(None, gt=0, le=MAX_DURATION_S, description=DURATION_HELP)
+    duration_s: Duration | None = Field(None, description=DURATION_HELP, examples=DURATION_EXAMPLES)
     publish_at: PublishTime | None = Field(None, description="Between 2005 and one year ahead; naive means UTC.")
+
+    _title_read = field_validator("title", mode="before")(lambda title: title if title is None else _title(title))
 
     @model_validator(mode="after")
     def _changes_something(self) -> VariantIn:
@@ -162,8 +195,8 @@ class DraftIn(_In):
     title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS, description="Title of the video.")
     description: str | None = Field(None, max_length=5000)
     tags: list[str] = Field(default_factory=list, max_length=100, description="Tags, without '#'.")
-    duration_s: Duration | None = Field(None, gt=0, le=MAX_DURATION_S, description=DURATION_HELP)
-    category_id: Annotated[int | None, NotBool] = Field(None, ge=0, le=100, description="YouTube category id.")
+    duration_s: Duration | None = Field(None, description=DURATION_HELP, examples=DURATION_EXAMPLES)
+    category_id: Category | None = Field(None, description="YouTube category id (e.g. 22: People & Blogs).")
     publish_at: PublishTime | None = Field(
         None,
         description="Planned (or actual) publish time, ISO 8601, between 2005 and one year ahead; naive means UTC; "
@@ -179,9 +212,9 @@ class DraftIn(_In):
     )
     channel_subscribers: Subscribers | None = Field(
         None,
-        ge=0,
-        le=MAX_SUBSCRIBERS,
-        description="Subscriber count at publish: a number, or text ('1,200', '12k'); 0 is 0.",
+        description=f"Subscriber count at publish: a number, or text as people type it ('1,200', '15k', '1.5M', "
+        f"'2万'); 0 is 0; at most {MAX_SUBSCRIBERS:,}.",
+        examples=SUBSCRIBERS_EXAMPLES,
     )
     thumbnail_url: str | None = Field(
         None, max_length=2000, description="HTTPS URL on an allowed thumbnail host (MILES_THUMBNAIL_HOSTS)."
@@ -200,12 +233,7 @@ class DraftIn(_In):
             raise ValueError("each tag must be at most 100 characters")
         return [t for t in cleaned if t]
 
-    @field_validator("title", mode="before")
-    @classmethod
-    def _title_given(cls, title: Any) -> Any:
-        if title is None or (isinstance(title, str) and not title.strip()):
-            raise PydanticCustomError("title_blank", "the title is empty: type the title you plan to post")
-        return title
+    _title_read = field_validator("title", mode="before")(_title)
 
     @field_validator("early_views")
     @classmethod
@@ -457,13 +485,14 @@ class TrackedVideosPage(Page):
     model_message: str | None = Field(description="Why no video has a forecast (no model available), else null.")
 
 
-ReadCount = Annotated[int, _typed(parse_count)]
+ReadCount = Annotated[int, *_typed(parse_views, {"type": "integer", "maximum": MAX_VIEWS}, negatives_pass=True)]
 """A Count whose negative numbers reach the service (``check_reading`` lists them with the reading's other problems)."""
 
 
 class ViewsIn(_In):
     views: ReadCount = Field(
-        le=10**12, description="The views you read (YouTube Studio, the app): a number or text ('15,000', '15k')."
+        description="The views you read (YouTube Studio, the app): a number or text ('15,000', '15k').",
+        examples=[15000, "15,000", "15k"],
     )
     read_at: UtcTime | None = Field(
         None, description="When you read them (ISO 8601; without an offset, UTC). Default: now."
@@ -476,7 +505,7 @@ class ViewsIn(_In):
         description="When it went out (ISO 8601; without an offset, UTC): needed only while Miles has not read it.",
     )
     channel_subscribers: Subscribers | None = Field(
-        None, ge=0, le=MAX_SUBSCRIBERS, description="The channel's subscribers now, if you know them."
+        None, description="The channel's subscribers now, if you know them.", examples=SUBSCRIBERS_EXAMPLES
     )
 
 

@@ -7,12 +7,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from miles.inputs import MAX_SUBSCRIBERS
 from miles.recommend.candidates import Filters
 from miles.serve.api.common import ERRORS, MODEL_ERRORS
 from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
 from miles.serve.paging import Limit, Offset, next_offset
-from miles.serve.schemas import CleanText, Platform, Subscribers
+from miles.serve.schemas import SUBSCRIBERS_EXAMPLES, CleanText, Platform, Subscribers
 from miles.serve.services.collections import collection_status
 from miles.serve.services.ideas import ideas_for, queries_for
 
@@ -25,8 +24,7 @@ class IdeasIn(CleanText):
     n: int = Field(5, ge=1, le=20, description="How many ideas to return.")
     channel_subscribers: Subscribers | None = Field(
         None,
-        ge=0,
-        le=MAX_SUBSCRIBERS,
+        examples=SUBSCRIBERS_EXAMPLES,
         description="Your channel's subscribers ('1,200', '12k'): the ideas are forecast for your channel. Without "
         "it they are forecast for a typical channel of the training data, and a note says so.",
     )

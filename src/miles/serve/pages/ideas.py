@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
-from miles.inputs import parse_count
+from miles.inputs import parse_subscribers
 from miles.recommend.candidates import LANGUAGES, Filters
 from miles.serve.pages.common import Page, PageDep, render
 from miles.serve.pages.forms import FormErrors, form_page
@@ -43,7 +43,7 @@ def ideas_data(
     errors = FormErrors()
     if not topic.strip():
         errors.items.append({"field": "topic", "message": "topic: type a niche, e.g. 'sourdough bread'"})
-    channel_size = errors.read("subscribers", parse_count, subscribers, "your channel's subscribers")
+    channel_size = errors.read("subscribers", parse_subscribers, subscribers, "your channel's subscribers")
     errors.raise_any()
     result = ideas_for(
         settings=page.settings,

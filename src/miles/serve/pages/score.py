@@ -25,6 +25,7 @@ from miles.inputs import (
     parse_publish_time,
     parse_subscribers,
     parse_tags,
+    parse_title,
 )
 from miles.serve.errors import field_path
 from miles.serve.pages.charts import interval_figure
@@ -120,6 +121,7 @@ def draft_from_form(form: dict[str, Any], errors: FormErrors | None = None, tz: 
     browser's clock ``tz``); every problem (with any found before, e.g. the thumbnail's) is listed in one
     InvalidInput (``details.fields``: the input's name and the message)."""
     errors = errors or FormErrors()
+    title = errors.read("title", parse_title, form["title"], "title")
     duration = errors.read("duration_s", parse_duration, form["duration_s"], "duration")
     subscribers = errors.read("subscribers", parse_subscribers, form["subscribers"], "subscribers")
     publish = errors.read("publish_at", parse_publish_time, _in_zone(form["publish_at"], tz), "planned publish time")
@@ -132,7 +134,7 @@ def draft_from_form(form: dict[str, Any], errors: FormErrors | None = None, tz: 
     try:
         return DraftIn.model_validate(
             {
-                "title": form["title"],
+                "title": title,
                 "description": form["description"] or None,
                 "tags": parse_tags(form["tags"]),
                 "duration_s": duration,
@@ -244,7 +246,7 @@ def score_form(page: PageDep) -> Response:
 @router.post("/score.json")
 def score(
     page: PageDep,
-    title: Annotated[str, Form(max_length=300)],
+    title: Annotated[str, Form(max_length=5000)],  # too long, or only spaces: parse_title says so as the API does
     csrf: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=200)] = None,
     description: OptText = "",
     tags: OptText = "",

@@ -22,6 +22,7 @@ from miles.domain import (
     youtube_watch_url,
 )
 from miles.errors import InvalidInput, MilesError
+from miles.inputs import InputError, parse_views
 from miles.model.predict import DraftInput, nothing_left_to_forecast
 from miles.recommend.platforms import model_platform, no_model_message
 from miles.serve.paging import next_offset
@@ -127,7 +128,10 @@ def check_reading(
     is stored; record_views checks again, and would name only the first."""
     problems = [{"field": p["field"], "message": p["message"]} for p in found]
     if views is not None and views < 0:
-        problems.append({"field": "views", "message": f"{views:,} is negative; a count is 0 or more"})
+        try:
+            parse_views(views, "views")  # the words of every count field (form, CLI, API)
+        except InputError as exc:
+            problems.append({"field": "views", "message": exc.short})
     problems += tracked.views_problems(
         session=session, user_id=user_id, tracked_id=tracked_id, views=views, captured_at=captured_at, title=title,
         published_at=published_at, tz=tz, unreadable={p["field"] for p in problems},
