@@ -39,6 +39,15 @@ def test_precision_at_k_by_hand() -> None:
     assert m.precision_at_k([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 1) == pytest.approx(1.0)
 
 
+def test_precision_at_k_shares_the_places_left_among_tied_rows() -> None:
+    # two places, one taken by the 0.9; the three rows tied at 0.5 (two positive) share the other: 1 + 2/3 of 1
+    labels, scores = [1, 0, 1, 1, 0], [0.9, 0.5, 0.5, 0.5, 0.1]
+    assert m.precision_at_k(labels, scores, 2) == pytest.approx((1 + 2 / 3) / 2)
+    order = [3, 0, 4, 1, 2]  # the same rows in another order: the same value (row order decided it before)
+    assert m.precision_at_k([labels[i] for i in order], [scores[i] for i in order], 2) == pytest.approx((1 + 2 / 3) / 2)
+    assert m.precision_at_k([1, 0, 0], [float("nan"), 0.2, 0.1], 1) == pytest.approx(0.0)  # unscored ranks last
+
+
 def test_ece_and_reliability_by_hand() -> None:
     labels, probs = [0, 1, 1, 1], [0.1, 0.1, 0.9, 0.9]
     # bin 0.1: observed 1/2 vs 0.1 -> 0.4; bin 0.9: observed 1 vs 0.9 -> 0.1; each holds half the rows

@@ -64,12 +64,18 @@ def pr_auc(labels: object, scores: object) -> float:
 
 
 def precision_at_k(labels: object, scores: object, k: int) -> float:
-    """Share of positives among the k highest scores."""
+    """Share of positives among the k highest scores. Rows tied at the k-th score share the places left, each
+    counting by its share (the mean over every way to break the tie): a baseline that scores many rows alike got the
+    value of whichever tied rows came first, so its bootstrap interval, over resampled rows, could exclude it."""
     y, s = _arr(labels), _arr(scores)
     if k <= 0 or len(y) == 0:
         return float("nan")
-    top = np.argsort(-s, kind="stable")[: min(k, len(y))]
-    return float(y[top].mean())
+    k = min(k, len(y))
+    s = np.where(np.isnan(s), -np.inf, s)  # an unscored row ranks last
+    cut = np.sort(s)[::-1][k - 1]
+    above, tied = s > cut, s == cut
+    left = k - int(above.sum())
+    return float((y[above].sum() + left * y[tied].mean()) / k)
 
 
 def reliability_curve(labels: object, probs: object, bins: int = 10) -> list[dict[str, float]]:
