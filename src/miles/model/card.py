@@ -84,9 +84,13 @@ def blank_table(rows: list[dict[str, Any]]) -> str:
 
 
 def _fmt(v: Any) -> str:
-    if v is None:
+    """A metric in the card: three decimals, or whole numbers with separators from 1,000 on (a baseline's mRSE read
+    16703862.980)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
-    return f"{v:.3f}" if isinstance(v, float) else str(v)
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3f}"
+    return str(v)
 
 
 def metrics_table(report: Mapping[str, Any]) -> str:
