@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -180,3 +181,19 @@ def test_ideas_takes_the_topic_as_argument_or_option_and_says_when_it_is_missing
     assert both.returncode == 1 and "give the topic once: 'bread' or --topic 'pasta'" in both.stderr
     usage = miles(sqlite_settings, "ideas", "--help").stdout
     assert "TOPIC" in usage and "-n" in usage
+
+
+def test_model_card_writes_the_shipped_card_again_unchanged(sqlite_settings: Settings, tmp_path: Path) -> None:
+    """`miles model card` re-renders a bundle's card from its stored metrics; the shipped card is what this Miles
+    writes (after changing miles.model.card, run `miles model card src/miles/assets/models/default`)."""
+    from miles.model.predict import packaged_default_dir
+
+    bundle = shutil.copytree(packaged_default_dir(), tmp_path / "bundle")
+    (bundle / "MODEL_CARD.md").write_text("stale", encoding="utf-8")
+    result = miles(sqlite_settings, "model", "card", str(bundle))
+    assert result.returncode == 0, result.stderr
+    shipped = (packaged_default_dir() / "MODEL_CARD.md").read_text(encoding="utf-8")
+    for card in (bundle / "MODEL_CARD.md", bundle / "prepublish" / "MODEL_CARD.md", bundle / "early" / "MODEL_CARD.md"):
+        assert card.read_text(encoding="utf-8") == shipped
+    refused = miles(sqlite_settings, "model", "card", str(tmp_path))
+    assert refused.returncode == 1 and "not a model bundle (no bundle.json)" in refused.stderr

@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
     model_app.command("promote")(promote_cmd)
     model_app.command("prepare")(prepare_cmd)
     model_app.command("compare")(compare_cmd)
+    model_app.command("card")(card_cmd)
     app.add_typer(model_app, name="model")
 
 
@@ -491,6 +492,20 @@ def promote_cmd(version: Annotated[str, typer.Argument(help="The version to serv
         Predictor.load(Path(row.path), settings=STATE.settings)  # refuse a missing dir or another feature version
         promote_model(session=session, version=version)
     console.print(f"promoted {version}")
+
+
+def card_cmd(
+    directory: Annotated[Path, typer.Argument(help="A trained bundle's directory (bundle.json, metrics.json).")],
+) -> None:
+    """Write a bundle's MODEL_CARD.md again from its stored metrics, as this Miles writes cards.
+
+    For a card whose wording or number format changed after the bundle was trained; nothing is retrained and no
+    number changes (the sanity and blank-field tables are the bundle's own forecasts again)."""
+    from miles.jobs.train import rewrite_bundle_card
+
+    with err.status("loading the bundle and writing its card"):
+        path = rewrite_bundle_card(directory, settings=STATE.settings)
+    console.print(f"wrote {path}")
 
 
 def prepare_cmd() -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from miles.collect.files import read_file
 from miles.config import Settings
 from miles.errors import InvalidInput
-from miles.features.schema import FEATURE_VERSION, Task
+from miles.features.schema import FEATURE_VERSION, TASKS, Task
 from miles.jobs.ingest import expand_paths
 from miles.model.card import blank_field_rows, sanity_rows, write_card
 from miles.model.encoders import EmbeddingCache, TextEncoder
@@ -230,6 +231,39 @@ def run_ablations(
     return rows
 
 
+def write_bundle_card(
+    out: Path,
+    *,
+    version: str,
+    sections: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]],
+    ablations: list[dict[str, Any]] | None,
+    settings: Settings,
+) -> Path:
+    """The bundle's MODEL_CARD.md (and each task's copy), with the forecasts of the bundle's own predictor for the
+    card's sanity and blank-field tables."""
+    predictor = Predictor.load(out, settings=settings)
+    sanity, blanks = sanity_rows(predictor), blank_field_rows(predictor)
+    path = write_card(out, version=version, sections=sections, sanity=sanity, ablations=ablations, blanks=blanks)
+    for task in sections:  # each artifact keeps its own card; the bundle card covers both
+        shutil.copy(path, out / task / "MODEL_CARD.md")
+    return path
+
+
+def rewrite_bundle_card(out: Path, *, settings: Settings) -> Path:
+    """Write a trained bundle's card again from what it stored (manifests, metrics.json), as this Miles writes cards:
+    for a card whose wording or number format changed since the bundle was trained. Nothing is retrained and no
+    number changes. A retrain's thumbnail-ablation section is not in metrics.json and is not written again."""
+    if not (out / BUNDLE).is_file():
+        raise InvalidInput(f"{out}: not a model bundle (no {BUNDLE}); `miles model list` shows the stored ones")
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    bundle = json.loads((out / BUNDLE).read_text(encoding="utf-8"))
+    sections = {t: (json.loads((out / t / "manifest.json").read_text(encoding="utf-8")), metrics[t])
+                for t in bundle.get("tasks") or TASKS}  # fmt: skip
+    version = str(bundle.get("version") or out.name)
+    return write_bundle_card(out, version=version, sections=sections, ablations=metrics.get("ablations"),
+                             settings=settings)  # fmt: skip
+
+
 def train_bundle(
     frame: pd.DataFrame,
     out: Path,
@@ -243,7 +277,6 @@ def train_bundle(
 ) -> tuple[str, dict[str, Any]]:
     """Prepublish + early artifacts in one directory (``bundle.json``), one card, one metrics.json. ``overrides``
     replaces ``TrainConfig`` fields of both tasks (the retrain's size)."""
-    import shutil
     import tempfile
     from dataclasses import replace
 
@@ -262,15 +295,11 @@ def train_bundle(
     if ablations:
         with tempfile.TemporaryDirectory() as tmp:
             ablation_rows = run_ablations(frame, ablations, settings=settings, workdir=Path(tmp), progress=progress)
-    predictor = Predictor.load(out, settings=settings)
-    sanity, blanks = sanity_rows(predictor), blank_field_rows(predictor)
-    write_card(out, version=version, sections=sections, sanity=sanity, ablations=ablation_rows, blanks=blanks)
+    write_bundle_card(out, version=version, sections=sections, ablations=ablation_rows, settings=settings)
     metrics = {task: met for task, (_, met) in sections.items()}
     if ablation_rows:
         metrics["ablations"] = ablation_rows  # type: ignore[assignment]
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str), encoding="utf-8")
-    for task in sections:  # each artifact keeps its own card; the bundle card covers both
-        shutil.copy(out / "MODEL_CARD.md", out / task / "MODEL_CARD.md")
     if register:
         register_version(settings, version=version, task="both", path=out, metrics=metrics["prepublish"])
     return version, metrics
