@@ -83,3 +83,5 @@ def test_ideas_are_forecast_for_the_creators_channel_size(ideas_client: TestClie
     assert ideas_client.post(f"{API}/ideas", json={**ask, "channel_subscribers": "800"}).json()["cached"]
     bad = ideas_client.post(f"{API}/ideas", json={**ask, "channel_subscribers": "lots"})
     assert bad.status_code == 422 and "channel_subscribers" in bad.text
+    misspelt = ideas_client.post(f"{API}/ideas", json={**ask, "subscribers": "800"})  # the web form's field name
+    assert misspelt.status_code == 422 and "body.subscribers" in misspelt.text  # not ideas for a typical channel

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from miles.recommend.candidates import Filters
 from miles.serve.api.common import ERRORS, MODEL_ERRORS
@@ -19,6 +19,9 @@ router = APIRouter(tags=["ideas"])
 
 
 class IdeasIn(CleanText):
+    # a misspelt field ("subscribers", the form's name) was ignored and the ideas forecast for a typical channel
+    model_config = ConfigDict(extra="forbid")
+
     topic: str = Field(min_length=1, max_length=200, description="The niche, e.g. 'sourdough bread'.")
     vibe: str = Field("", max_length=200, description="The feel you want, e.g. 'funny', 'cozy', 'educational'.")
     n: int = Field(5, ge=1, le=20, description="How many ideas to return.")
