@@ -474,3 +474,16 @@ def test_a_draft_without_a_subscriber_count_rests_on_a_typical_channel(predictor
     blank, given = predictor.predict([{"title": TITLE}, BASE], explain=False)
     assert no_reasons(blank.mode, blank.draft).startswith("a typical channel's size (you gave none) and the video's")
     assert no_reasons(given.mode, given.draft).startswith("your channel's size and the video's age")
+
+
+def test_early_reasons_say_channel_size_still_sets_the_viral_chance(predictor: Predictor) -> None:
+    """An early forecast's median ignores channel size, but its viral chance does not (99 % for a tiny channel, 1 %
+    for a million subscribers): "No other input moved it" alone read as if size did nothing."""
+    from miles.model.predict import no_reasons
+
+    start = datetime(2026, 1, 14, 17, tzinfo=UTC)
+    rows = [{"title": TITLE, "publish_at": start, "early_views": [(6.0, 900)], "channel_subscribers": c}
+            for c in (50, 1_000_000)]  # fmt: skip
+    small, big = predictor.predict(rows, explain=False)
+    assert small.mode == "early" and small.viral_probability > big.viral_probability
+    assert "channel size still sets the viral chance" in no_reasons(small.mode, small.draft)

@@ -70,7 +70,8 @@ TOP_K = 8
 # then rests on. "Nothing" alone read as if the views given counted for nothing.
 NO_REASONS: dict[str, str] = {
     "early": "your views so far and how old they were: the forecast is how videos with views like yours at that "
-    "age went on to grow. No other input (title, length, category, channel size, posting time) moved it.",
+    "age went on to grow. No other input (title, length, category, channel size, posting time) moved it; channel "
+    "size still sets the viral chance, which compares the video with channels of its size.",
     "prepublish": "your channel's size and the video's age: the forecast is the usual views of a channel this size "
     "at that age. No other input (title, length, category, posting time) moved it.",
 }
