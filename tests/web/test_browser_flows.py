@@ -44,6 +44,8 @@ def test_form_problems_show_inside_the_page(server: str, browser, tmp_path: Path
     page.get_by_label("Alternative posting hour 1").fill("25")
     page.get_by_role("button", name="Score this draft").click()  # HTMX post: the form comes back with its problems
     expect(page.locator("#problems")).to_contain_text("3 things to fix")
+    expect(page.locator("#problems")).to_be_focused()  # scrolled into view: on a phone it sat far above the button
+    expect(page.locator("#problems")).to_be_in_viewport()
     expect(page.locator("#duration_s-error")).to_contain_text("'long' is not a duration")
     expect(page.locator("#subscribers-error")).to_contain_text("'lots' is not a number")
     expect(page.locator("#alt_hour-error")).to_contain_text("hours run from 0 to 23")

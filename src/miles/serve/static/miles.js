@@ -47,7 +47,20 @@
   document.addEventListener("error", function (e) {
     if (e.target.tagName === "IMG" && e.target.closest(".thumb")) { e.target.classList.add("broken"); }
   }, true);
-  document.addEventListener("htmx:afterSettle", function (e) { drawCharts(e.target); markBrokenImages(e.target); });
+  // A form sent back with problems: their summary takes the focus, which scrolls it into view (on a phone it sat
+  // far above the button just pressed, and the page seemed not to answer) and has screen readers read it.
+  function focusProblems(root) {
+    var summary = root.querySelector ? root.querySelector("#problems") : null;
+    if (!summary && root.id === "problems") { summary = root; }
+    if (!summary) { return; }
+    summary.setAttribute("tabindex", "-1");
+    summary.focus();
+  }
+  document.addEventListener("htmx:afterSettle", function (e) {
+    drawCharts(e.target);
+    markBrokenImages(e.target);
+    focusProblems(e.target);
+  });
   // A form sent again after problems, now accepted: its old problem markers go (the result box alone is swapped).
   document.addEventListener("htmx:afterRequest", function (e) {
     if (!e.detail.successful || e.detail.elt.tagName !== "FORM") { return; }
