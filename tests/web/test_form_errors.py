@@ -180,7 +180,9 @@ def test_history_rows_open_the_full_stored_result_for_their_owner_only(web: Test
     assert twin["outputs"]["prediction"] == scored["prediction"] and twin["outputs"]["variants"] == scored["variants"]
     page = web.get(f"/history/{pid}")
     shown = html.unescape(page.text)
-    assert page.status_code == 200 and "What was scored" in shown and "What if… ranked" in shown
+    assert page.status_code == 200 and "What was scored" in shown and "What if…" in shown
+    alike = web.get(f"/history/{pid}.json").json()["variants_alike"]
+    assert ("What if… ranked" in shown) != alike and ("Every version gets the same forecast" in shown) == alike
     p50 = scored["prediction"]["horizons"][0]["p50"]
     assert 'class="chart" data-figure=' in page.text and scored["prediction"]["model_version"] in shown
     assert f"#{pid}" in shown and p50 > 0

@@ -141,13 +141,14 @@ def test_score_twin_returns_what_the_page_shows_and_lands_in_history(web: TestCl
     assert {v["label"] for v in result["variants"]} >= {"draft", "posted at 09:00 UTC", "duration: 0:20"}
     page = web.post("/score", data={**form, "csrf_token": token}, headers={"HX-Request": "true"})
     shown = text_of(page.text)
-    assert "Forecast" in shown and "What drove it" in shown and "What if… ranked" in shown
+    assert "Forecast" in shown and "What drove it" in shown and "What if…" in shown
     assert 'class="chart" data-figure=' in page.text
     from miles.model.predict import effect_multiple
 
     medians = {tuple(round(h["p50"], 6) for h in v["prediction"]["horizons"]) for v in result["variants"]}
     assert twin.json()["variants_alike"] == (len(medians) == 1)  # title, length and hour moved nothing: said so
     assert ("Every version gets the same forecast" in shown) == (len(medians) == 1)
+    assert ("What if… ranked" in shown) == ("<th scope=\"col\">Rank</th>" in page.text) == (len(medians) > 1)
     last = horizons[-1]  # each version's range is in the table: the medians alone hid what does differ
     assert f"80 % range at {last['label']}" in shown
     assert re.search(r'<td class="range">[^<]+–[^<]+</td>', page.text), "no range cell in the What if table"

@@ -15,6 +15,7 @@ from miles.errors import NotFound
 from miles.serve.pages.charts import interval_figure
 from miles.serve.pages.common import Page, PageDep, notice, render
 from miles.serve.pages.forms import form_page
+from miles.serve.pages.score import variants_alike
 from miles.serve.paging import next_offset
 from miles.serve.schemas import SafeStr
 from miles.serve.services.ideas import queries_for
@@ -106,7 +107,8 @@ def history_item_data(page: Page, prediction_id: int) -> dict[str, Any]:
     outputs = data["prediction"]["outputs"]
     horizons = (outputs.get("prediction") or {}).get("horizons") or []
     result = {"prediction_id": prediction_id, **outputs} if outputs.get("prediction") else None
-    return {**data, "result": result, "figure": interval_figure(horizons) if horizons else None}
+    return {**data, "result": result, "figure": interval_figure(horizons) if horizons else None,
+            "variants_alike": variants_alike(outputs.get("variants") or [])}  # fmt: skip
 
 
 LINK_NOTICES = {
