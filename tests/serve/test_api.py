@@ -505,7 +505,8 @@ def test_an_unknown_channel_is_queued_for_collection_and_used_once_collected(
     first = predictor_client.post(f"{API}/predict", json=draft).json()["prediction"]
     run_id = first["channel_collection_run_id"]
     assert first["channel_history"] is None and "channel_history" not in first["inputs_used"]
-    assert run_id and f"run {run_id}" in first["channel_note"] and "background" in first["channel_note"]
+    assert run_id and f"run {run_id}" in first["channel_note"] and "queued for collection" in first["channel_note"]
+    assert "nothing is collecting now" in first["channel_note"]  # no worker ran here: no "score again once…"
     again = predictor_client.post(f"{API}/predict", json=draft).json()["prediction"]
     assert again["channel_collection_run_id"] == run_id  # one queued request per channel
     token = first["channel_collection_token"]  # anonymous: the owner token shows the status

@@ -11,8 +11,10 @@ from PIL import Image
 from tests.web.conftest import NICHE_VIDEOS, csrf, niche_frame, sign_up
 
 from miles.config import Settings
+from miles.domain import utcnow
 from miles.serve.app import create_app
 from miles.store.db import session_scope
+from miles.store.repos.jobs import start_run
 from miles.store.repos.snapshots import ingest_frame
 
 
@@ -148,7 +150,7 @@ def test_score_twin_returns_what_the_page_shows_and_lands_in_history(web: TestCl
     medians = {tuple(round(h["p50"], 6) for h in v["prediction"]["horizons"]) for v in result["variants"]}
     assert twin.json()["variants_alike"] == (len(medians) == 1)  # title, length and hour moved nothing: said so
     assert ("Every version gets the same forecast" in shown) == (len(medians) == 1)
-    assert ("What if… ranked" in shown) == ("<th scope=\"col\">Rank</th>" in page.text) == (len(medians) > 1)
+    assert ("What if… ranked" in shown) == ('<th scope="col">Rank</th>' in page.text) == (len(medians) > 1)
     last = horizons[-1]  # each version's range is in the table: the medians alone hid what does differ
     assert f"80 % range at {last['label']}" in shown
     assert re.search(r'<td class="range">[^<]+–[^<]+</td>', page.text), "no range cell in the What if table"
@@ -340,7 +342,7 @@ def test_unknown_pages_get_an_html_error_and_api_keeps_json(web: TestClient) -> 
     assert api.status_code == 404 and api.json()["ok"] is False
 
 
-def test_score_page_takes_the_creators_channel(web: TestClient) -> None:
+def test_score_page_takes_the_creators_channel(web: TestClient, web_settings: Settings) -> None:
     """A channel Miles knows: the page says whose record it used; one it does not: it says it is being collected."""
     token = csrf(web)
     form = {"title": "Sourdough in 60 seconds", "duration_s": "45", "csrf_token": token}
@@ -354,7 +356,17 @@ def test_score_page_takes_the_creators_channel(web: TestClient) -> None:
     unknown = html.unescape(
         text_of(web.post("/score", data={**form, "channel": "@new_baker"}, headers={"HX-Request": "true"}).text)
     )
-    assert "does not know the channel '@new_baker'" in unknown and "collected in the background" in unknown
+    assert "does not know the channel '@new_baker'" in unknown and "queued for collection" in unknown
+    assert "nothing is collecting now" in unknown and "score again" not in unknown  # no worker: no promise
+    assert "give your subscriber count" in unknown  # until then a typical channel stands in for it
+    with session_scope(web_settings) as session:  # a worker's tracking poll leaves a run every 5 minutes
+        start_run(session=session, job="track", now=utcnow())
+    form["subscribers"] = "900"
+    running = html.unescape(
+        text_of(web.post("/score", data={**form, "channel": "@new_baker"}, headers={"HX-Request": "true"}).text)
+    )
+    assert "collected in the background" in running and "score again once it has finished" in running
+    assert "give your subscriber count" not in running
     bad = web.post("/score", data={**form, "channel": "https://example.org/x"}, headers={"HX-Request": "true"})
     assert bad.status_code == 422 and "channel" in bad.text
 

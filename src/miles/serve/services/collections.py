@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from miles.store.repos.jobs import Requester
 from miles.store.tables import JobRun
 
 _TOKEN_CONTEXT = b"miles.collection-owner.v1:"
+WORKER_SEEN_S = 600  # twice the tracking poll's interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,20 @@ class Queued:
     def status_url(self) -> str:
         query = f"?token={self.token}" if self.token else ""
         return f"/api/v1/collections/{self.run_id}{query}"
+
+
+def worker_active(session: Session, *, now: datetime | None = None) -> bool:
+    """A worker counts as running when it left a trace in the last ``WORKER_SEEN_S`` (its tracking poll starts a
+    run every 5 minutes; a job lock, refreshed by its heartbeat, is held while it works)."""
+    now = now or utcnow()
+    seen = jobs.worker_last_seen(session=session, now=now)
+    return seen is not None and seen >= now - timedelta(seconds=WORKER_SEEN_S)
+
+
+def worker_running(settings: Settings, *, now: datetime | None = None) -> bool:
+    """``worker_active`` in a session of its own."""
+    with session_scope(settings) as session:
+        return worker_active(session, now=now)
 
 
 def owner_token(settings: Settings, run_id: int) -> str:

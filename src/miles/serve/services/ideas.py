@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any
 
 from miles.config import Settings
-from miles.domain import utcnow
 from miles.recommend.candidates import Filters
 from miles.recommend.ideas import Collector, Embedder, IdeasDeps, Refresh, past_queries, run_ideas
 from miles.recommend.platforms import model_platform, no_model_message
@@ -16,10 +14,8 @@ from miles.recommend.scoring import default_embedder, predictor_scorer
 from miles.serve.services import collections
 from miles.serve.services.model import PredictorLike
 from miles.store.db import session_scope
-from miles.store.repos import jobs
 from miles.store.repos.jobs import Requester
 
-WORKER_SEEN_S = 600  # twice the tracking poll's interval
 _EMBEDDER: dict[str, Embedder | None] = {}
 _LOCK = threading.Lock()
 
@@ -67,7 +63,7 @@ def ideas_for(
         embed=embedder_for(settings),
         collect=collect,
         request_refresh=None if collect is not None else queue_collection(settings, requester),
-        worker_seen=lambda: worker_running(settings),
+        worker_seen=lambda: collections.worker_running(settings),
         subscribers=subscribers,
     )
     return run_ideas(
@@ -80,15 +76,6 @@ def ideas_for(
         user_id=requester.user_id,
         filters=filters,
     )
-
-
-def worker_running(settings: Settings, *, now: datetime | None = None) -> bool:
-    """A worker counts as running when it left a trace in the last ``WORKER_SEEN_S`` (its tracking poll starts a
-    run every 5 minutes; a job lock, refreshed by its heartbeat, is held while it works)."""
-    now = now or utcnow()
-    with session_scope(settings) as session:
-        seen = jobs.worker_last_seen(session=session, now=now)
-    return seen is not None and seen >= now - timedelta(seconds=WORKER_SEEN_S)
 
 
 def queue_collection(settings: Settings, requester: Requester) -> Callable[[str], Refresh]:

@@ -237,14 +237,20 @@ def _with_channel(
     if queued.run_id is None:
         reads.append(ChannelRead(f"{unknown} Its uploads were {queued.refused}."))
         return item
-    reads.append(
-        ChannelRead(
+    if collections.worker_active(session):
+        note = (
             f"{unknown} Its recent uploads are being collected in the background (run {queued.run_id}, by "
-            f"`miles worker`; status at {queued.status_url()}); score again once it has finished to use them.",
-            queued.run_id,
-            queued.token,
+            f"`miles worker`; status at {queued.status_url()}); score again once it has finished to use them."
         )
-    )
+    else:  # "score again once it has finished" promised what nothing would do
+        note = (
+            f"{unknown} Its uploads are queued for collection (run {queued.run_id}; status at "
+            f"{queued.status_url()}), but nothing is collecting now: whoever runs Miles starts the collector with "
+            "`miles worker`."
+        )
+    if item.draft.channel_subscribers is None:  # the forecast stands on a typical channel, far larger than most
+        note += " Until then, give your subscriber count for a forecast of your channel's size."
+    reads.append(ChannelRead(note, queued.run_id, queued.token))
     return item
 
 
