@@ -265,3 +265,12 @@ splits)."""
 def words(text: str) -> list[str]:
     """The words of ``text`` in lower case (one splitter for topics, titles and full-text queries)."""
     return WORD.findall(text.lower())
+
+
+YOUTUBE_CATEGORIES: dict[int, str] = {
+    1: "Film & Animation", 2: "Autos & Vehicles", 10: "Music", 15: "Pets & Animals", 17: "Sports",
+    19: "Travel & Events", 20: "Gaming", 22: "People & Blogs", 23: "Comedy", 24: "Entertainment",
+    25: "News & Politics", 26: "Howto & Style", 27: "Education", 28: "Science & Technology",
+    29: "Nonprofits & Activism",
+}  # fmt: skip
+"""The categories YouTube lets a creator pick for an upload (YouTube Data API ``videoCategories``), by id."""

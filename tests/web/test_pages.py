@@ -417,3 +417,20 @@ def test_every_page_names_its_icon_and_the_icon_is_served(web: TestClient) -> No
     assert 'rel="icon" href="/static/favicon.svg"' in web.get("/").text
     icon = web.get("/static/favicon.svg")
     assert icon.status_code == 200 and icon.text.startswith("<svg")
+
+
+def test_the_score_form_takes_a_category(web: TestClient) -> None:
+    """The form had no category although the API and CLI take one and it sets the viral chance's comparison."""
+    token = csrf(web)
+    form = {"title": "Sourdough in 60 seconds", "duration_s": "45", "subscribers": "5000", "csrf_token": token}
+    page = web.get("/score").text
+    assert '<select id="category_id" name="category_id"' in page and '<option value="26">Howto &amp; Style' in page
+    given = web.post("/score.json", data={**form, "category_id": "26"})
+    assert given.status_code == 200, given.text
+    blank = web.post("/score.json", data=form).json()["result"]["prediction"]
+    assert "category_id" in given.json()["result"]["prediction"]["inputs_used"]
+    assert "category_id" not in blank["inputs_used"]
+    bad = web.post("/score", data={**form, "category_id": "abc"})
+    assert bad.status_code == 422 and "Category: &#39;abc&#39; is not a category id" in bad.text
+    again = web.post("/score", data={**form, "category_id": "26", "subscribers": "-1"})
+    assert again.status_code == 422 and '<option value="26" selected>' in again.text  # kept as chosen

@@ -103,6 +103,7 @@ FIELD_LABELS = {
     "name": "Key name",
     "n": "Ideas",
     "duration_s": "Duration",
+    "category_id": "Category",
     "subscribers": "Channel subscribers",  # as every form labels it (the summary said "Subscribers")
     "publish_at": "Planned publish time",
     "early_views": "Views so far",

@@ -15,10 +15,11 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from miles.domain import local_text, utcnow
+from miles.domain import YOUTUBE_CATEGORIES, local_text, utcnow
 from miles.errors import InvalidInput, MilesError
 from miles.inputs import (
     format_duration,
+    parse_category,
     parse_duration,
     parse_early_views,
     parse_hour,
@@ -123,6 +124,7 @@ def draft_from_form(form: dict[str, Any], errors: FormErrors | None = None, tz: 
     errors = errors or FormErrors()
     title = errors.read("title", parse_title, form["title"], "title")
     duration = errors.read("duration_s", parse_duration, form["duration_s"], "duration")
+    category = errors.read("category_id", parse_category, form.get("category_id", ""), "category")
     subscribers = errors.read("subscribers", parse_subscribers, form["subscribers"], "subscribers")
     publish = errors.read("publish_at", parse_publish_time, _in_zone(form["publish_at"], tz), "planned publish time")
     early = _early_views(form, publish, errors, tz)
@@ -138,6 +140,7 @@ def draft_from_form(form: dict[str, Any], errors: FormErrors | None = None, tz: 
                 "description": form["description"] or None,
                 "tags": parse_tags(form["tags"]),
                 "duration_s": duration,
+                "category_id": category,
                 "channel_subscribers": subscribers,
                 "channel": form.get("channel", "").strip() or None,
                 "publish_at": publish,
@@ -210,7 +213,8 @@ def early_readings(prediction: dict[str, Any]) -> list[dict[str, Any]]:
 def form_data(page: Page) -> dict[str, Any]:
     holder: PredictorHolder = page.request.app.state.predictor
     status = holder.status()
-    return {"result": None, "model": {"state": status.state, "version": status.version, "message": status.message}}
+    return {"result": None, "model": {"state": status.state, "version": status.version, "message": status.message},
+            "categories": YOUTUBE_CATEGORIES}  # fmt: skip
 
 
 def _typed(form: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +227,8 @@ ALT_FIELDS = ("alt_title", "alt_duration", "alt_hour")
 form_page("/score", "score.html", form_data, _typed)
 
 
-PREFILL_FIELDS = {"title": 300, "description": 5000, "tags": 1000, "duration_s": 20, "channel": 300, "subscribers": 20}
+PREFILL_FIELDS = {"title": 300, "description": 5000, "tags": 1000, "duration_s": 20, "category_id": 20, "channel": 300,
+                  "subscribers": 20}  # fmt: skip
 
 
 def prefilled(query: Mapping[str, str]) -> dict[str, str]:
@@ -251,6 +256,7 @@ def score(
     description: OptText = "",
     tags: OptText = "",
     duration_s: Annotated[str, Form(max_length=20)] = "",
+    category_id: Annotated[str, Form(max_length=20)] = "",
     subscribers: Annotated[str, Form(max_length=20)] = "",
     channel: Annotated[str, Form(max_length=300)] = "",
     publish_at: Annotated[str, Form(max_length=40)] = "",
@@ -267,6 +273,7 @@ def score(
         description=description,
         tags=tags,
         duration_s=duration_s,
+        category_id=category_id,
         subscribers=subscribers,
         channel=channel,
         publish_at=publish_at,
