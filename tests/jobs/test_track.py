@@ -13,7 +13,7 @@ from tests.collect.fakeydl import fake_factory, load_fixture
 from tests.jobs.conftest import T0, make_collector
 
 from miles.config import Settings
-from miles.errors import InvalidInput, NotFound
+from miles.errors import InvalidInput, NotFound, SourceUnavailable
 from miles.jobs.track import add_tracking, poll_due
 from miles.store.db import session_scope
 from miles.store.repos import tracking, users
@@ -130,6 +130,24 @@ def test_track_add_errors_are_clear(sqlite_settings: Settings) -> None:
         add_tracking(url, collector=collector)
     with pytest.raises(NotFound, match="no user with e-mail"):
         add_tracking(url, collector=collector, user_email="nobody@example.com")
+
+
+def test_track_add_without_a_network_says_so_in_words(sqlite_settings: Settings) -> None:
+    """yt-dlp's own text named a Python exception two levels deep ("... (caused by TransportError(...))")."""
+    from yt_dlp.networking.exceptions import TransportError
+    from yt_dlp.utils import DownloadError
+
+    url = "https://www.youtube.com/watch?v=cHeF0000003"
+    offline = DownloadError("ERROR: [youtube] cHeF0000003: Unable to download API page: HTTPSConnection(host="
+                            "'www.youtube.com', port=443): Failed to resolve (caused by TransportError('no dns'))",
+                            exc_info=(TransportError, TransportError("no dns"), None))  # fmt: skip
+    collector = make_collector(sqlite_settings, retries=0, ydl_factory=fake_factory({url: offline}))
+    with pytest.raises(SourceUnavailable) as caught:
+        add_tracking(url, collector=collector)
+    message = caught.value.message
+    assert message.startswith(f"cannot track {url}: the site could not be reached (no network, or it is down); "
+                              "nothing was tracked: try again later (")  # fmt: skip
+    assert "caused by" not in message and caught.value.expected
 
 
 def test_two_requests_tracking_one_video_at_once_end_with_one_row(db_settings: Settings) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from miles.collect.base import Entry
+from miles.collect.base import Entry, Failure
 from miles.domain import youtube_id_url
-from miles.errors import InvalidInput, WorkerStopping
+from miles.errors import InvalidInput, SourceUnavailable, WorkerStopping
 from miles.jobs.collect import CollectCounts, Collector, count_stored, finish_run, run_status, store_extracted
 from miles.store.db import session_scope
 from miles.store.repos import jobs as job_repo
@@ -62,6 +62,22 @@ def poll_due(*, collector: Collector, now: datetime | None = None, limit: int = 
     return TrackReport(run_id=run_id, status=status, due=len(rows), counts=counts, polled_video_ids=polled)
 
 
+TRANSIENT_WORDS = {
+    "network": "the site could not be reached (no network, or it is down)",
+    "timeout": "the site did not answer in time",
+    "http_429": "the site is refusing requests for now (too many)",
+    "http_5xx": "the site had an error",
+}
+
+
+def _transient_words(failure: Failure) -> str:
+    """A failure that may pass, in words first (yt-dlp's own text named a Python exception two levels deep), then its
+    first line for whoever runs Miles."""
+    detail = failure.message.split(" (caused by ")[0].strip()
+    lead = TRANSIENT_WORDS.get(failure.reason, "the site failed")
+    return f"{lead}; nothing was tracked: try again later ({detail})"
+
+
 def add_tracking(
     url: str, *, collector: Collector, user_email: str | None = None, now: datetime | None = None
 ) -> tuple[TrackedVideo, bool]:
@@ -84,6 +100,8 @@ def add_tracking(
             session.expunge(existing)
             return existing, False
     result = source.extract(Entry(url=url, video_id=video_id, target=url), now=now)
+    if result.record is None and result.failure is not None and result.failure.transient:
+        raise SourceUnavailable(f"cannot track {url}: {_transient_words(result.failure)}")
     if result.record is None:
         why = result.failure.message if result.failure else f"skipped ({result.skipped})"
         raise InvalidInput(f"cannot track {url}: {why}")
