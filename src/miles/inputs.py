@@ -28,6 +28,7 @@ MAX_COUNT = 10**10
 MAX_VIEWS = 10**12  # a view count read off YouTube: the biggest videos have a few billion
 MAX_SUBSCRIBERS = 10**9  # the biggest channels have a few hundred million: more is a typo (an extra zero or two)
 MAX_TITLE_CHARS = 300  # YouTube allows 100; longer text is pasted by mistake, and every surface refuses it alike
+YOUTUBE_TITLE_CHARS = 100  # a longer title is scored, with a note that YouTube would not take it
 MAX_ECHO = 40  # characters of the typed text repeated in an error
 SUFFIXES = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000, "bn": 1_000_000_000, "thousand": 1_000,
             "million": 1_000_000, "billion": 1_000_000_000,

@@ -434,3 +434,8 @@ def test_the_score_form_takes_a_category(web: TestClient) -> None:
     assert bad.status_code == 422 and "Category: &#39;abc&#39; is not a category id" in bad.text
     again = web.post("/score", data={**form, "category_id": "26", "subscribers": "-1"})
     assert again.status_code == 422 and '<option value="26" selected>' in again.text  # kept as chosen
+    shown = web.post("/score", data={**form, "category_id": "26"}, headers={"HX-Request": "true"}).text
+    assert "category <b>Howto &amp; Style</b>" in shown  # read as its name
+    long_title = "Sourdough " * 12  # 120 characters: scored, but YouTube takes 100
+    noted = web.post("/score", data={**form, "title": long_title}, headers={"HX-Request": "true"}).text
+    assert "Title: 119 characters: YouTube takes at most 100, so this title cannot be posted as typed." in noted

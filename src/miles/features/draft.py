@@ -41,6 +41,7 @@ from miles.features.registry import resolve_groups
 from miles.features.schema import DraftRows, Feature, Task
 from miles.inputs import (
     MAX_VIEWS,
+    YOUTUBE_TITLE_CHARS,
     InputError,
     Typed,
     format_age,
@@ -260,6 +261,9 @@ def read_as(
     small = out["channel_subscribers"]
     if smallest_subscribers is not None and small["value"] is not None and small["value"] < smallest_subscribers:
         small["note"] = f"read as {smallest_subscribers:,.0f}: the smallest channel the model has data for"
+    if len(d.title) > YOUTUBE_TITLE_CHARS:  # scored as typed, but the creator could not post it
+        out["title"]["note"] = (f"{len(d.title)} characters: YouTube takes at most {YOUTUBE_TITLE_CHARS}, so this "
+                                "title cannot be posted as typed")  # fmt: skip
     if "thumbnail" in given and not thumbnail_used:
         out["thumbnail"]["note"] = "given, but this model does not use thumbnails yet: it moves no number"
     if d.channel_id and not d.channel_id.startswith(DRAFT_CHANNEL):

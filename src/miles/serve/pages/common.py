@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
-from miles.domain import iso_utc, local_text
+from miles.domain import YOUTUBE_CATEGORIES, iso_utc, local_text
 from miles.errors import Unauthorized
 from miles.inputs import (
     format_chance,
@@ -146,6 +146,7 @@ TEMPLATES.env.filters["outlier_multiple"] = _outlier_multiple
 TEMPLATES.env.filters["metric_interval"] = _metric_interval  # {{ lo|metric_interval(hi) }}
 TEMPLATES.env.filters["metric_number"] = _metric_number  # {{ v|metric_number }}: 0.597, 2,186, 16.7M
 TEMPLATES.env.filters["duration"] = format_duration
+TEMPLATES.env.filters["category"] = lambda i: YOUTUBE_CATEGORIES.get(int(i), f"id {i}")  # 26 -> Howto & Style
 TEMPLATES.env.filters["effect"] = effect_multiple
 TEMPLATES.env.filters["plural"] = format_count  # {{ n|plural("earlier upload") }}: "1 earlier upload"
 TEMPLATES.env.filters["chance"] = format_chance  # {{ p|chance }}: "14 %", as the CLI prints it
