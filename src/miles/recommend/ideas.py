@@ -57,7 +57,7 @@ REFERENCE_TTL_S = 24 * 3600
 # The rules a result was made by (niche, outliers): part of the cache key, so a result cached under older rules is
 # recomputed rather than served for another ideas_cache_ttl_s. 2: the subject-word relevance rule; 3: no multiple
 # without the channel's own uploads; 4: the ideas' language read from whole words of titles, not hashtags.
-RULES_VERSION = 4
+RULES_VERSION = 5
 
 Scorer = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 Embedder = Callable[[list[str]], np.ndarray]
@@ -183,8 +183,9 @@ def _refreshed(deps: IdeasDeps, topic: str, result: dict[str, Any]) -> dict[str,
             f"status at /api/v1/collections/{refresh.run_id}{token})"
         )
     else:
+        what = "these videos are not being refreshed" if result.get("candidates") else "no video of it will arrive"
         notes.append(
-            f"these videos are not being refreshed: nothing is collecting now, so the request waits (run "
+            f"{what}: nothing is collecting now, so the request waits (run "
             f"{refresh.run_id}); whoever runs Miles starts the collector with `miles worker`, or runs `miles ideas "
             "--collect`"
         )
@@ -413,12 +414,10 @@ def _candidates(
             with session_scope(settings) as session:
                 fresh = niche_repo.fresh_count(session=session, video_ids=found.ids, since=since)
     stale = fresh < settings.min_fresh_candidates and deps.collect is None
-    if stale:
+    if stale and found.ids:  # none at all is said once, by the note that no stored video is about the topic
         notes.append(
             f"{fresh} of the {len(found.ids)} niche videos have a snapshot from the last "
             f"{settings.fresh_window_h:g} h; these results use the stored snapshots"
-            if found.ids
-            else "no stored niche video is recent"
         )
     freshness = {
         "fresh": fresh,
