@@ -56,7 +56,8 @@ MAX_IDEA_SIMILARITY = 0.85  # two ideas closer than this (MiniLM cosine, or word
 REFERENCE_TTL_S = 24 * 3600
 # The rules a result was made by (niche, outliers): part of the cache key, so a result cached under older rules is
 # recomputed rather than served for another ideas_cache_ttl_s. 2: the subject-word relevance rule; 3: no multiple
-# without the channel's own uploads; 4: the ideas' language read from whole words of titles, not hashtags.
+# without the channel's own uploads; 4: the ideas' language read from whole words of titles, not hashtags; 5: no
+# "no stored niche video is recent" when there is none.
 RULES_VERSION = 5
 
 Scorer = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
