@@ -439,3 +439,18 @@ def test_the_score_form_takes_a_category(web: TestClient) -> None:
     long_title = "Sourdough " * 12  # 120 characters: scored, but YouTube takes 100
     noted = web.post("/score", data={**form, "title": long_title}, headers={"HX-Request": "true"}).text
     assert "Title: 119 characters: YouTube takes at most 100, so this title cannot be posted as typed." in noted
+
+
+def test_an_explore_chart_with_nothing_to_draw_says_so_in_the_page(web: TestClient, web_settings: Settings) -> None:
+    """One video whose channel has no earlier upload: no multiple, so two charts have nothing to draw. Their bare
+    axes said nothing, and the chart's own note overflowed a phone's width."""
+    lone = niche_frame().query("video_id == 'sourdough00'").assign(
+        video_id="kombucha001", channel_id="UCkombucha01", title="Kombucha second ferment fizz check"
+    )
+    with session_scope(web_settings) as session:
+        ingest_frame(session=session, frame=lone)
+    data = web.get("/explore.json", params={"topic": "kombucha"}).json()
+    assert data["videos"] == 1 and data["counts"]["duration_vs_multiple"] == data["counts"]["posting_hours"] == 0
+    page = web.get("/explore", params={"topic": "kombucha"}).text
+    assert page.count('class="chart"') == 1 and "No video here has an outlier multiple yet" in page
+    assert "No video here has both a known duration and an outlier multiple" in page
