@@ -444,8 +444,10 @@ def test_the_score_form_takes_a_category(web: TestClient) -> None:
 def test_an_explore_chart_with_nothing_to_draw_says_so_in_the_page(web: TestClient, web_settings: Settings) -> None:
     """One video whose channel has no earlier upload: no multiple, so two charts have nothing to draw. Their bare
     axes said nothing, and the chart's own note overflowed a phone's width."""
-    lone = niche_frame().query("video_id == 'sourdough00'").assign(
-        video_id="kombucha001", channel_id="UCkombucha01", title="Kombucha second ferment fizz check"
+    lone = (
+        niche_frame()
+        .query("video_id == 'sourdough00'")
+        .assign(video_id="kombucha001", channel_id="UCkombucha01", title="Kombucha second ferment fizz check")
     )
     with session_scope(web_settings) as session:
         ingest_frame(session=session, frame=lone)
