@@ -197,3 +197,15 @@ def test_model_card_writes_the_shipped_card_again_unchanged(sqlite_settings: Set
         assert card.read_text(encoding="utf-8") == shipped
     refused = miles(sqlite_settings, "model", "card", str(tmp_path))
     assert refused.returncode == 1 and "not a model bundle (no bundle.json)" in refused.stderr
+
+
+def test_ideas_without_outliers_or_patterns_print_a_line_not_an_empty_table() -> None:
+    from miles.cli import ideas as ideas_cli
+
+    result = {"topic": "kombucha", "vibe": "", "candidates": 0, "model_version": None, "generator": "offline",
+              "outliers": [], "patterns": [{"enough_data": False}], "ideas": [], "notes": ["none"]}  # fmt: skip
+    with ideas_cli.console.capture() as out:
+        ideas_cli._print(result)
+    text = " ".join(out.get().split())  # the console wraps at its width
+    assert "Outliers: none (see the notes below)" in text and "Patterns: none with enough niche videos" in text
+    assert "ideas by the offline generator" in text and "┏" not in text.split("Ideas (")[0]  # no empty table

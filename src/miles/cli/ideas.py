@@ -145,7 +145,7 @@ def _flag(outlier: dict[str, Any]) -> str:
 def _print(result: dict[str, Any]) -> None:
     console.print(
         f"[bold]{result['topic']}[/bold] {result['vibe']} · {result['candidates']} niche videos · "
-        f"model {result['model_version'] or '- (not scored)'} · ideas by {result['generator']}"
+        f"model {result['model_version'] or '- (not scored)'} · ideas by the {result['generator']} generator"
         + (f" in {language}" if (language := result.get("ideas_language")) else "")
         + (f" · for {subs:,.0f} subscribers" if (subs := result.get("channel_subscribers")) is not None else "")
         + (" · cached" if result.get("cached") else "")
@@ -158,11 +158,13 @@ def _print(result: dict[str, Any]) -> None:
         outliers.add_row(shortened(o["title"], 70), kinds.get(o.get("kind") or "", "–"), format_age(o["age_h"]),
                          f"{o['views']:,}", "–" if o["multiple"] is None else format_outlier_multiple(o["multiple"]),
                          o["basis"] + _flag(o))  # fmt: skip
-    console.print(outliers)
+    # an empty table's bare header said nothing; the notes below say why there are none
+    console.print(outliers if result["outliers"] else "[dim]Outliers: none (see the notes below)[/dim]")
     patterns = Table(title="Patterns (median multiple with vs without)")
     for col in ("pattern", "with", "without", "effect", "95% interval"):
         patterns.add_column(col)
-    for p in [p for p in result["patterns"] if p["enough_data"]][:10]:
+    judged = [p for p in result["patterns"] if p["enough_data"]]
+    for p in judged[:10]:
         mark = "[green]" if p["is_finding"] else ""
         patterns.add_row(
             p["label"],
@@ -171,7 +173,7 @@ def _print(result: dict[str, Any]) -> None:
             f"{mark}{_fmt(p['effect'], '.2f')}x",
             f"{_fmt(p['ci_low'], '.2f')}–{_fmt(p['ci_high'], '.2f')}",
         )
-    console.print(patterns)
+    console.print(patterns if judged else "[dim]Patterns: none with enough niche videos to judge[/dim]")
     if thin := sum(1 for p in result["patterns"] if not p["enough_data"]):
         console.print(f"[dim]{format_count(thin, 'more pattern')} with too few niche videos to judge[/dim]")
     scored = result["model_version"] is not None
