@@ -253,3 +253,31 @@ def test_the_api_docs_work_offline(server: str, browser) -> None:  # type: ignor
     shoot(page, "19-api-docs")
     assert not errors, errors
     page.close()
+
+
+def test_a_form_sent_before_the_time_zone_is_stored_waits_for_it(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """Both answers set the session cookie and the later one won: a sign-up sent at once (a password manager, a
+    script; CI under load) was logged out again when the time zone's answer, read from the older cookie, came last."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(timezone_id="Asia/Kolkata")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    held: list = []  # type: ignore[type-arg]
+    page.route("**/timezone", lambda route: held.append((route, route.fetch())))  # sent now, answered when we say
+    page.goto(f"{server}/signup")
+    while not held:
+        page.wait_for_timeout(50)
+    page.get_by_label("E-mail").fill("baker@example.com")
+    page.get_by_label("Password", exact=False).first.fill("a-long-password")
+    page.get_by_label("Password again").fill("a-long-password")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/signup" in r.url else None)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_timeout(500)
+    assert posts == []  # the sign-up waits while the time zone's answer is out
+    route, answer = held[0]
+    route.fulfill(response=answer)  # its cookie (the session before signing up) lands first
+    expect(page.locator("header")).to_contain_text("baker@example.com", timeout=60_000)
+    assert len(posts) == 1
+    context.close()

@@ -90,7 +90,7 @@
     try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (err) { return; }
     if (!meta || !csrf || !tz || meta.content || window.sessionStorage.getItem("miles-tz-sent") === tz) { return; }
     window.sessionStorage.setItem("miles-tz-sent", tz);
-    fetch("/timezone", {
+    tzSync = fetch("/timezone", {
       method: "POST",
       credentials: "same-origin",
       headers: { "X-CSRF-Token": csrf.content, "Content-Type": "application/x-www-form-urlencoded" },
@@ -99,11 +99,26 @@
       // Reload to show times in the browser's zone, unless the creator has started filling a form (a reload
       // would wipe what they typed); the next page shows local times anyway.
       if (r.ok && document.body.dataset.reloadable === "1" && !formTouched) { window.location.reload(); }
-    });
+    }).catch(function () {}).finally(function () { tzSync = null; });
   }
 
   var formTouched = false;
+  var tzSync = null;  // the /timezone request while it runs
   document.addEventListener("input", function () { formTouched = true; }, true);
+  // A form sent while /timezone still runs waits for it: both answers set the session cookie, and the later one won,
+  // so a sign-up sent at once (a password manager, a script) was logged out again by the time zone's answer.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!tzSync || form.dataset.tzWaited === "1") { return; }
+    e.preventDefault();
+    e.stopPropagation();  // HTMX sends it once the time zone is stored, not twice
+    formTouched = true;  // and no reload for the time zone throws it away
+    var submitter = e.submitter;
+    tzSync.then(function () {
+      form.dataset.tzWaited = "1";
+      form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+    });
+  }, true);
 
   document.addEventListener("DOMContentLoaded", function () {
     syncTimeZone();
