@@ -59,7 +59,7 @@ MAX_AGE_H = 24 * 365.0  # a reading's age: after publishing, within a year
 MAX_EARLY_READINGS = 50  # as many as the API's draft accepts
 _AGE_TEXT = r"(\d+(?:\.\d+)?)\s*(min|m|h|d)?"  # an age as typed: groups 1 (number) and 2 (unit, hours by default)
 _AGE = re.compile(rf"^{_AGE_TEXT}$", re.IGNORECASE)
-_PAIR = re.compile(rf"^{_AGE_TEXT}\s*[:=]\s*(\d[\d.,\s\u00a0\u202f'’_]*(?:\s*[km])?)$", re.IGNORECASE)
+_PAIR = re.compile(rf"^{_AGE_TEXT}\s*[:=]\s*(\d[\d.,\s\u00a0\u202f'’_]*(?:\s*(?:{_UNIT})\s*人?)?)$", re.IGNORECASE)
 # readings are split at ';', new lines, and at a comma only where a new AGE:VIEWS begins after it: "24:2,400" is one
 # reading of 2,400 views (it was split into "24:2" and "400", refused as "not AGE:VIEWS")
 _READINGS_SPLIT = re.compile(r"[;\n]+|,(?=[^,;\n]*[:=])")

@@ -31,6 +31,8 @@ def test_early_views_and_counts_are_read_as_typed() -> None:
     # AGE:VIEWS"); a comma before a new AGE:VIEWS still separates readings
     assert parse_early_views("1:120, 6:900, 24:2,400") == [(1.0, 120), (6.0, 900), (24.0, 2400)]
     assert parse_early_views("1:120,24:2,4k") == [(1.0, 120), (24.0, 2400)]
+    # every unit the other count boxes take (the box refused "6:1.5万" that the views box read as 15,000)
+    assert parse_early_views("6:1.5万; 1d:3万人, 2d:1.2 million") == [(6.0, 15000), (24.0, 30000), (48.0, 1_200_000)]
     for bad, words in (
         ("1:120, 900", "'900' is not AGE:VIEWS"),  # a reading without its age, not 120,900 views
         ("6:900, 24:100", "views fall"),

@@ -108,6 +108,9 @@ def test_an_empty_required_field_is_named_in_words(web: TestClient) -> None:
     assert score.status_code == 422 and "Field required" not in score.text
     assert field_error(score.text, "title") == "Title: is empty: type the title you plan to post"  # as the API, CLI
     assert field_error(score.text, "duration_s") == "Duration: string should have at most 20 characters"
+    twin = web.post("/score.json", data={"title": "", "csrf_token": token})  # it said "body.title: Field required"
+    assert twin.status_code == 422 and "Field required" not in twin.text
+    assert twin.json()["error"]["message"] == "invalid request: body.title: is empty: type the title you plan to post"
     summary = re.search(r'<div class="error-box problems".*?</div>', score.text, re.S)
     assert summary and 'href="#title">Title: is empty: type the title you plan to post</a>' in summary.group(0)
     track = web.post("/track", data={"csrf_token": token})

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from miles.errors import MilesError, RateLimited
+from miles.inputs import TITLE_EMPTY
 
 log = logging.getLogger("miles.serve")
 
@@ -50,6 +51,16 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return path
 
 
+MISSING_WORDS = {"title": TITLE_EMPTY}
+"""What a required field left out says where miles.inputs has words for it: a form's blank field reaches FastAPI as
+missing, and the Score page's JSON twin said "body.title: Field required" where the page, CLI and API say this."""
+
+
+def missing_words(err: Mapping[str, Any]) -> str | None:
+    loc = tuple(err.get("loc", ()))
+    return MISSING_WORDS.get(str(loc[-1])) if err.get("type") == "missing" and loc else None
+
+
 def problem_message(err: Mapping[str, Any]) -> str:
     """A pydantic error's message without the prefix pydantic adds to a validator's own ValueError ("Value error,
     publish time 1999-... is before 2005" read as if the user had made a value error)."""
@@ -58,7 +69,11 @@ def problem_message(err: Mapping[str, Any]) -> str:
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
-        {"field": field_path(err.get("loc", ())), "message": problem_message(err), "type": err.get("type")}
+        {
+            "field": field_path(err.get("loc", ())),
+            "message": missing_words(err) or problem_message(err),
+            "type": err.get("type"),
+        }
         for err in exc.errors()
     ]
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from fastapi.exceptions import RequestValidationError
 
 from miles.errors import InvalidInput, MilesError
-from miles.inputs import TITLE_EMPTY, InputError
-from miles.serve.errors import field_path, problem_message
+from miles.inputs import InputError
+from miles.serve.errors import field_path, missing_words, problem_message
 
 if TYPE_CHECKING:
     from miles.serve.pages.common import Page
@@ -115,10 +115,6 @@ FIELD_LABELS = {
 }
 
 
-BLANK = {"title": TITLE_EMPTY}
-"""What a required field left blank says where miles.inputs has words for it (the CLI and the API say the same)."""
-
-
 def field_label(name: str) -> str:
     """A form field in the words of its label: 'duration_s' -> 'Duration', 'read_at' -> 'Read at'."""
     return FIELD_LABELS.get(name) or name.replace("_", " ").capitalize()
@@ -128,7 +124,7 @@ def validation_problem(err: Mapping[str, Any]) -> tuple[str, str]:
     """One of FastAPI's validation errors as (field name, message naming the field in words): 'Title: required'
     instead of 'Field required', which left the summary at the top of the form saying nothing of which field."""
     name = _field_name(field_path(err.get("loc", ())))
-    message = BLANK.get(name, "required") if err.get("type") == "missing" else problem_message(err)
+    message = (missing_words(err) or "required") if err.get("type") == "missing" else problem_message(err)
     return name, _labelled(name, f"{message[:1].lower()}{message[1:]}") if name else message
 
 
