@@ -416,6 +416,25 @@ def test_an_early_forecasts_accuracy_is_that_of_views_read_as_young() -> None:
     assert young.startswith("Too few test videos had views read 30 min after publishing") and "×" not in young
 
 
+def test_a_forecast_no_test_video_measured_is_marked_not_back_tested(predictor: Predictor) -> None:
+    """The 30-day forecast was shown like the others while the accuracy sentence said no test video measured it."""
+    from miles.model.predict import back_tested
+
+    rows = [{"band": 3, "ages": "first 2 weeks", "min_age_h": 48.0, "max_age_h": 336.0, "videos": 50, "rows": 80,
+             "within_factor": 2.34}]  # fmt: skip
+    assert [back_tested(rows, 50_000, h) for h in (1.0, 168.0, 720.0)] == [False, True, False]
+    assert back_tested(rows, 500, 168.0) is False and back_tested([], 50_000, 168.0) is None
+    early = [{"read": "6 to 48 hours after publishing", "min_t_i_h": 6.0, "max_t_i_h": 48.0}]
+    assert back_tested(early, 500, 720.0, read_h=20.0) is True and back_tested(early, 500, 24.0, read_h=2.0) is False
+    # the shipped model: each horizon is marked as its own accuracy table says, for the draft's channel size
+    pred = predictor.predict([{**BASE, **TYPICAL}], explain=False)[0]
+    table = predictor.prepublish.accuracy
+    assert [h.back_tested for h in pred.horizons] == [
+        any(r["band"] == 2 and r["min_age_h"] <= h.horizon_h < r["max_age_h"] for r in table) for h in pred.horizons
+    ]
+    assert {h.back_tested for h in pred.horizons} == {True, False}  # 1k-10k channels: measured at some ages only
+
+
 def test_the_card_claims_only_what_the_model_does(predictor: Predictor) -> None:
     """'Good at telling two drafts apart' only when the trees that read a draft's title, length and posting time
     carry weight; with weight 0 every draft of a channel gets the same median, and the card says so."""

@@ -92,3 +92,18 @@ def test_history_rows_say_which_were_scored_from_views_and_what_the_badge_counts
     early, ranked = rows
     assert "from views so far" in early and "from views so far" not in ranked
     assert "2 versions compared" in ranked and "ranked" not in ranked
+
+
+def test_a_horizon_no_test_video_measured_is_marked_on_the_page(web: TestClient) -> None:
+    """The 30-day forecast looked as sure as the 7-day one while the accuracy sentence said nobody measured it."""
+    data = scored(web, subscribers="7600")
+    horizons = data["result"]["prediction"]["horizons"]
+    untested = [h["label"] for h in horizons if h["back_tested"] is False]
+    assert untested and any(h["back_tested"] for h in horizons), horizons  # 1k-10k: measured at some ages only
+    shown = result_text(data)
+    assert f"Not back-tested: no test video from a channel of this size was measured at {', '.join(untested)}" in shown
+    assert shown.count("not back-tested") == len(untested), shown
+    stored = copy.deepcopy(data)  # a forecast stored before the field existed shows no mark and no note
+    for h in stored["result"]["prediction"]["horizons"]:
+        h["back_tested"] = None
+    assert "back-tested" not in result_text(stored)

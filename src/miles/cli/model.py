@@ -226,8 +226,12 @@ def predict_cmd(
         table.add_column(col, justify="right")
     for h in pred.horizons:
         age = f"{h.horizon_h / 24:g} d" if h.horizon_h >= 24 else f"{h.horizon_h:g} h"
+        age += " *" if h.back_tested is False else ""
         table.add_row(age, f"{h.p10:,.0f}", f"[bold]{h.p50:,.0f}[/bold]", f"{h.p90:,.0f}")
     console.print(table)
+    if any(h.back_tested is False for h in pred.horizons):  # as the Score page marks them
+        console.print("* not back-tested: no test video like this one was measured at that age, so how far off it "
+                      "may be is unknown; read it as rougher than the others", highlight=False)  # fmt: skip
     console.print(f"viral chance: [bold]{format_chance(pred.viral_probability)}[/bold] "  # as every surface words it
                   f"({VIRAL_DEFINITION})")  # fmt: skip
     if pred.accuracy:

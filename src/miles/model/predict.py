@@ -129,6 +129,7 @@ class HorizonPrediction:
     p10: float
     p50: float
     p90: float
+    back_tested: bool | None = None  # see ``back_tested``; None: the model records no accuracy table
 
 
 @dataclass
@@ -240,7 +241,7 @@ def accuracy_statement(
         return None
     if read_h is not None and "min_t_i_h" in rows[0]:
         return _early_accuracy_statement(rows, read_h)
-    band = int(subscriber_bucket(np.array([np.nan if subscribers is None else np.log1p(subscribers)]))[0])
+    band = _band(subscribers)
     label = BAND_LABELS[band] if band < len(BAND_LABELS) else "channels of this size"
     same_band = [r for r in rows if r["band"] == band]
     match = [r for r in same_band if r["min_age_h"] <= horizon_h < r["max_age_h"]]
@@ -253,6 +254,25 @@ def accuracy_statement(
     return (f"For {label}, forecasts for the {r['ages']} were within ×{r['within_factor']:.1f} of the real views for "
             f"8 of 10 videos ({r['videos']:,} videos from channels Miles never trained on{caveat})"
             f"{later}.")  # fmt: skip
+
+
+def back_tested(
+    rows: Sequence[Mapping[str, Any]], subscribers: float | None, horizon_h: float, read_h: float | None = None
+) -> bool | None:
+    """Whether forecasts like this one were measured on test videos (the accuracy table has a row for this channel
+    size and this age; early: for views read this soon). A 30-day forecast for a 100k-1M channel is not, while its
+    accuracy sentence speaks of the first 2 weeks: pages mark it instead of showing it like the measured ones.
+    None when the model records no such table."""
+    if not rows:
+        return None
+    if "min_t_i_h" in rows[0]:
+        return read_h is not None and any(r["min_t_i_h"] <= read_h < r["max_t_i_h"] for r in rows)
+    band = _band(subscribers)
+    return any(r["band"] == band and r["min_age_h"] <= horizon_h < r["max_age_h"] for r in rows)
+
+
+def _band(subscribers: float | None) -> int:
+    return int(subscriber_bucket(np.array([np.nan if subscribers is None else np.log1p(subscribers)]))[0])
 
 
 def _later_clause(same_band: Sequence[Mapping[str, Any]], shown: Mapping[str, Any], last_h: float | None) -> str:
@@ -588,7 +608,16 @@ class Predictor:
                     mode=task,
                     model_version=self.version,
                     horizons=[
-                        HorizonPrediction(float(m.horizon_h[r]), *map(float, views[r]))
+                        HorizonPrediction(
+                            float(m.horizon_h[r]),
+                            *map(float, views[r]),
+                            back_tested=back_tested(
+                                loaded.accuracy,
+                                item.draft.channel_subscribers,
+                                float(m.horizon_h[r]),
+                                item.draft.t_i_h if item.draft.early_views else None,
+                            ),
+                        )
                         for r in range(starts[k], starts[k + 1])
                     ],
                     viral_probability=chances[k][0],

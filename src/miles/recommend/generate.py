@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from miles.config import Settings
 from miles.domain import WORD
 from miles.errors import SourceUnavailable
-from miles.inputs import format_multiple, format_outlier_multiple
+from miles.inputs import YOUTUBE_TITLE_CHARS, format_multiple, format_outlier_multiple
 from miles.recommend.candidates import SHORTS_MAX_S
 from miles.recommend.patterns import DURATIONS, TITLE_LENGTHS, Pattern
 from miles.recommend.templates import Template, templates_for
@@ -107,7 +107,6 @@ def _fill(text: str, x: str, n: int, year: int) -> str:
     return _capitalised(text.format(x=x, X=_capitalised(x), n=n, year=year))
 
 
-YOUTUBE_TITLE_MAX = 100  # YouTube refuses a longer title, whatever the niche's long titles reward
 Span = tuple[float, float]  # a measure's range, low and high inclusive
 
 
@@ -183,7 +182,8 @@ class OfflineGenerator:
     def _title_length(winning: dict[str, Pattern]) -> tuple[Pattern, Span] | None:
         """The niche's winning title length and its range in characters, within what YouTube accepts."""
         found = winning_range(winning, TITLE_LENGTHS, "title_length")
-        return (found[0], (found[1][0], min(found[1][1], YOUTUBE_TITLE_MAX))) if found else None
+        # YouTube refuses a longer title, whatever the niche's long titles reward
+        return (found[0], (found[1][0], min(found[1][1], YOUTUBE_TITLE_CHARS))) if found else None
 
     @staticmethod
     def _title(template: Template, x: str, number: int, year: int, span: Span | None) -> str:

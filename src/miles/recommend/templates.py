@@ -31,7 +31,7 @@ TEMPLATES: tuple[Template, ...] = (
              "number", longer=", before I wasted my first month"),
     Template("myth test", "{X}: {n} myths, tested", "Open on the myth in big letters, then the verdict stamp.",
              "number", longer=" one by one on camera, so you don't have to"),
-    Template("rating", "{X}: rating {n} viral hacks", "Show the score card before the first hack.", "number", 50,
+    Template("rating", "{X}: I rated {n} viral hacks", "Show the score card before the first hack.", "number", 50,
              ("funny",), longer=" from useless to genuinely brilliant"),
     Template("tutorial", "{X} for beginners in {n} simple steps",
              "Show the finished result, then rewind to step 1.", "number", 55, ("educational",),

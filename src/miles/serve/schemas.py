@@ -259,6 +259,13 @@ class HorizonOut(BaseModel):
     p10: float = Field(description="10th percentile of views at this age.")
     p50: float = Field(description="Median views at this age.")
     p90: float = Field(description="90th percentile of views at this age.")
+    back_tested: bool | None = Field(
+        None,
+        description="Whether forecasts like this one (this channel size at this age; early: views read this soon) "
+        "were measured on test videos from channels the model never trained on. false: no test video measured it, "
+        "so its error is unknown and likely larger than the accuracy sentence says; null: the model records no "
+        "accuracy table.",
+    )
 
     @field_serializer("p10", "p50", "p90")
     def _views(self, value: float) -> float:

@@ -98,6 +98,7 @@ def _horizons(raw: Any) -> list[HorizonOut]:
             p10=float(field_of(q, "p10")),
             p50=float(field_of(q, "p50")),
             p90=float(field_of(q, "p90")),
+            back_tested=field_of(q, "back_tested"),  # None in forecasts stored before it was recorded
         )
         for h, q in items
     ]
