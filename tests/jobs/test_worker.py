@@ -54,3 +54,23 @@ def test_blocking_scheduler_runs_jobs_in_process(sqlite_settings: Settings, monk
             time.sleep(0.05)
         scheduler.shutdown(wait=True)
         thread.join(timeout=10)
+
+
+def test_only_a_running_worker_counts_as_one(sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-off `miles track run` left a run that made pages say a worker would collect the user's niche for 10
+    minutes, and nothing did; now the scheduler's jobs mark the worker present, and a stopping worker says so."""
+    from miles.jobs import tasks
+    from miles.serve.services.collections import worker_running
+
+    def quick(_settings: Settings, _beat: object) -> dict[str, object]:
+        return {"status": "ok"}
+
+    monkeypatch.setattr(schedule_mod, "SCHEDULE", (PeriodicJob("quick", timedelta(hours=1), quick, "q"),))
+    run_once(sqlite_settings, names=["quick"])  # `miles worker --once`, `miles track run`: one-off
+    assert worker_running(sqlite_settings) is False
+    scheduler = build_scheduler(sqlite_settings, names=["quick"])
+    job = scheduler.get_job("quick")
+    assert job.func(*job.args)["status"] == "ok"  # what the scheduler calls on each interval
+    assert worker_running(sqlite_settings) is True
+    tasks.forget_worker(sqlite_settings)  # run_forever's way out
+    assert worker_running(sqlite_settings) is False

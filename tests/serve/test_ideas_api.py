@@ -12,6 +12,7 @@ from tests.serve.conftest import ENCODERS, ApiUser, make_user, serving
 from miles.config import Settings
 from miles.domain import utcnow
 from miles.jobs.ingest import import_demo_data
+from miles.jobs.tasks import mark_worker_alive
 from miles.model.predict import Predictor
 from miles.serve.app import create_app
 from miles.store.db import session_scope
@@ -44,8 +45,11 @@ def test_ideas_queue_a_collection_for_a_stale_niche_and_are_stored_per_user(
     assert run_id is not None and result["freshness"]["worker_running"] is False
     waits = [note for note in result["notes"] if "not being refreshed" in note]  # said in a creator's words first
     assert waits and "whoever runs Miles" in waits[0] and "miles worker" in waits[0], result["notes"]
-    with session_scope(db_settings) as session:  # a worker's tracking poll leaves a run every 5 minutes
+    with session_scope(db_settings) as session:  # a one-off `miles track run` is no worker: nothing will collect
         start_run(session=session, job="track", now=utcnow())
+    once = ideas_client.post(f"{API}/ideas", json={"topic": "music", "vibe": "funny", "n": 3}).json()
+    assert once["freshness"]["worker_running"] is False
+    mark_worker_alive(db_settings)  # what each job a running worker's scheduler starts does first
     again = ideas_client.post(f"{API}/ideas", json={"topic": "music", "vibe": "calm", "n": 3}).json()
     assert again["freshness"]["worker_running"] is True
     assert any("collected in the background" in note for note in again["notes"])

@@ -43,7 +43,9 @@ def configure(settings: Settings) -> Celery:
 
 def _periodic(name: str) -> Any:
     def run() -> dict[str, Any]:
-        return job_named(name).run(get_settings())
+        settings = get_settings()
+        tasks.mark_worker_alive(settings)  # beat sends a job every minute: the pages know a worker is there
+        return job_named(name).run(settings)
 
     run.__name__ = run.__qualname__ = f"{name}_task"
     return app.task(name=f"miles.{name}")(run)

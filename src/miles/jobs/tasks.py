@@ -52,6 +52,34 @@ def holder_alive(holder: str) -> bool | None:
     return True
 
 
+WORKER_PRESENCE_TTL_S = 600.0  # twice the tracking poll's 5 minutes; each scheduled job renews it
+_PROCESS_HOLDER: dict[int, str] = {}
+
+
+def process_holder() -> str:
+    """This process's holder id (one per pid: a forked Celery child is a worker of its own)."""
+    return _PROCESS_HOLDER.setdefault(os.getpid(), holder_id())
+
+
+def mark_worker_alive(settings: Settings) -> None:
+    """A scheduled job of a long-running worker marks it present, so pages can say queued niches will be collected;
+    a database hiccup here never fails the job."""
+    try:
+        with session_scope(settings) as session:
+            job_repo.mark_worker_alive(session=session, holder=process_holder(), now=utcnow(),
+                                       ttl_s=WORKER_PRESENCE_TTL_S)  # fmt: skip
+    except Exception:
+        log.warning("could not mark the worker present", exc_info=True)
+
+
+def forget_worker(settings: Settings) -> None:
+    try:
+        with session_scope(settings) as session:
+            job_repo.forget_worker(session=session, holder=process_holder())
+    except Exception:
+        log.warning("could not mark the worker gone", exc_info=True)
+
+
 class LockHeld(Exception):
     def __init__(self, name: str, holder: str | None) -> None:
         super().__init__(f"job {name!r} is already running ({holder or 'unknown holder'})")

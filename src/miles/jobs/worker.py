@@ -80,6 +80,12 @@ def _safe_run(job: PeriodicJob, settings: Settings) -> JobResult:
     return result
 
 
+def _scheduled_run(job: PeriodicJob, settings: Settings) -> JobResult:
+    """A job the running worker's scheduler started: it also renews the worker's presence (a one-off run does not)."""
+    tasks.mark_worker_alive(settings)
+    return _safe_run(job, settings)
+
+
 def build_scheduler(settings: Settings, *, names: Sequence[str] | None = None, first_run_now: bool = True) -> Any:
     """An APScheduler ``BlockingScheduler`` with one interval job per selected ``PeriodicJob``."""
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -88,7 +94,7 @@ def build_scheduler(settings: Settings, *, names: Sequence[str] | None = None, f
     start = utcnow() + timedelta(seconds=1)
     for job in selected_jobs(names):
         scheduler.add_job(
-            _safe_run,
+            _scheduled_run,
             "interval",
             args=(job, settings),
             seconds=job.every(settings).total_seconds(),
@@ -111,4 +117,6 @@ def run_forever(settings: Settings, *, names: Sequence[str] | None = None) -> No
             scheduler.start()
         except (KeyboardInterrupt, SystemExit):
             tasks.STOP.set()
+        finally:
+            tasks.forget_worker(settings)
         log.info("worker stopping")

@@ -41,8 +41,8 @@ class Queued:
 
 
 def worker_active(session: Session, *, now: datetime | None = None) -> bool:
-    """A worker counts as running when it left a trace in the last ``WORKER_SEEN_S`` (its tracking poll starts a
-    run every 5 minutes; a job lock, refreshed by its heartbeat, is held while it works)."""
+    """A worker counts as running while its presence is live (each job its scheduler starts renews it for 10
+    minutes; the tracking poll runs every 5) or when it handled a queued request in the last ``WORKER_SEEN_S``."""
     now = now or utcnow()
     seen = jobs.worker_last_seen(session=session, now=now)
     return seen is not None and seen >= now - timedelta(seconds=WORKER_SEEN_S)

@@ -6,6 +6,7 @@ them at once. Acquiring is one atomic statement: insert the lock, or take it ove
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -122,15 +123,32 @@ def requeue_running_requests(*, session: Session) -> list[int]:
     return [run.id for run in runs]
 
 
+WORKER_LOCK = "worker:"  # + the process's holder id: a running worker's presence, renewed by each scheduled job
+
+
+def mark_worker_alive(*, session: Session, holder: str, now: datetime, ttl_s: float) -> None:
+    """A scheduled job of a long-running worker (``miles worker``, a Celery worker fed by beat) says the worker is
+    there until ``now + ttl_s``; one-off commands (``miles track run``, ``miles collect``) never do."""
+    name = f"{WORKER_LOCK}{hashlib.sha256(holder.encode()).hexdigest()[:24]}"  # a host name may be long; names are 64
+    acquire_lock(session=session, name=name, holder=holder, now=now, ttl_s=ttl_s)
+
+
+def forget_worker(*, session: Session, holder: str) -> None:
+    """A worker that stops says so at once (otherwise its presence lasts until it expires)."""
+    mine = JobLock.name.startswith(WORKER_LOCK, autoescape=True) & (JobLock.holder == holder)
+    session.execute(delete(JobLock).where(mine))
+
+
 def worker_last_seen(*, session: Session, now: datetime) -> datetime | None:
-    """When a worker last showed signs of life: the newest run a worker started (every job but the web app's queued
-    requests; ``poll_tracking`` starts one every 5 minutes) or a job lock held now, whichever is later."""
-    started = session.scalar(select(func.max(JobRun.started_at)).where(JobRun.job != REQUEST_JOB))
+    """When a worker last showed signs of life: a worker presence renewed by a scheduled job (``now`` while one is
+    live) or a queued request it handled, whichever is later. A run started by a one-off command does not count: a
+    ``miles track run`` made every page say a worker would collect the user's niche, and nothing ever did."""
     handled = session.scalar(
         select(func.max(JobRun.finished_at)).where(JobRun.job == REQUEST_JOB, JobRun.finished_at.is_not(None))
     )
-    locked = now if session.scalar(select(func.count()).where(JobLock.expires_at >= now)) else None
-    seen = [t for t in (started, handled, locked) if t is not None]
+    live = select(func.count()).where(JobLock.name.startswith(WORKER_LOCK, autoescape=True), JobLock.expires_at >= now)
+    present = now if session.scalar(live) else None
+    seen = [t for t in (handled, present) if t is not None]
     return max(seen) if seen else None
 
 
