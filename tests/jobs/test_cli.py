@@ -72,6 +72,20 @@ def test_a_run_that_collects_nothing_exits_non_zero(cli_env: Settings, site: Loc
     assert json.loads(result.output)["failed"] == {"listing: http_404": 1}
 
 
+def test_the_entry_point_keeps_a_failed_runs_exit_code(
+    cli_env: Settings, site: LocalSite, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`miles` (the console script) printed "failed" and exited 0: outside standalone mode Typer hands a command's
+    Exit(1) back as a return value, which the entry point dropped."""
+    from miles.cli.main import run
+
+    gone = site.add("/v/gone2.html", Route(404))
+    monkeypatch.setattr("sys.argv", ["miles", "collect", "video", gone, "--json"])
+    with pytest.raises(SystemExit) as exited:
+        run()
+    assert exited.value.code == 1 and json.loads(capsys.readouterr().out)["status"] == "failed"
+
+
 def test_commands_reject_bad_input(cli_env: Settings) -> None:
     with pytest.raises(InvalidInput, match="is a URL"):
         runner.invoke(app, ["collect", "search", "https://x.org/a"], catch_exceptions=False)

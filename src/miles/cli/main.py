@@ -72,7 +72,7 @@ user_cmds.register(app)
 def run() -> None:
     """Console-script entry point: maps MilesError to one red line and exit code 1."""
     try:
-        app(standalone_mode=False, prog_name="miles")  # `python -m miles.cli` too: usage reads `miles ...`
+        code = app(standalone_mode=False, prog_name="miles")  # `python -m miles.cli` too: usage reads `miles ...`
     except MilesError as exc:
         if STATE.debug or not exc.expected:
             err_console.print_exception()
@@ -97,6 +97,10 @@ def run() -> None:
             sys.exit(1)
         err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for details)")
         sys.exit(2)
+    # outside standalone mode a command's `typer.Exit(1)` comes back as its code: `miles collect search` that
+    # collected nothing printed "failed" and exited 0, so scripts and cron never noticed
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def _no_tables(exc: Exception) -> bool:
