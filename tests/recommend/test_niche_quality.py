@@ -187,6 +187,9 @@ def test_function_words_do_not_find_a_niche(gaming: Settings) -> None:
         fillers_only = niche_repo.search_video_ids(session=session, topic="pour de", skip=filler_words("pour de"))
     assert loose and not found  # "pour" and "de" alone matched the French gaming setups
     assert fillers_only  # a topic of nothing but function words still searches them
+    # a subject the long English stop list carries is still the subject ("home workouts" was searched as "workouts")
+    assert subject_words("home workouts") == ["home", "workouts"] and "home" not in filler_words("workouts at home")
+    assert subject_words("computer setup for the office") == ["computer", "setup", "office"]
 
 
 def test_outliers_are_the_niche_videos_that_beat_their_expectation(gaming: Settings, embed: Embedder) -> None:
