@@ -20,6 +20,16 @@ def topic_terms(topic: str) -> list[str]:
     return [w for w in words(topic) if len(w) >= 2][:8]
 
 
+def searched_form(term: str) -> tuple[str, bool]:
+    """A topic word as searched, and whether as a prefix: a word of 4 letters or more by its singular's prefix, so
+    "workout" finds "workouts" and "workouts" finds "workout" (each missed the other: "home workouts" found 2 videos,
+    "home workout" 22); a shorter one as typed ("car" is not "cards")."""
+    if len(term) < 4:
+        return term, False
+    plural = term.endswith("s") and not term.endswith("ss") and len(term) > 4
+    return (term[:-1] if plural else term), True
+
+
 def search_video_ids(
     *, session: Session, topic: str, limit: int = 400, platform: str | None = None, skip: Collection[str] = ()
 ) -> list[str]:
@@ -30,9 +40,10 @@ def search_video_ids(
     terms = [w for w in words if w not in skip] or words
     if not terms:
         return []
+    forms = [searched_form(t) for t in terms]
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+        match = " OR ".join('"' + t.replace('"', "") + '"' + ("*" if prefix else "") for t, prefix in forms)
         ids = session.execute(
             text(
                 "SELECT v.id FROM videos_fts f JOIN videos v ON v.rowid = f.rowid "
@@ -43,14 +54,14 @@ def search_video_ids(
         )
         found = [r[0] for r in ids]
     else:
-        query = " | ".join(terms)
+        query = " | ".join(t + (":*" if prefix else "") for t, prefix in forms)
         stmt = text(
             "SELECT id FROM videos WHERE to_tsvector('simple', title) @@ to_tsquery('simple', :q) "
             "AND (CAST(:p AS varchar) IS NULL OR platform = :p) AND source IS DISTINCT FROM :typed LIMIT :n"
         )
         found = [r[0] for r in session.execute(stmt, {"q": query, "n": limit, "p": platform, "typed": MANUAL_SOURCE})]
     if len(found) < limit:
-        like = or_(*[Video.title.ilike(f"%{t}%") for t in terms]) & Video.source.is_distinct_from(MANUAL_SOURCE)
+        like = or_(*[Video.title.ilike(f"%{t}%") for t, _ in forms]) & Video.source.is_distinct_from(MANUAL_SOURCE)
         if platform is not None:
             like = like & (Video.platform == platform)
         extra = session.scalars(select(Video.id).where(like).limit(limit)).all()
