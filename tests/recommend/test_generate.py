@@ -154,6 +154,11 @@ def test_a_topic_typed_in_lower_case_is_spelt_as_the_niche_spells_it() -> None:
     assert niche_casing("ssd upgrade", titles) == "ssd upgrade"  # one SSD, one ssd: not most of them
     assert niche_casing("best pasta", ["Best Pasta Ever", "BEST PASTA"]) == "best pasta"  # title case is no spelling
     assert niche_casing("Iphone", titles) == "Iphone"  # the creator's own capitals are kept
+    # capitals are shouting, not spelling, past an acronym's length or in a title mostly in capitals ("PASTA against
+    # the clock: beat my time" copied "FRESH PASTA Recipe Relay Challenge")
+    shouted = ["FRESH PASTA Recipe Relay Challenge", "PASTA time", "GENIUS FOOD HACKS AND FUNNY TRICKS", "FOOD art"]
+    assert niche_casing("pasta", shouted) == "pasta" and niche_casing("food", shouted) == "food"
+    assert niche_casing("nasa", ["NASA launch", "NASA news", "nasa"]) == "NASA"  # an acronym still is one
     x = "iPhone tricks"
     assert _fill("{X}: the detail pros never skip", x, 3, 2026) == "iPhone tricks: the detail pros never skip"
     assert _fill("{n} mistakes beginners make with {x}", x, 3, 2026) == "3 mistakes beginners make with iPhone tricks"

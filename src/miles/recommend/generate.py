@@ -80,8 +80,12 @@ def niche_casing(phrase: str, titles: list[str]) -> str:
     alone is title case, not the word's spelling; the creator's own capitals are kept."""
     forms: dict[str, Counter[str]] = {}
     for title in titles:
-        for word in WORD.findall(title):
-            forms.setdefault(word.lower(), Counter())[word] += 1
+        found = WORD.findall(title)
+        long = [w for w in found if len(w) >= 2]
+        caps = sum(w.isupper() for w in long)
+        shouting = caps >= SHOUTING_MIN_WORDS and caps * 2 > len(long)  # "SSD vs HDD" is not
+        for word in found:
+            forms.setdefault(word.lower(), Counter())[_spelling(word, shouting)] += 1
 
     def spelt(match: re.Match[str]) -> str:
         word = match.group(0)
@@ -93,6 +97,17 @@ def niche_casing(phrase: str, titles: list[str]) -> str:
         return form if special and count * 2 > sum(seen.values()) else word
 
     return WORD.sub(spelt, phrase)
+
+
+ACRONYM_MAX_LETTERS = 4  # SSD, NASA, ASMR, HDMI; a longer word in capitals is shouting ("FRESH PASTA Recipe")
+SHOUTING_MIN_WORDS = 3  # a title of mostly capitals, at least this many: "GENIUS FOOD HACKS AND FUNNY TRICKS"
+
+
+def _spelling(word: str, shouting: bool) -> str:
+    """How a title spells ``word``, as evidence of its spelling: capitals are shouting, not spelling, in a title
+    mostly in capitals or past an acronym's length ("PASTA against the clock" copied a shouting title)."""
+    caps = word.isupper() and len(word) >= 2
+    return word.lower() if caps and (shouting or len(word) > ACRONYM_MAX_LETTERS) else word
 
 
 def _capitalised(text: str) -> str:
@@ -142,7 +157,7 @@ class OfflineGenerator:
     names the outliers and patterns it used, or says that the niche gave no evidence. Deterministic per seed."""
 
     name = "offline"
-    version = "11"  # part of the ideas cache key: a new recipe must not serve old cached ideas
+    version = "12"  # part of the ideas cache key: a new recipe must not serve old cached ideas
 
     def __init__(self, *, year: int | None = None) -> None:
         self.year = year
