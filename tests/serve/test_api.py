@@ -199,6 +199,11 @@ def test_early_views_switch_mode(predictor_client: TestClient, db_settings: Sett
     assert row.inputs["publish_at"] == "2026-01-01T10:00:00" and row.inputs["early_views"] == [
         {"age_h": 2.0, "views": 900}
     ]
+    # the text the Score page's box and `miles predict --early-views` take ("Input should be a valid list" before)
+    typed = predictor_client.post(f"{API}/predict", json={**draft, "early_views": "2:900"}).json()["prediction"]
+    assert typed["horizons"] == pred["horizons"]
+    bad = predictor_client.post(f"{API}/predict", json={**draft, "early_views": "1:150, 900"})
+    assert bad.status_code == 422 and "'900' is not AGE:VIEWS" in bad.text and "valid list" not in bad.text
     prepublish = predictor_client.post(f"{API}/predict", json={**draft, "early_views": []}).json()["prediction"]
     assert prepublish["mode"] == "prepublish" and "early_views" not in prepublish["inputs_used"]
     falling = [{"age_h": 1, "views": 50}, {"age_h": 6, "views": 20}]  # a count never falls: refused, nothing stored

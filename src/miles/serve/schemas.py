@@ -27,6 +27,7 @@ from miles.domain import (
     checked_utc,
     control_char_problem,
 )
+from miles.errors import InvalidInput
 from miles.features.draft import falling_views
 from miles.inputs import (
     MAX_AGE_H,
@@ -39,6 +40,7 @@ from miles.inputs import (
     parse_age_h,
     parse_category,
     parse_duration,
+    parse_early_views,
     parse_subscribers,
     parse_title,
     parse_views,
@@ -221,7 +223,10 @@ class DraftIn(_In):
     )
     thumbnail_base64: str | None = Field(None, description="Thumbnail image (JPEG, PNG, WebP, GIF) as base64.")
     early_views: list[EarlyViewIn] = Field(
-        default_factory=list, max_length=50, description="Views read after publishing; any given means mode=early."
+        default_factory=list,
+        max_length=50,
+        description="Views read after publishing; any given means mode=early. A list of {age_h, views}, or the text "
+        "the Score page's box and `miles predict --early-views` take: '1:150, 6:900; 2d:15k'.",
     )
     variants: list[VariantIn] = Field(default_factory=list, max_length=20, description="Alternatives to rank.")
 
@@ -234,6 +239,17 @@ class DraftIn(_In):
         return [t for t in cleaned if t]
 
     _title_read = field_validator("title", mode="before")(_title)
+
+    @field_validator("early_views", mode="before")
+    @classmethod
+    def _early_views_text(cls, early: Any) -> Any:
+        """'1:150, 6:900' as the Score page and the CLI read it (the API answered "Input should be a valid list")."""
+        if not isinstance(early, str):
+            return early
+        try:
+            return [{"age_h": age_h, "views": views} for age_h, views in parse_early_views(early, "early_views")]
+        except InvalidInput as exc:
+            raise ValueError(exc.message.removeprefix("early_views: ")) from None
 
     @field_validator("early_views")
     @classmethod
