@@ -55,6 +55,16 @@ def test_nan_and_infinity_are_not_numbers(client: TestClient) -> None:
         assert r.json()["error"]["message"] == f"invalid request: {field}: {said}"
 
 
+def test_a_time_that_is_no_date_says_so_in_words(client: TestClient) -> None:
+    """ "tomorrow 5pm" got pydantic's "invalid character in year"."""
+    for typed, said in (
+        ("tomorrow 5pm", "'tomorrow 5pm' is not a date and time (try 2026-03-01T17:00:00Z)"),
+        ("2026-13-01", "'2026-13-01' is not a date and time (month must be in 1..12; try 2026-03-01T17:00:00Z)"),
+    ):
+        r = client.post(API + "/predict", json={"title": "x", "publish_at": typed})
+        assert r.status_code == 422 and r.json()["error"]["message"] == f"invalid request: body.publish_at: {said}"
+
+
 def test_a_broken_multipart_form_is_422(client: TestClient) -> None:
     headers = {"content-type": "multipart/form-data; boundary=abc"}
     r = client.post(API + "/predict/upload", content=b"--abc\r\nTrue--abc--\r\n", headers=headers)

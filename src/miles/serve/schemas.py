@@ -57,6 +57,18 @@ def _publish_time(value: datetime) -> datetime:
     return value
 
 
+def _iso_text(value: Any) -> Any:
+    """A text time ISO 8601 cannot read, in the words of the Score form and the CLI (pydantic said "invalid
+    character in year" of "tomorrow 5pm")."""
+    if isinstance(value, str) and not value.strip().isdigit():
+        try:
+            datetime.fromisoformat(value.strip().replace("z", "Z"))
+        except ValueError as exc:
+            why = "" if str(exc).startswith("Invalid isoformat") else f"{exc}; "  # "month must be in 1..12"
+            raise ValueError(f"{value[:40]!r} is not a date and time ({why}try 2026-03-01T17:00:00Z)") from None
+    return value
+
+
 def _refuse_bool(value: Any) -> Any:
     if isinstance(value, bool):  # JSON true is not 1 view, 1 second, 1 hour or category 1
         raise PydanticCustomError("invalid_input", "expected a number or text such as '1.2k', not true/false")
@@ -109,7 +121,7 @@ DURATION_EXAMPLES = [35, "0:35", "1m30s"]
 SUBSCRIBERS_EXAMPLES = [1200, "1,200", "15k", "1.5M", "2万"]
 
 
-PublishTime = Annotated[datetime, AfterValidator(_publish_time)]
+PublishTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_publish_time)]
 """A publish time between 2005 and one year ahead (ValueError, hence 422, otherwise)."""
 UtcTime = Annotated[datetime, AfterValidator(checked_utc)]
 """Any time UTC can hold, converted to UTC (year 1 at +14:00 is a 422, not an OverflowError)."""
