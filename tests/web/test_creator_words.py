@@ -86,12 +86,14 @@ def test_the_model_and_quality_pages_speak_to_creators_and_explain_commands(web:
 def test_history_rows_say_which_were_scored_from_views_and_what_the_badge_counts(web: TestClient) -> None:
     sign_up(web)
     scored(web, alt_title="Sourdough in one minute")
-    scored(web, early_views="1:120, 6:900")
+    scored(web, early_views="1:120, 6:900", subscribers="12k")
     page = web.get("/history").text
     rows = [text_of(r) for r in page.split("<tr>")[2:]]
     early, ranked = rows
     assert "from views so far" in early and "from views so far" not in ranked
     assert "2 versions compared" in ranked and "ranked" not in ranked
+    # the same title scored twice is told apart by what it was scored with
+    assert "0:45 · 12,000 subscribers" in early and "0:45" in ranked and "subscriber" not in ranked
 
 
 def test_a_horizon_no_test_video_measured_is_marked_on_the_page(web: TestClient) -> None:

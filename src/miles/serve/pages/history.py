@@ -40,6 +40,7 @@ def _prediction_out(row: PredictionRecord) -> dict[str, Any]:
         "model_version": row.model_version,
         "title": (row.inputs or {}).get("title"),
         "duration_s": (row.inputs or {}).get("duration_s"),
+        "subscribers": (row.inputs or {}).get("channel_subscribers"),  # told apart from the same title's other scores
         "had_thumbnail": bool((row.inputs or {}).get("thumbnail_sha256")),
         "mode": prediction.get("mode"),
         "horizons": prediction.get("horizons") or [],
