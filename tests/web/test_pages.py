@@ -333,6 +333,8 @@ def test_static_files_and_plotly_are_served_locally(web: TestClient) -> None:
     assert web.get("/static/miles.css").status_code == 200 and web.get("/static/miles.js").status_code == 200
     home = web.get("/").text
     assert "cdn" not in home.lower() and "/static/miles.js" in home
+    icon = web.get("/favicon.ico")  # asked for whatever the page links: it was a 404 in every log
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml" and b"<svg" in icon.content
 
 
 def test_unknown_pages_get_an_html_error_and_api_keeps_json(web: TestClient) -> None:
