@@ -21,7 +21,7 @@ def test_score_reads_typed_numbers_and_echoes_the_draft(web: TestClient) -> None
         "publish_at": "2026-12-20T17:00",
         "alt_title": [COMMA_TITLE, "Why is my sourdough dense?"],
         "alt_duration": ["0:58", ""],
-        "alt_hour": ["5pm", ""],
+        "alt_hour": ["5pm", "17", ""],  # one hour typed twice is one alternative, not two alike rows
     }
     twin = web.post("/score.json", data=form, headers={"X-CSRF-Token": token})
     assert twin.status_code == 200, twin.text

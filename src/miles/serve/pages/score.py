@@ -83,7 +83,19 @@ def variants_from_form(
             }
             for problem in sorted(problems or {str(exc.errors()[0]["msg"]).removeprefix("Value error, ")}):
                 errors.items.append({"field": field, "message": f"{label}: {problem}"})
-    return variants
+    return _distinct(variants)
+
+
+def _distinct(variants: list[VariantIn]) -> list[VariantIn]:
+    """Each alternative once: "17" and "5pm" (or a title typed twice) were two rows "posted at 17:00 UTC"."""
+    seen: set[str] = set()
+    out = []
+    for variant in variants:
+        key = variant.model_dump_json(exclude={"label"})
+        if key not in seen:
+            seen.add(key)
+            out.append(variant)
+    return out
 
 
 def _in_zone(text: str, tz: tzinfo) -> str:
