@@ -271,3 +271,23 @@ def test_a_video_names_the_subject_in_any_form() -> None:
     assert not names_the_subject(["budget", "gaming", "pc"], "My End-Game Gaming TV - LG C9 OLED")  # 1 of 3
     assert names_the_subject(["budget", "gaming", "pc"], "Upgrading a $60 ASUS gaming laptop #pc")  # 2 of 3
     assert not names_the_subject(["iphone"], "料理の裏技 #shorts") and names_the_subject(["料理"], "簡単料理レシピ")
+
+
+def test_a_wrong_guess_of_a_short_topics_language_does_not_empty_the_niche() -> None:
+    """ "feta pasta" is read as Portuguese (a two-word guess): its three English videos, all there were, were dropped
+    as "other language" because the fallback to every language waited for five of them."""
+    titles = ["The viral feta pasta, made in 60 seconds", "I tried the baked feta pasta everyone is making",
+              "Feta pasta for a busy weeknight dinner"]  # fmt: skip
+    rows = {f"v{i}": {"title": t, "channel_id": f"UC{i}", "duration_s": 40.0, "description": "", "tags": []}
+            for i, t in enumerate(titles)}  # fmt: skip
+    found = select("feta pasta", list(rows), rows, None, Filters(), lambda _channels: {})
+    assert found.topic_language not in (None, "en")  # the guess this test is about; if it changes, pick another
+    assert found.ids == ["v0", "v1", "v2"] and found.language_fallback and not found.dropped
+    # a guess that keeps more videos than it drops holds: two French videos kept, one English one left out
+    mixed = ["Pâtes à la feta, la recette virale", "Mes pâtes à la feta du soir",
+             "Pâtes à la feta: I tried the viral recipe in English today"]  # fmt: skip
+    french = {f"f{i}": {"title": t, "channel_id": f"UCf{i}", "duration_s": 40.0, "description": "", "tags": []}
+              for i, t in enumerate(mixed)}  # fmt: skip
+    asked = select("pâtes à la feta", list(french), french, None, Filters(), lambda _channels: {})
+    assert asked.topic_language == "fr" and sorted(asked.ids) == ["f0", "f1"] and not asked.language_fallback
+    assert asked.dropped == {"other language": 1}

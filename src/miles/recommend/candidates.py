@@ -39,7 +39,7 @@ SHORTS_MAX_S = 180.0  # YouTube Shorts may run up to three minutes
 LANGUAGES = ("en", "fr", "es", "pt", "de", "it", "nl", "ja", "ko", "zh", "ru", "hi", "ar", "tr", "id", "pl")
 MIN_LANGUAGE_CONFIDENCE = 0.3  # measured on titles: below this the guess is noise
 TOPIC_LANGUAGE_CONFIDENCE = 0.4  # a topic is a few words: a weaker guess still beats none
-MIN_IN_LANGUAGE = 5  # "auto" keeps to the topic's language only when that leaves at least this many videos
+MIN_IN_LANGUAGE = 5  # "auto" keeps to the topic's language when that leaves this many videos, or more than it drops
 TAGS_IN_TEXT = 10
 # Paid promotions, app-install and shop ads, giveaways: what a creator cannot copy as a video idea.
 _AD = re.compile(
@@ -328,8 +328,14 @@ def select(
         out.ids.append(vid)
         out.info[vid] = info
     in_language = sum(1 for i in out.info.values() if same_language(i["language"], wanted))
-    if filters.language == "auto" and wanted and in_language < MIN_IN_LANGUAGE <= out.dropped["other language"]:
-        # a guessed topic language that empties the niche is more likely a wrong guess than a rule: any language
+    if (
+        filters.language == "auto"
+        and wanted
+        and in_language < MIN_IN_LANGUAGE
+        and out.dropped["other language"] > in_language
+    ):
+        # a guessed topic language that leaves fewer videos than it drops is more likely a wrong guess than a rule
+        # ("feta pasta" read as Portuguese dropped its 3 English videos, all there were): any language
         fallback = select(topic, matched_ids, rows, embed, replace(filters, language="any"), channel_titles)
         fallback.topic_language = topic_language
         fallback.language_fallback = True

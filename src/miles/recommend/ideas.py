@@ -58,7 +58,8 @@ REFERENCE_TTL_S = 24 * 3600
 # recomputed rather than served for another ideas_cache_ttl_s. 2: the subject-word relevance rule; 3: no multiple
 # without the channel's own uploads; 4: the ideas' language read from whole words of titles, not hashtags; 5: no
 # "no stored niche video is recent" when there is none; 6: the rating template reads "I rated 5 viral hacks", and a
-# subject the long English stop list carries ("home workouts") is searched for.
+# subject the long English stop list carries ("home workouts") is searched for, and a guessed topic language that
+# keeps fewer videos than it drops gives way to every language.
 RULES_VERSION = 6
 
 Scorer = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
