@@ -10,6 +10,8 @@ import re
 from fastapi.testclient import TestClient
 from tests.web.conftest import csrf, sign_up
 
+from miles.config import Settings
+
 SPOOF = "Your account is suspended, call 555-0100"
 
 
@@ -60,12 +62,16 @@ def test_stopping_tracking_redirects_to_track_which_says_so(web: TestClient) -> 
     assert again.status_code == 404 and f"you have no tracked video with id {tracked_id}" in again.text
 
 
-def test_the_track_page_never_shows_text_from_its_url(web: TestClient) -> None:
+def test_the_track_page_never_shows_text_from_its_url(web: TestClient, web_settings: Settings) -> None:
+    from miles.jobs.tasks import mark_worker_alive
+
     token = sign_up(web)
     added = web.post(
         "/track", data={"url": "https://youtu.be/sourdough20", "csrf_token": token}, follow_redirects=False
     )
     assert added.status_code == 303 and added.headers["location"] == "/track?added=sourdough20"
+    assert "Tracking sourdough20. No worker is running here" in web.get(added.headers["location"]).text
+    mark_worker_alive(web_settings)  # a running worker's scheduled job
     assert "Tracking sourdough20. New views arrive" in web.get(added.headers["location"]).text
     spoofed = web.get("/track", params={"added": SPOOF, "views": SPOOF}).text
     assert SPOOF not in spoofed and "555-0100" not in spoofed

@@ -21,6 +21,7 @@ from miles.serve.pages.forms import FieldProblems, form_page
 from miles.serve.pages.timezone import local_zone, parse_local
 from miles.serve.paging import Offset, next_offset
 from miles.serve.schemas import SafeStr
+from miles.serve.services.collections import worker_active
 from miles.serve.services.tracked import check_reading, tracked_forecasts, video_to_track
 from miles.serve.web_auth import CSRF_FIELD, check_csrf, put_flash, take_flash, write_cookie
 from miles.store.repos import tracked, videos
@@ -83,9 +84,12 @@ def _track_notice(page: Page, items: list[dict[str, Any]]) -> str | None:
     """The fixed confirmation for the form just sent; a video added names its id as stored, never the URL's text."""
     added = page.request.query_params.get("added")
     known = next((i["video_id"] for i in items if i["video_id"] == added), None)
-    if known is not None:
-        return f"Tracking {known}. New views arrive each time the worker polls it."
-    return notice(page, TRACK_NOTICES)
+    if known is None:
+        return notice(page, TRACK_NOTICES)
+    if not worker_active(page.session):  # it said views would arrive, and with no worker none ever did
+        return (f"Tracking {known}. No worker is running here, so no views arrive by themselves yet: whoever runs "
+                "Miles starts one with `miles worker`; meanwhile you can type the views you read below.")  # fmt: skip
+    return f"Tracking {known}. New views arrive each time the worker polls it."
 
 
 @router.get("/track")
