@@ -12,6 +12,7 @@ from tests.web.conftest import NICHE_VIDEOS, csrf, niche_frame, sign_up
 
 from miles.config import Settings
 from miles.domain import utcnow
+from miles.jobs.tasks import mark_worker_alive
 from miles.serve.app import create_app
 from miles.store.db import session_scope
 from miles.store.repos.jobs import start_run
@@ -361,8 +362,13 @@ def test_score_page_takes_the_creators_channel(web: TestClient, web_settings: Se
     assert "does not know the channel '@new_baker'" in unknown and "queued for collection" in unknown
     assert "nothing is collecting now" in unknown and "score again" not in unknown  # no worker: no promise
     assert "give your subscriber count" in unknown  # until then a typical channel stands in for it
-    with session_scope(web_settings) as session:  # a worker's tracking poll leaves a run every 5 minutes
+    with session_scope(web_settings) as session:  # a one-off `miles track run` is no worker
         start_run(session=session, job="track", now=utcnow())
+    once = html.unescape(
+        text_of(web.post("/score", data={**form, "channel": "@new_baker"}, headers={"HX-Request": "true"}).text)
+    )
+    assert "nothing is collecting now" in once
+    mark_worker_alive(web_settings)  # what each job a running worker's scheduler starts does first
     form["subscribers"] = "900"
     running = html.unescape(
         text_of(web.post("/score", data={**form, "channel": "@new_baker"}, headers={"HX-Request": "true"}).text)
