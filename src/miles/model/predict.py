@@ -610,7 +610,9 @@ class Predictor:
                     horizons=[
                         HorizonPrediction(
                             float(m.horizon_h[r]),
-                            *map(float, views[r]),
+                            float(views[r][0]),
+                            float(views[r][1]),
+                            float(views[r][2]),
                             back_tested=back_tested(
                                 loaded.accuracy,
                                 item.draft.channel_subscribers,
