@@ -24,7 +24,7 @@ from miles.recommend.candidates import (
     subject_words,
 )
 from miles.recommend.generate import OfflineGenerator
-from miles.recommend.ideas import Embedder, IdeasDeps, beating_expectation, run_ideas
+from miles.recommend.ideas import Embedder, IdeasDeps, beating_expectation, ideas_language, run_ideas
 from miles.recommend.outliers import MIN_BASELINE
 from miles.recommend.scoring import default_embedder
 
@@ -283,6 +283,8 @@ def test_a_wrong_guess_of_a_short_topics_language_does_not_empty_the_niche() -> 
     found = select("feta pasta", list(rows), rows, None, Filters(), lambda _channels: {})
     assert found.topic_language not in (None, "en")  # the guess this test is about; if it changes, pick another
     assert found.ids == ["v0", "v1", "v2"] and found.language_fallback and not found.dropped
+    outliers = [{"title": t, "language": "en"} for t in titles]  # ideas are written in the niche's language, not pt
+    assert ideas_language(found, outliers, "feta pasta") == "en"
     # a guess that keeps more videos than it drops holds: two French videos kept, one English one left out
     mixed = ["Pâtes à la feta, la recette virale", "Mes pâtes à la feta du soir",
              "Pâtes à la feta: I tried the viral recipe in English today"]  # fmt: skip

@@ -287,8 +287,10 @@ def ideas_language(found: Candidates, outliers: list[dict[str, Any]], topic: str
     else unknown (written in English, the pages' language). Most outliers of any title were no evidence: a niche
     shows videos in every language when the topic's cannot be told, and "iphone tricks" got French ideas from
     French iPhone videos while its outliers about iPhone tricks were English."""
-    if found.language or found.topic_language:
-        return found.language or found.topic_language
+    if found.language:
+        return found.language
+    if found.topic_language and not found.language_fallback:  # a guess the niche gave way on is no evidence either:
+        return found.topic_language  # "feta pasta" (guessed Portuguese) said its English niche was "in pt"
     said = words(topic)
     holding = [o for o in outliers if said and _holds_every_word(str(o.get("title", "")), said)]
     counts = Counter(str(o["language"]) for o in holding if o.get("language"))
