@@ -65,6 +65,16 @@ def test_a_time_that_is_no_date_says_so_in_words(client: TestClient) -> None:
         assert r.status_code == 422 and r.json()["error"]["message"] == f"invalid request: body.publish_at: {said}"
 
 
+def test_a_misspelt_field_names_the_right_one(client: TestClient) -> None:
+    """`subscribers` (as the pages label it) got "Extra inputs are not permitted" and no word of the right name."""
+    r = client.post(API + "/ideas", json={"topic": "rice", "subscribers": "12k"})
+    assert r.status_code == 422
+    said = "invalid request: body.subscribers: not a field of this request (did you mean 'channel_subscribers'?)"
+    assert r.json()["error"]["message"] == said
+    other = client.post(API + "/predict", json={"title": "x", "colour": "red"})
+    assert other.json()["error"]["details"][0]["message"] == "not a field of this request (/docs lists its fields)"
+
+
 def test_a_broken_multipart_form_is_422(client: TestClient) -> None:
     headers = {"content-type": "multipart/form-data; boundary=abc"}
     r = client.post(API + "/predict/upload", content=b"--abc\r\nTrue--abc--\r\n", headers=headers)

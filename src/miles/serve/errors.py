@@ -56,6 +56,24 @@ MISSING_WORDS = {"title": TITLE_EMPTY}
 missing, and the Score page's JSON twin said "body.title: Field required" where the page, CLI and API say this."""
 
 
+MEANT = {"subscribers": "channel_subscribers", "subs": "channel_subscribers", "duration": "duration_s",
+         "category": "category_id", "early": "early_views"}  # fmt: skip
+"""Fields people send by the name the pages show: a misspelt field was refused as "Extra inputs are not permitted"
+with no word of the right name."""
+
+
+def unknown_field_words(err: Mapping[str, Any]) -> str | None:
+    loc = tuple(err.get("loc", ()))
+    if err.get("type") != "extra_forbidden" or not loc:
+        return None
+    meant = MEANT.get(str(loc[-1]))
+    return (
+        f"not a field of this request (did you mean {meant!r}?)"
+        if meant
+        else ("not a field of this request (/docs lists its fields)")
+    )
+
+
 def missing_words(err: Mapping[str, Any]) -> str | None:
     loc = tuple(err.get("loc", ()))
     return MISSING_WORDS.get(str(loc[-1])) if err.get("type") == "missing" and loc else None
@@ -71,7 +89,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {
             "field": field_path(err.get("loc", ())),
-            "message": missing_words(err) or problem_message(err),
+            "message": missing_words(err) or unknown_field_words(err) or problem_message(err),
             "type": err.get("type"),
         }
         for err in exc.errors()
