@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from miles.config import Settings, get_settings
 from miles.domain import utcnow
+from miles.errors import WorkerStopping
 from miles.jobs.ingest import import_paths
 from miles.jobs.retrain import RetrainOptions, decide, retrain
 from miles.jobs.score import score_new_videos
@@ -136,6 +137,16 @@ def test_the_learning_loop_end_to_end(loop_env: Settings, sample: Path, jp_sampl
     with TestClient(create_app(settings)) as client:
         live = client.get("/api/v1/model").json()["live"]
     assert live["model_version"] == scored["model_version"] and (live["videos"], live["grades"]) == (4, 6)
+
+    def stop() -> None:  # SIGTERM: the worker's heartbeat raises at the next step, here right after training
+        raise WorkerStopping("the worker is stopping")
+
+    models = settings.data_dir / "models"
+    with pytest.raises(WorkerStopping):
+        retrain(settings, options=SMALL, heartbeat=stop)
+    assert not list(models.glob("challenger-*")), list(models.iterdir())  # it left its unregistered challenger
+    with session_scope(settings) as s:
+        assert s.scalar(select(ModelVersion.version).limit(1)) is None
 
     result = retrain(settings, options=replace(SMALL, leave_one_source_out=True))
     assert result["status"] == "ok", result

@@ -70,6 +70,13 @@ class RetrainOptions:
     thumbnail_embedding_min_videos: int = THUMBNAIL_MIN_VIDEOS
 
 
+def _remove_challengers(models: Path, stamp: str) -> None:
+    """A stopped worker (SIGTERM) or a failure leaves no unregistered challenger on disk (the kept one is registered
+    only once it has been judged): an interrupted retrain left ``challenger-<stamp>`` behind, used by nothing."""
+    for directory in models.glob(f"challenger-{stamp}*"):
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def retrain(
     settings: Settings,
     *,
@@ -95,23 +102,31 @@ def retrain(
     except InvalidInput as exc:  # too little data for an honest split: nothing to compare yet
         shutil.rmtree(out, ignore_errors=True)
         return {"job": "retrain", "status": "skipped", "reason": f"no challenger trained: {exc.message}"}
-    if heartbeat is not None:
-        heartbeat()
-    # the frame comes back with each video's image embedding when that was tried (the kept model may read it)
-    frame, out, version, metrics, ablation = try_thumbnail_features(frame, out, version, metrics, settings=settings,
-                                                                    options=options, overrides=overrides,
-                                                                    heartbeat=heartbeat)  # fmt: skip
-    append_ablation_to_card(out, ablation)
-    comparisons = {}
-    for task in TASKS:
-        comparisons[task] = compare_models(champion, out, frame, task=task, from_file=False,  # type: ignore[arg-type]
-                                           n_boot=options.n_boot, cache=embedding_cache(settings))  # fmt: skip
+    except BaseException:
+        _remove_challengers(out.parent, stamp)
+        raise
+    try:
         if heartbeat is not None:
             heartbeat()
-    loso = {task: compare_loso(champion, out, task) for task in TASKS}
-    promote, reason = decide(comparisons, loso)
-    record = retrain_record(champion, comparisons, promote=promote, reason=reason, videos=videos, loso=loso)
-    record["thumbnail_ablation"] = ablation
+        # the frame comes back with each video's image embedding when that was tried (the kept model may read it)
+        frame, out, version, metrics, ablation = try_thumbnail_features(frame, out, version, metrics,
+                                                                        settings=settings, options=options,
+                                                                        overrides=overrides,
+                                                                        heartbeat=heartbeat)  # fmt: skip
+        append_ablation_to_card(out, ablation)
+        comparisons = {}
+        for task in TASKS:
+            comparisons[task] = compare_models(champion, out, frame, task=task, from_file=False,  # type: ignore[arg-type]
+                                               n_boot=options.n_boot, cache=embedding_cache(settings))  # fmt: skip
+            if heartbeat is not None:
+                heartbeat()
+        loso = {task: compare_loso(champion, out, task) for task in TASKS}
+        promote, reason = decide(comparisons, loso)
+        record = retrain_record(champion, comparisons, promote=promote, reason=reason, videos=videos, loso=loso)
+        record["thumbnail_ablation"] = ablation
+    except BaseException:
+        _remove_challengers(out.parent, stamp)
+        raise
     with session_scope(settings) as session:
         headline = metrics["prepublish"].get("headline", {}).get("metrics", {})
         summary = {name: {k: v.get("value") for k, v in ms.items()} for name, ms in headline.items()}
