@@ -128,6 +128,16 @@ def test_cache_hit_miss_and_expiry(niche_settings: Settings) -> None:
     assert not other_vibe["cached"]
 
 
+def test_new_videos_are_a_new_answer(sqlite_settings: Settings) -> None:
+    """A niche answered "no video yet" was still answered so from the cache, for hours, after the import it advised."""
+    empty = run_ideas(settings=sqlite_settings, deps=deps(), topic="bread", vibe="cozy")
+    assert empty["candidates"] == 0 and not empty["cached"]
+    assert run_ideas(settings=sqlite_settings, deps=deps(), topic="bread", vibe="cozy")["cached"]
+    import_frame(bread_niche(pd.Timestamp(utcnow())), settings=sqlite_settings)
+    after = run_ideas(settings=sqlite_settings, deps=deps(), topic="bread", vibe="cozy")
+    assert not after["cached"] and after["candidates"] == 72
+
+
 def test_queries_are_per_user(niche_settings: Settings) -> None:
     with session_scope(niche_settings) as session:
         alice = create_user(session=session, email="alice@example.com", password="correct horse battery").id

@@ -111,10 +111,13 @@ def cache_key(
     generator: str,
     filters: Filters | None = None,
     subscribers: float | None = None,
+    store_mark: str | None = None,
 ) -> str:
+    """``store_mark``: when the newest niche-eligible video was stored; new videos are a new answer (an import after
+    "no video of this niche yet" was still answered from the cache for hours)."""
     chosen = (filters or Filters()).key()
     parts = [topic.strip().lower(), vibe.strip().lower(), n, seed, model_version, generator, chosen, subscribers]
-    parts.append(RULES_VERSION)
+    parts += [RULES_VERSION, store_mark]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
@@ -142,8 +145,10 @@ def run_ideas(
     filters = _checked(filters or Filters())
     generator = deps.generator or generator_for(settings)
     generator_id = f"{generator.name}/{generator.version}/{deps.platform}"
-    key = cache_key(topic, vibe, n, seed, deps.model_version, generator_id, filters, deps.subscribers)
     with session_scope(settings) as session:
+        newest = niche_repo.newest_video_at(session=session, platform=deps.platform)
+        key = cache_key(topic, vibe, n, seed, deps.model_version, generator_id, filters, deps.subscribers,
+                        newest.isoformat() if newest else None)  # fmt: skip
         cached = ideas_repo.cache_get(session=session, key=key, now=now)
     result = cached or _jsonable(_compute(settings, deps, generator, Request(topic, vibe, n, seed, filters), now))
     with session_scope(settings) as session:

@@ -20,6 +20,16 @@ def topic_terms(topic: str) -> list[str]:
     return [w for w in words(topic) if len(w) >= 2][:8]
 
 
+def newest_video_at(*, session: Session, platform: str) -> datetime | None:
+    """When the newest collected or imported video of ``platform`` was stored (typed ones never join a niche): part of
+    the ideas cache key, so a niche answered "no video yet" is answered again once videos arrive."""
+    stmt = select(func.max(Video.created_at)).where(
+        Video.platform == platform, Video.source.is_distinct_from(MANUAL_SOURCE)
+    )
+    found: datetime | None = session.scalar(stmt)
+    return found
+
+
 def searched_form(term: str) -> tuple[str, bool]:
     """A topic word as searched, and whether as a prefix: a word of 4 letters or more by its singular's prefix, so
     "workout" finds "workouts" and "workouts" finds "workout" (each missed the other: "home workouts" found 2 videos,
