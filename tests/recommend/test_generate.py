@@ -49,6 +49,15 @@ def test_offline_is_deterministic_for_a_seed_and_cites_outliers() -> None:
     assert any("question" in d.reasoning for d in first)  # the niche's winning pattern is cited
 
 
+def test_the_vibe_counts_as_much_as_a_winning_pattern() -> None:
+    """A niche's winning pattern (questions here) came before the vibe: "cozy" got no cozy idea among the first."""
+    evidence = context()
+    cozy = NicheContext(topic="bread", vibe="cozy", outliers=evidence.outliers, patterns=evidence.patterns)
+    firsts = [{d.format for d in OfflineGenerator(year=2026).generate(cozy, n=4, seed=seed)[:3]} for seed in range(8)]
+    assert any(f & {"routine", "ASMR"} for f in firsts), firsts  # before: three questions first, every time
+    assert any("question" in f for f in firsts), firsts  # the evidence still leads as often
+
+
 def test_offline_titles_fill_typed_slots_and_say_what_they_rest_on() -> None:
     drafts = OfflineGenerator(year=2026).generate(context(), n=5, seed=3)
     fills = {
