@@ -120,6 +120,20 @@
     });
   }, true);
 
+  // The header's account menu (a <details>) closes with Escape, focus back on its summary, and on a click outside it.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") { return; }
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    });
+  });
+  document.addEventListener("click", function (e) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(e.target)) { menu.open = false; }
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     syncTimeZone();
     if (window.htmx) {
