@@ -261,6 +261,26 @@ def format_elapsed(hours: float) -> str:
     return f"{hours / 24 / 30.4:.0f} months"
 
 
+def format_span(hours: float) -> str:
+    """6 -> '6 hours', 48 -> '2 days', 336 -> '2 weeks'."""
+    for unit, size in (("week", 168.0), ("day", 24.0), ("hour", 1.0)):
+        if hours >= size and (hours / size).is_integer():
+            n = int(hours / size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return format_age(hours)
+
+
+def format_age_window(min_h: float, max_h: float) -> str:
+    """An age window in words: (0, 6) -> 'in the first 6 hours', (48, 336) -> '2 days to 2 weeks after publishing',
+    (336, inf) -> 'past 2 weeks'. The accuracy table called 48 h-2 weeks "the first 2 weeks", which read as if a
+    1-hour forecast had been measured with it."""
+    if min_h <= 0:
+        return f"in the first {format_span(max_h)}"
+    if max_h >= 1e8:
+        return f"past {format_span(min_h)}"
+    return f"{format_span(min_h)} to {format_span(max_h)} after publishing"
+
+
 def format_duration(seconds: float) -> str:
     """``90`` -> ``1:30``; ``3723`` -> ``1:02:03``; fractions of a second kept (``1:30.5``)."""
     whole, frac = divmod(seconds, 1)

@@ -382,13 +382,14 @@ def test_accuracy_statement_without_enough_test_videos_says_so() -> None:
     rows = [{"band": 3, "ages": "first 2 weeks", "min_age_h": 48.0, "max_age_h": 336.0, "videos": 50,
              "rows": 80, "within_factor": 2.34}]  # fmt: skip
     assert accuracy_statement(rows, 50_000, 168.0) == (
-        "For channels of 10k–100k subscribers, forecasts for the first 2 weeks were within ×2.3 of the real views "
-        "for 8 of 10 videos (50 videos from channels Miles never trained on)."
-    )
+        "For channels of 10k–100k subscribers, forecasts of the views 2 days to 2 weeks after publishing were within "
+        "×2.3 of the real views for 8 of 10 videos (50 videos from channels Miles never trained on)."
+    )  # "for the first 2 weeks" (the table's old words for 2 days to 2 weeks) read as if 1 h had been measured
     assert "Not enough test videos from channels under 1,000 subscribers" in str(accuracy_statement(rows, 10, 168.0))
     assert accuracy_statement(rows, 50_000, 24.0) == (  # same size, another age: said so, not "not enough"
-        "For channels of 10k–100k subscribers, forecasts for the first 2 weeks were within ×2.3 of the real views "
-        "for 8 of 10 videos (50 videos from channels Miles never trained on - too few test videos at this "
+        "For channels of 10k–100k subscribers, forecasts of the views 2 days to 2 weeks after publishing were within "
+        "×2.3 of the real views for 8 of 10 videos (50 videos from channels Miles never trained on - too few test "
+        "videos at this "
         "forecast's age to measure it alone)."
     )
     assert accuracy_statement([], 10, 168.0) is None

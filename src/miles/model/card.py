@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from miles.inputs import format_age_window
+
 SANITY_SUBSCRIBERS = (1_000, 10_000, 1_000_000)
 SANITY_HORIZONS_H = (1.0, 24.0, 168.0)
 SANITY_TITLE = "How I fixed my slow laptop in 5 minutes"
@@ -256,8 +258,9 @@ def accuracy_table(rows: list[Mapping[str, Any]]) -> str:
         lines = ["| views read | within ×K for 8 of 10 videos | videos |", "|---|---|---|"]
         lines += [f"| {r['read']} | ×{r['within_factor']:.1f} | {r['videos']} |" for r in rows]
         return "\n".join(lines)
-    lines = ["| channel size | ages | within ×K for 8 of 10 videos | videos |", "|---|---|---|---|"]
-    lines += [f"| {BAND_LABELS[r['band']]} | {r['ages']} | ×{r['within_factor']:.1f} | {r['videos']} |" for r in rows]
+    lines = ["| channel size | views at | within ×K for 8 of 10 videos | videos |", "|---|---|---|---|"]
+    lines += [f"| {BAND_LABELS[r['band']]} | {format_age_window(r['min_age_h'], r['max_age_h'])} | "
+              f"×{r['within_factor']:.1f} | {r['videos']} |" for r in rows]  # fmt: skip
     return "\n".join(lines)
 
 

@@ -46,7 +46,7 @@ from miles.features.draft import (
 )
 from miles.features.labels import VIRAL_DEFINITION
 from miles.features.schema import Task, subscriber_bucket
-from miles.inputs import format_age
+from miles.inputs import format_age, format_age_window, format_span
 from miles.model.artifact import read_manifest
 from miles.model.embed_features import (
     PREDICT_SELECTION,
@@ -251,7 +251,8 @@ def accuracy_statement(
     r = match[0] if match else min(same_band, key=lambda r: _age_distance(r, horizon_h))
     caveat = "" if match else " - too few test videos at this forecast's age to measure it alone"
     later = _later_clause(same_band, r, last_h) if match else ""
-    return (f"For {label}, forecasts for the {r['ages']} were within ×{r['within_factor']:.1f} of the real views for "
+    window = format_age_window(r["min_age_h"], r["max_age_h"])
+    return (f"For {label}, forecasts of the views {window} were within ×{r['within_factor']:.1f} of the real views for "
             f"8 of 10 videos ({r['videos']:,} videos from channels Miles never trained on{caveat})"
             f"{later}.")  # fmt: skip
 
@@ -279,7 +280,7 @@ def _later_clause(same_band: Sequence[Mapping[str, Any]], shown: Mapping[str, An
     """How far off forecasts as old as ``last_h`` were, when ``shown`` (the sentence's age window) ends before it."""
     if last_h is None or last_h < shown["max_age_h"]:
         return ""
-    past = str(shown["ages"]).removeprefix("first ")
+    past = format_span(float(shown["max_age_h"]))
     later = next((r for r in same_band if r["min_age_h"] <= last_h < r["max_age_h"]), None)
     if later is None:
         return f"; too few test videos past {past} to measure the later forecasts"
