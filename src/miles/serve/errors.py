@@ -67,11 +67,9 @@ def unknown_field_words(err: Mapping[str, Any]) -> str | None:
     if err.get("type") != "extra_forbidden" or not loc:
         return None
     meant = MEANT.get(str(loc[-1]))
-    return (
-        f"not a field of this request (did you mean {meant!r}?)"
-        if meant
-        else ("not a field of this request (/docs lists its fields)")
-    )
+    if meant is None:
+        return "not a field of this request (/docs lists its fields)"
+    return f"not a field of this request (did you mean {meant!r}?)"
 
 
 def missing_words(err: Mapping[str, Any]) -> str | None:
