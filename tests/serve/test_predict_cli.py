@@ -62,7 +62,7 @@ def test_predict_with_the_creators_channel(cli_env: Settings) -> None:
     human = runner.invoke(app, ["predict", *DRAFT, *when, "--channel", HITS], catch_exceptions=False)
     assert human.exit_code == 0 and "channel history used: 40 earlier uploads of " + HITS in human.stdout
     chance = round(hits["viral_probability"] * 100)  # as the Score page shows it ("13.7%" beside the page's "14 %")
-    assert f"viral chance: {chance} % (" in human.stdout, human.stdout
+    assert f"viral chance: {chance} % - the chance this video" in " ".join(human.stdout.split()), human.stdout
 
 
 @ENCODERS

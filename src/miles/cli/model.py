@@ -232,8 +232,8 @@ def predict_cmd(
     if any(h.back_tested is False for h in pred.horizons):  # as the Score page marks them
         console.print("* not back-tested: no test video like this one was measured at that age, so how far off it "
                       "may be is unknown; read it as rougher than the others", highlight=False)  # fmt: skip
-    console.print(f"viral chance: [bold]{format_chance(pred.viral_probability)}[/bold] "  # as every surface words it
-                  f"({VIRAL_DEFINITION})")  # fmt: skip
+    # as every surface words it; a dash, not brackets round the definition's own brackets
+    console.print(f"viral chance: [bold]{format_chance(pred.viral_probability)}[/bold] - {VIRAL_DEFINITION}")
     if pred.accuracy:
         console.print(pred.accuracy, highlight=False)
     if pred.channel_history:
