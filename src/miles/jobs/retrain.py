@@ -25,7 +25,8 @@ import json
 import logging
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,11 +71,16 @@ class RetrainOptions:
     thumbnail_embedding_min_videos: int = THUMBNAIL_MIN_VIDEOS
 
 
-def _remove_challengers(models: Path, stamp: str) -> None:
+@contextmanager
+def _challengers_removed_on_failure(models: Path, stamp: str) -> Iterator[None]:
     """A stopped worker (SIGTERM) or a failure leaves no unregistered challenger on disk (the kept one is registered
     only once it has been judged): an interrupted retrain left ``challenger-<stamp>`` behind, used by nothing."""
-    for directory in models.glob(f"challenger-{stamp}*"):
-        shutil.rmtree(directory, ignore_errors=True)
+    try:
+        yield
+    except BaseException:
+        for directory in models.glob(f"challenger-{stamp}*"):
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
 
 
 def retrain(
@@ -96,16 +102,13 @@ def retrain(
     overrides = {"n_boot": options.n_boot, "leave_one_source_out": options.leave_one_source_out,
                  "max_train_rows": options.max_train_rows}  # fmt: skip
     log.info("retrain: training a challenger on %d stored videos into %s", videos, out)
-    try:
-        version, metrics = train_bundle(frame, out, settings=settings, text=options.text_embedding,
-                                        register=False, overrides=overrides)  # fmt: skip
-    except InvalidInput as exc:  # too little data for an honest split: nothing to compare yet
-        shutil.rmtree(out, ignore_errors=True)
-        return {"job": "retrain", "status": "skipped", "reason": f"no challenger trained: {exc.message}"}
-    except BaseException:
-        _remove_challengers(out.parent, stamp)
-        raise
-    try:
+    with _challengers_removed_on_failure(out.parent, stamp):
+        try:
+            version, metrics = train_bundle(frame, out, settings=settings, text=options.text_embedding,
+                                            register=False, overrides=overrides)  # fmt: skip
+        except InvalidInput as exc:  # too little data for an honest split: nothing to compare yet
+            shutil.rmtree(out, ignore_errors=True)
+            return {"job": "retrain", "status": "skipped", "reason": f"no challenger trained: {exc.message}"}
         if heartbeat is not None:
             heartbeat()
         # the frame comes back with each video's image embedding when that was tried (the kept model may read it)
@@ -124,9 +127,6 @@ def retrain(
         promote, reason = decide(comparisons, loso)
         record = retrain_record(champion, comparisons, promote=promote, reason=reason, videos=videos, loso=loso)
         record["thumbnail_ablation"] = ablation
-    except BaseException:
-        _remove_challengers(out.parent, stamp)
-        raise
     with session_scope(settings) as session:
         headline = metrics["prepublish"].get("headline", {}).get("metrics", {})
         summary = {name: {k: v.get("value") for k, v in ms.items()} for name, ms in headline.items()}
