@@ -320,6 +320,12 @@ def format_chance(probability: float) -> str:
     return f"{float(probability) * 100:.0f} %"
 
 
+def read_iso_time(text: str) -> datetime:
+    """An ISO 8601 date, or date and time with ``T`` or a space (a small ``z`` too): the one reading of a typed time
+    on the form, the CLI and the API. ValueError says why not ("month must be in 1..12")."""
+    return datetime.fromisoformat(text.strip().replace("z", "Z"))
+
+
 def parse_publish_time(text: str | None, field: str, *, now: datetime | None = None) -> datetime | None:
     """A publish time (ISO 8601 date, or date and time with ``T`` or a space; naive means UTC) in UTC, between
     2005 and one year ahead; None when blank."""
@@ -327,7 +333,7 @@ def parse_publish_time(text: str | None, field: str, *, now: datetime | None = N
         return None
     raw = str(text).strip()
     try:
-        when = datetime.fromisoformat(raw.replace("z", "Z"))
+        when = read_iso_time(raw)
     except ValueError:
         raise InputError(field, raw, "is not a date and time (try 2026-03-01 17:00)") from None
     try:

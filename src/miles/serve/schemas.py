@@ -44,6 +44,7 @@ from miles.inputs import (
     parse_subscribers,
     parse_title,
     parse_views,
+    read_iso_time,
 )
 from miles.model.predict import VIRAL_DEFINITION
 
@@ -62,7 +63,7 @@ def _iso_text(value: Any) -> Any:
     character in year" of "tomorrow 5pm")."""
     if isinstance(value, str) and not value.strip().isdigit():
         try:
-            datetime.fromisoformat(value.strip().replace("z", "Z"))
+            read_iso_time(value)
         except ValueError as exc:
             why = "" if str(exc).startswith("Invalid isoformat") else f"{exc}; "  # "month must be in 1..12"
             raise ValueError(f"{value[:40]!r} is not a date and time ({why}try 2026-03-01T17:00:00Z)") from None
