@@ -69,6 +69,8 @@ class Video(Base):
     __table_args__ = (
         Index("ix_videos_channel_published", "channel_id", "published_at"),
         Index("ix_videos_published", "published_at"),
+        # the ideas cache key reads the newest stored video per platform on every request
+        Index("ix_videos_platform_created", "platform", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
