@@ -198,10 +198,14 @@ def test_outliers_are_the_niche_videos_that_beat_their_expectation(gaming: Setti
     assert multiples and all(m > 1.0 for m in multiples), multiples  # the niche's best at 0.4x was listed as one
     assert all(o["multiple"] is None for o in result["outliers"] if o["basis"] == "unknown")
     notes: list[str] = []
-    niche = pd.DataFrame({"video_id": ["a", "b", "c"], "multiple": [3.0, 0.4, None]})
+    niche = pd.DataFrame({"video_id": ["a", "b", "c"], "title": ["A", "B", "C"], "multiple": [3.0, 0.4, None]})
     assert beating_expectation(niche, notes)["video_id"].tolist() == ["a"]
     assert notes == ["1 of the niche's 3 videos beat what their channel or the niche expects for their age; only "
                      "those are shown as outliers"]  # fmt: skip
+    # re-uploads of one video under other ids are one outlier, its best (ranked first)
+    uploads = pd.DataFrame({"video_id": ["a", "b", "c", "d"], "multiple": [9.0, 5.0, 4.0, 2.0],
+                            "title": ["New phone ad!", "new  PHONE ad!", "Other", "New phone ad!"]})  # fmt: skip
+    assert beating_expectation(uploads, [])["video_id"].tolist() == ["a", "c"]
 
 
 OFF_TOPIC = {  # development-data titles the old bar (cosine >= 0.40 alone) let into these niches

@@ -344,7 +344,9 @@ def beating_expectation(outliers: pd.DataFrame, notes: list[str]) -> pd.DataFram
     if len(above) < len(outliers) and len(above) < OUTLIERS_SHOWN:
         notes.append(f"{len(above)} of the niche's {len(outliers)} videos beat what their channel or the niche "
                      "expects for their age; only those are shown as outliers")  # fmt: skip
-    return above
+    # one video per title, its best: re-uploads of one ad under three ids were listed (and cited) as three outliers
+    same_title = above["title"].astype(str).str.casefold().str.split().str.join(" ").duplicated()
+    return above[~same_title]
 
 
 def _bar(found: Candidates) -> str:
