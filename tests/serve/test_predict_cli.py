@@ -151,8 +151,11 @@ def test_a_blank_subscriber_count_is_read_from_the_known_channel(cli_env: Settin
     publish = seed_channel(cli_env, HITS, 80_000, subscribers=7_600)
     pred = predict("--channel", HITS, "--publish-at", publish.isoformat())
     subs = pred["draft"]["channel_subscribers"]
-    assert subs["value"] == 7600 and subs["status"] == "defaulted"
+    assert subs["value"] == 7600 and subs["status"] == "stored"
     assert subs["note"].startswith("not given: your channel's stored count on ")
+    # a stored count is a known size: its forecasts are back-tested like a typed 7,600's (was "unknown size")
+    typed = predict("--subscribers", "7600", "--publish-at", publish.isoformat())
+    assert [h["back_tested"] for h in pred["horizons"]] == [h["back_tested"] for h in typed["horizons"]]
     assert pred["draft"]["channel_id"] == {"value": HITS, "status": "given", "note": None}
 
 
@@ -162,6 +165,14 @@ def test_the_read_as_line_keeps_a_given_inputs_note() -> None:
     note = "given, but this model does not use thumbnails yet: it moves no number"
     line = read_as_line({"thumbnail": {"value": "image", "status": "given", "note": note}})
     assert line == f"thumbnail image ({note})"
+
+
+def test_the_read_as_line_shows_a_stored_subscriber_count() -> None:
+    from miles.cli.model import read_as_line
+
+    note = "not given: your channel's stored count on 2026-02-04"
+    line = read_as_line({"channel_subscribers": {"value": 185000, "status": "stored", "note": note}})
+    assert line == f"subscribers 185,000 ({note})"
 
 
 def test_the_read_as_line_counts_a_description_in_the_singular_too() -> None:

@@ -354,8 +354,15 @@ def test_score_page_takes_the_creators_channel(web: TestClient, web_settings: Se
     pred = known.json()["result"]["prediction"]
     assert pred["channel_history"]["channel_id"] == "UCsourdough03" and pred["channel_history"]["uploads"] == 5
     assert "channel_subscribers" in pred["inputs_used"]  # read from the channel's latest snapshot
-    page = text_of(web.post("/score", data={**form, "channel": "UCsourdough03"}, headers={"HX-Request": "true"}).text)
+    page = html.unescape(
+        text_of(web.post("/score", data={**form, "channel": "UCsourdough03"}, headers={"HX-Request": "true"}).text)
+    )
     assert "Used your channel's record: 5 earlier uploads" in page
+    stored = pred["draft"]["channel_subscribers"]
+    assert stored["status"] == "stored"  # its count is shown, and its size is not "unknown"
+    assert f"subscribers {stored['value']:,} (not given: your channel's stored count on" in page
+    assert "unknown size" not in page
+    assert "Baker 3 Subscribe" in page and "UCsourdough03 Subscribe" not in page  # the feed shows its name
     unknown = html.unescape(
         text_of(web.post("/score", data={**form, "channel": "@new_baker"}, headers={"HX-Request": "true"}).text)
     )

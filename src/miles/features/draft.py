@@ -194,7 +194,7 @@ def with_spaced_readings(item: DraftInput) -> DraftInput:
     return replace(item, draft=replace(item.draft, early_views=kept), remarks={**item.remarks, "early_views": remark})
 
 
-GIVEN, DEFAULTED = "given", "defaulted"
+GIVEN, DEFAULTED, STORED = "given", "defaulted", "stored"  # stored: left blank, read from Miles' store
 DRAFT_CHANNEL = "draft-channel-"  # the predictor's id for a draft's own, unknown channel (never echoed)
 
 
@@ -205,8 +205,9 @@ def read_as(
     smallest_subscribers: float | None = None,
     thumbnail_used: bool = True,
 ) -> dict[str, dict[str, Any]]:
-    """Each input of a draft as the forecast read it: ``{"value", "status": "given" | "defaulted", "note"}``, so a
-    creator sees "12k" read as 12,000 and what stood in for each blank (publish time now, a typical channel, ...).
+    """Each input of a draft as the forecast read it: ``{"value", "status": "given" | "defaulted" | "stored",
+    "note"}``, so a creator sees "12k" read as 12,000 and what stood in for each blank (publish time now, a typical
+    channel, ...; "stored": the blank was filled from a stored record, such as the channel's latest subscriber count).
 
     ``typical_subscribers``: the count the model reads a blank subscriber count as (its training median);
     ``smallest_subscribers``: the count a smaller one is read as (the smallest channel in its data);
@@ -252,7 +253,7 @@ def read_as(
     out: dict[str, dict[str, Any]] = {}
     for name in INPUT_FIELDS:
         if name in item.notes:  # filled in from a stored record, not typed
-            out[name] = {"value": values[name], "status": DEFAULTED, "note": item.notes[name]}
+            out[name] = {"value": values[name], "status": STORED, "note": item.notes[name]}
         elif name in given:
             out[name] = {"value": values[name], "status": GIVEN, "note": item.remarks.get(name)}
         else:

@@ -323,7 +323,10 @@ class ChannelHistoryOut(BaseModel):
 
 class DraftFieldOut(BaseModel):
     value: Any = Field(description="The value the forecast used (a count of '12k' reads 12000, '1:30' reads 90).")
-    status: Literal["given", "defaulted"] = Field(description="Typed by you, or filled in because it was blank.")
+    status: Literal["given", "defaulted", "stored"] = Field(
+        description="Typed by you; filled in because it was blank; or, blank but read from Miles' store (your "
+        "channel's latest stored subscriber count)."
+    )
     note: str | None = Field(None, description="For a defaulted field: what stood in for it.")
 
 

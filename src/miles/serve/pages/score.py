@@ -38,6 +38,7 @@ from miles.serve.services import thumbnails
 from miles.serve.services.model import LIVE_MIN_VIDEOS, PredictorHolder, live_section
 from miles.serve.services.predict import ScoredDraft, score_drafts
 from miles.serve.web_auth import CSRF_FIELD, check_csrf
+from miles.store.repos import niche as niche_repo
 
 router = APIRouter(include_in_schema=False)
 OptText = Annotated[str, Form(max_length=5000)]
@@ -202,14 +203,16 @@ def variants_alike(variants: list[dict[str, Any]]) -> bool:
     return all(abs(a - b) <= 0.01 * max(a, b, 1.0) for m in medians[1:] for a, b in zip(medians[0], m, strict=True))
 
 
-def feed_preview(form: dict[str, Any], image: bytes | None, result: dict[str, Any]) -> dict[str, Any]:
-    """What the page's feed preview shows: the title, the thumbnail (small, inline), the channel as typed and the
-    forecast views at 7 days (or the longest horizon below it) as the card's view count."""
+def feed_preview(
+    form: dict[str, Any], image: bytes | None, result: dict[str, Any], channel_name: str | None = None
+) -> dict[str, Any]:
+    """What the page's feed preview shows: the title, the thumbnail (small, inline), the channel (its stored name,
+    else as typed) and the forecast views at 7 days (or the longest horizon below it) as the card's view count."""
     horizons = result["prediction"]["horizons"]
     shown = [h for h in horizons if h["horizon_h"] <= 168] or horizons[:1]
     return {
         "title": form["title"].strip(),
-        "channel": form.get("channel", "").strip() or "Your channel",
+        "channel": channel_name or form.get("channel", "").strip() or "Your channel",
         "image": thumbnails.preview_data_uri(image) if image is not None else None,
         "views": shown[-1]["p50"],
         "views_at": shown[-1]["label"],
@@ -306,7 +309,11 @@ def score(
                 raise
             errors.items.append({"field": "thumbnail", "message": exc.message})
     data = score_data(page, form, image, errors)
-    preview = feed_preview(form, image, data["result"]) if not page.wants_json else None
+    preview = None
+    if not page.wants_json:  # a channel Miles knows shows by its name, as YouTube shows it, not by its id
+        known = (data["result"]["prediction"].get("channel_history") or {}).get("channel_id")
+        name = niche_repo.channel_name(session=page.session, channel_id=known) if known else None
+        preview = feed_preview(form, image, data["result"], channel_name=name)
     if page.is_htmx:
         response = render(page, "_score_result.html", data, preview=preview)
     else:

@@ -122,6 +122,12 @@ def resolve_channel(*, session: Session, reference: str) -> str | None:
     return jobs.collected_channel(session=session, query=url) if url else None
 
 
+def channel_name(*, session: Session, channel_id: str) -> str | None:
+    """A stored channel's display name, None when Miles has none."""
+    name: str | None = session.scalar(select(Channel.title).where(Channel.id == channel_id))
+    return name or None
+
+
 def fresh_count(*, session: Session, video_ids: Sequence[str], since: datetime) -> int:
     """How many of these videos have a snapshot captured since ``since``."""
     ids = list(video_ids)
