@@ -15,6 +15,7 @@ from tests.web.conftest import csrf, model_dir, seed_niche
 
 from miles.config import Settings
 from miles.serve.app import create_app
+from miles.serve.services.tracked import STORED_ALREADY
 
 API = "/api/v1"
 READ = "https://youtu.be/sourdough05"  # read by Miles: views at 1 h and 24 h
@@ -44,6 +45,7 @@ def test_a_key_reads_each_tracked_videos_views_and_forecast(sqlite_settings: Set
         read_id = _track(client, READ, alice.headers)
         typed_id = _track(client, UNREAD, alice.headers)
         body = _typed_views(client, typed_id, alice.headers)
+        again = client.post(f"{API}/tracked/{typed_id}/views", json=body, headers=alice.headers)  # a retry
         listed = client.get(f"{API}/tracked", headers=alice.headers)
         assert listed.status_code == 200, listed.text
         page = listed.json()
@@ -58,6 +60,8 @@ def test_a_key_reads_each_tracked_videos_views_and_forecast(sqlite_settings: Set
         bob_id = _track(client, UNREAD, bob.headers)
         bobs = client.get(f"{API}/tracked/{bob_id}", headers=bob.headers).json()
     assert page["total"] == 2 and page["model_message"] is None and page["next_offset"] is None
+    assert again.status_code == 201 and again.json()["notes"] == [STORED_ALREADY]  # not one more count, and said
+    assert again.json()["video"]["latest"]["views"] == 4000
     typed, read = page["items"]  # newest first
     assert (typed["id"], read["id"]) == (typed_id, read_id)
     assert typed["title"] == body["title"] and typed["details_typed"] is True

@@ -82,7 +82,7 @@ def test_views_for_an_unread_video_take_the_linked_drafts_title_and_time(db_sett
         draft_id = draft.id
     with session_scope(app) as session:
         set_current_user(session=session, user_id=ana)
-        notes = tracked.record_views(session=session, user_id=ana, tracked_id=row, views=900,
+        notes, _ = tracked.record_views(session=session, user_id=ana, tracked_id=row, views=900,
                                      captured_at=PUBLISHED + timedelta(hours=20))  # fmt: skip
     assert notes == [f"the title and publish time came from your linked draft #{draft_id}"]  # asked for again before
     with session_scope(app) as session:
@@ -112,7 +112,7 @@ def test_the_title_and_time_typed_for_an_unread_video_are_their_users_alone(db_s
     corrected = PUBLISHED - timedelta(hours=1)
     with session_scope(app) as session:
         set_current_user(session=session, user_id=alice)
-        notes = tracked.record_views(session=session, user_id=alice, tracked_id=alice_row, views=6_000,
+        notes, _ = tracked.record_views(session=session, user_id=alice, tracked_id=alice_row, views=6_000,
                                      captured_at=PUBLISHED + timedelta(hours=26), published_at=corrected)  # fmt: skip
     assert notes == [f"Your publish time for this video is now {corrected:%Y-%m-%d %H:%M} UTC (it was "
                      f"{PUBLISHED:%Y-%m-%d %H:%M} UTC)."]  # fmt: skip

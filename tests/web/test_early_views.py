@@ -248,6 +248,8 @@ def test_a_publish_time_typed_for_a_video_miles_knows_is_said_to_be_unused(web: 
             "read_at": (read_at + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
             "published_at": known.strftime("%Y-%m-%dT%H:%M")}  # fmt: skip
     assert "not-used" not in web.post(f"/track/{tracked_id}/views", data=same).text  # what Miles knows: no note
+    again = web.post(f"/track/{tracked_id}/views", data=same)  # sent twice: said, not "Views added"
+    assert "stored already at that time; nothing changed" in again.text and "Views added" not in again.text
 
 
 def test_the_browsers_time_zone_is_used_on_pages_and_the_api_stays_utc(web: TestClient) -> None:

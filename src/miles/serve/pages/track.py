@@ -22,7 +22,7 @@ from miles.serve.pages.timezone import local_zone, parse_local
 from miles.serve.paging import Offset, next_offset
 from miles.serve.schemas import SafeStr
 from miles.serve.services.collections import worker_active
-from miles.serve.services.tracked import check_reading, tracked_forecasts, video_to_track
+from miles.serve.services.tracked import STORED_ALREADY, check_reading, tracked_forecasts, video_to_track
 from miles.serve.web_auth import CSRF_FIELD, check_csrf, put_flash, take_flash, write_cookie
 from miles.store.repos import tracked, videos
 
@@ -76,6 +76,7 @@ form_page("/track/{tracked_id}/views", "track.html", track_page_data, _typed, ba
 TRACK_NOTICES = {  # what a form's redirect back to /track says (the parameter names the form; its value is no text)
     "stopped": "Tracking stopped. The views already recorded stay in the store.",
     "views": "Views added; the forecast now starts from them.",
+    "views_again": STORED_ALREADY,  # the same count at the same time, sent again
     "added": "Tracking the video. New views arrive each time the worker polls it.",
 }
 
@@ -174,9 +175,11 @@ def add_views(
                                "tz": tz}  # fmt: skip
     # every problem at once (the API's and the MCP tool's pass): the fields read above and what the count contradicts
     check_reading(**reading, found=problems.problems)
-    not_used = tracked.record_views(**reading, channel_subscribers=channel)
+    recorded = tracked.record_views(**reading, channel_subscribers=channel)
     page.commit()
-    response = RedirectResponse(f"/track?views={tracked_id}#tracked-{tracked_id}", status_code=303)
+    notice_key = "views" if recorded.stored else "views_again"
+    response = RedirectResponse(f"/track?{notice_key}={tracked_id}#tracked-{tracked_id}", status_code=303)
+    not_used = recorded.notes
     if not_used:  # a title or publish time typed for a video Miles knows: the next view says it was not used
         flash = {"not_used": not_used, "not_used_for": tracked_id}
         write_cookie(response, page.request, put_flash(page.request, page.web, flash))

@@ -144,6 +144,9 @@ def check_reading(
         raise InvalidInput(message, details=problems)
 
 
+STORED_ALREADY = "This count was stored already at that time; nothing changed."
+
+
 def enter_views(
     *, session: Session, user_id: int, tracked_id: int, body: ViewsIn, load_predictor: Callable[[], PredictorLike]
 ) -> dict[str, Any]:
@@ -153,7 +156,7 @@ def enter_views(
     reading: dict[str, Any] = {"views": body.views, "captured_at": body.read_at or utcnow(), "title": body.title,
                "published_at": body.published_at}  # fmt: skip
     check_reading(session=session, user_id=user_id, tracked_id=tracked_id, **reading)
-    notes = tracked.record_views(
+    recorded = tracked.record_views(
         session=session,
         user_id=user_id,
         tracked_id=tracked_id,
@@ -165,6 +168,7 @@ def enter_views(
     )
     session.flush()
     video = tracked_forecast(session=session, user_id=user_id, tracked_id=tracked_id, load_predictor=load_predictor)
+    notes = recorded.notes if recorded.stored else [*recorded.notes, STORED_ALREADY]
     return {"notes": notes, "video": video}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -186,6 +186,14 @@ def _clashes(snaps: Sequence[VideoSnapshot], views: int, captured: datetime, tz:
     return []
 
 
+class Recorded(NamedTuple):
+    """What ``record_views`` did: the notes on typed values it did not use, and whether it stored a new count (False:
+    the same count at the same time was stored already)."""
+
+    notes: list[str]
+    stored: bool
+
+
 def record_views(
     *,
     session: Session,
@@ -197,7 +205,7 @@ def record_views(
     published_at: datetime | None = None,
     channel_subscribers: int | None = None,
     tz: tzinfo = UTC,
-) -> list[str]:
+) -> Recorded:
     """A view count the user read for one of their tracked videos, stored as a snapshot (source ``web-entry``), with
     the channel's subscribers when given (the forecasts read the latest known count).
 
@@ -217,14 +225,14 @@ def record_views(
     if problems:  # a last guard: the API, the MCP tool and the page name them all first (services.check_reading)
         raise _problem(**problems[0])
     if _same_time(snaps, captured):  # a retry of this very count: stored already
-        return notes
+        return Recorded(notes, stored=False)
     video_fields = {"video_id": row.video_id, "title": title, "published_at": published}
     if video is None or own:  # unread by Miles: what this user typed is theirs alone
         _keep_typed_details(session, user_id, row.video_id, title, published)
     for nudge in range(HIDDEN_CLASH_TRIES):  # another user's count at that second is theirs alone: the next second
         at = captured + timedelta(seconds=nudge)
         if _store_typed(session, video_fields, at, views, channel_subscribers, user_id):
-            return notes
+            return Recorded(notes, stored=True)
     raise _problem("read_at", f"too many counts of this video are stored at {local_text(captured, tz)}: give "
                               "another minute")  # fmt: skip
 
