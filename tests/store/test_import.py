@@ -62,6 +62,24 @@ def test_round_trip(db_settings: Settings, tmp_path: Path, suffix: str) -> None:
         assert list(exported.views) == list(stored.views)
 
 
+def test_a_text_with_line_breaks_round_trips_through_csv(db_settings: Settings, tmp_path: Path) -> None:
+    """A description holding a bare carriage return (YouTube's own line breaks) was written unquoted and the
+    exported file no longer imported."""
+    source = tmp_path / "breaks.parquet"
+    frame = pd.read_csv(SMALL)
+    texts = ["shop.example/\r\rSUBSCRIBE", "one\ntwo", 'say "hi", then go']  # one per video
+    frame["description"] = frame["video_id"].map(dict(zip(frame["video_id"].unique(), texts, strict=True)))
+    frame.to_parquet(source, index=False)
+    import_paths([source], settings=db_settings)
+    out = tmp_path / "export.csv"
+    export_snapshots(out, settings=db_settings)
+    again = import_paths([out], settings=db_settings)  # every row read back as stored: nothing new, nothing refused
+    assert (again.rows_read, again.counts.snapshots_added, again.counts.videos_updated) == (4, 0, 0)
+    with session_scope(db_settings) as session:
+        stored = load_snapshot_frame(session=session)
+    assert sorted(set(stored["description"])) == sorted(texts)
+
+
 def _write(tmp_path: Path, text: str | bytes, name: str = "bad.csv") -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode() if isinstance(text, str) else text)

@@ -4,6 +4,7 @@ PostgreSQL, written as the web app writes it (PostgreSQL: the application role, 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -96,6 +97,19 @@ def _details(settings: Settings, user_id: int | None) -> tuple[str, datetime] | 
         set_current_user(session=session, user_id=user_id)
         found = videos.get_video(session=session, video_id="tYpEdViEw01", user_id=user_id)
         return (found[0].title, found[0].published_at) if found else None
+
+
+def test_an_export_leaves_out_the_counts_users_typed(db_settings: Settings, tmp_path: Path) -> None:
+    """A typed count is its user's alone: an export carried it (with the title they typed) into another store as a
+    public row."""
+    from miles.jobs.export import export_snapshots
+
+    app, (alice,) = _users(db_settings, "alice")
+    _type(app, alice, _track(app, alice), 5_000, 24, title="Alice's secret title", published_at=PUBLISHED)
+    assert _details(app, alice) == ("Alice's secret title", PUBLISHED)  # stored, and hers
+    out = tmp_path / "all.jsonl"
+    assert export_snapshots(out, settings=app) == 0
+    assert "secret" not in out.read_text()
 
 
 def test_the_title_and_time_typed_for_an_unread_video_are_their_users_alone(db_settings: Settings) -> None:

@@ -20,7 +20,9 @@ def write_frame(frame: pd.DataFrame, out: Path) -> None:
     if name.endswith(".parquet"):
         frame.to_parquet(tmp, index=False)
     elif name.endswith(".csv"):
-        frame.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
+        # rows end in \r\n so that a text holding a bare \r is quoted too (with \n alone it was written raw, and the
+        # file no longer imported: "line 62: missing required value in column published_at")
+        frame.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z", lineterminator="\r\n")
     elif name.endswith((".jsonl", ".ndjson")):
         frame.to_json(tmp, orient="records", lines=True, date_format="iso", date_unit="us", force_ascii=False)
     else:

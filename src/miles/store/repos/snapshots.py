@@ -284,13 +284,15 @@ def load_snapshot_frame(
     platform: str | None = None,
     clean: bool = False,
 ) -> pd.DataFrame:
-    """All snapshots (of one platform, when given) joined with video metadata, in the interchange format.
+    """All snapshots Miles collected or imported (of one platform, when given) joined with video metadata, in the
+    interchange format. Counts a user typed in (``web-entry``) are never among them: they are that user's alone
+    (unverified; they serve that user's own forecast only), and an export carried them, title and all, into another
+    store as public rows.
 
-    ``clean`` (what training reads) leaves out quarantined snapshots, counts a user typed in (``web-entry``:
-    unverified; they serve that user's own forecast only) and, per video, every snapshot whose view metric differs
-    from the video's first one, so that no trajectory mixes two kinds of count; and gives every row of a video the
-    source of its first capture."""
-    stmt = snapshot_query()
+    ``clean`` (what training reads) also leaves out quarantined snapshots and, per video, every snapshot whose view
+    metric differs from the video's first one, so that no trajectory mixes two kinds of count; and gives every row of
+    a video the source of its first capture."""
+    stmt = snapshot_query().where(collected())
     if platform is not None:
         stmt = stmt.where(Video.platform == platform)
     if sources:
@@ -299,7 +301,7 @@ def load_snapshot_frame(
         stmt = stmt.where(VideoSnapshot.captured_at <= captured_before)
     if not clean:
         return rows_to_frame(session.connection().execute(stmt).fetchall())
-    stmt = stmt.add_columns(VideoSnapshot.view_metric).where(VideoSnapshot.id.not_in(quarantined_ids()), collected())
+    stmt = stmt.add_columns(VideoSnapshot.view_metric).where(VideoSnapshot.id.not_in(quarantined_ids()))
     rows = session.connection().execute(stmt).fetchall()
     frame = rows_to_frame([row[:-1] for row in rows])
     metric = pd.Series([row[-1] for row in rows], dtype=object)
