@@ -78,6 +78,7 @@ def test_http_429_is_retried_with_backoff_then_recorded(sqlite_settings: Setting
     with session_scope(sqlite_settings) as s:
         run = s.get(JobRun, report.run_id)
         assert run is not None and run.status == "failed" and run.counts["failed"] == {"listing: http_429": 1}
+        assert run.error == "nothing could be read (listing: http_429 ×1)"  # was null: the reason in the counts alone
 
 
 def test_transient_error_then_success(sqlite_settings: Settings, site: LocalSite) -> None:

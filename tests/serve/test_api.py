@@ -79,6 +79,19 @@ def test_health_reports_database_and_model(client: TestClient) -> None:
     assert body["model"]["state"] == "not_loaded"
 
 
+def test_health_is_503_while_the_database_is_not_migrated(client: TestClient, db_settings: Settings) -> None:
+    """A health check that reads the status alone (compose's) saw an unmigrated store as healthy."""
+    settings = db_settings  # the tables' owner, as `miles db downgrade` runs
+    migrate.downgrade(settings)
+    try:
+        behind = client.get(f"{API}/health")
+    finally:
+        migrate.upgrade(settings)
+    assert behind.status_code == 503 and behind.json()["ok"] is False
+    assert behind.json()["database"]["migrated"] is False
+    assert client.get(f"{API}/health").status_code == 200
+
+
 def test_without_a_model_predict_and_model_are_503_with_a_clear_message(app: FastAPI, client: TestClient) -> None:
     """``app`` serves from an empty model directory: the loader refuses it and says which directory and why."""
     empty = str(app.state.settings.model_dir)

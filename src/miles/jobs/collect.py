@@ -282,6 +282,11 @@ def run_status(counts: CollectCounts) -> str:
 def finish_run(
     settings: Settings, run_id: int, status: str, counts: CollectCounts, now: datetime, error: str | None = None
 ) -> None:
+    """Record how a run ended; a run that failed without an exception says why in ``error`` (its failed reads by
+    kind), which was null while the reason sat in the counts alone."""
+    if error is None and status == "failed" and counts.failed:
+        reads = ", ".join(f"{kind} ×{n}" for kind, n in sorted(counts.failed.items()))
+        error = f"nothing could be read ({reads})"
     with session_scope(settings) as session:
         job_repo.finish_run(
             session=session, run_id=run_id, status=status, counts=counts.as_dict(), now=now, error=error
