@@ -42,6 +42,20 @@ def test_a_body_that_is_not_json_says_why_and_where(client: TestClient, body: by
         assert error["details"][0]["field"] == "body"
 
 
+def test_a_json_body_without_its_content_type_says_so(client: TestClient) -> None:
+    """`curl -d '{...}'` sends a form's Content-Type: the body was refused as "Input should be a valid dictionary or
+    object to extract fields from"."""
+    for headers, sent in (({"content-type": "application/x-www-form-urlencoded"}, "it came as "
+                           "'application/x-www-form-urlencoded'"), ({}, "it came with no Content-Type")):  # fmt: skip
+        r = client.post(API + "/predict", content=b'{"title": "x"}', headers=headers)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["message"] == (
+            f"the request body must be a JSON object sent with Content-Type: application/json ({sent})"
+        )
+    listed = client.post(API + "/predict", content=b'["x"]', headers=JSON)  # JSON, but no object: pydantic's words
+    assert listed.status_code == 422 and "Content-Type" not in listed.json()["error"]["message"]
+
+
 def test_nan_and_infinity_are_not_numbers(client: TestClient) -> None:
     """Python's JSON reader takes NaN and Infinity; they were read as numbers and refused with a misleading bound."""
     for body, field in (

@@ -146,9 +146,23 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return envelope(exc.status_code, code, str(exc.detail), None, headers)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _not_sent_as_json(request: Request, exc: RequestValidationError) -> dict[str, Any] | None:
+    """A JSON body sent without ``Content-Type: application/json`` (curl -d's default is a form) is read as text, and
+    pydantic said "Input should be a valid dictionary or object to extract fields from"."""
+    declared = request.headers.get("content-type", "")
+    if "json" in declared.lower():
+        return None
+    for err in exc.errors():
+        if tuple(err.get("loc", ())) == ("body",) and err.get("type") in ("model_attributes_type", "dict_type"):
+            sent = f"it came as {declared.split(';')[0]!r}" if declared else "it came with no Content-Type"
+            message = f"the request body must be a JSON object sent with Content-Type: application/json ({sent})"
+            return {"field": "body", "message": message, "type": "content_type"}
+    return None
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    if (not_json := _not_json(exc)) is not None:
+    if (not_json := _not_json(exc) or _not_sent_as_json(request, exc)) is not None:
         return envelope(422, "invalid_input", not_json["message"], [not_json])
     details = _validation_details(exc)
     first = details[0] if details else {"field": "request", "message": "invalid"}
