@@ -88,6 +88,10 @@ def test_track_keys_ideas_explore_and_login_show_problems_in_their_own_page(web:
     assert ideas.status_code == 422 and "What should I make next?" in ideas.text
     assert field_error(ideas.text, "topic") and 'value="bread"' in ideas.text and 'value="cosy"' in ideas.text
     assert '<option value="8" selected>' in ideas.text
+    long = web.post("/ideas", data={"topic": "pasta " * 40, "csrf_token": token})  # past the box's maxlength
+    assert (
+        field_error(long.text, "topic") == "Topic: is 240 characters long; at most 200"
+    )  # was "items after validation"
 
     explore = web.get("/explore", params={"topic": "bread\x00"})
     assert (

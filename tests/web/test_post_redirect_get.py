@@ -70,7 +70,9 @@ def test_the_track_page_never_shows_text_from_its_url(web: TestClient, web_setti
         "/track", data={"url": "https://youtu.be/sourdough20", "csrf_token": token}, follow_redirects=False
     )
     assert added.status_code == 303 and added.headers["location"] == "/track?added=sourdough20"
-    assert "Tracking sourdough20. No worker is running here" in web.get(added.headers["location"]).text
+    shown = web.get(added.headers["location"]).text
+    assert "Tracking sourdough20. No worker is running here" in shown
+    assert "starts one with <code>miles worker</code>" in shown  # a command, not `backticks`
     mark_worker_alive(web_settings)  # a running worker's scheduled job
     assert "Tracking sourdough20. New views arrive" in web.get(added.headers["location"]).text
     spoofed = web.get("/track", params={"added": SPOOF, "views": SPOOF}).text

@@ -79,7 +79,12 @@ def missing_words(err: Mapping[str, Any]) -> str | None:
 
 def problem_message(err: Mapping[str, Any]) -> str:
     """A pydantic error's message without the prefix pydantic adds to a validator's own ValueError ("Value error,
-    publish time 1999-... is before 2005" read as if the user had made a value error)."""
+    publish time 1999-... is before 2005" read as if the user had made a value error); a text too long in
+    characters (a constraint checked after a validator read "value should have at most 200 items after validation,
+    not 2000")."""
+    ctx = err.get("ctx") or {}
+    if err.get("type") == "too_long" and isinstance(err.get("input"), str) and "max_length" in ctx:
+        return f"is {len(err['input']):,} characters long; at most {int(ctx['max_length']):,}"
     return str(err.get("msg", "invalid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 

@@ -66,8 +66,8 @@ def queue(*, session: Session, settings: Settings, query: str, requester: Reques
     if run is None:
         return Queued(
             None,
-            refused=f"not queued for collection: you already have {cap} collections waiting for the worker "
-            "(MILES_MAX_QUEUED_COLLECTIONS); ask again once they have finished",
+            refused=f"not queued for collection: you already have {cap} collections waiting for the worker, the most "
+            "this Miles takes from one caller; ask again once they have finished",
         )
     token = owner_token(settings, run.id) if requester.user_id is None else None
     return Queued(run.id, token)
