@@ -57,6 +57,6 @@ def test_queued_collections_are_capped_per_caller(db_settings: Settings) -> None
     runs = [_queue(settings, f"topic {i}", anonymous) for i in range(5)]
     assert [r.run_id is not None for r in runs] == [True, True, True, False, False]
     assert runs[3].refused and "3 collections waiting" in runs[3].refused
-    assert "MILES_MAX_QUEUED_COLLECTIONS" in runs[3].refused
+    assert "the most this Miles takes from one caller" in runs[3].refused  # no setting named to a creator
     assert _queue(settings, "topic 0", anonymous).run_id == runs[0].run_id  # asking again for a waiting one is fine
     assert _queue(settings, "topic 4", Requester(None, "ip:198.51.100.8")).run_id is not None  # another caller
