@@ -175,6 +175,10 @@ def test_a_topic_typed_in_lower_case_is_spelt_as_the_niche_spells_it() -> None:
     shouted = ["FRESH PASTA Recipe Relay Challenge", "PASTA time", "GENIUS FOOD HACKS AND FUNNY TRICKS", "FOOD art"]
     assert niche_casing("pasta", shouted) == "pasta" and niche_casing("food", shouted) == "food"
     assert niche_casing("nasa", ["NASA launch", "NASA news", "nasa"]) == "NASA"  # an acronym still is one
+    # a word no title uses is spelt as usual ("Budget gaming pc in 2026: worth it?"); titles say otherwise: theirs
+    assert niche_casing("budget gaming pc", ["Gaming laptop under $500"]) == "budget gaming PC"
+    assert niche_casing("pc build", ["my pc build", "pc build tips", "Pc"]) == "pc build"
+
     x = "iPhone tricks"
     assert _fill("{X}: the detail pros never skip", x, 3, 2026) == "iPhone tricks: the detail pros never skip"
     assert _fill("{n} mistakes beginners make with {x}", x, 3, 2026) == "3 mistakes beginners make with iPhone tricks"
@@ -182,6 +186,14 @@ def test_a_topic_typed_in_lower_case_is_spelt_as_the_niche_spells_it() -> None:
         NicheContext(topic="iphone tricks", vibe="", outliers=OUTLIERS, titles=titles), n=8, seed=1
     )
     assert not any("Iphone" in d.title or "iphone" in d.title for d in drafts)
+
+
+def test_the_vibe_takes_its_article() -> None:
+    """ "Format: secret, for a honest feel." """
+    from miles.recommend.generate import _article
+
+    assert [_article(w) for w in ("honest", "eerie", "cozy", "unique", "one-pot", "upbeat", "hour-long")] == [
+        "an", "an", "a", "a", "a", "an", "an"]  # fmt: skip
 
 
 def test_a_winning_length_sets_the_ideas_length_and_cited_titles_are_cut_at_a_word() -> None:

@@ -75,10 +75,18 @@ def topic_phrase(topic: str) -> str:
     return _SPACES.sub(" ", re.sub(r"[#\"“”]", " ", topic)).strip()
 
 
+# How a word typed in lower case is spelt when the niche's titles never use it ("Budget gaming pc in 2026")
+USUAL_SPELLINGS = {w.lower(): w for w in (
+    "PC", "TV", "AI", "DIY", "ASMR", "SSD", "HDD", "GPU", "CPU", "USB", "RGB", "VR", "LED", "FPS", "RPG", "NBA", "NFL",
+    "UFC", "PS5", "4K", "HDR", "SEO", "iPhone", "iPad", "YouTube", "TikTok", "MacBook", "AirPods", "ChatGPT",
+)}  # fmt: skip
+
+
 def niche_casing(phrase: str, titles: list[str]) -> str:
     """``phrase`` with each word typed in lower case spelt as most of the niche's titles spell it when that has a
-    capital past its first letter (iPhone, SSD, TikTok): "iphone tricks" -> "iPhone tricks". A capital first letter
-    alone is title case, not the word's spelling; the creator's own capitals are kept."""
+    capital past its first letter (iPhone, SSD, TikTok): "iphone tricks" -> "iPhone tricks"; a word no title uses is
+    spelt as usual (``USUAL_SPELLINGS``). A capital first letter alone is title case, not the word's spelling; the
+    creator's own capitals are kept."""
     forms: dict[str, Counter[str]] = {}
     for title in titles:
         found = WORD.findall(title)
@@ -91,8 +99,10 @@ def niche_casing(phrase: str, titles: list[str]) -> str:
     def spelt(match: re.Match[str]) -> str:
         word = match.group(0)
         seen = forms.get(word)
-        if word != word.lower() or not seen:
+        if word != word.lower():
             return word
+        if not seen:
+            return USUAL_SPELLINGS.get(word, word)
         form, count = seen.most_common(1)[0]
         special = form[1:] != form[1:].lower()
         return form if special and count * 2 > sum(seen.values()) else word
@@ -109,6 +119,16 @@ def _spelling(word: str, shouting: bool) -> str:
     mostly in capitals or past an acronym's length ("PASTA against the clock" copied a shouting title)."""
     caps = word.isupper() and len(word) >= 2
     return word.lower() if caps and (shouting or len(word) > ACRONYM_MAX_LETTERS) else word
+
+
+def _article(word: str) -> str:
+    """'an' before a vowel sound ("an honest feel", "an eerie one"), else 'a' ("a cozy", "a unique", "a one-pot")."""
+    lower = word.lower()
+    if lower.startswith(("hon", "hour", "heir")):
+        return "an"
+    if lower.startswith(("uni", "use", "usu", "eu", "one", "once")):
+        return "a"
+    return "an" if lower[:1] in "aeiou" and lower else "a"
 
 
 def _capitalised(text: str) -> str:
@@ -159,7 +179,7 @@ class OfflineGenerator:
     seed."""
 
     name = "offline"
-    version = "12"  # part of the ideas cache key: a new recipe must not serve old cached ideas
+    version = "13"  # part of the ideas cache key: a new recipe must not serve old cached ideas
 
     def __init__(self, *, year: int | None = None) -> None:
         self.year = year
@@ -283,7 +303,7 @@ class OfflineGenerator:
                 "from the niche."
             )
         vibe = context.vibe.strip()
-        parts.append(f"Format: {template.format}" + (f", for a {vibe} feel." if vibe else "."))
+        parts.append(f"Format: {template.format}" + (f", for {_article(vibe)} {vibe} feel." if vibe else "."))
         return " ".join(parts)[:1200]
 
 
