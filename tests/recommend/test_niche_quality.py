@@ -196,7 +196,10 @@ def test_outliers_are_the_niche_videos_that_beat_their_expectation(gaming: Setti
     result = _run(gaming, embed, "budget gaming setup")
     multiples = [o["multiple"] for o in result["outliers"] if o["basis"] == "channel"]
     assert multiples and all(m > 1.0 for m in multiples), multiples  # the niche's best at 0.4x was listed as one
-    assert all(o["multiple"] is None for o in result["outliers"] if o["basis"] == "unknown")
+    unknown = [o for o in result["outliers"] if o["basis"] == "unknown"]
+    assert all(o["multiple"] is None for o in unknown)
+    # each says how far it beat what the niche expects (listed as an outlier beside "usual unknown" alone)
+    assert all(o["niche_multiple"] > 1.0 for o in unknown)
     notes: list[str] = []
     niche = pd.DataFrame({"video_id": ["a", "b", "c"], "title": ["A", "B", "C"], "multiple": [3.0, 0.4, None]})
     assert beating_expectation(niche, notes)["video_id"].tolist() == ["a"]

@@ -65,6 +65,10 @@ def test_a_video_whose_channels_usual_views_are_unknown_gets_no_multiple() -> No
     assert pd.isna(row["multiple"]) and pd.isna(row["basis_views"]) and row["basis"] == "unknown"
     assert row["baseline_count"] == 0 and not bool(row["trusted"]) and not bool(row["tiny_base"])
     assert row["rank_multiple"] > 1  # the niche guess still orders the unknowns and feeds the patterns
+    from miles.recommend.ideas import _outlier_out
+
+    shown = _outlier_out({**row.to_dict(), "video_id": "samsung"})  # what Ideas and Explore show beside it
+    assert shown["multiple"] is None and shown["niche_multiple"] == pytest.approx(row["rank_multiple"])
     assert list(ranked.index) == ["big6", "samsung"]
     assert ranked.loc["big6", "basis"] == "channel"
     assert ranked.loc["big6", "multiple"] == pytest.approx(100_001 / 20_001)

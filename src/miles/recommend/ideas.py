@@ -509,6 +509,8 @@ def _outlier_out(row: dict[str, Any]) -> dict[str, Any]:
         "age_window": str(row["age_window"]),
         "trusted": bool(row["trusted"]),
         "channel_multiple": num(row["channel_multiple"]),
+        # views / what the niche expects at its age and channel size: what ranks a video of unknown basis
+        "niche_multiple": num(row.get("niche_multiple")),
         "duration_s": num(row.get("duration_s")),
         "thumbnail_url": row.get("thumbnail_url"),
         "published_at": pd.Timestamp(row["published_at"]).isoformat(),

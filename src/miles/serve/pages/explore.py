@@ -48,6 +48,7 @@ def _points(outliers: pd.DataFrame) -> list[dict[str, Any]]:
                 "age_h": round(float(row["age_h"]), 2),
                 "duration_s": _num(row.get("duration_s")),
                 "multiple": _num(row.get("multiple")),
+                "niche_multiple": _num(row.get("niche_multiple")),  # what ranks a video of unknown basis
                 "basis": str(row["basis"]),
                 "trusted": bool(row.get("trusted", True)),  # trusted multiples rank first, then the thin ones
                 "tiny_base": bool(row.get("tiny_base", False)),
