@@ -18,6 +18,6 @@ Kind = Annotated[str | None, Query(max_length=32, description="Only findings of 
 
 @router.get("/quality", summary="Data-quality findings; quarantined snapshots are kept out of training")
 def quality(
-    _caller: CallerDep, session: SessionDep, kind: Kind = None, limit: Limit = 50, offset: Offset = 0
+    _caller: CallerDep, session: SessionDep, kind: Kind = None, limit: Limit = 20, offset: Offset = 0
 ) -> QualityPage:
     return QualityPage.model_validate(quality_data(session=session, kind=kind, limit=limit, offset=offset))
