@@ -104,6 +104,11 @@ def test_evaluating_the_packaged_model_writes_under_the_data_dir(sqlite_settings
 def test_clear_errors(sqlite_settings: Settings, snapshot_file: Path, tmp_path: Path) -> None:
     missing = miles(sqlite_settings, "evaluate", "--model", str(tmp_path), "--data", str(snapshot_file))
     assert missing.returncode == 1 and "not a model artifact" in missing.stderr
+    unknown = miles(sqlite_settings, "evaluate", "--model", "bundle-19990101-000000", "--data", str(snapshot_file))
+    assert unknown.returncode == 1 and "neither a model directory nor a version" in unknown.stderr
+    # named as `miles model compare` names them: 'default' is the packaged bundle (it was "not a model artifact")
+    named = miles(sqlite_settings, "evaluate", "--model", "default", "--task", "early", "--data", str(snapshot_file))
+    assert "not a model artifact" not in named.stderr and "neither a model" not in named.stderr
     art = tmp_path / "art"
     fit = miles(sqlite_settings, "baseline", "fit", "--task", "prepublish", "--data", str(snapshot_file),
                 "--out", str(art), "--kind", "category")  # fmt: skip

@@ -95,8 +95,12 @@ def _eval_dataset(artifact: Artifact, frame: pd.DataFrame, *, test_file: bool) -
 
 def evaluate_cmd(
     model: Annotated[
-        Path,
-        typer.Option("--model", help="Model artifact directory (has manifest.json), or a bundle (--task picks one)."),
+        str,
+        typer.Option(
+            "--model",
+            help="Model artifact directory (has manifest.json) or a bundle (--task picks one); or a version from "
+            "`miles model list`, 'served' or 'default', as `miles model compare` takes them.",
+        ),
     ],
     task: Annotated[str | None, typer.Option("--task", help="prepublish or early (default: the model's).")] = None,
     data: Annotated[
@@ -134,14 +138,16 @@ def evaluate_cmd(
     """Every metric for the model and its baselines on the same rows, with 95 % intervals by channel."""
     if data is not None and db:
         raise InvalidInput("use either --data FILE or --db, not both")
-    model = _artifact_dir(model, task)
-    artifact = load_artifact(model)
+    from miles.jobs.compare import resolve_model
+
+    model_dir = _artifact_dir(resolve_model(model, settings=STATE.settings), task)
+    artifact = load_artifact(model_dir)
     wanted = _task(task) or artifact.task
     if wanted != artifact.task:
-        raise InvalidInput(f"{model} is a {artifact.task} model; it cannot be evaluated on the {wanted} task")
+        raise InvalidInput(f"{model_dir} is a {artifact.task} model; it cannot be evaluated on the {wanted} task")
     if history not in ("none", "db"):
         raise InvalidInput(f"--history must be none or db, not {history!r}")
-    frame, source = _load_frame(data, fmt, [model])
+    frame, source = _load_frame(data, fmt, [model_dir])
     if history == "db" and data is not None:
         dataset = _with_store_history(artifact, frame)
     else:
@@ -156,7 +162,7 @@ def evaluate_cmd(
             reports.append(evaluate_artifact(artifact, part, fold=fold, n_boot=n_boot))
     if not reports:
         raise InvalidInput("nothing to evaluate: every test fold is empty")
-    out_dir = out or evaluation_dir(STATE.settings.data_dir, artifact.manifest, model)
+    out_dir = out or evaluation_dir(STATE.settings.data_dir, artifact.manifest, model_dir)
     payload = _payload(artifact.manifest, source, reports)
     if loso and data is None and (table := _loso(artifact, dataset, n_boot, frame)) is not None:
         payload["leave_one_source_out"] = table
