@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -327,6 +328,17 @@ def test_thumbnail_as_base64_and_as_upload(predictor_client: TestClient, db_sett
     bad_draft = predictor_client.post(f"{API}/predict/upload", data={"draft": '{"title": 5}'})
     assert bad_draft.status_code == 422
     assert bad_draft.json()["error"]["details"][0]["field"] == "body.draft.title"
+    not_json = predictor_client.post(f"{API}/predict/upload", data={"draft": "{title: 5}"})
+    assert not_json.status_code == 422  # one position, said once ("... column 2 at line 1, column 1")
+    assert not_json.json()["error"]["message"] == (
+        "body.draft is not valid JSON: key must be a string at line 1 column 2"
+    ), not_json.text
+    both = predictor_client.post(
+        f"{API}/predict/upload",
+        data={"draft": json.dumps({"title": "t", "thumbnail_url": "https://i.ytimg.com/x.jpg"})},
+        files={"thumbnail": ("t.png", image, "image/png")},
+    )  # refused before the URL is fetched, as the JSON route refuses two thumbnails
+    assert both.status_code == 422 and "either as a file or in the draft, not both" in both.text
 
 
 @ENCODERS

@@ -111,7 +111,11 @@ def _not_json(exc: RequestValidationError) -> dict[str, Any] | None:
     for err in exc.errors():
         if err.get("type") == "json_invalid":
             loc = tuple(err.get("loc", ()))
-            pos = loc[-1] if loc and isinstance(loc[-1], int) else 0
+            if loc and not isinstance(loc[-1], int):  # a form field holding JSON: pydantic's words say where
+                field = field_path(loc)
+                why = (err.get("ctx") or {}).get("error", "not JSON")
+                return {"field": field, "message": f"{field} is not valid JSON: {why}", "type": "json_invalid"}
+            pos = loc[-1] if loc else 0
             line, column = _line_column(exc.body or "", pos)
             why = (err.get("ctx") or {}).get("error", "not JSON")
             message = f"the request body is not valid JSON: {why} at line {line}, column {column}"

@@ -68,12 +68,12 @@ def predict_upload(
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", "draft", *e["loc"])} for e in exc.errors(include_url=False)]
         raise RequestValidationError(errors) from None
+    if thumbnail is not None and (parsed.thumbnail_url or parsed.thumbnail_base64):  # refused before any fetch
+        raise InvalidInput("give the thumbnail either as a file or in the draft, not both")
     _charged(request, caller, settings, [parsed], "body.draft")
     model = predictor()
     image = _thumbnail(thumbnails.Fetcher(settings), parsed, "body.draft")
     if thumbnail is not None:
-        if image is not None:
-            raise InvalidInput("give the thumbnail either as a file or in the draft, not both")
         data = thumbnail.file.read(settings.max_image_bytes + 1)
         image = thumbnails.checked_image(data, settings=settings, field="body.thumbnail")
     item = ScoredDraft(parsed, image)
