@@ -119,3 +119,37 @@ def _transfer_case(shared: bool) -> float:
 def test_the_trees_count_only_as_far_as_their_effect_carries_to_an_unseen_source() -> None:
     assert _transfer_case(shared=True) == 1.0
     assert _transfer_case(shared=False) == 0.0
+
+
+def test_younger_than_its_data_the_level_follows_the_videos_own_growth() -> None:
+    """Ordinary uploads are read young too rarely for an age cell (under MIN_CELL a bucket): below its first cell the
+    level extrapolated its first segment, which rose slowly (views past a day grow little), while the same videos
+    grew fast before a day - a draft's 6-hour forecast sat far below what a video on its 30-day track has by then."""
+    rng = np.random.default_rng(5)
+    young = np.r_[[2.0] * 15, [4.5] * 15, [9.0] * 15]  # a few readings in each bucket under 12 h
+    first = np.r_[young, np.exp(rng.uniform(np.log(25), np.log(40), 1500))]
+    n = len(first)
+    second = np.exp(rng.uniform(np.log(50), np.log(700), n))
+    subs, own = np.exp(rng.uniform(np.log(100), np.log(1e6), n)), rng.normal(0, 0.5, n)
+
+    def views(age: np.ndarray) -> np.ndarray:  # x1.0 per log1p(age) up to a day, x0.3 after it
+        la, day = np.log1p(age), np.log1p(24.0)
+        return 2.0 + np.minimum(la, day) + 0.3 * np.maximum(la - day, 0) + SLOPE * np.log1p(subs) + own
+
+    ids = np.r_[np.arange(n), np.arange(n)]
+    x = pd.DataFrame({"age_h": np.r_[first, second], "log_subscribers": np.log1p(np.r_[subs, subs]),
+                      "category_id": pd.Categorical(["28"] * (2 * n))})  # fmt: skip
+    y = pd.DataFrame({"log_views": np.r_[views(first), views(second)], "source": "mftn_tech", "video_id": ids,
+                      "group_id": ids % 50})  # fmt: skip
+    labeler = ViralLabeler.fit(x, y["log_views"])
+    paired = OrdinaryLevel().fit(x, y, labeler=labeler)
+    unpaired = OrdinaryLevel().fit(x, y.drop(columns=["video_id", "group_id"]), labeler=labeler)
+    assert paired.state["young_rises"] and not unpaired.state["young_rises"]
+    assert min(paired.state["knots_log_age"]) > np.log1p(24.0)  # no cell under a day
+    grid = pd.DataFrame({"age_h": [1.0, 3.0, 6.0, 12.0, 24.0], "log_subscribers": np.log1p(1e4)})
+    level = paired.predict_log_views(grid)
+    assert (np.diff(level) > 0).all()
+    to_a_day = np.log1p(24.0) - np.log1p(grid["age_h"].to_numpy())
+    assert np.allclose(level[-1] - level, to_a_day, atol=0.15)  # the videos' own growth, x1.0 per log1p(age)
+    before = unpaired.predict_log_views(grid)  # extrapolated: the slow growth past a day
+    assert (before[-1] - before)[2] < 0.5 * to_a_day[2]

@@ -419,7 +419,8 @@ def fit_baseline_artifact(kind: str, data: Dataset, out: Path, *, spec: SplitSpe
     if len(train) < MIN_CELL:
         raise InvalidInput(f"only {len(train)} training rows after the split; need at least {MIN_CELL}")
     labeler = ViralLabeler.fit(train.X, train.y["log_views"])
-    y = train.y.assign(viral=labeler.label(train.X, train.y["log_views"]))
+    y = train.y.assign(viral=labeler.label(train.X, train.y["log_views"]), video_id=train.meta["video_id"].to_numpy(),
+                       group_id=train.meta["group_id"].to_numpy())  # fmt: skip
     model = make_baseline(kind, data.task).fit(train.X, y, labeler=labeler)
     others = {
         k: make_baseline(k, data.task).fit(train.X, y, labeler=labeler) for k in BASELINES[data.task] if k != kind

@@ -419,7 +419,7 @@ class GBDTModel:
         threads = self._threads(inputs)
         raw = self._raw_sorted(inputs, x, shift, threads)
         mid = raw[:, [self._mid]]
-        scale = self._scales(x, selected)
+        scale = self._ends_follow_size(self._scales(x, selected), raw - mid, x, selected)
         quantiles: FloatArray = mid + (raw - mid) * scale + np.where(scale == 0.0, raw - mid, 0.0)
         quantiles = self._around_served_centre(quantiles, x, selected)
         quantiles = self._young_spread(quantiles, x, selected)
@@ -452,6 +452,35 @@ class GBDTModel:
                 out[sized] = per_quantile(*_read_between(self.ordinary_size_scale, np.nan_to_num(size)))[sized]
             if self.unknown_size_scale is not None:
                 out[ordinary & unknown] = per_quantile(*self.unknown_size_scale)[0]
+        return out
+
+    def _ends_follow_size(
+        self, scale: FloatArray, spread: FloatArray, x: pd.DataFrame, selected: BoolArray | None
+    ) -> FloatArray:
+        """``scale`` widened where a size band's factors would make a bigger channel's p90 (or a smaller one's p10)
+        fall past the centre's own rise: the factors are read between bands' median sizes, and a band's high-side
+        factor well below the one before it outran the centre (p90 fell 1 % from 82,602 subscribers on). Each end
+        is kept at least where each band's end, carried along the centre's rise with size (the level's slope in
+        log subscribers, never less), puts it: for p90 every smaller band's, for p10 every bigger one's. Only
+        widens, so the calibrated coverage can only rise."""
+        if not self.ordinary_size_scale or self.ordinary_interval_scale is None:
+            return scale
+        size, unknown = _channel_size(x)
+        rows = np.flatnonzero(_ordinary(len(x), selected) & ~unknown)
+        if not len(rows):
+            return scale
+        slope = float(getattr(self.offset_model, "state", {}).get("slope", 0.0))
+        keys, low, high = (np.array(part, dtype=float) for part in zip(*self.ordinary_size_scale, strict=True))
+        at = np.nan_to_num(size[rows])[:, None]
+        out = scale.copy()
+        for j, q in enumerate(self.config.quantiles):
+            if q == 0.5:
+                continue
+            far = np.maximum(np.abs(spread[rows, j]), 1e-9)[:, None]  # this end's distance from the centre
+            ahead = keys[None, :] <= at if q > 0.5 else keys[None, :] >= at  # the bands whose end it must keep
+            ends = (high if q > 0.5 else low)[None, :] - slope * np.abs(at - keys[None, :]) / far
+            kept = np.where(ahead, ends, -np.inf).max(axis=1)
+            out[rows, j] = np.maximum(out[rows, j], kept)
         return out
 
     def fit_age_scales(self, x: pd.DataFrame, log_views: FloatArray, selected: BoolArray | None) -> None:

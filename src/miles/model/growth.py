@@ -77,6 +77,18 @@ def _solve(design: np.ndarray, growth: np.ndarray) -> np.ndarray:
     return out
 
 
+def fit_rises(read_h: np.ndarray, at_h: np.ndarray, growth: np.ndarray) -> np.ndarray:
+    """The curve's rise per segment from pairs of readings of the same videos: ``growth`` (log1p views at ``at_h``
+    minus at ``read_h``) by least squares under the typical video's shape (``_solve``)."""
+    return _solve(_ramps(at_h) - _ramps(read_h), growth)
+
+
+def rise_to(rises: np.ndarray | list[float], age_h: np.ndarray) -> np.ndarray:
+    """C(age) of a curve's ``rises`` (0 at publishing): the rise in log1p views from publishing to ``age_h``."""
+    out: np.ndarray = _ramps(age_h) @ np.asarray(rises, dtype=float)
+    return out
+
+
 def rate_read(views: np.ndarray, usual: np.ndarray, spread: float) -> np.ndarray:
     """The most likely level of views behind each count: a Poisson count ``views`` of a level whose log is normal
     around log(``usual``) with standard deviation ``spread`` (the posterior mode, found by bisection in log level).
@@ -122,7 +134,7 @@ class GrowthCurve(Baseline):
         read = x["early_snapshot_age_h"].to_numpy(dtype=float)[rows]
         young = read[read < YOUNGEST_AMONG_H]
         youngest = float(np.quantile(young, 0.1)) if len(young) else 0.0
-        rises = _solve(design[rows], growth[rows])
+        rises = _solve(design[rows], growth[rows])  # as fit_rises, on the design already built
         self.state.update(rises=rises.tolist(), pairs=int(rows.sum()), youngest_h=youngest)
         self._fit_spread(x.loc[rows], growth[rows] - design[rows] @ rises)
 
@@ -189,5 +201,4 @@ class GrowthCurve(Baseline):
 
     def curve(self, age_h: np.ndarray) -> np.ndarray:
         """C(age) (0 at publishing): the rise in log1p views from publishing to ``age_h``."""
-        out: np.ndarray = _ramps(age_h) @ np.asarray(self.state["rises"])
-        return out
+        return rise_to(self.state["rises"], age_h)

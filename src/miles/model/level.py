@@ -10,7 +10,12 @@ a model fitted on their pooled views learns *which source a row resembles* and p
   function of age (isotonic over age buckets, strictly rising, interpolated in log age), ``slope`` is the pooled
   within-age-bucket slope, never negative; ``usual`` is how far the channel's earlier uploads at a comparable age
   were above or below that level (0 without enough history) and ``weight`` (0..1) how much of it carries to the next
-  upload. Blank subscribers take the typical (median) count: a blank is not evidence.
+  upload. Blank subscribers take the typical (median) count: a blank is not evidence. Younger than the youngest
+  age bucket with ordinary uploads (about a day in the development data), the curve is not extrapolated from its
+  first segment: it follows the growth of the same videos between readings (``young_rises``, fitted as
+  ``growth.GrowthCurve`` is), so a draft's 6-hour forecast is what a video on that curve has by then. Extrapolated,
+  it was 1.4x lower, and a video read at exactly that forecast was forecast half its 30-day forecast before
+  publishing (the early model grows views along the same videos' growth).
 - the **frame shift**: per sampling frame and age bucket, the median of (log views - level) on the training rows
   (zero for ordinary uploads). Training rows carry their frame's shift in the offset the trees start from, so the
   trees learn what moves a video *within* its source; serving asks for an ordinary upload (shift 0).
@@ -26,10 +31,12 @@ from miles.features.schema import age_bucket
 from miles.model.artifact import register_model_kind
 from miles.model.baselines import MIN_CELL, Baseline
 from miles.model.embed_features import PREDICT_SELECTION, selection_of
+from miles.model.growth import MIN_CHANNELS, MIN_PAIRS, fit_rises, rise_to
 
 MIN_SLOPE_PER_LOG_AGE = 0.02  # the age curve rises at least this much per unit of log1p(age)
 SELECTED = "selected"  # the pooled shift of success-selected frames (trending lists, search results)
 MIN_CHANNEL_UPLOADS = 3  # earlier uploads at a comparable age before the channel's record moves the level
+MIN_GAP_H = 1.0  # readings of one video paired for its growth at least this far apart (the early task's gap)
 
 
 def _log_subscribers(x: pd.DataFrame) -> np.ndarray:
@@ -47,12 +54,20 @@ def _increasing(values: np.ndarray, weights: np.ndarray, where: np.ndarray) -> n
     return np.asarray(fitted, dtype=float)
 
 
-def _curve(la: np.ndarray, knots: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """The age curve: linear in log age between knots; before the first knot it goes on with the first segment's
-    slope (views head to zero at publish), after the last one with the minimum slope (views level off)."""
+def _curve(la: np.ndarray, knots: np.ndarray, levels: np.ndarray, young_rises: list[float] | None = None) -> np.ndarray:
+    """The age curve: linear in log age between knots; before the first knot it falls back along ``young_rises``
+    (the same videos' growth between readings) when fitted, else goes on with the first segment's slope (views head
+    to zero at publish), at least the minimum slope either way; after the last knot it rises by the minimum slope
+    (views level off)."""
     out = np.interp(la, knots, levels)
-    first = (levels[1] - levels[0]) / (knots[1] - knots[0]) if len(knots) > 1 else MIN_SLOPE_PER_LOG_AGE
-    out = np.where(la < knots[0], levels[0] + max(first, MIN_SLOPE_PER_LOG_AGE) * (la - knots[0]), out)
+    least = levels[0] + MIN_SLOPE_PER_LOG_AGE * (la - knots[0])
+    if young_rises:
+        back = rise_to(young_rises, np.expm1(np.full(1, knots[0]))) - rise_to(young_rises, np.expm1(la))
+        before = np.minimum(levels[0] - back, least)
+    else:
+        first = (levels[1] - levels[0]) / (knots[1] - knots[0]) if len(knots) > 1 else MIN_SLOPE_PER_LOG_AGE
+        before = levels[0] + max(first, MIN_SLOPE_PER_LOG_AGE) * (la - knots[0])
+    out = np.where(la < knots[0], before, out)
     result: np.ndarray = np.where(la > knots[-1], levels[-1] + MIN_SLOPE_PER_LOG_AGE * (la - knots[-1]), out)
     return result
 
@@ -65,6 +80,9 @@ class OrdinaryLevel(Baseline):
 
     def fit(self, x: pd.DataFrame, y: pd.DataFrame, *, labeler: ViralLabeler) -> Baseline:
         self._frames = selection_of(y["source"]) if "source" in y else pd.Series(PREDICT_SELECTION, index=x.index)
+        # which rows are one video's readings (for its growth, ``young_rises``) and which channel it is
+        self._videos = y["video_id"].to_numpy() if "video_id" in y else None
+        self._channels = y["group_id"].to_numpy() if "group_id" in y else self._videos
         return super().fit(x, y, labeler=labeler)
 
     def _fit(self, x: pd.DataFrame, log_views: np.ndarray) -> None:
@@ -89,9 +107,27 @@ class OrdinaryLevel(Baseline):
             cells = pd.DataFrame({"y": [float(np.median(adjusted))], "la": [float(np.mean(la))], "n": [len(la)]})
         curve = _increasing(cells["y"].to_numpy(float), cells["n"].to_numpy(float), cells["la"].to_numpy(float))
         self.state.update(knots_log_age=cells["la"].tolist(), knots_level=curve.tolist(), channel_weight=0.0)
+        self.state["young_rises"] = self._young_rises(x["age_h"].to_numpy(dtype=float), log_views, anchor)
         self.state["channel_weight"] = self._channel_weight(x, log_views, anchor)
         residual = log_views - self._predict(x)
         self.state["frame_shift"] = self._shifts(residual, frames, buckets)
+
+    def _young_rises(self, age_h: np.ndarray, log_views: np.ndarray, anchor: np.ndarray) -> list[float]:
+        """The growth curve of the anchor rows' videos between consecutive readings at least an hour apart (as the
+        early task pairs them); empty without video ids or with fewer than MIN_PAIRS pairs of MIN_CHANNELS."""
+        videos, channels = getattr(self, "_videos", None), getattr(self, "_channels", None)
+        if videos is None or channels is None:
+            return []
+        rows = pd.DataFrame({"v": videos[anchor], "c": channels[anchor], "age": age_h[anchor],
+                             "y": log_views[anchor]}).sort_values(["v", "age"])  # fmt: skip
+        later = rows.groupby("v")[["age", "y"]].shift(-1)
+        pairs = later["age"].notna() & (later["age"] >= rows["age"] + MIN_GAP_H)
+        if pairs.sum() < MIN_PAIRS or rows.loc[pairs, "c"].nunique() < MIN_CHANNELS:
+            return []
+        growth = (later.loc[pairs, "y"] - rows.loc[pairs, "y"]).to_numpy(dtype=float)
+        rises = fit_rises(rows.loc[pairs, "age"].to_numpy(dtype=float), later.loc[pairs, "age"].to_numpy(dtype=float),
+                          growth)  # fmt: skip
+        return [float(r) for r in rises]
 
     def _channel_weight(self, x: pd.DataFrame, log_views: np.ndarray, anchor: np.ndarray) -> float:
         """How much of the channel's usual over- or under-performance carries to its next upload (0..1), by least
@@ -170,7 +206,8 @@ class OrdinaryLevel(Baseline):
         typical = self.state["typical_log_subscribers"]
         filled = np.where(np.isfinite(subs), subs, typical)
         la = np.log1p(x["age_h"].to_numpy(dtype=float))
-        curve = _curve(la, np.asarray(self.state["knots_log_age"]), np.asarray(self.state["knots_level"]))
+        curve = _curve(la, np.asarray(self.state["knots_log_age"]), np.asarray(self.state["knots_level"]),
+                       self.state.get("young_rises"))  # fmt: skip
         out: np.ndarray = curve + self.state["slope"] * (filled - typical)
         return out
 

@@ -350,7 +350,9 @@ def fit_models(
         train_set = Dataset(train_set.task, train_set.X[cols], train_set.y, train_set.meta)
         val_set = Dataset(val_set.task, val_set.X[cols], val_set.y, val_set.meta)
     y_train = train_set.y.assign(viral=labeler.label(labels_x, train_set.y["log_views"]),
-                                 source=train_set.meta["source"].to_numpy())  # fmt: skip
+                                 source=train_set.meta["source"].to_numpy(),
+                                 video_id=train_set.meta["video_id"].to_numpy(),  # the level's growth pairs
+                                 group_id=train_set.meta["group_id"].to_numpy())  # fmt: skip
     kinds = [*BASELINES[cfg.task], *([LEVEL] if cfg.task == "prepublish" and cfg.anchor_level else [])]
     baselines = {k: make_baseline(k, cfg.task).fit(labels_x, y_train, labeler=labeler) for k in kinds}
     offset = offset_model(cfg, baselines, list(train_set.X.columns))
@@ -392,7 +394,7 @@ def fit_models(
         held_out = held_out_references(Dataset(train_set.task, labels_x, y_train, train_set.meta), list(references),
                                        labeler, cfg.seed)  # fmt: skip
         young = GrowthCurve("early")
-        young.fit(labels_x, y_train.assign(group_id=train_set.meta["group_id"].to_numpy()), labeler=labeler)
+        young.fit(labels_x, y_train, labeler=labeler)
         model.fit_blend(fit_val.x, fit_val.log_views, references, val_set.meta["source"], centre=centre,
                         fallback=held_out, young=young)  # fmt: skip
     return Fitted(model, labeler, baselines, weights)
