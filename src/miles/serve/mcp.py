@@ -37,7 +37,7 @@ from miles.model.card import card_section
 from miles.serve.api.ideas import IdeasIn, IdeasOut
 from miles.serve.api.tracked import tracked_out
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
-from miles.serve.errors import problem_message
+from miles.serve.errors import problem_words
 from miles.serve.schemas import (
     DraftIn,
     HistoryPage,
@@ -342,7 +342,10 @@ class MilesMCPServer(MCPServer):
 
 
 def schema_problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {problem_message(e)}" for e in exc.errors())
+    fields = "an argument of this tool (its input schema lists them)"
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {problem_words(e, fields)}" for e in exc.errors()
+    )
 
 
 def build_server(settings: Settings, *, key: str | None = None, tools: MilesTools | None = None) -> MCPServer:
