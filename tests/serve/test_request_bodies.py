@@ -132,3 +132,21 @@ def test_the_transaction_is_committed_before_the_response_is_sent(
         event.remove(Session, "after_commit", slow_commit)
     assert r.status_code == 201, r.text
     assert committed and max(committed) <= answered
+
+
+def test_a_field_error_names_its_field_and_says_what_is_wrong(
+    client: TestClient, user_factory: Callable[[str], ApiUser]
+) -> None:
+    """`details` is one shape for a 422: a list of problems, each with its field and message (a URL the tracker
+    cannot take came as `[{"field": "body.url"}]`, a bad thumbnail as `{"field": ...}`)."""
+    user = user_factory("details@example.com")
+    vimeo = client.post(API + "/tracked", json={"url": "https://vimeo.com/1"}, headers=user.headers)
+    assert vimeo.status_code == 422, vimeo.text
+    (problem,) = vimeo.json()["error"]["details"]
+    assert problem["field"] == "body.url" and problem["message"].startswith("not a YouTube video URL or id")
+    from miles.serve.errors import field_details
+
+    one = field_details("body.thumbnail_base64: not valid base64", {"field": "body.thumbnail_base64"})
+    assert one == [{"field": "body.thumbnail_base64", "message": "not valid base64"}]
+    limits = {"rows": 21000, "max_rows_per_request": 2000}  # details that name no field stay as they are
+    assert field_details("too many rows", limits) == limits

@@ -14,7 +14,7 @@ a model fitted on their pooled views learns *which source a row resembles* and p
   age bucket with ordinary uploads (about a day in the development data), the curve is not extrapolated from its
   first segment: it follows the growth of the same videos between readings (``young_rises``, fitted as
   ``growth.GrowthCurve`` is), so a draft's 6-hour forecast is what a video on that curve has by then. Extrapolated,
-  it was 1.4x lower, and a video read at exactly that forecast was forecast half its 30-day forecast before
+  it was 1.5x lower, and a video read at exactly that forecast was forecast half its 30-day forecast before
   publishing (the early model grows views along the same videos' growth).
 - the **frame shift**: per sampling frame and age bucket, the median of (log views - level) on the training rows
   (zero for ordinary uploads). Training rows carry their frame's shift in the offset the trees start from, so the

@@ -146,13 +146,31 @@ def _unreadable_body(exc: StarletteHTTPException) -> str:
     return f"the request body could not be read: {exc.detail}"
 
 
+def field_details(message: str, details: Any) -> Any:
+    """A 422's ``details`` in the one shape the docs give: a list of problems, each with its ``field`` and
+    ``message`` (a field named alone, or as one object, came as ``[{"field": "body.url"}]`` or ``{"field": ...}``);
+    details that name no field (limits, a reason) stay as they are."""
+    items = [details] if isinstance(details, dict) and "field" in details else details
+    if not isinstance(items, list):
+        return details
+    return [
+        {**item, "message": message.removeprefix(f"{item['field']}: ")}
+        if isinstance(item, dict) and "field" in item and "message" not in item
+        else item
+        for item in items
+    ]
+
+
 async def _miles_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MilesError)
     if not exc.expected or exc.status >= 500:
         log.error("%s: %s", type(exc).__name__, exc.message, exc_info=not exc.expected)
     headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
     message = exc.message if exc.expected else "internal error; the server log has the details"
-    return envelope(exc.status, exc.code, message, exc.details if exc.expected else None, headers)
+    details = exc.details if exc.expected else None
+    if exc.status == 422:
+        details = field_details(message, details)
+    return envelope(exc.status, exc.code, message, details, headers)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
