@@ -150,3 +150,14 @@ def test_a_field_error_names_its_field_and_says_what_is_wrong(
     assert one == [{"field": "body.thumbnail_base64", "message": "not valid base64"}]
     limits = {"rows": 21000, "max_rows_per_request": 2000}  # details that name no field stay as they are
     assert field_details("too many rows", limits) == limits
+
+
+def test_a_query_parameter_the_route_does_not_take_is_named(client: TestClient) -> None:
+    """`/videos?lmit=3` answered 20 items, as if no limit had been asked for."""
+    typo = client.get(API + "/videos", params={"lmit": 3})
+    assert typo.status_code == 422, typo.text
+    assert typo.json()["error"]["message"] == "query.lmit: not a parameter of this route (did you mean 'limit'?)"
+    assert client.get(API + "/videos", params={"limit": 3}).status_code == 200  # declared ones still work
+    assert client.get(API + "/health", params={"x": 1}).json()["error"]["details"][0]["message"] == (
+        "not a parameter of this route (it takes none)"
+    )

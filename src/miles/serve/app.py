@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from miles import __version__
 from miles.config import Settings, get_settings
 from miles.serve.api import health, history, ideas, model, predict, quality, tracked, videos
+from miles.serve.api.common import known_query
 from miles.serve.errors import install_error_handlers
 from miles.serve.limits import BodySizeLimit
 from miles.serve.pages import install_pages
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     for module in (health, model, predict, ideas, videos, tracked, history, quality):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(known_query)])
     install_pages(app)  # HTML pages, their .json twins, /static and /assets/plotly.min.js
     build = app.openapi
     app.openapi = lambda: _key_optional(app, build)  # type: ignore[method-assign]

@@ -1,9 +1,14 @@
-"""Shared pieces of the /api/v1 routers: documented error responses (pagination lives in ``serve.paging``)."""
+"""Shared pieces of the /api/v1 routers: documented error responses and the check that every query parameter is
+one the route takes (pagination lives in ``serve.paging``)."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
+from fastapi import Request
+
+from miles.errors import InvalidInput
 from miles.serve.schemas import ErrorOut
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -19,3 +24,29 @@ MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "No model for the draft's platform yet (`no_platform_model`: TikTok)."},
     503: {"model": ErrorOut, "description": "No model is available to serve."},
 }
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route's dependant and its sub-dependencies declare (by the name sent)."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def known_query(request: Request) -> None:
+    """A query parameter the route does not take is a 422 that names it (``/videos?lmit=3`` answered 20 items, as
+    if no limit had been asked for), with the parameter meant when one is close."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    known = sorted(_query_names(dependant))
+    unknown = [name for name in request.query_params if name not in known]
+    if not unknown:
+        return
+    details = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"it takes {', '.join(known) or 'none'}"
+        details.append({"field": f"query.{name}", "message": f"not a parameter of this route ({hint})"})
+    raise InvalidInput(f"{details[0]['field']}: {details[0]['message']}", details=details)
