@@ -46,6 +46,7 @@ def test_a_linked_draft_is_graded_as_its_views_arrive(
     assert first.status_code == 200, first.text
     body = first.json()
     assert (body["video_id"], body["linked"], body["tracking_started"], body["grades"]) == (VIDEO, True, True, [])
+    assert body["ok"] is True
     again = predictor_client.post(link, json={"video": VIDEO}, headers=alice.headers).json()
     assert (again["linked"], again["tracking_started"], again["tracked_id"]) == (False, False, body["tracked_id"])
     other = predictor_client.post(link, json={"video": "AnotherVid1"}, headers=alice.headers)

@@ -398,4 +398,4 @@ def test_cli_refuses_an_unknown_stdio_key(tmp_path: Path, sqlite_settings: Setti
         check=False,
     )
     assert done.returncode == 1, done.stderr
-    assert "MILES_API_KEY is unknown or revoked" in done.stderr and done.stdout == ""
+    assert "the API key (--key or MILES_API_KEY) is unknown or revoked" in done.stderr and done.stdout == ""

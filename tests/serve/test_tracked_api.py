@@ -34,6 +34,7 @@ def _typed_views(client: TestClient, tracked_id: int, headers: dict[str, str]) -
 def _track(client: TestClient, url: str, headers: dict[str, str]) -> int:
     added = client.post(f"{API}/tracked", json={"url": url}, headers=headers)
     assert added.status_code == 201, added.text
+    assert added.json()["ok"] is True  # as every answer of the API
     return int(added.json()["id"])
 
 
@@ -79,7 +80,7 @@ def test_a_key_reads_each_tracked_videos_views_and_forecast(sqlite_settings: Set
             assert got[key] == want[key], key
         assert got["latest"]["views"] == want["latest"]["views"] and got["latest"]["age_h"] == want["latest"]["age_h"]
         assert got["forecast_check"] == pytest.approx(want["forecast_check"], abs=0.05)  # the API rounds the ratio
-    assert one.status_code == 200 and one.json() == read
+    assert one.status_code == 200 and one.json() == {**read, "ok": True}  # as listed, with the answer's ok
     assert (first["total"], first["next_offset"], [i["id"] for i in first["items"]]) == (2, 1, [typed_id])
     assert (second["next_offset"], [i["id"] for i in second["items"]]) == (None, [read_id])
     # another user: alice's id is not found, and the title and views she typed for the same video are hers alone

@@ -53,5 +53,7 @@ def mcp(
     if key is not None:
         with session_scope(settings) as session:
             if users.owner_of_key(session=session, key=key) is None:
-                raise Unauthorized("MILES_API_KEY is unknown or revoked; create one with `miles key create`")
+                raise Unauthorized(
+                    "the API key (--key or MILES_API_KEY) is unknown or revoked; create one with `miles key create`"
+                )
     build_server(settings, key=key).run("stdio")

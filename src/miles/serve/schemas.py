@@ -519,6 +519,18 @@ class TrackedVideoOut(TrackedOut):
     )
 
 
+class TrackedAdded(TrackedOut):
+    """``POST /api/v1/tracked``: the new row, with ``ok`` as every answer of the API."""
+
+    ok: Literal[True] = True
+
+
+class TrackedVideoOne(TrackedVideoOut):
+    """``GET /api/v1/tracked/{id}``: one video as the list shows it, with ``ok`` as every answer of the API."""
+
+    ok: Literal[True] = True
+
+
 class TrackedVideosPage(Page):
     items: list[TrackedVideoOut]
     model_message: str | None = Field(description="Why no video has a forecast (no model available), else null.")
@@ -585,6 +597,7 @@ class GradeOut(BaseModel):
 
 
 class LinkOut(BaseModel):
+    ok: Literal[True] = True
     prediction_id: int
     video_id: str
     url: str

@@ -10,7 +10,15 @@ from fastapi import APIRouter, Path, Response
 from miles.serve.api.common import ERRORS
 from miles.serve.deps import PredictorDep, SessionDep, SettingsDep, UserIdDep
 from miles.serve.paging import Limit, Offset
-from miles.serve.schemas import TrackedOut, TrackedVideoOut, TrackedVideosPage, TrackIn, ViewsIn, ViewsRecordedOut
+from miles.serve.schemas import (
+    TrackedAdded,
+    TrackedOut,
+    TrackedVideoOne,
+    TrackedVideosPage,
+    TrackIn,
+    ViewsIn,
+    ViewsRecordedOut,
+)
 from miles.serve.services.tracked import enter_views, tracked_forecast, tracked_videos_page, video_to_track
 from miles.store.repos import tracked
 from miles.store.tables import TrackedVideo
@@ -47,15 +55,15 @@ def list_tracked(
 @router.get("/tracked/{tracked_id}", summary="One of your tracked videos, with its latest views and forecast")
 def get_tracked(
     tracked_id: TrackedId, user_id: UserIdDep, session: SessionDep, predictor: PredictorDep
-) -> TrackedVideoOut:
+) -> TrackedVideoOne:
     """The video as `GET /tracked` lists it (another user's id is a 404, as a missing one); without a model,
     `forecast_note` says why there is no forecast."""
     item = tracked_forecast(session=session, user_id=user_id, tracked_id=tracked_id, load_predictor=predictor)
-    return TrackedVideoOut.model_validate(item)
+    return TrackedVideoOne.model_validate(item)
 
 
 @router.post("/tracked", status_code=201, summary="Track a published video", responses={409: ERRORS[422]})
-def add_tracked(body: TrackIn, user_id: UserIdDep, session: SessionDep, settings: SettingsDep) -> TrackedOut:
+def add_tracked(body: TrackIn, user_id: UserIdDep, session: SessionDep, settings: SettingsDep) -> TrackedAdded:
     """Miles re-polls its views on the tracking schedule (`MILES_TRACK_SCHEDULE_H`)."""
     video_id, url = video_to_track(body.url)
     row = tracked.add_tracked(
@@ -65,7 +73,7 @@ def add_tracked(body: TrackIn, user_id: UserIdDep, session: SessionDep, settings
         url=url,
         schedule_h=settings.track_schedule_h,
     )
-    return tracked_out(row)
+    return TrackedAdded.model_validate(tracked_out(row).model_dump())
 
 
 @router.delete("/tracked/{tracked_id}", status_code=204, summary="Stop tracking a video")
