@@ -51,7 +51,7 @@ def test_import_is_idempotent(db_settings: Settings) -> None:
 def test_round_trip(db_settings: Settings, tmp_path: Path, suffix: str) -> None:
     import_paths([SMALL], settings=db_settings)
     out = tmp_path / f"export{suffix}"
-    assert export_snapshots(out, settings=db_settings) == 4
+    assert export_snapshots(out, settings=db_settings).written == 4
     again = import_paths([out], settings=db_settings)
     assert again.counts.snapshots_added == 0 and again.counts.videos_updated == 0
     with session_scope(db_settings) as session:
@@ -78,6 +78,23 @@ def test_a_text_with_line_breaks_round_trips_through_csv(db_settings: Settings, 
     with session_scope(db_settings) as session:
         stored = load_snapshot_frame(session=session)
     assert sorted(set(stored["description"])) == sorted(texts)
+
+
+def test_an_export_leaves_out_readings_before_a_moved_publish_time(db_settings: Settings, tmp_path: Path) -> None:
+    """A premiere's publish time moved between readings: the store keeps the latest, so its first reading lies before
+    it, and the exported file was refused whole on import ("captured_at before published_at")."""
+    moved = tmp_path / "moved.csv"
+    moved.write_text(
+        "video_id,title,published_at,captured_at,views\n"
+        "moved000001,Premiere,2026-01-01T00:00:00Z,2026-01-01T05:00:00Z,0\n"
+        "moved000001,Premiere,2026-01-03T00:00:00Z,2026-01-04T00:00:00Z,100\n"
+    )
+    import_paths([moved], settings=db_settings)
+    out = tmp_path / "export.csv"
+    done = export_snapshots(out, settings=db_settings)
+    assert (done.written, done.before_publish) == (1, 1)
+    again = import_paths([out], settings=db_settings)  # it imports: nothing refused, nothing new
+    assert (again.rows_read, again.counts.snapshots_added) == (1, 0)
 
 
 def _write(tmp_path: Path, text: str | bytes, name: str = "bad.csv") -> Path:

@@ -54,7 +54,7 @@ def test_tiktok_snapshot_file_stores_followers_as_channel_size_and_exports_by_pl
         youtube = load_snapshot_frame(session=s, platform="youtube")
     assert len(youtube) == 4 and set(youtube["platform"]) == {"youtube"}
     out = tmp_path / "tiktok.parquet"
-    assert export_snapshots(out, settings=db_settings, platform="tiktok") == 3
+    assert export_snapshots(out, settings=db_settings, platform="tiktok").written == 3
     exported = pd.read_parquet(out)
     assert set(exported["platform"]) == {"tiktok"}
     assert exported["channel_subscribers"].tolist() == [25_000, 25_100, 25_600]

@@ -101,10 +101,17 @@ def export_cmd(
         str | None, typer.Option("--platform", help="Only videos of this platform: youtube or tiktok.")
     ] = None,
 ) -> None:
-    """Export every stored snapshot in the interchange format (import -> export -> import round-trips)."""
+    """Export every stored snapshot in the interchange format (import -> export -> import round-trips).
+
+    Left out: counts users typed on the Track page (theirs alone) and readings taken before a video's publish time
+    as stored now (a premiere or rescheduled upload; the import would refuse them)."""
     try:
         chosen = checked_platform(platform) if platform is not None else None
     except ValueError as exc:
         raise InvalidInput(f"--platform: {exc}") from None
-    n = export_snapshots(out, settings=STATE.settings, sources=source, platform=chosen)
-    console.print(f"wrote {format_count(n, 'snapshot')} to {out}")
+    done = export_snapshots(out, settings=STATE.settings, sources=source, platform=chosen)
+    left = ""
+    if done.before_publish:
+        left = (f"; left out {format_count(done.before_publish, 'reading')} taken before its video's publish time "
+                "as stored now (a premiere or rescheduled upload: the import would refuse it)")  # fmt: skip
+    console.print(f"wrote {format_count(done.written, 'snapshot')} to {out}{left}", highlight=False)

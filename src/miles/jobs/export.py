@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from miles.config import Settings
@@ -30,10 +32,25 @@ def write_frame(frame: pd.DataFrame, out: Path) -> None:
     tmp.replace(out)  # atomic: a crash never leaves half a file under the real name
 
 
+@dataclass(frozen=True)
+class Exported:
+    """What an export wrote, and the stored readings it left out because no import would take them."""
+
+    written: int
+    before_publish: int  # read before the video's publish time as stored now (a premiere or a rescheduled upload)
+
+
 def export_snapshots(
     out: Path, *, settings: Settings, sources: Sequence[str] | None = None, platform: str | None = None
-) -> int:
+) -> Exported:
+    """Every snapshot Miles collected or imported (``load_snapshot_frame``: never a count a user typed), in the
+    interchange format. A reading taken before the video's publish time as stored now is left out and counted: a
+    video's publish time can move (a premiere, a rescheduled upload), the store keeps the latest, and the import
+    refuses a reading before publishing, so one such row made the whole exported file fail to import again."""
     with session_scope(settings) as session:
         frame = load_snapshot_frame(session=session, sources=sources, platform=platform)
-    write_frame(frame, out)
-    return len(frame)
+    early = pd.to_datetime(frame["captured_at"], utc=True) < pd.to_datetime(frame["published_at"], utc=True)
+    early = early.to_numpy() if len(frame) else np.zeros(0, dtype=bool)
+    kept = frame.loc[~early]
+    write_frame(kept, out)
+    return Exported(written=len(kept), before_publish=int(early.sum()))
