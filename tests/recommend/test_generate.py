@@ -178,6 +178,8 @@ def test_a_topic_typed_in_lower_case_is_spelt_as_the_niche_spells_it() -> None:
     # a word no title uses is spelt as usual ("Budget gaming pc in 2026: worth it?"); titles say otherwise: theirs
     assert niche_casing("budget gaming pc", ["Gaming laptop under $500"]) == "budget gaming PC"
     assert niche_casing("pc build", ["my pc build", "pc build tips", "Pc"]) == "pc build"
+    hashtags = ["Budget PC build #pc #gaming", "My PC setup #pc #setup", "cheap #pc #budget"]  # tags count no vote
+    assert niche_casing("budget gaming pc", hashtags) == "budget gaming PC"
 
     x = "iPhone tricks"
     assert _fill("{X}: the detail pros never skip", x, 3, 2026) == "iPhone tricks: the detail pros never skip"

@@ -196,6 +196,11 @@ def test_keys_confirmations_history_early_views_time_zone_and_preview(server: st
     expect(mobile.locator(".feed-preview")).to_contain_text("Home grid (desktop)")
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(mobile, "phone-14-score-preview")
+    # a long handle, in "Read as" and the feed cards, wraps or is cut: it made the page 438 px wide
+    mobile.get_by_label("Your channel").fill("@a_very_long_channel_handle_that_goes_on_and_on_and_on_and_on")
+    mobile.get_by_role("button", name="Score this draft").click()
+    expect(mobile.locator("#read-as")).to_contain_text("@a_very_long_channel_handle")
+    assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
     for path, name in (("/history", "history"), ("/keys", "keys"), ("/track", "track")):
         mobile.goto(f"{server}{path}")
         assert mobile.evaluate("document.documentElement.scrollWidth") <= 390, path

@@ -82,6 +82,9 @@ USUAL_SPELLINGS = {w.lower(): w for w in (
 )}  # fmt: skip
 
 
+HASHTAG = re.compile(r"#\w+")
+
+
 def niche_casing(phrase: str, titles: list[str]) -> str:
     """``phrase`` with each word typed in lower case spelt as most of the niche's titles spell it when that has a
     capital past its first letter (iPhone, SSD, TikTok): "iphone tricks" -> "iPhone tricks"; a word no title uses is
@@ -89,7 +92,7 @@ def niche_casing(phrase: str, titles: list[str]) -> str:
     creator's own capitals are kept."""
     forms: dict[str, Counter[str]] = {}
     for title in titles:
-        found = WORD.findall(title)
+        found = WORD.findall(HASHTAG.sub(" ", title))  # hashtags are lower case by habit, not spelling: "#pc"
         long = [w for w in found if len(w) >= 2]
         caps = sum(w.isupper() for w in long)
         shouting = caps >= SHOUTING_MIN_WORDS and caps * 2 > len(long)  # "SSD vs HDD" is not

@@ -29,6 +29,7 @@ from miles.recommend.candidates import (
     LANGUAGES,
     MIN_IN_LANGUAGE,
     MIN_RELEVANCE,
+    MIN_RELEVANCE_ALL_TERMS,
     MIN_RELEVANCE_UNNAMED,
     SHORTS_CHOICES,
     Candidates,
@@ -323,6 +324,7 @@ def _niche_out(found: Candidates, filters: Filters) -> dict[str, Any]:
         "kept": len(found.ids),
         "relevance_by": found.relevance_by,
         "min_relevance": MIN_RELEVANCE,
+        "min_relevance_all_terms": MIN_RELEVANCE_ALL_TERMS,  # for a title holding every word of a longer topic
         "subject": found.subject,
         "min_relevance_unnamed": MIN_RELEVANCE_UNNAMED,
         "topic_language": found.topic_language,

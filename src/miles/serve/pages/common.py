@@ -133,15 +133,21 @@ def _figure(figure: Any) -> Markup:
 _CODE = re.compile(r"`([^`]+)`")
 
 
+def _code_spans(text: Any) -> Markup:
+    """Text written for the CLI and the API as well, with its `code` spans shown as code (they came through as
+    backticks); everything else escaped."""
+    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(str(text or "")))))
+
+
 def _note(text: Any) -> Markup:
-    """A note written for the CLI and the API as well: `code` spans shown as code (they came through as backticks),
-    the sentence starting with a capital; everything else escaped."""
+    """A note written for the CLI and the API as well: `code` spans shown as code, the sentence starting with a
+    capital."""
     words = str(text or "")
-    words = words[:1].upper() + words[1:]
-    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(words))))
+    return _code_spans(words[:1].upper() + words[1:])
 
 
 TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple, figure=_figure, note=_note)
+TEMPLATES.env.filters["code_spans"] = _code_spans  # {{ f.note|code_spans }}: a note inside a sentence
 TEMPLATES.env.filters["outlier_multiple"] = _outlier_multiple
 TEMPLATES.env.filters["metric_interval"] = _metric_interval  # {{ lo|metric_interval(hi) }}
 TEMPLATES.env.filters["metric_number"] = _metric_number  # {{ v|metric_number }}: 0.597, 2,186, 16.7M
