@@ -182,7 +182,7 @@ class OfflineGenerator:
     seed."""
 
     name = "offline"
-    version = "13"  # part of the ideas cache key: a new recipe must not serve old cached ideas
+    version = "14"  # part of the ideas cache key: a new recipe must not serve old cached ideas
 
     def __init__(self, *, year: int | None = None) -> None:
         self.year = year

@@ -60,8 +60,9 @@ REFERENCE_TTL_S = 24 * 3600
 # without the channel's own uploads; 4: the ideas' language read from whole words of titles, not hashtags; 5: no
 # "no stored niche video is recent" when there is none; 6: the rating template reads "I rated 5 viral hacks", and a
 # subject the long English stop list carries ("home workouts") is searched for, and a guessed topic language that
-# keeps fewer videos than it drops gives way to every language; 7: one outlier per title (re-uploads of one ad).
-RULES_VERSION = 7
+# keeps fewer videos than it drops gives way to every language; 7: one outlier per title (re-uploads of one ad);
+# 8: a one-word topic in a title no longer lowers the relevance bar.
+RULES_VERSION = 8
 
 Scorer = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 Embedder = Callable[[list[str]], np.ndarray]
