@@ -158,6 +158,8 @@ def test_a_query_parameter_the_route_does_not_take_is_named(client: TestClient) 
     assert typo.status_code == 422, typo.text
     assert typo.json()["error"]["message"] == "query.lmit: not a parameter of this route (did you mean 'limit'?)"
     assert client.get(API + "/videos", params={"limit": 3}).status_code == 200  # declared ones still work
+    word = client.get(API + "/videos", params={"limit": "abc"})  # pydantic said "Input should be a valid integer..."
+    assert word.json()["error"]["message"] == "invalid request: query.limit: 'abc' is not a whole number"
     assert client.get(API + "/health", params={"x": 1}).json()["error"]["details"][0]["message"] == (
         "not a parameter of this route (it takes none)"
     )

@@ -89,6 +89,9 @@ def problem_message(err: Mapping[str, Any]) -> str:
     ctx = err.get("ctx") or {}
     if err.get("type") == "too_long" and isinstance(err.get("input"), str) and "max_length" in ctx:
         return f"is {len(err['input']):,} characters long; at most {int(ctx['max_length']):,}"
+    if err.get("type") in ("int_parsing", "float_parsing") and isinstance(err.get("input"), str):
+        kind = "a whole number" if err["type"] == "int_parsing" else "a number"
+        return f"{err['input'][:40]!r} is not {kind}"
     return str(err.get("msg", "invalid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
