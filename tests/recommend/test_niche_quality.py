@@ -300,19 +300,3 @@ def test_a_wrong_guess_of_a_short_topics_language_does_not_empty_the_niche() -> 
     asked = select("pâtes à la feta", list(french), french, None, Filters(), lambda _channels: {})
     assert asked.topic_language == "fr" and sorted(asked.ids) == ["f0", "f1"] and not asked.language_fallback
     assert asked.dropped == {"other language": 1}
-
-
-def test_one_topic_word_in_a_title_does_not_lower_the_relevance_bar() -> None:
-    """ "pasta" found "Arregla tu pantalla rota con PASTA DENTAL" (a toothpaste hack) at 0.36 through the lower bar
-    for titles holding every topic word; a topic of two words or more still gets it."""
-    from miles.recommend.candidates import passes, relevance
-
-    def embed(texts: list[str]) -> np.ndarray:  # every title at cosine 0.36 to the topic
-        return np.array([[1.0, 0.0]] + [[0.36, float(np.sqrt(1 - 0.36**2))]] * (len(texts) - 1))
-
-    rows = {"a": {"title": "Arregla tu pantalla rota con PASTA DENTAL", "tags": []},
-            "b": {"title": "One pot pasta in 10 minutes", "tags": []}}  # fmt: skip
-    assert not any(passes(*v) for v in relevance("pasta", rows, embed).values())
-    two = relevance("one pot pasta", rows, embed)
-    assert passes(*two["b"]) and not passes(*two["a"])
-    assert all(passes(*v) for v in relevance("pasta", rows, None).values())  # without the encoder: words alone

@@ -471,3 +471,10 @@ def test_an_explore_chart_with_nothing_to_draw_says_so_in_the_page(web: TestClie
     page = web.get("/explore", params={"topic": "kombucha"}).text
     assert page.count('class="chart"') == 1 and "No video here has an outlier multiple yet" in page
     assert "No video here has both a known duration and an outlier multiple" in page
+
+
+def test_the_ideas_page_states_both_relevance_bars(web: TestClient) -> None:
+    """The page said "cosine ≥ 0.40" while it cited a video at 0.36 (a title holding every topic word passes at
+    0.30): both bars are stated."""
+    page = html.unescape(web.post("/ideas", data={"topic": "sourdough", "csrf_token": sign_up(web)}).text)
+    assert "cosine ≥ 0.40 (≥ 0.30 when it holds every topic word)" in page

@@ -2,8 +2,8 @@
 
 A video is a candidate when it matches the topic in full text (at least one topic word in its title, via FTS) *and*
 passes the relevance bar: MiniLM cosine between the topic and "title + first tags" of at least
-``MIN_RELEVANCE`` (0.40), or at least ``MIN_RELEVANCE_ALL_TERMS`` (0.30) when every word of a topic of two words or
-more appears in its title or tags. The bar was measured on the development data (docs/ideas.md): nonsense or
+``MIN_RELEVANCE`` (0.40), or at least ``MIN_RELEVANCE_ALL_TERMS`` (0.30) when every topic word appears in its title
+or tags. The bar was measured on the development data (docs/ideas.md): nonsense or
 absent topics ("underwater basket weaving", "quantum knitting for cats") reach at most 0.39 on videos that share one
 word by accident (NBA, cat videos), while on-topic matches ("budget gaming setup", "iphone review", "makeup
 tutorial") sit at 0.40–0.82.
@@ -33,7 +33,6 @@ from miles.domain import words
 MIN_RELEVANCE = 0.40
 SHORTS_CHOICES = ("any", "only", "exclude")
 MIN_RELEVANCE_ALL_TERMS = 0.30
-MIN_WORDS_FOR_ALL_TERMS = 2  # a topic of one word finds it in unrelated titles ("pasta" in "PASTA DENTAL")
 # Above this cosine a video is about the topic even when it names none of the topic's subject words in the same form
 # ("gaming computer" for "pc gamer"); below it, it must name enough of them (see ``names_the_subject``).
 MIN_RELEVANCE_UNNAMED = 0.60
@@ -264,8 +263,7 @@ def relevance(
     topic: str, rows: dict[str, dict[str, Any]], embed: Embedder | None
 ) -> dict[str, tuple[float, bool, bool]]:
     """(cosine to the topic or NaN without an encoder, every topic word present, the topic's subject named) per
-    video id. With the encoder, "every topic word" lowers the bar only for a topic of two words or more: one word in
-    a title is weak evidence ("pasta" found "Arregla tu pantalla rota con PASTA DENTAL" at 0.36, a toothpaste hack)."""
+    video id."""
     ids = list(rows)
     words = _terms(topic)
     subject = subject_words(topic)
@@ -276,8 +274,7 @@ def relevance(
         return {i: (float("nan"), a, n) for i, a, n in zip(ids, all_terms, named, strict=True)}
     vectors = embed([topic, *texts])
     sims = vectors[1:] @ vectors[0]
-    several = len(words) >= MIN_WORDS_FOR_ALL_TERMS
-    return {i: (float(s), a and several, n) for i, s, a, n in zip(ids, sims, all_terms, named, strict=True)}
+    return {i: (float(s), a, n) for i, s, a, n in zip(ids, sims, all_terms, named, strict=True)}
 
 
 def _text(row: dict[str, Any]) -> str:

@@ -61,7 +61,7 @@ REFERENCE_TTL_S = 24 * 3600
 # "no stored niche video is recent" when there is none; 6: the rating template reads "I rated 5 viral hacks", and a
 # subject the long English stop list carries ("home workouts") is searched for, and a guessed topic language that
 # keeps fewer videos than it drops gives way to every language; 7: one outlier per title (re-uploads of one ad);
-# 8: a one-word topic in a title no longer lowers the relevance bar.
+# 8: hashtags cast no vote on a topic word's spelling.
 RULES_VERSION = 8
 
 Scorer = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -325,7 +325,7 @@ def _niche_out(found: Candidates, filters: Filters) -> dict[str, Any]:
         "kept": len(found.ids),
         "relevance_by": found.relevance_by,
         "min_relevance": MIN_RELEVANCE,
-        "min_relevance_all_terms": MIN_RELEVANCE_ALL_TERMS,  # for a title holding every word of a longer topic
+        "min_relevance_all_terms": MIN_RELEVANCE_ALL_TERMS,  # for a title holding every topic word
         "subject": found.subject,
         "min_relevance_unnamed": MIN_RELEVANCE_UNNAMED,
         "topic_language": found.topic_language,
