@@ -471,7 +471,7 @@ class GBDTModel:
         rows = np.flatnonzero(_ordinary(len(x), selected) & ~unknown)
         if not len(rows):
             return scale
-        keys, low, high = (np.array(part, dtype=float) for part in zip(*self.ordinary_size_scale, strict=True))
+        keys, low, high = _scale_columns(self.ordinary_size_scale)
         at = np.nan_to_num(size[rows])[:, None]
         out = scale.copy()
         for j, q in enumerate(self.config.quantiles):
@@ -1079,8 +1079,14 @@ def _read_between(
 ) -> tuple[FloatArray, FloatArray]:
     """The low and high factors of ``points`` read at ``at`` (on ``axis``), linearly between the points' keys and
     as the nearest point's beyond them, so a range does not step at a bucket's edge."""
-    keys, low, high = (np.array(part, dtype=float) for part in zip(*points, strict=True))
+    keys, low, high = _scale_columns(points)
     return np.interp(at, axis(keys), low), np.interp(at, axis(keys), high)
+
+
+def _scale_columns(points: list[ScalePoint]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The keys, low factors and high factors of scale points, as arrays."""
+    keys, low, high = (np.array(part, dtype=float) for part in zip(*points, strict=True))
+    return keys, low, high
 
 
 def _ordinary(rows: int, selected: BoolArray | None) -> BoolArray:

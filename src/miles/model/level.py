@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from miles.features.build import MIN_GAP_H  # readings of one video paired for its growth, as the early task pairs them
 from miles.features.labels import ViralLabeler
 from miles.features.schema import age_bucket
 from miles.model.artifact import register_model_kind
@@ -36,7 +37,6 @@ from miles.model.growth import MIN_CHANNELS, MIN_PAIRS, fit_rises, rise_to
 MIN_SLOPE_PER_LOG_AGE = 0.02  # the age curve rises at least this much per unit of log1p(age)
 SELECTED = "selected"  # the pooled shift of success-selected frames (trending lists, search results)
 MIN_CHANNEL_UPLOADS = 3  # earlier uploads at a comparable age before the channel's record moves the level
-MIN_GAP_H = 1.0  # readings of one video paired for its growth at least this far apart (the early task's gap)
 
 
 def _log_subscribers(x: pd.DataFrame) -> np.ndarray:

@@ -62,18 +62,18 @@ MEANT = {"subscribers": "channel_subscribers", "subs": "channel_subscribers", "d
 with no word of the right name."""
 
 
-def unknown_field_words(
-    err: Mapping[str, Any], fields: str = "a field of this request (/docs lists its fields)"
-) -> str | None:
-    """A field the request does not take, named as ``fields`` says (the MCP tools: "an argument of this tool"), with
-    the field meant when it is a known misspelling."""
+API_FIELDS = ("a field of this request", "/docs lists its fields")  # what an unknown name is not, where to look
+
+
+def unknown_field_words(err: Mapping[str, Any], fields: tuple[str, str] = API_FIELDS) -> str | None:
+    """A field the request does not take, named as ``fields`` says (what it is not, where the right ones are listed;
+    the MCP tools: an argument of the tool, its input schema), with the field meant when it is a known misspelling."""
     loc = tuple(err.get("loc", ()))
     if err.get("type") != "extra_forbidden" or not loc:
         return None
+    what, listed = fields
     meant = MEANT.get(str(loc[-1]))
-    if meant is None:
-        return f"not {fields}"
-    return f"not {fields.split(' (', maxsplit=1)[0]} (did you mean {meant!r}?)"
+    return f"not {what} ({listed})" if meant is None else f"not {what} (did you mean {meant!r}?)"
 
 
 def missing_words(err: Mapping[str, Any]) -> str | None:
@@ -95,7 +95,7 @@ def problem_message(err: Mapping[str, Any]) -> str:
     return str(err.get("msg", "invalid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def problem_words(err: Mapping[str, Any], fields: str = "a field of this request (/docs lists its fields)") -> str:
+def problem_words(err: Mapping[str, Any], fields: tuple[str, str] = API_FIELDS) -> str:
     """What is wrong with one field, in the words every surface uses (the API, the MCP tools): a missing field or a
     misspelt one named, else pydantic's message without its prefixes."""
     return missing_words(err) or unknown_field_words(err, fields) or problem_message(err)

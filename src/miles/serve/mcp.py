@@ -342,7 +342,7 @@ class MilesMCPServer(MCPServer):
 
 
 def schema_problems(exc: ValidationError) -> str:
-    fields = "an argument of this tool (its input schema lists them)"
+    fields = ("an argument of this tool", "its input schema lists them")
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {problem_words(e, fields)}" for e in exc.errors()
     )
