@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +90,28 @@ def test_ideas_are_forecast_for_the_creators_channel_size(ideas_client: TestClie
     assert bad.status_code == 422 and "channel_subscribers" in bad.text
     misspelt = ideas_client.post(f"{API}/ideas", json={**ask, "subscribers": "800"})  # the web form's field name
     assert misspelt.status_code == 422 and "body.subscribers" in misspelt.text  # not ideas for a typical channel
+
+
+@ENCODERS
+def test_ideas_json_on_the_command_line_is_the_apis_answer(
+    ideas_client: TestClient, db_settings: Settings, encoder_cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`miles ideas --json` printed the service's dict without the API's `"ok": true` (nor its shape)."""
+    from typer.testing import CliRunner
+
+    from miles.cli.main import app
+    from miles.config import get_settings
+
+    monkeypatch.setenv("MILES_DATA_DIR", str(db_settings.data_dir))
+    monkeypatch.setenv("MILES_DATABASE_URL", db_settings.database_url)
+    monkeypatch.setenv("MILES_CACHE_DIR", str(encoder_cache_dir))
+    get_settings.cache_clear()
+    try:
+        run = CliRunner().invoke(app, ["ideas", "music", "--vibe", "hype", "-n", "3", "--json"], catch_exceptions=False)
+    finally:
+        get_settings.cache_clear()
+    assert run.exit_code == 0, run.output
+    cli = json.loads(run.stdout)
+    api = ideas_client.post(f"{API}/ideas", json={"topic": "music", "vibe": "hype", "n": 3}).json()
+    assert cli["ok"] is True and list(cli) == list(api)  # the same fields, in the same order
+    assert cli["ideas"] == api["ideas"] and cli["outliers"] == api["outliers"]

@@ -17,6 +17,7 @@ from miles.errors import InvalidInput, SourceUnavailable
 from miles.inputs import format_age, format_chance, format_count, format_outlier_multiple, parse_subscribers
 from miles.recommend.candidates import Filters
 from miles.recommend.generate import shortened
+from miles.serve.api.ideas import ideas_answer
 from miles.serve.services.ideas import ideas_for
 from miles.serve.services.model import PredictorHolder
 from miles.store.db import session_scope
@@ -99,8 +100,8 @@ def ideas_cmd(
             filters=filters,
             subscribers=float(channel_size) if channel_size is not None else None,
         )
-    if as_json:
-        typer.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    if as_json:  # the API's answer, field for field ("ok" included)
+        typer.echo(json.dumps(ideas_answer(result).model_dump(mode="json"), indent=2, ensure_ascii=False))
         return
     _print(result)
 

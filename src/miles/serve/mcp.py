@@ -34,7 +34,7 @@ from miles import __version__
 from miles.config import Settings
 from miles.errors import InvalidInput, MilesError, RateLimited, Unauthorized
 from miles.model.card import card_section
-from miles.serve.api.ideas import IdeasIn, IdeasOut
+from miles.serve.api.ideas import IdeasIn, IdeasOut, ideas_answer
 from miles.serve.api.tracked import tracked_out
 from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
 from miles.serve.errors import problem_words
@@ -256,7 +256,7 @@ class MilesTools:
             platform=request.platform,
             subscribers=float(request.channel_subscribers) if request.channel_subscribers is not None else None,
         )
-        return IdeasOut.model_validate({"ok": True, **json.loads(json.dumps(result, default=str))})
+        return ideas_answer(result)
 
     def track_video(self, url: str, ctx: Context | None) -> TrackedOut:
         user_id = self.user(ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -182,13 +183,18 @@ class IdeasOut(BaseModel):
     cached: bool
 
 
+def ideas_answer(result: dict[str, Any]) -> IdeasOut:
+    """An ideas result as every surface answers it (API, MCP, `miles ideas --json`): one shape, ``ok`` included."""
+    return IdeasOut.model_validate({"ok": True, **json.loads(json.dumps(result, default=str))})
+
+
 @router.post(
     "/ideas",
     summary="Ideas for a topic and vibe, with the evidence behind them",
     responses=MODEL_ERRORS,
     response_model=IdeasOut,
 )
-def ideas(body: IdeasIn, caller: MaybeUserDep, settings: SettingsDep, predictor: PredictorDep) -> dict[str, Any]:
+def ideas(body: IdeasIn, caller: MaybeUserDep, settings: SettingsDep, predictor: PredictorDep) -> IdeasOut:
     """Niche outliers (age-normalised), patterns with effect sizes, and scored, diversified ideas citing their
     inspiration. Results are cached per (topic, vibe, model version) for `MILES_IDEAS_CACHE_TTL_S`."""
     result = ideas_for(
@@ -205,7 +211,7 @@ def ideas(body: IdeasIn, caller: MaybeUserDep, settings: SettingsDep, predictor:
         platform=body.platform,
         subscribers=float(body.channel_subscribers) if body.channel_subscribers is not None else None,
     )
-    return {"ok": True, **result}
+    return ideas_answer(result)
 
 
 @router.get("/queries", summary="Your past idea queries with their ideas", responses=ERRORS)
