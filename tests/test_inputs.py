@@ -240,6 +240,38 @@ def test_a_viral_chance_reads_the_same_on_every_surface() -> None:
     assert [format_chance(p) for p in (0.137, 0.01, 0.5, 0.999)] == ["14 %", "1 %", "50 %", "100 %"]
 
 
+def test_percentages_round_halves_up_and_the_cli_and_page_agree() -> None:
+    """The page showed 40 % where the CLI showed 39 %: the page formatted the API's chance (0.395, CHANCE_DECIMALS
+    places) and the CLI the model's own 0.39496; Python's round() and "%.0f" also send halves to the even side
+    (38.5 -> 38) and read the binary float (0.285 * 100 -> 28.4999...)."""
+    import random
+
+    from miles.domain import CHANCE_DECIMALS
+    from miles.inputs import format_chance, format_percent, round_half_up
+    from miles.serve.pages.common import TEMPLATES
+
+    assert [format_chance(p) for p in (0.395, 0.39496, 0.385, 0.285, 0.005, 0.0)] == [
+        "40 %", "40 %", "39 %", "29 %", "1 %", "0 %"
+    ]  # fmt: skip
+    assert format_percent(0.285) == "29 %" and format_percent(0.0125, 1) == "1.3 %" and format_percent(0.8) == "80 %"
+    assert [round_half_up(v) for v in (0.5, 1.5, 2.5, -2.5)] == [1, 2, 3, -3] and round_half_up(0.285, 2) == 0.29
+    rng = random.Random(7)
+    for p in [rng.random() for _ in range(2000)] + [k / 2000 for k in range(2001)]:
+        shown = round_half_up(p, CHANCE_DECIMALS)  # what every JSON answer carries
+        assert format_chance(shown) == format_chance(p), p  # the page (from the answer) = the CLI (from the model)
+    page = TEMPLATES.env.from_string("{{ 0.385|chance }} · {{ 0.285|percent }} · {{ 0.9125|percent(1) }}").render()
+    assert page == "39 % · 29 % · 91.3 %"
+
+
+def test_templates_format_percentages_with_the_shared_filters() -> None:
+    """A template doing its own ``"%.0f"|format(x * 100)`` rounded halves to even, unlike the CLI."""
+    from pathlib import Path
+
+    templates = Path(__file__).parents[1] / "src/miles/serve/templates"
+    own = [t.name for t in templates.glob("*.html") if "* 100)" in t.read_text(encoding="utf-8")]
+    assert own == []
+
+
 def test_subscribers_take_the_japanese_unit_and_their_own_words_for_a_negative() -> None:
     assert [parse_subscribers(t, "subscribers") for t in ("2万", "1.2万", "15k", "1.5M", "2万人")] == [
         20_000, 12_000, 15_000, 1_500_000, 20_000

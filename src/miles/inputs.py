@@ -19,8 +19,9 @@ import itertools
 import math
 import re
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
-from miles.domain import checked_publish_time
+from miles.domain import CHANCE_DECIMALS, checked_publish_time
 from miles.errors import InvalidInput
 
 MAX_DURATION_S = 180.0  # a YouTube Short is at most 3 minutes (since October 2024); Miles scores Shorts
@@ -314,10 +315,27 @@ def format_count(count: float, word: str, words: str | None = None) -> str:
     return f"{number} {word if n == 1 else words or word + 's'}"
 
 
+def round_half_up(value: float, decimals: int = 0) -> float:
+    """``value`` to ``decimals`` places as people round, halves up: 2.5 -> 3, 0.285 -> 0.29 (2 places). Python's
+    round() sends halves to the even neighbour and rounds the binary float (round(2.5) == 2, round(0.285, 2) ==
+    0.28); this rounds the number as written (its repr). NaN and infinities are returned as they are."""
+    if not math.isfinite(value):
+        return float(value)
+    return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def format_percent(share: float, decimals: int = 0) -> str:
+    """A share (0 to 1) as every surface writes a percentage: halves rounded up, a space before the sign
+    (``0.395`` -> ``40 %``, ``0.385`` -> ``39 %``, ``0.0125`` with 1 decimal -> ``1.3 %``)."""
+    percent = Decimal(repr(float(share))).scaleb(2)  # exact: 0.285 * 100 is 28.499999999999996 in floats
+    return f"{percent.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP):f} %"
+
+
 def format_chance(probability: float) -> str:
     """A viral chance as every surface shows it: whole percent, a space before the sign (``0.137`` -> ``14 %``;
-    the CLI said "13.7%" where the page said "14 %")."""
-    return f"{float(probability) * 100:.0f} %"
+    the CLI said "13.7%" where the page said "14 %"), of the chance as the answers give it (CHANCE_DECIMALS places,
+    halves up): the page formats the API's 0.395 and the CLI the model's 0.39496, which read 40 % and 39 %."""
+    return format_percent(round_half_up(probability, CHANCE_DECIMALS))
 
 
 def read_iso_time(text: str) -> datetime:

@@ -19,6 +19,7 @@ from miles.features.build import Dataset, build_dataset
 from miles.features.load import frame_from_db
 from miles.features.schema import TASKS, Task
 from miles.features.splits import assign_folds
+from miles.inputs import format_percent
 from miles.model.artifact import Artifact, load_artifact, write_json
 from miles.model.baselines import BASELINES, DEFAULT_KIND, fit_baseline_artifact
 from miles.model.evaluate import (
@@ -229,7 +230,8 @@ def print_loso(loso: dict[str, Any]) -> None:
                  f"trained on {', '.join(report['trained_on'])}")  # fmt: skip
         console.print(_table(title, rows, keys, LABELS))
         if (coverage := report.get("coverage_p10_p90")) is not None:
-            console.print(f"the model's p10-p90 interval held the real views for {coverage:.0%} of rows (80 % exact)")
+            held = format_percent(coverage)
+            console.print(f"the model's p10-p90 interval held the real views for {held} of rows (80 % exact)")
         if report.get("mrse_by_t_i"):
             ti = {name: {k: _Iv(v) for k, v in ms.items()} for name, ms in report["mrse_by_t_i"].items()}
             counts = ", ".join(f"{k}: {v:,}" for k, v in report["t_i_counts"].items())

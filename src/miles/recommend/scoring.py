@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.domain import CHANCE_DECIMALS, VIEW_DECIMALS, utcnow
 from miles.features.draft import Draft, DraftInput
+from miles.inputs import round_half_up
 from miles.recommend.ideas import Embedder, Scorer
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,9 @@ def predictor_scorer(
             out.append(
                 {
                     "views": _views(raw),
-                    "viral_probability": round(float(field_of(raw, "viral_probability") or 0.0), CHANCE_DECIMALS),
+                    "viral_probability": round_half_up(
+                        float(field_of(raw, "viral_probability") or 0.0), CHANCE_DECIMALS
+                    ),
                     "model_version": str(field_of(raw, "model_version") or predictor.version),
                 }
             )

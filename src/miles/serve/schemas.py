@@ -45,6 +45,7 @@ from miles.inputs import (
     parse_title,
     parse_views,
     read_iso_time,
+    round_half_up,
 )
 from miles.model.predict import VIRAL_DEFINITION
 
@@ -340,7 +341,7 @@ class PredictionOut(BaseModel):
 
     @field_serializer("viral_probability")
     def _chance(self, value: float) -> float:
-        return round(value, CHANCE_DECIMALS)
+        return round_half_up(value, CHANCE_DECIMALS)  # as format_chance reads it: one chance, one rounding
 
     top_contributions: list[ContributionOut]
     accuracy: str | None = Field(

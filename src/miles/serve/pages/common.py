@@ -34,6 +34,7 @@ from miles.inputs import (
     format_elapsed,
     format_multiple,
     format_outlier_multiple,
+    format_percent,
 )
 from miles.model.predict import EFFECT_CAPTION, effect_multiple, no_reasons
 from miles.serve.deps import SessionDep, client_ip, requester_of
@@ -156,6 +157,7 @@ TEMPLATES.env.filters["category"] = lambda i: YOUTUBE_CATEGORIES.get(int(i), f"i
 TEMPLATES.env.filters["effect"] = effect_multiple
 TEMPLATES.env.filters["plural"] = format_count  # {{ n|plural("earlier upload") }}: "1 earlier upload"
 TEMPLATES.env.filters["chance"] = format_chance  # {{ p|chance }}: "14 %", as the CLI prints it
+TEMPLATES.env.filters["percent"] = format_percent  # {{ share|percent }}: "78 %"; {{ share|percent(1) }}: "91.3 %"
 
 
 @dataclass
