@@ -408,6 +408,26 @@ def test_bad_revoked_and_malformed_keys_are_401(
     assert client.get(f"{API}/history", headers=alice.headers).status_code == 401
 
 
+def test_the_api_takes_the_key_in_either_header_mcp_over_http_takes(
+    db_settings: Settings, user_factory: Callable[[str], ApiUser]
+) -> None:
+    """MCP over HTTP took ``X-API-Key: <key>`` as well as ``Authorization: Bearer <key>``; the REST API read only
+    the second, so the same key sent the MCP way was anonymous there (its own data: 401)."""
+    alice, bob = user_factory("alice@example.com"), user_factory("bob@example.com")
+    with TestClient(create_app(db_settings.model_copy(update={"allow_anonymous": False}))) as client:
+        added = client.post(f"{API}/tracked", json={"url": "dQw4w9WgXcQ"}, headers={"X-API-Key": alice.key})
+        assert added.status_code in (200, 201), added.text
+        for headers in ({"X-API-Key": alice.key}, {"x-api-key": f" {alice.key} "}, alice.headers):
+            mine = client.get(f"{API}/tracked", headers=headers)
+            assert mine.status_code == 200 and mine.json()["total"] == 1, headers  # alice's, whichever header
+        assert client.get(f"{API}/tracked", headers={"X-API-Key": bob.key}).json()["total"] == 0  # bob's own
+        assert client.get(f"{API}/videos", headers={"X-API-Key": bob.key}).status_code == 200  # anonymous is off
+        wrong = client.get(f"{API}/history", headers={"X-API-Key": "miles_wrong"})
+        assert wrong.status_code == 401 and "unknown or revoked" in wrong.json()["error"]["message"]
+        none = client.get(f"{API}/videos", headers={"X-API-Key": " "})  # a blank header is no key
+        assert none.status_code == 401 and "X-API-Key: <key>" in none.json()["error"]["message"]
+
+
 @ENCODERS
 def test_history_lists_the_callers_predictions(
     predictor_client: TestClient, user_factory: Callable[[str], ApiUser], real_predictor: Predictor

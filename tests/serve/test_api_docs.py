@@ -15,7 +15,10 @@ def test_the_schema_declares_the_api_key_as_optional_bearer_auth(client: TestCli
     for path in (f"{API}/predict", f"{API}/history", f"{API}/tracked"):
         for method, operation in schema["paths"][path].items():
             # optional: anonymous scoring (MILES_ALLOW_ANONYMOUS) and a browser's login cookie work without it
-            assert operation["security"] == [{}, {"API key": []}], (method, path)
+            # either header, as MCP over HTTP takes it: Authorization: Bearer <key> or X-API-Key: <key>
+            assert operation["security"] == [{}, {"API key": []}, {"API key header": []}], (method, path)
+    header = schema["components"]["securitySchemes"]["API key header"]
+    assert header == {**header, "type": "apiKey", "in": "header", "name": "X-API-Key"}
     assert client.get("/openapi.json").json() == schema  # built once: the key stays optional, not [{}, {}, ...]
 
 

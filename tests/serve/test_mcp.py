@@ -28,7 +28,8 @@ from tests.web.conftest import csrf, model_dir, seed_niche
 from miles.config import Settings
 from miles.model.predict import Predictor
 from miles.serve.app import create_app
-from miles.serve.mcp import build_server, headline_tables, http_app, key_from_headers
+from miles.serve.deps import key_from_headers
+from miles.serve.mcp import build_server, headline_tables, http_app
 
 TOOLS = {
     "score_drafts", "niche_ideas", "track_video", "tracked_videos", "record_views", "link_draft", "prediction_history",

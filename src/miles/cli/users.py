@@ -13,7 +13,9 @@ from miles.store.db import session_scope
 from miles.store.repos import users
 
 user_app = typer.Typer(help="Manage local user accounts.", no_args_is_help=True)
-key_app = typer.Typer(help="Create, list and revoke API keys (Authorization: Bearer <key>).", no_args_is_help=True)
+key_app = typer.Typer(
+    help="Create, list and revoke API keys (Authorization: Bearer <key> or X-API-Key: <key>).", no_args_is_help=True
+)
 console = Console()
 
 EmailOpt = Annotated[str, typer.Option("--email", "-e", help="E-mail address of the user.")]

@@ -27,8 +27,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Miles",
         version=__version__,
         description="How a short will perform, why, and what to make next. "
-        "Authenticate with `Authorization: Bearer <API key>` (Authorize, below; create a key on the API keys page, "
-        "/keys, or with `miles key create`).",
+        "Authenticate with `Authorization: Bearer <API key>` or `X-API-Key: <API key>` (Authorize, below; create a key "
+        "on the API keys page, /keys, or with `miles key create`).",
         docs_url=None,  # served by miles.serve.pages from /static (FastAPI's loads Swagger UI from a CDN)
         redoc_url=None,
         openapi_url="/openapi.json",

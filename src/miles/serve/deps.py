@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
@@ -19,9 +19,11 @@ from miles.store.db import session_scope
 from miles.store.repos import users
 from miles.store.repos.jobs import Requester
 
+KEY_HEADERS = "Authorization: Bearer <key> or X-API-Key: <key>"
+"""How a request carries its API key, on the REST API and MCP over HTTP alike (:func:`key_from_headers`)."""
 UNKNOWN_KEY = "API key is unknown or revoked; create one with `miles key create`"
-KEY_REQUIRED = "an API key is required (Authorization: Bearer <key>); anonymous access is off"
-OWN_DATA_NEEDS_KEY = "this route needs an API key (Authorization: Bearer <key>): it shows your own data"
+KEY_REQUIRED = f"an API key is required ({KEY_HEADERS}); anonymous access is off"
+OWN_DATA_NEEDS_KEY = f"this route needs an API key ({KEY_HEADERS}): it shows your own data"
 
 
 def get_settings(request: Request) -> Settings:
@@ -66,14 +68,19 @@ def requester_of(user_id: int | None, ip: str) -> Requester:
     return Requester(user_id, f"user:{user_id}" if user_id is not None else f"ip:{ip}")
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Authorization header must be 'Bearer <API key>'")
-    return token.strip()
+def key_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The API key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (None when neither is sent): the
+    REST API and MCP over HTTP read it alike (the API took only the first, so a key that worked for MCP was
+    anonymous there). With both, the Authorization header is the one read."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    header = lowered.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Authorization header must be 'Bearer <API key>'")
+        return token.strip()
+    key = lowered.get("x-api-key", "").strip()
+    return key or None
 
 
 def touch_key(settings: Settings, owner: users.KeyOwner) -> None:
@@ -90,18 +97,27 @@ def client_ip(request: Request) -> str:
 
 
 API_KEY_SCHEME = HTTPBearer(
-    auto_error=False,  # only declares the scheme (Swagger's Authorize button): _bearer reads and checks the header
+    auto_error=False,  # only declares the scheme (Swagger's Authorize button): key_from_headers reads the header
     scheme_name="API key",
     description="An API key: create one on the API keys page (/keys) or with `miles key create`.",
 )
+API_KEY_HEADER_SCHEME = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,  # declared only, as above
+    scheme_name="API key header",
+    description="The same API key in an X-API-Key header instead (as MCP over HTTP takes it).",
+)
 DocumentedKey = Annotated[HTTPAuthorizationCredentials | None, Depends(API_KEY_SCHEME)]
+DocumentedKeyHeader = Annotated[str | None, Depends(API_KEY_HEADER_SCHEME)]
 
 
-def get_caller(request: Request, session: SessionDep, _key: DocumentedKey = None) -> Caller:
-    """Authenticate the bearer key (if any), set the RLS user for this transaction, and apply the rate limit."""
+def get_caller(
+    request: Request, session: SessionDep, _key: DocumentedKey = None, _key_header: DocumentedKeyHeader = None
+) -> Caller:
+    """Authenticate the API key (if any), set the RLS user for this transaction, and apply the rate limit."""
     ip = client_ip(request)
     limiter: Limiter = request.app.state.rate_limiter
-    token = _bearer(request)
+    token = key_from_headers(request.headers)
     if token is None:
         limiter.hit(f"ip:{ip}")
         user_id = _cookie_user(request, session)

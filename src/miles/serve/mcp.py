@@ -36,7 +36,15 @@ from miles.errors import InvalidInput, MilesError, RateLimited, Unauthorized
 from miles.model.card import card_section
 from miles.serve.api.ideas import IdeasIn, IdeasOut, ideas_answer
 from miles.serve.api.tracked import tracked_out
-from miles.serve.deps import KEY_REQUIRED, OWN_DATA_NEEDS_KEY, UNKNOWN_KEY, Caller, touch_key
+from miles.serve.deps import (
+    KEY_HEADERS,
+    KEY_REQUIRED,
+    OWN_DATA_NEEDS_KEY,
+    UNKNOWN_KEY,
+    Caller,
+    key_from_headers,
+    touch_key,
+)
 from miles.serve.errors import problem_words
 from miles.serve.schemas import (
     DraftIn,
@@ -108,19 +116,6 @@ class ModelCardOut(BaseModel):
     headline_metrics: dict[str, Any] = Field(
         description="Per task: metrics.json's headline report (rows, groups, viral rate, each model's metrics)."
     )
-
-
-def key_from_headers(headers: Mapping[str, str]) -> str | None:
-    """The API key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (None when neither is sent)."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    header = lowered.get("authorization")
-    if header is not None:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Authorization header must be 'Bearer <API key>'")
-        return token.strip()
-    key = lowered.get("x-api-key", "").strip()
-    return key or None
 
 
 @contextmanager
@@ -464,7 +459,7 @@ class RequireKey:
         try:
             token = key_from_headers(headers)
             if token is None:
-                raise Unauthorized("an API key is required (Authorization: Bearer <key> or X-API-Key: <key>)")
+                raise Unauthorized(f"an API key is required ({KEY_HEADERS})")
             with session_scope(self.tools.settings) as session:
                 if users.owner_of_key(session=session, key=token) is None:
                     raise Unauthorized(UNKNOWN_KEY)
