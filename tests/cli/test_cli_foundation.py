@@ -65,6 +65,18 @@ def test_import_then_stats(sqlite_settings: Settings) -> None:
     assert json.loads(stats.stdout)["tables"]["video_snapshots"] == 4
 
 
+def test_stats_on_a_narrow_terminal_breaks_no_word(sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 60 columns the table's title (the database URL) broke inside the URL: 'sqlite:////…/miles.' / 'db (revi…'."""
+    monkeypatch.setenv("COLUMNS", "60")
+    out = miles(sqlite_settings, "db", "stats")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert f"database sqlite:///{sqlite_settings.data_dir / 'miles.db'}" in lines  # whole, on a line of its own
+    title = next(line.strip() for line in lines if "rows per table" in line)
+    assert title.startswith("rows per table · revision ") and title.split()[-1].isdigit()
+    assert all(len(line) <= 60 for line in lines if not line.startswith("database "))
+
+
 def test_bad_file_prints_one_red_line(sqlite_settings: Settings, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("video_id,title,published_at,captured_at,views\nabc,T,2026-01-02T00:00:00Z,2026-01-01T00:00:00Z,5\n")

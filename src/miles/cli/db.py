@@ -49,7 +49,9 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
             )
         )
         return
-    table = Table(title=f"{_safe_url(settings.sqlalchemy_url)} (revision {revision})")
+    # the URL has no spaces: as the table's title it was cut mid-word at the table's width ("…/miles." / "db (rev…")
+    console.print(f"database {_safe_url(settings.sqlalchemy_url)}", soft_wrap=True, highlight=False)
+    table = Table(title=f"rows per table · revision {revision}")
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, count in counts.items():
