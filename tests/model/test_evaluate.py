@@ -63,11 +63,13 @@ def test_fit_then_evaluate_on_a_users_file(sqlite_settings: Settings, snapshot_f
     sh, age = report["metrics"]["model (szabo_huberman)"], report["metrics"]["age"]
     assert sh["mae_log10"]["value"] < age["mae_log10"]["value"]
     written = sqlite_settings.data_dir / "evaluations" / "early-art"  # never into the model's own directory
-    assert (written / "reliability-early-file-file.png").stat().st_size > 1000
+    assert (written / "reliability-early-file.png").stat().st_size > 1000  # "…-file-file.png" named the file twice
+    assert sorted(p.name for p in written.iterdir()) == ["metrics-early-file.json", "reliability-early-file.png"]
     assert (written / "metrics-early-file.json").is_file()
     assert not list(art.glob("metrics-*")) and not list(art.glob("reliability-*"))
     table = miles(sqlite_settings, "evaluate", "--model", str(art), "--data", str(other), "--bootstrap", "5")
     assert table.returncode == 0 and "Spearman" in table.stdout and "mRSE" in table.stdout
+    assert "reliability-early-file.png" in table.stdout.replace("\n", "")  # the path it says it wrote
 
 
 def test_fit_and_evaluate_from_the_database(db_settings: Settings, snapshot_file: Path, tmp_path: Path) -> None:
@@ -81,7 +83,10 @@ def test_fit_and_evaluate_from_the_database(db_settings: Settings, snapshot_file
     assert set(reports) == {"test", "warm_test"}
     assert reports["test"]["rows"] > 0 and 0 < reports["test"]["viral_rate"] < 1
     assert set(reports["test"]["metrics"]) == {"model (channel_size_age)", "age", "category"}
-    assert (db_settings.data_dir / "evaluations" / "prepublish-pre" / "metrics-prepublish-db.json").is_file()
+    written = db_settings.data_dir / "evaluations" / "prepublish-pre"
+    assert sorted(p.name for p in written.iterdir()) == [
+        "metrics-prepublish-db.json", "reliability-prepublish-db-test.png", "reliability-prepublish-db-warm_test.png"
+    ]  # fmt: skip
     chosen = tmp_path / "chosen"
     again = miles(db_settings, "evaluate", "--model", str(art), "--db", "--bootstrap", "5", "--out", str(chosen))
     assert again.returncode == 0, again.stderr

@@ -169,7 +169,7 @@ def evaluate_cmd(
         payload["leave_one_source_out"] = table
     stem = f"{wanted}-{'file' if data is not None else 'db'}"
     write_json(out_dir / f"metrics-{stem}.json", payload)
-    plots = [plot_reliability(r, out_dir / f"reliability-{stem}-{r.fold}.png") for r in reports]
+    plots = [plot_reliability(r, out_dir / reliability_name(stem, r.fold)) for r in reports]
     if as_json:
         typer.echo(json.dumps(payload, indent=2))
         return
@@ -178,6 +178,12 @@ def evaluate_cmd(
     if payload.get("leave_one_source_out"):
         print_loso(payload["leave_one_source_out"])
     console.print(f"wrote {out_dir / f'metrics-{stem}.json'} and {', '.join(str(p) for p in plots)}", highlight=False)
+
+
+def reliability_name(stem: str, fold: str) -> str:
+    """The reliability plot of one fold: ``reliability-prepublish-db-warm_test.png``; a file is one fold, the file
+    itself, named once: ``reliability-early-file.png`` (it was "reliability-early-file-file.png")."""
+    return f"reliability-{stem}.png" if stem.endswith(f"-{fold}") else f"reliability-{stem}-{fold}.png"
 
 
 def evaluation_dir(data_dir: Path, manifest: dict[str, Any], model: Path) -> Path:
