@@ -263,6 +263,21 @@ def test_percentages_round_halves_up_and_the_cli_and_page_agree() -> None:
     assert page == "39 % · 29 % · 91.3 %"
 
 
+def test_a_forecast_under_one_view_reads_under_1_on_every_surface() -> None:
+    """A 50-subscriber channel's 1-hour forecast of 0.4 views read "0 views"; a real count of 0 stays "0"."""
+    from miles.inputs import format_forecast_range, format_forecast_views, format_views
+
+    # 0.96 is 1.0 as the answers carry it (one decimal): the CLI's raw number and the page's API number agree
+    assert [format_forecast_views(v) for v in (0.0, 0.4, 0.94, 0.96, 1.0, 2.5, 1234.5)] == [
+        "under 1", "under 1", "under 1", "1", "1", "3", "1,235"
+    ]  # fmt: skip
+    assert format_forecast_views(0.3, noun=True) == "under 1 view" and format_forecast_views(1, noun=True) == "1 view"
+    assert format_forecast_views(2_500_000, compact=True, noun=True) == "2.5M views"
+    assert format_forecast_range(0.0, 3.6) == "under 1 to 4" and format_forecast_range(0.2, 0.7) == "under 1"
+    assert format_forecast_range(12, 40) == "12–40" and format_forecast_range(1200, 45_000, compact=True) == "1.2K–45K"
+    assert format_views(0) == "0" and format_views(1250, compact=True) == "1.3K"  # counts: no "under"
+
+
 def test_templates_format_percentages_with_the_shared_filters() -> None:
     """A template doing its own ``"%.0f"|format(x * 100)`` rounded halves to even, unlike the CLI."""
     from pathlib import Path

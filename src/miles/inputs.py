@@ -21,7 +21,7 @@ import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from miles.domain import CHANCE_DECIMALS, checked_publish_time
+from miles.domain import CHANCE_DECIMALS, VIEW_DECIMALS, checked_publish_time
 from miles.errors import InvalidInput
 
 MAX_DURATION_S = 180.0  # a YouTube Short is at most 3 minutes (since October 2024); Miles scores Shorts
@@ -329,6 +329,41 @@ def format_percent(share: float, decimals: int = 0) -> str:
     (``0.395`` -> ``40 %``, ``0.385`` -> ``39 %``, ``0.0125`` with 1 decimal -> ``1.3 %``)."""
     percent = Decimal(repr(float(share))).scaleb(2)  # exact: 0.285 * 100 is 28.499999999999996 in floats
     return f"{percent.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP):f} %"
+
+
+def format_views(value: float, *, compact: bool = False) -> str:
+    """A number of views, halves rounded up: ``1,234`` (the CLI's tables), or compact ``1.2K``, ``2.5M`` (the
+    pages)."""
+    v = float(value)
+    if compact:
+        for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+            if abs(v) >= limit:
+                return f"{round_half_up(v / limit, 1):.1f}".rstrip("0").rstrip(".") + suffix
+    return f"{round_half_up(v):,.0f}"
+
+
+UNDER_ONE_VIEW = "under 1"
+
+
+def format_forecast_views(value: float, *, compact: bool = False, noun: bool = False) -> str:
+    """A forecast of views as every surface writes it: below one view, ``under 1`` (a small channel's 1-hour
+    forecast of 0.4 views read "0 views", as if none would come), else as :func:`format_views`; ``noun`` adds
+    "view"/"views". The forecast is read as the answers give it (VIEW_DECIMALS places, halves up), so the CLI
+    (from the model) and the page (from the API) agree on 0.96."""
+    shown = round_half_up(value, VIEW_DECIMALS)
+    text = UNDER_ONE_VIEW if shown < 1 else format_views(shown, compact=compact)
+    if not noun:
+        return text
+    return f"{text} {'view' if text in ('1', UNDER_ONE_VIEW) else 'views'}"
+
+
+def format_forecast_range(low: float, high: float, *, compact: bool = False) -> str:
+    """A forecast's range as every surface writes it: ``12–40``; ``under 1 to 4`` ("under 1–4" read as a
+    subtraction); ``under 1`` when both ends are."""
+    lo, hi = (format_forecast_views(v, compact=compact) for v in (low, high))
+    if lo == UNDER_ONE_VIEW:
+        return lo if hi == UNDER_ONE_VIEW else f"{lo} to {hi}"
+    return f"{lo}–{hi}"
 
 
 def format_chance(probability: float) -> str:

@@ -126,7 +126,7 @@ def test_history_lists_a_users_scored_drafts(cli_env: Settings) -> None:
     assert [i["inputs"]["title"] for i in page["items"]] == ["Third draft", "Second draft"]  # newest first
     shown = runner.invoke(app, ["history", "--user", "ana@example.com", "--limit", "2"], catch_exceptions=False)
     text = " ".join(shown.output.split())  # lines wrap at the terminal's width
-    assert shown.exit_code == 0 and '"Third draft": 7 d 1,500 views (120-9,000), viral 12 %' in text
+    assert shown.exit_code == 0 and '"Third draft": 7 d 1,500 views (120–9,000), viral 12 %' in text
     assert "miles history --user ana@example.com --offset 2" in text
     bob = runner.invoke(app, ["history", "--user", "bob@example.com"], catch_exceptions=False)
     assert bob.exit_code == 0 and "no scored drafts for bob@example.com (0 in all)" in bob.output

@@ -147,6 +147,19 @@ def test_predict_reads_typed_numbers_and_echoes_the_draft(cli_env: Settings) -> 
 
 
 @ENCODERS
+def test_a_forecast_under_one_view_says_so(cli_env: Settings) -> None:
+    """For a 50-subscriber channel the table's 1-hour row read "0 0 4": the forecast is a fraction of a view."""
+    args = ["predict", "--title", "My cat learns a new trick", "--duration", "30", "--subscribers", "50"]
+    as_json = predict("--subscribers", "50")
+    assert as_json["horizons"][0]["p50"] < 1  # the premise; the JSON keeps the model's number
+    table = runner.invoke(app, args, catch_exceptions=False, env={"COLUMNS": "120"})
+    assert table.exit_code == 0, table.output
+    first = next(line for line in table.stdout.splitlines() if "1 h" in line)
+    cells = [c.strip() for c in first.split("│")[1:-1]]
+    assert cells[1:3] == ["under 1", "under 1"] and cells[3] != "0", first
+
+
+@ENCODERS
 def test_a_blank_subscriber_count_is_read_from_the_known_channel(cli_env: Settings) -> None:
     publish = seed_channel(cli_env, HITS, 80_000, subscribers=7_600)
     pred = predict("--channel", HITS, "--publish-at", publish.isoformat())

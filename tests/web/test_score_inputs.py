@@ -50,6 +50,24 @@ def test_score_reads_typed_numbers_and_echoes_the_draft(web: TestClient) -> None
         assert "treat them as a tie" in page.text
 
 
+def test_a_forecast_under_one_view_says_so(web: TestClient) -> None:
+    """A 50-subscriber channel's 1-hour forecast (a fraction of a view) read "0" on the Score page, as if no view
+    would come: it reads "under 1", in the stats, the what-if table and the chart's hover text; the JSON keeps the
+    model's number."""
+    token = csrf(web)
+    form = {"title": "My cat learns a new trick", "subscribers": "50", "duration_s": "30", "alt_duration": ["0:45"]}
+    twin = web.post("/score.json", data=form, headers={"X-CSRF-Token": token}).json()["result"]
+    first = twin["prediction"]["horizons"][0]
+    assert first["label"] == "1h" and first["p50"] < 1  # the premise: the model forecasts under one view
+    page = web.post("/score", data={**form, "csrf_token": token}, headers={"HX-Request": "true"})
+    assert page.status_code == 200, page.text
+    stat = re.search(r'after 1h</span><span class="value">([^<]*)</span><span class="muted">([^<]*)<', page.text)
+    assert stat is not None and stat.group(1) == "under 1" and stat.group(2).startswith("under 1 to ")
+    table = re.search(r'<table class="variants">.*?</table>', page.text, re.S)
+    assert table is not None and "<td>under 1</td>" in table.group() and "<td>0</td>" not in table.group()
+    assert "1h: under 1 view (under 1 to " in html.unescape(page.text)  # the chart's hover text
+
+
 def test_zero_subscribers_is_read_as_zero(web: TestClient) -> None:
     token = csrf(web)
     twin = web.post("/score.json", data={"title": "Bread", "subscribers": "0"}, headers={"X-CSRF-Token": token})

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from miles.cli.state import STATE
-from miles.inputs import format_chance
+from miles.inputs import format_chance, format_forecast_range, format_forecast_views
 
 if TYPE_CHECKING:
     from miles.serve.schemas import HistoryItemOut
@@ -59,7 +59,11 @@ def _line(item: HistoryItemOut) -> str:
     prediction = (item.outputs or {}).get("prediction") or {}
     head = f'#{item.id} {item.created_at:%Y-%m-%d %H:%M} "{item.inputs.get("title", "")}"'
     week = next((h for h in prediction.get("horizons", []) if h.get("horizon_h") == 168.0), None)
-    forecast = [f"7 d {week['p50']:,.0f} views ({week['p10']:,.0f}-{week['p90']:,.0f})"] if week else []
+    forecast = (
+        [f"7 d {format_forecast_views(week['p50'], noun=True)} ({format_forecast_range(week['p10'], week['p90'])})"]
+        if week
+        else []
+    )
     if isinstance(chance := prediction.get("viral_probability"), int | float):
         forecast.append(f"viral {format_chance(chance)}")
     if prediction.get("mode") == "early":

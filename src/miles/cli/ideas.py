@@ -14,7 +14,15 @@ from miles.cli.state import STATE
 from miles.config import Settings
 from miles.domain import checked_platform
 from miles.errors import InvalidInput, SourceUnavailable
-from miles.inputs import format_age, format_chance, format_count, format_outlier_multiple, parse_subscribers
+from miles.inputs import (
+    format_age,
+    format_chance,
+    format_count,
+    format_forecast_range,
+    format_forecast_views,
+    format_outlier_multiple,
+    parse_subscribers,
+)
 from miles.recommend.candidates import Filters
 from miles.recommend.generate import shortened
 from miles.serve.api.ideas import ideas_answer
@@ -185,7 +193,9 @@ def _print(result: dict[str, Any]) -> None:
         prediction = idea["prediction"] or {}  # None: no model for the niche's platform (see the notes)
         views = prediction.get("views") or {}
         week = views.get("7d")  # the column's age (the web page's headline horizon)
-        band = f"{week['p50']:,.0f} ({week['p10']:,.0f}–{week['p90']:,.0f})" if week else "–"
+        band = "–"
+        if week:  # "under 1" below one view, as every surface says it
+            band = f"{format_forecast_views(week['p50'])} ({format_forecast_range(week['p10'], week['p90'])})"
         ideas.add_row(
             str(rank),
             idea["title"],

@@ -15,7 +15,7 @@ from rich.table import Table
 from miles.cli.state import STATE
 from miles.errors import InvalidInput, NotFound
 from miles.features.labels import VIRAL_DEFINITION
-from miles.inputs import format_chance, format_count
+from miles.inputs import format_chance, format_count, format_forecast_views
 
 console = Console()
 err = Console(stderr=True)
@@ -227,7 +227,8 @@ def predict_cmd(
     for h in pred.horizons:
         age = f"{h.horizon_h / 24:g} d" if h.horizon_h >= 24 else f"{h.horizon_h:g} h"
         age += " *" if h.back_tested is False else ""
-        table.add_row(age, f"{h.p10:,.0f}", f"[bold]{h.p50:,.0f}[/bold]", f"{h.p90:,.0f}")
+        p10, p50, p90 = (format_forecast_views(v) for v in (h.p10, h.p50, h.p90))  # "under 1" below one view
+        table.add_row(age, p10, f"[bold]{p50}[/bold]", p90)
     console.print(table)
     if any(h.back_tested is False for h in pred.horizons):  # as the Score page marks them
         console.print("* not back-tested: no test video like this one was measured at that age, so how far off it "

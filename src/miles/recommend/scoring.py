@@ -67,9 +67,9 @@ def _views(raw: Any) -> dict[str, dict[str, float]]:
     return {
         horizon_label(float(h)): {
             "age_h": float(h),
-            "p10": round(float(field_of(q, "p10")), VIEW_DECIMALS),  # as the API and CLI show a forecast
-            "p50": round(float(field_of(q, "p50")), VIEW_DECIMALS),
-            "p90": round(float(field_of(q, "p90")), VIEW_DECIMALS),
+            "p10": round_half_up(float(field_of(q, "p10")), VIEW_DECIMALS),  # as the API and CLI show a forecast
+            "p50": round_half_up(float(field_of(q, "p50")), VIEW_DECIMALS),
+            "p90": round_half_up(float(field_of(q, "p90")), VIEW_DECIMALS),
         }
         for h, q in items
     }

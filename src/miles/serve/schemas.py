@@ -299,7 +299,7 @@ class HorizonOut(BaseModel):
 
     @field_serializer("p10", "p50", "p90")
     def _views(self, value: float) -> float:
-        return round(value, VIEW_DECIMALS)
+        return round_half_up(value, VIEW_DECIMALS)  # as format_forecast_views reads it
 
 
 class ContributionOut(BaseModel):
@@ -481,7 +481,7 @@ class ForecastCheckOut(BaseModel):
 
     @field_serializer("forecast_p10", "forecast_p50", "forecast_p90")
     def _views(self, value: float) -> float:
-        return round(value, VIEW_DECIMALS)
+        return round_half_up(value, VIEW_DECIMALS)  # as format_forecast_views reads it
 
     @field_serializer("ratio")
     def _ratio(self, value: float) -> float:

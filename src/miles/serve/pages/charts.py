@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from miles.inputs import format_forecast_range, format_forecast_views
+
 BAND = "rgba(37, 99, 235, 0.18)"
 LINE = "#1d4ed8"
 ACCENT = "#b45309"
@@ -105,6 +107,11 @@ def band_traces(horizons: Sequence[dict[str, Any]], name: str) -> list[dict[str,
 MIN_TICK_GAP_LOG = 0.35
 
 
+def _hover(h: dict[str, Any]) -> str:
+    """``1h: under 1 view (under 1 to 4)``: a forecast's hover text, in the words of the Score page's numbers."""
+    return f"{h['label']}: {format_forecast_views(h['p50'], noun=True)} ({format_forecast_range(h['p10'], h['p90'])})"
+
+
 def interval_figure(horizons: Sequence[dict[str, Any]], readings: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Predicted views at each horizon: the p10–p90 band and the p50 line (log scales, ticks named 1h … 30d), and
     the views already read (``{"age_h", "views"}``, early mode) as points, so the forecast is seen to start there."""
@@ -128,11 +135,11 @@ def interval_figure(horizons: Sequence[dict[str, Any]], readings: Sequence[dict[
             *band_traces(horizons, "p10–p90 (80 % of outcomes)"),
             {
                 "x": x,
-                "y": [h["p50"] for h in horizons],
+                "y": [max(h["p50"], MIN_SHOWN_VIEWS) for h in horizons],  # 0.4 views: no point on a log axis
                 "mode": "lines+markers",
                 "line": {"color": LINE, "width": 3},
                 "name": "p50 (median)",
-                "text": [f"{h['label']}: {h['p50']:,.0f} views ({h['p10']:,.0f}–{h['p90']:,.0f})" for h in horizons],
+                "text": [_hover(h) for h in horizons],
                 "hovertemplate": "%{text}<extra></extra>",
             },
             *seen,
@@ -156,7 +163,7 @@ def trajectory_figure(snapshots: Sequence[dict[str, Any]], horizons: Sequence[di
             *band_traces(horizons, "forecast p10–p90"),
             {
                 "x": x,
-                "y": [h["p50"] for h in horizons],
+                "y": [max(h["p50"], MIN_SHOWN_VIEWS) for h in horizons],
                 "mode": "lines+markers",
                 "line": {"color": LINE, "dash": "dash"},
                 "name": "forecast p50",

@@ -32,9 +32,12 @@ from miles.inputs import (
     format_count,
     format_duration,
     format_elapsed,
+    format_forecast_range,
+    format_forecast_views,
     format_multiple,
     format_outlier_multiple,
     format_percent,
+    format_views,
 )
 from miles.model.predict import EFFECT_CAPTION, effect_multiple, no_reasons
 from miles.serve.deps import SessionDep, client_ip, requester_of
@@ -59,13 +62,17 @@ class LoginRequired(Unauthorized):
 
 def _views(value: Any) -> str:
     """1234 -> '1.2K', 2_500_000 -> '2.5M' (views are shown compactly everywhere)."""
-    if value is None:
-        return "–"
-    v = float(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(v) >= limit:
-            return f"{v / limit:.1f}".rstrip("0").rstrip(".") + suffix
-    return f"{v:.0f}"
+    return "–" if value is None else format_views(value, compact=True)
+
+
+def _forecast(value: Any, noun: bool = False) -> str:
+    """A forecast's views, compact: ``1.2K``, and ``under 1`` below one view (``noun``: "under 1 view")."""
+    return "–" if value is None else format_forecast_views(value, compact=True, noun=noun)
+
+
+def _forecast_range(low: Any, high: Any) -> str:
+    """``{{ h.p10|forecast_range(h.p90) }}``: ``12–40``, ``under 1 to 4``."""
+    return "–" if low is None or high is None else format_forecast_range(low, high, compact=True)
 
 
 def _age(hours: Any) -> str:
@@ -156,6 +163,8 @@ TEMPLATES.env.filters["duration"] = format_duration
 TEMPLATES.env.filters["category"] = lambda i: YOUTUBE_CATEGORIES.get(int(i), f"id {i}")  # 26 -> Howto & Style
 TEMPLATES.env.filters["effect"] = effect_multiple
 TEMPLATES.env.filters["plural"] = format_count  # {{ n|plural("earlier upload") }}: "1 earlier upload"
+TEMPLATES.env.filters["forecast"] = _forecast  # {{ h.p50|forecast }}: a forecast's views ("under 1" below one)
+TEMPLATES.env.filters["forecast_range"] = _forecast_range
 TEMPLATES.env.filters["chance"] = format_chance  # {{ p|chance }}: "14 %", as the CLI prints it
 TEMPLATES.env.filters["percent"] = format_percent  # {{ share|percent }}: "78 %"; {{ share|percent(1) }}: "91.3 %"
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from miles.domain import RATIO_DECIMALS, VIEW_DECIMALS
+from miles.inputs import round_half_up
 
 FAR_OFF = 10.0  # a forecast this many times off (either way) gets a remark
 
@@ -62,7 +63,7 @@ def forecast_check(horizons: Sequence[dict[str, Any]], age_h: float, views: int)
     return {
         "age_h": age_h,
         "views": views,
-        **{f"forecast_{k}": round(at[k], VIEW_DECIMALS) for k in ("p10", "p50", "p90")},
+        **{f"forecast_{k}": round_half_up(at[k], VIEW_DECIMALS) for k in ("p10", "p50", "p90")},
         "ratio": round(ratio, RATIO_DECIMALS),  # the Track page's JSON twin gives it as the API does
         "off": off,
         "inside_interval": inside,
