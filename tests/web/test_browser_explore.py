@@ -23,3 +23,39 @@ def test_the_platform_menu_sits_beside_its_label(server: str, browser) -> None: 
         assert menu["x"] > label["x"] and menu["x"] + menu["width"] <= width, (width, label, menu)
         shoot(page, f"explore-form-{width}")
         context.close()
+
+
+OUTLIERS = 'h2:has-text("Top outliers") + .table-wrap'
+
+
+def test_top_outliers_read_on_a_phone(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """At 390 px each outlier's Multiple cell said why it was flagged in full ("(channel; thin baseline, ranked after
+    the others)"), a word per line, and the Age column sat off-screen behind a sideways scroll: now each row is a
+    card (the title across, each value under its column's name), the reasons said once under the table; at 1280 px
+    it stays a table of one-line rows."""
+    for width, height in ((390, 844), (1280, 900)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.goto(f"{server}/explore?topic=sourdough")
+        page.wait_for_load_state("networkidle")
+        wrap = page.locator(OUTLIERS)
+        assert wrap.evaluate("n => n.scrollWidth <= n.clientWidth"), f"the outliers scroll sideways at {width} px"
+        rows = wrap.locator("tbody tr")
+        assert rows.count() >= 3
+        tallest = max(rows.nth(i).bounding_box()["height"] for i in range(rows.count()))  # type: ignore[index]
+        assert tallest < (150 if width == 390 else 80), (width, tallest)
+        for cell in rows.first.locator("td").all():
+            box = cell.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, (width, cell.inner_text(), box)
+        labels = rows.first.locator("td").evaluate_all("cs => cs.map(c => getComputedStyle(c, '::before').content)")
+        header_shown = wrap.locator("thead").bounding_box()
+        if width == 390:  # the column's name above each value, the header row out of sight
+            assert labels == ['"Multiple"', '"Views"', '"Age when read"'], labels
+            assert header_shown is not None and header_shown["height"] <= 1
+        else:
+            assert set(labels) == {"none"} and header_shown is not None and header_shown["height"] > 10
+        flagged = page.locator("#flag-thin")
+        assert "ranked after the others" in flagged.inner_text()
+        page.locator("h2", has_text="Top outliers").scroll_into_view_if_needed()
+        shoot(page, f"explore-outliers-{width}")
+        context.close()

@@ -46,6 +46,35 @@ def test_typed_numbers_are_echoed_as_read(server: str, browser) -> None:  # type
         context.close()
 
 
+def test_what_if_shows_every_column_on_a_phone(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """At 390 px the What if… table showed Version and 1h-30d; the 80 % range and the viral chance sat off-screen,
+    hinted at only by an edge shadow. Now each version is a card with every value under its column's name; at
+    1280 px it stays a table."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=90_000)
+    for width, height in ((390, 844), (1280, 900)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        score_typed_draft(page, server)
+        table = page.locator("table.variants")
+        expect(table).to_contain_text("duration: 0:45")
+        assert table.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth"), width
+        for cell in table.locator("tbody td, tbody th").all():
+            box = cell.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, (width, cell.inner_text(), box)
+        first = table.locator("tbody tr").first
+        labels = first.locator("td").evaluate_all("cs => cs.map(c => getComputedStyle(c, '::before').content)")
+        if width == 390:
+            assert '"80 % range at 30d"' in labels and '"Viral"' in labels and '"1h"' in labels, labels
+        else:
+            assert set(labels) == {"none"}, labels  # a table: the names are in its header
+            assert first.bounding_box()["height"] < 80  # type: ignore[index]  # one line per version
+        table.scroll_into_view_if_needed()
+        shoot(page, f"score-what-if-{width}")
+        context.close()
+
+
 def test_views_so_far_score_from_the_form_as_it_opens(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     """A creator who already posted opens the form, types the views read an hour and a day in, and submits: no
     publish time to set (a pre-filled hour put every reading of an hour or more in the future)."""
