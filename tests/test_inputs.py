@@ -278,6 +278,15 @@ def test_a_forecast_under_one_view_reads_under_1_on_every_surface() -> None:
     assert format_views(0) == "0" and format_views(1250, compact=True) == "1.3K"  # counts: no "under"
 
 
+@pytest.mark.parametrize(
+    ("views", "shown"), [(950, "950"), (999_960, "1M"), (999_949, "999.9K"), (999_999_999, "1B"), (1_500_000, "1.5M")]
+)
+def test_a_compact_count_never_reads_a_thousand_of_a_unit(views: float, shown: str) -> None:
+    from miles.inputs import format_views
+
+    assert format_views(views, compact=True) == shown  # 999,960 read "1000K"
+
+
 def test_templates_format_percentages_with_the_shared_filters() -> None:
     """A template doing its own ``"%.0f"|format(x * 100)`` rounded halves to even, unlike the CLI."""
     from pathlib import Path

@@ -336,9 +336,13 @@ def format_views(value: float, *, compact: bool = False) -> str:
     pages)."""
     v = float(value)
     if compact:
-        for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        units = ((1e9, "B"), (1e6, "M"), (1e3, "K"))
+        for k, (limit, suffix) in enumerate(units):
             if abs(v) >= limit:
-                return f"{round_half_up(v / limit, 1):.1f}".rstrip("0").rstrip(".") + suffix
+                unit, name = limit, suffix
+                if abs(round_half_up(v / unit, 1)) >= 1000 and k:  # 999,960 rounds to 1000K: 1M
+                    unit, name = units[k - 1]
+                return f"{round_half_up(v / unit, 1):.1f}".rstrip("0").rstrip(".") + name
     return f"{round_half_up(v):,.0f}"
 
 

@@ -37,6 +37,13 @@ def test_help_lists_commands(sqlite_settings: Settings) -> None:
     assert "<bool>" not in out.stdout
 
 
+def test_python_dash_m_miles_runs_the_cli() -> None:
+    """`python -m miles` is the `miles` script (it said "miles is a package and cannot be directly executed")."""
+    out = subprocess.run([sys.executable, "-m", "miles", "--version"], capture_output=True, text=True, timeout=120,
+                         check=False)  # fmt: skip
+    assert out.returncode == 0 and out.stdout.startswith("miles "), out.stderr
+
+
 def test_every_command_lists_in_one_paragraph() -> None:
     """A command list shows each command's first paragraph as written, line breaks included (Typer's rich mode), so
     a summary wrapped in its docstring read 'score            new videos' in `miles --help`."""

@@ -39,7 +39,8 @@ def mcp(
     and model_card.
 
     By default speaks MCP on stdin/stdout, for an assistant that starts `miles mcp` itself. With --http it
-    listens on http://127.0.0.1:PORT/mcp and every request needs `Authorization: Bearer <key>` (`miles key create`).
+    listens on http://127.0.0.1:PORT/mcp and every request needs the key as `Authorization: Bearer <key>` or
+    `X-API-Key: <key>` (`miles key create`).
     """
     from miles.serve.mcp import MCP_PATH, build_server, http_app
 
@@ -47,7 +48,8 @@ def mcp(
     if http:
         import uvicorn
 
-        err_console.print(f"Miles MCP server on http://{LOOPBACK}:{port}{MCP_PATH} (Authorization: Bearer <key>)")
+        keys = "key: Authorization: Bearer <key> or X-API-Key: <key>"
+        err_console.print(f"Miles MCP server on http://{LOOPBACK}:{port}{MCP_PATH} ({keys})")
         uvicorn.run(http_app(settings, host=LOOPBACK), host=LOOPBACK, port=port, log_level="warning")
         return
     if key is not None:
