@@ -93,6 +93,18 @@ def test_ideas_are_forecast_for_the_creators_channel_size(ideas_client: TestClie
 
 
 @ENCODERS
+def test_ideas_say_how_accurate_their_forecasts_are_as_predict_does(ideas_client: TestClient) -> None:
+    """An idea's forecast carries the sentence a draft's does (the ideas showed numbers with no word on how far off
+    such forecasts were), and the viral chance's meaning."""
+    body = ideas_client.post(f"{API}/ideas", json={"topic": "music", "n": 2, "channel_subscribers": "12k"}).json()
+    idea = body["ideas"][0]
+    asked = {"title": idea["title"], "channel_subscribers": 12_000}
+    draft = ideas_client.post(f"{API}/predict", json=asked).json()["prediction"]
+    assert idea["prediction"]["accuracy"] and idea["prediction"]["accuracy"] == draft["accuracy"]
+    assert idea["prediction"]["viral_definition"] == draft["viral_definition"]
+
+
+@ENCODERS
 def test_ideas_json_on_the_command_line_is_the_apis_answer(
     ideas_client: TestClient, db_settings: Settings, encoder_cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

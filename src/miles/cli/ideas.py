@@ -204,5 +204,9 @@ def _print(result: dict[str, Any]) -> None:
             "; ".join(shortened(t, 40) for t in idea["inspired_by_titles"][:2]),
         )
     console.print(ideas)
+    # every idea is forecast for the same channel size: the Score page's sentence on how far off such forecasts were
+    accuracy = next((i["prediction"].get("accuracy") for i in result["ideas"] if i["prediction"]), None)
+    if accuracy:
+        console.print(accuracy, highlight=False)
     for note in result.get("notes", []):
         console.print(f"[yellow]note:[/yellow] {note}")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from miles.config import Settings
 from miles.domain import CHANCE_DECIMALS, VIEW_DECIMALS, utcnow
 from miles.features.draft import Draft, DraftInput
+from miles.features.labels import VIRAL_DEFINITION
 from miles.inputs import round_half_up
 from miles.recommend.ideas import Embedder, Scorer
 
@@ -101,6 +102,8 @@ def predictor_scorer(
                         float(field_of(raw, "viral_probability") or 0.0), CHANCE_DECIMALS
                     ),
                     "model_version": str(field_of(raw, "model_version") or predictor.version),
+                    "accuracy": field_of(raw, "accuracy"),  # the sentence the Score page shows beside a forecast
+                    "viral_definition": VIRAL_DEFINITION,
                 }
             )
         return out

@@ -12,7 +12,7 @@ from miles.recommend.candidates import Filters
 from miles.serve.api.common import ERRORS, MODEL_ERRORS
 from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
 from miles.serve.paging import Limit, Offset, next_offset
-from miles.serve.schemas import SUBSCRIBERS_EXAMPLES, CleanText, Platform, Subscribers
+from miles.serve.schemas import SUBSCRIBERS_EXAMPLES, VIRAL_DEFINITION, CleanText, Platform, Subscribers
 from miles.serve.services.collections import collection_status
 from miles.serve.services.ideas import ideas_for, queries_for
 
@@ -146,8 +146,14 @@ class IdeaViewsOut(BaseModel):
 
 class IdeaPredictionOut(BaseModel):
     views: dict[str, IdeaViewsOut] = Field(description="Forecast views by horizon label (1h ... 30d).")
-    viral_probability: float
+    viral_probability: float = Field(description="Viral chance: " + VIRAL_DEFINITION + ".")
     model_version: str
+    accuracy: str | None = Field(
+        None,
+        description="How far off forecasts for this channel size and age were on videos from channels the model never "
+        "trained on, in one plain sentence (as POST /api/v1/predict gives it; null: the model records no such test).",
+    )
+    viral_definition: str = Field(default=VIRAL_DEFINITION, description="What the viral chance means.")
 
 
 class IdeaOut(BaseModel):
