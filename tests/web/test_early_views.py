@@ -86,6 +86,9 @@ def test_score_page_scores_in_early_mode_from_the_views_so_far(web: TestClient) 
     assert "It rests on your views so far and how old they were" in page.text  # not "no input moved it"
     caption = re.search(r"inputs given \([^)]*\): ([^;]*);", page.text)  # given, not "used"
     assert caption and "subscribers" in caption.group(1) and "_" not in caption.group(1), caption
+    assert "publish" not in caption.group(1), caption  # not typed: the page had filled it in as if it were
+    read = web.post("/score.json", data={**form, "early_views": "24:616"}).json()["result"]["prediction"]["draft"]
+    assert read["publish_at"]["status"] == "defaulted" and "counted now" in read["publish_at"]["note"]
     future = web.post("/score", data={**form, "publish_at": published, "early_views": "48:5000"})
     assert future.status_code == 422 and "lies in the future" in html.unescape(future.text)
     assert 'id="early_views-error"' in future.text and 'value="48:5000"' in future.text

@@ -141,10 +141,10 @@ def draft_from_form(form: dict[str, Any], errors: FormErrors | None = None, tz: 
     subscribers = errors.read("subscribers", parse_subscribers, form["subscribers"], "subscribers")
     publish = errors.read("publish_at", parse_publish_time, _in_zone(form["publish_at"], tz), "planned publish time")
     early = _early_views(form, publish, errors, tz)
-    if early and publish is None and not form["publish_at"].strip():
-        publish = utcnow() - timedelta(hours=early[-1][0])
-    variants = variants_from_form(form["alt_title"], form["alt_duration"], form["alt_hour"], publish or utcnow(),
-                                  errors, tz)  # fmt: skip
+    # a blank publish time stays blank (the forecast reads it as "the latest reading is from now" and says so, as
+    # the API does: the page had filled it in, and the draft showed it as typed); variants' hours need a day
+    published = publish or (utcnow() - timedelta(hours=early[-1][0]) if early else utcnow())
+    variants = variants_from_form(form["alt_title"], form["alt_duration"], form["alt_hour"], published, errors, tz)
     errors.raise_any()
     try:
         return DraftIn.model_validate(
