@@ -209,6 +209,14 @@ def test_outliers_are_the_niche_videos_that_beat_their_expectation(gaming: Setti
     uploads = pd.DataFrame({"video_id": ["a", "b", "c", "d"], "multiple": [9.0, 5.0, 4.0, 2.0],
                             "title": ["New phone ad!", "new  PHONE ad!", "Other", "New phone ad!"]})  # fmt: skip
     assert beating_expectation(uploads, [])["video_id"].tolist() == ["a", "c"]
+    # the note counts what is shown (it said 6 of 9 beat their expectation beside 4 outliers)
+    uploads["multiple"] = [9.0, 5.0, 4.0, 0.5]
+    notes = []
+    shown = beating_expectation(uploads, notes)
+    assert len(shown) == 2 and notes == [
+        "2 of the niche's 4 videos beat what their channel or the niche expects for their age (a title uploaded "
+        "again counted once); only those are shown as outliers"
+    ]
 
 
 OFF_TOPIC = {  # development-data titles the old bar (cosine >= 0.40 alone) let into these niches

@@ -61,8 +61,9 @@ REFERENCE_TTL_S = 24 * 3600
 # "no stored niche video is recent" when there is none; 6: the rating template reads "I rated 5 viral hacks", and a
 # subject the long English stop list carries ("home workouts") is searched for, and a guessed topic language that
 # keeps fewer videos than it drops gives way to every language; 7: one outlier per title (re-uploads of one ad);
-# 8: hashtags cast no vote on a topic word's spelling.
-RULES_VERSION = 8
+# 8: hashtags cast no vote on a topic word's spelling; 9: the outlier note counts titles as shown, and each scored
+# idea carries its accuracy sentence.
+RULES_VERSION = 9
 
 Scorer = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 Embedder = Callable[[list[str]], np.ndarray]
@@ -343,13 +344,14 @@ def beating_expectation(outliers: pd.DataFrame, notes: list[str]) -> pd.DataFram
         return outliers
     # a video of unknown basis has no multiple: what its niche expects (``rank_multiple``) decides
     ranking = outliers["rank_multiple"] if "rank_multiple" in outliers else outliers["multiple"]
-    above = outliers[pd.to_numeric(ranking, errors="coerce") > 1.0]
-    if len(above) < len(outliers) and len(above) < OUTLIERS_SHOWN:
-        notes.append(f"{len(above)} of the niche's {len(outliers)} videos beat what their channel or the niche "
-                     "expects for their age; only those are shown as outliers")  # fmt: skip
+    beat = outliers[pd.to_numeric(ranking, errors="coerce") > 1.0]
     # one video per title, its best: re-uploads of one ad under three ids were listed (and cited) as three outliers
-    same_title = above["title"].astype(str).str.casefold().str.split().str.join(" ").duplicated()
-    return above[~same_title]
+    above = beat[~beat["title"].astype(str).str.casefold().str.split().str.join(" ").duplicated()]
+    if len(beat) < len(outliers) and len(above) < OUTLIERS_SHOWN:  # counted as shown (it said 6 and showed 4)
+        merged = " (a title uploaded again counted once)" if len(beat) > len(above) else ""
+        notes.append(f"{len(above)} of the niche's {len(outliers)} videos beat what their channel or the niche "
+                     f"expects for their age{merged}; only those are shown as outliers")  # fmt: skip
+    return above
 
 
 def _bar(found: Candidates) -> str:
