@@ -415,6 +415,12 @@ def test_an_early_forecasts_accuracy_is_that_of_views_read_as_young() -> None:
     )
     young = str(accuracy_statement(rows, 2000, 168.0, read_h=0.5))
     assert young.startswith("Too few test videos had views read 30 min after publishing") and "×" not in young
+    # a row of few videos says so (x3.0 from 12 videos sat beside a 30-minute reading's x18 range)
+    few = [{**rows[0], "read": "within 6 hours of publishing", "min_t_i_h": 0.0, "max_t_i_h": 6.0, "videos": 12}]
+    assert str(accuracy_statement(few, 3000, 168.0, read_h=0.5)).endswith(
+        "(12 videos from channels Miles never trained on - too few to be sure; the 80 % range is the spread of such "
+        "videos' growth in training)."
+    )
 
 
 def test_a_forecast_no_test_video_measured_is_marked_not_back_tested(predictor: Predictor) -> None:

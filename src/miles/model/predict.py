@@ -287,14 +287,21 @@ def _later_clause(same_band: Sequence[Mapping[str, Any]], shown: Mapping[str, An
     return f"; past {past}, within ×{later['within_factor']:.1f} ({later['videos']:,} videos)"
 
 
+# fewer test videos than this behind an early accuracy row and its sentence says so: "within x3.0 (12 videos)" sat
+# beside a 30-minute reading's 80 % range of x18 (the spread of such videos' growth in training)
+FEW_TEST_VIDEOS = 30
+
+
 def _early_accuracy_statement(rows: Sequence[Mapping[str, Any]], read_h: float) -> str:
     match = next((r for r in rows if r["min_t_i_h"] <= read_h < r["max_t_i_h"]), None)
     if match is None:  # e.g. few ordinary uploads in the test fold were read within hours
         return (f"Too few test videos had views read {format_age(read_h)} after publishing to measure how far off such "
                 "forecasts are on channels Miles never trained on; the 80 % range is the spread of such videos' "
                 "growth in training.")  # fmt: skip
+    few = (" - too few to be sure; the 80 % range is the spread of such videos' growth in training"
+           if match["videos"] < FEW_TEST_VIDEOS else "")  # fmt: skip
     return (f"Forecasts from views read {match['read']} were within ×{match['within_factor']:.1f} of the real views "
-            f"for 8 of 10 videos ({match['videos']:,} videos from channels Miles never trained on).")  # fmt: skip
+            f"for 8 of 10 videos ({match['videos']:,} videos from channels Miles never trained on{few}).")  # fmt: skip
 
 
 def _age_distance(row: Mapping[str, Any], horizon_h: float) -> float:
