@@ -47,6 +47,8 @@ def test_top_outliers_read_on_a_phone(server: str, browser) -> None:  # type: ig
         for cell in rows.first.locator("td").all():
             box = cell.bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, (width, cell.inner_text(), box)
+        dates = wrap.locator("td span.nowrap")  # "published 2026-01-20" broke after "2026-" on a phone
+        assert dates.count() >= 1 and all(d.evaluate("n => n.getClientRects().length") == 1 for d in dates.all())
         labels = rows.first.locator("td").evaluate_all("cs => cs.map(c => getComputedStyle(c, '::before').content)")
         header_shown = wrap.locator("thead").bounding_box()
         if width == 390:  # the column's name above each value, the header row out of sight
