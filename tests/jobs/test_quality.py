@@ -189,3 +189,15 @@ def test_a_video_keeps_the_source_that_found_it(db_settings: Settings) -> None:
         "f": ["ytdlp:search", "ytdlp:search"], "g": ["ytdlp:poll"]
     }  # fmt: skip
     assert frame_from_db(db_settings, clean=False)["source"].tolist() == ["ytdlp:search", "ytdlp:poll", "ytdlp:poll"]
+
+
+def test_a_capture_before_a_moved_publish_time_is_listed(db_settings: Settings) -> None:
+    """A premiere moved: the store keeps the latest publish time, and the first capture now lies before it. `miles
+    export` left it out and said so while `miles quality` listed nothing."""
+    plant(db_settings, [snap("moved", 1, 40), snap("moved", 3, 90)])
+    plant(db_settings, [snap("moved", 6, 300, published_at=T0 + timedelta(hours=2))])
+    report = check_quality(db_settings)
+    assert report.found.get("before_publish") == 1, report.found
+    flag = next(f for f in flags(db_settings) if f.kind == "before_publish")
+    assert not flag.quarantined and flag.video_id == "moved"
+    assert "2026-11-01 13:00" in flag.detail and "before the publish time stored now (2026-11-01 14:00" in flag.detail

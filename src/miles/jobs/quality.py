@@ -2,10 +2,10 @@
 
 yt-dlp has returned 0 views for every video for weeks at a time, and the count it reports for a Short may not
 be the public one, so Miles checks what it stored: counts that drop to 0 or go backwards, fields that vanish,
-duplicate captures, a change of view metric inside one trajectory, niches with no fresh capture and a change of
-yt-dlp version between collection runs. Snapshots whose counts are in doubt are quarantined: kept (raw data is
-never changed) but left out of training and grading. A vanished field is listed without quarantine: the view
-count itself is not in doubt.
+duplicate captures, a change of view metric inside one trajectory, captures before the publish time stored now,
+niches with no fresh capture and a change of yt-dlp version between collection runs. Snapshots whose counts are
+in doubt are quarantined: kept (raw data is never changed) but left out of training and grading. A vanished field
+and a capture before the publish time are listed without quarantine: the view count itself is not in doubt.
 """
 
 from __future__ import annotations
@@ -97,6 +97,11 @@ def trajectory_findings(snaps: pd.DataFrame) -> list[Finding]:
     for col in ("likes", "comments", "channel_subscribers"):
         add(has_prev & prev[col].notna() & s[col].isna(), "vanished_field",
             lambda r, p, c=col: f"{c} empty; it was {_count(p[c])} at {when(p)}", False, f":{col}")  # fmt: skip
+    if "published_at" in s:  # the count is not in doubt, its age is: listed, not quarantined
+        add(s["captured_at"] < s["published_at"], "before_publish",
+            lambda r, p: f"captured {when(r)}, before the publish time stored now "
+            f"({pd.Timestamp(r['published_at']):%Y-%m-%d %H:%M}; a premiere or a rescheduled upload): "
+            "`miles export` leaves it out", False)  # fmt: skip
     return out
 
 

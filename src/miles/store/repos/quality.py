@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from miles.store.tables import QualityFlag, VideoSnapshot
+from miles.store.tables import QualityFlag, Video, VideoSnapshot
 
 COUNT_COLUMNS = ("views", "likes", "comments", "channel_subscribers")
 KINDS = {
@@ -40,15 +40,18 @@ class Finding:
 def snapshot_counts(*, session: Session, since: datetime | None = None) -> pd.DataFrame:
     """Counts of every snapshot (of videos captured since ``since``, all their snapshots), by video and time."""
     cols = [VideoSnapshot.id, VideoSnapshot.video_id, VideoSnapshot.captured_at, VideoSnapshot.source,
-            VideoSnapshot.view_metric, *(getattr(VideoSnapshot, c) for c in COUNT_COLUMNS)]  # fmt: skip
-    stmt = select(*cols).order_by(VideoSnapshot.video_id, VideoSnapshot.captured_at)
+            VideoSnapshot.view_metric, Video.published_at,
+            *(getattr(VideoSnapshot, c) for c in COUNT_COLUMNS)]  # fmt: skip
+    stmt = (select(*cols).join(Video, Video.id == VideoSnapshot.video_id)
+            .order_by(VideoSnapshot.video_id, VideoSnapshot.captured_at))  # fmt: skip
     if since is not None:
         recent = select(VideoSnapshot.video_id).where(VideoSnapshot.captured_at >= since).distinct()
         stmt = stmt.where(VideoSnapshot.video_id.in_(recent))
     rows = session.execute(stmt).all()
-    names = ["id", "video_id", "captured_at", "source", "view_metric", *COUNT_COLUMNS]
+    names = ["id", "video_id", "captured_at", "source", "view_metric", "published_at", *COUNT_COLUMNS]
     frame = pd.DataFrame([tuple(r) for r in rows], columns=names)
     frame["captured_at"] = pd.to_datetime(frame["captured_at"], utc=True)
+    frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
     for col in COUNT_COLUMNS:
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
     return frame
