@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from miles.model.predict import VIRAL_DEFINITION
 from miles.recommend.candidates import Filters
 from miles.serve.api.common import ERRORS, MODEL_ERRORS
 from miles.serve.deps import MaybeUserDep, PredictorDep, SettingsDep, UserIdDep
 from miles.serve.paging import Limit, Offset, next_offset
-from miles.serve.schemas import SUBSCRIBERS_EXAMPLES, VIRAL_DEFINITION, CleanText, Platform, Subscribers
+from miles.serve.schemas import SUBSCRIBERS_EXAMPLES, CleanText, Platform, Subscribers
 from miles.serve.services.collections import collection_status
 from miles.serve.services.ideas import ideas_for, queries_for
 
