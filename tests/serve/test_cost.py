@@ -33,7 +33,9 @@ def test_a_request_over_the_row_budget_is_413_naming_the_limit(db_settings: Sett
         assert response.status_code == 413, response.text
         error = response.json()["error"]
         assert "21,000 rows" in error["message"] and "MILES_MAX_ROWS_PER_REQUEST" in error["message"]
-        assert error["details"] == {"rows": 21000, "max_rows_per_request": 2000}
+        (problem,) = error["details"]  # a list of problems naming their field, as every error's (was an object)
+        assert problem == {"field": "body.items", "message": error["message"].removeprefix("body.items: "),
+                           "rows": 21000, "max_rows_per_request": 2000}  # fmt: skip
         one = client.post(f"{API}/predict", json={"title": "t", "variants": [{"title": "v"}] * 20})
         assert one.status_code == 503  # 21 rows: within the budget (and no model here)
 

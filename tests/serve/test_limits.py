@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from PIL import Image
 from tests.serve.conftest import ENCODERS, make_user, no_model, png_bytes, serving
@@ -97,11 +98,16 @@ def test_body_over_the_limit_is_413_by_length_and_by_stream(limited_model: Calla
     big = {"title": "t", "description": "x" * 3000}
     response = client.post(f"{API}/predict", json=big)
     assert response.status_code == 413
+    # the envelope every error has: `details` a list of problems naming their field (it was an object), written by
+    # the same serializer (the middleware's own json.dumps spaced it as no other answer is)
+    problem = {"field": "body", "message": "larger than the limit of 2,048 bytes (MILES_MAX_BODY_BYTES)"}
     assert response.json()["error"] == {
         "code": "payload_too_large",
         "message": "request body is larger than the limit of 2,048 bytes",
-        "details": {"max_body_bytes": 2048},
+        "details": [{**problem, "max_body_bytes": 2048}],
     }
+    assert response.content == JSONResponse(response.json()).body
+    assert response.headers["content-type"] == "application/json"
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the limit applies while streaming
         yield b'{"title": "t", "description": "'
@@ -110,7 +116,7 @@ def test_body_over_the_limit_is_413_by_length_and_by_stream(limited_model: Calla
         yield b'"}'
 
     streamed = client.post(f"{API}/predict", content=chunks(), headers={"content-type": "application/json"})
-    assert streamed.status_code == 413
+    assert streamed.status_code == 413 and streamed.content == response.content
     assert client.post(f"{API}/predict", json={"title": "small"}).status_code == 200
     # a web form (HTMX swaps the answer into the page): words for the creator, not the JSON envelope
     page = client.post("/score", data={"title": "t", "description": "x" * 3000}, headers={"HX-Request": "true"})
@@ -129,6 +135,12 @@ def test_image_over_the_byte_limit_is_413(limited_model: Callable[..., TestClien
     b64 = base64.b64encode(buf.getvalue()).decode()
     response = client.post(f"{API}/predict", json={"title": "t", "thumbnail_base64": b64})
     assert response.status_code == 413 and "thumbnail_base64" in response.json()["error"]["message"]
+    (problem,) = response.json()["error"]["details"]  # a list naming the field, as every other error's
+    assert problem == {
+        "field": "body.thumbnail_base64",
+        "message": "the image is larger than the limit of 2,048 bytes (MILES_MAX_IMAGE_BYTES)",
+        "max_image_bytes": 2048,
+    }
     upload = client.post(
         f"{API}/predict/upload", data={"draft": '{"title": "t"}'}, files={"thumbnail": ("t.png", buf.getvalue())}
     )

@@ -18,6 +18,7 @@ import anyio
 import httpx
 import httpx2
 import pytest
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -381,8 +382,11 @@ def test_http_gate_throttles_refused_keys(sqlite_settings: Settings) -> None:
     async def main() -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            codes = [(await client.post("/mcp", headers={"X-API-Key": "miles_guess"})).status_code for _ in range(3)]
-            assert codes == [401, 401, 429]
+            answers = [await client.post("/mcp", headers={"X-API-Key": "miles_guess"}) for _ in range(3)]
+            assert [a.status_code for a in answers] == [401, 401, 429]
+            for answer in answers:  # the API's envelope and serializer (a hand-made json.dumps spaced it apart)
+                assert answer.content == JSONResponse(answer.json()).body
+            assert answers[0].headers["www-authenticate"] == "Bearer" and int(answers[2].headers["retry-after"]) >= 1
 
     run(main)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import ipaddress
-import json
 import math
 import threading
 import time
@@ -19,6 +18,7 @@ from typing import Protocol
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from miles.errors import RateLimited
+from miles.serve.errors import envelope
 
 
 class _TooLarge(BaseException):
@@ -38,7 +38,7 @@ class BodySizeLimit:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
             return
         seen = 0
         started = False
@@ -62,9 +62,9 @@ class BodySizeLimit:
         except _TooLarge:
             if started:
                 raise
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         if _is_page(scope):  # a web form (an oversized thumbnail): words in the page, not a JSON envelope
             message = html.escape(
                 f"The form was larger than the limit of {self.max_bytes / 1e6:g} MB, so nothing was read: choose a "
@@ -72,17 +72,10 @@ class BodySizeLimit:
             )
             await self._send(send, f'<div class="error-box" role="alert"><p>{message}</p></div>'.encode(), b"text/html")
             return
-        body = json.dumps(
-            {
-                "ok": False,
-                "error": {
-                    "code": "payload_too_large",
-                    "message": f"request body is larger than the limit of {self.max_bytes:,} bytes",
-                    "details": {"max_body_bytes": self.max_bytes},
-                },
-            }
-        ).encode()
-        await self._send(send, body, b"application/json")
+        limit = f"larger than the limit of {self.max_bytes:,} bytes"
+        problem = {"field": "body", "message": f"{limit} (MILES_MAX_BODY_BYTES)", "max_body_bytes": self.max_bytes}
+        answer = envelope(413, "payload_too_large", f"request body is {limit}", [problem])
+        await answer(scope, receive, send)  # the error envelope every other error answer has, serialized alike
 
     @staticmethod
     async def _send(send: Send, body: bytes, content_type: bytes) -> None:

@@ -14,7 +14,6 @@ Over stdio the key comes from ``--key`` / ``MILES_API_KEY`` (none: anonymous). O
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -45,7 +44,7 @@ from miles.serve.deps import (
     key_from_headers,
     touch_key,
 )
-from miles.serve.errors import problem_words
+from miles.serve.errors import envelope, problem_words
 from miles.serve.schemas import (
     DraftIn,
     HistoryPage,
@@ -474,21 +473,17 @@ class RequireKey:
             try:
                 await anyio.to_thread.run_sync(self.check, headers, client[0] if client else "unknown")
             except MilesError as exc:  # Unauthorized, or RateLimited after too many refused attempts
-                await _refuse(send, exc)
+                await _refuse(scope, receive, send, exc)
                 return
         await self.app(scope, receive, send)
 
 
-async def _refuse(send: Send, exc: MilesError) -> None:
-    body = json.dumps({"ok": False, "error": {"code": exc.code, "message": exc.message, "details": exc.details}})
-    data = body.encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+async def _refuse(scope: Scope, receive: Receive, send: Send, exc: MilesError) -> None:
+    """The API's error envelope (the same shape and serializer as every API error), with the header the status needs."""
+    headers = {"WWW-Authenticate": "Bearer"}
     if isinstance(exc, RateLimited):
-        headers.append((b"retry-after", str(exc.retry_after_s).encode()))
-    else:
-        headers.append((b"www-authenticate", b"Bearer"))
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-    await send({"type": "http.response.body", "body": data})
+        headers = {"Retry-After": str(exc.retry_after_s)}
+    await envelope(exc.status, exc.code, exc.message, exc.details, headers)(scope, receive, send)
 
 
 def http_app(settings: Settings, *, host: str) -> ASGIApp:

@@ -40,18 +40,20 @@ def cost_of(drafts: Sequence[DraftIn]) -> Cost:
 
 def check(cost: Cost, settings: Settings, where: str = "body") -> None:
     if cost.rows > settings.max_rows_per_request:
-        raise PayloadTooLarge(
-            f"{where}: {cost.drafts:,} drafts with their variants are {cost.rows:,} rows to score; the limit is "
+        problem = (
+            f"{cost.drafts:,} drafts with their variants are {cost.rows:,} rows to score; the limit is "
             f"{settings.max_rows_per_request:,} per request (MILES_MAX_ROWS_PER_REQUEST): split it into smaller "
-            "requests",
-            details={"rows": cost.rows, "max_rows_per_request": settings.max_rows_per_request},
+            "requests"
         )
+        limits = {"rows": cost.rows, "max_rows_per_request": settings.max_rows_per_request}
+        raise PayloadTooLarge(f"{where}: {problem}", details=[{"field": where, "message": problem, **limits}])
     if cost.fetches > settings.max_thumbnail_fetches:
-        raise PayloadTooLarge(
-            f"{where}: {cost.fetches:,} thumbnail URLs to fetch; the limit is {settings.max_thumbnail_fetches:,} per "
-            "request (MILES_MAX_THUMBNAIL_FETCHES): send the images as base64 or split the request",
-            details={"thumbnail_fetches": cost.fetches, "max_thumbnail_fetches": settings.max_thumbnail_fetches},
+        problem = (
+            f"{cost.fetches:,} thumbnail URLs to fetch; the limit is {settings.max_thumbnail_fetches:,} per request "
+            "(MILES_MAX_THUMBNAIL_FETCHES): send the images as base64 or split the request"
         )
+        limits = {"thumbnail_fetches": cost.fetches, "max_thumbnail_fetches": settings.max_thumbnail_fetches}
+        raise PayloadTooLarge(f"{where}: {problem}", details=[{"field": where, "message": problem, **limits}])
 
 
 def charge(cost: Cost, *, settings: Settings, limiter: Limiter, key: str, where: str = "body") -> None:

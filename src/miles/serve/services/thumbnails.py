@@ -25,13 +25,17 @@ from miles.errors import FetchRefused, InvalidInput, PayloadTooLarge, SourceUnav
 from miles.model.images import decode_image
 
 
+def image_too_large(field: str, max_bytes: int) -> PayloadTooLarge:
+    problem = f"the image is larger than the limit of {max_bytes:,} bytes (MILES_MAX_IMAGE_BYTES)"
+    return PayloadTooLarge(
+        f"{field}: {problem}", details=[{"field": field, "message": problem, "max_image_bytes": max_bytes}]
+    )
+
+
 def checked_image(data: bytes, *, settings: Settings, field: str) -> bytes:
     """``data`` if it is a decodable image within the size and pixel limits; InvalidInput naming ``field``."""
     if len(data) > settings.max_image_bytes:
-        raise PayloadTooLarge(
-            f"{field}: the image is larger than the limit of {settings.max_image_bytes:,} bytes",
-            details={"field": field, "max_image_bytes": settings.max_image_bytes},
-        )
+        raise image_too_large(field, settings.max_image_bytes)
     try:
         decode_image(data, max_pixels=settings.max_image_pixels, max_bytes=settings.max_image_bytes)
     except InvalidInput as exc:
@@ -43,10 +47,7 @@ def from_base64(text: str, *, settings: Settings, field: str = "body.thumbnail_b
     if text.startswith("data:"):
         text = text.partition(",")[2]
     if len(text) * 3 // 4 > settings.max_image_bytes + 3:
-        raise PayloadTooLarge(
-            f"{field}: image is larger than the limit of {settings.max_image_bytes:,} bytes",
-            details={"field": field, "max_image_bytes": settings.max_image_bytes},
-        )
+        raise image_too_large(field, settings.max_image_bytes)
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
