@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from tests.jobs.test_quality import plant, snap
@@ -14,7 +15,9 @@ from tests.serve.conftest import ENCODERS, ApiUser
 
 from miles.config import Settings
 from miles.domain import utcnow
+from miles.errors import InvalidInput
 from miles.jobs.worker import run_once
+from miles.serve.errors import install_error_handlers
 from miles.store.db import session_scope
 from miles.store.repos.predictions import videos_to_score
 from miles.store.repos.snapshots import MANUAL_SOURCE
@@ -116,3 +119,42 @@ def test_a_linked_draft_is_graded_as_its_views_arrive(
     first_note = predictor_client.post(link, json={"video": VIDEO}, headers=alice.headers).json()["note"]
     assert first_note.endswith(f"Your draft #{second} is linked to this video too: each is graded, and Track compares "
                                f"the video with the latest scored one (#{second}).")  # fmt: skip
+
+
+def test_a_draft_linked_to_another_video_is_a_409_whose_detail_says_what_is_wrong(
+    client: TestClient, user_factory: Callable[[str], ApiUser], db_settings: Settings
+) -> None:
+    """The 409 named `body.video` with no message (`details: [{"field": "body.video"}]`): every detail says what is
+    wrong with its field."""
+    alice = user_factory("linked@example.com")
+    with session_scope(db_settings) as s:
+        row = PredictionRecord(user_id=alice.user_id, model_version="v", inputs_hash="h", inputs={"title": "t"})
+        s.add(row)
+        s.flush()
+        pid = row.id
+    link = f"{API}/predictions/{pid}/link"
+    assert client.post(link, json={"video": VIDEO}, headers=alice.headers).status_code == 200
+    other = client.post(link, json={"video": "AnotherVid1"}, headers=alice.headers)
+    assert other.status_code == 409, other.text
+    error = other.json()["error"]
+    problem = (
+        f"scored draft {pid} is already linked to video {VIDEO}, not AnotherVid1; a draft is graded against one "
+        "video only"
+    )
+    assert error == {"code": "invalid_input", "message": f"body.video: {problem}",
+                     "details": [{"field": "body.video", "message": problem}]}  # fmt: skip
+
+
+def test_every_detail_naming_a_field_carries_a_message_whatever_the_status() -> None:
+    """The envelope gives a field named alone the error's words for it on every status (it did only on a 422)."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/conflict")
+    def conflict() -> None:
+        raise InvalidInput("body.video: taken by another draft", status=409, details=[{"field": "body.video"}])
+
+    with TestClient(app) as client:
+        answer = client.get("/conflict")
+    assert answer.status_code == 409
+    assert answer.json()["error"]["details"] == [{"field": "body.video", "message": "taken by another draft"}]

@@ -150,9 +150,9 @@ def _unreadable_body(exc: StarletteHTTPException) -> str:
 
 
 def field_details(message: str, details: Any) -> Any:
-    """A 422's ``details`` in the one shape the docs give: a list of problems, each with its ``field`` and
-    ``message`` (a field named alone, or as one object, came as ``[{"field": "body.url"}]`` or ``{"field": ...}``);
-    details that name no field (limits, a reason) stay as they are."""
+    """An error's ``details`` in the one shape the docs give: a list of problems, each with its ``field`` and
+    ``message`` (a field named alone, or as one object, came as ``[{"field": "body.url"}]`` or ``{"field": ...}``;
+    a 409 for a draft already linked answered so); details that name no field (a reason) stay as they are."""
     items = [details] if isinstance(details, dict) and "field" in details else details
     if not isinstance(items, list):
         return details
@@ -170,9 +170,7 @@ async def _miles_error(_request: Request, exc: Exception) -> JSONResponse:
         log.error("%s: %s", type(exc).__name__, exc.message, exc_info=not exc.expected)
     headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
     message = exc.message if exc.expected else "internal error; the server log has the details"
-    details = exc.details if exc.expected else None
-    if exc.status == 422:
-        details = field_details(message, details)
+    details = field_details(message, exc.details) if exc.expected else None  # any status: a 409 too named its field
     return envelope(exc.status, exc.code, message, details, headers)
 
 

@@ -78,18 +78,15 @@ def link_prediction(
     if row.video_id == video_id:
         return row, False
     if row.video_id is not None:
-        raise InvalidInput(
-            f"{field}: scored draft {prediction_id} is already linked to video {row.video_id}; a draft is graded "
-            "against one video only",
-            status=409,
-            details=[{"field": field}],
+        problem = (
+            f"scored draft {prediction_id} is already linked to video {row.video_id}, not {video_id}; a draft is "
+            "graded against one video only"
         )
+        raise InvalidInput(f"{field}: {problem}", status=409, details=[{"field": field, "message": problem}])
     scored_for = str((row.inputs or {}).get("platform") or "youtube")
     if scored_for != platform:
-        raise InvalidInput(
-            f"{field}: draft {prediction_id} was scored as a {scored_for} draft, but this is a {platform} video",
-            details=[{"field": field}],
-        )
+        problem = f"draft {prediction_id} was scored as a {scored_for} draft, but this is a {platform} video"
+        raise InvalidInput(f"{field}: {problem}", details=[{"field": field, "message": problem}])
     row.video_id = video_id
     session.flush()
     return row, True
