@@ -1,11 +1,15 @@
-"""YouTube URL forms accepted by POST /tracked."""
+"""YouTube URL forms accepted by POST /tracked (and by a draft's link), and the words for anything else."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from fastapi.testclient import TestClient
+from tests.serve.conftest import ApiUser
 
 from miles.errors import InvalidInput
-from miles.serve.services.tracked import youtube_video_id
+from miles.serve.services.tracked import VIDEO_URLS_TAKEN, youtube_video_id
 
 
 @pytest.mark.parametrize(
@@ -45,3 +49,22 @@ def test_the_collector_reads_video_links_as_the_api_does(target: str, expected: 
     from miles.collect.ytdlp import video_id_from_url
 
     assert video_id_from_url(target) == expected
+
+
+@pytest.mark.parametrize(
+    "sent", ["not a url", "", "  ", "dQw4w9", "https://vimeo.com/1", "https://www.youtube.com/@name"]
+)
+@pytest.mark.parametrize(("route", "field"), [("/api/v1/tracked", "url"), ("/api/v1/predictions/1/link", "video")])
+def test_anything_but_a_video_url_is_told_what_was_sent_and_what_is_taken(
+    client: TestClient, user_factory: Callable[[str], ApiUser], route: str, field: str, sent: str
+) -> None:
+    """A short text was refused as "String should have at least 11 characters" where a vimeo URL was told what the
+    tracker takes."""
+    user = user_factory("urls@example.com")
+    answer = client.post(route, json={field: sent}, headers=user.headers)
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    problem = f"not a YouTube video URL or id (nor a TikTok video URL): {sent.strip()!r}; {VIDEO_URLS_TAKEN}"
+    assert error["message"] == f"body.{field}: {problem}"
+    assert error["details"] == [{"field": f"body.{field}", "message": problem}]
+    assert "youtu.be" in problem and "tiktok.com/@name/video/" in problem

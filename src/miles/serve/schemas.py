@@ -442,8 +442,7 @@ class VideoPage(Page):
 
 
 class TrackIn(_In):
-    url: str = Field(
-        min_length=11,
+    url: str = Field(  # no min_length: a short text gets the words every URL that is not a video's gets
         max_length=2000,
         description="YouTube URL (watch, shorts, youtu.be) or video id, or a TikTok video URL.",
     )
@@ -578,8 +577,7 @@ class HistoryItemOut(BaseModel):
 
 
 class LinkIn(_In):
-    video: str = Field(
-        min_length=11,
+    video: str = Field(  # no min_length, as TrackIn.url
         max_length=2000,
         description="The published video: YouTube URL (watch, shorts, youtu.be) or id, or a TikTok video URL.",
     )

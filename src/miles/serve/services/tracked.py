@@ -42,6 +42,12 @@ class TrackedForecasts:
     model_message: str | None  # why there is no forecast at all (no model), else None
 
 
+VIDEO_URLS_TAKEN = (
+    "give a YouTube video's watch, Shorts or youtu.be URL (https://youtube.com/shorts/<id>), its 11-character id, "
+    "or a TikTok video URL (https://www.tiktok.com/@name/video/<id>)"
+)
+
+
 def youtube_video_id(url: str, field: str = "body.url") -> str:
     """The 11-character id from a watch, shorts, embed or youtu.be URL, or a bare id."""
     url = url.strip()
@@ -49,10 +55,8 @@ def youtube_video_id(url: str, field: str = "body.url") -> str:
         return url
     found = youtube_id_in_url(url)
     if found is None:
-        raise InvalidInput(
-            f"{field}: not a YouTube video URL or id (nor a TikTok video URL): {url[:200]!r}",
-            details=[{"field": field}],
-        )
+        problem = f"not a YouTube video URL or id (nor a TikTok video URL): {url[:200]!r}; {VIDEO_URLS_TAKEN}"
+        raise InvalidInput(f"{field}: {problem}", details=[{"field": field, "message": problem}])
     return found
 
 
@@ -61,11 +65,11 @@ def video_to_track(url: str, field: str = "body.url") -> tuple[str, str]:
     if ref := tiktok_video_ref(url):
         return ref
     if is_tiktok_short_link(url):
-        raise InvalidInput(
-            f"{field}: a TikTok short link names no video id; open it and give the full "
-            "https://www.tiktok.com/@name/video/ID address (`miles track add` follows short links)",
-            details=[{"field": field}],
+        problem = (
+            "a TikTok short link names no video id; open it and give the full https://www.tiktok.com/@name/video/ID "
+            "address (`miles track add` follows short links)"
         )
+        raise InvalidInput(f"{field}: {problem}", details=[{"field": field, "message": problem}])
     video_id = youtube_video_id(url, field)
     return video_id, youtube_watch_url(video_id)
 
