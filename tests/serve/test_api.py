@@ -462,6 +462,24 @@ def test_videos_search_filters_and_pagination(client: TestClient, db_settings: S
     assert client.get(f"{API}/videos", params={"limit": 1000}).status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2026-02-01", "2026-01-01"), ("2026-01-05T12:00:00+02:00", "2026-01-05T10:00:00Z")],  # later; the same instant
+)
+def test_a_published_range_that_ends_before_it_starts_is_a_422_naming_both(
+    client: TestClient, db_settings: Settings, start: str, end: str
+) -> None:
+    """`published_from` later than `published_to` answered 0 videos, as if nothing had been published."""
+    seed_videos(db_settings)
+    answer = client.get(f"{API}/videos", params={"published_from": start, "published_to": end})
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert [d["field"] for d in error["details"]] == ["query.published_from", "query.published_to"]
+    assert error["message"].startswith("query.published_from, query.published_to: published_from (")
+    assert "is not before published_to (" in error["message"] and "nothing can match" in error["message"]
+    assert [d["message"] for d in error["details"]] == [error["message"].partition(": ")[2]] * 2
+
+
 def test_video_detail_has_snapshots_with_ages(client: TestClient, db_settings: Settings) -> None:
     seed_videos(db_settings)
     body = client.get(f"{API}/videos/vidB").json()

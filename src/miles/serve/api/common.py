@@ -4,10 +4,12 @@ one the route takes (pagination lives in ``serve.paging``)."""
 from __future__ import annotations
 
 import difflib
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
 
+from miles.domain import as_utc, iso_utc
 from miles.errors import InvalidInput
 from miles.serve.schemas import ErrorOut
 
@@ -50,3 +52,20 @@ def known_query(request: Request) -> None:
         hint = f"did you mean {close[0]!r}?" if close else f"it takes {', '.join(known) or 'none'}"
         details.append({"field": f"query.{name}", "message": f"not a parameter of this route ({hint})"})
     raise InvalidInput(f"{details[0]['field']}: {details[0]['message']}", details=details)
+
+
+def time_range(
+    start: datetime | None, end: datetime | None, names: tuple[str, str]
+) -> tuple[datetime | None, datetime | None]:
+    """A from/to pair of query times in UTC; a 422 naming both when the end (exclusive) is not after the start (a
+    ``published_from`` later than ``published_to`` answered 0 results, as if nothing had been published)."""
+    start, end = (as_utc(start) if start else None), (as_utc(end) if end else None)
+    if start is None or end is None or start < end:
+        return start, end
+    first, second = names
+    problem = (
+        f"{first} ({iso_utc(start)}) is not before {second} ({iso_utc(end)}), so nothing can match ({second} is "
+        "exclusive): swap them or widen the range"
+    )
+    details = [{"field": f"query.{name}", "message": problem} for name in names]
+    raise InvalidInput(f"query.{first}, query.{second}: {problem}", details=details)

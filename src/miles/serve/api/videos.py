@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from miles.domain import as_utc
 from miles.errors import NotFound
-from miles.serve.api.common import ERRORS
+from miles.serve.api.common import ERRORS, time_range
 from miles.serve.deps import MaybeUserDep, SessionDep
 from miles.serve.paging import Limit, Offset, next_offset
 from miles.serve.schemas import Platform, SafeStr, SnapshotOut, UtcTime, VideoDetailOut, VideoOut, VideoPage
@@ -51,7 +50,9 @@ def list_videos(
     published_from: Annotated[UtcTime | None, Query(description="Published at or after (UTC).")] = None,
     published_to: Annotated[UtcTime | None, Query(description="Published before (UTC).")] = None,
 ) -> VideoPage:
-    """Newest first, with the latest view count of each video; `total` counts all matches."""
+    """Newest first, with the latest view count of each video; `total` counts all matches. `published_to` is
+    exclusive and must be after `published_from` (422 naming both otherwise)."""
+    published_from, published_to = time_range(published_from, published_to, ("published_from", "published_to"))
     hits, total = videos.search_videos(
         session=session,
         q=q,
@@ -59,8 +60,8 @@ def list_videos(
         channel_id=channel_id,
         source=source,
         platform=platform,
-        published_from=as_utc(published_from) if published_from else None,
-        published_to=as_utc(published_to) if published_to else None,
+        published_from=published_from,
+        published_to=published_to,
         limit=limit,
         offset=offset,
     )
