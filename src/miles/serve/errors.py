@@ -21,19 +21,18 @@ from miles.errors import MilesError, RateLimited
 from miles.inputs import TITLE_EMPTY
 
 log = logging.getLogger("miles.serve")
+INTERNAL_ERROR = "internal error; the server log has the details"
 
 HTTP_CODES = {
-    400: "bad_request",
     401: "unauthorized",
-    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
-    406: "not_acceptable",
     413: "payload_too_large",
-    415: "unsupported_media_type",
     422: "invalid_input",
     429: "rate_limited",
 }
+"""The code of each HTTP error Starlette and FastAPI raise (a 400 from reading the body is answered as a 422
+``invalid_input``); docs/api.md's error table lists every code the API answers with (tests/serve/test_api_docs.py)."""
 
 
 def envelope(
@@ -168,20 +167,32 @@ async def _miles_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MilesError)
     if not exc.expected or exc.status >= 500:
         log.error("%s: %s", type(exc).__name__, exc.message, exc_info=not exc.expected)
+    if not exc.expected:  # a bug: the one answer every bug gets (it kept the error's own status and code)
+        return envelope(500, "internal_error", INTERNAL_ERROR)
     headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
-    message = exc.message if exc.expected else "internal error; the server log has the details"
-    details = field_details(message, exc.details) if exc.expected else None  # any status: a 409 too named its field
-    return envelope(exc.status, exc.code, message, details, headers)
+    details = field_details(exc.message, exc.details)  # any status: a 409 too named its field
+    return envelope(exc.status, exc.code, exc.message, details, headers)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:  # only body parsing raises a bare 400 (Miles' own errors are MilesError)
         message = _unreadable_body(exc)
         return envelope(422, "invalid_input", message, [{"field": "body", "message": message, "type": "body_invalid"}])
-    code = HTTP_CODES.get(exc.status_code, "error" if exc.status_code < 500 else "server_error")
+    if exc.status_code >= 500:
+        log.error("HTTP %s on %s %s: %s", exc.status_code, request.method, request.url.path, exc.detail)
+        return envelope(500, "internal_error", INTERNAL_ERROR)
+    code = HTTP_CODES.get(exc.status_code, "error")
     headers = dict(exc.headers) if exc.headers else None
-    return envelope(exc.status_code, code, str(exc.detail), None, headers)
+    return envelope(exc.status_code, code, _http_message(request, exc), None, headers)
+
+
+def _http_message(request: Request, exc: StarletteHTTPException) -> str:
+    """Starlette's words ("Method Not Allowed") with what the caller can do about them."""
+    allowed = (exc.headers or {}).get("Allow")
+    if exc.status_code == 405 and allowed:
+        return f"{request.method} is not allowed on {request.url.path}; it takes {allowed}"
+    return str(exc.detail)
 
 
 def _not_sent_as_json(request: Request, exc: RequestValidationError) -> dict[str, Any] | None:
@@ -212,7 +223,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return envelope(500, "internal_error", "internal error; the server log has the details")
+    return envelope(500, "internal_error", INTERNAL_ERROR)
 
 
 def install_error_handlers(app: FastAPI) -> None:
