@@ -117,6 +117,7 @@ def test_validation_errors_come_before_model_availability(client: TestClient) ->
 def test_unknown_route_wrong_method_and_bad_json_use_the_envelope(client: TestClient) -> None:
     nf = client.get(f"{API}/nope")
     assert nf.status_code == 404 and nf.json()["error"]["code"] == "not_found"
+    assert nf.json()["error"]["message"] == "nothing at GET /api/v1/nope; the API's routes are listed at /docs"
     na = client.put(f"{API}/predict", json={})
     assert na.status_code == 405 and na.json()["error"]["code"] == "method_not_allowed"
     bad = client.post(f"{API}/predict", content=b"{not json", headers={"content-type": "application/json"})

@@ -192,6 +192,8 @@ def _http_message(request: Request, exc: StarletteHTTPException) -> str:
     allowed = (exc.headers or {}).get("Allow")
     if exc.status_code == 405 and allowed:
         return f"{request.method} is not allowed on {request.url.path}; it takes {allowed}"
+    if exc.status_code == 404 and exc.detail == "Not Found":  # no route matched (a route's own 404 says what)
+        return f"nothing at {request.method} {request.url.path}; the API's routes are listed at /docs"
     return str(exc.detail)
 
 
