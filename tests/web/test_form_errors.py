@@ -236,3 +236,14 @@ def test_a_history_row_links_the_draft_to_its_published_video(web: TestClient) -
     web.post("/logout", data={"csrf_token": token})
     other = sign_up(web, "other@example.com")
     assert web.post(f"/history/{pid}/link", data={"video": "dRaFtVid0_1", "csrf_token": other}).status_code == 404
+
+
+def test_a_bug_on_a_page_is_a_500_whatever_its_own_status() -> None:
+    """A MilesError raised as a bug kept its own status on pages (a 400 page), while the API answers 500."""
+    from miles.errors import MilesError
+    from miles.serve.pages.errors import _message
+
+    assert _message(MilesError("the predictor returned no horizons", expected=False, status=400)) == (
+        500, "internal error; the server log has the details"
+    )  # fmt: skip
+    assert _message(MilesError("title: empty", status=422)) == (422, "title: empty")

@@ -38,8 +38,8 @@ def is_page_request(request: Request) -> bool:
 
 
 def _message(exc: Exception) -> tuple[int, str]:
-    if isinstance(exc, MilesError):
-        return exc.status, exc.message if exc.expected else "internal error; the server log has the details"
+    if isinstance(exc, MilesError):  # a bug answers 500 whatever its own status, as the API does
+        return (exc.status, exc.message) if exc.expected else (500, "internal error; the server log has the details")
     if isinstance(exc, StarletteHTTPException):
         return exc.status_code, "page not found" if exc.status_code == 404 else str(exc.detail)
     if isinstance(exc, RequestValidationError):
