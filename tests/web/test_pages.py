@@ -204,7 +204,7 @@ def test_explore_twin_counts_the_videos_behind_each_chart(web: TestClient) -> No
     page = web.get("/explore", params={"topic": "sourdough"}).text
     assert f"{NICHE_VIDEOS} videos" in page and page.count('class="chart"') == 3
     first = data["top"][0]  # an old video's views read at "2 days" read as trending now: its date is beside them
-    assert f"published {first['published_at'][:10]}</span>" in page
+    assert f'published <span class="nowrap">{first["published_at"][:10]}</span></span>' in page
     empty = web.get("/explore.json", params={"topic": "zzzunknowntopic"}).json()
     assert empty["videos"] == 0 and "No stored videos match" in web.get("/explore?topic=zzzunknowntopic").text
 
