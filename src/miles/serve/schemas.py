@@ -441,9 +441,13 @@ class VideoPage(Page):
     items: list[VideoOut]
 
 
+VIDEO_ID_CHARS = 11  # a YouTube video id; every URL taken is longer
+
+
 class TrackIn(_In):
-    url: str = Field(  # no min_length: a short text gets the words every URL that is not a video's gets
+    url: str = Field(  # no min_length check: a short text gets the words every URL that is not a video's gets
         max_length=2000,
+        json_schema_extra={"minLength": VIDEO_ID_CHARS},  # what is taken is at least an id long (documented only)
         description="YouTube URL (watch, shorts, youtu.be) or video id, or a TikTok video URL.",
     )
 
@@ -577,8 +581,9 @@ class HistoryItemOut(BaseModel):
 
 
 class LinkIn(_In):
-    video: str = Field(  # no min_length, as TrackIn.url
+    video: str = Field(  # no min_length check, as TrackIn.url
         max_length=2000,
+        json_schema_extra={"minLength": VIDEO_ID_CHARS},
         description="The published video: YouTube URL (watch, shorts, youtu.be) or id, or a TikTok video URL.",
     )
 
