@@ -3,10 +3,9 @@
 A video is a candidate when it matches the topic in full text (at least one topic word in its title, via FTS) *and*
 passes the relevance bar: MiniLM cosine between the topic and "title + first tags" of at least
 ``MIN_RELEVANCE`` (0.40), or at least ``MIN_RELEVANCE_ALL_TERMS`` (0.30) when every topic word appears in its title
-or tags. The bar was measured on the development data (docs/ideas.md): nonsense or
-absent topics ("underwater basket weaving", "quantum knitting for cats") reach at most 0.39 on videos that share one
-word by accident (NBA, cat videos), while on-topic matches ("budget gaming setup", "iphone review", "makeup
-tutorial") sit at 0.40–0.82.
+or tags. The bar was measured on the development data (docs/ideas.md): nonsense or absent topics ("underwater basket
+weaving", "quantum knitting for cats") reach at most 0.39 on videos that share one word by accident (NBA, cat
+videos), while on-topic matches ("budget gaming setup", "iphone review", "makeup tutorial") sit at 0.40–0.82.
 Without the text encoder, every topic word must appear (full text only), and a note says so.
 
 Each candidate also gets its language (py3langid on the title, restricted to common languages), whether it is a

@@ -44,7 +44,7 @@ from miles.serve.deps import (
     key_from_headers,
     touch_key,
 )
-from miles.serve.errors import envelope, problem_words
+from miles.serve.errors import INTERNAL_ERROR, envelope, problem_words
 from miles.serve.schemas import (
     DraftIn,
     HistoryPage,
@@ -129,7 +129,7 @@ def as_tool_error() -> Iterator[None]:
     except MilesError as exc:
         if not exc.expected:
             log.error("%s: %s", type(exc).__name__, exc.message, exc_info=True)
-            raise ToolError("internal error; the server log has the details") from exc
+            raise ToolError(INTERNAL_ERROR) from exc
         raise ToolError(exc.message) from exc
 
 

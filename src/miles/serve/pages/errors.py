@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from miles.errors import MilesError, RateLimited
+from miles.serve.errors import INTERNAL_ERROR
 from miles.serve.pages.common import TEMPLATES, LoginRequired, base_context, page_from, render
 from miles.serve.pages.forms import FORM_PAGES, FormPage, clean_typed, problems_of, validation_problem
 from miles.serve.web_auth import active_user, put_flash, read_session, write_cookie
@@ -39,13 +40,13 @@ def is_page_request(request: Request) -> bool:
 
 def _message(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, MilesError):  # a bug answers 500 whatever its own status, as the API does
-        return (exc.status, exc.message) if exc.expected else (500, "internal error; the server log has the details")
+        return (exc.status, exc.message) if exc.expected else (500, INTERNAL_ERROR)
     if isinstance(exc, StarletteHTTPException):
         return exc.status_code, "page not found" if exc.status_code == 404 else str(exc.detail)
     if isinstance(exc, RequestValidationError):
         problems = [validation_problem(e)[1] for e in exc.errors()]
         return 422, "invalid form: " + "; ".join(problems)
-    return 500, "internal error; the server log has the details"
+    return 500, INTERNAL_ERROR
 
 
 def _expected(exc: Exception) -> bool:
