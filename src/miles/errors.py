@@ -6,7 +6,7 @@ the CLI prints one red line and the API answers with ``status``. Anything else i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 
 class MilesError(Exception):
@@ -28,6 +28,12 @@ class MilesError(Exception):
         self.expected = expected
         self.status = status if status is not None else self.default_status
         self.details = details
+
+    @classmethod
+    def at(cls, field: str, problem: str, *, status: int | None = None, **extra: Any) -> Self:
+        """An error about one input: the message names ``field``, the details list it with ``problem`` (and any
+        ``extra`` figures, e.g. the limit it broke), the shape every API error detail has."""
+        return cls(f"{field}: {problem}", status=status, details=[{"field": field, "message": problem, **extra}])
 
 
 class InvalidInput(MilesError):

@@ -46,14 +46,14 @@ def check(cost: Cost, settings: Settings, where: str = "body") -> None:
             "requests"
         )
         limits = {"rows": cost.rows, "max_rows_per_request": settings.max_rows_per_request}
-        raise PayloadTooLarge(f"{where}: {problem}", details=[{"field": where, "message": problem, **limits}])
+        raise PayloadTooLarge.at(where, problem, **limits)
     if cost.fetches > settings.max_thumbnail_fetches:
         problem = (
             f"{cost.fetches:,} thumbnail URLs to fetch; the limit is {settings.max_thumbnail_fetches:,} per request "
             "(MILES_MAX_THUMBNAIL_FETCHES): send the images as base64 or split the request"
         )
         limits = {"thumbnail_fetches": cost.fetches, "max_thumbnail_fetches": settings.max_thumbnail_fetches}
-        raise PayloadTooLarge(f"{where}: {problem}", details=[{"field": where, "message": problem, **limits}])
+        raise PayloadTooLarge.at(where, problem, **limits)
 
 
 def charge(cost: Cost, *, settings: Settings, limiter: Limiter, key: str, where: str = "body") -> None:

@@ -27,9 +27,7 @@ from miles.model.images import decode_image
 
 def image_too_large(field: str, max_bytes: int) -> PayloadTooLarge:
     problem = f"the image is larger than the limit of {max_bytes:,} bytes (MILES_MAX_IMAGE_BYTES)"
-    return PayloadTooLarge(
-        f"{field}: {problem}", details=[{"field": field, "message": problem, "max_image_bytes": max_bytes}]
-    )
+    return PayloadTooLarge.at(field, problem, max_image_bytes=max_bytes)
 
 
 def checked_image(data: bytes, *, settings: Settings, field: str) -> bytes:

@@ -56,7 +56,7 @@ def youtube_video_id(url: str, field: str = "body.url") -> str:
     found = youtube_id_in_url(url)
     if found is None:
         problem = f"not a YouTube video URL or id (nor a TikTok video URL): {url[:200]!r}; {VIDEO_URLS_TAKEN}"
-        raise InvalidInput(f"{field}: {problem}", details=[{"field": field, "message": problem}])
+        raise InvalidInput.at(field, problem)
     return found
 
 
@@ -69,7 +69,7 @@ def video_to_track(url: str, field: str = "body.url") -> tuple[str, str]:
             "a TikTok short link names no video id; open it and give the full https://www.tiktok.com/@name/video/ID "
             "address (`miles track add` follows short links)"
         )
-        raise InvalidInput(f"{field}: {problem}", details=[{"field": field, "message": problem}])
+        raise InvalidInput.at(field, problem)
     video_id = youtube_video_id(url, field)
     return video_id, youtube_watch_url(video_id)
 

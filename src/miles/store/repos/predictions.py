@@ -82,11 +82,11 @@ def link_prediction(
             f"scored draft {prediction_id} is already linked to video {row.video_id}, not {video_id}; a draft is "
             "graded against one video only"
         )
-        raise InvalidInput(f"{field}: {problem}", status=409, details=[{"field": field, "message": problem}])
+        raise InvalidInput.at(field, problem, status=409)
     scored_for = str((row.inputs or {}).get("platform") or "youtube")
     if scored_for != platform:
         problem = f"draft {prediction_id} was scored as a {scored_for} draft, but this is a {platform} video"
-        raise InvalidInput(f"{field}: {problem}", details=[{"field": field, "message": problem}])
+        raise InvalidInput.at(field, problem)
     row.video_id = video_id
     session.flush()
     return row, True
