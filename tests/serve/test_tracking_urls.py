@@ -1,4 +1,5 @@
-"""YouTube URL forms accepted by POST /tracked (and by a draft's link), and the words for anything else."""
+"""YouTube URL forms accepted by POST /tracked (and by a draft's link, and `miles track add`), and the words for
+anything else."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi.testclient import TestClient
 from tests.serve.conftest import ApiUser
 
 from miles.errors import InvalidInput
-from miles.serve.services.tracked import VIDEO_URLS_TAKEN, youtube_video_id
+from miles.serve.services.tracked import VIDEO_URLS_TAKEN, link_to_track, youtube_video_id
 
 
 @pytest.mark.parametrize(
@@ -68,3 +69,26 @@ def test_anything_but_a_video_url_is_told_what_was_sent_and_what_is_taken(
     assert error["message"] == f"body.{field}: {problem}"
     assert error["details"] == [{"field": f"body.{field}", "message": problem}]
     assert "youtu.be" in problem and "tiktok.com/@name/video/" in problem
+
+
+@pytest.mark.parametrize(
+    ("url", "link"),
+    [
+        ("dQw4w9WgXcQ", "https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
+        (" https://youtu.be/dQw4w9WgXcQ?si=abc ", "https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
+        (
+            "https://www.tiktok.com/@a.b/video/7451234567890123456?x=1",
+            "https://www.tiktok.com/@a.b/video/7451234567890123456",
+        ),
+        (" https://vm.tiktok.com/ZMhQx7AbC/", "https://vm.tiktok.com/ZMhQx7AbC/"),  # followed by yt-dlp when read
+    ],
+)
+def test_the_cli_reads_a_video_at_its_canonical_link_or_a_tiktok_short_link(url: str, link: str) -> None:
+    assert link_to_track(url) == link
+
+
+def test_the_cli_refuses_another_site_in_the_apis_words() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        link_to_track("https://vimeo.com/123")
+    problem = f"not a YouTube video URL or id (nor a TikTok video URL): 'https://vimeo.com/123'; {VIDEO_URLS_TAKEN}"
+    assert caught.value.message == f"URL: {problem}"

@@ -188,7 +188,7 @@ def runs_cmd(
 
 @track_app.command("add")
 def track_add_cmd(
-    url: Annotated[str, typer.Argument(help="Video URL (or YouTube video id) to follow.")],
+    url: Annotated[str, typer.Argument(help="A YouTube video URL or id, or a TikTok video URL, to follow.")],
     user: Annotated[str | None, typer.Option("--user", help="Track for this user (email); default: Miles.")] = None,
 ) -> None:
     """Take a snapshot now, then re-poll on the schedule (MILES_TRACK_SCHEDULE_H).
@@ -196,8 +196,10 @@ def track_add_cmd(
     A video already tracked is not read again (exit 0)."""
     from miles.jobs.collect import Collector
     from miles.jobs.track import add_tracking
+    from miles.serve.services.tracked import link_to_track
 
-    row, created = add_tracking(url, collector=Collector(settings=STATE.settings), user_email=user)
+    link = link_to_track(url)  # the API's rule and words: nothing is read or stored for another site's link
+    row, created = add_tracking(link, collector=Collector(settings=STATE.settings), user_email=user)
     when = row.next_poll_at.isoformat(timespec="minutes") if row.next_poll_at else "never (its schedule is over)"
     if created:
         console.print(f"now tracking {row.video_id} (id {row.id}); next poll {when}", highlight=False)

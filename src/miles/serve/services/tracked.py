@@ -74,6 +74,15 @@ def video_to_track(url: str, field: str = "body.url") -> tuple[str, str]:
     return video_id, youtube_watch_url(video_id)
 
 
+def link_to_track(url: str, field: str = "URL") -> str:
+    """The address ``miles track add`` reads a video at: its canonical URL (``video_to_track``), or a TikTok short
+    link as given, since that command reads the video at once and yt-dlp follows the link to its id (the API stores
+    the id before any read, so it cannot take one)."""
+    if is_tiktok_short_link(url):
+        return url.strip()
+    return video_to_track(url, field)[1]
+
+
 def tracked_forecasts(
     *, session: Session, user_id: int, load_predictor: Callable[[], PredictorLike], limit: int, offset: int = 0
 ) -> TrackedForecasts:
