@@ -12,14 +12,11 @@ BAND = "rgba(37, 99, 235, 0.18)"
 LINE = "#1d4ed8"
 ACCENT = "#b45309"
 MUTED = "#6b7280"
+COUNT_TEXT_SIZE = 11  # px: a bar's count label, a size under the chart's 13 px text
 # one labelled tick per power of ten, written out (1, 10, 100, 1,000): Plotly's default labels 2 3 4 ... 9 between
 # them, which made 200 and 2,000 hard to tell apart
 LOG_TICKS_Y = {"dtick": 1, "tickformat": ",.0f"}
 LOG_TICKS_X = {"dtick": 1, "tickformat": ",~g"}  # hours: 0.1 h is "0.1", not "0"
-# a log axis of multiples (ratios): 1-2-5 ticks written as multiples ("0" stood for 0.1x, and a range under one
-# decade showed the single tick "1")
-_MULTIPLE_TICKS = [0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1_000, 10_000, 100_000]
-MULTIPLE_TICKS_Y = {"tickvals": _MULTIPLE_TICKS, "ticktext": [f"{v:,g}×" for v in _MULTIPLE_TICKS]}
 MIN_SHOWN_VIEWS = 1.0  # a log axis cannot show 0: lower values are drawn at 1 view (the hover text keeps them)
 
 
@@ -33,6 +30,31 @@ def view_ticks(values: Sequence[float]) -> dict[str, Any] | None:
     steps = (1, 1.5, 2, 3, 5, 7) if max(shown) / min(shown) < 10 else (1, 2, 5)
     ticks = [m * 10.0**k for k in range(first, last + 1) for m in steps]
     return {"tickvals": ticks, "ticktext": [f"{t:,.0f}" if t >= 10 else f"{t:g}" for t in ticks]}
+
+
+# a log axis of multiples (ratios) is ticked as multiples ("0" stood for 0.1x, and a range under one decade showed the
+# single tick "1"), with at most this many labels: 0.04x-400x ticked 1-2-5 put ten labels in the 220 px of the
+# Duration chart, touching on a phone
+MAX_MULTIPLE_TICKS = 7
+_MULTIPLE_STEPS = ((1, 2, 5), (1, 3), (1,))  # per power of ten, densest first
+
+
+def multiple_ticks(values: Sequence[float]) -> dict[str, Any] | None:
+    """Ticks for a log axis of multiples over ``values`` (and within x3 past each end, so that 1-3 ticks still
+    label both ends): the densest of 1-2-5, 1-3 and powers of ten that keeps to ``MAX_MULTIPLE_TICKS``, then every
+    other power of ten and so on. None without a positive value."""
+    shown = [float(v) for v in values if v is not None and float(v) > 0]
+    if not shown:
+        return None
+    low, high = min(shown) / 3.0, max(shown) * 3.0
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    for steps in _MULTIPLE_STEPS:
+        ticks = [t for k in decades for m in steps if low <= (t := round(m * 10.0**k, 12)) <= high]
+        if len(ticks) <= MAX_MULTIPLE_TICKS:
+            break
+    stride = math.ceil(len(ticks) / MAX_MULTIPLE_TICKS)  # powers of ten, thinned around 1x
+    ticks = [t for t in ticks if round(math.log10(t)) % stride == 0]
+    return {"tickvals": ticks, "ticktext": [f"{t:,.0f}×" if t >= 1 else f"{t:g}×" for t in ticks]}  # not 1e+06×
 
 
 # named as the forecast's horizons are (1h, 1d: ``horizon_label``) and the readings on the forecast chart (20h): the
@@ -198,7 +220,7 @@ def scatter_figure(
 ) -> dict[str, Any]:
     """``y_multiple``: the y values are multiples (ratios), ticked 0.5×, 1×, 2× ..."""
     usable = [p for p in points if p.get(x) is not None and p.get(y) is not None and p[x] > 0 and p[y] > 0]
-    ticks = MULTIPLE_TICKS_Y if y_multiple and usable else None
+    ticks = multiple_ticks([p[y] for p in usable]) if y_multiple else None
     layout = _layout(x_title, y_title, log_x=log_x, log_y=log_y, y_ticks=ticks, showlegend=False)
     if not usable:  # empty log axes drew a ladder of made-up ticks: say why there is nothing to draw instead
         for axis in ("xaxis", "yaxis"):  # no ticks and no titles: the message is all there is (it overlapped them)
@@ -235,7 +257,13 @@ def hours_figure(by_hour: Sequence[dict[str, Any]], zone: str = "UTC") -> dict[s
                 "y": [h["median_multiple"] for h in by_hour],
                 "type": "bar",
                 "text": [f"n={h['count']}" for h in by_hour],
+                # upright above each bar at a fixed size: squeezed into a bar's width (Plotly's default), "n=1" was
+                # drawn at 4 px
                 "textposition": "outside",
+                "textangle": -90,
+                "constraintext": "none",
+                "textfont": {"size": COUNT_TEXT_SIZE},
+                "cliponaxis": False,
                 "marker": {"color": [LINE if h["count"] >= 3 else MUTED for h in by_hour]},
                 "hovertemplate": "%{x}:00 " + zone + ": median %{y:.2f}× (%{text})<extra></extra>",
                 "name": "median multiple",
@@ -247,7 +275,7 @@ def hours_figure(by_hour: Sequence[dict[str, Any]], zone: str = "UTC") -> dict[s
             f"publish hour ({zone})",
             "median outlier multiple",
             log_y=True,
-            y_ticks=MULTIPLE_TICKS_Y,
+            y_ticks=multiple_ticks([h["median_multiple"] for h in by_hour]),
             showlegend=False,
             xaxis={"title": {"text": f"publish hour ({zone})"}, "dtick": 3, "range": [-0.5, 23.5], "automargin": True},
         ),
