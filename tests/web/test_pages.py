@@ -151,7 +151,8 @@ def test_score_twin_returns_what_the_page_shows_and_lands_in_history(web: TestCl
     medians = {tuple(round(h["p50"], 6) for h in v["prediction"]["horizons"]) for v in result["variants"]}
     assert twin.json()["variants_alike"] == (len(medians) == 1)  # title, length and hour moved nothing: said so
     assert ("Every version gets the same forecast" in shown) == (len(medians) == 1)
-    assert ("What if… ranked" in shown) == ('<th scope="col">Rank</th>' in page.text) == (len(medians) > 1)
+    ranked = '<th scope="col" role="columnheader">Rank</th>' in page.text
+    assert ("What if… ranked" in shown) == ranked == (len(medians) > 1)
     last = horizons[-1]  # each version's range is in the table: the medians alone hid what does differ
     assert f"80 % range at {last['label']}" in shown
     assert re.search(r'<td class="range"[^>]*>[^<]+–[^<]+</td>', page.text), "no range cell in the What if table"

@@ -63,7 +63,7 @@ def test_a_forecast_under_one_view_says_so(web: TestClient) -> None:
     assert page.status_code == 200, page.text
     stat = re.search(r'after 1h</span><span class="value">([^<]*)</span><span class="muted">([^<]*)<', page.text)
     assert stat is not None and stat.group(1) == "under 1" and stat.group(2).startswith("under 1 to ")
-    table = re.search(r'<table class="variants[^"]*">.*?</table>', page.text, re.S)
+    table = re.search(r'<table class="variants[^"]*"[^>]*>.*?</table>', page.text, re.S)
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", table.group() if table else "")
     assert table is not None and "under 1" in cells and "0" not in cells, cells
     assert "1h: under 1 view (under 1 to " in html.unescape(page.text)  # the chart's hover text
