@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from miles.model.predict import HORIZONS_H, Predictor, packaged_default_dir
@@ -177,6 +178,44 @@ def test_a_young_reading_draws_one_growth_curve(predictor: Predictor, age_h: flo
         bend = np.diff(slopes) - np.r_[0.01, np.zeros(len(slopes) - 2)]
         assert (bend <= 1e-6).all() and (slopes > 0).all(), f"{views} views at {age_h} h: {shown}"
         assert pred.horizons[-1].p50 > pred.horizons[-2].p50, shown
+
+
+def _young_channel_history(channel_id: str, views_at_week: float) -> pd.DataFrame:
+    """20 uploads of one channel, one every 12 hours before PUBLISH, each seen at 1 h, 1 d and 7 d where that was
+    before PUBLISH: a channel collected lately, whose stored record never reaches 30 days."""
+    from miles.jobs.collect import records_frame
+
+    rows = [{"video_id": f"{channel_id}-{i}", "channel_id": channel_id, "title": f"Upload {i}", "published_at": pub,
+             "captured_at": pub + timedelta(hours=age_h), "views": round(views_at_week * (age_h / 168) ** 0.4),
+             "channel_subscribers": 40_000, "source": "test"}
+            for i in range(20) for pub in [PUBLISH - timedelta(hours=12 * (i + 1))] for age_h in (1, 24, 168)
+            if pub + timedelta(hours=age_h) < PUBLISH]  # fmt: skip
+    frame, rejected = records_frame(rows, where=f"channel {channel_id}")
+    assert not rejected, rejected
+    return frame
+
+
+def test_past_a_week_views_grow_as_the_same_videos_do(predictor: Predictor) -> None:
+    """30 days forecast at least the 7-day forecast grown as the same videos grow from 7 to 30 days, at p10, p50 and
+    p90: the copy read "no more views after a week" - every draft's 30-day p10 was its 7-day p10, and a channel whose
+    stored uploads are all younger than 30 days had p10, p50 and p90 at 30 days equal to the 7-day ones (its 30-day
+    row falls back to the channel's record at any age, its 7-day row to its uploads at a week)."""
+    from miles.model.growth import rise_to
+
+    rises = predictor.prepublish.model.same_video_rises
+    assert rises, "the level carries the same videos' growth curve"
+    growth = float(np.exp(np.diff(rise_to(rises, np.array([168.0, 720.0])))[0]))
+    assert growth > 1.1
+    channel = "UCyoungrecord00000000000"
+    rows = [{**BASE, **TYPICAL}, {"title": TITLE, "publish_at": PUBLISH}, {**BASE, "channel_subscribers": 300},
+            {**BASE, **TYPICAL, "channel_subscribers": None, "channel_id": channel}]  # fmt: skip
+    preds = predictor.predict(rows, explain=False, channel_history=_young_channel_history(channel, 30_000))
+    assert preds[-1].channel_history is not None, "the channel's stored uploads were used"
+    for row, pred in zip(rows, preds, strict=True):
+        week, month = (next(h for h in pred.horizons if h.horizon_h == at) for at in (168.0, 720.0))
+        for q in ("p10", "p50", "p90"):
+            if getattr(week, q) >= 1:
+                assert getattr(month, q) >= getattr(week, q) * growth * (1 - 1e-9), (row, q, week, month)
 
 
 @pytest.mark.parametrize("views", [1, 10, 300])

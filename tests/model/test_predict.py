@@ -173,9 +173,29 @@ def test_numpy_scoring_is_active_and_equals_the_reference_path(predictor: Predic
             x = x.assign(log_subscribers=x["log_subscribers"].fillna(blank))
         q = loaded.model.predict_quantiles(x)
         views = np.maximum(np.expm1(q), np.array([d.last_views for d in drafts])[meta["draft"]][:, None])
-        views = cumulative_in_age(views, meta["draft"].to_numpy(), meta["horizon_h"].to_numpy())
+        views = cumulative_in_age(views, meta["draft"].to_numpy(), meta["horizon_h"].to_numpy(),
+                                  loaded.model.same_video_rises)  # fmt: skip
         got = np.array([[h.p10, h.p50, h.p90] for p in fast for h in p.horizons])
         assert np.array_equal(got, views)
+
+
+def test_cumulative_views_copy_before_a_week_and_grow_after_it() -> None:
+    """A dip before 7 days is the earlier horizon's views (a running maximum); past 7 days a horizon gets at least the
+    earlier one's views grown along the same videos' curve, at every quantile; without a curve, a copy."""
+    from miles.model.growth import rise_to
+    from miles.model.predict import cumulative_in_age
+
+    rises = [0.5] * 12
+    horizons = np.array([24.0, 168.0, 720.0, 24.0, 168.0, 720.0])
+    draft = np.array([0, 0, 0, 1, 1, 1])
+    views = np.array([[80, 100, 300], [60, 90, 200], [50, 400, 100],  # dips at 7 d and 30 d
+                      [10, 20, 30], [20, 40, 60], [90, 90, 90]], dtype=float)  # fmt: skip
+    growth = float(np.exp(np.diff(rise_to(rises, np.array([168.0, 720.0])))[0]))
+    got = cumulative_in_age(views, draft, horizons, rises)
+    assert got[1].tolist() == [80, 100, 300]  # the week: a copy of the day
+    assert np.allclose(got[2], np.maximum([80 * growth, 400, 300 * growth], views[2]))
+    assert np.allclose(got[5], np.maximum(views[4] * growth, views[5]))
+    assert cumulative_in_age(views, draft, horizons)[2].tolist() == [80, 400, 300]
 
 
 def test_explain_false_skips_contributions_only(predictor: Predictor) -> None:

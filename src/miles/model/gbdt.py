@@ -355,6 +355,15 @@ class GBDTModel:
         return x[self.features]
 
     @property
+    def same_video_rises(self) -> list[float] | None:
+        """The growth curve of the same videos between readings (``growth.fit_rises``) this model carries: the early
+        task's young-reading curve, or the prepublish level's; None when neither was fitted."""
+        if self.young is not None and self.young.active:
+            return list(self.young.state["rises"])
+        rises = getattr(self.offset_model, "state", {}).get("young_rises")
+        return list(rises) if rises else None
+
+    @property
     def _mid(self) -> int:
         return len(self.config.quantiles) // 2
 

@@ -14,6 +14,7 @@ called on that matrix through ``GBDTModel.score`` - the same scoring core traini
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import math
@@ -58,7 +59,8 @@ from miles.model.embed_features import (
     thumbnail_components,
 )
 from miles.model.encoders import EmbeddingCache, ImageEncoder
-from miles.model.gbdt import GBDTModel, size_marked
+from miles.model.gbdt import EXTEND_FROM_H, GBDTModel, size_marked
+from miles.model.growth import rise_to
 from miles.model.images import STAT_NAMES, decode_image, image_stats
 
 log = logging.getLogger(__name__)
@@ -347,14 +349,26 @@ def _statement_horizon(horizons: np.ndarray) -> float:
     return ACCURACY_HORIZON_H if ACCURACY_HORIZON_H in horizons else float(horizons.max())
 
 
-def cumulative_in_age(views: FloatArray, draft: np.ndarray, horizon_h: np.ndarray) -> FloatArray:
+def cumulative_in_age(
+    views: FloatArray, draft: np.ndarray, horizon_h: np.ndarray, rises: list[float] | None = None
+) -> FloatArray:
     """Views are cumulative, so a later horizon never gets fewer: a running maximum over each draft's horizons
-    (the early model's far horizons extrapolate past its training pairs and could otherwise dip)."""
+    (the early model's far horizons extrapolate past its training pairs and could otherwise dip). Past
+    EXTEND_FROM_H (7 days, the last horizon the models are back-tested on throughout) a horizon also gets at least
+    the previous one's views grown as the same videos grow (``rises``, ``GBDTModel.same_video_rises``): the copy
+    read "no more views after a week" (30-day p10 = 7-day p10 in most drafts; p10, p50 and p90 alike for a channel
+    whose stored uploads are all younger than 30 days, whose 30-day row falls back to their record at any age)."""
     out = views.copy()
     for k in np.unique(draft):
         rows = np.flatnonzero(draft == k)
         rows = rows[np.argsort(horizon_h[rows], kind="stable")]
         out[rows] = np.maximum.accumulate(views[rows], axis=0)
+        if rises is None:
+            continue
+        for before, after in itertools.pairwise(rows):
+            if horizon_h[before] >= EXTEND_FROM_H:
+                growth = np.exp(np.diff(rise_to(rises, horizon_h[[before, after]])))
+                out[after] = np.maximum(out[after], out[before] * growth)
     return out
 
 
@@ -602,7 +616,7 @@ class Predictor:
         floor = np.array([d.last_views if task == "early" else 0.0 for d in drafts])[m.draft]
         views = np.maximum(np.expm1(scored.log_views), floor[:, None])  # never below what was already seen
         starts = np.searchsorted(m.draft, np.arange(len(drafts) + 1))
-        views = cumulative_in_age(views, m.draft, m.horizon_h)
+        views = cumulative_in_age(views, m.draft, m.horizon_h, loaded.model.same_video_rises)
         closeness = np.abs(np.log1p(m.horizon_h) - np.log1p(REFERENCE_H))
         refs = np.array([starts[k] + int(np.argmin(closeness[starts[k] : starts[k + 1]])) for k in range(len(drafts))])
         chances = [handed_over_chance(scored.viral[starts[k] : starts[k + 1]], m.horizon_h[starts[k] : starts[k + 1]],
