@@ -69,3 +69,46 @@ def test_stored_predictions_are_graded_as_views_arrive(db_settings: Settings) ->
     assert [(r["horizon_h"], r["grades"]) for r in live["by_horizon"]] == [(6.0, 2), (24.0, 1)]
     assert [(r["band"], r["videos"]) for r in live["by_channel_size"]] == [("1k–10k", 1), ("≥ 1M", 1)]
     assert page.status_code == 200 and "Live accuracy" in page.text and f"{mae:.2f}" in page.text
+
+
+def _late_draft(settings: Settings, published: datetime, scored_after: timedelta) -> None:
+    """A draft scored ``scored_after`` the video went out, linked to it (as `POST /predictions/{id}/link` stores it)."""
+    horizons = [{"horizon_h": h, "p10": 10.0, "p50": 50.0, "p90": 200.0} for h in (1.0, 6.0, 24.0)]
+    with session_scope(settings) as s:
+        s.add(PredictionRecord(model_version="test-version", inputs_hash="h", inputs={"title": "late"},
+                               outputs={"prediction": {"horizons": horizons}}, video_id="late1",
+                               created_at=published + scored_after))  # fmt: skip
+
+
+def test_a_horizon_already_past_when_the_draft_was_scored_is_never_graded(db_settings: Settings) -> None:
+    """A draft scored an hour after its video went out: its own note says only 6 h and later can be graded, and a
+    capture a minute after scoring (1.02 h, inside the 1 h tolerance) graded its 1 h forecast, which then counted in
+    the model card's live accuracy."""
+    settings = db_settings.model_copy(update={"niches": []})
+    published = utcnow().replace(microsecond=0) - timedelta(hours=8)
+    plant(settings, ages("late1", published, [(0.5, 30)]))
+    _late_draft(settings, published, timedelta(hours=1))
+    plant(settings, ages("late1", published, [(1.02, 60), (6.1, 300)]))
+    assert run_once(settings, names=["grade"])["grade"]["graded"] == 1
+    with session_scope(settings) as s:
+        assert [(g.horizon_h, g.actual_views) for g in s.scalars(select(PredictionGrade))] == [(6.0, 300)]
+
+
+def test_migration_0011_removes_grades_of_horizons_past_when_scored(db_settings: Settings) -> None:
+    """Grades the job made before it knew better are removed on upgrade; a horizon still ahead keeps its grade."""
+    from miles.store import migrate
+
+    settings = db_settings.model_copy(update={"niches": []})
+    published = utcnow().replace(microsecond=0) - timedelta(hours=8)
+    plant(settings, ages("late1", published, [(0.5, 30)]))
+    _late_draft(settings, published, timedelta(hours=1))
+    migrate.downgrade(settings, "0010")
+    with session_scope(settings) as s:
+        pid = s.scalars(select(PredictionRecord.id)).one()
+        for horizon, age, views in ((1.0, 1.02, 60), (6.0, 6.1, 300)):
+            s.add(PredictionGrade(prediction_id=pid, model_version="test-version", video_id="late1", horizon_h=horizon,
+                                  age_h=age, actual_views=views, p10=10, p50=50, p90=200, error_log10=0.0, inside=True,
+                                  graded_at=utcnow()))  # fmt: skip
+    migrate.upgrade(settings)
+    with session_scope(settings) as s:
+        assert [g.horizon_h for g in s.scalars(select(PredictionGrade))] == [6.0]

@@ -1,9 +1,10 @@
 """Grade stored predictions against the views that arrived (the ``grade`` job; DESIGN.md §7).
 
 A prediction is graded at one of its horizons once a capture of its video taken *after* the prediction was made
-lands within ±25 % of that age (at least ±15 minutes): the error in log10 units and whether the views fell inside
-p10-p90, per model version. Quarantined snapshots (``miles quality``) and captures in another view metric than
-the video's first are never used. Each horizon is graded once, by the capture nearest to it.
+lands within ±25 % of that age (at least ±15 minutes), and only at horizons still ahead when it was made (a draft
+scored after its video went out forecast nothing about the ages already past): the error in log10 units and whether
+the views fell inside p10-p90, per model version. Quarantined snapshots (``miles quality``) and captures in another
+view metric than the video's first are never used. Each horizon is graded once, by the capture nearest to it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from miles.config import Settings
 from miles.domain import utcnow
 from miles.store.db import session_scope
 from miles.store.repos import grades as grade_repo
+from miles.store.repos.predictions import scored_after_h
 from miles.store.tables import PredictionRecord, VideoSnapshot
 
 BATCH = 500
@@ -66,10 +68,13 @@ def grades_for(
     now: datetime,
 ) -> list[dict[str, Any]]:
     later = [s for s in snaps if s.captured_at > record.created_at and s.captured_at <= now]
+    # a horizon already past when the forecast was made is no forecast: a draft scored an hour after its video went
+    # out was graded at 1 h by a capture 1 minute later (within the tolerance), against its own note
+    passed_h = scored_after_h(record, published_at) or 0.0
     out = []
     for h in horizons_of(record):
         horizon = float(h["horizon_h"])
-        if horizon in done or not later:
+        if horizon in done or not later or horizon <= passed_h:
             continue
         best = min(later, key=lambda s: abs(_age_h(s, published_at) - horizon))
         age = _age_h(best, published_at)
