@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import socket
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from tests.collect.fakeydl import load_fixture
 from typer.testing import CliRunner
 
 from miles.cli.main import app
+from miles.collect import ytdlp
+from miles.collect.base import Failure, SourceError
 from miles.collect.registry import source_class
 from miles.collect.tiktok import TikTokHashtag, TikTokUser, TikTokVideo
 from miles.collect.ytdlp import GenericPage, YouTubeSearch, YtDlpSource, hashtags, info_to_record, platform_of
@@ -76,3 +81,37 @@ def test_collect_tiktok_commands_refuse_bad_input_before_any_request() -> None:
     ):
         result = runner.invoke(app, ["collect", "tiktok", *args])
         assert isinstance(result.exception, InvalidInput) and message in result.exception.message, args
+
+
+def _unreachable_network(params: dict[str, Any]) -> Any:
+    """Real yt-dlp whose every request goes to a closed port on this machine: the network is down, offline."""
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return ytdlp._default_factory({**params, "proxy": f"http://127.0.0.1:{port}"})
+
+
+def test_a_tiktok_user_without_network_fails_as_network() -> None:
+    # yt-dlp's TikTok user extractor reads the profile page with fatal=False and then fails with "Unable to
+    # extract secondary user ID ... try tiktokuser:channel_id", hiding the network error that caused it.
+    source = TikTokUser(ydl_factory=_unreachable_network)
+    with pytest.raises(SourceError) as caught:
+        source.list_entries("https://www.tiktok.com/@chef")
+    failure = caught.value.failure
+    assert (failure.reason, failure.transient) == ("network", True), failure
+    assert "secondary user ID" not in failure.message and "tiktokuser:" not in failure.message
+
+
+def test_swallowed_network_errors_count_only_when_the_error_names_no_cause() -> None:
+    from yt_dlp.networking.common import Response
+    from yt_dlp.networking.exceptions import HTTPError, TransportError
+    from yt_dlp.utils import DownloadError
+
+    hidden = DownloadError("ERROR: [tiktok:user] chef: Unable to extract secondary user ID")
+    refused = TransportError("Failed to resolve 'www.tiktok.com'")
+    assert ytdlp.classify(hidden, [refused]) == Failure("network", str(refused), transient=True)
+    assert ytdlp.classify(hidden).reason == "unavailable"  # no network error seen: as before
+    not_found = HTTPError(Response(io.BytesIO(b""), "https://www.tiktok.com/embed/@chef", {}, status=404))
+    assert ytdlp.classify(hidden, [not_found]).reason == "unavailable"  # a missing embed page: not the network
+    blocked = DownloadError("ERROR: [youtube] x: Sign in to confirm you're not a bot")
+    assert ytdlp.classify(blocked, [refused]).reason == "blocked"  # the error's own reason comes first

@@ -6,9 +6,10 @@ without them is rejected with a reason. Everything else is optional and becomes 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -166,10 +167,34 @@ class _QuietLogger:
     info = warning = error = debug
 
 
-def _default_factory(params: dict[str, Any]) -> Any:
-    import yt_dlp
+@functools.cache
+def _recording_ydl_class() -> type[Any]:
+    """``YoutubeDL`` keeping the network errors of its requests, also those an extractor lets pass (``fatal=False``).
 
-    return yt_dlp.YoutubeDL(params)  # type: ignore[arg-type]
+    Such an extractor swallows the error and fails later for want of the page: yt-dlp's TikTok user
+    extractor then says "Unable to extract secondary user ID" when the network is down. ``classify``
+    reads the kept errors to name the real cause.
+    """
+    import yt_dlp
+    from yt_dlp.networking.exceptions import TransportError
+
+    class RecordingYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]  # yt-dlp ships no type hints
+        network_errors: list[BaseException]
+
+        def urlopen(self, req: Any) -> Any:
+            try:
+                return super().urlopen(req)
+            except TransportError as exc:
+                self.network_errors.append(exc)
+                raise
+
+    return RecordingYoutubeDL
+
+
+def _default_factory(params: dict[str, Any]) -> Any:
+    ydl = _recording_ydl_class()(params)
+    ydl.network_errors = []
+    return ydl
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -201,8 +226,12 @@ def _cause_failure(cur: BaseException, message: str) -> Failure | None:
     return None
 
 
-def classify(exc: BaseException) -> Failure:
-    """Map a yt-dlp (or network) exception to a failure reason; network, timeouts, 429 and 5xx are transient."""
+def classify(exc: BaseException, swallowed: Sequence[BaseException] = ()) -> Failure:
+    """Map a yt-dlp (or network) exception to a failure reason; network, timeouts, 429 and 5xx are transient.
+
+    ``swallowed``: network errors of requests the extractor let pass before failing; when nothing else
+    explains the failure, the first of them is why (its text replaces yt-dlp's misleading one).
+    """
     message = re.sub(r"^ERROR:\s*", "", str(getattr(exc, "msg", None) or exc)).strip()
     for cur in _causes(exc):
         failure = _cause_failure(cur, message)
@@ -213,6 +242,10 @@ def classify(exc: BaseException) -> Failure:
         return Failure("blocked", message)
     if "unsupported url" in lowered:
         return Failure("unsupported_url", message)
+    for cur in swallowed:
+        failure = _cause_failure(cur, str(cur) or message)
+        if failure is not None and failure.reason in ("network", "timeout"):
+            return failure
     return Failure("unavailable", message)
 
 
@@ -259,12 +292,13 @@ class YtDlpSource(Source):
 
     def _extract_info(self, url: str, *, flat: bool, limit: int | None = None) -> dict[str, Any]:
         def once() -> dict[str, Any]:
+            ydl = None
             try:
                 with self.ydl_factory(self._params(flat=flat, limit=limit)) as ydl:
                     info = ydl.extract_info(url, download=False)
                     return dict(ydl.sanitize_info(info)) if info is not None else {}
             except Exception as exc:  # yt-dlp raises DownloadError/ExtractorError wrapping the cause
-                raise SourceError(classify(exc)) from exc
+                raise SourceError(classify(exc, getattr(ydl, "network_errors", ()))) from exc
 
         return self.politeness.call(once, what=url)
 
