@@ -139,7 +139,7 @@ def evaluate_cmd(
     """Every metric for the model and its baselines on the same rows, with 95 % intervals by channel."""
     if data is not None and db:
         raise InvalidInput("use either --data FILE or --db, not both")
-    from miles.jobs.compare import resolve_model
+    from miles.recommend.scoring import resolve_model
 
     model_dir = _artifact_dir(resolve_model(model, settings=STATE.settings), task)
     artifact = load_artifact(model_dir)

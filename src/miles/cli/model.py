@@ -159,9 +159,7 @@ def predict_cmd(
             "or separate with commas ('1:150, 6:900').",
         ),
     ] = None,
-    model_dir: Annotated[
-        Path | None, typer.Option("--model", help="Model directory (default: the served one).")
-    ] = None,
+    model_dir: Annotated[Path | None, typer.Option("--model", help="Model directory (else the one served).")] = None,
     platform: Annotated[
         str, typer.Option("--platform", help="youtube or tiktok; a TikTok draft needs a model trained on TikTok.")
     ] = "youtube",
@@ -415,17 +413,17 @@ def list_cmd(
             table.add_row(row.version, row.task, "yes" if row.promoted else "", f"v{row.feature_version}",
                           _num(model.get("spearman")), _num(model.get("auroc")), row.path)  # fmt: skip
     console.print(table)
-    served = _served_summary()
-    console.print(f"serving {served['version']} ({served['path']})" + ("" if served["registered"] else
-                  " - the packaged default, not registered: `miles model show default`"), highlight=False)  # fmt: skip
+    served = _model_summary(_served_dir())
+    console.print(f"serving {served['version']} ({served['path']})" + (
+        " - `miles model promote default` serves the packaged default again" if served["registered"]
+        else " - the packaged default, not registered: `miles model show default`"), highlight=False)  # fmt: skip
 
 
-def _served_summary() -> dict[str, Any]:
-    """What the served model directory says of itself: version, tasks, feature set, each task's headline metrics."""
+def _model_summary(path: Path) -> dict[str, Any]:
+    """What a model directory says of itself: version, tasks, feature set, each task's headline metrics."""
     from miles.store.db import session_scope
     from miles.store.tables import ModelVersion
 
-    path = _served_dir()
     bundle, single = path / "bundle.json", path / "manifest.json"  # a bundle of tasks, or one task's artifact
     if bundle.is_file():
         meta = json.loads(bundle.read_text(encoding="utf-8"))
@@ -461,24 +459,30 @@ def _num(v: Any) -> str:
 
 def show_cmd(
     version: Annotated[
-        str, typer.Argument(help="A version from `miles model list`, or 'default' (the served one).")
-    ] = "default",
+        str,
+        typer.Argument(
+            help="A version from `miles model list`, 'served' (the one served) or 'default' (the packaged default)."
+        ),
+    ] = "served",
 ) -> None:
     """A version's manifest summary and headline metrics."""
+    from miles.model.predict import packaged_default_dir
+    from miles.recommend.scoring import NAMED_MODELS, resolve_model
     from miles.store.db import session_scope
     from miles.store.repos.models import get_model
 
-    if version in ("default", "served"):
-        typer.echo(json.dumps(_served_summary(), indent=2))
+    if version in NAMED_MODELS:
+        typer.echo(json.dumps(_model_summary(resolve_model(version, settings=STATE.settings)), indent=2))
         return
     with session_scope(STATE.settings) as session:
         try:
             row = get_model(session=session, version=version)
-        except NotFound:  # the packaged default is served without being registered: it describes itself
-            served = _served_summary()
-            if version != served["version"]:
+        except NotFound:  # the packaged default (or a MILES_MODEL_DIR) serves unregistered: it describes itself
+            unregistered = (_model_summary(path) for path in (_served_dir(), packaged_default_dir()))
+            summary = next((s for s in unregistered if s["version"] == version), None)
+            if summary is None:
                 raise
-            typer.echo(json.dumps(served, indent=2))
+            typer.echo(json.dumps(summary, indent=2))
             return
         info = {"version": row.version, "task": row.task, "path": row.path, "promoted": row.promoted,
                 "feature_version": row.feature_version, "created_at": str(row.created_at),
@@ -486,17 +490,34 @@ def show_cmd(
     typer.echo(json.dumps(info, indent=2))
 
 
-def promote_cmd(version: Annotated[str, typer.Argument(help="The version to serve.")]) -> None:
+def promote_cmd(
+    version: Annotated[
+        str,
+        typer.Argument(help="A version from `miles model list` to serve, or 'default': the packaged default again."),
+    ],
+) -> None:
     """Serve this version (unless MILES_MODEL_DIR overrides it)."""
-    from miles.model.predict import Predictor
+    from miles.model.predict import Predictor, packaged_default_dir
     from miles.store.db import session_scope
-    from miles.store.repos.models import get_model, promote_model
+    from miles.store.repos.models import clear_promotion, get_model, promote_model
 
-    with session_scope(STATE.settings) as session:
-        row = get_model(session=session, version=version)
-        Predictor.load(Path(row.path), settings=STATE.settings)  # refuse a missing dir or another feature version
-        promote_model(session=session, version=version)
-    console.print(f"promoted {version}")
+    if version == "served":
+        raise InvalidInput("'served' is what Miles serves already; promote a version from `miles model list` "
+                           "or 'default' (the packaged default)")  # fmt: skip
+    if version == "default":
+        with session_scope(STATE.settings) as session:
+            clear_promotion(session=session)  # nothing promoted: serving falls back to the packaged default
+        packaged = _model_summary(packaged_default_dir())["version"]
+        console.print(f"serving the packaged default ({packaged}) again", highlight=False)
+    else:
+        with session_scope(STATE.settings) as session:
+            row = get_model(session=session, version=version)
+            Predictor.load(Path(row.path), settings=STATE.settings)  # refuse a missing dir or another feature version
+            promote_model(session=session, version=version)
+        console.print(f"promoted {version}", highlight=False)
+    if STATE.settings.model_dir is not None:
+        err.print(f"[yellow]MILES_MODEL_DIR ({STATE.settings.model_dir}) is set: it is served instead[/yellow]",
+                  highlight=False)  # fmt: skip
 
 
 def card_cmd(
@@ -532,7 +553,13 @@ def prepare_cmd() -> None:
 
 
 def compare_cmd(
-    a: Annotated[str, typer.Argument(help="Model A (the champion): a directory, a version, `served` or `default`.")],
+    a: Annotated[
+        str,
+        typer.Argument(
+            help="Model A (the champion): a directory, a version, `served` (the one served) or `default` (the "
+            "packaged default)."
+        ),
+    ],
     b: Annotated[str, typer.Argument(help="Model B (the challenger), the same way.")],
     data: Annotated[
         Path | None, typer.Option("--data", help="Snapshot file to use entirely as test rows for both.")
@@ -546,9 +573,10 @@ def compare_cmd(
 ) -> None:
     """Two models side by side on the same rows: every metric with its interval, and B - A with a paired interval."""
     from miles.cli.evaluate import _load_frame, _print_report
-    from miles.jobs.compare import compare_models, resolve_model
+    from miles.jobs.compare import compare_models
     from miles.jobs.train import embedding_cache
     from miles.model.evaluate import HEADLINE, EvalReport, Interval
+    from miles.recommend.scoring import resolve_model
 
     if data is not None and db:
         raise InvalidInput("use either --data FILE or --db, not both")

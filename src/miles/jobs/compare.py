@@ -13,32 +13,12 @@ from typing import Any
 
 import pandas as pd
 
-from miles.config import Settings
 from miles.errors import InvalidInput, ModelNotReady
 from miles.features.schema import TASKS, Task
 from miles.model.artifact import Artifact, load_artifact
 from miles.model.encoders import EmbeddingCache
 from miles.model.evaluate import compare_artifacts, dataset_for, unseen_rows
-from miles.model.predict import BUNDLE, packaged_default_dir
-from miles.recommend.scoring import served_model_dir
-from miles.store.db import session_scope
-from miles.store.repos import models as model_repo
-
-
-def resolve_model(reference: str, *, settings: Settings) -> Path:
-    """A model directory, a version from ``miles model list``, ``served`` or ``default`` -> its directory."""
-    if reference == "default":
-        return packaged_default_dir()
-    if reference == "served":
-        with session_scope(settings) as session:
-            return served_model_dir(settings, session)
-    path = Path(reference)
-    if path.is_dir():
-        return path
-    with session_scope(settings) as session:
-        if model_repo.find_model(session=session, version=reference) is None:
-            raise InvalidInput(f"{reference!r} is neither a model directory nor a version from `miles model list`")
-        return Path(model_repo.get_model(session=session, version=reference).path)
+from miles.model.predict import BUNDLE
 
 
 def task_artifact(directory: Path, task: Task, *, cache: EmbeddingCache | None = None) -> Artifact:

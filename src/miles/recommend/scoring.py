@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from miles.config import Settings
 from miles.domain import CHANCE_DECIMALS, VIEW_DECIMALS, utcnow
+from miles.errors import InvalidInput
 from miles.features.draft import Draft, DraftInput
 from miles.features.labels import VIRAL_DEFINITION
 from miles.inputs import round_half_up
@@ -36,6 +37,29 @@ def served_model_dir(settings: Settings, session: Session | None) -> Path:
             row = None
         promoted = Path(row.path) if row is not None and Path(row.path).is_dir() else None
     return default_model_dir(settings, promoted)
+
+
+NAMED_MODELS = ("served", "default")  # the words every `miles` command takes: what is served, the packaged default
+
+
+def resolve_model(reference: str, *, settings: Settings) -> Path:
+    """A model directory, a version from ``miles model list``, ``served`` or ``default`` -> its directory."""
+    from miles.model.predict import packaged_default_dir
+    from miles.store.db import session_scope
+    from miles.store.repos import models as model_repo
+
+    if reference == "default":
+        return packaged_default_dir()
+    if reference == "served":
+        with session_scope(settings) as session:
+            return served_model_dir(settings, session)
+    path = Path(reference)
+    if path.is_dir():
+        return path
+    with session_scope(settings) as session:
+        if model_repo.find_model(session=session, version=reference) is None:
+            raise InvalidInput(f"{reference!r} is neither a model directory nor a version from `miles model list`")
+        return Path(model_repo.get_model(session=session, version=reference).path)
 
 
 class PredictorLike(Protocol):

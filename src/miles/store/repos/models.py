@@ -52,6 +52,12 @@ def promote_model(*, session: Session, version: str) -> ModelVersion:
     return row
 
 
+def clear_promotion(*, session: Session) -> None:
+    """Promote no version: the packaged default is served again (unless ``MILES_MODEL_DIR`` is set)."""
+    session.execute(update(ModelVersion).values(promoted=False))
+    session.flush()
+
+
 def promoted_model(*, session: Session) -> ModelVersion | None:
     stmt = select(ModelVersion).where(ModelVersion.promoted.is_(True)).order_by(ModelVersion.created_at.desc())
     return session.scalars(stmt.limit(1)).first()
