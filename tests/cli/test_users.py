@@ -59,3 +59,23 @@ def test_weak_passwords_are_refused_by_the_cli_with_zxcvbns_words(cli_env: Setti
     assert ok.exit_code == 0, ok.output
     reset = runner.invoke(app, ["user", "password", "weak@example.com", "--password", password])
     assert reset.exit_code == 1 and "password too easy to guess" in str(reset.exception)
+
+
+def test_revoking_a_revoked_key_says_so_and_changes_nothing(cli_env: Settings) -> None:
+    runner = CliRunner()
+    with session_scope(cli_env) as session:
+        user = users.create_user(session=session, email="bob@example.com", password="correct horse battery")
+        key_id = users.create_api_key(session=session, user_id=user.id, name="laptop")[0].id
+    first = runner.invoke(app, ["key", "revoke", str(key_id), "-e", "bob@example.com"])
+    assert first.exit_code == 0 and f"revoked API key {key_id} of bob@example.com" in first.output
+    with session_scope(cli_env) as session:
+        (key,) = users.list_api_keys(session=session, user_id=user.id)
+        revoked_at = key.revoked_at
+    assert revoked_at is not None
+    again = runner.invoke(app, ["key", "revoke", str(key_id), "-e", "bob@example.com"])
+    assert again.exit_code == 0, again.output  # a no-op, as `miles track add` of a tracked video (exit 0)
+    said = " ".join(again.output.split())
+    assert said == (f"API key {key_id} of bob@example.com was already revoked on {revoked_at:%Y-%m-%d %H:%M} UTC: "
+                    "nothing changed")  # fmt: skip
+    with session_scope(cli_env) as session:
+        assert [k.revoked_at for k in users.list_api_keys(session=session, user_id=user.id)] == [revoked_at]

@@ -203,10 +203,16 @@ def list_api_keys(*, session: Session, user_id: int) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id)))
 
 
-def revoke_api_key(*, session: Session, user_id: int, key_id: int) -> ApiKey:
+def get_api_key(*, session: Session, user_id: int, key_id: int) -> ApiKey:
     row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id))
     if row is None:
         raise NotFound(f"user {user_id} has no API key with id {key_id}")
+    return row
+
+
+def revoke_api_key(*, session: Session, user_id: int, key_id: int) -> ApiKey:
+    """Revoke the key; one revoked already keeps its first revocation time."""
+    row = get_api_key(session=session, user_id=user_id, key_id=key_id)
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return row
