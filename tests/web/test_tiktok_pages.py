@@ -116,8 +116,11 @@ def test_api_answers_409_for_a_tiktok_draft_and_stores_nothing(both: TestClient,
     trajectories = int((tiktok_frame().groupby("video_id").size() >= 2).sum())  # videos with 2+ snapshots
     assert 0 < trajectories < TIKTOK_VIDEOS and f"(Miles has {trajectories})" in error["message"]
     assert error["details"] == {"platform": "tiktok"}
-    mixed = both.post("/api/v1/predict/batch", json={"items": [draft, {**draft, "platform": "tiktok"}]})
+    mixed = both.post("/api/v1/predict/batch", json={"items": [draft, {**draft, "platform": "tiktok"}, draft]})
     assert mixed.status_code == 409 and _predictions(web_settings) == 0
+    refused = mixed.json()["error"]  # which item of the batch is the problem, in the message and the details
+    assert refused["message"].startswith(f"body.items[1]: {NO_TIKTOK_MODEL}"), refused
+    assert refused["details"] == {"platform": "tiktok", "items": [1]}
     youtube = both.post("/api/v1/predict", json={**draft, "platform": "youtube"})
     assert youtube.status_code == 200 and youtube.json()["prediction"]["horizons"]
     assert both.post("/api/v1/predict", json={**draft, "platform": "vimeo"}).status_code == 422

@@ -375,7 +375,7 @@ def _require_platform(predictor: Any, platform: str) -> None:
     except ValueError as exc:
         raise InvalidInput(f"--platform: {exc}") from None
     with session_scope(STATE.settings) as session:
-        require_platform_model(predictor, {chosen}, session=session)
+        require_platform_model(predictor, [chosen], session=session)
 
 
 def _served_dir() -> Path:

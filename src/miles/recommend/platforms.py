@@ -7,6 +7,7 @@ CLI exit 1), never a YouTube forecast.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 from miles.domain import PLATFORM_NAMES, TIKTOK_MIN_VIDEOS
 from miles.errors import NoPlatformModel
 from miles.store.repos.videos import trajectory_count
+
+NAMED_ITEMS = 5  # a batch's refused drafts named in the message; details.items lists them all
 
 
 def model_platform(predictor: Any) -> str:
@@ -31,7 +34,18 @@ def no_model_message(platform: str, *, session: Session | None) -> str:
     )
 
 
-def require_platform_model(predictor: Any, platforms: set[str], *, session: Session | None) -> None:
-    """Raise ``NoPlatformModel`` when any of ``platforms`` is not the predictor's."""
-    for platform in sorted(platforms - {model_platform(predictor)}):
-        raise NoPlatformModel(no_model_message(platform, session=session), details={"platform": platform})
+def require_platform_model(
+    predictor: Any, platforms: Sequence[str], *, session: Session | None, where: str = "body.items"
+) -> None:
+    """Raise ``NoPlatformModel`` when a draft's platform is not the predictor's. ``platforms`` holds each draft's, in
+    order; in a batch the message and ``details.items`` name the drafts it refuses by index (``where[k]``), so a
+    caller knows which item of many is the problem."""
+    for platform in sorted(set(platforms) - {model_platform(predictor)}):
+        details: dict[str, Any] = {"platform": platform}
+        message = no_model_message(platform, session=session)
+        if len(platforms) > 1:
+            indexes = [k for k, p in enumerate(platforms) if p == platform]
+            named = ", ".join(f"{where}[{k}]" for k in indexes[:NAMED_ITEMS])
+            more = f" and {len(indexes) - NAMED_ITEMS} more" if len(indexes) > NAMED_ITEMS else ""
+            message, details = f"{named}{more}: {message}", {**details, "items": indexes}
+        raise NoPlatformModel(message, details=details)

@@ -228,9 +228,8 @@ class MilesTools:
             for i, d in enumerate(drafts)
         ]
         with self.session(caller.user_id) as session:
-            results = score_drafts(
-                session=session, settings=self.settings, predictor=model, drafts=items, requester=caller.requester
-            )
+            results = score_drafts(session=session, settings=self.settings, predictor=model, drafts=items,
+                                   requester=caller.requester, where="drafts")  # fmt: skip
         scored = [
             DraftScoreOut(**result.model_dump(), draft=stored_inputs(item.draft, item.thumbnail))
             for item, result in zip(items, results, strict=True)

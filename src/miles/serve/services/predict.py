@@ -262,17 +262,19 @@ def score_drafts(
     predictor: PredictorLike,
     drafts: Sequence[ScoredDraft],
     requester: Requester,
+    where: str = "body.items",
 ) -> list[PredictOut]:
     """Score every draft and its variants in one predictor call; store one prediction row per draft (the
-    requester's user's). An unknown channel is queued for collection under the requester's cap."""
+    requester's user's). An unknown channel is queued for collection under the requester's cap. ``where`` names the
+    drafts in the caller's words (``body.items`` in the API, ``drafts`` in MCP) when a batch's draft is refused."""
     # before anything is queued or stored: a TikTok draft never gets a YouTube model's forecast
-    require_platform_model(predictor, {item.draft.platform for item in drafts}, session=session)
+    require_platform_model(predictor, [item.draft.platform for item in drafts], session=session, where=where)
     user_id = requester.user_id
     now = utcnow()
     for k, item in enumerate(drafts):  # early views in the future or past every horizon: refused, not guessed around
         if problem := early_views_problem(draft_input(item.draft, None, now).draft, now):
-            field = f"body.items[{k}].early_views" if len(drafts) > 1 else "body.early_views"
-            raise InvalidInput(f"drafts[{k}]: {problem}" if len(drafts) > 1 else problem,
+            field = f"{where}[{k}].early_views" if len(drafts) > 1 else "body.early_views"
+            raise InvalidInput(f"{where}[{k}]: {problem}" if len(drafts) > 1 else problem,
                                details=[{"field": field, "message": problem}])  # fmt: skip
     rows: list[DraftInput] = []
     spans: list[tuple[int, int]] = []
