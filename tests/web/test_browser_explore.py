@@ -61,3 +61,21 @@ def test_top_outliers_read_on_a_phone(server: str, browser) -> None:  # type: ig
         page.locator("h2", has_text="Top outliers").scroll_into_view_if_needed()
         shoot(page, f"explore-outliers-{width}")
         context.close()
+
+
+def test_commands_on_a_tinted_box_show_as_code_not_stray_spaces(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The empty TikTok niche read "( miles import of …": code's tint matched the box's, so its padding looked like
+    spaces inside the brackets. Code on a tinted box is white with a border, and the sentence has no brackets."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{server}/explore?topic=sourdough&platform=tiktok")
+    page.wait_for_load_state("networkidle")
+    empty = page.locator("p.empty")
+    assert "add TikTok videos: miles import reads yt-dlp .info.json files, and miles collect" in empty.inner_text()
+    code = empty.locator("code").first.evaluate(
+        "n => [getComputedStyle(n).backgroundColor, getComputedStyle(n.parentElement).backgroundColor,"
+        " getComputedStyle(n).borderTopWidth]"
+    )
+    assert code[0] != code[1] and code[2] == "1px", code
+    shoot(page, "phone-explore-tiktok-empty")
+    context.close()

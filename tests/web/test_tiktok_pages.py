@@ -130,8 +130,13 @@ def test_score_page_says_there_is_no_tiktok_model(both: TestClient, web_settings
     token = sign_up(both)
     form = {"title": "sourdough crumb shot", "platform": "tiktok", "csrf_token": token}
     page = both.post("/score", data=form, headers={"HX-Request": "true"})
-    assert page.status_code == 409 and NO_TIKTOK_MODEL in page.text
-    assert _predictions(web_settings) == 0
+    assert page.status_code == 409 and _predictions(web_settings) == 0
+    notice = page.text[page.text.index('id="platform-notice"') :].split("</div>")[0]
+    assert "TikTok drafts cannot be scored yet: nothing to fix in your form." in notice
+    assert "N" + NO_TIKTOK_MODEL[1:] in notice  # a sentence on the page; the commands as code, not Markdown
+    assert "<code>miles collect tiktok</code>" in notice and "`" not in notice
+    assert 'id="problems"' not in page.text and "your form is kept as you typed it" not in page.text
+    assert 'value="sourdough crumb shot"' in page.text  # the draft stays in the form
     assert '<option value="tiktok">TikTok</option>' in both.get("/score").text
 
 

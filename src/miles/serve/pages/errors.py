@@ -21,7 +21,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from miles.errors import MilesError, RateLimited
+from miles.domain import PLATFORM_NAMES
+from miles.errors import MilesError, NoPlatformModel, RateLimited
 from miles.serve.errors import INTERNAL_ERROR
 from miles.serve.pages.common import TEMPLATES, LoginRequired, base_context, page_from, render
 from miles.serve.pages.forms import FORM_PAGES, FormPage, clean_typed, problems_of, validation_problem
@@ -77,12 +78,21 @@ async def _typed(request: Request) -> dict[str, Any]:
     return clean_typed(form.multi_items())
 
 
-def _form_again(request: Request, entry: FormPage, exc: Exception, status: int, typed: dict[str, Any]) -> Response:
+def _problems(exc: Exception) -> dict[str, Any]:
+    """What the page shows of the error: the form's problems beside their fields, or - for a draft on a platform
+    with no model, which no field of the form can fix - a notice naming the platform."""
+    if isinstance(exc, NoPlatformModel):
+        platform = str((exc.details or {}).get("platform", ""))
+        return {"platform_notice": {"platform": PLATFORM_NAMES.get(platform, platform), "message": exc.message}}
     problems = problems_of(exc)
+    return {"field_errors": problems.by_field, "problems": problems.listed()}
+
+
+def _form_again(request: Request, entry: FormPage, exc: Exception, status: int, typed: dict[str, Any]) -> Response:
     with session_scope(request.app.state.settings) as session:
         page = page_from(request, session)
         data = entry.data(page)
-        extra: dict[str, Any] = {**entry.typed(typed), "field_errors": problems.by_field, "problems": problems.listed()}
+        extra: dict[str, Any] = {**entry.typed(typed), **_problems(exc)}
         response = render(page, entry.template, data, status=status, **extra)
         session.rollback()  # re-rendering never writes
     if page.is_htmx:  # the form and its errors replace the page's main part, not the result box
