@@ -38,7 +38,7 @@ def test_a_count_of_one_reads_in_the_singular(web: TestClient) -> None:
     one["live"] = {"videos": 1, "mae_log10": 0.3, "coverage_p10_p90": 1.0}
     shown = result_text(one)
     assert "vs 1 earlier upload " in shown and "record: 1 earlier upload published" in shown, shown
-    assert "1 video Miles scored" in shown
+    assert "1 video Miles scored with this model got its views;" in shown  # "got their views" for one video
     assert "earlier uploads" not in shown and "1 videos" not in shown
     prediction["channel_history"]["uploads"] = 5
     assert "record: 5 earlier uploads published" in result_text(one)

@@ -7,8 +7,10 @@ import html as html_text
 import re
 
 from fastapi.testclient import TestClient
+from tests.web.test_live_quote import grade_videos
 from tests.web.test_pages import text_of
 
+from miles.config import Settings
 from miles.serve.pages.common import TEMPLATES
 
 REP = {
@@ -52,6 +54,19 @@ def test_the_model_page_does_not_say_every_number_is_on_unseen_channels_above_it
     rows = web.get("/model.json").json()["tasks"][0]["training"]["sources"]
     big = next(s["rows"] for s in rows.values() if s["rows"] >= 1000)
     assert f"{big:,}" in page and f" {big} " not in page  # the training-data table's rows, as its total line
+
+
+def test_the_model_page_counts_agree_with_their_nouns(web: TestClient, web_settings: Settings) -> None:
+    """The live section said "1 video Miles scored later got their views"."""
+    version = web.get("/model.json").json()["version"]
+    grade_videos(web_settings, version, 1)
+    one = text_of(web.get("/model").text)
+    assert "1 video Miles scored later got its views: the median" in one, one
+    assert "with 2 tasks: prepublish and early" in one
+    training = web.get("/model.json").json()["tasks"][0]["training"]
+    assert f"{training['rows']:,} rows from {training['videos']:,} videos of {training['groups']:,} channels." in one
+    grade_videos(web_settings, version, 1, start=1)
+    assert "2 videos Miles scored later got their views: the median" in text_of(web.get("/model").text)
 
 
 def _section(html: str, anchor: str, levels: str = "1-3") -> str:
