@@ -351,3 +351,12 @@ def test_a_title_is_refused_blank_or_too_long_in_one_set_of_words() -> None:
         assert caught.value.message == "title: is empty: type the title you plan to post"
     with pytest.raises(InputError, match="is 301 characters; a title is at most 300 characters"):
         parse_title("x" * 301, "title")
+
+
+def test_page_percentages_keep_their_sign_on_the_numbers_line() -> None:
+    """On a phone the model card broke "100 %" between the number and the sign: pages join them with a no-break
+    space (the CLI and the JSON keep the plain space)."""
+    from miles.serve.pages.common import TEMPLATES
+
+    render = TEMPLATES.env.from_string("{{ a|percent }} {{ b|percent(1) }} {{ c|chance }}").render
+    assert render(a=1.0, b=0.0125, c=0.137) == "100&nbsp;% 1.3&nbsp;% 14&nbsp;%"

@@ -41,4 +41,4 @@ def test_live_accuracy_is_quoted_from_50_graded_videos(web: TestClient, web_sett
     assert live["videos"] == 50 and abs(live["mae_log10"] - 0.30103) < 1e-4 and live["coverage_p10_p90"] == 0.5
     page = web.post("/score", data={"title": "Sourdough in 60 seconds", "csrf_token": csrf(web)},
                     headers={"HX-Request": "true"})  # fmt: skip
-    assert "And live:" in page.text and "50 videos" in page.text and "×2.0" in page.text and "50 %" in page.text
+    assert "And live:" in page.text and "50 videos" in page.text and "×2.0" in page.text and "50&nbsp;%" in page.text

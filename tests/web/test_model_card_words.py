@@ -73,7 +73,8 @@ def _section(html: str, anchor: str, levels: str = "1-3") -> str:
     """The page's text from the element with id ``anchor`` to the next heading of ``levels``."""
     start = html.index(f'id="{anchor}"')
     end = re.search(rf"<h[{levels}][ >]", html[start + 1 :])
-    return html_text.unescape(text_of(html[start : start + 1 + end.start()] if end else html[start:]))
+    text = html_text.unescape(text_of(html[start : start + 1 + end.start()] if end else html[start:]))
+    return text.replace("\xa0", " ")  # as read: a percentage's no-break space is a space
 
 
 def test_the_tables_the_cards_words_point_to_are_on_the_page(web: TestClient) -> None:

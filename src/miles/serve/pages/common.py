@@ -165,8 +165,15 @@ TEMPLATES.env.filters["effect"] = effect_multiple
 TEMPLATES.env.filters["plural"] = format_count  # {{ n|plural("earlier upload") }}: "1 earlier upload"
 TEMPLATES.env.filters["forecast"] = _forecast  # {{ h.p50|forecast }}: a forecast's views ("under 1" below one)
 TEMPLATES.env.filters["forecast_range"] = _forecast_range
-TEMPLATES.env.filters["chance"] = format_chance  # {{ p|chance }}: "14 %", as the CLI prints it
-TEMPLATES.env.filters["percent"] = format_percent  # {{ share|percent }}: "78 %"; {{ share|percent(1) }}: "91.3 %"
+
+
+def _unbroken_percent(text: str) -> Markup:
+    """A percentage whose sign never wraps to the next line apart from its number (a phone broke "100 %")."""
+    return Markup(str(escape(text)).replace(" %", "&nbsp;%"))
+
+
+TEMPLATES.env.filters["chance"] = lambda p: _unbroken_percent(format_chance(p))  # {{ p|chance }}: "14 %", as the CLI
+TEMPLATES.env.filters["percent"] = lambda share, decimals=0: _unbroken_percent(format_percent(share, decimals))
 
 
 @dataclass
