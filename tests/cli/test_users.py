@@ -79,3 +79,12 @@ def test_revoking_a_revoked_key_says_so_and_changes_nothing(cli_env: Settings) -
                     "nothing changed")  # fmt: skip
     with session_scope(cli_env) as session:
         assert [k.revoked_at for k in users.list_api_keys(session=session, user_id=user.id)] == [revoked_at]
+
+
+def test_revoking_a_key_the_account_does_not_have_names_no_internal_id(cli_env: Settings) -> None:
+    """`miles key revoke 9 -e bob@…` said "user 3 has no API key with id 9": the user typed an e-mail, not an id."""
+    with session_scope(cli_env) as session:
+        users.create_user(session=session, email="bob@example.com", password="correct horse battery")
+    result = CliRunner().invoke(app, ["key", "revoke", "9", "-e", "bob@example.com"])
+    said = str(result.exception)  # the CLI's entry point prints it as "error: ..." (exit 1)
+    assert "this account has no API key with id 9" in said and "user " not in said, said

@@ -33,7 +33,7 @@ def test_revoking_a_key_redirects_to_the_keys_page_which_says_so_once(web: TestC
     assert web.get("/keys.json").json()["keys"][0]["active"] is False
     # errors are what they were: an unknown (or another user's) key is a 404 on the keys page
     gone = web.post("/keys/999/revoke", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=False)
-    assert gone.status_code == 404 and "has no API key with id 999" in gone.text
+    assert gone.status_code == 404 and "this account has no API key with id 999" in gone.text
 
 
 def test_linking_a_draft_redirects_to_the_draft_which_says_so(web: TestClient) -> None:

@@ -206,7 +206,8 @@ def list_api_keys(*, session: Session, user_id: int) -> list[ApiKey]:
 def get_api_key(*, session: Session, user_id: int, key_id: int) -> ApiKey:
     row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id))
     if row is None:
-        raise NotFound(f"user {user_id} has no API key with id {key_id}")
+        # the account's own words, not its internal id ("user 3 has no API key" beside the e-mail a user typed)
+        raise NotFound(f"this account has no API key with id {key_id} (its keys: `miles key list` or the Keys page)")
     return row
 
 
