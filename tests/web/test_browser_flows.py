@@ -83,6 +83,13 @@ def test_form_problems_show_inside_the_page(server: str, browser, tmp_path: Path
     expect(mobile.locator("#duration_s-error")).to_be_visible()
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(mobile, "phone-14-score-problems")
+    # no TikTok model: the notice at the top takes the focus as problems do (the window stayed at the button)
+    mobile.get_by_label("Duration (seconds or m:ss").fill("45")
+    mobile.get_by_label("Platform", exact=False).select_option("tiktok")
+    mobile.get_by_role("button", name="Score this draft").click()
+    expect(mobile.locator("#platform-notice")).to_be_focused()
+    expect(mobile.locator("#platform-notice")).to_be_in_viewport()
+    shoot(mobile, "phone-14-score-tiktok-notice")
     phone.close()
     assert not errors, f"JavaScript errors: {errors}"
     context.close()

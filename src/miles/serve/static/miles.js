@@ -47,11 +47,13 @@
   document.addEventListener("error", function (e) {
     if (e.target.tagName === "IMG" && e.target.closest(".thumb")) { e.target.classList.add("broken"); }
   }, true);
-  // A form sent back with problems: their summary takes the focus, which scrolls it into view (on a phone it sat
-  // far above the button just pressed, and the page seemed not to answer) and has screen readers read it.
+  // A form sent back with problems (or a platform notice: nothing to fix, no model for it): their summary takes the
+  // focus, which scrolls it into view (on a phone it sat far above the button just pressed, and the page seemed not
+  // to answer) and has screen readers read it.
+  var ANSWERS_ON_TOP = "#problems, #platform-notice";
   function focusProblems(root) {
-    var summary = root.querySelector ? root.querySelector("#problems") : null;
-    if (!summary && root.id === "problems") { summary = root; }
+    var summary = root.querySelector ? root.querySelector(ANSWERS_ON_TOP) : null;
+    if (!summary && root.matches && root.matches(ANSWERS_ON_TOP)) { summary = root; }
     if (!summary) { return; }
     summary.setAttribute("tabindex", "-1");
     summary.focus();
