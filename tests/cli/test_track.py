@@ -28,3 +28,22 @@ def test_track_add_refuses_what_the_api_refuses_in_its_words_and_stores_nothing(
     problem = f"URL: not a YouTube video URL or id (nor a TikTok video URL): {url!r}; {VIDEO_URLS_TAKEN}"
     assert " ".join(out.stderr.split()) == f"error: {problem}"
     assert _row_counts(sqlite_settings) == before
+
+
+def test_track_add_of_a_tracked_video_says_so_without_reading_it_again(sqlite_settings: Settings) -> None:
+    """A video Miles follows already is named with its tracked id, and nothing is downloaded (no network here: a
+    second read would fail)."""
+    from tests.jobs.test_quality import plant, snap
+
+    from miles.store.repos.tracked import add_tracked
+
+    plant(sqlite_settings, [snap("AbCdEfGhIjK", 1, 40)])
+    with session_scope(sqlite_settings) as session:
+        row = add_tracked(session=session, user_id=None, video_id="AbCdEfGhIjK",
+                          url="https://www.youtube.com/watch?v=AbCdEfGhIjK", schedule_h=[1.0, 6.0])  # fmt: skip
+        tracked_id = row.id
+    before = _row_counts(sqlite_settings)
+    out = miles(sqlite_settings, "track", "add", "https://www.youtube.com/shorts/AbCdEfGhIjK")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"AbCdEfGhIjK is already tracked (id {tracked_id}): not read again")
+    assert _row_counts(sqlite_settings) == before
