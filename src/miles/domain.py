@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
 # digits every surface (API, MCP, CLI JSON) gives a forecast's views and viral chance: more were noise
@@ -255,6 +256,12 @@ def tiktok_tag_url(text: str) -> str | None:
 
 def is_tiktok_url(url: str) -> bool:
     return bool(re.match(r"^https?://(?:[\w-]+\.)*tiktokv?\.com(?:[/:?#]|$)", url.strip(), re.IGNORECASE))
+
+
+def platform_of_url(url: str) -> Literal["youtube", "tiktok"]:
+    """The platform a video link (or a bare YouTube id) belongs to: ``tiktok`` for a tiktok.com address, else
+    ``youtube``. The one rule the collector, a tracked row and a linked draft read a link's platform by."""
+    return "tiktok" if is_tiktok_url(url) else "youtube"
 
 
 WORD = re.compile(r"[^\W_]+")

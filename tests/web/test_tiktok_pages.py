@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.web.conftest import NICHE_VIDEOS, NOW, niche_frame, sign_up
+from tests.serve.conftest import make_user
+from tests.web.conftest import NICHE_VIDEOS, NOW, csrf, niche_frame, sign_up
 from typer.testing import CliRunner
 
 from miles.cli.main import app
@@ -16,7 +20,7 @@ from miles.config import Settings, get_settings
 from miles.errors import NoPlatformModel
 from miles.store.db import session_scope
 from miles.store.repos.snapshots import ingest_frame
-from miles.store.tables import PredictionRecord
+from miles.store.tables import PredictionRecord, Video
 
 TIKTOK_VIDEOS = 24
 
@@ -100,6 +104,44 @@ def test_track_page_gives_a_tiktok_video_no_youtube_forecast(both: TestClient) -
 
 
 NO_TIKTOK_MODEL = "no TikTok model yet: track 500 TikTok videos first"
+
+
+def _figure_of(page: str, tracked_id: int) -> dict[str, Any]:
+    """The chart spec drawn in one tracked video's card of the Track page."""
+    card = page.split(f'id="tracked-{tracked_id}"', 1)[1].split("</article>", 1)[0]
+    found = re.search(r"data-figure='([^']*)'", card)
+    assert found, "no chart in the card"
+    return dict(json.loads(found.group(1)))
+
+
+def test_views_typed_for_a_tiktok_video_keep_it_tiktok_with_the_note(both: TestClient, web_settings: Settings) -> None:
+    """A TikTok link tracked through the API had no platform until read, and views typed with its title and publish
+    time stored it as a YouTube video: a YouTube forecast, its band on the page, a forecast before publishing and its
+    check. The tracked row knows its platform from its link, and the typed reading stores the video with it."""
+    alice = make_user(web_settings, "alice@example.com")
+    url = "https://www.tiktok.com/@chef/video/7301234567890123456"
+    added = both.post("/api/v1/tracked", json={"url": url}, headers=alice.headers)
+    assert added.status_code == 201 and added.json()["platform"] == "tiktok", added.text
+    tracked_id = added.json()["id"]
+    unread = both.get(f"/api/v1/tracked/{tracked_id}", headers=alice.headers).json()
+    assert unread["platform"] == "tiktok" and unread["forecast"] is None
+    published = NOW - timedelta(hours=4)
+    typed = {"views": "5k", "read_at": (published + timedelta(hours=2)).isoformat(), "title": "pasta",
+             "published_at": published.isoformat()}  # fmt: skip
+    entered = both.post(f"/api/v1/tracked/{tracked_id}/views", json=typed, headers=alice.headers)
+    assert entered.status_code == 201, entered.text
+    video = entered.json()["video"]
+    assert (video["platform"], video["latest"]["views"], video["title"]) == ("tiktok", 5000, "pasta")
+    assert video["forecast"] is None and video["forecast_note"].startswith(NO_TIKTOK_MODEL)
+    assert video["prepublish_forecast"] is None and video["forecast_check"] is None
+    with session_scope(web_settings) as session:
+        assert session.scalar(select(Video.platform).where(Video.id == "7301234567890123456")) == "tiktok"
+    token = csrf(both)
+    both.post("/login", data={"email": "alice@example.com", "password": "a-long-password", "csrf_token": token})
+    page = both.get("/track").text
+    card = page.split(f'id="tracked-{tracked_id}"', 1)[1].split("</article>", 1)[0]
+    assert NO_TIKTOK_MODEL in card and "no forecast band" in card and "Forecast before publishing" not in card
+    assert [trace["name"] for trace in _figure_of(page, tracked_id)["data"]] == ["observed views"]
 
 
 def _predictions(settings: Settings) -> int:

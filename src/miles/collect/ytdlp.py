@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from miles.collect.base import Entry, Example, Extracted, Failure, Listing, Politeness, Source, SourceError
-from miles.domain import is_tiktok_url, utcnow, youtube_id_in_url, youtube_watch_url
+from miles.domain import platform_of_url, utcnow, youtube_id_in_url, youtube_watch_url
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def platform_of(info: dict[str, Any]) -> str:
         if name.startswith("tiktok") or name == "vm.tiktok":
             return "tiktok"
     url = str(info.get("webpage_url") or info.get("original_url") or "")
-    return "tiktok" if is_tiktok_url(url) else "youtube"
+    return platform_of_url(url)
 
 
 _HASHTAG = re.compile(r"(?<![\w&])#(\w{1,100})", re.UNICODE)

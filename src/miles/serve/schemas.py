@@ -461,6 +461,9 @@ class TrackedOut(BaseModel):
     last_polled_at: datetime | None
     last_error: str | None
     active: bool
+    platform: Platform = Field(
+        description="The video's platform, read from its link (a TikTok video gets no YouTube forecast)."
+    )
 
 
 class ViewsReadOut(BaseModel):
@@ -501,7 +504,6 @@ class TrackedVideoOut(TrackedOut):
         description="True while the title and publish time are the ones you typed (Miles has not read the video "
         "yet): yours alone, and yours to correct with your next views.",
     )
-    platform: Platform | None = None
     published_at: datetime | None = None
     latest: ViewsReadOut | None = Field(description="The latest views you may see (collected or typed by you).")
     forecast: PredictionOut | None = Field(

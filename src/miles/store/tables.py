@@ -7,7 +7,7 @@ SQLite and PostgreSQL. User-owned tables carry ``user_id`` (indexed; RLS on Post
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import (
     JSON,
@@ -27,7 +27,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from miles.domain import utcnow
+from miles.domain import platform_of_url, utcnow
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -254,6 +254,11 @@ class TrackedVideo(Base):
     last_polled_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def platform(self) -> Literal["youtube", "tiktok"]:
+        """Known from the link from the start (the video may not be read yet): a TikTok video is never a YouTube one."""
+        return platform_of_url(self.url)
 
 
 class TypedVideo(Base):

@@ -37,6 +37,7 @@ def tracked_out(row: TrackedVideo) -> TrackedOut:
         last_polled_at=row.last_polled_at,
         last_error=row.last_error,
         active=row.active,
+        platform=row.platform,
     )
 
 

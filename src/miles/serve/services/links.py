@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from miles.config import Settings
-from miles.domain import tiktok_video_ref, utcnow
+from miles.domain import platform_of_url, utcnow
 from miles.inputs import format_age, format_elapsed
 from miles.serve.services.tracked import video_to_track
 from miles.store.repos import grades as grade_repo
@@ -28,7 +28,7 @@ def link_draft(
 ) -> dict[str, Any]:
     """Link prediction ``prediction_id`` of ``user_id`` to ``video`` (URL or id) and track the video."""
     video_id, url = video_to_track(video, field)
-    platform = "tiktok" if tiktok_video_ref(video) else "youtube"
+    platform = platform_of_url(url)
     row, linked = predictions.link_prediction(
         session=session, user_id=user_id, prediction_id=prediction_id, video_id=video_id, platform=platform, field=field
     )

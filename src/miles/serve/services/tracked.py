@@ -241,7 +241,7 @@ def _item(session: Session, row: TrackedVideo, user_id: int) -> tuple[dict[str, 
         "snapshots": [],
         "latest": None,
         "forecast": None,
-        "platform": None,
+        "platform": row.platform,  # from its link: known before the video is read, and never another platform's
         "forecast_note": None,
         "prepublish_forecast": None,
         "forecast_check": None,
@@ -255,8 +255,7 @@ def _item(session: Session, row: TrackedVideo, user_id: int) -> tuple[dict[str, 
     video, snaps = found
     points = _snapshot_points(video, snaps)
     item.update(title=video.title, thumbnail_url=video.thumbnail_url, published_at=video.published_at, snapshots=points,
-                platform=video.platform, latest=points[-1] if points else None,
-                details_typed=video.source == MANUAL_SOURCE)  # fmt: skip
+                latest=points[-1] if points else None, details_typed=video.source == MANUAL_SOURCE)  # fmt: skip
     row_input = forecast_input(video, snaps)
     linked = predictions.linked_prediction(session=session, user_id=user_id, video_id=row.video_id)
     if linked is not None:  # the creator's own draft of this video: its forecast, and the channel size they gave

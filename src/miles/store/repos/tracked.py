@@ -226,7 +226,7 @@ def record_views(
         raise _problem(**problems[0])
     if _same_time(snaps, captured):  # a retry of this very count: stored already
         return Recorded(notes, stored=False)
-    video_fields = {"video_id": row.video_id, "title": title, "published_at": published}
+    video_fields = {"video_id": row.video_id, "platform": row.platform, "title": title, "published_at": published}
     if video is None or own:  # unread by Miles: what this user typed is theirs alone
         _keep_typed_details(session, user_id, row.video_id, title, published)
     for nudge in range(HIDDEN_CLASH_TRIES):  # another user's count at that second is theirs alone: the next second
@@ -253,7 +253,6 @@ def _store_typed(
         [
             {
                 **video_fields,
-                "platform": "youtube",
                 "captured_at": captured,
                 "views": views,
                 "channel_subscribers": channel_subscribers,
