@@ -48,15 +48,21 @@ def test_the_api_names_every_problem_of_a_reading_and_stores_nothing(
     bad = client.post(url, json={"views": -5, "read_at": before}, headers=alice.headers)
     assert bad.status_code == 422, bad.text
     error = bad.json()["error"]
-    assert [d["field"] for d in error["details"]] == ["views", "read_at"], error
-    assert "views: -5 is negative; a count is 0 or more" in error["message"]
-    assert "read_at: " in error["message"] and "is not after it was published" in error["message"]
+    assert [d["field"] for d in error["details"]] == ["body.views", "body.read_at"], error  # as its other errors
+    assert "body.views: -5 is negative; a count is 0 or more" in error["message"]
+    assert "body.read_at: " in error["message"] and "is not after it was published" in error["message"]
     # a negative count at a time that can be right also contradicts the earlier reading: both said, by value
     later = (PUBLISHED + timedelta(hours=48)).isoformat()
     falls = client.post(url, json={"views": -5, "read_at": later}, headers=alice.headers).json()["error"]
-    assert [d["field"] for d in falls["details"]] == ["views", "views"], falls
+    assert [d["field"] for d in falls["details"]] == ["body.views", "body.views"], falls
     assert "is negative" in falls["message"] and "does not fit 1,000 at" in falls["message"]
     assert "(views only grow)" in falls["message"]
+    # a count typed as text that is negative, read in the future: both said (the text stopped at the schema, alone)
+    future = client.post(url, json={"views": "-1.2k", "read_at": "2030-01-01T00:00:00Z"}, headers=alice.headers)
+    said = future.json()["error"]
+    assert [d["field"] for d in said["details"]] == ["body.views", "body.read_at"], said
+    assert said["details"][0]["message"].startswith("-1200 is negative")
+    assert said["details"][1]["message"] == "2030-01-01 00:00 UTC is in the future"
     assert _latest(client, alice, tracked_id)["views"] == 1000  # nothing stored
     good = client.post(url, json={"views": "2k", "read_at": later}, headers=alice.headers)
     assert good.status_code == 201 and _latest(client, alice, tracked_id)["views"] == 2000
@@ -73,6 +79,14 @@ def test_the_mcp_tool_names_every_problem_too(client: TestClient, db_settings: S
             assert bad.is_error
             said = text_of(bad)
             assert "views: -5 is negative; a count is 0 or more" in said and "is not after it was published" in said
+            # its fields named as its arguments, whether the count is a number or text
+            as_text = {"tracked_id": tracked_id, "views": "-5", "read_at": "2030-01-01T00:00:00Z"}
+            said = text_of(await mcp.call_tool("record_views", as_text))
+            assert said.endswith(
+                ": views: -5 is negative; a count is 0 or more (e.g. 1200 or 1.2k); read_at: 2030-01-01 "
+                "00:00 UTC is in the future"
+            )
+            assert "body." not in said
 
     run(main)
     assert _latest(client, alice, tracked_id)["views"] == 1000

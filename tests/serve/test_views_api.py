@@ -25,17 +25,17 @@ def test_views_entered_over_the_api_switch_the_forecast_and_check_it(
     views_url = f"{API}/tracked/{added.json()['id']}/views"
     unread = predictor_client.post(views_url, json={"views": "15k"}, headers=alice.headers)
     assert unread.status_code == 422 and [d["field"] for d in unread.json()["error"]["details"]] == [
-        "title",
-        "published_at",
-    ]  # each named: "title: ... give its title; published_at: ... give when it was published"
+        "body.title",
+        "body.published_at",
+    ]  # each named as the API names fields: "body.title: ... give its title; body.published_at: ... give when ..."
     assert "give its title" in unread.text and "give when it was published" in unread.text
     published = (datetime.now(UTC) - timedelta(hours=30)).replace(microsecond=0)
     no_title = predictor_client.post(views_url, json={"views": 10, "published_at": published.isoformat()},
                                      headers=alice.headers)  # fmt: skip
-    assert no_title.status_code == 422 and [d["field"] for d in no_title.json()["error"]["details"]] == ["title"]
+    assert no_title.status_code == 422 and [d["field"] for d in no_title.json()["error"]["details"]] == ["body.title"]
     ahead = {"views": 10, "title": "Soon", "published_at": (published + timedelta(days=3)).isoformat()}
     future = predictor_client.post(views_url, json=ahead, headers=alice.headers)  # was blamed on read_at
-    assert future.status_code == 422 and future.json()["error"]["details"][0]["field"] == "published_at"
+    assert future.status_code == 422 and future.json()["error"]["details"][0]["field"] == "body.published_at"
     body = {"views": "500k", "title": "My sourdough starter after 30 days", "published_at": published.isoformat(),
             "read_at": (published + timedelta(hours=24)).isoformat(), "channel_subscribers": "2k"}  # fmt: skip
     entered = predictor_client.post(views_url, json=body, headers=alice.headers)

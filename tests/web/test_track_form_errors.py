@@ -103,4 +103,4 @@ def test_a_views_form_with_problems_goes_back_to_the_track_page(web: TestClient)
             "read_at": (now - timedelta(days=1)).isoformat()}  # fmt: skip
     api = web.post(f"/api/v1/tracked/{tid}/views", json=body, headers={"X-CSRF-Token": token})
     assert api.status_code == 422 and api.json()["ok"] is False
-    assert [d["field"] for d in api.json()["error"]["details"]] == ["published_at", "read_at"]
+    assert [d["field"] for d in api.json()["error"]["details"]] == ["body.published_at", "body.read_at"]

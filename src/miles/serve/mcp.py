@@ -274,8 +274,8 @@ class MilesTools:
     def record_views(self, tracked_id: int, body: ViewsIn, ctx: Context | None) -> ViewsRecordedOut:
         user_id = self.user(ctx)
         with self.session(user_id) as session:
-            entered = enter_views(
-                session=session, user_id=user_id, tracked_id=tracked_id, body=body, load_predictor=self.model
+            entered = enter_views(  # at="": its problems name the tool's arguments, not the API's body.views
+                session=session, user_id=user_id, tracked_id=tracked_id, body=body, load_predictor=self.model, at=""
             )
             return ViewsRecordedOut.model_validate(entered)
 

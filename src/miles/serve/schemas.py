@@ -77,16 +77,33 @@ def _refuse_bool(value: Any) -> Any:
     return value
 
 
+def _negative_count(value: Any, parse: Any) -> int | None:
+    """A negative count as a number or as text ("-5", "−1.2k"): the negative number it names, so that the service
+    lists it with a reading's other problems ("-5" stopped at the schema, and hid a read time in the future); None for
+    anything else (text that names no number stays the parser's to refuse)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value < 0 else None
+    text = value.strip() if isinstance(value, str) else ""
+    if text[:1] not in ("-", "\N{MINUS SIGN}"):
+        return None
+    try:
+        size = int(parse(text[1:], "value") or 0)
+    except InputError:
+        return None
+    return -size if size > 0 else None
+
+
 def _typed(parse: Any, number: dict[str, Any], *, negatives_pass: bool = False, text: bool = True) -> tuple[Any, Any]:
     """A field Miles reads itself (``parse``, from :mod:`miles.inputs`): a JSON number or text as people type it,
     with the words the Score form and the CLI use for the same mistake (a negative number, too large, not a number),
     at the field's location. Its schema says both are accepted: ``number`` (its JSON schema bounds) or a string.
-    With ``negatives_pass``, a negative whole number reaches the service (which lists it with other problems); without
-    ``text`` the schema declares the number alone (text of a number is still read, as pydantic reads it)."""
+    With ``negatives_pass``, a negative count (a number or text) reaches the service (which lists it with other
+    problems); without ``text`` the schema declares the number alone (text of a number is still read, as pydantic
+    reads it)."""
 
     def read(value: Any) -> Any:
-        if negatives_pass and isinstance(value, int) and not isinstance(value, bool) and value < 0:
-            return value
+        if negatives_pass and (negative := _negative_count(value, parse)) is not None:
+            return negative
         if not isinstance(_refuse_bool(value), str | int | float):
             return value  # null, a list...: pydantic names the type it wants
         try:
@@ -543,7 +560,8 @@ class TrackedVideosPage(Page):
 
 
 ReadCount = Annotated[int, *_typed(parse_views, {"type": "integer", "maximum": MAX_VIEWS}, negatives_pass=True)]
-"""A Count whose negative numbers reach the service (``check_reading`` lists them with the reading's other problems)."""
+"""A Count whose negative numbers, typed as numbers or text, reach the service (``check_reading`` lists them with the
+reading's other problems)."""
 
 
 class ViewsIn(_In):

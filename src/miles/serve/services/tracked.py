@@ -133,12 +133,14 @@ def check_reading(
     published_at: datetime | None = None,
     tz: tzinfo = UTC,
     found: Iterable[Mapping[str, str]] = (),
+    at: str = "",
 ) -> None:
     """The one validation pass of a reading the user typed (Track page, API, MCP tool): every problem at once in one
     ``InvalidInput`` (422), each ``{"field", "message"}`` naming the value that is wrong and why: a negative count,
     a read time before publishing or in the future, a count that contradicts another reading. ``found`` holds the
-    problems of fields the caller could not read (those are neither asked for nor compared). Raises before anything
-    is stored; record_views checks again, and would name only the first."""
+    problems of fields the caller could not read (those are neither asked for nor compared). ``at`` goes before each
+    field's name: ``body.`` for the API, whose other errors name fields so. Raises before anything is stored;
+    record_views checks again, and would name only the first."""
     problems = [{"field": p["field"], "message": p["message"]} for p in found]
     if views is not None and views < 0:
         try:
@@ -150,35 +152,40 @@ def check_reading(
         published_at=published_at, tz=tz, unreadable={p["field"] for p in problems},
     )  # fmt: skip
     if problems:
-        named = (
-            m if m.startswith(f"{f}: ") else f"{f}: {m}" for f, m in ((p["field"], p["message"]) for p in problems)
-        )
-        message = "; ".join(named)
-        raise InvalidInput(message, details=problems)
+        raise _reading_error(problems, at)
+
+
+def _reading_error(problems: Iterable[Mapping[str, str]], at: str = "") -> InvalidInput:
+    """One 422 naming every problem of a reading, each field with ``at`` before its name."""
+    located = [{"field": f"{at}{p['field']}", "message": _unnamed(p["message"], p["field"])} for p in problems]
+    return InvalidInput("; ".join(f"{p['field']}: {p['message']}" for p in located), details=located)
+
+
+def _unnamed(message: str, field: str) -> str:
+    """'views: 1,000 at ... does not fit' -> '1,000 at ... does not fit': the field is named once, by the error."""
+    return message.removeprefix(f"{field}: ")
 
 
 STORED_ALREADY = "This count was stored already at that time; nothing changed."
 
 
 def enter_views(
-    *, session: Session, user_id: int, tracked_id: int, body: ViewsIn, load_predictor: Callable[[], PredictorLike]
+    *,
+    session: Session,
+    user_id: int,
+    tracked_id: int,
+    body: ViewsIn,
+    load_predictor: Callable[[], PredictorLike],
+    at: str = "body.",
 ) -> dict[str, Any]:
     """Store views the user read for one of their tracked videos (``tracked.record_views``) once ``check_reading``
     found nothing wrong; the notes say which typed values were not used, and the video comes back with its forecast
-    from them."""
-    reading: dict[str, Any] = {"views": body.views, "captured_at": body.read_at or utcnow(), "title": body.title,
-               "published_at": body.published_at}  # fmt: skip
-    check_reading(session=session, user_id=user_id, tracked_id=tracked_id, **reading)
-    recorded = tracked.record_views(
-        session=session,
-        user_id=user_id,
-        tracked_id=tracked_id,
-        views=body.views,
-        captured_at=body.read_at or utcnow(),
-        title=body.title,
-        published_at=body.published_at,
-        channel_subscribers=body.channel_subscribers,
-    )
+    from them. Problems name fields as the API does (``body.views``); the MCP tool passes ``at=""``: its arguments."""
+    reading: dict[str, Any] = {"session": session, "user_id": user_id, "tracked_id": tracked_id, "views": body.views,
+                               "captured_at": body.read_at or utcnow(), "title": body.title,
+                               "published_at": body.published_at}  # fmt: skip
+    check_reading(**reading, at=at)
+    recorded = tracked.record_views(**reading, channel_subscribers=body.channel_subscribers)
     session.flush()
     video = tracked_forecast(session=session, user_id=user_id, tracked_id=tracked_id, load_predictor=load_predictor)
     notes = recorded.notes if recorded.stored else [*recorded.notes, STORED_ALREADY]
