@@ -15,7 +15,7 @@ from tests.web.conftest import csrf, model_dir, seed_niche
 
 from miles.config import Settings
 from miles.serve.app import create_app
-from miles.serve.services.tracked import STORED_ALREADY
+from miles.serve.services.tracked import STORED_ALREADY, UNREAD_NOTE
 
 API = "/api/v1"
 READ = "https://youtu.be/sourdough05"  # read by Miles: views at 1 h and 24 h
@@ -102,3 +102,20 @@ def test_without_a_model_the_list_still_comes_and_says_why(sqlite_settings: Sett
     assert page["items"][0]["latest"]["views"] > 0 and page["items"][0]["title"]
     assert one["forecast"] is None and one["forecast_note"] == page["model_message"]
     assert anonymous.status_code == 401
+
+
+def test_a_video_not_read_yet_says_why_it_has_no_forecast(sqlite_settings: Settings) -> None:
+    """Before its first views a tracked video had forecast and forecast_note both null: nothing said why. A TikTok
+    one says that no model speaks for it (a note that a forecast comes with its views would not come true)."""
+    settings = sqlite_settings.model_copy(update={"model_dir": model_dir()})
+    alice = make_user(settings, "alice@example.com")
+    with TestClient(create_app(settings)) as client:
+        youtube_id = _track(client, UNREAD, alice.headers)
+        youtube = client.get(f"{API}/tracked/{youtube_id}", headers=alice.headers).json()
+        tiktok_id = _track(client, "https://www.tiktok.com/@chef/video/7301234567890123456", alice.headers)
+        listed = {i["id"]: i for i in client.get(f"{API}/tracked", headers=alice.headers).json()["items"]}
+    assert youtube["forecast"] is None and youtube["forecast_note"] == UNREAD_NOTE
+    assert "Miles has not read this video" in UNREAD_NOTE
+    assert listed[youtube_id]["forecast_note"] == UNREAD_NOTE
+    assert listed[tiktok_id]["forecast"] is None
+    assert listed[tiktok_id]["forecast_note"].startswith("no TikTok model yet: track 500 TikTok videos first")

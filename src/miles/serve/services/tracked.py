@@ -192,19 +192,28 @@ def enter_views(
     return {"notes": notes, "video": video}
 
 
+UNREAD_NOTE = (
+    "No forecast yet: Miles has not read this video. Its forecast starts from its first views: the worker's next "
+    "poll, or the views you enter with its title and publish time."
+)
+
+
 def _forecast_rows(
     session: Session, rows: list[TrackedVideo], user_id: int, load_predictor: Callable[[], PredictorLike]
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Each row's item, forecast when it has been read (the model is loaded only then), and why there is no model."""
+    """Each row's item, forecast when it has been read, and why there is no model. The model is loaded only for a
+    video read, or one of another platform than YouTube's (whether any model speaks for it decides its note)."""
     pairs = [_item(session, r, user_id) for r in rows]
-    model_message = None
-    wanted = [(item, row) for item, row in pairs if row is not None]
-    if wanted:
+    for item, row in pairs:
+        if row is None:
+            item["forecast_note"] = UNREAD_NOTE
+    predictor, model_message = None, None
+    if any(row is not None or item["platform"] != "youtube" for item, row in pairs):
         predictor, model_message = _predictor(load_predictor)
-        if predictor is not None:
-            wanted = _same_platform(session, predictor, wanted)
-            if wanted:
-                _forecasts(predictor, wanted)
+    if predictor is not None:
+        wanted = [(item, row) for item, row in _same_platform(session, predictor, pairs) if row is not None]
+        if wanted:
+            _forecasts(predictor, wanted)
     return [item for item, _ in pairs], model_message
 
 
@@ -277,9 +286,10 @@ def _item(session: Session, row: TrackedVideo, user_id: int) -> tuple[dict[str, 
 
 
 def _same_platform(
-    session: Session, predictor: PredictorLike, wanted: list[tuple[dict[str, Any], DraftInput]]
-) -> list[tuple[dict[str, Any], DraftInput]]:
-    """Videos of the model's platform; the others (TikTok) get a note instead of another platform's forecast."""
+    session: Session, predictor: PredictorLike, wanted: list[tuple[dict[str, Any], DraftInput | None]]
+) -> list[tuple[dict[str, Any], DraftInput | None]]:
+    """Videos of the model's platform; the others (TikTok), read or not, get a note instead of another platform's
+    forecast."""
     platform = model_platform(predictor)
     for item, _ in wanted:
         if item["platform"] != platform:
