@@ -75,6 +75,24 @@ def checked_platform(value: str) -> str:
     return name
 
 
+# A source's failure in words for whoever reads it (a creator on Track, `miles track add`), by the collector's name
+# for it (``collect.base.Failure.reason``); yt-dlp's own text named a Python exception two levels deep.
+FAILURE_WORDS = {
+    "network": "the site could not be reached (no network, or it is down)",
+    "timeout": "the site did not answer in time",
+    "http_429": "the site is refusing requests for now (too many)",
+    "http_5xx": "the site had an error",
+    "http_404": "the site has no such video",
+    "unavailable": "the video is not available (removed, private, or not shown where Miles runs)",
+    "blocked": "the site asked Miles to sign in to prove it is not a bot",
+}
+
+
+def failure_words(reason: str | None) -> str:
+    """A failure in words (``FAILURE_WORDS``); "the site failed" for a reason without its own words."""
+    return FAILURE_WORDS.get(reason or "", "the site failed")
+
+
 # C0 controls, DEL and C1 controls. Tab, line feed and carriage return are ordinary in long text.
 CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
 CONTROL_CHARS_EXCEPT_WHITESPACE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

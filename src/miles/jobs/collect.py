@@ -154,9 +154,8 @@ def store_extracted(result: Extracted, *, collector: Collector, now: datetime, t
             transient = bool(result.failure and result.failure.transient)
             if video_id and result.failure is not None:
                 message = result.failure.message
-                tracking.mark_polled(
-                    session=session, video_id=video_id, now=now, schedule_h=schedule, error=message, transient=transient
-                )
+                tracking.mark_polled(session=session, video_id=video_id, now=now, schedule_h=schedule, error=message,
+                                     transient=transient, reason=result.failure.reason)  # fmt: skip
             return Stored(video_id=video_id, failure=failure, transient=transient)
         frame, rejected = records_frame([result.record], where=f"ytdlp {result.entry.url}")
         if rejected:

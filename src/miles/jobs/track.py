@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from miles.collect.base import Entry, Failure
-from miles.domain import youtube_id_url
+from miles.domain import failure_words, youtube_id_url
 from miles.errors import InvalidInput, SourceUnavailable, WorkerStopping
 from miles.jobs.collect import CollectCounts, Collector, count_stored, finish_run, run_status, store_extracted
 from miles.store.db import session_scope
@@ -62,20 +62,11 @@ def poll_due(*, collector: Collector, now: datetime | None = None, limit: int = 
     return TrackReport(run_id=run_id, status=status, due=len(rows), counts=counts, polled_video_ids=polled)
 
 
-TRANSIENT_WORDS = {
-    "network": "the site could not be reached (no network, or it is down)",
-    "timeout": "the site did not answer in time",
-    "http_429": "the site is refusing requests for now (too many)",
-    "http_5xx": "the site had an error",
-}
-
-
 def _transient_words(failure: Failure) -> str:
-    """A failure that may pass, in words first (yt-dlp's own text named a Python exception two levels deep), then its
-    first line for whoever runs Miles."""
+    """A failure that may pass, in words first (``failure_words``, as the Track page says it), then its first line
+    for whoever runs Miles."""
     detail = failure.message.split(" (caused by ")[0].strip()
-    lead = TRANSIENT_WORDS.get(failure.reason, "the site failed")
-    return f"{lead}; nothing was tracked: try again later ({detail})"
+    return f"{failure_words(failure.reason)}; nothing was tracked: try again later ({detail})"
 
 
 def add_tracking(

@@ -515,6 +515,11 @@ class TrackedVideoOut(TrackedOut):
     """A tracked video as the Track page shows it (``GET /track.json``, ``GET /api/v1/tracked``): its views so far and
     its forecasts."""
 
+    last_error_words: str | None = Field(
+        default=None,
+        description="Why the last poll failed, in words (e.g. 'the site could not be reached (no network, or it is "
+        "down)'); last_error keeps the site's own message.",
+    )
     title: str | None = Field(description="Null until Miles has read the video (first poll, or views you typed).")
     details_typed: bool = Field(
         default=False,

@@ -253,6 +253,7 @@ class TrackedVideo(Base):
     next_poll_at: Mapped[datetime | None]
     last_polled_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_reason: Mapped[str | None] = mapped_column(String(40))  # the collector's name for it: "network", ...
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     @property

@@ -113,11 +113,13 @@ def mark_polled(
     schedule_h: Sequence[float],
     error: str | None = None,
     transient: bool = False,
+    reason: str | None = None,
 ) -> int:
     """Record a poll of ``video_id`` on every due row tracking it; returns how many rows moved on.
 
     Success or a permanent error advance the schedule (a permanent error stops tracking); a transient
-    error keeps the slot and retries ``RETRY_AFTER`` later, unless the next slot comes first.
+    error keeps the slot and retries ``RETRY_AFTER`` later, unless the next slot comes first. ``reason`` is the
+    collector's name for the error (``network``), which pages say in words (``domain.failure_words``).
     """
     rows = session.scalars(
         select(TrackedVideo).where(
@@ -126,7 +128,7 @@ def mark_polled(
     ).all()
     for row in rows:
         row.last_polled_at = now
-        row.last_error = error
+        row.last_error, row.last_error_reason = error, reason if error is not None else None
         if error is not None and not transient:
             row.active = False
             row.next_poll_at = None
