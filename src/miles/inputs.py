@@ -252,7 +252,7 @@ def format_age(hours: float) -> str:
 def format_elapsed(hours: float) -> str:
     """How long after something happened, in the unit people say it: ``0.75`` -> ``45 min``, ``3.2`` -> ``3 h``,
     ``50`` -> ``2 days``, ``2000`` -> ``3 months``. The one way Track and History say how long after publishing a
-    draft was scored (and Track the age of a reading); :func:`format_age` keeps the hours a horizon is named in."""
+    draft was scored; :func:`format_age` keeps the hours a horizon and a reading's age are named in (6.5 h)."""
     if hours < 1:
         return f"{hours * 60:.0f} min"
     if hours < 48:

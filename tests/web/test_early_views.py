@@ -341,3 +341,21 @@ def test_the_forecast_check_stays_once_a_video_is_past_its_last_horizon(web: Tes
         assert web.post(f"/track/{item['id']}/views", data=form, follow_redirects=False).status_code == 303
     check = web.get("/track.json").json()["items"][0]["forecast_check"]
     assert check is not None and check["age_h"] == pytest.approx(168.0, abs=0.02) and check["views"] == 50_000
+
+
+def test_a_readings_age_is_shown_as_read_not_rounded_to_the_hour(web: TestClient) -> None:
+    """A reading at 6.5 h read "latest 3,000 views at 6 h" (the '|age' filter rounds to whole hours), beside a 6 h
+    horizon; the forecast's own note named it 6.5 h. Now the page names it as the notes, the CLI and the API do."""
+    token = sign_up(web)
+    web.post("/track", data={"url": "https://youtu.be/HALFHOUR001", "csrf_token": token})
+    tracked_id = web.get("/track.json").json()["items"][0]["id"]
+    published = (datetime.now(UTC) - timedelta(hours=20)).replace(second=0, microsecond=0)
+    read_at = published + timedelta(hours=6, minutes=30)
+    form = {"views": "3k", "read_at": read_at.strftime("%Y-%m-%dT%H:%M"), "title": "Sourdough at dawn",
+            "published_at": published.strftime("%Y-%m-%dT%H:%M"), "csrf_token": token}  # fmt: skip
+    assert web.post(f"/track/{tracked_id}/views", data=form, follow_redirects=False).status_code == 303
+    item = web.get("/track.json").json()["items"][0]
+    assert item["latest"]["age_h"] == pytest.approx(6.5) and item["forecast_check"]["age_h"] == pytest.approx(6.5)
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html.unescape(web.get("/track").text)))
+    assert "latest 3,000 views at 6.5 h (read " in page
+    assert "as before publishing, for 6.5 h:" in page and "actual at 6.5 h: 3,000" in page

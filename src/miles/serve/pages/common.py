@@ -28,6 +28,7 @@ from miles.config import Settings
 from miles.domain import YOUTUBE_CATEGORIES, iso_utc, local_text
 from miles.errors import Unauthorized
 from miles.inputs import (
+    format_age,
     format_chance,
     format_count,
     format_duration,
@@ -78,6 +79,12 @@ def _forecast_range(low: Any, high: Any) -> str:
 def _age(hours: Any) -> str:
     """Hours since publishing in words ('45 min', '3 h', '2 days'): the one formatter History's notes use too."""
     return "–" if hours is None else format_elapsed(float(hours))
+
+
+def _hours(hours: Any) -> str:
+    """A reading's age as the forecast's notes, the CLI and the API's notes name it ('28 min', '6.5 h', '167 h'): '|age'
+    rounds to whole hours, and a reading at 6.5 h read "at 6 h", beside a 6 h horizon."""
+    return "–" if hours is None else format_age(float(hours))
 
 
 @pass_context
@@ -154,7 +161,9 @@ def _note(text: Any) -> Markup:
     return _code_spans(words[:1].upper() + words[1:])
 
 
-TEMPLATES.env.filters.update(views=_views, age=_age, when=_when, multiple=_multiple, figure=_figure, note=_note)
+TEMPLATES.env.filters.update(
+    views=_views, age=_age, hours=_hours, when=_when, multiple=_multiple, figure=_figure, note=_note
+)
 TEMPLATES.env.filters["code_spans"] = _code_spans  # {{ f.note|code_spans }}: a note inside a sentence
 TEMPLATES.env.filters["outlier_multiple"] = _outlier_multiple
 TEMPLATES.env.filters["metric_interval"] = _metric_interval  # {{ lo|metric_interval(hi) }}
