@@ -247,3 +247,20 @@ def test_a_bug_on_a_page_is_a_500_whatever_its_own_status() -> None:
         500, "internal error; the server log has the details"
     )  # fmt: skip
     assert _message(MilesError("title: empty", status=422)) == (422, "title: empty")
+
+
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_a_bad_query_parameter_is_named_with_what_it_takes_not_as_a_form(web: TestClient, signed_in: bool) -> None:
+    """/track?offset=abc answered "One thing to fix — your form is kept as you typed it" above the Track form (and,
+    signed out, "invalid form: Offset: ..."): no form had been sent. The address's parameter is named, with what it
+    takes."""
+    if signed_in:
+        sign_up(web)
+    page = web.get("/track", params={"offset": "abc"})
+    text = html.unescape(page.text)
+    assert page.status_code == 422
+    assert "offset in the address: 'abc' is not a whole number (it takes a whole number from 0 to 10,000,000: items " \
+        "to skip)" in text  # fmt: skip
+    assert "your form is kept" not in text and "invalid form" not in text and 'action="/track"' not in text
+    below = html.unescape(web.get("/track", params={"offset": "-1"}).text)
+    assert "offset in the address: input should be greater than or equal to 0 (it takes a whole number" in below

@@ -11,10 +11,11 @@ logged in, and a page that needs a logged-in user redirects to ``/login?next=...
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 from urllib.parse import quote
 
+import annotated_types
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
@@ -23,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from miles.domain import PLATFORM_NAMES
 from miles.errors import MilesError, NoPlatformModel, RateLimited
-from miles.serve.errors import INTERNAL_ERROR
+from miles.serve.errors import INTERNAL_ERROR, problem_message
 from miles.serve.pages.common import TEMPLATES, LoginRequired, base_context, page_from, render
 from miles.serve.pages.forms import FORM_PAGES, FormPage, clean_typed, problems_of, validation_problem
 from miles.serve.web_auth import active_user, put_flash, read_session, write_cookie
@@ -50,6 +51,50 @@ def _message(exc: Exception) -> tuple[int, str]:
     return 500, INTERNAL_ERROR
 
 
+def _in_address(request: Request, exc: Exception) -> bool:
+    """Every problem is in the page's address: its path, or a query parameter that is no field of a form (a form
+    page names its own, e.g. Track's offset; on a page without a form, every query parameter is the address's)."""
+    if not isinstance(exc, RequestValidationError):
+        return False
+    entry = FORM_PAGES.get(getattr(request.scope.get("route"), "path", ""))
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        query = loc[:1] == ("query",) and (entry is None or loc[-1] in entry.address)
+        if not (query or loc[:1] == ("path",)):
+            return False
+    return True
+
+
+def _address_problem(request: Request, err: Mapping[str, Any]) -> str:
+    """'offset in the address: 'abc' is not a whole number (it takes a whole number from 0 to 10,000,000: items to
+    skip)': the parameter, what was wrong and what it takes (a form's words, "your form is kept", meant nothing)."""
+    name = str(tuple(err.get("loc", ()))[-1])
+    problem = "is missing" if err.get("type") == "missing" else problem_message(err)
+    takes = _takes(request, name)
+    return f"{name} in the address: {problem[:1].lower()}{problem[1:]}" + (f" (it takes {takes})" if takes else "")
+
+
+_NUMBER_KINDS: dict[Any, str] = {int: "a whole number", float: "a number"}
+
+
+def _takes(request: Request, name: str) -> str | None:
+    """What the route's parameter ``name`` takes, from its declaration: a whole number or a number, its bounds and
+    what it is for; None for a parameter of another kind."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    params = [*dependant.query_params, *dependant.path_params] if dependant is not None else []
+    info = next((p.field_info for p in params if p.alias == name), None)
+    kind = _NUMBER_KINDS.get(info.annotation) if info is not None else None
+    if info is None or kind is None:
+        return None
+    low = next((m.ge for m in info.metadata if isinstance(m, annotated_types.Ge)), None)
+    high = next((m.le for m in info.metadata if isinstance(m, annotated_types.Le)), None)
+    if low is not None and high is not None:
+        kind += f" from {low:,} to {high:,}"
+    elif low is not None:
+        kind += f", {low:,} or more"
+    return f"{kind}: {info.description[:1].lower()}{info.description[1:].rstrip('.')}" if info.description else kind
+
+
 def _expected(exc: Exception) -> bool:
     if isinstance(exc, MilesError):
         return exc.expected and exc.status < 500
@@ -57,12 +102,15 @@ def _expected(exc: Exception) -> bool:
 
 
 def _form_page(request: Request, exc: Exception, status: int) -> FormPage | None:
-    """The registered form page this request came from, when the error is one the user can fix there."""
+    """The registered form page this request came from, when the error is one the user can fix there (not one of
+    its address: a query parameter is no field of the form)."""
     route = request.scope.get("route")
     path = getattr(route, "path", None)
     if not isinstance(path, str) or not _expected(exc) or status == 401:
         return None
     if not isinstance(exc, MilesError | RequestValidationError):  # e.g. 405 for HEAD or PUT on the form's path
+        return None
+    if _in_address(request, exc):
         return None
     return FORM_PAGES.get(path)
 
@@ -133,6 +181,8 @@ def error_page(request: Request, exc: Exception, typed: dict[str, Any] | None = 
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     status, message = _message(exc)
+    if _in_address(request, exc):  # no form was sent: the address's parameter and what it takes
+        message = "; ".join(_address_problem(request, e) for e in cast(RequestValidationError, exc).errors())
     entry = _form_page(request, exc, status)
     htmx = request.headers.get("hx-request") == "true"
     if entry is not None and entry.back and typed is not None and status == 422 and not htmx:

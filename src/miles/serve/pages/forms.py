@@ -34,6 +34,7 @@ class FormPage:
     data: Callable[[Page], dict[str, Any]]
     typed: Callable[[dict[str, str]], dict[str, Any]]
     back: str | None = None  # the page a form posted away from it goes back to with its problems
+    address: frozenset[str] = frozenset()  # the page's query parameters that are no form field (paging)
 
 
 FORM_PAGES: dict[str, FormPage] = {}
@@ -45,13 +46,16 @@ def form_page(
     data: Callable[[Page], dict[str, Any]],
     typed: Callable[[dict[str, str]], dict[str, Any]] = lambda form: {"form": form},
     back: str | None = None,
+    address: frozenset[str] = frozenset(),
 ) -> None:
     """Register ``route`` (the path template, e.g. ``/keys/{key_id}/revoke``) as a form re-rendered on errors.
 
     With ``back`` (a form posted to an action URL, e.g. ``/track/{tracked_id}/views`` on ``/track``), a form's
     problems (422) redirect there instead (Post/Redirect/Get), carried in the one-time flash that the page's GET
-    route shows: the address bar showed the action URL, and a reload posted the form again."""
-    FORM_PAGES[route] = FormPage(template, data, typed, back)
+    route shows: the address bar showed the action URL, and a reload posted the form again. ``address`` names the
+    page's query parameters that are no field of its form (``offset``): a bad one is the address's problem, said on
+    an error page, not a form shown again "as you typed it"."""
+    FORM_PAGES[route] = FormPage(template, data, typed, back, address)
 
 
 SECRET_FIELDS = frozenset({"password", "confirm", "csrf_token"})

@@ -69,7 +69,7 @@ def _typed(form: dict[str, str]) -> dict[str, Any]:
 
 
 for _route in ("/track", "/track/{tracked_id}/delete"):
-    form_page(_route, "track.html", track_page_data, _typed)
+    form_page(_route, "track.html", track_page_data, _typed, address=frozenset({"offset"}))
 form_page("/track/{tracked_id}/views", "track.html", track_page_data, _typed, back="/track")  # flash: track_page
 
 
