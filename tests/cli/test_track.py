@@ -47,3 +47,15 @@ def test_track_add_of_a_tracked_video_says_so_without_reading_it_again(sqlite_se
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"AbCdEfGhIjK is already tracked (id {tracked_id}): not read again")
     assert _row_counts(sqlite_settings) == before
+
+
+def test_an_error_quoting_square_brackets_prints_them(sqlite_settings: Settings) -> None:
+    """yt-dlp's messages start with the extractor in brackets ("[vm.tiktok] ZMhQx7AbC: Unable to download ..."): the
+    error line read them as Rich markup and printed "try again later ( ZMhQx7AbC: ...". Whatever a message quotes is
+    printed as it is."""
+    typed = "[vm.tiktok] ZMhQx7AbC"
+    out = miles(sqlite_settings, "track", "add", typed)
+    assert out.returncode == 1, out.stderr
+    assert f"error: URL: not a YouTube video URL or id (nor a TikTok video URL): {typed!r};" in " ".join(
+        out.stderr.split()
+    )

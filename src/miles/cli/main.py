@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape  # messages quote sites and users: yt-dlp's "[vm.tiktok] ID: ..." read as markup
 
 from miles import __version__
 from miles.cli import collect as collect_cmds
@@ -76,7 +77,7 @@ def run() -> None:
     except MilesError as exc:
         if STATE.debug or not exc.expected:
             err_console.print_exception()
-        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(1 if exc.expected else 2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -95,7 +96,8 @@ def run() -> None:
             err_console.print("[red]error:[/red] the database has no tables yet: run `miles db upgrade` first (`make "
                               "run` does it)", highlight=False, soft_wrap=True)  # fmt: skip
             sys.exit(1)
-        err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} (run with --debug for details)")
+        err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))} (run with --debug for "
+                          "details)")  # fmt: skip
         sys.exit(2)
     # outside standalone mode a command's `typer.Exit(1)` comes back as its code: `miles collect search` that
     # collected nothing printed "failed" and exited 0, so scripts and cron never noticed
@@ -120,4 +122,4 @@ def _show_usage_error(exc: Exception) -> None:
     if callable(show):
         show()
     else:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
