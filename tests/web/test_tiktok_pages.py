@@ -100,7 +100,7 @@ def test_track_page_gives_a_tiktok_video_no_youtube_forecast(both: TestClient) -
     assert tiktok["platform"] == "tiktok" and len(tiktok["snapshots"]) == 2
     assert tiktok["forecast"] is None and tiktok["forecast_note"].startswith("no TikTok model yet: track 500 TikTok")
     assert youtube["forecast"]["mode"] == "early" and youtube["forecast_note"] is None
-    assert "no TikTok model yet" in both.get("/track").text
+    assert "No TikTok model yet" in both.get("/track").text
 
 
 NO_TIKTOK_MODEL = "no TikTok model yet: track 500 TikTok videos first"
@@ -140,7 +140,8 @@ def test_views_typed_for_a_tiktok_video_keep_it_tiktok_with_the_note(both: TestC
     both.post("/login", data={"email": "alice@example.com", "password": "a-long-password", "csrf_token": token})
     page = both.get("/track").text
     card = page.split(f'id="tracked-{tracked_id}"', 1)[1].split("</article>", 1)[0]
-    assert NO_TIKTOK_MODEL in card and "no forecast band" in card and "Forecast before publishing" not in card
+    assert "No TikTok model yet: track 500 TikTok videos first" in card and "no forecast band" in card
+    assert "Forecast before publishing" not in card and "<code>miles collect tiktok</code>" in card  # not `...`
     assert [trace["name"] for trace in _figure_of(page, tracked_id)["data"]] == ["observed views"]
 
 
