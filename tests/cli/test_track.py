@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import func, select
 from tests.cli.test_cli_foundation import miles
@@ -58,4 +61,52 @@ def test_an_error_quoting_square_brackets_prints_them(sqlite_settings: Settings)
     assert out.returncode == 1, out.stderr
     assert f"error: URL: not a YouTube video URL or id (nor a TikTok video URL): {typed!r};" in " ".join(
         out.stderr.split()
+    )
+
+
+def test_a_database_older_than_miles_is_told_to_upgrade(sqlite_settings: Settings) -> None:
+    """A newer Miles over an older database printed an internal error quoting SQL ("no such column ..."): it is the
+    upgrade step, said as the fresh data dir's "no tables yet" is."""
+    from miles.store import migrate
+
+    migrate.downgrade(sqlite_settings, "0011")  # before tracked_videos.last_error_reason
+    out = miles(sqlite_settings, "track", "list")
+    assert out.returncode == 1, out.stderr
+    assert "the database is older than this Miles" in out.stderr and "miles db upgrade" in out.stderr
+    assert "internal error" not in out.stderr and "SELECT" not in out.stderr
+
+
+def test_track_views_enters_a_reading_and_shows_the_forecast(sqlite_settings: Settings) -> None:
+    """The CLI could not enter views (the API, MCP and Track page can): every problem at once and nothing stored,
+    then the reading with its forecast, as the API answers it (--json)."""
+    import json
+
+    from miles.store.repos import users
+    from miles.store.repos.tracked import add_tracked
+
+    with session_scope(sqlite_settings) as session:
+        user = users.create_user(session=session, email="ana@example.com", password="correct horse battery")
+        row = add_tracked(session=session, user_id=user.id, video_id="AbCdEfGhIjK",
+                          url="https://www.youtube.com/watch?v=AbCdEfGhIjK", schedule_h=[1.0, 6.0])  # fmt: skip
+        tracked_id = str(row.id)
+    before = _row_counts(sqlite_settings)
+    bad = miles(sqlite_settings, "track", "views", "--user", "ana@example.com", "--at", "2999-01-01", "--", tracked_id,
+                "-5")  # fmt: skip
+    said = " ".join(bad.stderr.split())
+    assert bad.returncode == 1 and "views" in said and "read_at" in said, said  # both problems, in one line
+    assert _row_counts(sqlite_settings) == before
+    read = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="minutes")
+    published = (datetime.now(UTC) - timedelta(hours=6, minutes=5)).isoformat(timespec="minutes")
+    args = ["track", "views", tracked_id, "1.2k", "--user", "ana@example.com", "--at", read, "--title", "Sourdough",
+            "--published-at", published, "--subscribers", "5k"]  # fmt: skip
+    out = miles(sqlite_settings, *args, "--json")
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    video = answer["video"]
+    assert (video["title"], video["latest"]["views"], round(video["latest"]["age_h"])) == ("Sourdough", 1200, 6)
+    assert video["forecast"]["horizons"][0]["horizon_h"] == 24.0 and video["forecast"]["horizons"][0]["p50"] > 1200
+    human = miles(sqlite_settings, "track", "views", tracked_id, "1,300", "--user", "ana@example.com")
+    assert human.returncode == 0, human.stderr
+    assert re.match(r"Sourdough: 1,300 views at 6\.\d+ h\n +1d: [\d,]+ \(80 %: [\d,]+–[\d,]+\)", human.stdout), (
+        human.stdout
     )

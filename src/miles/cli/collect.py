@@ -253,6 +253,72 @@ def track_list_cmd(
     console.print(table)
 
 
+@track_app.command("views")
+def track_views_cmd(
+    tracked_id: Annotated[int, typer.Argument(help="The tracked video's id (`miles track list --user EMAIL`).")],
+    views: Annotated[str, typer.Argument(help="The views you read: 15000, 15,000 or 15k.")],
+    user: Annotated[str, typer.Option("--user", help="Whose tracked video (email).")],
+    read_at: Annotated[
+        str | None,
+        typer.Option("--at", help="When you read them (ISO 8601, UTC unless an offset is given); default now."),
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Its title: only while Miles has not read it.")] = None,
+    published_at: Annotated[
+        str | None,
+        typer.Option("--published-at", help="When it went out (ISO 8601): only while Miles has not read it."),
+    ] = None,
+    subscribers: Annotated[str | None, typer.Option("--subscribers", help="The channel's subscribers now.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Enter views you read for one of a user's tracked videos (as the Track page and the API take them), and see
+    its forecast from them. Every problem of the reading is named at once; nothing is stored then."""
+    from pydantic import ValidationError
+
+    from miles.serve.schemas import ViewsIn, ViewsRecordedOut
+    from miles.serve.services.model import load_predictor
+    from miles.serve.services.tracked import enter_views
+    from miles.store.db import session_scope
+    from miles.store.repos.users import require_user
+
+    typed = {"views": views, "read_at": read_at, "title": title, "published_at": published_at,
+             "channel_subscribers": subscribers}  # fmt: skip
+    try:
+        body = ViewsIn.model_validate({k: v for k, v in typed.items() if v is not None})
+    except ValidationError as exc:
+        from miles.serve.errors import problem_words
+
+        names = {"read_at": "--at", "published_at": "--published-at", "channel_subscribers": "--subscribers"}
+        raise InvalidInput("; ".join(f"{names.get(str(e['loc'][0]), str(e['loc'][0]))}: {problem_words(e)}"
+                                     for e in exc.errors())) from exc  # fmt: skip
+    with session_scope(STATE.settings) as session:
+        user_id = require_user(session=session, email=user).id
+        answer = enter_views(session=session, user_id=user_id, tracked_id=tracked_id, body=body,
+                             load_predictor=lambda: load_predictor(STATE.settings, session)[0], at="")  # fmt: skip
+    out = ViewsRecordedOut.model_validate(answer)
+    if as_json:
+        typer.echo(out.model_dump_json(indent=2))
+        return
+    _print_recorded(out)
+
+
+def _print_recorded(out: Any) -> None:
+    from miles.inputs import format_age, format_forecast_range, format_forecast_views
+    from miles.recommend.scoring import horizon_label
+
+    video = out.video
+    latest = video.latest
+    what = video.title or video.video_id
+    console.print(f"{what}: {latest.views:,} views at {format_age(latest.age_h)}" if latest else what, highlight=False)
+    for note in out.notes:
+        console.print(f"note: {note}", highlight=False)
+    if video.forecast is None:
+        console.print(video.forecast_note or "no forecast", highlight=False)
+        return
+    for h in video.forecast.horizons:
+        console.print(f"  {horizon_label(h.horizon_h):>4}: {format_forecast_views(h.p50)} "
+                      f"(80 %: {format_forecast_range(h.p10, h.p90)})", highlight=False)  # fmt: skip
+
+
 def _tracked_dict(row: Any) -> dict[str, Any]:
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None

@@ -96,6 +96,10 @@ def run() -> None:
             err_console.print("[red]error:[/red] the database has no tables yet: run `miles db upgrade` first (`make "
                               "run` does it)", highlight=False, soft_wrap=True)  # fmt: skip
             sys.exit(1)
+        if _behind(exc):  # a newer Miles over an older database: the upgrade step, not a bug
+            behind = "the database is older than this Miles (a column it needs is missing): run `miles db upgrade`"
+            err_console.print(f"[red]error:[/red] {behind} (`make run` does it)", highlight=False, soft_wrap=True)
+            sys.exit(1)
         err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))} (run with --debug for "
                           "details)")  # fmt: skip
         sys.exit(2)
@@ -112,6 +116,16 @@ def _no_tables(exc: Exception) -> bool:
     text = str(exc).lower()
     return isinstance(exc, OperationalError | ProgrammingError) and (
         "no such table" in text or ("relation" in text and "does not exist" in text)
+    )
+
+
+def _behind(exc: Exception) -> bool:
+    """SQLite's "no such column" / PostgreSQL's "column ... does not exist": a migration this Miles has not run yet."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    text = str(exc).lower()
+    return isinstance(exc, OperationalError | ProgrammingError) and (
+        "no such column" in text or ("column" in text and "does not exist" in text)
     )
 
 
