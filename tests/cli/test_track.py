@@ -64,18 +64,6 @@ def test_an_error_quoting_square_brackets_prints_them(sqlite_settings: Settings)
     )
 
 
-def test_a_database_older_than_miles_is_told_to_upgrade(sqlite_settings: Settings) -> None:
-    """A newer Miles over an older database printed an internal error quoting SQL ("no such column ..."): it is the
-    upgrade step, said as the fresh data dir's "no tables yet" is."""
-    from miles.store import migrate
-
-    migrate.downgrade(sqlite_settings, "0011")  # before tracked_videos.last_error_reason
-    out = miles(sqlite_settings, "track", "list")
-    assert out.returncode == 1, out.stderr
-    assert "the database is older than this Miles" in out.stderr and "miles db upgrade" in out.stderr
-    assert "internal error" not in out.stderr and "SELECT" not in out.stderr
-
-
 def test_track_views_enters_a_reading_and_shows_the_forecast(sqlite_settings: Settings) -> None:
     """The CLI could not enter views (the API, MCP and Track page can): every problem at once and nothing stored,
     then the reading with its forecast, as the API answers it (--json)."""
