@@ -31,6 +31,9 @@ def test_revoking_a_key_redirects_to_the_keys_page_which_says_so_once(web: TestC
     assert "Key “laptop” is revoked" in shown.text and 'role="status"' in shown.text
     assert "is revoked;" not in web.get("/keys").text  # a reload neither repeats the revoke nor the message
     assert web.get("/keys.json").json()["keys"][0]["active"] is False
+    # posted again (a second tab, a script): said as already revoked, not "is revoked" again
+    again = web.post(f"/keys/{key_id}/revoke", data={"csrf_token": token, "confirm": "yes"}).text  # to /keys
+    assert "Key “laptop” was already revoked" in again and "nothing changed" in again and "is revoked;" not in again
     # errors are what they were: an unknown (or another user's) key is a 404 on the keys page
     gone = web.post("/keys/999/revoke", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=False)
     assert gone.status_code == 404 and "this account has no API key with id 999" in gone.text
