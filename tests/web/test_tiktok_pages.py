@@ -217,3 +217,14 @@ def test_ideas_on_a_tiktok_niche_use_its_videos_and_leave_ideas_unscored(both: T
     page = both.post("/ideas", data=form, headers={"HX-Request": "true"})
     assert page.status_code == 200 and "no forecast: no model for this platform yet" in page.text
     assert "https://www.tiktok.com/@/video/746" in page.text and "TikTok niche videos" in page.text
+
+
+def test_an_unread_tiktok_video_points_to_the_tiktok_app(both: TestClient, web_settings: Settings) -> None:
+    """A TikTok video with no views yet told the creator to type what YouTube Studio shows."""
+    tia = make_user(web_settings, "tia@example.com")
+    url = "https://www.tiktok.com/@chef/video/7301234567890123499"
+    assert both.post("/api/v1/tracked", json={"url": url}, headers=tia.headers).status_code == 201
+    token = csrf(both)
+    both.post("/login", data={"email": "tia@example.com", "password": "a-long-password", "csrf_token": token})
+    page = both.get("/track").text
+    assert "Or type the views you see in the TikTok app" in page and "YouTube Studio" not in page
