@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -88,3 +90,22 @@ def test_revoking_a_key_the_account_does_not_have_names_no_internal_id(cli_env: 
     result = CliRunner().invoke(app, ["key", "revoke", "9", "-e", "bob@example.com"])
     said = str(result.exception)  # the CLI's entry point prints it as "error: ..." (exit 1)
     assert "this account has no API key with id 9" in said and "user " not in said, said
+
+
+def test_user_list_shows_every_account_with_its_active_keys(cli_env: Settings) -> None:
+    """There was no way to see which accounts exist (`miles key list` needs the e-mail already)."""
+    runner = CliRunner()
+    assert "no accounts yet" in runner.invoke(app, ["user", "list"]).output
+    with session_scope(cli_env) as session:
+        ann = users.create_user(session=session, email="ann@example.com", password="correct horse battery")
+        users.create_user(session=session, email="bob@example.com", password="correct horse battery")
+        users.create_api_key(session=session, user_id=ann.id, name="laptop")
+        gone = users.create_api_key(session=session, user_id=ann.id, name="old")[0]
+        users.revoke_api_key(session=session, user_id=ann.id, key_id=gone.id)
+    listed = runner.invoke(app, ["user", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [(r["email"], r["active_keys"]) for r in json.loads(listed.output)] == [
+        ("ann@example.com", 1), ("bob@example.com", 0)
+    ]  # fmt: skip
+    human = runner.invoke(app, ["user", "list"]).output
+    assert "2 accounts" in human and "ann@example.com" in human and "bob@example.com" in human

@@ -1,8 +1,9 @@
-"""`miles user create` and `miles key create|list|revoke`: local accounts and API keys."""
+"""`miles user create|list|password` and `miles key create|list|revoke`: local accounts and API keys."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -45,6 +46,30 @@ def create_user(
         user = users.create_user(session=session, email=email, password=password)
         console.print(f"created user [bold]{user.email}[/bold] (id {user.id})")
         console.print(f"next: [bold]miles key create --email {user.email}[/bold]")
+
+
+@user_app.command("list")
+def list_users(as_json: Annotated[bool, typer.Option("--json", help="Print the accounts as JSON.")] = False) -> None:
+    """List the accounts: e-mail, id, when created, active API keys."""
+    with session_scope(STATE.settings) as session:
+        rows: list[dict[str, Any]] = [
+            {"id": u.id, "email": u.email, "created_at": u.created_at.isoformat(timespec="seconds"),
+             "active": u.is_active, "active_keys": keys}
+            for u, keys in users.list_users(session=session)
+        ]  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console.print("no accounts yet: create one with `miles user create EMAIL`", highlight=False)
+        return
+    table = Table(title=f"{len(rows)} account{'s' if len(rows) != 1 else ''}")
+    for col in ("id", "e-mail", "created (UTC)", "active keys"):
+        table.add_column(col)
+    for r in rows:
+        email = r["email"] + ("" if r["active"] else " (disabled)")
+        table.add_row(str(r["id"]), email, r["created_at"][:16].replace("T", " "), str(r["active_keys"]))
+    console.print(table)
 
 
 @user_app.command("password")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
@@ -197,6 +197,17 @@ def create_api_key(*, session: Session, user_id: int, name: str = "default") -> 
     session.add(row)
     session.flush()
     return row, plaintext
+
+
+def list_users(*, session: Session) -> list[tuple[User, int]]:
+    """Every account, oldest first, with how many of its API keys are active."""
+    active = (
+        select(func.count(ApiKey.id))
+        .where(ApiKey.user_id == User.id, ApiKey.revoked_at.is_(None))
+        .correlate(User)
+        .scalar_subquery()
+    )
+    return [(user, int(keys)) for user, keys in session.execute(select(User, active).order_by(User.id))]
 
 
 def list_api_keys(*, session: Session, user_id: int) -> list[ApiKey]:
