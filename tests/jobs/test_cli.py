@@ -47,6 +47,12 @@ def test_collect_track_and_worker_commands(cli_env: Settings, site: LocalSite) -
     assert (channel["found"], channel["new"], channel["known_not_due"]) == (2, 1, 1)
     tracked = invoke("track", "list", "--json")
     assert tracked["total"] == 2 and {i["video_id"] for i in tracked["items"]} == {"cli", "other"}
+    # each with its title and latest views (the list named ids alone)
+    assert {i["video_id"]: (i["title"], i["latest_views"]) for i in tracked["items"]} == {
+        "cli": ("CLI clip", 5), "other": ("Other clip", 9)
+    }  # fmt: skip
+    shown = runner.invoke(app, ["track", "list"], catch_exceptions=False).output
+    assert "CLI clip" in shown and "Other clip" in shown and max(len(line) for line in shown.splitlines()) <= 80
     assert tracked["next_offset"] is None and invoke("track", "list", "--json", "--limit", "1")["next_offset"] == 1
     reads = site.hits["/v/cli.html"]
     refused = runner.invoke(app, ["track", "add", page])  # `track add` takes what the API takes: YouTube, TikTok

@@ -226,6 +226,7 @@ def track_list_cmd(
         user_id = require_user(session=session, email=user).id if user else None
         rows, total = list_tracking(session=session, user_id=user_id, active_only=active, limit=limit, offset=offset)
         items = [_tracked_dict(r) for r in rows]
+        _with_titles_and_views(session, items)
     if as_json:
         from miles.serve.paging import next_offset  # the API's pages, one rule
 
@@ -237,19 +238,20 @@ def track_list_cmd(
             f"no tracked videos{' here' if total else ''} ({total} in all): add one with `miles track add URL`"
         )
         return
-    table = Table(title=f"tracked videos {offset + 1}-{offset + len(items)} of {total}")
-    for col in ("id", "video", "polls", "next poll", "last polled", "status"):
-        table.add_column(col)
+    from rich import box
+
+    # fits 80 columns: polls and times in full are in --json
+    table = Table(title=f"tracked videos {offset + 1}-{offset + len(items)} of {total}", box=box.SIMPLE_HEAD)
+    table.add_column("id", no_wrap=True)
+    table.add_column("video", no_wrap=True, min_width=11)
+    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=18)
+    for col in ("views", "next poll", "status"):
+        table.add_column(col, no_wrap=True)
     for it in items:
         status = "active" if it["active"] else ("stopped: " + it["last_error"] if it["last_error"] else "done")
-        table.add_row(
-            str(it["id"]),
-            it["video_id"],
-            str(it["poll_index"]),
-            _short(it["next_poll_at"]),
-            _short(it["last_polled_at"]),
-            status,
-        )
+        latest = it["latest_views"]
+        table.add_row(str(it["id"]), it["video_id"], it["title"] or "–", "–" if latest is None else f"{latest:,}",
+                      _short(it["next_poll_at"])[5:], status)  # fmt: skip
     console.print(table)
 
 
@@ -317,6 +319,23 @@ def _print_recorded(out: Any) -> None:
     for h in video.forecast.horizons:
         console.print(f"  {horizon_label(h.horizon_h):>4}: {format_forecast_views(h.p50)} "
                       f"(80 %: {format_forecast_range(h.p10, h.p90)})", highlight=False)  # fmt: skip
+
+
+def _with_titles_and_views(session: Any, items: list[dict[str, Any]]) -> None:
+    """Each tracked video's title and latest collected views (the operator's view: views a user typed are theirs)."""
+    from sqlalchemy import select
+
+    from miles.store.repos.videos import latest_stats
+    from miles.store.tables import Video
+
+    ids = [it["video_id"] for it in items]
+    found = session.execute(select(Video.id, Video.title).where(Video.id.in_(ids))) if ids else []
+    titles = {video_id: title for video_id, title in found}
+    latest = latest_stats(session=session, video_ids=ids)
+    for it in items:
+        seen = latest.get(it["video_id"])
+        it.update(title=titles.get(it["video_id"]), latest_views=seen.views if seen else None,
+                  latest_read_at=seen.captured_at.isoformat() if seen else None)  # fmt: skip
 
 
 def _tracked_dict(row: Any) -> dict[str, Any]:
