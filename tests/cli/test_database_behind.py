@@ -29,3 +29,15 @@ def test_serve_refuses_a_database_it_has_not_migrated(sqlite_settings: Settings)
     said = " ".join(out.stderr.split())
     assert out.returncode == 1 and "the database is at revision 0011, this Miles needs" in said, said
     assert "run `miles db upgrade` first" in said
+
+
+def test_mcp_refuses_a_database_it_has_not_migrated(sqlite_settings: Settings) -> None:
+    """`miles mcp` served a fresh data dir (a tool answered "Error executing tool" with no reason) and an older
+    schema (a tool stored a prediction into it)."""
+    from miles.store import migrate
+
+    migrate.downgrade(sqlite_settings, "0010")
+    for args in (("mcp",), ("mcp", "--http", "--port", "1")):
+        out = miles(sqlite_settings, *args)
+        said = " ".join(out.stderr.split())
+        assert out.returncode == 1 and "the database is at revision 0010, this Miles needs" in said, (args, said)

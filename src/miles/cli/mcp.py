@@ -43,8 +43,10 @@ def mcp(
     `X-API-Key: <key>` (`miles key create`).
     """
     from miles.serve.mcp import MCP_PATH, build_server, http_app
+    from miles.store import migrate
 
     settings = STATE.settings
+    migrate.require_current(settings)
     if http:
         import uvicorn
 

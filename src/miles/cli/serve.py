@@ -47,23 +47,13 @@ def serve(
     import uvicorn
 
     from miles.serve.app import create_app
+    from miles.store import migrate
 
     settings = STATE.settings
-    _require_migrated(settings)
+    migrate.require_current(settings)
     options = uvicorn_options(settings, host, port)
     if workers > 1:  # each process builds the app from the same MILES_ settings
         uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
     else:
         uvicorn.run(create_app(settings), **options)
 
-
-def _require_migrated(settings: Settings) -> None:
-    """Refuse to serve a database this Miles has not migrated: every page that reads a new column was a 500 (an
-    older Miles' database after an upgrade; ``make run`` upgrades first)."""
-    from miles.errors import InvalidInput
-    from miles.store import migrate
-
-    current, head = migrate.current_revision(settings), migrate.head_revision(settings)
-    if current != head:
-        state = "has no tables yet" if current is None else f"is at revision {current}, this Miles needs {head}"
-        raise InvalidInput(f"the database {state}: run `miles db upgrade` first (`make run` does it)")

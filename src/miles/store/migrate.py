@@ -105,3 +105,14 @@ def current_revision(settings: Settings) -> str | None:
 
 def head_revision(settings: Settings) -> str | None:
     return ScriptDirectory.from_config(_config(settings)).get_current_head()
+
+
+def require_current(settings: Settings) -> None:
+    """Refuse to serve (web app, MCP) a database this Miles has not migrated: pages reading a new column were 500s, and
+    an MCP tool over a fresh data dir answered "Error executing tool" with no reason (``make run`` upgrades first)."""
+    from miles.errors import InvalidInput
+
+    current, head = current_revision(settings), head_revision(settings)
+    if current != head:
+        state = "has no tables yet" if current is None else f"is at revision {current}, this Miles needs {head}"
+        raise InvalidInput(f"the database {state}: run `miles db upgrade` first (`make run` does it)")
