@@ -56,4 +56,3 @@ def serve(
         uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
     else:
         uvicorn.run(create_app(settings), **options)
-
