@@ -81,7 +81,8 @@ def test_track_views_enters_a_reading_and_shows_the_forecast(sqlite_settings: Se
     bad = miles(sqlite_settings, "track", "views", "--user", "ana@example.com", "--at", "2999-01-01", "--", tracked_id,
                 "-5")  # fmt: skip
     said = " ".join(bad.stderr.split())
-    assert bad.returncode == 1 and "views" in said and "read_at" in said, said  # both problems, in one line
+    # both problems in one line, named as this command names them (--at, not the API's read_at)
+    assert bad.returncode == 1 and "VIEWS: -5 is negative" in said and "--at: 2999-01-01" in said, said
     assert _row_counts(sqlite_settings) == before
     read = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="minutes")
     published = (datetime.now(UTC) - timedelta(hours=6, minutes=5)).isoformat(timespec="minutes")
@@ -98,3 +99,4 @@ def test_track_views_enters_a_reading_and_shows_the_forecast(sqlite_settings: Se
     assert re.match(r"Sourdough: 1,300 views at 6\.\d+ h\n +1d: [\d,]+ \(80 %: [\d,]+–[\d,]+\)", human.stdout), (
         human.stdout
     )
+    assert "viral chance: " in human.stdout and "ordinary uploads" in human.stdout  # with what it means, as the page

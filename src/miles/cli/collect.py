@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -289,10 +290,9 @@ def track_views_cmd(
     except ValidationError as exc:
         from miles.serve.errors import problem_words
 
-        names = {"read_at": "--at", "published_at": "--published-at", "channel_subscribers": "--subscribers"}
-        raise InvalidInput("; ".join(f"{names.get(str(e['loc'][0]), str(e['loc'][0]))}: {problem_words(e)}"
+        raise InvalidInput("; ".join(f"{READING_OPTIONS.get(str(e['loc'][0]), str(e['loc'][0]))}: {problem_words(e)}"
                                      for e in exc.errors())) from exc  # fmt: skip
-    with session_scope(STATE.settings) as session:
+    with session_scope(STATE.settings) as session, _option_names(READING_OPTIONS):
         user_id = require_user(session=session, email=user).id
         answer = enter_views(session=session, user_id=user_id, tracked_id=tracked_id, body=body,
                              load_predictor=lambda: load_predictor(STATE.settings, session)[0], at="")  # fmt: skip
@@ -303,8 +303,28 @@ def track_views_cmd(
     _print_recorded(out)
 
 
+# a reading's fields as `miles track views` names them (the service names them as the MCP tool's arguments)
+READING_OPTIONS = {"views": "VIEWS", "read_at": "--at", "title": "--title", "published_at": "--published-at",
+                   "channel_subscribers": "--subscribers"}  # fmt: skip
+
+
+@contextmanager
+def _option_names(names: dict[str, str]) -> Iterator[None]:
+    """A problem the service names by field ("read_at: a count ... is already stored") names the CLI's option."""
+    try:
+        yield
+    except InvalidInput as exc:
+        message = exc.message
+        for field, option in names.items():
+            message = re.sub(rf"(^|; ){field}:", rf"\g<1>{option}:", message)
+        if message == exc.message:
+            raise
+        raise InvalidInput(message, status=exc.status) from exc
+
+
 def _print_recorded(out: Any) -> None:
-    from miles.inputs import format_age, format_forecast_range, format_forecast_views
+    from miles.features.labels import VIRAL_DEFINITION
+    from miles.inputs import format_age, format_chance, format_forecast_range, format_forecast_views
     from miles.recommend.scoring import horizon_label
 
     video = out.video
@@ -319,6 +339,15 @@ def _print_recorded(out: Any) -> None:
     for h in video.forecast.horizons:
         console.print(f"  {horizon_label(h.horizon_h):>4}: {format_forecast_views(h.p50)} "
                       f"(80 %: {format_forecast_range(h.p10, h.p90)})", highlight=False)  # fmt: skip
+    # what the Track page and the API say beside the numbers: the chance, how far off such forecasts were, the check
+    console.print(f"viral chance: {format_chance(video.forecast.viral_probability)} - {VIRAL_DEFINITION}",
+                  highlight=False)  # fmt: skip
+    if video.forecast.accuracy:
+        console.print(video.forecast.accuracy, highlight=False)
+    if (check := video.forecast_check) is not None:
+        console.print(f"forecast before publishing for {format_age(check.age_h)}: "
+                      f"{format_forecast_views(check.forecast_p50)}; actual {check.views:,} - {check.off}",
+                      highlight=False)  # fmt: skip
 
 
 def _with_titles_and_views(session: Any, items: list[dict[str, Any]]) -> None:
