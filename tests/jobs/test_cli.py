@@ -138,3 +138,20 @@ def test_history_lists_a_users_scored_drafts(cli_env: Settings) -> None:
     assert bob.exit_code == 0 and "no scored drafts for bob@example.com (0 in all)" in bob.output
     nobody = runner.invoke(app, ["history", "--user", "nobody@example.com"])
     assert nobody.exit_code != 0 and "no user with e-mail nobody@example.com" in str(nobody.exception)
+
+
+def test_a_track_run_whose_every_poll_failed_exits_non_zero(cli_env: Settings, site: LocalSite) -> None:
+    """`miles track run` printed "failed ... network" and exited 0 (`collect` exits 1 when nothing was read)."""
+    from sqlalchemy import update
+
+    from miles.store.db import session_scope
+    from miles.store.tables import TrackedVideo
+
+    fresh = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    page = site.add("/v/gone.html", Route(body=video_page(site.base, title="Soon gone", views=5, upload=fresh)))
+    assert invoke("collect", "video", page, "--json")["new"] == 1  # tracked from here on
+    site.add("/v/gone.html", Route(404))
+    with session_scope(cli_env) as session:
+        session.execute(update(TrackedVideo).values(next_poll_at=datetime.now(UTC) - timedelta(minutes=1)))
+    result = runner.invoke(app, ["track", "run", "--json"], catch_exceptions=False)
+    assert result.exit_code == 1 and json.loads(result.output)["status"] == "failed", result.output

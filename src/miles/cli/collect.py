@@ -401,6 +401,8 @@ def track_run_cmd(
     with _progress(not as_json) as update:
         report = poll_due(collector=Collector(settings=STATE.settings, progress=update), limit=limit)
     _print_counts(report.as_dict(), as_json=as_json, title=f"track run {report.run_id}: {report.status}")
+    if report.status == "failed":
+        raise typer.Exit(1)  # every poll failed (no network, say): scripts and cron notice, as with `collect`
 
 
 def worker_cmd(
