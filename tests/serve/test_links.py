@@ -100,7 +100,7 @@ def test_a_linked_draft_is_graded_as_its_views_arrive(
         late_made = published + timedelta(hours=26)
         s.execute(update(PredictionRecord).where(PredictionRecord.id == pid).values(created_at=late_made))
     late = predictor_client.post(link, json={"video": VIDEO}, headers=alice.headers).json()["note"]
-    assert late and "scored 26 h after the video went out: only its horizons after that (168 h, 720 h)" in late
+    assert late and "scored 26 h after the video went out: only its horizons after that (7d, 30d)" in late
     with session_scope(db_settings) as s:
         s.execute(
             update(PredictionRecord).where(PredictionRecord.id == pid).values(created_at=now + timedelta(days=40))

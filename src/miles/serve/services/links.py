@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from miles.config import Settings
 from miles.domain import platform_of_url, utcnow
-from miles.inputs import format_age, format_elapsed
+from miles.inputs import format_elapsed
+from miles.recommend.scoring import horizon_label  # 7d, 30d: as the forecast cards name them
 from miles.serve.services.tracked import video_to_track
 from miles.store.repos import grades as grade_repo
 from miles.store.repos import predictions, videos
@@ -85,7 +86,7 @@ def late_note(session: Session, row: PredictionRecord) -> str | None:
         return (f"This draft was scored {when} after the video went out, past its last horizon: no horizon can be "
                 "graded (only views read after a forecast is made count).")  # fmt: skip
     return (f"This draft was scored {when} after the video went out: only its horizons after that "
-            f"({', '.join(format_age(h) for h in later)}) can be graded.")  # fmt: skip
+            f"({', '.join(horizon_label(h) for h in later)}) can be graded.")  # fmt: skip
 
 
 def grades_out(rows: list[PredictionGrade]) -> list[dict[str, Any]]:
