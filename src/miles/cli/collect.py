@@ -273,8 +273,9 @@ def track_views_cmd(
     subscribers: Annotated[str | None, typer.Option("--subscribers", help="The channel's subscribers now.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Enter views you read for one of a user's tracked videos (as the Track page and the API take them), and see
-    its forecast from them. Every problem of the reading is named at once; nothing is stored then."""
+    """Enter views you read for a user's tracked video, and see its forecast from them.
+
+    As the Track page and the API take them. Every problem of the reading is named at once; nothing is stored then."""
     from pydantic import ValidationError
 
     from miles.serve.schemas import ViewsIn, ViewsRecordedOut
