@@ -155,3 +155,6 @@ def test_a_track_run_whose_every_poll_failed_exits_non_zero(cli_env: Settings, s
         session.execute(update(TrackedVideo).values(next_poll_at=datetime.now(UTC) - timedelta(minutes=1)))
     result = runner.invoke(app, ["track", "run", "--json"], catch_exceptions=False)
     assert result.exit_code == 1 and json.loads(result.output)["status"] == "failed", result.output
+    listed = " ".join(runner.invoke(app, ["track", "list"], catch_exceptions=False).output.split())
+    assert " stopped " in listed and "stopped, the site has no such video" in listed  # in words, not yt-dlp's text
+    assert "HTTP Error" not in listed

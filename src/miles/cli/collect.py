@@ -245,15 +245,18 @@ def track_list_cmd(
     table = Table(title=f"tracked videos {offset + 1}-{offset + len(items)} of {total}", box=box.SIMPLE_HEAD)
     table.add_column("id", no_wrap=True)
     table.add_column("video", no_wrap=True, min_width=11)
-    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=18)
-    for col in ("views", "next poll", "status"):
+    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=16)
+    for col in ("views", "next poll"):
         table.add_column(col, no_wrap=True)
+    table.add_column("status", no_wrap=True, min_width=7)
     for it in items:
-        status = "active" if it["active"] else ("stopped: " + it["last_error"] if it["last_error"] else "done")
+        status = _status(it)
         latest = it["latest_views"]
         table.add_row(str(it["id"]), it["video_id"], it["title"] or "–", "–" if latest is None else f"{latest:,}",
                       _short(it["next_poll_at"])[5:], status)  # fmt: skip
     console.print(table)
+    for line in _failure_lines(items):
+        console.print(line, highlight=False)
 
 
 @track_app.command("views")
@@ -351,6 +354,20 @@ def _print_recorded(out: Any) -> None:
                       highlight=False)  # fmt: skip
 
 
+def _status(item: dict[str, Any]) -> str:
+    """A tracked video's state in a word; a failed last poll is "failing" (it read "active" as if all was well)."""
+    if item["active"]:
+        return "failing" if item["last_error"] else "active"
+    return "stopped" if item["last_error"] else "done"
+
+
+def _failure_lines(items: list[dict[str, Any]]) -> list[str]:
+    """Why each failing or stopped video's last poll failed, in words (the site's own text is in --json)."""
+    from miles.domain import failure_words
+
+    return [f"{it['id']}: {_status(it)}, {failure_words(it['last_error_reason'])}" for it in items if it["last_error"]]
+
+
 def _with_titles_and_views(session: Any, items: list[dict[str, Any]]) -> None:
     """Each tracked video's title and latest collected views (the operator's view: views a user typed are theirs)."""
     from sqlalchemy import select
@@ -382,6 +399,7 @@ def _tracked_dict(row: Any) -> dict[str, Any]:
         "next_poll_at": iso(row.next_poll_at),
         "last_polled_at": iso(row.last_polled_at),
         "last_error": row.last_error,
+        "last_error_reason": row.last_error_reason,
         "active": row.active,
     }
 
