@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -296,10 +295,11 @@ def track_views_cmd(
 
         raise InvalidInput("; ".join(f"{READING_OPTIONS.get(str(e['loc'][0]), str(e['loc'][0]))}: {problem_words(e)}"
                                      for e in exc.errors())) from exc  # fmt: skip
-    with session_scope(STATE.settings) as session, _option_names(READING_OPTIONS):
+    with session_scope(STATE.settings) as session:
         user_id = require_user(session=session, email=user).id
         answer = enter_views(session=session, user_id=user_id, tracked_id=tracked_id, body=body,
-                             load_predictor=lambda: load_predictor(STATE.settings, session)[0], at="")  # fmt: skip
+                             load_predictor=lambda: load_predictor(STATE.settings, session)[0],
+                             at=READING_OPTIONS)  # fmt: skip
     out = ViewsRecordedOut.model_validate(answer)
     if as_json:
         typer.echo(out.model_dump_json(indent=2))
@@ -307,23 +307,9 @@ def track_views_cmd(
     _print_recorded(out)
 
 
-# a reading's fields as `miles track views` names them (the service names them as the MCP tool's arguments)
+# a reading's fields as `miles track views` names them (the API names them body.read_at, the MCP tool read_at)
 READING_OPTIONS = {"views": "VIEWS", "read_at": "--at", "title": "--title", "published_at": "--published-at",
                    "channel_subscribers": "--subscribers"}  # fmt: skip
-
-
-@contextmanager
-def _option_names(names: dict[str, str]) -> Iterator[None]:
-    """A problem the service names by field ("read_at: a count ... is already stored") names the CLI's option."""
-    try:
-        yield
-    except InvalidInput as exc:
-        message = exc.message
-        for field, option in names.items():
-            message = re.sub(rf"(^|; ){field}:", rf"\g<1>{option}:", message)
-        if message == exc.message:
-            raise
-        raise InvalidInput(message, status=exc.status) from exc
 
 
 def _print_recorded(out: Any) -> None:

@@ -134,13 +134,14 @@ def check_reading(
     published_at: datetime | None = None,
     tz: tzinfo = UTC,
     found: Iterable[Mapping[str, str]] = (),
-    at: str = "",
+    at: str | Mapping[str, str] = "",
 ) -> None:
     """The one validation pass of a reading the user typed (Track page, API, MCP tool): every problem at once in one
     ``InvalidInput`` (422), each ``{"field", "message"}`` naming the value that is wrong and why: a negative count,
     a read time before publishing or in the future, a count that contradicts another reading. ``found`` holds the
-    problems of fields the caller could not read (those are neither asked for nor compared). ``at`` goes before each
-    field's name: ``body.`` for the API, whose other errors name fields so. Raises before anything is stored;
+    problems of fields the caller could not read (those are neither asked for nor compared). ``at`` names each field:
+    a prefix (``body.`` for the API, whose other errors name fields so) or each field's own name (the CLI's options).
+    Raises before anything is stored;
     record_views checks again, and would name only the first."""
     problems = [{"field": p["field"], "message": p["message"]} for p in found]
     if views is not None and views < 0:
@@ -156,9 +157,13 @@ def check_reading(
         raise _reading_error(problems, at)
 
 
-def _reading_error(problems: Iterable[Mapping[str, str]], at: str = "") -> InvalidInput:
-    """One 422 naming every problem of a reading, each field with ``at`` before its name."""
-    located = [{"field": f"{at}{p['field']}", "message": _unnamed(p["message"], p["field"])} for p in problems]
+def _reading_error(problems: Iterable[Mapping[str, str]], at: str | Mapping[str, str] = "") -> InvalidInput:
+    """One 422 naming every problem of a reading, each field as ``at`` names it (``check_reading``)."""
+
+    def name(field: str) -> str:
+        return f"{at}{field}" if isinstance(at, str) else at.get(field, field)
+
+    located = [{"field": name(p["field"]), "message": _unnamed(p["message"], p["field"])} for p in problems]
     return InvalidInput("; ".join(f"{p['field']}: {p['message']}" for p in located), details=located)
 
 
@@ -177,11 +182,12 @@ def enter_views(
     tracked_id: int,
     body: ViewsIn,
     load_predictor: Callable[[], PredictorLike],
-    at: str = "body.",
+    at: str | Mapping[str, str] = "body.",
 ) -> dict[str, Any]:
     """Store views the user read for one of their tracked videos (``tracked.record_views``) once ``check_reading``
     found nothing wrong; the notes say which typed values were not used, and the video comes back with its forecast
-    from them. Problems name fields as the API does (``body.views``); the MCP tool passes ``at=""``: its arguments."""
+    from them. Problems name fields as the API does (``body.views``); the MCP tool passes ``at=""`` (its arguments),
+    the CLI its options (``check_reading``)."""
     reading: dict[str, Any] = {"session": session, "user_id": user_id, "tracked_id": tracked_id, "views": body.views,
                                "captured_at": body.read_at or utcnow(), "title": body.title,
                                "published_at": body.published_at}  # fmt: skip
