@@ -136,9 +136,7 @@ def revoke_key(
     """Revoke a key: requests with it are refused from now on. A key revoked already is left as it is (exit 0)."""
     with session_scope(STATE.settings) as session:
         user = users.require_user(session=session, email=email)
-        revoked_at = users.get_api_key(session=session, user_id=user.id, key_id=key_id).revoked_at
-        if revoked_at is None:
-            users.revoke_api_key(session=session, user_id=user.id, key_id=key_id)
+        _, revoked_at = users.revoke_api_key(session=session, user_id=user.id, key_id=key_id)
     if revoked_at is not None:  # a no-op says so, as `miles track add` of a tracked video does
         console.print(f"API key {key_id} of {user.email} was already revoked on {revoked_at:%Y-%m-%d %H:%M} UTC: "
                       "nothing changed", highlight=False)  # fmt: skip

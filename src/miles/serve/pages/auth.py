@@ -238,8 +238,7 @@ def revoke_key(page: PageDep, key_id: KeyId, csrf: Csrf, confirm: Confirm = "") 
     if confirm != "yes":  # a bare post (an old form, a script) goes to the confirmation step first
         return RedirectResponse(f"/keys/{key_id}/revoke", status_code=303)
     user_id = page.require_user()
-    already = users.get_api_key(session=page.session, user_id=user_id, key_id=key_id).revoked_at
-    row = users.revoke_api_key(session=page.session, user_id=user_id, key_id=key_id)
+    row, already = users.revoke_api_key(session=page.session, user_id=user_id, key_id=key_id)
     page.commit()
     # a key revoked already is said so, as `miles key revoke` says it (a second post flashed "is revoked" again)
     said = {"already_revoked": row.name, "revoked_on": already.isoformat()} if already else {"revoked": row.name}

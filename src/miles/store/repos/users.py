@@ -15,6 +15,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -222,12 +223,14 @@ def get_api_key(*, session: Session, user_id: int, key_id: int) -> ApiKey:
     return row
 
 
-def revoke_api_key(*, session: Session, user_id: int, key_id: int) -> ApiKey:
-    """Revoke the key; one revoked already keeps its first revocation time."""
+def revoke_api_key(*, session: Session, user_id: int, key_id: int) -> tuple[ApiKey, datetime | None]:
+    """Revoke the key: (the key, when it was revoked before - None when revoked now). One revoked already keeps its
+    first revocation time, and its callers say that nothing changed."""
     row = get_api_key(session=session, user_id=user_id, key_id=key_id)
-    if row.revoked_at is None:
+    before = row.revoked_at
+    if before is None:
         row.revoked_at = utcnow()
-    return row
+    return row, before
 
 
 def owner_of_key(*, session: Session, key: str) -> KeyOwner | None:
