@@ -62,9 +62,14 @@ def _run_collect(targets: list[str], *, limit: int | None, refresh_known: bool, 
     with _progress(not as_json) as update:
         collector = Collector(settings=STATE.settings, progress=update)
         report = collect(targets, collector=collector, job=job, limit=limit, refresh_known=refresh_known)
+    _report_run(report, job, as_json=as_json)
+
+
+def _report_run(report: Any, job: str, *, as_json: bool) -> None:
+    """A collection or tracking run's counts; exit 1 when it read nothing (no network, say): scripts and cron notice."""
     _print_counts(report.as_dict(), as_json=as_json, title=f"{job} run {report.run_id}: {report.status}")
     if report.status == "failed":
-        raise typer.Exit(1)  # nothing could be collected: let scripts and cron notice
+        raise typer.Exit(1)
 
 
 def _print_counts(result: dict[str, Any], *, as_json: bool, title: str) -> None:
@@ -405,9 +410,7 @@ def track_run_cmd(
 
     with _progress(not as_json) as update:
         report = poll_due(collector=Collector(settings=STATE.settings, progress=update), limit=limit)
-    _print_counts(report.as_dict(), as_json=as_json, title=f"track run {report.run_id}: {report.status}")
-    if report.status == "failed":
-        raise typer.Exit(1)  # every poll failed (no network, say): scripts and cron notice, as with `collect`
+    _report_run(report, "track", as_json=as_json)
 
 
 def worker_cmd(
